@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Developer entry points that work on a fresh machine (Linux, macOS, Windows), using only the stdlib:
+
+    python3 dev.py demo     set up .venv and open the app on the demo company, connected to the sandbox
+    python3 dev.py test     set up .venv and run the whole test suite offscreen
+    python3 dev.py bundle   set up .venv, build the one-folder app with build.spec and smoke-test it
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def run(*cmd: str, **kw) -> None:
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True, cwd=ROOT, **kw)
+
+
+def setup(extras: str = "test") -> None:
+    """Creates .venv once and installs the package (editable) with the extras asked for."""
+    if not PY.exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    stamp = VENV / f".installed-{extras}"
+    pyproject = ROOT / "pyproject.toml"
+    if stamp.exists() and stamp.stat().st_mtime >= pyproject.stat().st_mtime:
+        return
+    run(str(PY), "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    run(str(PY), "-m", "pip", "install", "--quiet", "-e", f".[{extras}]")
+    stamp.touch()
+
+
+def cmd_demo(args: list[str]) -> int:
+    setup("test")
+    return subprocess.call([str(PY), "-m", "kcc_desktop", "--demo", *args], cwd=ROOT)
+
+
+def cmd_test(args: list[str]) -> int:
+    setup("test")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    return subprocess.call([str(PY), "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=ROOT, env=env)
+
+
+def cmd_bundle(args: list[str]) -> int:
+    setup("test,build")
+    run(str(PY), "-m", "PyInstaller", "--noconfirm", "--clean", "build.spec")
+    exe = ROOT / "dist" / "kcc-desktop" / ("kcc-desktop.exe" if os.name == "nt" else "kcc-desktop")
+    if sys.platform == "darwin":
+        exe = ROOT / "dist" / "KCC Desktop.app" / "Contents" / "MacOS" / "kcc-desktop"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    return subprocess.call([str(exe), "--smoke-test"], cwd=ROOT, env=env)
+
+
+def main() -> int:
+    commands = {"demo": cmd_demo, "test": cmd_test, "bundle": cmd_bundle}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(__doc__)
+        return 2
+    return commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,291 @@
+"""The interface the sync services use to talk to an accounting package.
+
+Plain values in and out: no SDK object ever leaves a connector. Money is ``Decimal``; accounting dates
+are ``date``; timestamps are timezone-aware UTC ``datetime``.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Iterator
+
+
+class DocKind(str, Enum):
+    SALES_INVOICE = "sales_invoice"          # Xero ACCREC invoice / QBO Invoice
+    PURCHASE_INVOICE = "purchase_invoice"    # Xero ACCPAY invoice / QBO Bill
+    SALES_CREDIT = "sales_credit"            # Xero ACCRECCREDIT / QBO CreditMemo
+    PURCHASE_CREDIT = "purchase_credit"      # Xero ACCPAYCREDIT / QBO VendorCredit
+
+
+# --- what the package has -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Organisation:
+    id: str
+    name: str
+    base_currency: str = "GBP"
+
+
+@dataclass(frozen=True)
+class RemoteAccount:
+    id: str
+    code: str
+    name: str
+    type: str                # the package's own type: Xero "REVENUE", "BANK", ...; QBO "Income", "Bank", ...
+    status: str = "ACTIVE"   # ACTIVE or ARCHIVED (deleted accounts simply stop appearing)
+    tax_type: str = ""
+
+
+@dataclass(frozen=True)
+class RemoteTaxRate:
+    code: str                # Xero TaxType ("OUTPUT2"); QBO TaxCode Id
+    name: str
+    rate: Decimal            # percent, e.g. Decimal("20")
+    status: str = "ACTIVE"
+
+
+@dataclass(frozen=True)
+class RemoteBankAccount:
+    id: str
+    code: str
+    name: str
+    currency: str = "GBP"
+    status: str = "ACTIVE"
+
+
+# --- what the ledger sends ------------------------------------------------------------------------
+
+@dataclass
+class ContactIn:
+    key: str                           # the ledger's own reference; results come back under it
+    name: str
+    email: str = ""
+    is_customer: bool = True
+    is_supplier: bool = False
+    currency: str = "GBP"
+    account_number: str = ""
+    remote_id: str | None = None       # set for an update of an exported contact
+
+
+@dataclass
+class ItemIn:
+    key: str
+    code: str
+    description: str
+    sales_price: Decimal = Decimal("0")
+    purchase_cost: Decimal = Decimal("0")
+    sales_account: str = ""            # package account codes; never a stock or cost-of-sale nominal
+    purchase_account: str = ""
+    remote_id: str | None = None
+
+
+@dataclass
+class LineIn:
+    description: str
+    quantity: Decimal
+    unit_amount: Decimal
+    account_code: str
+    tax_code: str
+    discount_rate: Decimal = Decimal("0")   # percent
+    item_code: str = ""
+    line_amount: Decimal = Decimal("0")     # net, after discount, rounded per line as the package does
+    tax_amount: Decimal = Decimal("0")
+
+
+@dataclass
+class DocumentIn:
+    key: str
+    kind: DocKind
+    number: str
+    contact_remote_id: str
+    contact_name: str
+    date: date
+    due_date: date | None
+    currency: str
+    lines: list[LineIn]
+    reference: str = ""
+    authorised: bool = True           # else DRAFT
+    total: Decimal = Decimal("0")     # the ledger's gross total, to compare with what the package computed
+
+
+@dataclass
+class PaymentIn:
+    key: str
+    document_kind: DocKind
+    document_remote_id: str
+    amount: Decimal
+    date: date
+    bank_account_code: str            # the package's bank account code (Xero) or id (QBO)
+    bank_account_id: str = ""
+    contact_remote_id: str = ""
+    reference: str = ""
+
+
+@dataclass
+class Result:
+    """The outcome for one element of a batch, under the caller's key."""
+
+    key: str
+    ok: bool
+    remote_id: str = ""
+    remote_number: str = ""
+    messages: list[str] = field(default_factory=list)
+    total: Decimal | None = None       # for documents: the total the package computed
+
+
+# --- what comes back from the package -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RemoteDocument:
+    remote_id: str
+    kind: DocKind
+    number: str
+    total: Decimal
+    amount_due: Decimal
+    status: str
+    reference: str = ""
+    contact_remote_id: str = ""
+
+
+@dataclass(frozen=True)
+class Allocation:
+    document_remote_id: str
+    document_number: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class RemotePayment:
+    remote_id: str
+    kind: str                          # "receipt" (customer) or "supplier_payment"
+    date: date
+    amount: Decimal
+    currency: str
+    bank_account_code: str
+    bank_account_id: str
+    reference: str
+    status: str                        # AUTHORISED or DELETED
+    contact_remote_id: str
+    contact_name: str
+    allocations: tuple[Allocation, ...]
+    unapplied: Decimal                 # paid beyond what was allocated (an overpayment on account)
+    updated_at: datetime               # UTC
+
+
+@dataclass
+class PaymentPage:
+    payments: list[RemotePayment]
+    has_more: bool
+
+
+# --- failures the app can act on ------------------------------------------------------------------
+
+class ConnectorError(Exception):
+    """Base of every failure a connector raises; ``str()`` is a message a bookkeeper can act on."""
+
+    hint = ""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        if hint:
+            self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip()
+
+
+class ValidationFailed(ConnectorError):
+    """The package refused the request's content; ``messages`` are the package's own words."""
+
+    def __init__(self, message: str, messages: list[str] | None = None, hint: str = "") -> None:
+        super().__init__(message, hint)
+        self.messages = messages or [message]
+
+
+class RateLimited(ConnectorError):
+    """A limit was hit. ``limit`` is "minute", "day", "concurrent", ...; ``retry_after`` in seconds."""
+
+    def __init__(self, message: str, limit: str, retry_after: float, resumes_at: datetime | None = None) -> None:
+        super().__init__(message, "Wait, then try again." if limit != "day" else "")
+        self.limit = limit
+        self.retry_after = retry_after
+        self.resumes_at = resumes_at
+
+
+class ConnectionRequired(ConnectorError):
+    """KCC's "Valid Connection Required": no token, or the refresh token was revoked or expired."""
+
+    hint = "Use Actions → Connect to reconnect to the accounting package."
+
+
+class TransientError(ConnectorError):
+    """5xx, a timeout or a dropped connection: the request may or may not have taken effect."""
+
+    hint = "Try again; anything already created will be found, not created twice."
+
+
+class Rejected(ConnectorError):
+    """Any other refusal (4xx), or a response the app could not understand."""
+
+
+class MalformedResponse(Rejected):
+    """The package answered with something that is not the shape its API documents."""
+
+
+# --- the interface --------------------------------------------------------------------------------
+
+class AccountingPackage(abc.ABC):
+    provider: str = ""
+    batch_size: int = 50
+
+    @abc.abstractmethod
+    def organisation(self) -> Organisation: ...
+
+    @abc.abstractmethod
+    def fetch_accounts(self) -> list[RemoteAccount]: ...
+
+    @abc.abstractmethod
+    def fetch_tax_rates(self) -> list[RemoteTaxRate]: ...
+
+    @abc.abstractmethod
+    def fetch_bank_accounts(self) -> list[RemoteBankAccount]: ...
+
+    # Each batch method sends ``len(items) <= batch_size`` elements in one request carrying
+    # ``idempotency_key``; it returns one Result per element, in order. Per-element refusals are
+    # Results with ok=False; whole-request failures raise a ConnectorError subclass.
+    @abc.abstractmethod
+    def upsert_contacts(self, contacts: list[ContactIn], idempotency_key: str) -> list[Result]: ...
+
+    @abc.abstractmethod
+    def upsert_items(self, items: list[ItemIn], idempotency_key: str) -> list[Result]: ...
+
+    @abc.abstractmethod
+    def create_documents(self, documents: list[DocumentIn], idempotency_key: str) -> list[Result]: ...
+
+    @abc.abstractmethod
+    def create_payments(self, payments: list[PaymentIn], idempotency_key: str) -> list[Result]: ...
+
+    @abc.abstractmethod
+    def find_document(self, kind: DocKind, number: str) -> RemoteDocument | None: ...
+
+    @abc.abstractmethod
+    def find_contact(self, name: str) -> str | None:
+        """The remote id of the contact with exactly this name, if any."""
+
+    @abc.abstractmethod
+    def find_item(self, code: str) -> str | None: ...
+
+    @abc.abstractmethod
+    def list_payments(self, since: datetime | None) -> Iterator[PaymentPage]:
+        """Customer receipts and supplier payments changed since ``since`` (UTC), page by page.
+
+        Credit-note allocations and credit-note payments never appear: they never sync.
+        """
+
+    @abc.abstractmethod
+    def document_url(self, kind: DocKind, remote_id: str) -> str: ...

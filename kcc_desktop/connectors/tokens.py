@@ -1,0 +1,336 @@
+"""OAuth tokens and client secrets, kept only in the operating system's keyring.
+
+One keyring entry per provider and organisation: service ``kcc-desktop``, username
+``"{provider}:{tenant}"``, value a JSON token set. Secrets never go to the database, logs or exception
+text: every secret that passes through here is registered with ``redact`` so that a logging filter
+(``install_log_redaction``) and our own error messages can scrub it.
+
+``TokenManager`` hands out a valid access token: it refreshes ahead of expiry, one refresh at a time,
+and saves a rotated refresh token before the new access token is used (Xero's refresh tokens are
+single-use: losing the new one means reconnecting).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import keyring
+import keyring.errors
+
+from .base import ConnectionRequired, ConnectorError
+
+log = logging.getLogger(__name__)
+
+SERVICE = "kcc-desktop"
+REFRESH_MARGIN_SECONDS = 120.0
+
+
+# --- redaction ----------------------------------------------------------------------------------------
+
+_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+_PATTERNS = [
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/=]{8,}"),
+    re.compile(r"(?i)((?:access|refresh|id)_token[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"),
+    re.compile(r"(?i)((?:client_secret|code_verifier)[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"),
+]
+REDACTED = "[redacted]"
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret so ``redact`` scrubs it wherever it shows up."""
+    if value and len(value) >= 6:
+        with _secrets_lock:
+            _secrets.add(value)
+
+
+def redact(text: object) -> str:
+    """``text`` with every registered secret and anything token-shaped replaced by ``[redacted]``."""
+    s = str(text)
+    with _secrets_lock:
+        known = sorted(_secrets, key=len, reverse=True)
+    for secret in known:
+        if secret in s:
+            s = s.replace(secret, REDACTED)
+    for pattern in _PATTERNS:
+        s = pattern.sub(lambda m: m.group(1) + REDACTED, s)
+    return s
+
+
+class RedactingFilter(logging.Filter):
+    """Scrubs secrets from a record's final message (add it to handlers: logger filters miss children)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string is not ours to fix here
+            return True
+        clean = redact(message)
+        if clean != message or record.args:
+            record.msg, record.args = clean, None
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+def install_log_redaction(logger: logging.Logger | None = None) -> RedactingFilter:
+    """Add one ``RedactingFilter`` to every handler of ``logger`` (the root logger by default)."""
+    logger = logger or logging.getLogger()
+    filt = RedactingFilter()
+    for handler in logger.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(filt)
+    return filt
+
+
+# --- the token set --------------------------------------------------------------------------------------
+
+@dataclass
+class TokenSet:
+    access_token: str
+    refresh_token: str = ""
+    expires_at: float = 0.0              # POSIX seconds (UTC); 0 = unknown
+    scope: list[str] = field(default_factory=list)
+    token_type: str = "Bearer"
+    id_token: str = ""
+    extra: dict[str, str] = field(default_factory=dict)   # non-secret extras, e.g. QuickBooks' realm id
+
+    def __post_init__(self) -> None:
+        for secret in (self.access_token, self.refresh_token, self.id_token):
+            register_secret(secret)
+
+    def __repr__(self) -> str:  # never print the values
+        return f"TokenSet(expires_at={self.expires_at!r}, scope={self.scope!r}, extra={self.extra!r})"
+
+    __str__ = __repr__
+
+    @classmethod
+    def from_response(cls, data: dict, now: float | None = None,
+                      previous: "TokenSet | None" = None) -> "TokenSet":
+        """From a token endpoint's JSON. A missing refresh token keeps the previous one."""
+        now = time.time() if now is None else now
+        if not isinstance(data, dict) or not data.get("access_token"):
+            raise ConnectorError("The sign-in service answered without an access token.",
+                                 "Try connecting again.")
+        scope = data.get("scope") or (previous.scope if previous else [])
+        if isinstance(scope, str):
+            scope = scope.split()
+        expires_in = float(data.get("expires_in") or 0)
+        return cls(
+            access_token=str(data["access_token"]),
+            refresh_token=str(data.get("refresh_token") or (previous.refresh_token if previous else "")),
+            expires_at=now + expires_in if expires_in else float(data.get("expires_at") or 0),
+            scope=list(scope),
+            token_type=str(data.get("token_type") or "Bearer"),
+            id_token=str(data.get("id_token") or ""),
+            extra=dict(previous.extra) if previous else {},
+        )
+
+    def to_json(self) -> str:
+        return json.dumps({"access_token": self.access_token, "refresh_token": self.refresh_token,
+                           "expires_at": self.expires_at, "scope": self.scope,
+                           "token_type": self.token_type, "id_token": self.id_token, "extra": self.extra})
+
+    @classmethod
+    def from_json(cls, text: str) -> "TokenSet":
+        d = json.loads(text)
+        return cls(access_token=d["access_token"], refresh_token=d.get("refresh_token", ""),
+                   expires_at=float(d.get("expires_at") or 0), scope=list(d.get("scope") or []),
+                   token_type=d.get("token_type") or "Bearer", id_token=d.get("id_token") or "",
+                   extra=dict(d.get("extra") or {}))
+
+    def expires_within(self, seconds: float, now: float | None = None) -> bool:
+        if not self.expires_at:
+            return False
+        return self.expires_at - seconds <= (time.time() if now is None else now)
+
+    def sdk_dict(self) -> dict:
+        """The token as xero-python wants it: only its allowed keys, scope as a LIST."""
+        return {"access_token": self.access_token, "refresh_token": self.refresh_token,
+                "token_type": self.token_type, "scope": list(self.scope),
+                "expires_in": max(0, int(self.expires_at - time.time())) if self.expires_at else None,
+                # None: our TokenManager refreshes; the SDK must never try (it has no secret).
+                "expires_at": None, "id_token": self.id_token or None}
+
+
+# --- the keyring ----------------------------------------------------------------------------------------
+
+class KeyringUnavailable(ConnectorError):
+    """No usable keyring: tokens would have nowhere safe to live."""
+
+    hint = ("Install and unlock a Secret Service such as GNOME Keyring or KWallet (on Linux), "
+            "or choose a keyring backend with the PYTHON_KEYRING_BACKEND environment variable. "
+            "KCC Desktop never stores tokens in plain text.")
+
+
+def _is_fail_backend(backend: object) -> bool:
+    try:
+        from keyring.backends import fail
+    except ImportError:  # pragma: no cover
+        return False
+    if isinstance(backend, fail.Keyring):
+        return True
+    # A chainer with nothing behind it is as good as no keyring.
+    backends = getattr(backend, "backends", None)
+    return backends is not None and not backends
+
+
+class TokenStore:
+    """Tokens and client secrets in the keyring (``backend`` defaults to keyring's configured one)."""
+
+    def __init__(self, service: str = SERVICE, backend: object | None = None) -> None:
+        self.service = service
+        self._backend = backend
+
+    @property
+    def backend(self):
+        backend = self._backend or keyring.get_keyring()
+        if _is_fail_backend(backend):
+            raise KeyringUnavailable("No system keyring is available to keep the connection's tokens safe.")
+        return backend
+
+    def check_available(self) -> None:
+        """Raise KeyringUnavailable now (e.g. before opening a browser) if tokens could not be kept."""
+        _ = self.backend
+
+    def _call(self, what: str, fn: Callable, *args):
+        backend = self.backend
+        try:
+            return fn(backend, *args)
+        except keyring.errors.NoKeyringError:
+            raise KeyringUnavailable("No system keyring is available to keep the connection's tokens safe.") from None
+        except keyring.errors.KeyringLocked:
+            raise KeyringUnavailable("The system keyring is locked.",
+                                     "Unlock it (log in to your desktop session) and try again.") from None
+        except keyring.errors.KeyringError as exc:
+            # The backend's text could echo the value we tried to store: scrub it.
+            raise KeyringUnavailable(f"The system keyring refused to {what}: {redact(exc)}") from None
+
+    @staticmethod
+    def username(provider: str, tenant: str) -> str:
+        return f"{provider}:{tenant}"
+
+    def load(self, provider: str, tenant: str) -> TokenSet | None:
+        text = self._call("read the tokens", lambda b, u: b.get_password(self.service, u),
+                          self.username(provider, tenant))
+        if not text:
+            return None
+        try:
+            return TokenSet.from_json(text)
+        except (ValueError, KeyError, TypeError):
+            log.warning("The saved %s tokens for %s could not be read; a reconnect is needed.", provider, tenant)
+            return None
+
+    def save(self, provider: str, tenant: str, tokens: TokenSet) -> None:
+        self._call("save the tokens", lambda b, u, v: b.set_password(self.service, u, v),
+                   self.username(provider, tenant), tokens.to_json())
+
+    def delete(self, provider: str, tenant: str) -> None:
+        def _delete(b, u):
+            try:
+                b.delete_password(self.service, u)
+            except keyring.errors.PasswordDeleteError:
+                pass  # nothing saved: nothing to delete
+        self._call("delete the tokens", _delete, self.username(provider, tenant))
+
+    # QuickBooks needs a client secret (Xero's desktop flow uses PKCE and has none).
+    def client_secret(self, provider: str, client_id: str) -> str | None:
+        value = self._call("read the client secret", lambda b, u: b.get_password(self.service, u),
+                           f"{provider}-client-secret:{client_id}")
+        register_secret(value)
+        return value
+
+    def set_client_secret(self, provider: str, client_id: str, secret: str) -> None:
+        register_secret(secret)
+        self._call("save the client secret", lambda b, u, v: b.set_password(self.service, u, v),
+                   f"{provider}-client-secret:{client_id}", secret)
+
+
+# --- handing out valid access tokens ----------------------------------------------------------------
+
+RefreshFn = Callable[[str], dict]   # refresh token -> the token endpoint's JSON (raises ConnectorError)
+
+
+class TokenManager:
+    """A valid access token for one provider and organisation, refreshed ahead of expiry.
+
+    ``refresh`` posts a refresh token to the provider's token endpoint and returns its JSON; it raises
+    ``ConnectionRequired`` on ``invalid_grant`` (see ``oauth.refresh_tokens``).
+    """
+
+    def __init__(self, store: TokenStore, provider: str, tenant: str, refresh: RefreshFn,
+                 margin: float = REFRESH_MARGIN_SECONDS, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.provider = provider
+        self.tenant = tenant
+        self._refresh = refresh
+        self.margin = margin
+        self.clock = clock
+        self._lock = threading.Lock()       # one refresh in flight at a time
+        self._tokens: TokenSet | None = None
+        self.refresh_count = 0
+
+    def _current(self) -> TokenSet:
+        if self._tokens is None:
+            self._tokens = self.store.load(self.provider, self.tenant)
+        if self._tokens is None:
+            raise ConnectionRequired("Valid Connection Required: KCC Desktop is not connected to "
+                                     f"{_label(self.provider)} (no saved sign-in).")
+        return self._tokens
+
+    def tokens(self) -> TokenSet:
+        """The current token set, refreshed first if it expires within ``margin`` seconds."""
+        with self._lock:
+            tokens = self._current()
+            if tokens.expires_within(self.margin, self.clock()):
+                tokens = self._do_refresh(tokens)
+            return tokens
+
+    def access_token(self) -> str:
+        return self.tokens().access_token
+
+    def force_refresh(self, stale_access_token: str | None = None) -> TokenSet:
+        """Refresh now (after a 401). If another thread already did, reuse its result."""
+        with self._lock:
+            tokens = self._current()
+            if stale_access_token is not None and tokens.access_token != stale_access_token:
+                return tokens
+            return self._do_refresh(tokens)
+
+    def _do_refresh(self, tokens: TokenSet) -> TokenSet:
+        if not tokens.refresh_token:
+            raise ConnectionRequired(f"Valid Connection Required: the {_label(self.provider)} sign-in "
+                                     "has expired and cannot be renewed.")
+        # Reload first: another process (or an earlier run) may have rotated the token already.
+        saved = self.store.load(self.provider, self.tenant)
+        if saved is not None and saved.refresh_token != tokens.refresh_token:
+            tokens = saved
+            if not tokens.expires_within(self.margin, self.clock()):
+                self._tokens = tokens
+                return tokens
+        data = self._refresh(tokens.refresh_token)
+        new = TokenSet.from_response(data, now=self.clock(), previous=tokens)
+        # Save BEFORE anyone uses the new access token: the old refresh token is now spent.
+        self.store.save(self.provider, self.tenant, new)
+        self._tokens = new
+        self.refresh_count += 1
+        log.info("Renewed the %s sign-in (expires in %.0f s).", _label(self.provider),
+                 new.expires_at - self.clock() if new.expires_at else 0)
+        return new
+
+    def forget(self) -> None:
+        """Drop the cached copy (e.g. after reconnecting elsewhere); the next call reloads."""
+        with self._lock:
+            self._tokens = None
+
+
+def _label(provider: str) -> str:
+    return {"xero": "Xero", "quickbooks": "QuickBooks"}.get(provider, provider)

@@ -1,0 +1,35 @@
+"""What the window and the commands share: the open company file and how to reach the package.
+
+Qt-free: the UI receives one of these and hands it to services; nothing reaches into the window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .settings_db import DbSettingsStore
+from .store import Store
+
+
+@dataclass
+class AppContext:
+    store: Store
+    demo: bool = False
+    sandbox: Any = None  # the in-process sandbox server in demo mode
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def settings(self) -> DbSettingsStore:
+        return DbSettingsStore(self.store)
+
+    def token_store(self):
+        from .connectors.tokens import TokenStore
+
+        return TokenStore()
+
+    def package(self):
+        """The connected accounting package (raises ConnectionRequired when there is none)."""
+        from .connectors.connect import open_package
+
+        return open_package(self.settings, self.token_store())

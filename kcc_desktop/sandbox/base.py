@@ -1,0 +1,272 @@
+"""What every sandbox provider shares: stats, faults, rate limits, idempotency, persistence and the
+``/_sandbox/*`` control endpoints tests and the demo use to steer the server.
+
+A provider subclasses ``SandboxProvider`` and fills in the hooks (``dispatch``, ``reset_books``,
+``snapshot``/``restore``, token hooks, and how a 429 looks in its API). ``handle`` is not overridden:
+it is the one place that orders limits, faults, state lock, persistence and the dropped connection.
+
+Control endpoints (JSON in and out, never rate limited or faulted):
+  GET  /_sandbox/stats          request counts by method and endpoint pattern, 429s, faults played
+  POST /_sandbox/reset          books back to the seed company; {"tokens": true} also forgets logins
+  GET|POST /_sandbox/faults     read / change FaultConfig fields; {"replace": true} starts from defaults
+  POST /_sandbox/limits         change limits at runtime: {"minute": 3, "concurrent": 1, "time_scale": 0.01}
+  POST /_sandbox/revoke         revoke every token of the connection (the app must reconnect)
+  POST /_sandbox/expire-tokens  access tokens expire now (the app must refresh)
+  GET  /_sandbox/state          the provider's snapshot, for debugging
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from typing import Any, Callable
+
+from .faults import FaultConfig, FaultInjector
+from .http import Provider, Request, Response
+from .idempotency import CONFLICT, NEW, REPLAY, IdempotencyStore, fingerprint
+from .limits import Decision, RateLimiter, merge_limits
+from .state import dumps_exact, load_state, save_state
+
+WRITE_METHODS = frozenset({"PUT", "POST", "PATCH", "DELETE"})
+_ID_SEGMENT = re.compile(r"/(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\d+)(?=/|$)")
+
+
+def exact_json(status: int, obj: Any, headers: dict[str, str] | None = None) -> Response:
+    """Like ``http.json_response`` but Decimals go out as exact JSON numbers."""
+    h = {"Content-Type": "application/json; charset=utf-8"}
+    h.update(headers or {})
+    return Response(status, h, dumps_exact(obj).encode("utf-8"))
+
+
+class SandboxProvider(Provider):
+    name = "sandbox"
+    default_limits: dict[str, int | None] = {}
+    idempotency_window = 360.0  # seconds a key is remembered (scaled by time_scale)
+
+    def __init__(self, state_file: str | None = None, faults: FaultConfig | dict | None = None,
+                 limits: dict[str, int | None] | None = None, time_scale: float = 1.0) -> None:
+        super().__init__()
+        self.state_file = state_file
+        self.time_scale = time_scale
+        self.faults = FaultInjector(faults)
+        self.limit_config = merge_limits(self.default_limits, limits)
+        self.limiter = RateLimiter(self.limit_config, time_scale=time_scale)
+        self.idempotency = IdempotencyStore(self.idempotency_window, time_scale=time_scale)
+        self._stats_lock = threading.Lock()
+        self._stats: Counter[str] = Counter()
+        self._by_method: Counter[str] = Counter()
+        self._by_status: Counter[str] = Counter()
+        self.rate_limited_count = 0
+
+    # --- hooks for providers -------------------------------------------------------------------
+
+    def dispatch(self, request: Request) -> Response:  # pragma: no cover - abstract
+        """Serve one non-control request. Runs under ``self.lock``."""
+        raise NotImplementedError
+
+    def is_api(self, request: Request) -> bool:
+        """Whether limits and faults apply (the data API, not the OAuth pages)."""
+        return True
+
+    def limit_key(self, request: Request) -> str:
+        """Limits are per organisation/company: Xero keys by tenant id, QuickBooks by realm."""
+        return "default"
+
+    def rate_limited(self, decision: Decision) -> Response:
+        return exact_json(429, {"Message": f"rate limit exceeded: {decision.problem}"},
+                          {"Retry-After": decision.retry_after_header})
+
+    def limit_headers(self, request: Request, decision: Decision) -> dict[str, str]:
+        return {}
+
+    def server_error(self, status: int) -> Response:
+        return exact_json(status, {"Message": "An error occurred" if status == 500 else "Service Unavailable"})
+
+    def reset_books(self, tokens: bool = False) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def snapshot(self) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def restore(self, data: dict) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def revoke_tokens(self) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def expire_tokens(self) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def endpoint_pattern(self, request: Request) -> str:
+        return f"{request.method} {_ID_SEGMENT.sub('/{id}', request.path)}"
+
+    # --- persistence ------------------------------------------------------------------------------
+
+    def load(self) -> bool:
+        """Restore from ``state_file`` if it exists; call at the end of a provider's ``__init__``."""
+        if not self.state_file:
+            return False
+        data = load_state(self.state_file)
+        if data is None:
+            self.persist()
+            return False
+        self.restore(data)
+        return True
+
+    def persist(self) -> None:
+        if self.state_file:
+            save_state(self.state_file, self.snapshot())
+
+    # --- idempotency ------------------------------------------------------------------------------
+
+    def idempotent(self, request: Request, key: str | None, action: Callable[[], Response],
+                   conflict: Callable[[], Response], ignore_query: tuple[str, ...] = ()) -> Response:
+        """Run ``action`` once per key: a repeat replays the first answer, another request conflicts.
+
+        Only answers below 500 are remembered, so a failed call can be retried for real.
+        """
+        if not key:
+            return action()
+        fp = fingerprint(request, ignore_query)
+        outcome, stored = self.idempotency.lookup(key, fp)
+        if outcome == REPLAY:
+            return stored
+        if outcome == CONFLICT:
+            return conflict()
+        assert outcome == NEW
+        resp = action()
+        if resp.status < 500:
+            self.idempotency.store(key, fp, resp)
+        return resp
+
+    # --- the request pipeline ---------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        if request.path.startswith("/_sandbox/"):
+            return self._control(request)
+        with self._stats_lock:
+            self._stats[self.endpoint_pattern(request)] += 1
+            self._by_method[request.method] += 1
+        resp = self._handle_counted(request)
+        with self._stats_lock:
+            self._by_status[str(resp.status)] += 1
+            if resp.status == 429:
+                self.rate_limited_count += 1
+        return resp
+
+    def _handle_counted(self, request: Request) -> Response:
+        write = request.method in WRITE_METHODS
+        if not self.is_api(request):
+            with self.lock:
+                resp = self.dispatch(request)
+                if write and resp.status < 400:
+                    self.persist()
+            return resp
+        key = self.limit_key(request)
+        if self.faults.take_forced_429():
+            remaining = self.limiter.remaining(key)
+            return self.rate_limited(Decision(False, "minute", self.limiter.time_scale * 60, remaining))
+        decision = self.limiter.acquire(key)
+        if not decision.allowed:
+            resp = self.rate_limited(decision)
+            resp.headers.update(self.limit_headers(request, decision))
+            return resp
+        try:
+            fault = self.faults.before_call()
+            if fault in ("500", "503"):
+                resp = self.server_error(int(fault))
+            elif fault == "timeout":
+                resp = exact_json(504, {"Message": "Gateway Timeout"})
+            else:
+                with self.lock:
+                    resp = self.dispatch(request)
+                    if write and resp.status < 400:
+                        self.persist()
+                if write and 200 <= resp.status < 300 and self.faults.drop_after_commit():
+                    resp.drop_connection = True
+        finally:
+            self.limiter.release(key)
+        resp.headers.update(self.limit_headers(request, decision))
+        return resp
+
+    # --- /_sandbox/* ------------------------------------------------------------------------------
+
+    def stats(self) -> dict:
+        with self._stats_lock:
+            return {
+                "provider": self.name,
+                "requests": sum(self._by_method.values()),
+                "by_method": dict(self._by_method),
+                "by_endpoint": dict(self._stats),
+                "by_status": dict(self._by_status),
+                "rate_limited": self.rate_limited_count,
+                "faults": dict(self.faults.counts),
+                "limits": dict(self.limit_config),
+                "time_scale": self.time_scale,
+            }
+
+    def reset_stats(self) -> None:
+        with self._stats_lock:
+            self._stats.clear()
+            self._by_method.clear()
+            self._by_status.clear()
+            self.rate_limited_count = 0
+        self.faults.reset_counts()
+
+    def set_limits(self, data: dict) -> dict:
+        data = dict(data)
+        if "time_scale" in data:
+            self.time_scale = float(data.pop("time_scale"))
+            self.idempotency.window = self.idempotency_window * self.time_scale
+        self.limit_config = merge_limits(self.limit_config, data)
+        self.limiter = RateLimiter(self.limit_config, time_scale=self.time_scale)
+        return {"limits": self.limit_config, "time_scale": self.time_scale}
+
+    def _control(self, request: Request) -> Response:
+        what = request.path[len("/_sandbox/"):].strip("/")
+        try:
+            body = request.json() or {}
+        except ValueError:
+            return exact_json(400, {"error": "body must be JSON"})
+        if not isinstance(body, dict):
+            return exact_json(400, {"error": "body must be a JSON object"})
+        get, post = request.method == "GET", request.method == "POST"
+        try:
+            if what == "stats" and get:
+                return exact_json(200, self.stats())
+            if what == "faults" and (get or post):
+                if post:
+                    body = dict(body)
+                    replace = bool(body.pop("replace", False))
+                    self.faults.configure(body, replace=replace)
+                return exact_json(200, self.faults.config.to_dict())
+            if what == "limits" and post:
+                return exact_json(200, self.set_limits(body))
+            if what == "reset" and post:
+                with self.lock:
+                    self.reset_books(tokens=bool(body.get("tokens", False)))
+                    self.idempotency.clear()
+                    self.limiter.reset()
+                    self.reset_stats()
+                    self.persist()
+                return exact_json(200, {"reset": True})
+            if what == "revoke" and post:
+                with self.lock:
+                    n = self.revoke_tokens()
+                    self.persist()
+                return exact_json(200, {"revoked": n})
+            if what == "expire-tokens" and post:
+                with self.lock:
+                    n = self.expire_tokens()
+                    self.persist()
+                return exact_json(200, {"expired": n})
+            if what == "state" and get:
+                with self.lock:
+                    from .state import _tag  # same tagging as the state file
+                    import json
+                    return Response(200, {"Content-Type": "application/json"},
+                                    json.dumps(self.snapshot(), default=_tag).encode())
+        except ValueError as exc:
+            return exact_json(400, {"error": str(exc)})
+        return exact_json(404, {"error": f"no control endpoint {request.method} /_sandbox/{what}"})

@@ -1,0 +1,173 @@
+"""A real threaded HTTP server that hands each request to a provider (Xero or QuickBooks).
+
+Providers see plain ``Request`` values and return ``Response`` values, so their routing and rules are
+testable without sockets, while every client (SDKs, tests, the demo) talks real HTTP on loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+
+class Headers(dict):
+    """Case-insensitive header mapping (keys stored lower-case)."""
+
+    def __init__(self, items=()):
+        super().__init__()
+        for k, v in dict(items).items():
+            self[k] = v
+
+    def __setitem__(self, key: str, value: str) -> None:
+        super().__setitem__(key.lower(), value)
+
+    def __getitem__(self, key: str) -> str:
+        return super().__getitem__(key.lower())
+
+    def get(self, key: str, default=None):
+        return super().get(key.lower(), default)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and super().__contains__(key.lower())
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: Headers
+    body: bytes = b""
+    client: str = "127.0.0.1"
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        """First value of a query parameter, matched case-insensitively (both APIs are lax here)."""
+        for k, v in self.query.items():
+            if k.lower() == name.lower() and v:
+                return v[0]
+        return default
+
+    def json(self) -> Any:
+        return json.loads(self.body.decode("utf-8")) if self.body else None
+
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+
+@dataclass
+class Response:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    # Fault injection: the change is committed but the client never hears back.
+    drop_connection: bool = False
+
+
+def json_response(status: int, obj: Any, headers: dict[str, str] | None = None) -> Response:
+    h = {"Content-Type": "application/json; charset=utf-8"}
+    h.update(headers or {})
+    return Response(status, h, json.dumps(obj, default=str).encode("utf-8"))
+
+
+def redirect(location: str) -> Response:
+    return Response(302, {"Location": location}, b"")
+
+
+class Provider:
+    """One accounting package. Subclasses route requests and keep their own state under ``lock``."""
+
+    name = "provider"
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+
+    def handle(self, request: Request) -> Response:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def urls(self, root: str) -> dict[str, str]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _make_handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+            pass  # quiet: tests and the demo read /_sandbox/stats instead
+
+        def _dispatch(self) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            req = Request(
+                method=self.command,
+                path=parts.path,
+                query=parse_qs(parts.query, keep_blank_values=True),
+                headers=Headers(self.headers.items()),
+                body=body,
+                client=self.client_address[0],
+            )
+            try:
+                resp = provider.handle(req)
+            except Exception as exc:  # a sandbox bug must look like a 500, not hang the client
+                resp = json_response(500, {"Message": f"sandbox error: {exc!r}"})
+            if resp.drop_connection:
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(2)
+                except OSError:
+                    pass
+                return
+            self.send_response(resp.status)
+            for k, v in resp.headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(resp.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(resp.body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _dispatch
+
+    return Handler
+
+
+class SandboxServer:
+    """Serves one provider on a loopback port; ``start()`` returns at once, ``stop()`` joins."""
+
+    def __init__(self, provider: Provider, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.provider = provider
+        self.httpd = ThreadingHTTPServer((host, port), _make_handler(provider))
+        self.httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def root(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def urls(self) -> dict[str, str]:
+        return self.provider.urls(self.root)
+
+    def start(self) -> "SandboxServer":
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name=f"sandbox-{self.provider.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> "SandboxServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+Handler = Callable[[Request], Response]

@@ -1,0 +1,206 @@
+"""Intuit OAuth 2.0 as intuit-oauth and requests-oauthlib use it.
+
+Consent is given at once: ``GET /connect/oauth2`` redirects straight to the (loopback) redirect_uri
+with ``code``, ``state`` and ``realmId``. The token endpoint wants HTTP Basic client credentials (any
+id and secret pass). Refresh tokens roll: each refresh returns a new one and the token just used
+stays valid until the new one is used, so a client that lost a refresh answer can retry, while one
+that always keeps the newest token never breaks. Revoking ends the whole grant.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from datetime import datetime, timedelta
+from typing import Any, Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from ..http import Request, Response, json_response, redirect
+from . import errors
+
+SCOPE = "com.intuit.quickbooks.accounting"
+CODE_SECONDS = 300
+REFRESH_SECONDS = 100 * 86400
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def discovery(root: str) -> dict[str, Any]:
+    """The fields intuitlib reads (issuer, endpoints, jwks_uri) plus the usual OIDC extras."""
+    return {
+        "issuer": root + "/op/v1",
+        "authorization_endpoint": root + "/connect/oauth2",
+        "token_endpoint": root + "/oauth2/v1/tokens/bearer",
+        "userinfo_endpoint": root + "/v1/openid_connect/userinfo",
+        "revocation_endpoint": root + "/oauth2/v1/tokens/revoke",
+        "jwks_uri": root + "/op/v1/jwks",
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": ["openid", "email", "profile", "address", "phone", SCOPE],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "claims_supported": ["aud", "exp", "iat", "iss", "realmid", "sub"],
+    }
+
+
+def _oauth_error(status: int, error: str, description: str = "") -> Response:
+    body = {"error": error}
+    if description:
+        body["error_description"] = description
+    return json_response(status, body)
+
+
+def _basic_client(req: Request) -> str | None:
+    header = req.headers.get("Authorization") or ""
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        client_id, _, secret = base64.b64decode(header[6:].strip()).decode("utf-8").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return client_id if client_id and secret else None
+
+
+class OAuthServer:
+    def __init__(self, realm_id: str, clock: Callable[[], datetime], access_seconds: int = 3600) -> None:
+        self.realm_id = realm_id
+        self.clock = clock
+        self.access_seconds = access_seconds
+        self.codes: dict[str, dict[str, Any]] = {}
+        self.grants: dict[str, dict[str, Any]] = {}      # grant id -> client, realm, live refresh tokens
+        self.access: dict[str, dict[str, Any]] = {}      # access token -> grant, expires
+
+    # --- state -----------------------------------------------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        return {"codes": self.codes, "grants": self.grants, "access": self.access}
+
+    def load_state(self, data: dict[str, Any]) -> None:
+        self.codes, self.grants, self.access = data["codes"], data["grants"], data["access"]
+
+    def reset(self) -> None:
+        self.codes.clear(), self.grants.clear(), self.access.clear()
+
+    # --- browser side ----------------------------------------------------------------------------
+    def authorize(self, req: Request) -> Response:
+        client_id, redirect_uri = req.arg("client_id"), req.arg("redirect_uri")
+        if not client_id or not redirect_uri:
+            return Response(400, {"Content-Type": "text/plain"}, b"client_id and redirect_uri are required")
+        parts = urlsplit(redirect_uri)
+        if parts.scheme not in ("http", "https") or parts.hostname not in LOOPBACK:
+            return Response(400, {"Content-Type": "text/plain"},
+                            b"The sandbox only redirects to loopback addresses (127.0.0.1, localhost)")
+        params = {"state": req.arg("state")} if req.arg("state") is not None else {}
+        if req.arg("response_type") != "code":
+            params["error"] = "unsupported_response_type"
+        elif SCOPE not in (req.arg("scope") or "").split():
+            params["error"] = "invalid_scope"
+        else:
+            code = "AB" + secrets.token_urlsafe(30)
+            self.codes[code] = {"client_id": client_id, "redirect_uri": redirect_uri, "realm": self.realm_id,
+                                "expires": self.clock() + timedelta(seconds=CODE_SECONDS)}
+            params = {"code": code, **params, "realmId": self.realm_id}
+        query = dict(parse_qsl(parts.query))
+        query.update(params)
+        return redirect(parts._replace(query=urlencode(query)).geturl())
+
+    # --- token endpoint --------------------------------------------------------------------------
+    def token(self, req: Request) -> Response:
+        client_id = _basic_client(req)
+        if client_id is None:
+            return _oauth_error(401, "invalid_client", "HTTP Basic client authentication is required")
+        form = dict(parse_qsl(req.text()))
+        grant_type = form.get("grant_type")
+        now = self.clock()
+        if grant_type == "authorization_code":
+            code = self.codes.pop(form.get("code", ""), None)
+            if (code is None or code["expires"] <= now or code["client_id"] != client_id
+                    or code["redirect_uri"] != form.get("redirect_uri")):
+                return _oauth_error(400, "invalid_grant")
+            grant_id = secrets.token_hex(8)
+            self.grants[grant_id] = {"client_id": client_id, "realm": code["realm"], "refresh": []}
+            return self._issue(grant_id, None)
+        if grant_type == "refresh_token":
+            token = form.get("refresh_token", "")
+            for grant_id, grant in self.grants.items():
+                live = [r for r in grant["refresh"] if r["token"] == token and r["expires"] > now]
+                if live and grant["client_id"] == client_id:
+                    return self._issue(grant_id, token)
+            return _oauth_error(400, "invalid_grant", "Incorrect or invalid refresh token")
+        return _oauth_error(400, "unsupported_grant_type")
+
+    def _issue(self, grant_id: str, used: str | None) -> Response:
+        now = self.clock()
+        grant = self.grants[grant_id]
+        refresh = "RT1-" + secrets.token_urlsafe(32)
+        # Keep the token just used (until the new one is used) and the new one; older ones die.
+        grant["refresh"] = [r for r in grant["refresh"] if r["token"] == used]
+        grant["refresh"].append({"token": refresh, "expires": now + timedelta(seconds=REFRESH_SECONDS)})
+        access = "eyJ" + secrets.token_urlsafe(48)
+        self.access[access] = {"grant": grant_id, "realm": grant["realm"],
+                               "expires": now + timedelta(seconds=self.access_seconds)}
+        self.access = {k: v for k, v in self.access.items() if v["expires"] > now or k == access}
+        return json_response(200, {"token_type": "bearer", "access_token": access, "refresh_token": refresh,
+                                   "expires_in": self.access_seconds, "x_refresh_token_expires_in": REFRESH_SECONDS})
+
+    def revoke(self, req: Request) -> Response:
+        if _basic_client(req) is None:
+            return _oauth_error(401, "invalid_client")
+        try:
+            token = (req.json() or {}).get("token", "")
+        except ValueError:
+            token = dict(parse_qsl(req.text())).get("token", "")
+        self.revoke_token(token)
+        return Response(200, {"Content-Type": "application/json"}, b"")
+
+    def revoke_token(self, token: str) -> bool:
+        grant_id = self.access.get(token, {}).get("grant")
+        if grant_id is None:
+            grant_id = next((g for g, v in self.grants.items() if any(r["token"] == token for r in v["refresh"])), None)
+        if grant_id is None:
+            return False
+        self._end_grant(grant_id)
+        return True
+
+    def _end_grant(self, grant_id: str) -> None:
+        self.grants.pop(grant_id, None)
+        self.access = {k: v for k, v in self.access.items() if v["grant"] != grant_id}
+
+    def revoke_all(self) -> int:
+        n = len(self.grants)
+        for g in list(self.grants):
+            self._end_grant(g)
+        return n
+
+    def expire_access_tokens(self) -> int:
+        """Make every access token expired now (tests of the 401-then-refresh path)."""
+        past = self.clock() - timedelta(seconds=1)
+        for v in self.access.values():
+            v["expires"] = past
+        return len(self.access)
+
+    # --- API side --------------------------------------------------------------------------------
+    def check_bearer(self, req: Request, realm: str) -> Response | None:
+        """None when the call may proceed, else the 401/403 Intuit would send."""
+        header = req.headers.get("Authorization") or ""
+        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        entry = self.access.get(token)
+        if entry is None:
+            return json_response(401, errors.auth_failed("Token invalid"),
+                                 {"WWW-Authenticate": 'Bearer realm="Intuit", error="invalid_token"'})
+        if entry["expires"] <= self.clock():
+            return json_response(401, errors.auth_failed("Token expired"),
+                                 {"WWW-Authenticate": 'Bearer realm="Intuit", error="invalid_token"'})
+        if entry["realm"] != realm:
+            body = errors.auth_failed("The token does not grant access to this company")
+            body["fault"]["error"][0].update(
+                {"message": "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403",
+                 "code": "3100"})
+            return json_response(403, body)
+        return None
+
+    def userinfo(self, req: Request) -> Response:
+        header = req.headers.get("Authorization") or ""
+        entry = self.access.get(header[7:].strip()) if header.lower().startswith("bearer ") else None
+        if entry is None or entry["expires"] <= self.clock():
+            return _oauth_error(401, "invalid_token")
+        return json_response(200, {"sub": "sandbox-user", "email": "bookkeeper@kcc-sandbox.example",
+                                   "emailVerified": True, "givenName": "Sandbox", "familyName": "Bookkeeper"})

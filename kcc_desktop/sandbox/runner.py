@@ -1,0 +1,113 @@
+"""Start a sandbox from Python (tests, demo, benchmarks) or from the command line.
+
+    kcc-desktop sandbox --provider xero --port 8765 --state demo-xero.json --latency 0.2
+
+On start the CLI prints ONE JSON line ({"provider", "root", "urls": {...}, "pid"}) so a parent process
+can read where to connect, then serves until SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from typing import Any
+
+from .faults import FaultConfig
+from .http import SandboxServer
+
+PROVIDERS = ("xero", "quickbooks")
+
+
+def make_provider(provider: str = "xero", **options: Any):
+    """Build a provider by name; the package modules are imported only when asked for."""
+    if provider == "xero":
+        from .xero import XeroProvider
+        return XeroProvider(**options)
+    if provider == "quickbooks":
+        from .quickbooks import QuickBooksProvider
+        return QuickBooksProvider(**options)
+    raise ValueError(f"unknown sandbox provider {provider!r}; choose from {', '.join(PROVIDERS)}")
+
+
+def start_sandbox(provider: str = "xero", host: str = "127.0.0.1", port: int = 0,
+                  state_file: str | os.PathLike | None = None, **options: Any) -> SandboxServer:
+    """A started server on a free port (``port=0``). Options go to the provider's constructor:
+    ``faults`` (FaultConfig or dict), ``limits`` (dict), ``time_scale``, and for Xero ``tenants``.
+    Stop it with ``server.stop()`` or use it as a context manager."""
+    prov = make_provider(provider, state_file=str(state_file) if state_file else None, **options)
+    return SandboxServer(prov, host=host, port=port).start()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    p = parser
+    p.add_argument("--provider", choices=PROVIDERS, default="xero")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (loopback by default)")
+    p.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    p.add_argument("--state", dest="state_file", default=None, help="JSON file that keeps the books across runs")
+    p.add_argument("--tenants", type=int, default=None, help="Xero: number of organisations in the connection")
+    lim = p.add_argument_group("rate limits (default: the package's own)")
+    lim.add_argument("--in-flight", type=int, default=None)
+    lim.add_argument("--per-second", type=int, default=None)
+    lim.add_argument("--per-minute", type=int, default=None)
+    lim.add_argument("--per-day", type=int, default=None)
+    lim.add_argument("--time-scale", type=float, default=1.0,
+                     help="length of a limit window relative to real time (0.0167: a 'minute' is 1 s)")
+    flt = p.add_argument_group("fault injection")
+    flt.add_argument("--latency", type=float, default=0.0, help="seconds added to every API call")
+    flt.add_argument("--error-rate", type=float, default=0.0, help="share of calls answered 500/503")
+    flt.add_argument("--timeout-rate", type=float, default=0.0, help="share of calls that hang, then 504")
+    flt.add_argument("--timeout-seconds", type=float, default=FaultConfig.timeout_seconds)
+    flt.add_argument("--drop-after-commit-rate", type=float, default=0.0,
+                     help="share of writes committed but whose connection is cut")
+    flt.add_argument("--drop-after-commit-count", type=int, default=0)
+    flt.add_argument("--forced-429", type=int, default=0, help="answer the next N calls with 429")
+    flt.add_argument("--seed", type=int, default=0, help="seed for the fault dice")
+
+
+def options_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    limits = {k: getattr(args, a) for k, a in (("concurrent", "in_flight"), ("second", "per_second"),
+                                              ("minute", "per_minute"), ("day", "per_day"))
+              if getattr(args, a) is not None}
+    faults = FaultConfig(latency=args.latency, error_rate=args.error_rate, timeout_rate=args.timeout_rate,
+                         timeout_seconds=args.timeout_seconds,
+                         drop_after_commit_rate=args.drop_after_commit_rate,
+                         drop_after_commit_count=args.drop_after_commit_count,
+                         forced_429=args.forced_429, seed=args.seed)
+    opts: dict[str, Any] = {"faults": faults, "limits": limits, "time_scale": args.time_scale}
+    if args.tenants is not None:
+        if args.provider != "xero":
+            raise SystemExit("--tenants applies to --provider xero only")
+        opts["tenants"] = args.tenants
+    return opts
+
+
+def main(args: argparse.Namespace | list[str] | None = None) -> int:
+    if not isinstance(args, argparse.Namespace):
+        parser = argparse.ArgumentParser(prog="kcc-desktop sandbox", description=__doc__.splitlines()[0])
+        add_arguments(parser)
+        args = parser.parse_args(args)
+    server = start_sandbox(args.provider, host=args.host, port=args.port, state_file=args.state_file,
+                           **options_from_args(args))
+    stop = threading.Event()
+
+    def _on_signal(signum, frame):  # noqa: ARG001 - signal handler signature
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _on_signal)
+    print(json.dumps({"provider": args.provider, "root": server.root, "urls": server.urls(), "pid": os.getpid()}),
+          flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":  # python -m kcc_desktop.sandbox.runner
+    sys.exit(main())

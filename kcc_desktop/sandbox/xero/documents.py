@@ -1,0 +1,272 @@
+"""Invoices and credit notes: line maths, validation, numbering and the amounts owed.
+
+Xero taxes and rounds each line, then sums the rounded figures; the sandbox does the same so
+a client that totals differently sees the same pennies of difference it would see in Xero.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from .masters import Ctx, contact_ref, find, resolve_contact
+from .serial import cut, money, new_id, parse_date, to_decimal
+
+ZERO = Decimal("0")
+HUNDRED = Decimal("100")
+
+
+class Kind:
+    """What differs between invoices and credit notes."""
+
+    def __init__(self, coll: str, id_key: str, number_key: str, types: tuple[str, str], prefix: str, label: str):
+        self.coll, self.id_key, self.number_key, self.types, self.prefix, self.label = \
+            coll, id_key, number_key, types, prefix, label
+
+    @property
+    def sales_type(self) -> str:
+        return self.types[0]
+
+    def is_sales(self, typ: str) -> bool:
+        return typ == self.sales_type
+
+
+INVOICE = Kind("invoices", "InvoiceID", "InvoiceNumber", ("ACCREC", "ACCPAY"), "INV-", "Invoice")
+CREDIT_NOTE = Kind("credit_notes", "CreditNoteID", "CreditNoteNumber", ("ACCRECCREDIT", "ACCPAYCREDIT"), "CN-", "Credit Note")
+
+EDITABLE = {"DRAFT", "SUBMITTED", "AUTHORISED"}
+STATUS_MOVES = {  # from -> statuses a client may set
+    "DRAFT": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},
+    "SUBMITTED": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},
+    "AUTHORISED": {"AUTHORISED", "VOIDED"},
+}
+
+
+def tax_rate(books: dict, tax_type: str) -> Decimal:
+    rate = books["tax_rates"][tax_type]
+    return sum((c["Rate"] for c in rate["TaxComponents"]), ZERO)
+
+
+def _line(books: dict, kind: Kind, typ: str, status: str, amount_types: str, el: dict, ctx: Ctx,
+          errors: list[str]) -> dict:
+    """One line: fill from item and account, then price, tax and round it."""
+    line: dict[str, Any] = {"LineItemID": el.get("LineItemID") or new_id(), "Tracking": el.get("Tracking") or []}
+    sales = kind.is_sales(typ)
+    item = None
+    if el.get("ItemCode"):
+        item = find(books["items"], el["ItemCode"], "Code")
+        if item is None:
+            errors.append(f"Item code '{el['ItemCode']}' is not valid")
+        else:
+            line["ItemCode"] = item["Code"]
+    details = (item or {}).get("SalesDetails" if sales else "PurchaseDetails") or {}
+    description = el.get("Description") or (item or {}).get("Description" if sales else "PurchaseDescription") \
+        or (item or {}).get("Name")
+    if description:
+        line["Description"] = description
+    code = el.get("AccountCode")
+    account = None
+    if el.get("AccountID") and not code:
+        account = books["accounts"].get(el["AccountID"])
+        code = account["Code"] if account else el["AccountID"]
+    if not code:
+        code = details.get("COGSAccountCode" if (item or {}).get("IsTrackedAsInventory") and not sales else "AccountCode")
+    if code:
+        account = account or find(books["accounts"], code, "Code")
+        if account is None or account["Type"] == "BANK" or account.get("SystemAccount"):
+            errors.append(f"Account code '{code}' is not a valid code for this document.")
+        elif account["Status"] != "ACTIVE":
+            errors.append(f"Account code '{code}' has been archived, or has been deleted. "
+                          "Each line item must reference a valid account.")
+        else:
+            line["AccountCode"], line["AccountID"] = account["Code"], account["AccountID"]
+    elif status != "DRAFT":
+        errors.append("Account code or ID must be specified")
+    tax_type = el.get("TaxType") or details.get("TaxType") or (account or {}).get("TaxType") or "NONE"
+    if amount_types == "NoTax":
+        tax_type = "NONE"
+    if tax_type not in books["tax_rates"]:
+        errors.append(f"The TaxType code '{tax_type}' does not exist or cannot be used for this type of transaction.")
+        rate = ZERO
+    else:
+        rate = tax_rate(books, tax_type)
+    line["TaxType"] = tax_type
+    try:
+        qty = to_decimal(el.get("Quantity"))
+        unit = to_decimal(el.get("UnitAmount"))
+        given_amount = to_decimal(el.get("LineAmount"))
+        discount = to_decimal(el.get("DiscountRate")) or ZERO
+    except ValueError as exc:
+        errors.append(str(exc))
+        return line
+    qty = ZERO + (qty if qty is not None else Decimal(1))
+    if unit is None:
+        unit = details.get("UnitPrice")
+    if unit is None and given_amount is not None:
+        unit = given_amount / qty if qty else given_amount
+    unit = cut(unit if unit is not None else ZERO, ctx.unitdp)
+    amount = money(qty * unit * (1 - discount / HUNDRED))
+    if amount_types == "Inclusive":
+        tax = money(amount * rate / (HUNDRED + rate))
+        net = amount - tax
+    else:
+        tax = money(amount * rate / HUNDRED) if amount_types == "Exclusive" else ZERO
+        net = amount
+    line.update({"Quantity": qty, "UnitAmount": unit, "LineAmount": amount, "TaxAmount": tax, "_net": net})
+    if discount:
+        line["DiscountRate"] = discount
+        line["_discount"] = money(qty * unit) - amount
+    return line
+
+
+def next_number(books: dict, kind: Kind) -> str:
+    counters = books["counters"]
+    while True:
+        counters[kind.sales_type] = counters.get(kind.sales_type, 0) + 1
+        number = f"{kind.prefix}{counters[kind.sales_type]:04d}"
+        if not _number_taken(books, kind, number, None):
+            return number
+
+
+def _number_taken(books: dict, kind: Kind, number: str, me: dict | None) -> bool:
+    return any(d.get(kind.number_key, "").lower() == number.lower() and d["Type"] == kind.sales_type
+               and d["Status"] != "DELETED" and d is not me for d in books[kind.coll].values())
+
+
+def find_document(books: dict, kind: Kind, ref: str | None) -> dict | None:
+    """By id, or by number (numbers of deleted documents do not count)."""
+    if not ref:
+        return None
+    doc = books[kind.coll].get(ref)
+    if doc is None:
+        low = ref.lower()
+        doc = next((d for d in books[kind.coll].values()
+                    if d.get(kind.number_key, "").lower() == low and d["Status"] != "DELETED"), None)
+    return doc
+
+
+def save_document(books: dict, kind: Kind, el: dict, ctx: Ctx) -> tuple[dict | None, list[str]]:
+    """Create (PUT) or create-or-update (POST) one invoice / credit note."""
+    coll = books[kind.coll]
+    ref = ctx.path_id or el.get(kind.id_key)
+    existing = None
+    if ref and not ctx.create_only:
+        existing = find_document(books, kind, ref)
+        if existing is None:
+            return None, [f"{kind.label} could not be found"]
+    elif not ctx.create_only and el.get(kind.number_key) and el.get("Type") in (None, kind.sales_type):
+        existing = find_document(books, kind, el[kind.number_key])  # POST updates by number, as Xero does
+    errors: list[str] = []
+    base = existing or {}
+    typ = el.get("Type") or base.get("Type")
+    if typ not in kind.types:
+        return None, [f"{kind.label} Type must be one of {', '.join(kind.types)}" if typ else
+                      f"The {kind.label} Type must be specified"]
+    if existing and typ != existing["Type"]:
+        errors.append(f"The {kind.label} Type cannot be changed")
+    status = el.get("Status") or base.get("Status") or "DRAFT"
+    if existing:
+        if existing["Status"] not in EDITABLE:
+            return None, [f"{kind.label} not of valid status for modification"]
+        if status not in STATUS_MOVES[existing["Status"]]:
+            errors.append(f"{kind.label} status cannot be changed from {existing['Status']} to {status}")
+        if existing["Status"] == "AUTHORISED" and (existing.get("AmountPaid") or existing.get("AmountCredited")
+                                                   or existing.get("AppliedAmount")):
+            errors.append("This document cannot be edited as it has a payment or credit note allocated to it.")
+    elif status not in ("DRAFT", "SUBMITTED", "AUTHORISED"):
+        errors.append(f"{kind.label} Status '{status}' is not valid for a new document")
+    if status in ("DELETED", "VOIDED") and existing and not errors:
+        existing["Status"], existing["UpdatedDateUTC"] = status, ctx.now
+        if status == "VOIDED":
+            existing["AmountDue"] = ZERO
+        return existing, []
+    contact, contact_errors = (resolve_contact(books, el.get("Contact"), ctx) if "Contact" in el or not existing
+                               else (books["contacts"].get(base["Contact"]["ContactID"]), []))
+    errors += contact_errors
+    try:
+        date = parse_date(el.get("Date")) or base.get("Date") or ctx.now.date()
+        due = parse_date(el.get("DueDate")) if "DueDate" in el else base.get("DueDate")
+    except ValueError as exc:
+        errors.append(str(exc))
+        date, due = ctx.now.date(), None
+    amount_types = el.get("LineAmountTypes") or base.get("LineAmountTypes") or "Exclusive"
+    if amount_types not in ("Exclusive", "Inclusive", "NoTax"):
+        errors.append(f"LineAmountTypes '{amount_types}' is not valid")
+        amount_types = "Exclusive"
+    raw_lines = el["LineItems"] if "LineItems" in el else None
+    if raw_lines is None and existing:
+        raw_lines = [{k: v for k, v in line.items() if not k.startswith("_")} for line in existing["LineItems"]]
+    lines = [_line(books, kind, typ, status, amount_types, l or {}, ctx, errors) for l in raw_lines or []]
+    if not lines and status != "DRAFT":
+        errors.append(f"{kind.label} must have at least one line item")
+    number = el.get(kind.number_key) if kind.number_key in el else base.get(kind.number_key)
+    if kind.is_sales(typ) and number and _number_taken(books, kind, number, existing):
+        errors.append(f"{'Invoice' if kind is INVOICE else 'Credit Note'} # must be unique.")
+    if errors:
+        return None, errors
+    if kind.is_sales(typ) and not number:
+        number = next_number(books, kind)
+    sub = sum((l["_net"] for l in lines), ZERO)
+    tax = sum((l["TaxAmount"] for l in lines), ZERO)
+    rec = existing
+    if rec is None:
+        rec = {kind.id_key: new_id(), "CurrencyCode": "GBP", "CurrencyRate": Decimal("1"),
+               "HasAttachments": False, "HasErrors": False}
+        rec.update({"AmountPaid": ZERO, "AmountCredited": ZERO} if kind is INVOICE else {"Allocations": []})
+    for l in lines:
+        l.pop("_net", None)
+    rec.update({
+        "Type": typ, "Status": status, "Contact": contact_ref(contact), "Date": date, "DueDate": due,
+        "LineAmountTypes": amount_types, "LineItems": lines, "SubTotal": sub, "TotalTax": tax, "Total": sub + tax,
+        "UpdatedDateUTC": ctx.now, "IsDiscounted": any("DiscountRate" in l for l in lines),
+    })
+    if any("_discount" in l for l in lines):
+        rec["TotalDiscount"] = sum((l.pop("_discount", ZERO) for l in lines), ZERO)
+    if number:
+        rec[kind.number_key] = number
+    for key in ("Reference", "Url", "SentToContact", "ExpectedPaymentDate", "PlannedPaymentDate"):
+        if key in el:
+            rec[key] = el[key]
+    if kind is INVOICE:
+        rec.setdefault("SentToContact", False)
+    flag = "IsCustomer" if kind.is_sales(typ) else "IsSupplier"
+    if status == "AUTHORISED" and not contact.get(flag):
+        contact[flag] = True
+    books[kind.coll][rec[kind.id_key]] = rec
+    refresh_amounts(books, kind, rec, ctx.now)
+    return rec, []
+
+
+def refresh_amounts(books: dict, kind: Kind, doc: dict, now) -> None:
+    """Recompute what is paid, credited and due, and PAID status, from payments and allocations."""
+    key = kind.id_key
+    paid = sum((p["Amount"] for p in books["payments"].values()
+                if p["Status"] == "AUTHORISED" and (p.get(kind.label.replace(" ", "")) or {}).get(key) == doc[key]),
+               ZERO)
+    if kind is INVOICE:
+        credited = sum((a["Amount"] for src in ("credit_notes", "overpayments") for d in books[src].values()
+                        for a in d.get("Allocations", []) if a["Invoice"]["InvoiceID"] == doc[key]), ZERO)
+        doc["AmountPaid"], doc["AmountCredited"] = paid, credited
+        outstanding = doc["Total"] - paid - credited
+        if doc["Status"] in ("AUTHORISED", "PAID"):
+            doc["AmountDue"] = outstanding
+        elif doc["Status"] in ("DRAFT", "SUBMITTED"):
+            doc["AmountDue"] = doc["Total"]
+    else:
+        applied = sum((a["Amount"] for a in doc.get("Allocations", [])), ZERO)
+        doc["AppliedAmount"] = applied
+        outstanding = doc["Total"] - paid - applied
+        doc["RemainingCredit"] = outstanding if doc["Status"] in ("AUTHORISED", "PAID") else doc["Total"]
+    if doc["Status"] in ("AUTHORISED", "PAID"):
+        was = doc["Status"]
+        doc["Status"] = "PAID" if outstanding <= 0 and doc["Total"] > 0 else "AUTHORISED"
+        if doc["Status"] == "PAID" and was != "PAID":
+            doc["FullyPaidOnDate"] = now.date()
+        elif doc["Status"] != "PAID":
+            doc.pop("FullyPaidOnDate", None)
+        if was != doc["Status"]:
+            doc["UpdatedDateUTC"] = now
+
+
+def outstanding(doc: dict) -> Decimal:
+    return doc.get("AmountDue", doc.get("RemainingCredit", ZERO))

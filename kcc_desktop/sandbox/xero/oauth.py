@@ -1,0 +1,217 @@
+"""Xero's identity service: Authorization Code + PKCE, refresh rotation with a grace period,
+revocation, and the connections (tenants) list.
+
+Any client id is accepted and consent is given at once (no login page): the authorize URL answers
+with a redirect to the app's loopback ``redirect_uri`` carrying ``code`` and ``state``, so tests and
+the demo can "log in" with plain HTTP.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from datetime import datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from ..http import Request, Response, redirect
+from .serial import iso_utc, new_id
+
+ACCESS_TTL = timedelta(minutes=30)
+REFRESH_TTL = timedelta(days=60)
+REFRESH_GRACE = timedelta(minutes=30)
+CODE_TTL = timedelta(minutes=5)
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+DEFAULT_SCOPE = "openid profile email accounting.transactions accounting.contacts accounting.settings offline_access"
+
+
+def empty_identity() -> dict:
+    return {"codes": {}, "access": {}, "refresh": {}, "connections": []}
+
+
+def _oauth_error(error: str, status: int = 400) -> Response:
+    # Compact JSON on purpose: xero-python recognises invalid_grant only by this exact text.
+    return Response(status, {"Content-Type": "application/json"},
+                    json.dumps({"error": error}, separators=(",", ":")).encode())
+
+
+def loopback_ok(redirect_uri: str) -> bool:
+    """Plain http is allowed only back to this machine; https anywhere."""
+    parts = urlsplit(redirect_uri)
+    if parts.scheme == "https":
+        return True
+    return parts.scheme == "http" and (parts.hostname or "") in LOOPBACK
+
+
+def pkce_challenge(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+class Identity:
+    """Token bookkeeping over the ``identity`` part of the provider state (a plain dict)."""
+
+    def __init__(self, state: dict, tenants: list[tuple[str, str]], now) -> None:
+        self.state = state
+        self.tenants = tenants  # (tenant id, name)
+        self.now = now
+
+    # --- authorize ---------------------------------------------------------------------------------
+
+    def authorize(self, req: Request) -> Response:
+        redirect_uri = req.arg("redirect_uri") or ""
+        if not redirect_uri or not loopback_ok(redirect_uri):
+            return Response(400, {"Content-Type": "text/plain"},
+                            b"invalid redirect_uri: plain http is allowed only to a loopback address")
+        state = req.arg("state")
+
+        def back(params: dict) -> Response:
+            if state is not None:
+                params["state"] = state
+            sep = "&" if urlsplit(redirect_uri).query else "?"
+            return redirect(redirect_uri + sep + urlencode(params))
+
+        if req.arg("response_type") != "code":
+            return back({"error": "unsupported_response_type"})
+        if not req.arg("client_id"):
+            return back({"error": "invalid_request", "error_description": "client_id is required"})
+        challenge, method = req.arg("code_challenge"), req.arg("code_challenge_method") or "plain"
+        if challenge and method != "S256":
+            return back({"error": "invalid_request", "error_description": "code_challenge_method must be S256"})
+        code = secrets.token_urlsafe(24)
+        self.state["codes"][code] = {
+            "client_id": req.arg("client_id"), "redirect_uri": redirect_uri, "challenge": challenge,
+            "scope": req.arg("scope") or DEFAULT_SCOPE, "expires_at": self.now() + CODE_TTL,
+        }
+        self._connect()
+        return back({"code": code, "scope": req.arg("scope") or DEFAULT_SCOPE,
+                     "session_state": secrets.token_hex(8)})
+
+    def _connect(self) -> None:
+        """Consent connects every tenant of the sandbox (the user ticks them all)."""
+        have = {c["tenantId"] for c in self.state["connections"]}
+        now = iso_utc(self.now())
+        for tid, name in self.tenants:
+            if tid not in have:
+                self.state["connections"].append({
+                    "id": new_id(), "authEventId": new_id(), "tenantId": tid, "tenantType": "ORGANISATION",
+                    "tenantName": name, "createdDateUtc": now, "updatedDateUtc": now})
+
+    # --- token endpoint ----------------------------------------------------------------------------
+
+    def token(self, req: Request) -> Response:
+        form = dict(parse_qsl(req.text(), keep_blank_values=True))
+        grant = form.get("grant_type")
+        if grant == "authorization_code":
+            return self._code_grant(form)
+        if grant == "refresh_token":
+            return self._refresh_grant(form)
+        return _oauth_error("unsupported_grant_type")
+
+    def _code_grant(self, form: dict) -> Response:
+        entry = self.state["codes"].pop(form.get("code", ""), None)  # single use either way
+        if entry is None or entry["expires_at"] < self.now():
+            return _oauth_error("invalid_grant")
+        if form.get("redirect_uri") and form["redirect_uri"] != entry["redirect_uri"]:
+            return _oauth_error("invalid_grant")
+        if entry["challenge"]:
+            verifier = form.get("code_verifier") or ""
+            if not verifier or pkce_challenge(verifier) != entry["challenge"]:
+                return _oauth_error("invalid_grant")
+        return self._issue(entry["client_id"], entry["scope"])
+
+    def _issue(self, client_id: str, scope: str) -> Response:
+        pair = self._mint(client_id, scope)
+        return self._token_response(pair)
+
+    def _mint(self, client_id: str, scope: str) -> dict:
+        now = self.now()
+        access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        self.state["access"][access] = {"client_id": client_id, "scope": scope, "expires_at": now + ACCESS_TTL}
+        self.state["refresh"][refresh] = {"client_id": client_id, "scope": scope, "expires_at": now + REFRESH_TTL,
+                                          "used_at": None, "successor": None, "revoked": False}
+        return {"access_token": access, "refresh_token": refresh, "scope": scope}
+
+    def _token_response(self, pair: dict) -> Response:
+        access = self.state["access"].get(pair["access_token"])
+        expires_in = int((access["expires_at"] - self.now()).total_seconds()) if access else 0
+        body = {"access_token": pair["access_token"], "expires_in": max(expires_in, 0), "token_type": "Bearer",
+                "refresh_token": pair["refresh_token"], "scope": pair["scope"]}
+        if "openid" in pair["scope"].split():
+            body["id_token"] = _fake_jwt({"sub": "sandbox-user", "xero_userid": "sandbox-user"})
+        return Response(200, {"Content-Type": "application/json", "Cache-Control": "no-store"},
+                        json.dumps(body).encode())
+
+    def _refresh_grant(self, form: dict) -> Response:
+        token = form.get("refresh_token", "")
+        entry = self.state["refresh"].get(token)
+        now = self.now()
+        if entry is None or entry["revoked"] or entry["expires_at"] < now:
+            return _oauth_error("invalid_grant")
+        if entry["used_at"] is None:
+            entry["used_at"] = now
+            entry["successor"] = self._mint(entry["client_id"], entry["scope"])
+            return self._token_response(entry["successor"])
+        if now - entry["used_at"] <= REFRESH_GRACE and not self.state["refresh"].get(
+                entry["successor"]["refresh_token"], {}).get("revoked"):
+            # Grace period: a client that lost the answer gets the same new pair again.
+            return self._token_response(entry["successor"])
+        return _oauth_error("invalid_grant")
+
+    def revoke_endpoint(self, req: Request) -> Response:
+        """POST /connect/revocation token=<refresh token>: the token, its family and the connections go."""
+        form = dict(parse_qsl(req.text(), keep_blank_values=True))
+        if form.get("token") in self.state["refresh"]:
+            self.revoke_all()
+        return Response(200, {"Content-Type": "application/json"}, b"")
+
+    # --- sandbox hooks -----------------------------------------------------------------------------
+
+    def revoke_all(self) -> int:
+        n = len(self.state["access"]) + sum(not r["revoked"] for r in self.state["refresh"].values())
+        self.state["access"].clear()
+        for r in self.state["refresh"].values():
+            r["revoked"] = True
+        self.state["connections"].clear()
+        return n
+
+    def expire_all(self) -> int:
+        past = self.now() - timedelta(seconds=1)
+        for a in self.state["access"].values():
+            a["expires_at"] = past
+        return len(self.state["access"])
+
+    # --- checks for API calls ----------------------------------------------------------------------
+
+    def bearer(self, req: Request) -> tuple[dict | None, str]:
+        """(token entry, "") or (None, reason) where reason is "missing", "unknown" or "expired: <when>"."""
+        auth = req.headers.get("Authorization") or ""
+        if not auth.lower().startswith("bearer "):
+            return None, "missing"
+        entry = self.state["access"].get(auth[7:].strip())
+        if entry is None:
+            return None, "unknown"
+        if entry["expires_at"] <= self.now():
+            return None, "expired: " + entry["expires_at"].strftime("%m/%d/%Y %H:%M:%S")
+        return entry, ""
+
+    def connected(self, tenant_id: str | None) -> bool:
+        return bool(tenant_id) and any(c["tenantId"] == tenant_id for c in self.state["connections"])
+
+    def connections(self) -> list[dict]:
+        return list(self.state["connections"])
+
+    def disconnect(self, connection_id: str) -> bool:
+        before = len(self.state["connections"])
+        self.state["connections"][:] = [c for c in self.state["connections"] if c["id"] != connection_id]
+        return len(self.state["connections"]) < before
+
+
+def _fake_jwt(claims: dict) -> str:
+    """An unsigned JWT-shaped id_token: enough for clients that only decode the claims."""
+    enc = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()  # noqa: E731
+    return f"{enc({'alg': 'none', 'typ': 'JWT'})}.{enc(claims)}."
+
+
+def parse_datetime(value) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)

@@ -1,0 +1,37 @@
+"""Key/value settings kept in the company file (never secrets: those live in the OS keyring)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from .models import AppSetting, AuditEntry
+from .store import Store
+
+
+class DbSettingsStore:
+    """The connectors' ``SettingsStore`` over the ``app_setting`` table; each call is its own transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        with self.store.session() as s:
+            row = s.get(AppSetting, key)
+            return row.value if row is not None else default
+
+    def set(self, key: str, value: str, *, audit: bool = False) -> None:
+        """Saves one value; with ``audit`` the change is written to the audit trail in the same transaction."""
+        with self.store.transaction() as s:
+            row = s.get(AppSetting, key)
+            old = row.value if row is not None else ""
+            if row is None:
+                s.add(AppSetting(key=key, value=value))
+            else:
+                row.value = value
+            if audit and old != value:
+                s.add(AuditEntry(what=f"Option {key}", old_value=old, new_value=value))
+
+    def items(self, prefix: str = "") -> dict[str, str]:
+        with self.store.session() as s:
+            rows = s.scalars(select(AppSetting).where(AppSetting.key.startswith(prefix)))
+            return {r.key: r.value for r in rows}

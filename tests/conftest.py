@@ -1,0 +1,50 @@
+"""Test-wide setup: offscreen Qt, private data/log folders, a keyring in a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Never the developer's own folders or keyring: everything a test writes goes under one temp folder.
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="kcc-tests-"))
+os.environ["KCC_DATA_DIR"] = str(_SESSION_DIR / "data")
+os.environ["KCC_LOG_DIR"] = str(_SESSION_DIR / "logs")
+os.environ.pop("KCC_DB", None)
+os.environ.pop("KCC_XERO_URL", None)
+os.environ.pop("KCC_QBO_URL", None)
+
+
+@pytest.fixture(autouse=True)
+def _temporary_keyring(tmp_path_factory):
+    """A plaintext keyring file in a temp folder: fine for tests, never used for users' secrets."""
+    import keyring
+    from keyrings.alt.file import PlaintextKeyring
+
+    ring = PlaintextKeyring()
+    ring.file_path = str(tmp_path_factory.mktemp("keyring") / "keyring.cfg")
+    previous = keyring.get_keyring()
+    keyring.set_keyring(ring)
+    yield ring
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def tmp_db_path(tmp_path) -> Path:
+    return tmp_path / "company.sqlite"
+
+
+@pytest.fixture
+def store(tmp_db_path):
+    """A migrated company file with the standard UK chart, tax codes and bank accounts."""
+    from kcc_desktop.ledger.chart import seed_standard_chart
+    from kcc_desktop.store import open_store
+
+    st = open_store(tmp_db_path)
+    with st.transaction() as s:
+        seed_standard_chart(s)
+    yield st
+    st.close()

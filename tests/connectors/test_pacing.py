@@ -1,0 +1,168 @@
+"""Pacer rules on a fake clock: no real sleeping."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from kcc_desktop.connectors.base import RateLimited
+from kcc_desktop.connectors.pacing import (
+    QBO_POLICY, XERO_POLICY, Pacer, PacingPolicy, Throttled, pacer_for, reset_pacers,
+)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+        self.sleeps: list[float] = []
+        self.wall = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += seconds
+        self.wall += timedelta(seconds=seconds)
+
+    def now(self) -> datetime:
+        return self.wall
+
+
+def make(policy=XERO_POLICY, **kw):
+    clock = FakeClock()
+    return Pacer(policy, clock=clock, sleep=clock.sleep, now=clock.now, **kw), clock
+
+
+def test_minute_window_holds_the_61st_call_until_the_first_leaves():
+    pacer, clock = make()
+    for _ in range(60):
+        pacer.run(lambda: None)
+    assert clock.sleeps == []
+    pacer.run(lambda: None)
+    assert sum(clock.sleeps) == pytest.approx(60.0)
+
+
+def test_calls_spread_over_time_need_no_wait():
+    pacer, clock = make()
+    for _ in range(200):
+        pacer.run(lambda: None)
+        clock.t += 1.0            # one a second: always under 60 a minute
+    assert clock.sleeps == []
+
+
+def test_time_scale_shrinks_the_window():
+    pacer, clock = make(time_scale=1 / 60)
+    for _ in range(61):
+        pacer.run(lambda: None)
+    assert sum(clock.sleeps) == pytest.approx(1.0)
+
+
+def test_qbo_batch_window_is_separate_from_the_call_window():
+    pacer, clock = make(QBO_POLICY)
+    for _ in range(40):
+        pacer.run(lambda: None, batch=True)
+    pacer.run(lambda: None)              # a plain call is not held by the batch window
+    assert clock.sleeps == []
+    pacer.run(lambda: None, batch=True)  # the 41st batch is
+    assert sum(clock.sleeps) == pytest.approx(60.0)
+
+
+def test_low_remaining_header_spaces_calls_out():
+    pacer, clock = make()
+    pacer.run(lambda: None)
+    pacer.observe({"X-MinLimit-Remaining": "2", "X-DayLimit-Remaining": "4000"})
+    pacer.run(lambda: None)
+    assert clock.sleeps and clock.sleeps[0] == pytest.approx(1.0)   # 60 s / 60 calls
+    assert pacer.day_remaining == 4000
+
+
+def test_429_waits_retry_after_then_retries():
+    pacer, clock = make()
+    attempts = []
+
+    def call():
+        attempts.append(clock.t)
+        if len(attempts) < 3:
+            raise Throttled("minute", 7)
+        return "done"
+
+    assert pacer.run(call) == "done"
+    assert len(attempts) == 3
+    assert clock.sleeps == [7, 7]
+    assert pacer.throttled == 2
+
+
+def test_429_retries_are_bounded():
+    pacer, clock = make(PacingPolicy("Xero", in_flight=5, per_window=60, max_retries=2))
+
+    def call():
+        raise Throttled("concurrent", 1)
+
+    with pytest.raises(RateLimited) as err:
+        pacer.run(call)
+    assert err.value.limit == "concurrent"
+    assert len(clock.sleeps) == 2
+
+
+def test_daily_limit_raises_at_once_with_resume_time_and_blocks_later_calls():
+    pacer, clock = make()
+    calls = []
+
+    def call():
+        calls.append(1)
+        raise Throttled("day", 3600)
+
+    with pytest.raises(RateLimited) as err:
+        pacer.run(call)
+    e = err.value
+    assert e.limit == "day" and clock.sleeps == []
+    assert e.resumes_at == clock.wall + timedelta(hours=1)
+    assert re.fullmatch(r"Xero's daily limit is reached; uploads resume at \d\d:\d\d\.", e.message)
+    assert e.resumes_at.astimezone().strftime("%H:%M") in e.message
+    with pytest.raises(RateLimited):
+        pacer.run(lambda: calls.append(2))
+    assert calls == [1]                      # the second call never went out
+    clock.wall += timedelta(hours=1, seconds=1)
+    pacer.run(lambda: calls.append(3))
+    assert calls == [1, 3]
+
+
+def test_in_flight_limit_holds_extra_threads():
+    pacer = Pacer(PacingPolicy("Xero", in_flight=2, per_window=1000))
+    lock = threading.Lock()
+    state = {"now": 0, "max": 0}
+    release = threading.Event()
+
+    def call():
+        with lock:
+            state["now"] += 1
+            state["max"] = max(state["max"], state["now"])
+        release.wait(2)
+        with lock:
+            state["now"] -= 1
+
+    threads = [threading.Thread(target=pacer.run, args=(call,)) for _ in range(5)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 2
+    while state["now"] < 2 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.05)   # give extra threads a chance to (wrongly) get in
+    assert state["now"] == 2
+    release.set()
+    for t in threads:
+        t.join(3)
+    assert state["max"] == 2
+
+
+def test_one_shared_pacer_per_organisation():
+    reset_pacers()
+    assert pacer_for("xero", "t1") is pacer_for("xero", "t1")
+    assert pacer_for("xero", "t1") is not pacer_for("xero", "t2")
+    assert pacer_for("quickbooks", "r1").policy.batches_per_window == 40
+    reset_pacers()

@@ -25,6 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from .logging_setup import setup_logging
+    from .sync.queue import install_queue_listeners
+
+    setup_logging()
+    # Whatever writes to the ledger (window, import-documents, ...) queues what the package must learn.
+    install_queue_listeners()
     if args.command is None:
         from .app import run_gui  # Qt is imported only when a window is wanted
 

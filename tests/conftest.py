@@ -6,7 +6,14 @@ import os
 import tempfile
 from pathlib import Path
 
+import sys
+
 import pytest
+
+# Helper modules beside the tests (e.g. qbo_fixtures) are imported by plain name from their folders.
+for _folder in sorted(Path(__file__).parent.iterdir()):
+    if _folder.is_dir() and (_folder / "__init__.py").exists() and str(_folder) not in sys.path:
+        sys.path.append(str(_folder))
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Never the developer's own folders or keyring: everything a test writes goes under one temp folder.

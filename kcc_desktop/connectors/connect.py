@@ -2,12 +2,11 @@
 
 ``connect`` runs the whole sign-in (browser, loopback redirect, token exchange, organisation choice)
 and saves tokens to the keyring BEFORE the settings name the organisation, so the settings never
-point at an organisation without a sign-in. QuickBooks' flow lives in ``quickbooks.py``; by
-convention it provides::
+point at an organisation without a sign-in. For QuickBooks the browser part is shared (no PKCE:
+client id + secret) and ``quickbooks.py`` finishes it::
 
-    complete_connect(settings, store, token_store, *, open_browser, timeout, print_fn, choose_tenant)
-        -> ConnectionSettings
-    open_package(settings, token_store, **options) -> AccountingPackage
+    complete_connect(settings, code, realm_id, redirect_uri, *, token_store) -> TokenSet  (saves tokens)
+    QuickBooksPackage(settings, token_store, **options)
 """
 
 from __future__ import annotations
@@ -62,9 +61,7 @@ def connect(provider: str, store: SettingsStore, token_store: TokenStore, *, ope
     settings = _new_settings(provider, store)
     token_store.check_available()  # fail before the browser opens if there is nowhere safe to keep tokens
     if provider == QUICKBOOKS:
-        hook = _quickbooks_hook("complete_connect")
-        return hook(settings, store, token_store, open_browser=open_browser, timeout=timeout,
-                    print_fn=print_fn, choose_tenant=choose_tenant)
+        return _connect_quickbooks(settings, store, token_store, open_browser, timeout, print_fn)
     return _connect_xero(settings, store, token_store, open_browser, timeout, choose_tenant, print_fn)
 
 
@@ -97,12 +94,47 @@ def _connect_xero(settings: ConnectionSettings, store: SettingsStore, token_stor
             chosen = matches[0]
         else:
             print_fn(f"Several organisations are connected; using {chosen['name']}.")
+    previous = load_connection(store)
     settings.tenant_id = chosen["tenant_id"]
     settings.organisation_name = chosen["name"]
     settings.environment = "sandbox" if endpoints.is_sandbox else "production"
     token_store.save(XERO, settings.tenant_id, tokens)   # tokens first: settings never point at nothing
     save_connection(store, settings)
+    if previous and previous.tenant_id and (previous.provider, previous.tenant_id) != (XERO, settings.tenant_id):
+        token_store.delete(previous.provider, previous.tenant_id)   # no orphaned sign-ins in the keyring
     return settings
+
+
+def _connect_quickbooks(settings: ConnectionSettings, store: SettingsStore, token_store: TokenStore,
+                        open_browser: bool, timeout: float, print_fn: Callable[[str], None]) -> ConnectionSettings:
+    finish = _quickbooks_hook("complete_connect")
+    endpoints = settings.endpoints().check()
+    if not settings.client_id:
+        raise ConnectorError("No QuickBooks app client id is configured for KCC Desktop.",
+                             "Set KCC_QBO_CLIENT_ID (and save the client secret), then connect again.")
+    result = oauth.authorize(endpoints.authorize_url, settings.client_id, settings.scopes, use_pkce=False,
+                             open_browser=open_browser, timeout=timeout, print_fn=print_fn)
+    if not result.realm_id:
+        raise oauth.AuthorizationError("QuickBooks did not say which company was chosen (no realmId).")
+    previous = load_connection(store)
+    finish(settings, result.code, result.realm_id, result.redirect_uri, token_store=token_store)  # saves tokens
+    settings.realm_id = result.realm_id
+    # The redirect names the company only by id; ask for its name (a failure here is not fatal).
+    try:
+        settings.organisation_name = _quickbooks_hook("QuickBooksPackage")(settings, token_store).organisation().name
+    except ConnectorError as exc:
+        print_fn(f"Connected, but the company's name could not be read ({exc.message}).")
+    save_connection(store, settings)
+    if previous and previous.tenant_id and (previous.provider, previous.tenant_id) != (QUICKBOOKS, settings.realm_id):
+        token_store.delete(previous.provider, previous.tenant_id)
+    return settings
+
+
+def _is_sandbox(settings: ConnectionSettings | None) -> bool:
+    try:
+        return bool(settings and settings.endpoints().is_sandbox)
+    except ValueError:      # an insecure sandbox address: open_package will say so
+        return False
 
 
 def status(store: SettingsStore, token_store: TokenStore) -> dict[str, Any]:
@@ -115,7 +147,7 @@ def status(store: SettingsStore, token_store: TokenStore) -> dict[str, Any]:
                            "organisation": settings.organisation_name if settings else None,
                            "tenant_id": settings.tenant_id if settings else None,
                            "environment": settings.environment if settings else None,
-                           "sandbox": bool(settings and settings.endpoints().is_sandbox),
+                           "sandbox": _is_sandbox(settings),
                            "reconnect_needed": False, "message": ""}
     if settings is None or not settings.tenant_id:
         out["message"] = "Not connected to an accounting package."
@@ -145,7 +177,7 @@ def open_package(store: SettingsStore, token_store: TokenStore, **options: Any) 
     if os.environ.get(ENV_TIME_SCALE) and "time_scale" not in options:
         options["time_scale"] = float(os.environ[ENV_TIME_SCALE])
     if settings.provider == QUICKBOOKS:
-        return _quickbooks_hook("open_package")(settings, token_store, **options)
+        return _quickbooks_hook("QuickBooksPackage")(settings, token_store, **options)
     from .xero import XeroPackage
 
     endpoints = settings.endpoints().check()

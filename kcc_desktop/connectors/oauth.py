@@ -14,6 +14,7 @@ import base64
 import hashlib
 import html
 import logging
+import os
 import queue
 import secrets
 import threading
@@ -32,6 +33,7 @@ from .tokens import redact, register_secret
 log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/callback"
+ENV_REDIRECT_PORT = "KCC_OAUTH_REDIRECT_PORT"
 
 
 class AuthorizationError(ConnectorError):
@@ -93,7 +95,9 @@ class LoopbackListener:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._results: queue.Queue[dict[str, str]] = queue.Queue()
+        self.expected_state: str | None = None      # set by ``authorize``: lets the page tell the truth
         results = self._results
+        listener = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, format, *args):  # noqa: A002 - the query holds the code: never log it
@@ -105,9 +109,11 @@ class LoopbackListener:
                     self.send_error(404)
                     return
                 params = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-                ok = "code" in params and "error" not in params
-                title = "Connected - you can close this window." if ok else "Sign-in did not complete."
+                state_ok = listener.expected_state is None or params.get("state") == listener.expected_state
+                ok = "code" in params and "error" not in params and state_ok
+                title = "Signed in - you can close this window." if ok else "Sign-in did not complete."
                 text = ("Return to KCC Desktop." if ok else
+                        "This answer does not belong to the current connection attempt." if not state_ok else
                         html.escape(params.get("error_description") or params.get("error") or "No code was sent."))
                 body = _PAGE.format(title=title, text=text).encode("utf-8")
                 self.send_response(200)
@@ -181,9 +187,11 @@ def authorize(authorize_url: str, client_id: str, scopes: list[str], *, use_pkce
     state = secrets.token_urlsafe(24)
     pkce = make_pkce() if use_pkce else None
     own = listener is None
-    listener = listener or LoopbackListener()
+    # Some app registrations need one fixed redirect port; by default any free port will do (RFC 8252).
+    listener = listener or LoopbackListener(port=int(os.environ.get(ENV_REDIRECT_PORT) or 0))
     if own:
         listener.start()
+    listener.expected_state = state
     try:
         url = authorization_url(authorize_url, client_id, listener.redirect_uri, scopes, state, pkce, extra_params)
         print_fn(f"Open this address in your browser to connect:\n{url}")

@@ -35,6 +35,9 @@ class PacingPolicy:
     max_retries: int = 3           # 429s waited out per call before giving up
     max_retry_wait: float = 120.0  # never sleep longer than this on one Retry-After
     low_water: int = 5             # remaining-minute calls below which calls are spaced evenly
+    # The package logs a call when it arrives, a little after we log its start: hold each call in
+    # our window slightly longer than the package does, or the first call of a new window can 429.
+    window_margin: float = 0.03
 
     def scaled(self, time_scale: float) -> "PacingPolicy":
         if time_scale <= 0:
@@ -93,8 +96,12 @@ class Pacer:
 
     # --- the windows ---------------------------------------------------------------------------
 
+    @property
+    def window(self) -> float:
+        return self.policy.window_seconds * (1 + self.policy.window_margin)
+
     def _prune(self, now: float) -> None:
-        edge = now - self.policy.window_seconds
+        edge = now - self.window
         for log in (self._calls, self._batches):
             while log and log[0] <= edge:
                 log.popleft()
@@ -105,9 +112,9 @@ class Pacer:
         self._prune(now)
         waits = [0.0]
         if len(self._calls) >= p.per_window:
-            waits.append(self._calls[len(self._calls) - p.per_window] + p.window_seconds - now)
+            waits.append(self._calls[len(self._calls) - p.per_window] + self.window - now)
         if batch and p.batches_per_window and len(self._batches) >= p.batches_per_window:
-            waits.append(self._batches[len(self._batches) - p.batches_per_window] + p.window_seconds - now)
+            waits.append(self._batches[len(self._batches) - p.batches_per_window] + self.window - now)
         # The package's own count runs low (other apps on the same organisation, or our window
         # being out of step with its window): spread the remaining calls evenly.
         if self._min_remaining is not None and self._min_remaining <= p.low_water and self._calls:

@@ -24,7 +24,7 @@ import requests
 from quickbooks import exceptions as qbx
 
 from .base import (
-    ConnectionRequired, ConnectorError, MalformedResponse, Rejected, TransientError, ValidationFailed,
+    ConnectionRequired, ConnectorError, MalformedResponse, RateLimited, Rejected, TransientError, ValidationFailed,
 )
 from .pacing import Pacer, Throttled
 from .tokens import TokenManager, redact
@@ -53,11 +53,14 @@ def request_id(key: str, limit: int = REQUEST_ID_MAX) -> str:
 class QboSession(requests.Session):
     """A ``requests.Session`` the SDK can use as ``qb.session``."""
 
-    def __init__(self, tokens: TokenManager, pacer: Pacer, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, tokens: TokenManager, pacer: Pacer, timeout: float = DEFAULT_TIMEOUT,
+                 transient_retries: int = 1, connect_timeout: float | None = None) -> None:
         super().__init__()
         self.tokens = tokens
         self.pacer = pacer
         self.timeout = timeout
+        self.connect_timeout = connect_timeout or timeout
+        self.transient_retries = transient_retries
         self._local = threading.local()
 
     # The SDK reads this to build its Authorization header; we overwrite that header anyway.
@@ -71,8 +74,12 @@ class QboSession(requests.Session):
         return getattr(self._local, "status", None)
 
     def request(self, method, url, *args, **kwargs):  # noqa: D401 - requests' signature
-        kwargs.setdefault("timeout", self.timeout)
+        kwargs.setdefault("timeout", (self.connect_timeout, self.timeout))
         batch = str(url).rstrip("/").endswith("/batch")
+        params = kwargs.get("params") or {}
+        # Reads, queries and writes carrying a requestid may be repeated: QBO replays the first answer.
+        safe = method.upper() == "GET" or str(url).rstrip("/").endswith("/query") or "requestid" in params
+        retries = self.transient_retries if safe else 0
         self._local.status = None
 
         def once() -> requests.Response:
@@ -84,13 +91,21 @@ class QboSession(requests.Session):
                 resp = self._send(method, url, fresh.access_token, args, kwargs)
             if resp.status_code == 429 or _is_throttle(resp):
                 raise Throttled("minute", _retry_after(resp))
+            if resp.status_code >= 500:
+                raise TransientError(f"QuickBooks had a problem answering (HTTP {resp.status_code}); "
+                                     "the request may or may not have been applied.")
             return resp
 
-        resp = self.pacer.run(once, batch=batch)
+        while True:
+            try:
+                resp = self.pacer.run(once, batch=batch)
+                break
+            except TransientError as exc:
+                if retries <= 0:
+                    raise
+                retries -= 1
+                log.info("Retrying a QuickBooks call after: %s", exc.message)
         self._local.status = resp.status_code
-        if resp.status_code >= 500:
-            raise TransientError(f"QuickBooks had a problem answering (HTTP {resp.status_code}); "
-                                 "the request may or may not have been applied.")
         return resp
 
     def _send(self, method, url, token: str, args, kwargs) -> requests.Response:
@@ -132,7 +147,7 @@ def translate(exc: BaseException, last_status: int | None = None, what: str = "t
         return ConnectionRequired("Valid Connection Required: QuickBooks no longer accepts KCC Desktop's "
                                   f"sign-in ({_code(exc)}).")
     if isinstance(exc, qbx.QuickbooksException):
-        code = _code_int(exc)
+        code = fault_code(exc)
         message = redact(str(exc.message or "")).strip()
         detail = redact(str(exc.detail or "")).strip()
         if message.startswith("Error reading json response"):
@@ -141,15 +156,19 @@ def translate(exc: BaseException, last_status: int | None = None, what: str = "t
                                          "Try again; if it keeps happening, tell support.")
             return Rejected(f"QuickBooks refused {what} (HTTP {last_status or 'unknown'}).")
         if message.startswith("Error returned with status code"):
+            if last_status == 403:
+                # Intuit's 403 (code 3100): this sign-in does not reach this company any more.
+                return ConnectionRequired("Valid Connection Required: QuickBooks says this sign-in may not use "
+                                          "the connected company (HTTP 403).")
             return Rejected(f"QuickBooks refused {what} (HTTP {last_status or 'unknown'}).")
         if code == THROTTLE_CODE:
-            from .base import RateLimited
             return RateLimited("QuickBooks is limiting how fast KCC Desktop may send.", limit="minute",
                                retry_after=60.0)
         words = fault_text(message, detail)
         if code in VALIDATION_CODES or isinstance(exc, (qbx.ValidationException, qbx.ObjectNotFoundException)) \
                 or type(exc) is qbx.QuickbooksException:
-            return ValidationFailed(f"QuickBooks refused {what}: {words}", [words])
+            return ValidationFailed(f"QuickBooks refused {what}: {words}", [words],
+                                    "Correct the details shown, then send again.")
         return Rejected(f"QuickBooks refused {what}: {words}")
     if isinstance(exc, (KeyError, TypeError, ValueError, AttributeError, IndexError)):
         return MalformedResponse(f"QuickBooks answered {what} in a shape KCC Desktop does not understand.",
@@ -163,7 +182,7 @@ def fault_text(message: str, detail: str) -> str:
     return f"{message}: {detail}" if message else detail
 
 
-def _code_int(exc: qbx.QuickbooksException) -> int:
+def fault_code(exc: qbx.QuickbooksException) -> int:
     try:
         return int(exc.error_code)
     except (TypeError, ValueError):
@@ -171,7 +190,7 @@ def _code_int(exc: qbx.QuickbooksException) -> int:
 
 
 def _code(exc: qbx.QuickbooksException) -> str:
-    code = _code_int(exc)
+    code = fault_code(exc)
     return f"code {code}" if code else "no code"
 
 

@@ -8,6 +8,10 @@
   requestid, so the request is built here and sent through the SDK's ``make_request``.
 - Contacts become Customers (or Vendors for suppliers only); items are NonInventory/Service, never
   Inventory: stock stays in KCC.
+
+Neighbours: ``qbo_mapping`` (plain values <-> SDK objects), ``qbo_http`` (session, failures, requestid),
+``qbo_auth`` (intuit-oauth). ``connect.py`` reaches this module through ``complete_connect`` and
+``QuickBooksPackage`` / ``open_package``.
 """
 
 from __future__ import annotations
@@ -19,26 +23,26 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator
 
-import requests
 from intuitlib.client import AuthClient
-from intuitlib.config import DISCOVERY_URL
-from intuitlib.exceptions import AuthClientError
 from quickbooks import exceptions as qbx
 from quickbooks.client import QuickBooks
 from quickbooks.mixins import DecimalEncoder
 
+from . import oauth
 from . import qbo_mapping as m
+from .qbo_auth import auth_failure, client_id_for, client_secret_for, make_auth_client, token_json
 from .base import (
     AccountingPackage, ConnectionRequired, ContactIn, DocKind, DocumentIn, ItemIn, MalformedResponse,
-    Organisation, PaymentIn, PaymentPage, Rejected, RemoteAccount, RemoteBankAccount, RemoteDocument,
+    Organisation, PaymentIn, PaymentPage, RateLimited, Rejected, RemoteAccount, RemoteBankAccount, RemoteDocument,
     RemotePayment, RemoteTaxRate, Result, TransientError,
 )
 from .pacing import Pacer, pacer_for
 from .qbo_http import (
-    BATCH_REQUEST_ID_MAX, DEFAULT_TIMEOUT, REQUEST_ID_MAX, THROTTLE_CODE, QboSession, guarded, request_id,
+    BATCH_REQUEST_ID_MAX, DEFAULT_TIMEOUT, REQUEST_ID_MAX, THROTTLE_CODE, QboSession, fault_code, fault_text,
+    guarded, request_id, translate,
 )
-from .settings import QUICKBOOKS, ConnectionSettings, require_secure
-from .tokens import TokenManager, TokenSet, TokenStore, redact, register_secret
+from .settings import QUICKBOOKS, ConnectionSettings, SettingsStore, require_secure, save_connection
+from .tokens import TokenManager, TokenSet, TokenStore, redact
 
 log = logging.getLogger(__name__)
 
@@ -46,85 +50,8 @@ MINOR_VERSION = 75
 MAX_BATCH = 30
 MAX_RESULTS = 1000
 CDC_DAYS = 30
-# Where a sandbox serves its OpenID discovery document, under its root.
-SANDBOX_DISCOVERY_PATH = "/.well-known/openid_configuration"
 INTUIT_SANDBOX_API = "https://sandbox-quickbooks.api.intuit.com/v3"
 INTUIT_SANDBOX_WEB = "https://app.sandbox.qbo.intuit.com/app"
-
-
-class _AuthClient(AuthClient):
-    """intuit-oauth's client with a timeout on every call (it sets none, even for discovery)."""
-
-    timeout = DEFAULT_TIMEOUT
-
-    def request(self, method, url, *args, **kwargs):
-        kwargs.setdefault("timeout", self.timeout)
-        return super().request(method, url, *args, **kwargs)
-
-
-def _auth_failure(exc: BaseException, doing: str) -> Exception:
-    """intuit-oauth failures in plain words; never the response body (it may echo a token)."""
-    if isinstance(exc, requests.RequestException):
-        return TransientError(f"Could not reach the QuickBooks sign-in service to {doing} "
-                              f"({type(exc).__name__}).")
-    if isinstance(exc, AuthClientError):
-        status = exc.status_code
-        try:
-            error = (exc.response.json() or {}).get("error", "")
-        except ValueError:
-            error = ""
-        if status >= 500 or status == 429:
-            return TransientError(f"The QuickBooks sign-in service had a problem (HTTP {status}) "
-                                  f"while trying to {doing}.")
-        if error in ("invalid_grant", "invalid_client", "unauthorized_client") or status in (401, 403):
-            return ConnectionRequired("Valid Connection Required: QuickBooks no longer accepts KCC Desktop's "
-                                      f"sign-in ({error or 'HTTP ' + str(status)}); it was revoked or has expired.")
-        return Rejected(f"The QuickBooks sign-in service refused to {doing} (HTTP {status}"
-                        f"{', ' + redact(error) if error else ''}).")
-    if isinstance(exc, (ValueError, KeyError, TypeError)):
-        return MalformedResponse(f"The QuickBooks sign-in service answered in an unexpected shape "
-                                 f"while trying to {doing}.")
-    return exc  # not ours to translate
-
-
-def discovery_url(settings: ConnectionSettings) -> str:
-    endpoints = settings.endpoints()
-    if endpoints.is_sandbox:
-        return endpoints.root + SANDBOX_DISCOVERY_PATH
-    return DISCOVERY_URL["sandbox" if settings.environment == "sandbox" else "production"]
-
-
-def make_auth_client(settings: ConnectionSettings, client_secret: str, redirect_uri: str = "",
-                     timeout: float = DEFAULT_TIMEOUT) -> AuthClient:
-    """An intuit-oauth AuthClient. Its constructor fetches the discovery document (a network call)."""
-    if not settings.client_id:
-        raise ConnectionRequired("Valid Connection Required: no QuickBooks client id is configured.",
-                                 "Enter the app's client id in the connection settings, then Connect.")
-    _AuthClient.timeout = timeout
-    url = discovery_url(settings)
-    try:
-        client = _AuthClient(settings.client_id, client_secret, redirect_uri or "http://127.0.0.1/callback",
-                             require_secure(url))
-    except Exception as exc:  # noqa: BLE001 - translated below
-        failure = _auth_failure(exc, "read its settings")
-        if failure is exc:
-            raise
-        raise failure from None
-    # The discovery document decides where tokens go: hold it to the same rule as our own settings.
-    for endpoint in (client.token_endpoint, client.revoke_endpoint):
-        require_secure(endpoint)
-    return client
-
-
-def token_json(client: AuthClient) -> dict:
-    """What intuit-oauth left on the client after a token call, as token-endpoint JSON."""
-    for secret in (client.access_token, client.refresh_token):
-        register_secret(secret)
-    if not client.access_token:
-        raise MalformedResponse("The QuickBooks sign-in service answered without an access token.")
-    return {"access_token": client.access_token, "refresh_token": client.refresh_token,
-            "expires_in": client.expires_in, "token_type": "Bearer",
-            "x_refresh_token_expires_in": getattr(client, "x_refresh_token_expires_in", None)}
 
 
 @dataclass
@@ -153,7 +80,8 @@ class QuickBooksPackage(AccountingPackage):
     def __init__(self, settings: ConnectionSettings, token_store: TokenStore | None = None, *,
                  tokens: TokenManager | None = None, pacer: Pacer | None = None, client_secret: str | None = None,
                  time_scale: float = 1.0, timeout: float = DEFAULT_TIMEOUT, item_type: str = "NonInventory",
-                 page_size: int = MAX_RESULTS, clock: Callable[[], datetime] | None = None) -> None:
+                 page_size: int = MAX_RESULTS, transient_retries: int = 1, connect_timeout: float = 10.0,
+                 clock: Callable[[], datetime] | None = None) -> None:
         if item_type not in ("NonInventory", "Service"):
             raise ValueError("QuickBooks items are NonInventory or Service: stock stays in KCC Desktop.")
         if not settings.realm_id:
@@ -170,13 +98,14 @@ class QuickBooksPackage(AccountingPackage):
         self._auth: AuthClient | None = None
         self.tokens = tokens or TokenManager(self.store, QUICKBOOKS, self.realm_id, refresh=self._refresh)
         self.pacer = pacer or pacer_for(QUICKBOOKS, self.realm_id, time_scale)
-        self.session = QboSession(self.tokens, self.pacer, timeout)
+        self.session = QboSession(self.tokens, self.pacer, timeout, transient_retries, min(connect_timeout, timeout))
         self.qb = QuickBooks(company_id=self.realm_id, minorversion=MINOR_VERSION, use_decimal=True)
         self.qb.sandbox = False  # api_url then returns api_url_v3, which we set per instance
         self.qb.api_url_v3 = self._api_url()
         self.qb.session = self.session
         self._org: Organisation | None = None
         self._accounts: list[RemoteAccount] | None = None
+        self._income_items: dict[str, str] | None = None
 
     # --- plumbing ---------------------------------------------------------------------------------
 
@@ -186,16 +115,13 @@ class QuickBooksPackage(AccountingPackage):
         return require_secure(self.endpoints.api_url.rstrip("/"))
 
     def _secret(self) -> str:
-        secret = self._client_secret or self.store.client_secret(QUICKBOOKS, self.settings.client_id)
-        if not secret:
-            raise ConnectionRequired("Valid Connection Required: the QuickBooks client secret is not saved "
-                                     "in the system keyring.")
-        return secret
+        return self._client_secret or client_secret_for(self.settings, self.store)
 
     def auth_client(self) -> AuthClient:
         """Created on first use: its constructor reads Intuit's discovery document over the network."""
         if self._auth is None:
-            self._auth = make_auth_client(self.settings, self._secret(), timeout=self.timeout)
+            settings = replace(self.settings, client_id=client_id_for(self.settings))
+            self._auth = make_auth_client(settings, self._secret(), timeout=self.timeout)
         return self._auth
 
     def _refresh(self, refresh_token: str) -> dict:
@@ -203,7 +129,7 @@ class QuickBooksPackage(AccountingPackage):
         try:
             client.refresh(refresh_token=refresh_token)
         except Exception as exc:  # noqa: BLE001
-            failure = _auth_failure(exc, "renew the sign-in")
+            failure = auth_failure(exc, "renew the sign-in")
             if failure is exc:
                 raise
             raise failure from None
@@ -216,7 +142,7 @@ class QuickBooksPackage(AccountingPackage):
             if tokens and tokens.refresh_token:
                 self.auth_client().revoke(token=tokens.refresh_token)
         except Exception as exc:  # noqa: BLE001 - forget locally whatever Intuit said
-            log.warning("Revoking the QuickBooks sign-in failed: %s", redact(_auth_failure(exc, "revoke")))
+            log.warning("Revoking the QuickBooks sign-in failed: %s", redact(auth_failure(exc, "revoke")))
         finally:
             self.store.delete(QUICKBOOKS, self.realm_id)
             self.tokens.forget()
@@ -281,17 +207,17 @@ class QuickBooksPackage(AccountingPackage):
 
     def organisation(self) -> Organisation:
         if self._org is None:
-            data = self._sdk(lambda: self.qb.get_single_object("CompanyInfo", self.realm_id),
-                             "the company details request")
+            # A query rather than GET /companyinfo/{realm}: works whatever Id the company record has.
+            rows = self._query("SELECT * FROM CompanyInfo", "the company details request")
             try:
-                info = data["CompanyInfo"]
+                info = rows[0]
                 prefs = self._query("SELECT * FROM Preferences", "the preferences request")
                 currency = ((prefs[0].get("CurrencyPrefs") or {}).get("HomeCurrency") or {}).get("value") \
                     if prefs else None
                 self._org = Organisation(id=str(info.get("Id") or self.realm_id),
                                          name=str(info.get("CompanyName") or ""),
                                          base_currency=str(currency or "GBP"))
-            except (KeyError, TypeError, AttributeError):
+            except (KeyError, TypeError, AttributeError, IndexError):
                 raise MalformedResponse("QuickBooks sent company details KCC Desktop does not understand.") from None
         return self._org
 
@@ -317,6 +243,19 @@ class QuickBooksPackage(AccountingPackage):
             self.fetch_accounts()
             table = {a.code: a.id for a in self._accounts or [] if a.code and a.status == "ACTIVE"}
         return table
+
+    def _bank_ids(self, codes: list[str]) -> dict[str, str]:
+        """For QBO the ledger's bank "code" is normally the account id; an account number (AcctNum) is
+        accepted too, and turned into the id QBO references accounts by."""
+        codes = [c for c in codes if c]
+        if not codes:
+            return {}
+        if self._accounts is None or any(c not in {a.id for a in self._accounts} for c in codes):
+            by_number = self._account_ids(codes)
+        else:
+            by_number = {}
+        ids = {a.id for a in self._accounts or []}
+        return {c: c if c in ids else by_number[c] for c in codes if c in ids or c in by_number}
 
     def fetch_tax_rates(self) -> list[RemoteTaxRate]:
         codes = self._query_all("TaxCode", what="the tax codes request")
@@ -357,10 +296,10 @@ class QuickBooksPackage(AccountingPackage):
         try:
             saved = op.obj.save(qb=self.qb, request_id=rid)
         except qbx.QuickbooksException as exc:
-            code = _code(exc)
+            code = fault_code(exc)
             if isinstance(exc, qbx.AuthorizationException) or code <= 0 or code >= 10000 or code == THROTTLE_CODE:
                 raise _translate(exc, self.session, what) from None
-            text = _fault_text(exc)
+            text = fault_text(str(exc.message or "").strip(), str(exc.detail or "").strip())
             return _Answer(False, messages=[text], codes=[code])
         except Exception as exc:  # noqa: BLE001
             raise _translate(exc, self.session, what) from None
@@ -399,15 +338,29 @@ class QuickBooksPackage(AccountingPackage):
                                                               "send it again (nothing is created twice)."]))
         return out
 
+    def _in_chunks(self, elements: list, key: str, send: Callable[[list, str], list[Result]]) -> list[Result]:
+        """One request per ``MAX_BATCH`` elements; a longer list is split, each part under its own
+        key derived from the caller's (so a retry of the whole list replays part by part)."""
+        if len(elements) <= MAX_BATCH:
+            return send(elements, key)
+        results: list[Result] = []
+        for n in range(0, len(elements), MAX_BATCH):
+            results += send(elements[n:n + MAX_BATCH], f"{key}#{n // MAX_BATCH}")
+        return results
+
     def _sync_tokens(self, entity: str, ids: list[str], what: str) -> dict[str, dict]:
         return self._by_ids(entity, ids, what) if ids else {}
 
     def upsert_contacts(self, contacts: list[ContactIn], idempotency_key: str) -> list[Result]:
+        return self._in_chunks(contacts, idempotency_key, self._upsert_contacts)
+
+    def _upsert_contacts(self, contacts: list[ContactIn], idempotency_key: str) -> list[Result]:
         results: list[Result | None] = [None] * len(contacts)
         current: dict[str, dict[str, dict]] = {}
         for entity in ("Customer", "Vendor"):
             ids = [c.remote_id for c in contacts if c.remote_id and m.contact_entity(c) == entity]
             current[entity] = self._sync_tokens(entity, ids, "the contact lookup")
+        base = self.organisation().base_currency
         ops: list[_Op] = []
         for i, c in enumerate(contacts):
             entity = m.contact_entity(c)
@@ -415,7 +368,9 @@ class QuickBooksPackage(AccountingPackage):
                 if c.remote_id and c.remote_id not in current[entity]:
                     raise m.MappingError(f"The {entity.lower()} with id {c.remote_id} is no longer in QuickBooks.")
                 token = current[entity].get(c.remote_id or "", {}).get("SyncToken")
-                obj = m.build_contact(c, sync_token=token)
+                # Home currency goes unsaid: a company without multicurrency refuses any CurrencyRef.
+                sendable = replace(c, currency="" if c.currency in ("", base) else c.currency)
+                obj = m.build_contact(sendable, sync_token=token)
             except m.MappingError as exc:
                 results[i] = Result(c.key, False, messages=[str(exc)])
                 continue
@@ -425,6 +380,9 @@ class QuickBooksPackage(AccountingPackage):
         return [r for r in results if r is not None]
 
     def upsert_items(self, items: list[ItemIn], idempotency_key: str) -> list[Result]:
+        return self._in_chunks(items, idempotency_key, self._upsert_items)
+
+    def _upsert_items(self, items: list[ItemIn], idempotency_key: str) -> list[Result]:
         results: list[Result | None] = [None] * len(items)
         accounts = self._account_ids([c for i in items for c in (i.sales_account, i.purchase_account)])
         current = self._sync_tokens("Item", [i.remote_id for i in items if i.remote_id], "the item lookup")
@@ -470,6 +428,9 @@ class QuickBooksPackage(AccountingPackage):
                         f"Rename it in KCC Desktop or in QuickBooks so the {entity.lower()} name is unique."])
 
     def create_documents(self, documents: list[DocumentIn], idempotency_key: str) -> list[Result]:
+        return self._in_chunks(documents, idempotency_key, self._create_documents)
+
+    def _create_documents(self, documents: list[DocumentIn], idempotency_key: str) -> list[Result]:
         results: list[Result | None] = [None] * len(documents)
         base = self.organisation().base_currency
         codes = [line.account_code for d in documents if d.kind not in m.SALES_KINDS for line in d.lines]
@@ -478,8 +439,10 @@ class QuickBooksPackage(AccountingPackage):
         items = {k: str(v.get("Id")) for k, v in
                  self._by_names("Item", "Name", item_codes, "the item lookup").items()} if item_codes else {}
         item_ids = {code: items.get(code.casefold(), "") for code in item_codes}
-        if any(not line.item_code for d in documents if d.kind in m.SALES_KINDS for line in d.lines):
-            item_ids.update(self._items_by_income_account())
+        wanted = {line.account_code for d in documents if d.kind in m.SALES_KINDS for line in d.lines
+                  if not line.item_code}
+        if wanted:
+            item_ids.update(self._items_by_income_account(wanted))
         ops: list[_Op] = []
         for n, doc in enumerate(documents):
             try:
@@ -500,17 +463,25 @@ class QuickBooksPackage(AccountingPackage):
                 results[op.index] = Result(doc.key, False, messages=answer.messages)
         return [r for r in results if r is not None]
 
-    def _items_by_income_account(self) -> dict[str, str]:
-        """``ACCOUNT_ITEM + account code`` -> id of the first active item whose income account it is."""
-        codes = {a.id: a.code for a in (self._accounts or self.fetch_accounts()) if a.code}
-        out: dict[str, str] = {}
-        for row in self._query_all("Item", what="the item list request"):
-            code = codes.get(m.ref_value(row.get("IncomeAccountRef")))
-            if code and row.get("Type") != "Inventory":
-                out.setdefault(m.ACCOUNT_ITEM + code, str(row.get("Id")))
-        return out
+    def _items_by_income_account(self, wanted: set[str]) -> dict[str, str]:
+        """``ACCOUNT_ITEM + account code`` -> id of the first active item whose income account it is.
+
+        Kept between calls (one item-list read, not one per batch); read again when a code is missing.
+        """
+        if self._income_items is None or any(m.ACCOUNT_ITEM + c not in self._income_items for c in wanted):
+            codes = {a.id: a.code for a in (self._accounts or self.fetch_accounts()) if a.code}
+            out: dict[str, str] = {}
+            for row in self._query_all("Item", what="the item list request"):
+                code = codes.get(m.ref_value(row.get("IncomeAccountRef")))
+                if code and row.get("Type") != "Inventory":
+                    out.setdefault(m.ACCOUNT_ITEM + code, str(row.get("Id")))
+            self._income_items = out
+        return self._income_items
 
     def create_payments(self, payments: list[PaymentIn], idempotency_key: str) -> list[Result]:
+        return self._in_chunks(payments, idempotency_key, self._create_payments)
+
+    def _create_payments(self, payments: list[PaymentIn], idempotency_key: str) -> list[Result]:
         results: list[Result | None] = [None] * len(payments)
         # A payment needs the paid document's customer/vendor; read it when the ledger has none.
         missing = {"Invoice": [], "Bill": []}
@@ -520,9 +491,12 @@ class QuickBooksPackage(AccountingPackage):
             elif not p.contact_remote_id and p.document_kind == DocKind.PURCHASE_INVOICE:
                 missing["Bill"].append(p.document_remote_id)
         docs = {e: self._by_ids(e, ids, "the paid documents lookup") if ids else {} for e, ids in missing.items()}
+        banks = self._bank_ids([p.bank_account_code for p in payments if not p.bank_account_id])
         ops: list[_Op] = []
         for n, p in enumerate(payments):
             try:
+                if not p.bank_account_id and p.bank_account_code in banks:
+                    p = replace(p, bank_account_id=banks[p.bank_account_code])
                 contact = p.contact_remote_id
                 if not contact and p.document_kind == DocKind.SALES_INVOICE:
                     contact = m.ref_value(docs["Invoice"].get(p.document_remote_id, {}).get("CustomerRef"))
@@ -579,6 +553,8 @@ class QuickBooksPackage(AccountingPackage):
         yield PaymentPage(previous or [], has_more=False)
 
     def _payment_pages(self, since: datetime | None) -> Iterator[list[RemotePayment]]:
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=timezone.utc)   # the interface says UTC; be lenient
         ctx = m.PaymentContext(base_currency=self.organisation().base_currency)
         where = f"MetaData.LastUpdatedTime >= {m.quote(m.query_timestamp(since))}" if since else ""
         for entity, doc_entity in (("Payment", "Invoice"), ("BillPayment", "Bill")):
@@ -640,41 +616,44 @@ def _keyed(key: str, ops: list[_Op]) -> str:
     return f"{key}|{','.join(tokens)}" if tokens else key
 
 
-def _code(exc: qbx.QuickbooksException) -> int:
-    try:
-        return int(exc.error_code)
-    except (TypeError, ValueError):
-        return 0
-
-
-def _fault_text(exc: qbx.QuickbooksException) -> str:
-    message, detail = str(exc.message or "").strip(), str(exc.detail or "").strip()
-    return message if not detail or detail == message else f"{message}: {detail}"
-
-
 def _translate(exc: BaseException, session: QboSession, what: str):
-    from .qbo_http import translate
     return translate(exc, session.last_status, what)
 
 
 # --- connecting ------------------------------------------------------------------------------------------
 
-def complete_connect(settings: ConnectionSettings, code: str, realm_id: str, redirect_uri: str, *,
-                     token_store: TokenStore | None = None, client_secret: str | None = None,
-                     timeout: float = DEFAULT_TIMEOUT) -> TokenSet:
-    """Trade the authorisation code for tokens (intuit-oauth), save them, and record the company."""
+def complete_connect(settings: ConnectionSettings, *args: Any, **kwargs: Any):
+    """``connect.py``'s QuickBooks hook. Two shapes are accepted, because the shared flow may run the
+    browser part itself or hand all of it over:
+
+    - ``(settings, code, realm_id, redirect_uri, token_store=...)`` -> TokenSet: ``finish_connect``;
+    - ``(settings, store, token_store, *, open_browser, timeout, print_fn, choose_tenant)``
+      -> ConnectionSettings: ``connect_flow``.
+    """
+    if args and isinstance(args[0], str):
+        return finish_connect(settings, *args, **kwargs)
+    return connect_flow(settings, *args, **kwargs)
+
+
+def finish_connect(settings: ConnectionSettings, code: str, realm_id: str, redirect_uri: str, *,
+                   token_store: TokenStore | None = None, client_secret: str | None = None,
+                   timeout: float = DEFAULT_TIMEOUT) -> TokenSet:
+    """Trade the code for tokens (intuit-oauth) and save them to the keyring.
+
+    The caller saves the settings afterwards (tokens first: settings never name a company without a
+    saved sign-in).
+    """
     store = token_store or TokenStore()
-    secret = client_secret or store.client_secret(QUICKBOOKS, settings.client_id)
-    if not secret:
-        raise ConnectionRequired("Valid Connection Required: the QuickBooks client secret is not saved.",
-                                 "Enter the app's client secret in the connection settings, then Connect.")
     if not realm_id:
-        raise Rejected("QuickBooks did not say which company was chosen (no realmId).", "Start Connect again.")
-    client = make_auth_client(settings, secret, redirect_uri, timeout)
+        raise Rejected("QuickBooks did not say which company was chosen (no realmId came back).",
+                       "Start Connect again.")
+    settings.client_id = client_id_for(settings)
+    secret = client_secret or client_secret_for(settings, store)
+    client = make_auth_client(settings, secret, redirect_uri, timeout=timeout)
     try:
         client.get_bearer_token(code, realm_id=realm_id)
     except Exception as exc:  # noqa: BLE001
-        failure = _auth_failure(exc, "finish connecting")
+        failure = auth_failure(exc, "finish connecting")
         if failure is exc:
             raise
         raise failure from None
@@ -683,3 +662,41 @@ def complete_connect(settings: ConnectionSettings, code: str, realm_id: str, red
     store.save(QUICKBOOKS, realm_id, tokens)
     settings.realm_id = realm_id
     return tokens
+
+
+def connect_flow(settings: ConnectionSettings, store: SettingsStore, token_store: TokenStore, *,
+                 open_browser: bool = True, timeout: float = 300, print_fn: Callable[[str], None] = print,
+                 choose_tenant: Callable | None = None, listener: oauth.LoopbackListener | None = None,
+                 **options: Any) -> ConnectionSettings:
+    """The whole sign-in: browser, loopback redirect (code + realmId), code exchange, keyring, settings.
+
+    QuickBooks' consent page picks the company, so ``choose_tenant`` is not needed.
+    """
+    settings.endpoints().check()
+    settings.client_id = client_id_for(settings)
+    own = listener is None
+    listener = listener or oauth.LoopbackListener()
+    if own:
+        listener.start()
+    try:
+        result = oauth.authorize(settings.endpoints().authorize_url, settings.client_id, settings.scopes,
+                                 use_pkce=False, open_browser=open_browser, timeout=timeout, print_fn=print_fn,
+                                 listener=listener)
+    finally:
+        if own:
+            listener.stop()
+    secret = client_secret_for(settings, token_store)
+    finish_connect(settings, result.code, result.realm_id, result.redirect_uri, token_store=token_store,
+                   client_secret=secret, timeout=min(timeout, DEFAULT_TIMEOUT))
+    try:
+        package = QuickBooksPackage(settings, token_store, client_secret=secret, **options)
+        settings.organisation_name = package.organisation().name
+    except (TransientError, RateLimited) as exc:
+        print_fn(f"Connected, but the company name could not be read yet ({exc.message}).")
+    save_connection(store, settings)
+    return settings
+
+
+def open_package(settings: ConnectionSettings, token_store: TokenStore, **options: Any) -> "QuickBooksPackage":
+    """The connector for a saved QuickBooks connection (``connect.open_package`` calls this)."""
+    return QuickBooksPackage(settings, token_store, **options)

@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import keyring
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 
 SERVICE = "kcc-desktop"
 REFRESH_MARGIN_SECONDS = 120.0
+# Windows Credential Manager holds at most 2,560 bytes (1,280 UTF-16 characters) per secret, and a
+# Xero access token alone is a JWT of over a kilobyte: past this size the entry keeps only what is
+# needed to get a new one (the next call then refreshes first). Other keyrings have room.
+MAX_ENTRY_CHARS = 1200 if sys.platform == "win32" else 64_000
 
 
 # --- redaction ----------------------------------------------------------------------------------------
@@ -186,9 +191,11 @@ def _is_fail_backend(backend: object) -> bool:
 class TokenStore:
     """Tokens and client secrets in the keyring (``backend`` defaults to keyring's configured one)."""
 
-    def __init__(self, service: str = SERVICE, backend: object | None = None) -> None:
+    def __init__(self, service: str = SERVICE, backend: object | None = None,
+                 max_entry_chars: int = MAX_ENTRY_CHARS) -> None:
         self.service = service
         self._backend = backend
+        self.max_entry_chars = max_entry_chars
 
     @property
     def backend(self):
@@ -231,7 +238,17 @@ class TokenStore:
 
     def save(self, provider: str, tenant: str, tokens: TokenSet) -> None:
         self._call("save the tokens", lambda b, u, v: b.set_password(self.service, u, v),
-                   self.username(provider, tenant), tokens.to_json())
+                   self.username(provider, tenant), self._fitting_json(tokens))
+
+    def _fitting_json(self, tokens: TokenSet) -> str:
+        text = tokens.to_json()
+        if len(text) > self.max_entry_chars and tokens.id_token:
+            tokens = replace(tokens, id_token="")
+            text = tokens.to_json()
+        if len(text) > self.max_entry_chars:
+            # Keep the refresh token (the one thing that cannot be got again); drop the access token.
+            text = replace(tokens, access_token="", expires_at=0.0).to_json()
+        return text
 
     def delete(self, provider: str, tenant: str) -> None:
         def _delete(b, u):
@@ -258,6 +275,15 @@ class TokenStore:
 
 RefreshFn = Callable[[str], dict]   # refresh token -> the token endpoint's JSON (raises ConnectorError)
 
+_refresh_locks: dict[tuple[str, str], threading.Lock] = {}
+_refresh_locks_guard = threading.Lock()
+
+
+def _refresh_lock(provider: str, tenant: str) -> threading.Lock:
+    """One lock per organisation, shared by every TokenManager on it (the UI and a worker may each hold one)."""
+    with _refresh_locks_guard:
+        return _refresh_locks.setdefault((provider, tenant), threading.Lock())
+
 
 class TokenManager:
     """A valid access token for one provider and organisation, refreshed ahead of expiry.
@@ -274,7 +300,7 @@ class TokenManager:
         self._refresh = refresh
         self.margin = margin
         self.clock = clock
-        self._lock = threading.Lock()       # one refresh in flight at a time
+        self._lock = _refresh_lock(provider, tenant)   # one refresh in flight at a time, process-wide
         self._tokens: TokenSet | None = None
         self.refresh_count = 0
 
@@ -290,7 +316,7 @@ class TokenManager:
         """The current token set, refreshed first if it expires within ``margin`` seconds."""
         with self._lock:
             tokens = self._current()
-            if tokens.expires_within(self.margin, self.clock()):
+            if not tokens.access_token or tokens.expires_within(self.margin, self.clock()):
                 tokens = self._do_refresh(tokens)
             return tokens
 
@@ -313,10 +339,16 @@ class TokenManager:
         saved = self.store.load(self.provider, self.tenant)
         if saved is not None and saved.refresh_token != tokens.refresh_token:
             tokens = saved
-            if not tokens.expires_within(self.margin, self.clock()):
+            if tokens.access_token and not tokens.expires_within(self.margin, self.clock()):
                 self._tokens = tokens
                 return tokens
-        data = self._refresh(tokens.refresh_token)
+        try:
+            data = self._refresh(tokens.refresh_token)
+        except ConnectionRequired:
+            # Revoked or expired for good: forget it, so status() says "reconnect" from now on.
+            self.store.delete(self.provider, self.tenant)
+            self._tokens = None
+            raise
         new = TokenSet.from_response(data, now=self.clock(), previous=tokens)
         # Save BEFORE anyone uses the new access token: the old refresh token is now spent.
         self.store.save(self.provider, self.tenant, new)

@@ -14,6 +14,7 @@ SDK quirks handled here (see /work/shared/reference/integration-facts.md):
 
 from __future__ import annotations
 
+import functools
 import http.client
 import logging
 import threading
@@ -42,9 +43,32 @@ from .tokens import TokenManager, TokenSet, redact
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100          # GET /Payments pages hold 100
+OVERPAYMENT_LOOKUP = 25  # overpayment ids per GET /BankTransactions where-clause (keeps the URL short)
 _TRANSIENT_STATUSES = {500, 502, 503, 504}
 _NETWORK_ERRORS = (urllib3.exceptions.HTTPError, http.client.HTTPException, ConnectionError, TimeoutError, OSError)
 _sdk_lock = threading.Lock()
+_SHAPE_ERRORS = (ValueError, TypeError, KeyError, AttributeError, ArithmeticError)
+
+
+class UsageError(ValueError):
+    """The caller broke the interface's rules (too many elements, a naive datetime): a bug, not Xero."""
+
+
+def _shape_guard(what: str):
+    """Turn a crash while reading Xero's answer into MalformedResponse (never a traceback for the user)."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except (ConnectorError, UsageError):
+                raise
+            except _SHAPE_ERRORS as exc:
+                raise MalformedResponse(f"Could not {what}: Xero answered with data in an unexpected shape "
+                                        f"({type(exc).__name__}).",
+                                        "Try again later; if it keeps happening, report it to support.") from None
+        return inner
+    return wrap
 
 
 # --- the SDK client ---------------------------------------------------------------------------------------
@@ -54,7 +78,6 @@ def make_api_client(client_id: str, token_url: str, token_getter: Callable[[], d
     with _sdk_lock:
         config = Configuration()    # a copy of the process-wide default: safe to change
         config.oauth2_token = OAuth2Token(client_id=client_id)  # no secret: the SDK never refreshes
-        config.debug = False
         TokenApi.refresh_token_url = token_url
     client = ApiClient(config, pool_threads=1, oauth2_token_getter=token_getter, oauth2_token_saver=token_saver)
     # Our retry policy, not urllib3's (it would silently replay PUTs).
@@ -120,6 +143,7 @@ class XeroPackage(AccountingPackage):
                                           lambda: self.tokens.tokens().sdk_dict(), self._sdk_saved_token)
         self.api = AccountingApi(self.api_client, base_url=self.endpoints.api_url)
         self._org: Organisation | None = None
+        self._bank_of_overpayment: dict[str, Any] = {}
         self.request_count = 0
 
     def _sdk_saved_token(self, token: dict) -> None:
@@ -172,13 +196,15 @@ class XeroPackage(AccountingPackage):
             except _NETWORK_ERRORS as exc:
                 error = TransientError(f"Could not {what}: the connection to Xero failed or timed out "
                                        f"({type(exc).__name__}).")
-            except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            except _SHAPE_ERRORS as exc:
                 raise MalformedResponse(f"Could not {what}: Xero answered with data in an unexpected shape "
                                         f"({type(exc).__name__}).",
                                         "Try again later; if it keeps happening, report it to support.") from None
             if isinstance(error, TransientError) and retries_left > 0:
                 retries_left -= 1
                 log.info("Retrying after a transient failure: %s", error.message)
+                # A short pause (scaled with the pacer's window) so a struggling server gets a breath.
+                self.pacer.sleep(0.5 * self.pacer.policy.window_seconds / 60.0)
                 continue
             raise error
 
@@ -187,7 +213,7 @@ class XeroPackage(AccountingPackage):
         messages = [redact(x) for x in m.error_messages(body)]
         if status == 400:
             if not messages:
-                messages = [f"Xero refused the request (HTTP 400)."]
+                messages = ["Xero refused the request (HTTP 400)."]
             return ValidationFailed(f"Xero refused to {what}: " + "; ".join(messages), messages,
                                     "Correct the details shown, then send again.")
         if status >= 500 or status in (408,):
@@ -199,6 +225,7 @@ class XeroPackage(AccountingPackage):
 
     # --- reference data ----------------------------------------------------------------------------
 
+    @_shape_guard("read the organisation")
     def organisation(self) -> Organisation:
         if self._org is None:
             orgs = self._call("read the organisation", "get_organisations").organisations or []
@@ -209,12 +236,15 @@ class XeroPackage(AccountingPackage):
                                      base_currency=m.enum_value(o.base_currency, "GBP"))
         return self._org
 
+    @_shape_guard("read the chart of accounts")
     def fetch_accounts(self) -> list[RemoteAccount]:
         return [m.remote_account(a) for a in self._call("read the chart of accounts", "get_accounts").accounts or []]
 
+    @_shape_guard("read the tax rates")
     def fetch_tax_rates(self) -> list[RemoteTaxRate]:
         return [m.remote_tax_rate(t) for t in self._call("read the tax rates", "get_tax_rates").tax_rates or []]
 
+    @_shape_guard("read the bank accounts")
     def fetch_bank_accounts(self) -> list[RemoteBankAccount]:
         rows = self._call("read the bank accounts", "get_accounts", where='Type=="BANK"').accounts or []
         return [m.remote_bank_account(a) for a in rows if m.enum_value(a.type) == "BANK"]
@@ -228,9 +258,9 @@ class XeroPackage(AccountingPackage):
 
     def _check_batch(self, items: Sequence[Any], idempotency_key: str) -> None:
         if len(items) > self.batch_size:
-            raise ValueError(f"At most {self.batch_size} elements go in one Xero request; got {len(items)}.")
+            raise UsageError(f"At most {self.batch_size} elements go in one Xero request; got {len(items)}.")
         if idempotency_key and len(idempotency_key) > 128:
-            raise ValueError("Xero idempotency keys are at most 128 characters.")
+            raise UsageError("Xero idempotency keys are at most 128 characters.")
 
     def _batch(self, what: str, items: Sequence[Any], build: Callable[[Any], Any], send: Callable[[list], list],
                to_result: Callable[[Any, Any], Result]) -> list[Result]:
@@ -252,6 +282,7 @@ class XeroPackage(AccountingPackage):
                 results[i] = to_result(items[i], element)
         return [r for r in results if r is not None]
 
+    @_shape_guard("send contacts")
     def upsert_contacts(self, contacts: list[ContactIn], idempotency_key: str) -> list[Result]:
         self._check_batch(contacts, idempotency_key)
         # PUT only creates; POST creates or updates: use it when the batch holds an update.
@@ -264,6 +295,7 @@ class XeroPackage(AccountingPackage):
         return self._batch("contacts", contacts, m.contact_model, send,
                            lambda c, el: m.element_result(c.key, el, "contact_id"))
 
+    @_shape_guard("send items")
     def upsert_items(self, items: list[ItemIn], idempotency_key: str) -> list[Result]:
         self._check_batch(items, idempotency_key)
         method = "update_or_create_items" if any(i.remote_id for i in items) else "create_items"
@@ -275,6 +307,7 @@ class XeroPackage(AccountingPackage):
         return self._batch("items", items, m.item_model, send,
                            lambda i, el: m.element_result(i.key, el, "item_id", "code"))
 
+    @_shape_guard("send documents")
     def create_documents(self, documents: list[DocumentIn], idempotency_key: str) -> list[Result]:
         self._check_batch(documents, idempotency_key)
         invoices = [d for d in documents if not m.is_credit(d.kind)]
@@ -307,6 +340,7 @@ class XeroPackage(AccountingPackage):
         return self._batch("documents", docs, lambda d: m.document_model(d, unitdp4), send,
                            lambda d, el: m.element_result(d.key, el, id_attr, number_attr, with_total=True))
 
+    @_shape_guard("send payments")
     def create_payments(self, payments: list[PaymentIn], idempotency_key: str) -> list[Result]:
         self._check_batch(payments, idempotency_key)
 
@@ -319,6 +353,7 @@ class XeroPackage(AccountingPackage):
 
     # --- look-ups ----------------------------------------------------------------------------------
 
+    @_shape_guard("look up a document")
     def find_document(self, kind: DocKind, number: str) -> RemoteDocument | None:
         if not number:
             return None
@@ -334,6 +369,7 @@ class XeroPackage(AccountingPackage):
         live = [d for d in docs if d.status not in ("VOIDED", "DELETED")]
         return (live or docs or [None])[0]
 
+    @_shape_guard("look up a contact")
     def find_contact(self, name: str) -> str | None:
         rows = self._call("look up a contact", "get_contacts", where=m.where_equals("Name", name)).contacts or []
         for c in rows:
@@ -341,6 +377,7 @@ class XeroPackage(AccountingPackage):
                 return str(c.contact_id)
         return None
 
+    @_shape_guard("look up an item")
     def find_item(self, code: str) -> str | None:
         rows = self._call("look up an item", "get_items", where=m.where_equals("Code", code)).items or []
         for i in rows:
@@ -349,24 +386,69 @@ class XeroPackage(AccountingPackage):
         return None
 
     def list_payments(self, since: datetime | None) -> Iterator[PaymentPage]:
+        """Receipts and supplier payments (GET /Payments), then overpayments (GET /Overpayments).
+
+        A customer paying more than an invoice is, in Xero, a RECEIVE-OVERPAYMENT bank transaction that
+        creates an Overpayment, later allocated to invoices: it never shows in GET /Payments. The two
+        lists are not in one time order; the import moves its watermark only after a complete run.
+        """
         kwargs: dict[str, Any] = {"order": "UpdatedDateUTC ASC"}
         if since is not None:
             if since.tzinfo is None:
-                raise ValueError("list_payments needs a timezone-aware UTC datetime")
+                raise UsageError("list_payments needs a timezone-aware UTC datetime")
             kwargs["if_modified_since"] = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        for fetch in (self._payment_page, self._overpayment_page):
+            for out, has_more in self._pages(fetch, kwargs):
+                yield PaymentPage(payments=out, has_more=has_more or fetch is self._payment_page)
+
+    def _pages(self, fetch: Callable[[int, dict], tuple[list, int, Any]], kwargs: dict[str, Any]
+               ) -> Iterator[tuple[list, bool]]:
+        """Page 1, 2, ... of one list. Stops on the response's ``pagination.pageCount`` (so no trailing
+        empty request), or on a short page when a response carries no pagination."""
         page = 1
         while True:
-            rows = self._call("read payments", "get_payments", page=page, **kwargs).payments or []
-            out = []
-            for p in rows:
-                kind = m.payment_kind(p)
-                if kind is not None:
-                    out.append(m.remote_payment(p, kind))
-            has_more = len(rows) >= PAGE_SIZE
-            yield PaymentPage(payments=out, has_more=has_more)
+            out, rows, pagination = fetch(page, kwargs)
+            count = getattr(pagination, "page_count", None)
+            has_more = page < count if isinstance(count, int) else rows >= PAGE_SIZE
+            yield out, has_more
             if not has_more:
                 return
             page += 1
+
+    @_shape_guard("read payments")
+    def _payment_page(self, page: int, kwargs: dict[str, Any]) -> tuple[list, int, Any]:
+        resp = self._call("read payments", "get_payments", page=page, **kwargs)
+        rows = resp.payments or []
+        out = []
+        for p in rows:
+            kind = m.payment_kind(p)
+            if kind is not None:
+                out.append(m.remote_payment(p, kind))
+        return out, len(rows), resp.pagination
+
+    @_shape_guard("read overpayments")
+    def _overpayment_page(self, page: int, kwargs: dict[str, Any]) -> tuple[list, int, Any]:
+        resp = self._call("read overpayments", "get_overpayments", page=page, **kwargs)
+        rows = [o for o in resp.overpayments or [] if m.overpayment_kind(o) is not None]
+        banks = self._overpayment_banks([str(o.overpayment_id) for o in rows])
+        out = [m.remote_overpayment(o, m.overpayment_kind(o), banks.get(str(o.overpayment_id))) for o in rows]
+        return out, len(resp.overpayments or []), resp.pagination
+
+    def _overpayment_banks(self, overpayment_ids: list[str]) -> dict[str, Any]:
+        """The bank account each overpayment's money went through. Xero's Overpayment has no bank
+        account: it is on the RECEIVE-/SPEND-OVERPAYMENT bank transaction that created it, which
+        names the overpayment in its ``OverpaymentID``. That transaction never changes after, so
+        what was read once is kept for the life of this connection."""
+        wanted = [i for i in dict.fromkeys(overpayment_ids) if i and i not in self._bank_of_overpayment]
+        for n in range(0, len(wanted), OVERPAYMENT_LOOKUP):
+            chunk = wanted[n:n + OVERPAYMENT_LOOKUP]
+            where = " OR ".join(f'OverpaymentID==Guid("{m.guid(i)}")' for i in chunk)
+            rows = self._call("find the bank account of overpayments", "get_bank_transactions",
+                              where=where).bank_transactions or []
+            for tx in rows:
+                if tx.overpayment_id and tx.bank_account is not None:
+                    self._bank_of_overpayment[str(tx.overpayment_id)] = tx.bank_account
+        return {i: self._bank_of_overpayment.get(i) for i in overpayment_ids}
 
     def document_url(self, kind: DocKind, remote_id: str) -> str:
         web = self.endpoints.web_url.rstrip("/")

@@ -27,9 +27,14 @@ INVOICE_TYPES = {DocKind.SALES_INVOICE: "ACCREC", DocKind.PURCHASE_INVOICE: "ACC
 CREDIT_TYPES = {DocKind.SALES_CREDIT: "ACCRECCREDIT", DocKind.PURCHASE_CREDIT: "ACCPAYCREDIT"}
 KIND_OF_TYPE = {v: k for k, v in {**INVOICE_TYPES, **CREDIT_TYPES}.items()}
 
-RECEIPT_TYPES = {"ACCRECPAYMENT", "AROVERPAYMENTPAYMENT", "ARPREPAYMENTPAYMENT"}
-SUPPLIER_PAYMENT_TYPES = {"ACCPAYPAYMENT", "APOVERPAYMENTPAYMENT", "APPREPAYMENTPAYMENT"}
-# ARCREDITPAYMENT / APCREDITPAYMENT (cash refunds of credit notes) never sync.
+RECEIPT_TYPES = {"ACCRECPAYMENT"}
+SUPPLIER_PAYMENT_TYPES = {"ACCPAYPAYMENT"}
+# Never synced: ARCREDITPAYMENT / APCREDITPAYMENT (cash refunds of credit notes) and
+# AROVERPAYMENTPAYMENT / ARPREPAYMENTPAYMENT (and AP*): refunds of overpayments and prepayments, money
+# going back the other way. The overpayment itself comes from GET /Overpayments (remote_overpayment).
+OVERPAYMENT_KINDS = {"RECEIVE-OVERPAYMENT": "receipt", "AROVERPAYMENT": "receipt",
+                     "SPEND-OVERPAYMENT": "supplier_payment", "APOVERPAYMENT": "supplier_payment"}
+OVERPAYMENT_PREFIX = "overpayment:"   # RemotePayment.remote_id of an overpayment: never a PaymentID
 
 
 class ElementError(ValueError):
@@ -243,6 +248,45 @@ def remote_payment(p: Any, kind: str) -> RemotePayment:
         contact_name=str(getattr(contact, "name", "") or ""),
         allocations=allocations, unapplied=Decimal("0") if allocations else amount,
         updated_at=_utc(p.updated_date_utc))
+
+
+def overpayment_kind(o: Any) -> str | None:
+    return OVERPAYMENT_KINDS.get(enum_value(o.type))
+
+
+def guid(value: str) -> str:
+    """An id as it may go inside ``Guid("...")``: hex digits and dashes only."""
+    if not value or any(c not in "0123456789abcdefABCDEF-" for c in value):
+        raise ValueError(f"{value!r} is not a Xero id")
+    return value
+
+
+def remote_overpayment(o: Any, kind: str, bank: Any | None) -> RemotePayment:
+    """An Overpayment as one payment: its Total came in (or went out) through ``bank`` (the account of
+    the bank transaction that created it); its allocations pay invoices; what remains is on account.
+    Refunds of it (AROVERPAYMENTPAYMENT) are not counted here: they never sync."""
+    by_invoice: dict[str, list] = {}
+    for a in o.allocations or []:
+        inv = a.invoice
+        if getattr(a, "is_deleted", False) or inv is None or not inv.invoice_id:
+            continue
+        # Two allocations to one invoice become one: the import allocates each invoice once.
+        entry = by_invoice.setdefault(str(inv.invoice_id), [str(inv.invoice_number or ""), Decimal(0)])
+        entry[1] += _dec(a.amount)
+    allocations = tuple(Allocation(i, number, amount) for i, (number, amount) in by_invoice.items())
+    d = o.date if isinstance(o.date, date) else date(1970, 1, 1)
+    if isinstance(d, datetime):
+        d = d.date()
+    status = str(o.status or "")
+    contact = o.contact
+    return RemotePayment(
+        remote_id=OVERPAYMENT_PREFIX + str(o.overpayment_id), kind=kind, date=d, amount=_dec(o.total),
+        currency=enum_value(o.currency_code), bank_account_code=str(getattr(bank, "code", "") or ""),
+        bank_account_id=str(getattr(bank, "account_id", "") or ""), reference=str(o.reference or ""),
+        status="DELETED" if status in ("VOIDED", "DELETED") else "AUTHORISED",
+        contact_remote_id=str(getattr(contact, "contact_id", "") or ""),
+        contact_name=str(getattr(contact, "name", "") or ""), allocations=allocations,
+        unapplied=_dec(o.remaining_credit), updated_at=_utc(o.updated_date_utc))
 
 
 def where_equals(field_name: str, value: str) -> str:

@@ -43,14 +43,22 @@ class LineInput:
 
 
 def controls(session: Session) -> postings.Controls:
-    """The control nominals, found by kind (the first of each kind is the control account)."""
+    """The control nominals, found by kind (the first of each kind is the control account).
+
+    Kept in ``session.info`` for the session's life: every posting and balance asks, and four queries
+    per call were half the cost of importing a payment. (Ids only grow, so the first of a kind stays first.)"""
+    cached = session.info.get("ledger.controls")
+    if cached is not None:
+        return cached
     found: dict[str, int] = {}
     for kind in (NominalKind.DEBTORS, NominalKind.CREDITORS, NominalKind.TAX, NominalKind.PREPAYMENT):
         nominal_id = session.scalar(select(func.min(NominalCode.id)).where(NominalCode.kind == kind))
         if nominal_id is None:
             raise LedgerError(f"No {kind} nominal code is set up. Add one in the chart of nominals first.")
         found[kind] = nominal_id
-    return postings.Controls(found["debtors"], found["creditors"], found["tax"], found["prepayment"])
+    result = postings.Controls(found["debtors"], found["creditors"], found["tax"], found["prepayment"])
+    session.info["ledger.controls"] = result
+    return result
 
 
 def post(session: Session, when: date, source: str, source_id: int, description: str,
@@ -119,7 +127,8 @@ def integration_enabled(session: Session) -> bool:
 
 def check_payment_allowed(session: Session, company: Company, kind: str, source: str = "ledger") -> None:
     """The payment guard: account customers' payments come from the accounting package only."""
-    if (source == "ledger" and kind == PaymentKind.RECEIPT and company.kind == "customer"
+    # Any ledger payment from an account customer (a receipt, or one keyed as a prepayment) is refused.
+    if (source == "ledger" and kind != PaymentKind.SUPPLIER_PAYMENT and company.kind == "customer"
             and company.is_account and integration_enabled(session)):
         raise PaymentGuardError(GUARD_MESSAGE.format(name=company.name))
 

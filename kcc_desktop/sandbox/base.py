@@ -12,6 +12,7 @@ Control endpoints (JSON in and out, never rate limited or faulted):
   POST /_sandbox/limits         change limits at runtime: {"minute": 3, "concurrent": 1, "time_scale": 0.01}
   POST /_sandbox/revoke         revoke every token of the connection (the app must reconnect)
   POST /_sandbox/expire-tokens  access tokens expire now (the app must refresh)
+  POST /_sandbox/advance-clock  {"seconds": 1900}: move the provider's clock on (grace periods, lifetimes)
   GET  /_sandbox/state          the provider's snapshot, for debugging
 """
 
@@ -20,13 +21,14 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from .faults import FaultConfig, FaultInjector
 from .http import Provider, Request, Response
 from .idempotency import CONFLICT, NEW, REPLAY, IdempotencyStore, fingerprint
 from .limits import Decision, RateLimiter, merge_limits
-from .state import dumps_exact, load_state, save_state
+from .state import dumps_exact, dumps_tagged, load_state, save_state
 
 WRITE_METHODS = frozenset({"PUT", "POST", "PATCH", "DELETE"})
 _ID_SEGMENT = re.compile(r"/(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\d+)(?=/|$)")
@@ -45,9 +47,17 @@ class SandboxProvider(Provider):
     idempotency_window = 360.0  # seconds a key is remembered (scaled by time_scale)
 
     def __init__(self, state_file: str | None = None, faults: FaultConfig | dict | None = None,
-                 limits: dict[str, int | None] | None = None, time_scale: float = 1.0) -> None:
+                 limits: dict[str, int | None] | None = None, time_scale: float = 1.0,
+                 persist_delay: float = 0.2) -> None:
         super().__init__()
         self.state_file = state_file
+        # Writes to the state file are coalesced: at most one every ``persist_delay`` seconds (0: at once),
+        # and always on ``close()`` (SandboxServer.stop). A big company file then costs one dump per burst,
+        # not one per call.
+        self.persist_delay = persist_delay
+        self._dirty = threading.Event()
+        self._writer: threading.Thread | None = None
+        self._closed = False
         self.time_scale = time_scale
         self.faults = FaultInjector(faults)
         self.limit_config = merge_limits(self.default_limits, limits)
@@ -58,6 +68,14 @@ class SandboxProvider(Provider):
         self._by_method: Counter[str] = Counter()
         self._by_status: Counter[str] = Counter()
         self.rate_limited_count = 0
+        # Test hooks: callables (request, response) told of every non-control answer (contract checks).
+        self.observers: list[Callable[[Request, Response], None]] = []
+        # Time travel for token lifetimes and grace periods: providers read ``wall_now()``.
+        self.clock_offset = timedelta(0)
+
+    def wall_now(self) -> datetime:
+        """The provider's idea of "now" (aware UTC), moved on by ``POST /_sandbox/advance-clock``."""
+        return datetime.now(timezone.utc) + self.clock_offset
 
     # --- hooks for providers -------------------------------------------------------------------
 
@@ -115,8 +133,45 @@ class SandboxProvider(Provider):
         return True
 
     def persist(self) -> None:
-        if self.state_file:
+        """Note a change: written now (``persist_delay`` 0) or by the writer thread shortly."""
+        if not self.state_file:
+            return
+        if self.persist_delay <= 0 or self._closed:
+            self.flush()
+            return
+        self._dirty.set()
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_behind, name=f"sandbox-{self.name}-state", daemon=True)
+            self._writer.start()
+
+    def flush(self) -> None:
+        """Write the state file now (atomically), whatever is pending."""
+        if not self.state_file:
+            return
+        with self.lock:
+            self._dirty.clear()
             save_state(self.state_file, self.snapshot())
+
+    def close(self) -> None:
+        """Called by ``SandboxServer.stop``: the last changes reach the disk before the server goes."""
+        self._closed = True
+        self._dirty.set()  # wake the writer so it can leave
+        if self._writer is not None:
+            self._writer.join(timeout=5)
+        self.flush()
+
+    def _write_behind(self) -> None:
+        import time
+
+        while not self._closed:
+            self._dirty.wait()
+            if self._closed:
+                return
+            time.sleep(self.persist_delay)  # let a burst of writes land first
+            try:
+                self.flush()
+            except OSError:
+                pass  # a full disk must not kill the server; close() tries again
 
     # --- idempotency ------------------------------------------------------------------------------
 
@@ -153,6 +208,8 @@ class SandboxProvider(Provider):
             self._by_status[str(resp.status)] += 1
             if resp.status == 429:
                 self.rate_limited_count += 1
+        for observe in list(self.observers):
+            observe(request, resp)
         return resp
 
     def _handle_counted(self, request: Request) -> Response:
@@ -160,13 +217,15 @@ class SandboxProvider(Provider):
         if not self.is_api(request):
             with self.lock:
                 resp = self.dispatch(request)
-                if write and resp.status < 400:
+                if write:  # even a 400 may have saved part of a batch (Xero's summarised errors)
                     self.persist()
             return resp
         key = self.limit_key(request)
         if self.faults.take_forced_429():
-            remaining = self.limiter.remaining(key)
-            return self.rate_limited(Decision(False, "minute", self.limiter.time_scale * 60, remaining))
+            forced = Decision(False, "minute", self.limiter.time_scale * 60, self.limiter.remaining(key))
+            resp = self.rate_limited(forced)
+            resp.headers.update(self.limit_headers(request, forced))
+            return resp
         decision = self.limiter.acquire(key)
         if not decision.allowed:
             resp = self.rate_limited(decision)
@@ -181,7 +240,7 @@ class SandboxProvider(Provider):
             else:
                 with self.lock:
                     resp = self.dispatch(request)
-                    if write and resp.status < 400:
+                    if write:  # even a 400 may have saved part of a batch (Xero's summarised errors)
                         self.persist()
                 if write and 200 <= resp.status < 300 and self.faults.drop_after_commit():
                     resp.drop_connection = True
@@ -261,12 +320,13 @@ class SandboxProvider(Provider):
                     n = self.expire_tokens()
                     self.persist()
                 return exact_json(200, {"expired": n})
+            if what == "advance-clock" and post:
+                self.clock_offset += timedelta(seconds=float(body.get("seconds", 0)))
+                return exact_json(200, {"clock_offset_seconds": self.clock_offset.total_seconds(),
+                                        "now": self.wall_now().isoformat()})
             if what == "state" and get:
                 with self.lock:
-                    from .state import _tag  # same tagging as the state file
-                    import json
-                    return Response(200, {"Content-Type": "application/json"},
-                                    json.dumps(self.snapshot(), default=_tag).encode())
+                    return Response(200, {"Content-Type": "application/json"}, dumps_tagged(self.snapshot()).encode())
         except ValueError as exc:
             return exact_json(400, {"error": str(exc)})
         return exact_json(404, {"error": f"no control endpoint {request.method} /_sandbox/{what}"})

@@ -95,6 +95,8 @@ class Provider:
 def _make_handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; with Nagle on, keep-alive clients wait ~40 ms per call.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
             pass  # quiet: tests and the demo read /_sandbox/stats instead
@@ -122,13 +124,17 @@ def _make_handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
                 except OSError:
                     pass
                 return
-            self.send_response(resp.status)
-            for k, v in resp.headers.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(resp.body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(resp.body)
+            try:
+                self.send_response(resp.status)
+                for k, v in resp.headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(resp.body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(resp.body)
+            except (BrokenPipeError, ConnectionResetError):
+                # The client gave up (e.g. its timeout fired during an injected delay): nothing to tell it.
+                self.close_connection = True
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _dispatch
 
@@ -153,7 +159,11 @@ class SandboxServer:
         return self.provider.urls(self.root)
 
     def start(self) -> "SandboxServer":
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name=f"sandbox-{self.provider.name}", daemon=True)
+        if self._thread is not None:
+            return self  # already serving (e.g. ``with start_sandbox(...) as server``)
+        # A short poll interval keeps stop() quick (tests start and stop a server each).
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"sandbox-{self.provider.name}", daemon=True)
         self._thread.start()
         return self
 
@@ -162,6 +172,9 @@ class SandboxServer:
         self.httpd.server_close()
         if self._thread:
             self._thread.join(timeout=5)
+        close = getattr(self.provider, "close", None)
+        if close is not None:
+            close()  # e.g. flush a pending state file
 
     def __enter__(self) -> "SandboxServer":
         return self.start()

@@ -2,7 +2,8 @@
 
     kcc-desktop sandbox --provider xero --port 8765 --state demo-xero.json --latency 0.2
 
-On start the CLI prints ONE JSON line ({"provider", "root", "urls": {...}, "pid"}) so a parent process
+On start the CLI prints ONE JSON line ({"provider", "root", "api_url", "authorize_url", "token_url", ...,
+"urls": {...}, "pid"}: every URL at the top level too) so a parent process
 can read where to connect, then serves until SIGINT/SIGTERM.
 """
 
@@ -99,7 +100,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _on_signal)
-    print(json.dumps({"provider": args.provider, "root": server.root, "urls": server.urls(), "pid": os.getpid()}),
+    print(json.dumps({"provider": args.provider, **server.urls(), "urls": server.urls(), "pid": os.getpid()}),
           flush=True)
     try:
         while not stop.wait(0.5):

@@ -58,6 +58,11 @@ def save_state(path: str | os.PathLike, data: Any) -> None:
         raise
 
 
+def dumps_tagged(data: Any) -> str:
+    """The state file's JSON form as a string (what ``GET /_sandbox/state`` answers)."""
+    return json.dumps(data, default=_tag)
+
+
 def load_state(path: str | os.PathLike) -> Any | None:
     """The saved data, or None when there is no file yet."""
     path = Path(path)

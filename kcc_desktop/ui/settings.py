@@ -112,3 +112,16 @@ class UiSettings:
 
     def sync(self) -> None:
         self._s.sync()
+
+
+def remember_splitter(splitter, name: str, settings: UiSettings | None = None) -> None:
+    """Restore a QSplitter's sizes under ``name`` and save them whenever the user drags it.
+
+    View → Reset layout puts it back to the sizes it had when this was called."""
+    settings = settings or UiSettings()
+    splitter.setObjectName(splitter.objectName() or f"splitter_{name}")
+    splitter.setProperty("kcc_default_state", splitter.saveState())
+    state = settings.splitter_state(name)
+    if state is not None:
+        splitter.restoreState(state)
+    splitter.splitterMoved.connect(lambda *_: settings.set_splitter_state(name, splitter.saveState()))

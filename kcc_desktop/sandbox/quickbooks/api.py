@@ -70,8 +70,6 @@ class Api:
             merged = {**existing, **body} if body.get("sparse") in (True, "true") else body
             obj = self.rules.prepare(kind, merged, existing, allow_dup)
             stored = self.books.replace(kind, existing, obj)
-        if KINDS[kind].family == "txn":
-            self.books.recompute()
         return stored
 
     def _current(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -95,7 +93,6 @@ class Api:
             links = ", ".join(f"{lt['TxnType']} {lt['TxnId']}" for lt in existing["LinkedTxn"])
             raise errors.business(f"This transaction is linked to others ({links}); delete those first", "Id")
         self.books.delete(kind, existing["Id"])
-        self.books.recompute()
         return render_deleted(kind, existing["Id"])
 
     def void(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -113,9 +110,7 @@ class Api:
         else:
             voided["Line"] = [{**line, "Amount": voided["TotalAmt"]} for line in existing["Line"]]
             voided["TxnTaxDetail"] = {"TotalTax": voided["TotalAmt"], "TaxLine": []}
-        stored = self.books.replace(kind, existing, voided)
-        self.books.recompute()
-        return stored
+        return self.books.replace(kind, existing, voided)
 
     # --- query -----------------------------------------------------------------------------------
     def query(self, text: str | None) -> dict[str, Any]:

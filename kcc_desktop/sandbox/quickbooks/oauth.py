@@ -77,7 +77,9 @@ class OAuthServer:
         self.codes, self.grants, self.access = data["codes"], data["grants"], data["access"]
 
     def reset(self) -> None:
-        self.codes.clear(), self.grants.clear(), self.access.clear()
+        self.codes.clear()
+        self.grants.clear()
+        self.access.clear()
 
     # --- browser side ----------------------------------------------------------------------------
     def authorize(self, req: Request) -> Response:

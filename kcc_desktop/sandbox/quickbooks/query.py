@@ -112,7 +112,8 @@ class _Parser:
         count, fields = False, []
         while True:
             if self.kw("COUNT"):
-                self.expect("punct", "("), self.expect("punct", "*"), self.expect("punct", ")")
+                for symbol in "(*)":
+                    self.expect("punct", symbol)
                 count = True
             elif self.peek() == ("punct", "*"):
                 self.take()
@@ -138,17 +139,11 @@ class _Parser:
                     raise errors.query_error("OR is not supported in QuickBooks queries")
                 break
         while self.peek():
-            if self.kw("ORDERBY") or (self.kw("ORDER") and (self.expect_kw("BY") or True)):
-                while True:
-                    f = self.expect("word")
-                    desc = self.kw("DESC")
-                    if not desc:
-                        self.kw("ASC")
-                    q.order.append((f, desc))
-                    if self.peek() == ("punct", ","):
-                        self.take()
-                        continue
-                    break
+            if self.kw("ORDER"):   # the SDK writes "ORDER BY"; Intuit's docs write "ORDERBY"
+                self.expect_kw("BY")
+                self._order(q)
+            elif self.kw("ORDERBY"):
+                self._order(q)
             elif self.kw("STARTPOSITION"):
                 q.start = int(self.expect("num"))
             elif self.kw("MAXRESULTS"):
@@ -160,6 +155,17 @@ class _Parser:
             raise errors.query_error("STARTPOSITION must be at least 1 and MAXRESULTS at least 0")
         q.max_results = min(q.max_results, MAX_RESULTS)
         return q
+
+    def _order(self, q: Query) -> None:
+        while True:
+            f = self.expect("word")
+            desc = self.kw("DESC")
+            if not desc:
+                self.kw("ASC")
+            q.order.append((f, desc))
+            if self.peek() != ("punct", ","):
+                return
+            self.take()
 
     def cond(self) -> Cond:
         f = self.expect("word")
@@ -217,6 +223,8 @@ def _coerce(stored: Any, value: Any) -> tuple[Any, Any]:
             return Decimal(str(stored)), Decimal(str(value))
         except InvalidOperation:
             raise errors.query_error(f"{value!r} is not a number") from None
+    if isinstance(stored, str) and stored.isdigit() and str(value).isdigit():
+        return int(stored), int(str(value))  # Ids are strings of digits: '9' < '10'
     return str(stored).casefold(), str(value).casefold()
 
 

@@ -2,7 +2,7 @@
 
 ``prepare`` turns a request body into the stored form: read-only fields dropped, references checked
 (2500), names and document numbers kept unique (6240/6140), lines priced and taxed per line, totals
-recomputed. Balances that payments move are derived afterwards by ``Books.recompute``.
+recomputed. Balances that payments move are derived by ``Books`` as it stores the write.
 """
 
 from __future__ import annotations
@@ -105,15 +105,12 @@ class Rules:
         return handler(obj, existing)
 
     # --- names -----------------------------------------------------------------------------------
-    def _unique_name(self, kinds: tuple[str, ...], field: str, name: str, existing: dict | None,
-                     own_kind: str) -> None:
-        folded = name.strip().casefold()
-        for k in kinds:
-            for other in self.books.all(k):
-                if existing is not None and k == own_kind and other["Id"] == existing["Id"]:
-                    continue
-                if str(other.get(field, "")).strip().casefold() == folded:
-                    raise errors.duplicate_name(name)
+    def _unique_name(self, group: str, name: str, existing: dict | None, own_kind: str) -> None:
+        holders = self.books.holders(group, name)
+        if existing is not None:
+            holders.discard((own_kind, existing["Id"]))
+        if holders:
+            raise errors.duplicate_name(name)
 
     def _party(self, kind: str, obj: dict[str, Any], existing: dict | None) -> dict[str, Any]:
         display = obj.get("DisplayName") or obj.get("CompanyName") or " ".join(
@@ -123,7 +120,7 @@ class Rules:
         if ":" in display:
             raise errors.invalid_value("DisplayName", "DisplayName cannot contain a colon (:)")
         # DisplayName is unique across customers and vendors (and employees, which we don't serve).
-        self._unique_name(("Customer", "Vendor"), "DisplayName", display, existing, kind)
+        self._unique_name("name", display, existing, kind)
         obj["DisplayName"] = display
         obj.setdefault("PrintOnCheckName", obj.get("CompanyName") or display)
         obj.setdefault("Active", True)
@@ -143,7 +140,7 @@ class Rules:
         name = obj.get("Name")
         if not name:
             raise errors.required_param("Name")
-        self._unique_name(("Item",), "Name", name, existing, "Item")
+        self._unique_name("Item", name, existing, "Item")
         obj["FullyQualifiedName"] = name
         obj["Type"] = obj.get("Type") or "Service"
         if obj["Type"] not in ITEM_TYPES:
@@ -176,7 +173,7 @@ class Rules:
         name = obj.get("Name")
         if not name:
             raise errors.required_param("Name")
-        self._unique_name(("Account",), "Name", name, existing, "Account")
+        self._unique_name("Account", name, existing, "Account")
         if obj.get("AccountType") not in ACCOUNT_TYPES:
             if not obj.get("AccountType"):
                 raise errors.required_param("AccountType")
@@ -266,7 +263,8 @@ class Rules:
                     bucket = taxes.setdefault(rate_id, [pct, ZERO, ZERO])
                     bucket[1] += tax
                     bucket[2] += amount
-            detail.pop("TaxInclusiveAmt", None) if mode != "TaxInclusive" else None
+            if mode != "TaxInclusive":
+                detail.pop("TaxInclusiveAmt", None)  # the SDK sends 0 by default
             out.append({"Id": str(len(out) + 1), "LineNum": len(out) + 1, "Description": line.get("Description"),
                         "Amount": amount, "DetailType": dt, dt: clean(detail)})
             net_total += amount
@@ -292,23 +290,20 @@ class Rules:
             due = obj.get("DueDate") or (date.fromisoformat(obj["TxnDate"]) + timedelta(days=due_days)).isoformat()
             obj["DueDate"] = parse_date(due, "DueDate")
 
-    def _next_doc_number(self, kind: str) -> str:
-        nums = [int(d["DocNumber"]) for d in self.books.all(kind) if str(d.get("DocNumber", "")).isdigit()]
-        return str(max(nums, default=1000) + 1)
-
     def _sales_doc(self, kind: str, obj, existing, check_docnum: bool):
         obj["CustomerRef"] = self.ref("Customer", obj, "CustomerRef", "CustomerRef", required=True,
                                       name_field="DisplayName")
         self._dates(obj, 30 if kind == "Invoice" else None)
         self._lines(obj, sales=True)
-        doc = obj.get("DocNumber") or (existing or {}).get("DocNumber") or self._next_doc_number(kind)
+        doc = obj.get("DocNumber") or (existing or {}).get("DocNumber") or self.books.next_doc_number(kind)
         if len(str(doc)) > 21:
             raise errors.invalid_value("DocNumber", "DocNumber is longer than 21 characters")
         obj["DocNumber"] = str(doc)
         if check_docnum:
-            for other in self.books.all(kind):
-                if other.get("DocNumber") == obj["DocNumber"] and (existing is None or other["Id"] != existing["Id"]):
-                    raise errors.duplicate_doc_num(obj["DocNumber"], kind, other["Id"])
+            holders = self.books.holders(f"{kind}#doc", obj["DocNumber"])
+            holders.discard((kind, existing["Id"]) if existing else None)
+            if holders:
+                raise errors.duplicate_doc_num(obj["DocNumber"], kind, min(h[1] for h in holders))
         obj["CurrencyRef"] = GBP
         obj["ExchangeRate"] = Decimal("1")
         return obj
@@ -343,7 +338,6 @@ class Rules:
         ``doc_kinds`` maps a linkable TxnType to +1 (a debt the payment settles) or -1 (a credit used).
         """
         me = (kind, existing["Id"]) if existing else None
-        applied = self.books.applied(exclude=me)
         left: dict[tuple[str, str], Decimal] = {}
         out, net, excess = [], ZERO, ZERO
         for n, line in enumerate(obj.get("Line") or [], start=1):
@@ -363,7 +357,7 @@ class Rules:
                 raise errors.business(f"Line {n}: {txn_type} {txn_id} belongs to someone else", "Line.LinkedTxn")
             key = (txn_type, txn_id)
             if key not in left:
-                left[key] = doc["TotalAmt"] - applied.get(key, ZERO)
+                left[key] = doc["TotalAmt"] - self.books.applied_to(key, exclude=me)
             if amount < 0:
                 raise errors.business(f"Line {n}: the amount cannot be negative", "Line.Amount")
             if amount > left[key]:

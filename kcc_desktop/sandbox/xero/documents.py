@@ -211,7 +211,7 @@ def save_document(books: dict, kind: Kind, el: dict, ctx: Ctx) -> tuple[dict | N
     rec = existing
     if rec is None:
         rec = {kind.id_key: new_id(), "CurrencyCode": "GBP", "CurrencyRate": Decimal("1"),
-               "HasAttachments": False, "HasErrors": False}
+               "HasAttachments": False, "HasErrors": False, "_payments": [], "_credits": []}
         rec.update({"AmountPaid": ZERO, "AmountCredited": ZERO} if kind is INVOICE else {"Allocations": []})
     for l in lines:
         l.pop("_net", None)
@@ -237,15 +237,36 @@ def save_document(books: dict, kind: Kind, el: dict, ctx: Ctx) -> tuple[dict | N
     return rec, []
 
 
+def payments_of(books: dict, doc: dict, link: str, key: str) -> list[dict]:
+    """Payments made against ``doc`` (deleted ones too), via the ids the document keeps."""
+    ids = doc.get("_payments")
+    if ids is None:  # state saved before the index existed
+        return [p for p in books["payments"].values() if (p.get(link) or {}).get(key) == doc[key]]
+    return [books["payments"][pid] for pid in ids if pid in books["payments"]]
+
+
+def credits_of(books: dict, inv: dict) -> list[tuple[str, dict, dict]]:
+    """(source collection, credit note or overpayment, allocation) applied to invoice ``inv``."""
+    out, seen = [], set()
+    if "_credits" not in inv:  # state saved before the index existed
+        return [(c, src, a) for c in ("credit_notes", "overpayments") for src in books[c].values()
+                for a in src.get("Allocations", []) if a["Invoice"]["InvoiceID"] == inv["InvoiceID"]]
+    for coll, sid in inv["_credits"]:
+        if (coll, sid) in seen or sid not in books[coll]:
+            continue
+        seen.add((coll, sid))
+        source = books[coll][sid]
+        out += [(coll, source, a) for a in source.get("Allocations", []) if a["Invoice"]["InvoiceID"] == inv["InvoiceID"]]
+    return out
+
+
 def refresh_amounts(books: dict, kind: Kind, doc: dict, now) -> None:
     """Recompute what is paid, credited and due, and PAID status, from payments and allocations."""
     key = kind.id_key
-    paid = sum((p["Amount"] for p in books["payments"].values()
-                if p["Status"] == "AUTHORISED" and (p.get(kind.label.replace(" ", "")) or {}).get(key) == doc[key]),
-               ZERO)
+    paid = sum((p["Amount"] for p in payments_of(books, doc, kind.label.replace(" ", ""), key)
+                if p["Status"] == "AUTHORISED"), ZERO)
     if kind is INVOICE:
-        credited = sum((a["Amount"] for src in ("credit_notes", "overpayments") for d in books[src].values()
-                        for a in d.get("Allocations", []) if a["Invoice"]["InvoiceID"] == doc[key]), ZERO)
+        credited = sum((a["Amount"] for _, _, a in credits_of(books, doc)), ZERO)
         doc["AmountPaid"], doc["AmountCredited"] = paid, credited
         outstanding = doc["Total"] - paid - credited
         if doc["Status"] in ("AUTHORISED", "PAID"):

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import json
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..http import Request, Response, redirect
@@ -134,7 +134,7 @@ class Identity:
 
     def _token_response(self, pair: dict) -> Response:
         access = self.state["access"].get(pair["access_token"])
-        expires_in = int((access["expires_at"] - self.now()).total_seconds()) if access else 0
+        expires_in = round((access["expires_at"] - self.now()).total_seconds()) if access else 0
         body = {"access_token": pair["access_token"], "expires_in": max(expires_in, 0), "token_type": "Bearer",
                 "refresh_token": pair["refresh_token"], "scope": pair["scope"]}
         if "openid" in pair["scope"].split():
@@ -212,6 +212,3 @@ def _fake_jwt(claims: dict) -> str:
     enc = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()  # noqa: E731
     return f"{enc({'alg': 'none', 'typ': 'JWT'})}.{enc(claims)}."
 
-
-def parse_datetime(value) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)

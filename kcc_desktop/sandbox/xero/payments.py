@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .documents import CREDIT_NOTE, INVOICE, ZERO, find_document, refresh_amounts
+from .documents import CREDIT_NOTE, INVOICE, ZERO, find_document, payments_of, refresh_amounts
 from .masters import Ctx, contact_ref, find, resolve_contact
 from .serial import money, new_id, parse_date, to_decimal
 
+_SOURCE_KEY = {"credit_notes": "CreditNoteID", "overpayments": "OverpaymentID"}
 EXCEEDS = "Payment amount exceeds the amount outstanding on this document"
 PAYMENT_TYPES = {"ACCREC": "ACCRECPAYMENT", "ACCPAY": "ACCPAYPAYMENT", "ACCRECCREDIT": "ARCREDITPAYMENT",
                  "ACCPAYCREDIT": "APCREDITPAYMENT", "RECEIVE-OVERPAYMENT": "AROVERPAYMENTPAYMENT",
@@ -55,9 +56,8 @@ def _amount(el: dict, errors: list[str]) -> Decimal | None:
 
 
 def refresh_overpayment(books: dict, op: dict, now) -> None:
-    refunded = sum((p["Amount"] for p in books["payments"].values()
-                    if p["Status"] == "AUTHORISED" and (p.get("Overpayment") or {}).get("OverpaymentID") == op["OverpaymentID"]),
-                   ZERO)
+    refunded = sum((p["Amount"] for p in payments_of(books, op, "Overpayment", "OverpaymentID")
+                    if p["Status"] == "AUTHORISED"), ZERO)
     applied = sum((a["Amount"] for a in op["Allocations"]), ZERO)
     op["AppliedAmount"] = applied
     op["RemainingCredit"] = op["Total"] - applied - refunded
@@ -127,12 +127,23 @@ def save_payment(books: dict, el: dict, ctx: Ctx) -> tuple[dict | None, list[str
         "Reference": el.get("Reference", ""), "IsReconciled": bool(el.get("IsReconciled", False)),
         "Status": "AUTHORISED", "PaymentType": PAYMENT_TYPES[doc["Type"]], "UpdatedDateUTC": ctx.now,
         "Account": {"AccountID": account["AccountID"], "Code": account["Code"]},
-        link[0]: {link[1]: doc[link[1]]}, "HasAccount": True, "HasValidationErrors": False,
+        link[0]: _link(doc, link[1]), "HasAccount": True, "HasValidationErrors": False,
     }
     books["payments"][rec["PaymentID"]] = rec
+    doc.setdefault("_payments", []).append(rec["PaymentID"])
     refresh_target(books, coll, doc, ctx.now)
     doc["UpdatedDateUTC"] = ctx.now
     return rec, []
+
+
+def _link(doc: dict, key: str) -> dict:
+    """What a payment keeps of its document, so ``where`` can filter on Invoice.InvoiceNumber etc."""
+    out = {key: doc[key], "Type": doc["Type"],
+           "Contact": {"ContactID": doc["Contact"]["ContactID"], "Name": doc["Contact"]["Name"]}}
+    for number in ("InvoiceNumber", "CreditNoteNumber"):
+        if doc.get(number):
+            out[number] = doc[number]
+    return out
 
 
 def payment_target(books: dict, pay: dict) -> tuple[str, dict | None]:
@@ -195,6 +206,7 @@ def allocate(books: dict, coll: str, source_id: str, el: dict, ctx: Ctx) -> tupl
     alloc = {"AllocationID": new_id(), "Amount": amount, "Date": date, "IsDeleted": False,
              "Invoice": {"InvoiceID": inv["InvoiceID"]}}
     source["Allocations"].append(alloc)
+    inv.setdefault("_credits", []).append([coll, source[_SOURCE_KEY[coll]]])
     refresh_target(books, coll, source, ctx.now)
     refresh_amounts(books, INVOICE, inv, ctx.now)
     source["UpdatedDateUTC"] = inv["UpdatedDateUTC"] = ctx.now
@@ -239,7 +251,7 @@ def save_bank_transaction(books: dict, el: dict, ctx: Ctx) -> tuple[dict | None,
         "Status": "AUTHORISED", "LineAmountTypes": "NoTax", "LineItems": lines, "SubTotal": total,
         "TotalTax": ZERO, "Total": total, "RemainingCredit": total, "AppliedAmount": ZERO, "Allocations": [],
         "CurrencyCode": "GBP", "CurrencyRate": Decimal("1"), "HasAttachments": False, "UpdatedDateUTC": ctx.now,
-        "Reference": el.get("Reference", ""),
+        "Reference": el.get("Reference", ""), "_payments": [],
     }
     tx = {
         "BankTransactionID": new_id(), "Type": typ, "Contact": contact_ref(contact), "Date": date,

@@ -184,7 +184,7 @@ def select(records: Iterable[dict], where: str | None = None, modified_since: da
     for rec in records:
         if modified_since and rec.get("UpdatedDateUTC") and rec["UpdatedDateUTC"] <= modified_since:
             continue
-        if filters and not all(str(rec.get(f, "")).lower() in {v.lower() for v in vals}
+        if filters and not all(str(_field(rec, f) or "").lower() in {v.lower() for v in vals}
                                for f, vals in filters.items() if vals):
             continue
         if test(rec):

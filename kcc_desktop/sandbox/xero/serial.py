@@ -103,7 +103,11 @@ def parse_instant(value: str) -> datetime | None:
             dt = parsedate_to_datetime(s)
         except (TypeError, ValueError):
             return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    dt = dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    # Round to the millisecond Xero's dates carry: clients that parse /Date(ms)/ through a float
+    # (xero-python does) send back 29.122999 for 29.123 and would otherwise see that record again.
+    ms = round(dt.timestamp() * 1000)
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).replace(microsecond=(ms % 1000) * 1000)
 
 
 # --- rendering ---------------------------------------------------------------------------------------

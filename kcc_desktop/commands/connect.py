@@ -1,0 +1,55 @@
+"""`kcc-desktop connect xero|quickbooks [--no-browser]` and `kcc-desktop status [--json]`."""
+
+from __future__ import annotations
+
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("connect", help="sign in to Xero or QuickBooks Online (OAuth 2.0 in the browser)")
+    p.add_argument("provider", choices=["xero", "quickbooks"])
+    p.add_argument("--no-browser", action="store_true", help="print the address to open instead of opening it")
+    p.add_argument("--timeout", type=float, default=300, help="seconds to wait for the sign-in (default 300)")
+    p.add_argument("--root", default="", help="point the provider at another root URL (e.g. a local sandbox)")
+    p.add_argument("--client-id", default="", help="the app's client id (QuickBooks: also asks for the secret)")
+    p.set_defaults(run=run_connect)
+
+    s = sub.add_parser("status", help="which accounting package this company file is connected to")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(run=run_status)
+
+
+def _open(args):
+    from ..context import AppContext
+    from ..store import StoreError, open_store
+
+    try:
+        return AppContext(open_store(args.db))
+    except StoreError as exc:
+        print(exc, file=sys.stderr)
+        return None
+
+
+def run_connect(args) -> int:
+    from ..connectors.connect import connect_command
+    from ..connectors.settings import PREFIX
+
+    ctx = _open(args)
+    if ctx is None:
+        return 2
+    if args.root:
+        ctx.settings.set(PREFIX + "provider", args.provider)
+        ctx.settings.set(PREFIX + "api_root", args.root)
+    if args.client_id:
+        ctx.settings.set(PREFIX + "client_id", args.client_id)
+    return connect_command(ctx.settings, ctx.token_store(), args.provider, no_browser=args.no_browser,
+                           timeout=args.timeout)
+
+
+def run_status(args) -> int:
+    from ..connectors.connect import status_command
+
+    ctx = _open(args)
+    if ctx is None:
+        return 2
+    return status_command(ctx.settings, ctx.token_store(), as_json=args.json)

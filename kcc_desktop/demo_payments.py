@@ -1,0 +1,122 @@
+"""The demo's bookkeeper: records payments in the sandbox through the package's own API and SDK.
+
+This is what a bookkeeper does in Xero or QuickBooks after KCC has uploaded invoices; the Import tab
+then brings the payments back. It signs in separately (as a person would), never with the app's tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from .connectors.base import DocKind
+from .ledger.rounding import money
+from .ledger.service import outstanding
+from .models import Document, RemoteLink
+from .store import Store
+
+KINDS = {
+    "full": "Full payment of an invoice",
+    "part": "Part payment (half an invoice)",
+    "over": "Overpayment (an invoice plus £25.00)",
+    "across": "One payment across two invoices",
+}
+
+
+@dataclass
+class Recorded:
+    text: str
+
+
+class DemoBookkeeper:
+    def __init__(self, store: Store, provider: str, urls: dict, package) -> None:
+        self.store, self.provider, self.urls, self.package = store, provider, urls, package
+        self._client = None
+
+    def _open_invoices(self, wanted: int) -> list[tuple[Document, str, Decimal]]:
+        """``wanted`` exported invoices of one customer that still have something to pay in the package."""
+        with self.store.session() as s:
+            rows = s.execute(select(Document, RemoteLink.remote_id).join(
+                RemoteLink, (RemoteLink.object_id == Document.id) & (RemoteLink.object_type == "sales_invoice")
+                & (RemoteLink.provider == self.provider)).order_by(Document.date, Document.id).limit(300)).all()
+            # Both sides must still be owed the whole amount: the demo's history has receipts entered in the
+            # ledger before the integration was switched on, which the package never heard of.
+            owed = {doc.id: outstanding(s, doc.id) for doc, _ in rows}
+        by_company: dict[int, list[tuple[Document, str, Decimal]]] = {}
+        for doc, remote_id in rows:
+            if owed[doc.id] <= 0:
+                continue
+            remote = self.package.find_document(DocKind.SALES_INVOICE, doc.number)
+            if remote is None or remote.amount_due != owed[doc.id]:
+                continue
+            group = by_company.setdefault(doc.company_id, [])
+            group.append((doc, remote_id, remote.amount_due))
+            if len(group) == wanted:
+                return group
+        return []
+
+    def record(self, kind: str, on: date | None = None) -> Recorded:
+        if kind not in KINDS:
+            raise ValueError(f"unknown payment kind {kind!r}")
+        invoices = self._open_invoices(2 if kind == "across" else 1)
+        if not invoices:
+            raise LookupError("No uploaded invoice is waiting for payment in the sandbox. "
+                              "Upload some invoices from the Export tab first.")
+        on = on or date.today()
+        if kind == "across":
+            parts = [(remote_id, due) for _, remote_id, due in invoices]
+            self._pay(parts, on, extra=Decimal(0))
+            numbers = " and ".join(d.number for d, _, _ in invoices)
+            return Recorded(f"Recorded one payment of {sum(p for _, p in parts):.2f} across {numbers}.")
+        doc, remote_id, due = invoices[0]
+        amount = {"full": due, "part": money(due / 2), "over": due}[kind]
+        extra = Decimal("25.00") if kind == "over" else Decimal(0)
+        self._pay([(remote_id, amount)], on, extra=extra, contact=doc)
+        return Recorded(f"Recorded a {kind} payment of {amount + extra:.2f} for {doc.number}.")
+
+    def _pay(self, parts: list[tuple[str, Decimal]], on: date, extra: Decimal, contact: Document | None = None) -> None:
+        if self.provider == "quickbooks":
+            self._pay_quickbooks(parts, on, extra)
+        else:
+            self._pay_xero(parts, on, extra, contact)
+
+    def _pay_xero(self, parts, on, extra, contact) -> None:
+        from .sandbox.testing import XeroBookkeeper, xero_login, xero_sdk_client
+
+        if self._client is None:
+            self._client = XeroBookkeeper(xero_sdk_client(self.urls, xero_login(self.urls)))
+        if extra:
+            # Xero keeps money beyond an invoice as an overpayment, then allocates it.
+            with self.store.session() as s:
+                link = s.scalar(select(RemoteLink.remote_id).where(
+                    RemoteLink.provider == self.provider, RemoteLink.object_type == "company",
+                    RemoteLink.object_id == contact.company_id))
+            overpayment = self._client.receive_overpayment(link, parts[0][1] + extra, on, "Demo overpayment")
+            self._client.allocate_overpayment(overpayment, parts[0][0], parts[0][1], on)
+            return
+        self._client.pay_many(parts, on, reference="Demo receipt")
+
+    def _pay_quickbooks(self, parts, on, extra) -> None:
+        from quickbooks.objects.invoice import Invoice
+        from quickbooks.objects.payment import Payment, PaymentLine
+
+        from .sandbox.qbo_testing import qbo_login, qbo_sdk_client
+
+        if self._client is None:
+            self._client = qbo_sdk_client(self.urls, qbo_login(self.urls))
+        qb = self._client
+        first = Invoice.get(parts[0][0], qb=qb)
+        payment = Payment()
+        payment.CustomerRef = first.CustomerRef
+        payment.TxnDate = on.isoformat()
+        payment.TotalAmt = str(sum((p for _, p in parts), Decimal(0)) + extra)
+        payment.Line = []
+        for remote_id, amount in parts:
+            line = PaymentLine()
+            line.Amount = str(amount)
+            line.LinkedTxn = [{"TxnId": remote_id, "TxnType": "Invoice"}]
+            payment.Line.append(line)
+        payment.save(qb=qb)

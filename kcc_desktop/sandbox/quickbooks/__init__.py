@@ -1,0 +1,5 @@
+"""The QuickBooks Online sandbox: OAuth, the v3 accounting API, query, batch and cdc on loopback."""
+
+from .provider import DEFAULT_REALM, QuickBooksProvider
+
+__all__ = ["QuickBooksProvider", "DEFAULT_REALM"]

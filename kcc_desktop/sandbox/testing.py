@@ -1,0 +1,204 @@
+"""Helpers to drive the sandboxes as the app and as a bookkeeper would: log in like a browser,
+then use the official SDK against the sandbox URLs.
+
+Used by the sandbox tests, the connector tests and the demo. Nothing here is imported by the app.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+DEFAULT_CLIENT_ID = "kcc-desktop-sandbox"
+DEFAULT_REDIRECT = "http://127.0.0.1:53682/callback"
+DEFAULT_SCOPES = ["openid", "profile", "email", "offline_access",
+                  "accounting.transactions", "accounting.contacts", "accounting.settings"]
+
+
+def pkce_pair() -> tuple[str, str]:
+    """(code_verifier, S256 code_challenge)."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def xero_authorize(urls: dict, client_id: str = DEFAULT_CLIENT_ID, redirect_uri: str = DEFAULT_REDIRECT,
+                   scopes: list[str] | None = None, state: str = "xyz", challenge: str | None = None) -> requests.Response:
+    """Play the browser on the authorize URL; returns the raw (redirect) response, not followed."""
+    params = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
+              "scope": " ".join(scopes or DEFAULT_SCOPES), "state": state}
+    if challenge:
+        params.update({"code_challenge": challenge, "code_challenge_method": "S256"})
+    return requests.get(urls["authorize_url"], params=params, allow_redirects=False, timeout=10)
+
+
+def redirect_params(resp: requests.Response) -> dict[str, str]:
+    """The query parameters the authorize step redirected back with (code, state, or error)."""
+    return {k: v[0] for k, v in parse_qs(urlsplit(resp.headers["Location"]).query).items()}
+
+
+def xero_exchange(urls: dict, code: str, verifier: str | None, client_id: str = DEFAULT_CLIENT_ID,
+                  redirect_uri: str = DEFAULT_REDIRECT) -> requests.Response:
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri, "client_id": client_id}
+    if verifier is not None:
+        data["code_verifier"] = verifier
+    return requests.post(urls["token_url"], data=data, timeout=10)
+
+
+def sdk_token(body: dict) -> dict:
+    """A token response as xero-python's token dict (only the keys it accepts; scope as a list)."""
+    scope = body.get("scope", "")
+    token = {"access_token": body["access_token"], "refresh_token": body.get("refresh_token"),
+             "expires_in": body["expires_in"], "token_type": body.get("token_type", "Bearer"),
+             "scope": scope.split() if isinstance(scope, str) else list(scope),
+             "expires_at": time.time() + int(body["expires_in"])}
+    if body.get("id_token"):
+        token["id_token"] = body["id_token"]
+    return token
+
+
+def xero_login(urls: dict, client_id: str = DEFAULT_CLIENT_ID, redirect_uri: str = DEFAULT_REDIRECT,
+               scopes: list[str] | None = None) -> dict:
+    """Authorization Code + PKCE as a desktop app does it; returns an xero-python token dict."""
+    verifier, challenge = pkce_pair()
+    resp = xero_authorize(urls, client_id, redirect_uri, scopes, state=secrets.token_hex(8), challenge=challenge)
+    resp.raise_for_status() if resp.status_code >= 400 else None
+    params = redirect_params(resp)
+    tok = xero_exchange(urls, params["code"], verifier, client_id, redirect_uri)
+    tok.raise_for_status()
+    return sdk_token(tok.json())
+
+
+def xero_tenants(urls: dict, token: dict) -> list[dict]:
+    resp = requests.get(urls["connections_url"], headers={"Authorization": f"Bearer {token['access_token']}"},
+                        timeout=10)
+    resp.raise_for_status()
+    return resp.json()
+
+
+class XeroClient:
+    """An xero-python client pointed at the sandbox: ``.accounting``, ``.identity``, ``.api_client``,
+    ``.tenant_id`` (the first connection unless given) and ``.token`` (kept current on refresh)."""
+
+    def __init__(self, urls: dict, token: dict, tenant_id: str | None = None,
+                 client_id: str = DEFAULT_CLIENT_ID, client_secret: str = "pkce-no-secret",
+                 retries: object = False) -> None:
+        from xero_python.accounting import AccountingApi
+        from xero_python.api_client import ApiClient, Configuration
+        from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
+        from xero_python.identity import IdentityApi
+
+        self.urls = urls
+        self.token = dict(token)
+        # TokenApi.refresh_token_url is a class attribute: point it here (process-wide, like Configuration).
+        TokenApi.refresh_token_url = urls["token_url"]
+        TokenApi.revoke_token_url = urls.get("revocation_url", urls["root"] + "/connect/revocation")
+        config = Configuration(oauth2_token=OAuth2Token(client_id=client_id, client_secret=client_secret))
+        config.oauth2_token = OAuth2Token(client_id=client_id, client_secret=client_secret)
+        self.api_client = ApiClient(config, pool_threads=1,
+                                    oauth2_token_getter=lambda: self.token,
+                                    oauth2_token_saver=self._save)
+        self.api_client.set_oauth2_token(self.token)
+        # xero-python's urllib3 pool retries 429/503 up to 3 times, sleeping Retry-After in between,
+        # so a 429 would surface only after minutes. ``retries=False`` makes every answer visible at once;
+        # pass ``retries=None`` to keep the SDK's default behaviour.
+        if retries is not None:
+            self.api_client.rest_client.pool_manager.connection_pool_kw["retries"] = retries
+        self.accounting = AccountingApi(self.api_client, base_url=urls["api_url"])
+        self.identity = IdentityApi(self.api_client, base_url=urls["root"])
+        self.tenant_id = tenant_id or xero_tenants(urls, self.token)[0]["tenantId"]
+
+    def _save(self, token: dict) -> None:
+        self.token = dict(token)
+
+    def refresh(self) -> dict:
+        return self.api_client.refresh_oauth2_token()
+
+
+def xero_sdk_client(urls: dict, token: dict, tenant_id: str | None = None, **kwargs: Any) -> XeroClient:
+    return XeroClient(urls, token, tenant_id, **kwargs)
+
+
+def sandbox_call(urls: dict, what: str, payload: dict | None = None, method: str = "POST") -> dict:
+    """Drive a ``/_sandbox/<what>`` control endpoint (stats, reset, faults, limits, revoke, expire-tokens)."""
+    url = urls["root"] + "/_sandbox/" + what
+    resp = requests.request(method, url, json=payload if method != "GET" else None, timeout=10)
+    resp.raise_for_status()
+    return resp.json()
+
+
+# --- the bookkeeper's hands: what a person does in Xero, done through the real API ------------------
+
+def _dec(value) -> "Decimal":
+    from decimal import Decimal
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+class XeroBookkeeper:
+    """Records payments, credits and overpayments in the sandbox as a bookkeeper would in Xero.
+
+    Every call goes through xero-python over HTTP, so the app later sees exactly what Xero would show.
+    """
+
+    def __init__(self, client: XeroClient, bank_code: str = "090") -> None:
+        self.client, self.bank_code = client, bank_code
+
+    @property
+    def _api(self):
+        return self.client.accounting
+
+    def pay(self, invoice_id: str, amount, on=None, reference: str = "") -> str:
+        """One payment against one invoice (or bill); returns the PaymentID."""
+        return self.pay_many([(invoice_id, amount)], on, reference)[0]
+
+    def pay_many(self, allocations: list[tuple[str, object]], on=None, reference: str = "") -> list[str]:
+        """A "batch" receipt as Xero stores it: one Payment per invoice, sent in one PUT /Payments."""
+        from datetime import date
+        from xero_python.accounting import Account, Invoice, Payment, Payments
+
+        payments = [Payment(invoice=Invoice(invoice_id=iid), account=Account(code=self.bank_code),
+                            amount=_dec(amount), date=on or date.today(), reference=reference)
+                    for iid, amount in allocations]
+        result = self._api.create_payments(self.client.tenant_id, Payments(payments=payments), summarize_errors=False)
+        errors = [p.validation_errors for p in result.payments if p.validation_errors]
+        if errors:
+            raise ValueError(f"payment refused: {errors}")
+        return [str(p.payment_id) for p in result.payments]
+
+    def delete_payment(self, payment_id: str) -> None:
+        from xero_python.accounting import PaymentDelete
+
+        self._api.delete_payment(self.client.tenant_id, payment_id, PaymentDelete(status="DELETED"))
+
+    def allocate_credit_note(self, credit_note_id: str, invoice_id: str, amount, on=None) -> None:
+        from datetime import date
+        from xero_python.accounting import Allocation, Allocations, Invoice
+
+        alloc = Allocation(invoice=Invoice(invoice_id=invoice_id), amount=_dec(amount), date=on or date.today())
+        self._api.create_credit_note_allocation(self.client.tenant_id, credit_note_id, Allocations(allocations=[alloc]))
+
+    def receive_overpayment(self, contact_id: str, amount, on=None, reference: str = "") -> str:
+        """Money received with nothing to pay yet: a RECEIVE-OVERPAYMENT; returns the OverpaymentID."""
+        from datetime import date
+        from xero_python.accounting import (Account, BankTransaction, BankTransactions, Contact, LineAmountTypes,
+                                            LineItem)
+
+        tx = BankTransaction(type="RECEIVE-OVERPAYMENT", contact=Contact(contact_id=contact_id),
+                             bank_account=Account(code=self.bank_code), date=on or date.today(),
+                             line_amount_types=LineAmountTypes.NOTAX, reference=reference,
+                             line_items=[LineItem(description="Overpayment", line_amount=_dec(amount))])
+        result = self._api.create_bank_transactions(self.client.tenant_id, BankTransactions(bank_transactions=[tx]))
+        return str(result.bank_transactions[0].overpayment_id)
+
+    def allocate_overpayment(self, overpayment_id: str, invoice_id: str, amount, on=None) -> None:
+        from datetime import date
+        from xero_python.accounting import Allocation, Allocations, Invoice
+
+        alloc = Allocation(invoice=Invoice(invoice_id=invoice_id), amount=_dec(amount), date=on or date.today())
+        self._api.create_overpayment_allocations(self.client.tenant_id, overpayment_id, Allocations(allocations=[alloc]))

@@ -1,0 +1,136 @@
+"""Records -> Xero response JSON: envelopes, and the related documents Xero embeds in each object.
+
+Links between documents are held once (a payment knows its invoice) and expanded here, so an
+invoice always shows its current payments and credits without copies to keep in step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .documents import credits_of, payments_of
+from .serial import iso_utc, ms_date, new_id, render
+
+PROVIDER_NAME = "KCC Desktop Sandbox"
+
+
+def envelope(key: str, items: list[dict], now, pagination: dict | None = None, warnings=None) -> dict:
+    body: dict[str, Any] = {"Id": new_id(), "Status": "OK", "ProviderName": PROVIDER_NAME,
+                            "DateTimeUTC": ms_date(now)}
+    if pagination is not None:
+        body["pagination"] = pagination
+    if warnings:
+        body["Warnings"] = warnings
+    body[key] = items
+    return body
+
+
+def _with_utc_string(rec: dict, out: dict) -> dict:
+    if rec.get("UpdatedDateUTC") is not None and "UpdatedDateUTCString" not in out:
+        out["UpdatedDateUTCString"] = iso_utc(rec["UpdatedDateUTC"]) + "Z"
+    return out
+
+
+def invoice_summary(books: dict, inv_id: str) -> dict:
+    inv = books["invoices"].get(inv_id) or {}
+    out = {k: inv[k] for k in ("InvoiceID", "InvoiceNumber", "Type", "Reference", "CurrencyCode", "IsDiscounted",
+                               "HasErrors", "Status") if k in inv}
+    if inv.get("Contact"):
+        out["Contact"] = {"ContactID": inv["Contact"]["ContactID"], "Name": inv["Contact"]["Name"]}
+    out.update({"Payments": [], "CreditNotes": [], "Prepayments": [], "Overpayments": [], "LineItems": []})
+    return render(out)
+
+
+def _doc_summary(books: dict, coll: str, key: str, doc_id: str, fields: tuple[str, ...]) -> dict:
+    doc = books[coll].get(doc_id) or {}
+    out = {k: doc[k] for k in fields if k in doc}
+    if doc.get("Contact"):
+        out["Contact"] = {"ContactID": doc["Contact"]["ContactID"], "Name": doc["Contact"]["Name"]}
+    out.setdefault(key, doc_id)
+    return render(out)
+
+
+def _payment_brief(p: dict) -> dict:
+    return render({"PaymentID": p["PaymentID"], "Date": p["Date"], "Amount": p["Amount"],
+                   "Reference": p.get("Reference", ""), "CurrencyRate": p["CurrencyRate"],
+                   "HasAccount": True, "HasValidationErrors": False})
+
+
+def _payments_for(books: dict, doc: dict, link: str, key: str) -> list[dict]:
+    return [_payment_brief(p) for p in payments_of(books, doc, link, key) if p["Status"] == "AUTHORISED"]
+
+
+def render_invoice(books: dict, inv: dict, with_lines: bool = True) -> dict:
+    out = render({k: v for k, v in inv.items() if with_lines or k != "LineItems"})
+    out["Payments"] = _payments_for(books, inv, "Invoice", "InvoiceID")
+    out["CreditNotes"], out["Overpayments"], out["Prepayments"] = [], [], []
+    for coll, source, a in credits_of(books, inv):
+        if coll == "credit_notes":
+            out["CreditNotes"].append(render({
+                "CreditNoteID": source["CreditNoteID"], "CreditNoteNumber": source.get("CreditNoteNumber", ""),
+                "ID": source["CreditNoteID"], "AppliedAmount": a["Amount"], "Date": a["Date"],
+                "Total": source["Total"], "Type": source["Type"], "HasErrors": False}))
+        else:
+            out["Overpayments"].append(render({
+                "OverpaymentID": source["OverpaymentID"], "ID": source["OverpaymentID"], "AppliedAmount": a["Amount"],
+                "Date": a["Date"], "Total": source["Total"], "Type": source["Type"]}))
+    return _with_utc_string(inv, out)
+
+
+def render_allocation(books: dict, alloc: dict, source_coll: str, source: dict) -> dict:
+    out = render({k: v for k, v in alloc.items() if k != "Invoice"})
+    out["Invoice"] = invoice_summary(books, alloc["Invoice"]["InvoiceID"])
+    if source_coll == "credit_notes":
+        out["CreditNote"] = render({"CreditNoteID": source["CreditNoteID"],
+                                    "CreditNoteNumber": source.get("CreditNoteNumber", ""), "Type": source["Type"]})
+    else:
+        out["Overpayment"] = render({"OverpaymentID": source["OverpaymentID"], "Type": source["Type"]})
+    return out
+
+
+def render_credit_note(books: dict, cn: dict, with_lines: bool = True) -> dict:
+    out = render({k: v for k, v in cn.items() if k != "Allocations" and (with_lines or k != "LineItems")})
+    out["Allocations"] = [render_allocation(books, a, "credit_notes", cn) for a in cn.get("Allocations", [])]
+    out["Payments"] = _payments_for(books, cn, "CreditNote", "CreditNoteID")
+    return _with_utc_string(cn, out)
+
+
+def render_overpayment(books: dict, op: dict, with_lines: bool = True) -> dict:
+    out = render({k: v for k, v in op.items() if k != "Allocations" and (with_lines or k != "LineItems")})
+    out["Allocations"] = [render_allocation(books, a, "overpayments", op) for a in op.get("Allocations", [])]
+    out["Payments"] = _payments_for(books, op, "Overpayment", "OverpaymentID")
+    return _with_utc_string(op, out)
+
+
+def render_payment(books: dict, p: dict, with_lines: bool = True) -> dict:
+    out = render({k: v for k, v in p.items() if k not in ("Invoice", "CreditNote", "Overpayment", "Account")})
+    acc = books["accounts"].get(p["Account"]["AccountID"]) or p["Account"]
+    out["Account"] = {"AccountID": acc["AccountID"], "Code": acc["Code"], "Name": acc.get("Name", "")}
+    if p.get("Invoice"):
+        out["Invoice"] = invoice_summary(books, p["Invoice"]["InvoiceID"])
+    if p.get("CreditNote"):
+        out["CreditNote"] = _doc_summary(books, "credit_notes", "CreditNoteID", p["CreditNote"]["CreditNoteID"],
+                                         ("CreditNoteID", "CreditNoteNumber", "Type", "CurrencyCode"))
+    if p.get("Overpayment"):
+        out["Overpayment"] = _doc_summary(books, "overpayments", "OverpaymentID", p["Overpayment"]["OverpaymentID"],
+                                          ("OverpaymentID", "Type", "CurrencyCode"))
+    return _with_utc_string(p, out)
+
+
+def render_plain(books: dict, rec: dict, with_lines: bool = True) -> dict:
+    return render({k: v for k, v in rec.items() if with_lines or k != "LineItems"})
+
+
+def error_echo(el: Any, messages: list[str], summarized: bool) -> dict:
+    """A failed element as Xero returns it: what was sent, plus its ValidationErrors."""
+    out = dict(el) if isinstance(el, dict) else {}
+    out["HasErrors"] = True
+    out["ValidationErrors"] = [{"Message": m} for m in messages]
+    if not summarized:
+        out["StatusAttributeString"] = "ERROR"
+    return out
+
+
+def validation_exception(elements: list[dict]) -> dict:
+    return {"ErrorNumber": 10, "Type": "ValidationException", "Message": "A validation exception occurred",
+            "Elements": elements}

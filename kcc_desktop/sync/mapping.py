@@ -1,0 +1,479 @@
+"""Which package account each ledger nominal, tax code and bank account goes to.
+
+Qt-free. The window, the ``mapping`` command and the exporter all use MappingService. Stock and
+cost-of-sale nominals are never exported: whatever is mapped to them, ``resolve_nominal`` refuses them,
+so no payload can ever carry one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import delete, select
+
+from ..models import (
+    NEVER_EXPORTED_KINDS, AuditEntry, BankAccount, Mapping, NominalCode, PackageAccount, TaxCode,
+    utcnow,
+)
+from ..store import Store
+from . import mapping_rules as rules
+from .mapping_rules import FITTING_TYPES, NOT_NEEDED_KINDS, tax_side
+from .options import PROVIDER_LABELS, OptionsService
+
+NEVER_EXPORTED = "Never exported: stock and cost of sale stay in KCC"
+
+# Mapping categories (Mapping.category). Xero tax types differ for sales and purchases (OUTPUT2/INPUT2),
+# so a ledger tax code has one mapping for each direction; QuickBooks' tax codes cover both.
+NOMINAL, TAX, TAX_PURCHASE, BANK = "nominal", "tax", "tax_purchase", "bank"
+CATEGORIES = (NOMINAL, TAX, TAX_PURCHASE, BANK)
+CATEGORY_LABELS = {NOMINAL: "nominal", TAX: "tax code (sales)", TAX_PURCHASE: "tax code (purchases)",
+                   BANK: "bank account"}
+# Which PackageAccount.category each mapping category picks from.
+REMOTE_CATEGORY = {NOMINAL: "account", TAX: "tax_rate", TAX_PURCHASE: "tax_rate", BANK: "bank"}
+REMOTE_LABELS = {"account": "account", "tax_rate": "tax rate", "bank": "bank account"}
+
+
+# --- errors ------------------------------------------------------------------------------------------
+
+class MappingError(Exception):
+    """A mapping cannot be used or set; ``str()`` says what happened and what to do.
+
+    ``category`` and ``local_code`` name the ledger record (e.g. "nominal", "4000") so the Error
+    Feedback grid can offer to open the Mapping tab on it.
+    """
+
+    def __init__(self, message: str, category: str = "", local_code: str = "") -> None:
+        super().__init__(message)
+        self.category = category
+        self.local_code = local_code
+
+
+class MappingMissing(MappingError):
+    """The ledger record has no package account mapped to it."""
+
+
+class MappingStale(MappingError):
+    """The mapped account was archived or deleted in the package (seen at the last fetch)."""
+
+
+class NeverExported(MappingError):
+    """A stock or cost-of-sale nominal: these stay in KCC and never go into a payload."""
+
+
+class InvalidMapping(MappingError):
+    """The chosen package account does not exist, is not active, or does not fit the nominal's kind."""
+
+
+# --- plain rows --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Choice:
+    """One package account offered for a mapping."""
+
+    code: str
+    name: str
+    type: str
+    status: str
+    rate: Decimal | None = None
+
+    @property
+    def label(self) -> str:
+        kind = self.type or (f"{self.rate.normalize():f}%" if self.rate is not None else "")
+        return f"{self.code} — {self.name} ({kind})" if kind else f"{self.code} — {self.name}"
+
+
+@dataclass(frozen=True)
+class MappingRow:
+    """One ledger record as the Mapping grid and ``mapping list`` show it."""
+
+    category: str
+    local_id: int
+    local_code: str
+    local_name: str
+    kind: str            # nominal kind, tax rate ("20%"), or bank currency
+    remote_code: str
+    remote_label: str
+    state: str           # ok, unmapped, archived, deleted, unknown, never_exported, not_needed
+    status: str          # the words the user sees
+    set_by: str
+    reason: str
+    editable: bool
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something the pre-check must report before anything is sent."""
+
+    category: str
+    local_id: int
+    local_code: str
+    state: str           # unmapped, archived, deleted, unknown
+    message: str
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    category: str
+    local_id: int
+    local_code: str
+    remote_code: str     # "" when nothing fitted
+    reason: str
+
+
+@dataclass
+class FetchSummary:
+    provider: str
+    accounts: int = 0
+    tax_rates: int = 0
+    bank_accounts: int = 0
+    newly_archived: list[str] = field(default_factory=list)
+    newly_deleted: list[str] = field(default_factory=list)
+    flagged: list[Problem] = field(default_factory=list)   # mappings now pointing at archived/deleted accounts
+    fetched_at: datetime | None = None
+
+    @property
+    def text(self) -> str:
+        parts = [f"Fetched {self.accounts} accounts, {self.tax_rates} tax rates and "
+                 f"{self.bank_accounts} bank accounts from {PROVIDER_LABELS.get(self.provider, self.provider)}."]
+        if self.flagged:
+            parts.append(f"{len(self.flagged)} mapping(s) now point at archived or deleted accounts: "
+                         + "; ".join(p.message for p in self.flagged))
+        return " ".join(parts)
+
+
+class MappingService:
+    """Mappings for one provider (the options' provider unless given). Each method is its own unit of work."""
+
+    def __init__(self, store: Store, provider: str | None = None) -> None:
+        self.store = store
+        self.provider = provider or OptionsService(store).load().provider
+        self._cache: dict | None = None
+
+    @property
+    def provider_label(self) -> str:
+        return PROVIDER_LABELS.get(self.provider, self.provider)
+
+    # --- fetching -------------------------------------------------------------------------------------
+
+    def fetch(self, package) -> FetchSummary:
+        """Get Nominal & Tax Accounts: keeps the package's lists with the time fetched.
+
+        Accounts no longer returned are marked DELETED (kept, so old mappings can be flagged).
+        """
+        if getattr(package, "provider", "") and package.provider != self.provider:
+            raise MappingError(
+                f"The connection is to {PROVIDER_LABELS.get(package.provider, package.provider)} but the "
+                f"integration options name {self.provider_label}. Choose the same accounting package in the "
+                "options, then fetch again.")
+        accounts = package.fetch_accounts()
+        rates = package.fetch_tax_rates()
+        banks = package.fetch_bank_accounts()
+        now = utcnow()
+        incoming = {
+            "account": [(a.code or a.id, a.id, a.name, a.type, a.status or "ACTIVE", None) for a in accounts],
+            "tax_rate": [(t.code, "", t.name, tax_side(t.name), t.status or "ACTIVE", t.rate) for t in rates],
+            "bank": [(b.code or b.id, b.id, b.name, "", b.status or "ACTIVE", None) for b in banks],
+        }
+        summary = FetchSummary(self.provider, len(accounts), len(rates), len(banks), fetched_at=now)
+        with self.store.transaction() as s:
+            for category, rows in incoming.items():
+                existing = {p.code: p for p in s.scalars(select(PackageAccount).where(
+                    PackageAccount.provider == self.provider, PackageAccount.category == category))}
+                seen = set()
+                for code, remote_id, name, typ, status, rate in rows:
+                    if not code or code in seen:
+                        continue
+                    seen.add(code)
+                    status = status.upper()
+                    row = existing.get(code)
+                    if row is None:
+                        s.add(PackageAccount(provider=self.provider, category=category, code=code,
+                                             remote_id=remote_id, name=name, type=typ, status=status,
+                                             rate=None if rate is None else Decimal(rate).quantize(Decimal("0.0001")),
+                                             fetched_at=now))
+                        continue
+                    if status == "ARCHIVED" and row.status != "ARCHIVED":
+                        summary.newly_archived.append(f"{category} {code}")
+                    row.remote_id, row.name, row.type, row.status = remote_id, name, typ, status
+                    row.rate = None if rate is None else Decimal(rate).quantize(Decimal("0.0001"))
+                    row.fetched_at = now
+                for code, row in existing.items():
+                    if code not in seen and row.status != "DELETED":
+                        row.status = "DELETED"
+                        row.fetched_at = now
+                        summary.newly_deleted.append(f"{category} {code}")
+            s.add(AuditEntry(what=f"Fetched accounts from {self.provider_label}",
+                             new_value=f"{len(accounts)} accounts, {len(rates)} tax rates, {len(banks)} bank accounts"))
+        self._cache = None
+        summary.flagged = [p for p in self.problems() if p.state in ("archived", "deleted")]
+        return summary
+
+    def fetched_at(self) -> datetime | None:
+        with self.store.session() as s:
+            rows = s.scalars(select(PackageAccount.fetched_at).where(PackageAccount.provider == self.provider)
+                             .order_by(PackageAccount.fetched_at.desc()).limit(1)).all()
+            return rows[0] if rows else None
+
+    # --- the cache of everything a lookup needs -------------------------------------------------------
+
+    def _data(self) -> dict:
+        """One read of the (small) mapping tables; lookups for thousands of lines then cost nothing."""
+        if self._cache is None:
+            with self.store.session() as s:
+                nominals = {n.id: (n.code, n.name, n.kind) for n in s.scalars(select(NominalCode).order_by(NominalCode.code))}
+                taxes = {t.id: (t.code, t.name, rules.fmt_rate(t.rate)) for t in s.scalars(select(TaxCode).order_by(TaxCode.code))}
+                banks = {b.id: (b.code, b.name, b.currency) for b in s.scalars(select(BankAccount).order_by(BankAccount.code))}
+                maps = {(m.category, m.local_id): m for m in s.scalars(select(Mapping).where(Mapping.provider == self.provider))}
+                remote = {(p.category, p.code): p for p in s.scalars(
+                    select(PackageAccount).where(PackageAccount.provider == self.provider).order_by(PackageAccount.id))}
+                s.expunge_all()
+            self._cache = {"locals": {NOMINAL: nominals, TAX: taxes, TAX_PURCHASE: taxes, BANK: banks},
+                           "maps": maps, "remote": remote}
+        return self._cache
+
+    def refresh(self) -> None:
+        """Forget cached lookups (after someone else changed the mapping)."""
+        self._cache = None
+
+    def _local(self, category: str, local_id: int) -> tuple[str, str, str]:
+        try:
+            return self._data()["locals"][category][local_id]
+        except KeyError:
+            raise MappingError(f"There is no {CATEGORY_LABELS.get(category, category)} with id {local_id} "
+                               "in the ledger.", category) from None
+
+    def _remote(self, category: str, code: str) -> PackageAccount | None:
+        return self._data()["remote"].get((REMOTE_CATEGORY[category], code))
+
+    # --- kinds and choices ----------------------------------------------------------------------------
+
+    def fits(self, category: str, local_id: int, account: PackageAccount | Choice) -> bool:
+        """Whether a package account may be chosen for this ledger record."""
+        if category == NOMINAL:
+            kind = self._local(NOMINAL, local_id)[2]
+            if kind in NEVER_EXPORTED_KINDS:
+                return False
+            allowed = FITTING_TYPES.get(self.provider, {}).get(kind, frozenset())
+            return allowed is None or account.type in allowed
+        if category in (TAX, TAX_PURCHASE):
+            side = account.type  # the side stored at fetch: sales, purchases or both
+            return side in ("both", "") or side == ("sales" if category == TAX else "purchases")
+        return True
+
+    def choices(self, category: str, local_id: int) -> list[Choice]:
+        """The active package accounts that fit, for the combobox ("code — name (type)")."""
+        wanted = REMOTE_CATEGORY[category]
+        out = []
+        for (cat, _code), p in self._data()["remote"].items():
+            if cat == wanted and p.status == "ACTIVE" and self.fits(category, local_id, p):
+                out.append(Choice(p.code, p.name, "" if wanted == "tax_rate" else p.type, p.status, p.rate))
+        return out
+
+    def local_ids(self, category: str) -> list[int]:
+        return list(self._data()["locals"][category])
+
+    def find_local(self, category: str, local_code: str) -> int:
+        for local_id, (code, _name, _kind) in self._data()["locals"][category].items():
+            if code == local_code:
+                return local_id
+        raise MappingError(f"There is no {CATEGORY_LABELS[category]} {local_code} in the ledger.", category, local_code)
+
+    # --- setting --------------------------------------------------------------------------------------
+
+    def set_mapping(self, category: str, local_id: int, remote_code: str | None, *, set_by: str = "user",
+                    reason: str = "") -> None:
+        """Maps one ledger record (``remote_code`` None or "" clears it); audited."""
+        if category not in CATEGORIES:
+            raise MappingError(f"Unknown mapping category {category!r}; use one of {', '.join(CATEGORIES)}.")
+        code, name, kind = self._local(category, local_id)
+        what = f"Mapping {CATEGORY_LABELS[category]} {code} {name}"
+        remote_code = (remote_code or "").strip()
+        if category == NOMINAL and kind in NEVER_EXPORTED_KINDS and remote_code:
+            raise NeverExported(f"Nominal {code} {name} is a {kind.replace('_', ' ')} nominal. "
+                                f"{NEVER_EXPORTED}, so it cannot be mapped.", category, code)
+        if remote_code:
+            account = self._remote(category, remote_code)
+            if account is None:
+                raise InvalidMapping(
+                    f"{self.provider_label} has no {REMOTE_LABELS[REMOTE_CATEGORY[category]]} with code "
+                    f"{remote_code}. Use Get Nominal & Tax Accounts to refresh the list, then choose one from it.",
+                    category, code)
+            if account.status != "ACTIVE":
+                raise InvalidMapping(f"{self.provider_label} account {remote_code} {account.name} is "
+                                     f"{account.status.lower()}; choose an active one.", category, code)
+            if not self.fits(category, local_id, account):
+                raise InvalidMapping(
+                    f"{self.provider_label} account {remote_code} {account.name} ({account.type}) does not fit "
+                    f"{CATEGORY_LABELS[category]} {code} {name} ({kind}); choose one of the accounts listed for it.",
+                    category, code)
+        with self.store.transaction() as s:
+            row = s.scalar(select(Mapping).where(Mapping.provider == self.provider, Mapping.category == category,
+                                                 Mapping.local_id == local_id))
+            old = self._label(category, row.remote_code) if row else ""
+            new = self._label(category, remote_code) if remote_code else ""
+            if row is not None and row.remote_code == remote_code and row.set_by == set_by:
+                return
+            if not remote_code:
+                if row is not None:
+                    s.delete(row)
+            elif row is None:
+                s.add(Mapping(provider=self.provider, category=category, local_id=local_id,
+                              remote_code=remote_code, set_by=set_by, reason=reason))
+            else:
+                row.remote_code, row.set_by, row.reason = remote_code, set_by, reason
+            if old != new:
+                s.add(AuditEntry(what=what + (" (Apply Default Setup)" if set_by == "auto" else ""),
+                                 old_value=old, new_value=new))
+        self._cache = None
+
+    def set_nominal(self, nominal_code: str, remote_code: str | None) -> None:
+        """``kcc-desktop mapping set NOMINAL ACCOUNT_CODE``: by the ledger's nominal code."""
+        self.set_mapping(NOMINAL, self.find_local(NOMINAL, nominal_code), remote_code)
+
+    def clear_all(self) -> None:
+        with self.store.transaction() as s:
+            s.execute(delete(Mapping).where(Mapping.provider == self.provider))
+            s.add(AuditEntry(what=f"All {self.provider_label} mappings cleared"))
+        self._cache = None
+
+    def _label(self, category: str, remote_code: str) -> str:
+        p = self._remote(category, remote_code)
+        if p is None:
+            return remote_code
+        return Choice(p.code, p.name, "" if p.category == "tax_rate" else p.type, p.status, p.rate).label
+
+    # --- Apply Default Setup --------------------------------------------------------------------------
+
+    def apply_default_setup(self) -> list[Suggestion]:
+        """Maps by code, then by name and type; one Suggestion (with its reason) per record looked at.
+
+        Never touches a mapping the user set; re-suggests over its own earlier automatic choices.
+        """
+        suggestions = []
+        for category in CATEGORIES:
+            for local_id in self.local_ids(category):
+                code, name, kind = self._local(category, local_id)
+                if category == NOMINAL and kind in NEVER_EXPORTED_KINDS:
+                    continue
+                current = self._data()["maps"].get((category, local_id))
+                if current is not None and current.set_by == "user":
+                    continue
+                remote, reason = self._suggest(category, local_id)
+                suggestions.append(Suggestion(category, local_id, code, remote, reason))
+                if remote:
+                    self.set_mapping(category, local_id, remote, set_by="auto", reason=reason)
+        return suggestions
+
+    def _suggest(self, category: str, local_id: int) -> tuple[str, str]:
+        code, name, kind = self._local(category, local_id)
+        options = self.choices(category, local_id)
+        if category in (TAX, TAX_PURCHASE):
+            return rules.suggest_tax(self.provider_label, category == TAX, code, name, self._tax_rate(local_id),
+                                     options)
+        return rules.suggest_account(self.provider_label, category == BANK, code, name, kind, options)
+
+    def _tax_rate(self, tax_code_id: int) -> Decimal | None:
+        with self.store.session() as s:
+            t = s.get(TaxCode, tax_code_id)
+            return None if t is None else Decimal(t.rate)
+
+    # --- reading --------------------------------------------------------------------------------------
+
+    def list(self, category: str | None = None) -> list[MappingRow]:
+        """Rows for the grid and ``mapping list``, in ledger code order."""
+        rows = []
+        for cat in ([category] if category else CATEGORIES):
+            for local_id in self.local_ids(cat):
+                rows.append(self.row(cat, local_id))
+        return rows
+
+    def row(self, category: str, local_id: int) -> MappingRow:
+        code, name, kind = self._local(category, local_id)
+        m = self._data()["maps"].get((category, local_id))
+        remote_code = m.remote_code if m else ""
+        label = self._label(category, remote_code) if remote_code else ""
+        state, status = self._state(category, local_id)
+        return MappingRow(category, local_id, code, name, kind, remote_code, label, state, status,
+                          m.set_by if m else "", m.reason if m else "",
+                          editable=not (category == NOMINAL and kind in NEVER_EXPORTED_KINDS))
+
+    def _state(self, category: str, local_id: int) -> tuple[str, str]:
+        code, name, kind = self._local(category, local_id)
+        if category == NOMINAL and kind in NEVER_EXPORTED_KINDS:
+            return "never_exported", NEVER_EXPORTED
+        m = self._data()["maps"].get((category, local_id))
+        pkg = self.provider_label
+        if m is None:
+            if category == NOMINAL and kind in NOT_NEEDED_KINDS:
+                return "not_needed", f"Not needed: {pkg} keeps its own {kind} account"
+            return "unmapped", "Not mapped"
+        p = self._remote(category, m.remote_code)
+        if p is None:
+            return "unknown", f"{m.remote_code} is not in the list fetched from {pkg}: use Get Nominal & Tax Accounts"
+        if p.status == "ARCHIVED":
+            return "archived", f"Archived in {pkg}: choose another account"
+        if p.status == "DELETED":
+            return "deleted", f"Deleted in {pkg}: choose another account"
+        return "ok", "Mapped" + (" by Apply Default Setup" if m.set_by == "auto" else "")
+
+    def problems(self, category: str | None = None, local_ids: list[int] | None = None) -> list[Problem]:
+        """For the pre-check: records that are unmapped or mapped to an archived, deleted or unknown account.
+
+        Stock and cost-of-sale nominals and the control accounts the package keeps itself are not problems.
+        """
+        out = []
+        for cat in ([category] if category else CATEGORIES):
+            for local_id in (local_ids if local_ids is not None else self.local_ids(cat)):
+                state, status = self._state(cat, local_id)
+                if state in ("unmapped", "archived", "deleted", "unknown"):
+                    code, name, _kind = self._local(cat, local_id)
+                    out.append(Problem(cat, local_id, code, state,
+                                       f"{CATEGORY_LABELS[cat].capitalize()} {code} {name}: {status}."))
+        return out
+
+    # --- resolving, for the exporter ------------------------------------------------------------------
+
+    def _resolve(self, category: str, local_id: int) -> str:
+        code, name, kind = self._local(category, local_id)
+        what = f"{CATEGORY_LABELS[category].capitalize()} {code} {name}"
+        if category == NOMINAL and kind in NEVER_EXPORTED_KINDS:
+            raise NeverExported(f"{what} is a {kind.replace('_', ' ')} nominal: {NEVER_EXPORTED}; "
+                                "it is never sent to the accounting package.", category, code)
+        state, status = self._state(category, local_id)
+        if state in ("unmapped", "not_needed"):
+            raise MappingMissing(f"{what} is not mapped to a {self.provider_label} account. Map it in the "
+                                 f"Mapping tab (or: kcc-desktop mapping set {code} ACCOUNT_CODE), then try again.",
+                                 category, code)
+        if state != "ok":
+            raise MappingStale(f"{what}: {status}.", category, code)
+        return self._data()["maps"][(category, local_id)].remote_code
+
+    def resolve_nominal(self, nominal_id: int) -> str:
+        """The package account code for a ledger nominal; raises MappingMissing / MappingStale / NeverExported."""
+        return self._resolve(NOMINAL, nominal_id)
+
+    def resolve_tax(self, tax_code_id: int, *, sales: bool = True) -> str:
+        """The package tax rate code (Xero TaxType, QBO tax code id) for sales or for purchases."""
+        return self._resolve(TAX if sales else TAX_PURCHASE, tax_code_id)
+
+    def resolve_bank(self, bank_account_id: int) -> str:
+        """The package bank account code (Xero) or id-as-code (QuickBooks, when it has no number)."""
+        return self._resolve(BANK, bank_account_id)
+
+    def bank_remote_id(self, bank_account_id: int) -> str:
+        """The package's own id for the mapped bank account ("" when unknown)."""
+        p = self._remote(BANK, self.resolve_bank(bank_account_id))
+        return p.remote_id if p else ""
+
+    def local_bank_for(self, remote_code: str = "", remote_id: str = "") -> int | None:
+        """Which ledger bank account a package bank account (by code or id) is mapped from, if any."""
+        data = self._data()
+        codes = {remote_code} if remote_code else set()
+        if remote_id:
+            codes |= {p.code for (cat, _c), p in data["remote"].items() if cat == "bank" and p.remote_id == remote_id}
+        for (cat, local_id), m in data["maps"].items():
+            if cat == BANK and m.remote_code in codes:
+                return local_id
+        return None

@@ -1,0 +1,428 @@
+"""Import tab service: payments recorded in the accounting package come back into the ledger.
+
+Fetch keeps a watermark and upserts by the package's payment id, so a payment is never shown twice.
+Create & Allocate writes each payment all-or-nothing: it runs inside a SAVEPOINT, so either the payment,
+its allocations and its status all land, or nothing of the payment does and the status says what to do.
+Several payments share one transaction (one commit per batch) because a commit per payment caps the rate
+far below what 10,000 payments need. The database enforces one ledger payment per package payment
+(``payment.remote_id`` and ``imported_payment.ledger_payment_id`` are unique), so running it twice
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Callable, Iterable
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..connectors.base import AccountingPackage, RemotePayment
+from ..ledger import bulk_payments as bulk
+from ..ledger import service as ledger
+from ..ledger.errors import LedgerError
+from ..models import (BankAccount, Company, Document, ImportedPayment, Mapping, PackageAccount, Payment,
+                      RemoteLink)
+from ..settings_db import DbSettingsStore
+from ..store import Store
+
+PROVIDER_NAMES = {"xero": "Xero", "quickbooks": "QuickBooks"}
+BATCH = 250   # payments per transaction; each still all-or-nothing through its own SAVEPOINT
+
+# Status texts the user sees in the grid. "Not created:" always means nothing was written.
+READY = "Ready to create"
+CREATED = "Payment created and allocated"
+LEFT_ON_ACCOUNT = CREATED + "; {left} {currency} more than was due, left on account"
+STILL_DUE = CREATED + "; {due} {currency} still outstanding on {number}"
+NOT_EXPORTED = ("Not created: invoice {number} was never exported from this ledger, so the payment cannot be "
+                "allocated here. Record it by hand against the ledger's own invoice.")
+NO_BANK = ("Not created: bank account {code} in {pkg} is not mapped to a ledger bank account. Map it on the "
+           "Mapping tab, then run Create & Allocate Payments again.")
+NO_COMPANY = ("Not created: {name} is not linked to a ledger company, so the payment has no account to go on. "
+              "Upload the company from the Export tab first.")
+MIXED = "Not created: the invoices it pays belong to different ledger companies; record it by hand."
+CURRENCY = ("Not created: currency mismatch: the payment is in {paid} but {what} is in {own}. "
+            "Check the payment in {pkg}.")
+DELETED_NOT_IMPORTED = "Deleted in {pkg} before it was imported; nothing to do"
+DELETED_IMPORTED = "Deleted in {pkg}: use Reverse Deleted Payments to undo it in the ledger"
+REVERSED = "Deleted in {pkg}; reversed in the ledger with its allocations"
+CHANGED = ("Changed in {pkg} after it was imported (now {amount} {currency}): reverse and re-enter it by hand "
+           "if the ledger must follow")
+ALREADY = CREATED + " (by an earlier run)"
+
+
+def watermark_key(provider: str) -> str:
+    return f"import.watermark.{provider}"
+
+
+@dataclass
+class ImportSummary:
+    fetched: int = 0
+    created: int = 0
+    skipped: int = 0
+    failed: int = 0
+    reversed: int = 0
+    cancelled: bool = False
+
+    def to_json(self) -> dict:
+        return {"fetched": self.fetched, "created": self.created, "skipped": self.skipped, "failed": self.failed}
+
+    @property
+    def text(self) -> str:
+        parts = [f"{self.fetched:,} new payment{'s' if self.fetched != 1 else ''} fetched"] if self.fetched else []
+        if self.created or self.failed or self.skipped:
+            parts.append(f"{self.created:,} created and allocated")
+            if self.failed:
+                parts.append(f"{self.failed:,} not created (see Status)")
+            if self.skipped:
+                parts.append(f"{self.skipped:,} skipped")
+        if self.reversed:
+            parts.append(f"{self.reversed:,} reversed")
+        text = ", ".join(parts) or "nothing new"
+        return text + (" (cancelled)" if self.cancelled else "") + "."
+
+
+@dataclass
+class _Refused(Exception):
+    status: str
+
+
+@dataclass
+class _Cache:
+    """What every payment of a run looks up: the bank mappings and the links the export stored."""
+
+    banks: dict[str, int] = field(default_factory=dict)      # package bank code or id -> BankAccount.id
+    links: dict[tuple[str, str], int] = field(default_factory=dict)   # (object_type, remote_id) -> local id
+
+
+class _Due(dict):
+    """Each document's outstanding amount, read from the ledger once, then kept current as a batch
+    allocates to it (two payments in one batch may pay the same invoice)."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+
+    def __missing__(self, document_id: int) -> Decimal:
+        value = self[document_id] = ledger.outstanding(self.session, document_id)
+        return value
+
+    def take(self, document_id: int, amount: Decimal) -> None:
+        self[document_id] = self[document_id] - amount
+
+
+class PaymentsImport:
+    def __init__(self, store: Store, provider: str) -> None:
+        self.store = store
+        self.provider = provider
+        self.pkg = PROVIDER_NAMES.get(provider, provider)
+
+    # --- fetch --------------------------------------------------------------------------------------
+
+    def fetch(self, package: AccountingPackage, summary: ImportSummary | None = None,
+              cancel: threading.Event | None = None,
+              progress: Callable[[int, int, str], None] | None = None) -> ImportSummary:
+        """Downloads payments changed since the last fetch; new ones count as ``fetched``."""
+        summary = summary or ImportSummary()
+        settings = DbSettingsStore(self.store)
+        raw = settings.get(watermark_key(self.provider))
+        since = datetime.fromisoformat(raw) if raw else None
+        newest = since
+        seen = 0
+        # A second of overlap: the package's "modified since" is to the second and excludes that instant,
+        # so a payment saved in the same second as the last one fetched would otherwise never be seen.
+        query_from = since - timedelta(seconds=1) if since else None
+        for page in package.list_payments(query_from):
+            with self.store.transaction() as s:
+                existing = self._existing(s, [p.remote_id for p in page.payments])
+                ours = self._exported_by_us(s, [p.remote_id for p in page.payments])
+                for remote in page.payments:
+                    if remote.remote_id in ours:
+                        continue   # a prepayment allocation this ledger uploaded: it is here already
+                    new = self._upsert(s, existing.get(remote.remote_id), remote)
+                    if new is not None:   # the same payment twice in a page must not be added twice
+                        existing[remote.remote_id] = new
+                        summary.fetched += 1
+                    if newest is None or remote.updated_at > newest:
+                        newest = remote.updated_at
+            seen += len(page.payments)
+            if progress:   # the package never says how many there are: no total, just what was read
+                progress(seen, 0, f"{seen:,} payments read, {summary.fetched:,} new")
+            if cancel is not None and cancel.is_set() and page.has_more:
+                summary.cancelled = True
+                return summary   # the watermark stays: the next fetch starts again (upserts dedupe)
+        # Only a complete run moves the watermark: QuickBooks sends receipts, then supplier payments,
+        # then deletions, so the pages are not in one time order and a part-run must not skip anything.
+        if newest is not None and newest != since:
+            settings.set(watermark_key(self.provider), newest.isoformat())
+        return summary
+
+    def _existing(self, s: Session, remote_ids: list[str]) -> dict[str, ImportedPayment]:
+        if not remote_ids:
+            return {}
+        rows = s.scalars(select(ImportedPayment).where(
+            ImportedPayment.provider == self.provider, ImportedPayment.remote_id.in_(remote_ids)))
+        return {r.remote_id: r for r in rows}
+
+    def _exported_by_us(self, s: Session, remote_ids: list[str]) -> set[str]:
+        """Package payments that are this ledger's own prepayment allocations, sent by the Export tab."""
+        if not remote_ids:
+            return set()
+        return set(s.scalars(select(RemoteLink.remote_id).where(
+            RemoteLink.provider == self.provider, RemoteLink.object_type == "prepayment_allocation",
+            RemoteLink.remote_id.in_(remote_ids))))
+
+    def _upsert(self, s: Session, row: ImportedPayment | None, remote: RemotePayment) -> ImportedPayment | None:
+        """Adds a payment not seen before (returned) or brings a known one up to date (None)."""
+        deleted = remote.status.upper() == "DELETED"
+        if row is None:
+            if deleted:
+                return None   # deleted before we ever saw it: nothing to show, nothing to do
+            row = ImportedPayment(provider=self.provider, remote_id=remote.remote_id, status=READY,
+                                  **_fields(remote))
+            s.add(row)
+            return row
+        row.remote_status = remote.status.upper()
+        row.remote_updated_at = remote.updated_at
+        if row.ledger_payment_id is None:
+            if deleted:
+                row.status = DELETED_NOT_IMPORTED.format(pkg=self.pkg)
+            else:   # changed in the package before we imported it: take the new figures
+                for name, value in _fields(remote).items():
+                    setattr(row, name, value)
+            return None
+        payment = s.get(Payment, row.ledger_payment_id)
+        if payment.reversed_at is not None:
+            return None
+        if deleted:
+            row.status = DELETED_IMPORTED.format(pkg=self.pkg)
+        elif remote.amount != payment.amount:
+            row.status = CHANGED.format(pkg=self.pkg, amount=f"{remote.amount:,.2f}", currency=remote.currency)
+        return None
+
+    # --- create & allocate --------------------------------------------------------------------------
+
+    def ready_ids(self) -> list[int]:
+        """Every fetched payment not yet in the ledger and not deleted, oldest first."""
+        with self.store.session() as s:
+            return list(s.scalars(select(ImportedPayment.id).where(
+                ImportedPayment.provider == self.provider, ImportedPayment.ledger_payment_id.is_(None),
+                ImportedPayment.remote_status != "DELETED").order_by(ImportedPayment.date, ImportedPayment.id)))
+
+    def create_and_allocate(self, ids: Iterable[int], progress: Callable[[int, int, str], None] | None = None,
+                            cancel: threading.Event | None = None, batch: int = BATCH) -> ImportSummary:
+        """Creates each selected payment in the ledger and allocates it; stops between batches on cancel."""
+        ids = list(ids)
+        summary = ImportSummary()
+        for start in range(0, len(ids), batch):
+            if cancel is not None and cancel.is_set():
+                summary.cancelled = True
+                break
+            chunk = ids[start:start + batch]
+            with self.store.transaction() as s:
+                # pysqlite opens its transaction lazily, at the first write; without this, the first
+                # SAVEPOINT would become the outermost transaction and commit on release.
+                s.execute(text("UPDATE imported_payment SET id = id WHERE 0"))
+                rows = {r.id: r for r in s.scalars(select(ImportedPayment).where(ImportedPayment.id.in_(chunk)))}
+                self._create_batch(s, [rows.get(i) for i in chunk], self._cache(s, rows.values()), summary)
+            if progress:
+                progress(min(start + batch, len(ids)), len(ids),
+                         f"{summary.created:,} created, {summary.failed:,} not created")
+        return summary
+
+    def _create_batch(self, s: Session, rows: list[ImportedPayment | None], cache: _Cache,
+                      summary: ImportSummary) -> None:
+        """Checks every payment first (a refusal writes only its status), then writes the good ones together.
+        Should the batch write fail, each is written on its own, inside its own SAVEPOINT."""
+        due = _Due(s)
+        planned: list[tuple[ImportedPayment, str, bulk.PaymentSpec]] = []
+        for row in rows:
+            if row is None or row.ledger_payment_id is not None or row.remote_status == "DELETED":
+                summary.skipped += 1
+                continue
+            try:
+                status, spec = self._plan(s, row, cache, due)
+                bulk.validate(s, spec, due)
+            except _Refused as refused:
+                row.status = _fit(refused.status)
+                summary.failed += 1
+                continue
+            except LedgerError as exc:
+                row.status = _fit(f"Not created: {exc}")
+                summary.failed += 1
+                continue
+            for doc, part in spec.allocations:
+                due.take(doc.id, part)
+            planned.append((row, status, spec))
+        if not planned:
+            return
+        savepoint = s.begin_nested()
+        try:
+            payment_ids = bulk.write(s, [spec for _, _, spec in planned])
+        except IntegrityError:
+            # Another run got one of them first: write them one by one so only that one is skipped.
+            savepoint.rollback()
+            for row, _status, _spec in planned:
+                outcome = self._create_one(s, row, cache)
+                setattr(summary, outcome, getattr(summary, outcome) + 1)
+            return
+        savepoint.commit()
+        for (row, status, _spec), payment_id in zip(planned, payment_ids):
+            row.ledger_payment_id, row.status = payment_id, _fit(status)
+        summary.created += len(planned)
+
+    def _create_one(self, s: Session, row: ImportedPayment, cache: _Cache) -> str:
+        """One payment through ``ledger.record_payment``, all-or-nothing in its own SAVEPOINT."""
+        savepoint = s.begin_nested()
+        try:
+            status, spec = self._plan(s, row, cache, _Due(s))
+            payment = ledger.record_payment(s, spec.kind, spec.company, spec.bank, spec.amount, spec.when,
+                                            spec.allocations, reference=spec.reference, source=spec.source,
+                                            remote_id=spec.remote_id)
+        except _Refused as refused:
+            savepoint.rollback()
+            row.status = _fit(refused.status)
+            return "failed"
+        except LedgerError as exc:
+            savepoint.rollback()
+            row.status = _fit(f"Not created: {exc}")
+            return "failed"
+        except IntegrityError:
+            # Another run (or another window) imported it first: the database kept it to one payment.
+            savepoint.rollback()
+            existing = s.scalar(select(Payment).where(Payment.remote_id == self._payment_key(row)))
+            if existing is not None:
+                row.ledger_payment_id, row.status = existing.id, ALREADY
+            return "skipped"
+        savepoint.commit()
+        row.ledger_payment_id = payment.id
+        row.status = _fit(status)
+        return "created"
+
+    def _payment_key(self, row: ImportedPayment) -> str:
+        return f"{self.provider}:{row.remote_id}"
+
+    def _plan(self, s: Session, row: ImportedPayment, cache: _Cache, due: "_Due") -> tuple[str, bulk.PaymentSpec]:
+        """What the ledger payment will be, and the status it earns; ``_Refused`` says why not."""
+        bank_id = cache.banks.get(row.bank_account_code) or cache.banks.get(row.bank_account_id)
+        if bank_id is None:
+            raise _Refused(NO_BANK.format(code=row.bank_account_code or row.bank_account_id or "(none)",
+                                          pkg=self.pkg))
+        doc_type = "sales_invoice" if row.kind == "receipt" else "purchase_invoice"
+        targets: list[tuple[Document, Decimal]] = []
+        for alloc in json.loads(row.allocations_json or "[]"):
+            doc_id = cache.links.get((doc_type, alloc["id"]))
+            if doc_id is None:
+                raise _Refused(NOT_EXPORTED.format(number=alloc.get("number") or alloc["id"]))
+            targets.append((s.get(Document, doc_id), Decimal(alloc["amount"])))
+        if targets:
+            company = s.get(Company, targets[0][0].company_id)
+        else:
+            company_id = cache.links.get(("company", row.contact_remote_id))
+            company = s.get(Company, company_id) if company_id else None
+        if company is None:
+            raise _Refused(NO_COMPANY.format(name=row.company_name or "The contact"))
+        if any(doc.company_id != company.id for doc, _ in targets):
+            raise _Refused(MIXED)
+        paid_in = row.currency or company.currency
+        for what, own in [(company.name, company.currency)] + [(doc.number, doc.currency) for doc, _ in targets]:
+            if own != paid_in:
+                raise _Refused(CURRENCY.format(paid=paid_in, what=what, own=own, pkg=self.pkg))
+        # What the package allocated, but never more than the ledger still has outstanding (a credit note
+        # allocated here, which never syncs, may have reduced it); the rest stays on the account.
+        parts, still_due = [], []
+        for doc, amount in targets:
+            owed = due[doc.id]
+            part = min(amount, owed)
+            if part > 0:
+                parts.append((doc, part))
+            if owed - part > 0:
+                still_due.append((doc.number, owed - part))
+        spec = bulk.PaymentSpec(row.kind, company, s.get(BankAccount, bank_id), row.amount, row.date, parts,
+                                reference=row.reference[:100], source=self.provider,
+                                remote_id=self._payment_key(row))
+        left = row.amount - sum((p for _, p in parts), Decimal(0))
+        if left > 0:
+            return LEFT_ON_ACCOUNT.format(left=f"{left:,.2f}", currency=paid_in), spec
+        if still_due:
+            numbers = ", ".join(n for n, _ in still_due)
+            owed = sum((d for _, d in still_due), Decimal(0))
+            return STILL_DUE.format(due=f"{owed:,.2f}", currency=paid_in, number=numbers), spec
+        return CREATED, spec
+
+    def _cache(self, s: Session, rows: Iterable[ImportedPayment]) -> _Cache:
+        cache = _Cache()
+        mappings = s.scalars(select(Mapping).where(Mapping.provider == self.provider, Mapping.category == "bank"))
+        # Several ledger banks may map to one package account (Apply Default Setup maps every ledger bank
+        # to a package's only one): the one the user chose wins, then the first ledger bank (the current account).
+        codes: dict[str, int] = {}
+        for m in sorted(mappings, key=lambda m: (m.set_by != "user", m.local_id)):
+            codes.setdefault(m.remote_code, m.local_id)
+        cache.banks.update(codes)
+        # QuickBooks payments name the bank by id; the mapping may hold its number: match through the
+        # accounts last fetched from the package.
+        for acc in s.scalars(select(PackageAccount).where(PackageAccount.provider == self.provider,
+                                                          PackageAccount.code.in_(list(codes)))):
+            if acc.remote_id:
+                cache.banks.setdefault(acc.remote_id, codes[acc.code])
+        wanted = set()
+        for row in rows:
+            wanted.add(row.contact_remote_id)
+            wanted.update(a["id"] for a in json.loads(row.allocations_json or "[]"))
+        wanted.discard("")
+        wanted = list(wanted)
+        for start in range(0, len(wanted), 500):
+            for link in s.scalars(select(RemoteLink).where(RemoteLink.provider == self.provider,
+                                                           RemoteLink.remote_id.in_(wanted[start:start + 500]))):
+                cache.links[(link.object_type, link.remote_id)] = link.object_id
+        return cache
+
+    # --- deleted in the package ---------------------------------------------------------------------
+
+    def deleted_imported_ids(self, ids: Iterable[int] | None = None) -> list[int]:
+        """Payments deleted in the package whose ledger payment still stands (what Reverse would undo)."""
+        q = (select(ImportedPayment.id).join(Payment, Payment.id == ImportedPayment.ledger_payment_id)
+             .where(ImportedPayment.provider == self.provider, ImportedPayment.remote_status == "DELETED",
+                    Payment.reversed_at.is_(None)).order_by(ImportedPayment.id))
+        with self.store.session() as s:
+            found = list(s.scalars(q))
+        if ids is not None:
+            wanted = set(ids)
+            found = [i for i in found if i in wanted]
+        return found
+
+    def reverse_deleted(self, ids: Iterable[int]) -> int:
+        """After the user confirms: reverses imported payments deleted in the package, with their allocations."""
+        reversed_count = 0
+        for imported_id in self.deleted_imported_ids(ids):
+            with self.store.transaction() as s:
+                row = s.get(ImportedPayment, imported_id)
+                payment = s.get(Payment, row.ledger_payment_id)
+                if payment.reversed_at is None:
+                    ledger.reverse_payment(s, payment)
+                    reversed_count += 1
+                row.status = REVERSED.format(pkg=self.pkg)
+        return reversed_count
+
+
+def _fit(status: str, width: int = 200) -> str:
+    """The status column holds 200 characters; the full reason is rarely longer, but a long name could be."""
+    return status if len(status) <= width else status[:width - 1] + "…"
+
+
+def _fields(remote: RemotePayment) -> dict:
+    """The columns an ImportedPayment takes from the package's payment."""
+    return dict(
+        kind=remote.kind, date=remote.date, amount=remote.amount, unapplied=remote.unapplied,
+        currency=remote.currency or "GBP", contact_remote_id=remote.contact_remote_id,
+        company_name=remote.contact_name, bank_account_code=remote.bank_account_code,
+        bank_account_id=remote.bank_account_id, reference=remote.reference,
+        invoices=", ".join(a.document_number or a.document_remote_id for a in remote.allocations),
+        allocations_json=json.dumps([{"id": a.document_remote_id, "number": a.document_number,
+                                      "amount": str(a.amount)} for a in remote.allocations]),
+        remote_status=remote.status.upper(), remote_updated_at=remote.updated_at)

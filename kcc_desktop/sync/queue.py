@@ -1,0 +1,286 @@
+"""The export queue: every ledger change the accounting package must learn becomes one pending ExportItem.
+
+Queued: new or changed companies, stock items (all of them, or with "Only Export Stock on Invoices"
+only those on queued documents), sales and purchase invoices and credit notes, and allocations of
+prepayments to invoices. A company or item that was already exported is queued as an *update*.
+Never queued: stock and cost-of-sale postings (they are journal lines, not objects, and stay in KCC)
+and credit-note allocations (local only).
+
+How: an ``after_flush`` listener on every ``Session`` collects the ids of what the flush touched and
+queues them with the same ``INSERT ... SELECT`` statements ``enqueue_all`` runs over whole tables, so the
+grid's columns (reference, company, date, amount, currency) are filled one way only. The partial unique
+index on ``export_item`` keeps at most one pending entry per object: ``INSERT OR IGNORE`` drops repeats,
+and the pending row's display columns are refreshed instead.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Iterable
+
+from sqlalchemy import Connection, case, event, exists, func, insert, literal, select, update
+from sqlalchemy.orm import Session, aliased
+
+from ..models import (
+    Allocation, AppSetting, Company, Document, DocumentKind, DocumentLine, ExportItem, ExportStatus, ItemType,
+    Payment, PaymentKind, StockItem, UTCDateTime, utcnow,
+)
+from .options import KEYS
+
+# Set ``session.info[SKIP_QUEUE] = True`` to keep a session's flushes out of the queue (bulk builders
+# that call ``enqueue_all`` themselves afterwards).
+SKIP_QUEUE = "kcc_skip_export_queue"
+
+# Company/item attributes whose change the package must hear about (a timestamp alone is not a change).
+_COMPANY_FIELDS = ("code", "name", "email", "currency", "kind", "is_account")
+_ITEM_FIELDS = ("code", "description", "price", "cost", "sales_nominal_id", "purchase_nominal_id", "tax_code_id")
+
+ONLY_STOCK_ON_INVOICES_KEY = KEYS["only_export_stock_on_invoices"]
+
+_installed = False
+_install_lock = threading.Lock()
+_table = ExportItem.__table__
+_DOC_TYPES = {k.value: k.value for k in DocumentKind}  # document kinds are item types one for one
+
+
+def install_queue_listeners() -> None:
+    """Start queuing ledger changes (idempotent). ``open_store`` should call this once."""
+    global _installed
+    with _install_lock:
+        if not _installed:
+            event.listen(Session, "after_flush", _after_flush)
+            _installed = True
+
+
+def uninstall_queue_listeners() -> None:
+    global _installed
+    with _install_lock:
+        if _installed:
+            event.remove(Session, "after_flush", _after_flush)
+            _installed = False
+
+
+def only_stock_on_invoices(conn: Connection) -> bool:
+    """The "Only Export Stock on Invoices" option, read in the caller's transaction."""
+    value = conn.execute(select(AppSetting.value).where(AppSetting.key == ONLY_STOCK_ON_INVOICES_KEY)).scalar()
+    return value == "1"
+
+
+# --- the listener ----------------------------------------------------------------------------------
+
+def _changed(session: Session, obj, fields: Iterable[str]) -> bool:
+    from sqlalchemy import inspect as sa_inspect
+
+    state = sa_inspect(obj)
+    return any(state.attrs[f].history.has_changes() for f in fields)
+
+
+def _after_flush(session: Session, _flush_context) -> None:
+    if session.info.get(SKIP_QUEUE):
+        return
+    companies: set[int] = set()
+    items: set[int] = set()
+    documents: set[int] = set()
+    allocations: set[int] = set()
+    for obj in session.new:
+        if isinstance(obj, Company):
+            companies.add(obj.id)
+        elif isinstance(obj, StockItem):
+            items.add(obj.id)
+        elif isinstance(obj, Document):
+            documents.add(obj.id)
+        elif isinstance(obj, Allocation) and obj.payment_id is not None:
+            allocations.add(obj.id)  # only prepayments' allocations are queued (checked in SQL)
+    for obj in session.dirty:
+        if isinstance(obj, Company) and _changed(session, obj, _COMPANY_FIELDS):
+            companies.add(obj.id)
+        elif isinstance(obj, StockItem) and _changed(session, obj, _ITEM_FIELDS):
+            items.add(obj.id)
+        elif isinstance(obj, Document) and obj.id is not None:
+            documents.add(obj.id)  # only refreshes a pending row's columns; documents are not re-sent
+    if not (companies or items or documents or allocations):
+        return
+    conn = session.connection()
+    now = utcnow()
+    stock_on_invoices = only_stock_on_invoices(conn) if (items or documents) else False
+    if companies:
+        queue_companies(conn, now, companies)
+    if items and not stock_on_invoices:
+        queue_stock_items(conn, now, items)
+    elif items:
+        # Only items already exported (or already queued) follow their changes into the package.
+        queue_stock_items(conn, now, items, only_known=True)
+    if documents:
+        queue_documents(conn, now, documents)
+        if stock_on_invoices:
+            queue_items_of_documents(conn, now, documents)
+    if allocations:
+        queue_prepayment_allocations(conn, now, allocations)
+
+
+# --- INSERT ... SELECT, shared by the listener and enqueue_all ---------------------------------------
+
+def _ids_filter(column, ids: Iterable[int] | None):
+    return True if ids is None else column.in_(sorted(ids))
+
+
+def _was_exported(item_type: str, object_id_col):
+    done = aliased(ExportItem)
+    return exists().where(done.item_type == item_type, done.object_id == object_id_col,
+                          done.status == ExportStatus.EXPORTED)
+
+
+def _pending(item_type: str, object_id_col):
+    p = aliased(ExportItem)
+    return exists().where(p.item_type == item_type, p.object_id == object_id_col,
+                          p.status == ExportStatus.PENDING)
+
+
+_COLS = ["item_type", "object_id", "action", "status", "reference", "company_name", "doc_date", "amount",
+         "currency", "precheck", "queued_at", "attempts", "marked_manually", "confirmed", "remote_id",
+         "remote_number"]
+
+
+def _insert(conn: Connection, sel) -> int:
+    stmt = insert(_table).prefix_with("OR IGNORE").from_select(_COLS, sel)
+    return conn.execute(stmt).rowcount or 0
+
+
+def _row(item_type, object_id, action, reference, company_name, doc_date, amount, currency, now):
+    none_money = literal(None, ExportItem.amount.type)
+    return [literal(item_type) if isinstance(item_type, str) else item_type, object_id, action,
+            literal(ExportStatus.PENDING.value), reference, company_name,
+            doc_date if doc_date is not None else literal(None, ExportItem.doc_date.type),
+            amount if amount is not None else none_money, currency, literal(""),
+            literal(now, UTCDateTime()), literal(0), literal(False), literal(False), literal(""), literal("")]
+
+
+def _refresh_pending(conn: Connection, item_type: str, ids: Iterable[int] | None, values: dict) -> None:
+    """A pending row shows the object as it is now (a rename before upload, say)."""
+    if ids is None:
+        return
+    conn.execute(update(_table).where(
+        _table.c.item_type == item_type, _table.c.status == ExportStatus.PENDING,
+        _table.c.object_id.in_(sorted(ids))).values(**values))
+
+
+def queue_companies(conn: Connection, now, ids: Iterable[int] | None = None) -> int:
+    action = case((_was_exported(ItemType.COMPANY, Company.id), literal("update")), else_=literal("create"))
+    sel = select(*_row(ItemType.COMPANY.value, Company.id, action, Company.code, Company.name, None, None,
+                       Company.currency, now)).where(_ids_filter(Company.id, ids))
+    n = _insert(conn, sel)
+    if ids is not None:
+        for c in conn.execute(select(Company.id, Company.code, Company.name, Company.currency)
+                              .where(Company.id.in_(sorted(ids)))):
+            _refresh_pending(conn, ItemType.COMPANY, [c.id],
+                             {"reference": c.code, "company_name": c.name, "currency": c.currency})
+    return n
+
+
+def queue_stock_items(conn: Connection, now, ids: Iterable[int] | None = None, only_known: bool = False) -> int:
+    action = case((_was_exported(ItemType.STOCK_ITEM, StockItem.id), literal("update")), else_=literal("create"))
+    sel = select(*_row(ItemType.STOCK_ITEM.value, StockItem.id, action, StockItem.code, StockItem.description,
+                       None, StockItem.price, literal(""), now)).where(_ids_filter(StockItem.id, ids))
+    if only_known:
+        sel = sel.where(_was_exported(ItemType.STOCK_ITEM, StockItem.id))
+    n = _insert(conn, sel)
+    if ids is not None:
+        for i in conn.execute(select(StockItem.id, StockItem.code, StockItem.description, StockItem.price)
+                              .where(StockItem.id.in_(sorted(ids)))):
+            _refresh_pending(conn, ItemType.STOCK_ITEM, [i.id],
+                             {"reference": i.code, "company_name": i.description, "amount": i.price})
+    return n
+
+
+def queue_documents(conn: Connection, now, ids: Iterable[int] | None = None) -> int:
+    """Invoices and credit notes; a document already exported is never queued again."""
+    sel = (select(*_row(Document.kind, Document.id, literal("create"), Document.number, Company.name,
+                        Document.date, Document.gross_total, Document.currency, now))
+           .join(Company, Company.id == Document.company_id)
+           .where(_ids_filter(Document.id, ids), ~_was_exported_doc()))
+    return _insert(conn, sel)
+
+
+def _was_exported_doc():
+    done = aliased(ExportItem)
+    return exists().where(done.item_type == Document.kind, done.object_id == Document.id,
+                          done.status == ExportStatus.EXPORTED)
+
+
+def queue_items_of_documents(conn: Connection, now, doc_ids: Iterable[int] | None = None) -> int:
+    """With "Only Export Stock on Invoices": the stock items on these documents that the package lacks."""
+    used = select(DocumentLine.stock_item_id).where(DocumentLine.stock_item_id.is_not(None),
+                                                   _ids_filter(DocumentLine.document_id, doc_ids))
+    sel = (select(*_row(ItemType.STOCK_ITEM.value, StockItem.id, literal("create"), StockItem.code,
+                        StockItem.description, None, StockItem.price, literal(""), now))
+           .where(StockItem.id.in_(used), ~_was_exported(ItemType.STOCK_ITEM, StockItem.id)))
+    return _insert(conn, sel)
+
+
+def queue_prepayment_allocations(conn: Connection, now, ids: Iterable[int] | None = None) -> int:
+    """Allocations of prepayments to invoices; credit-note allocations and receipts never sync."""
+    inv = aliased(Document)
+    sel = (select(*_row(ItemType.PREPAYMENT_ALLOCATION.value, Allocation.id, literal("create"), inv.number,
+                        Company.name, Allocation.date, Allocation.amount, Payment.currency, now))
+           .join(Payment, Payment.id == Allocation.payment_id)
+           .join(inv, inv.id == Allocation.document_id)
+           .join(Company, Company.id == Payment.company_id)
+           .where(_ids_filter(Allocation.id, ids), Payment.kind == PaymentKind.PREPAYMENT,
+                  Allocation.credit_note_id.is_(None), Allocation.reversed_at.is_(None),
+                  ~_was_exported(ItemType.PREPAYMENT_ALLOCATION, Allocation.id)))
+    return _insert(conn, sel)
+
+
+def enqueue_all(session: Session) -> int:
+    """Queue everything not yet exported or queued, table by table (for data built in bulk).
+
+    Set-based, so 100,000 documents take a second or two. Returns how many entries were added.
+    Companies and stock items already exported are not queued again (nothing changed that we know of).
+    """
+    conn = session.connection()
+    now = utcnow()
+    n = 0
+    n += _insert(conn, select(*_row(ItemType.COMPANY.value, Company.id, literal("create"), Company.code,
+                                    Company.name, None, None, Company.currency, now))
+                 .where(~_was_exported(ItemType.COMPANY, Company.id)))
+    if only_stock_on_invoices(conn):
+        n += queue_items_of_documents(conn, now, None)
+    else:
+        n += _insert(conn, select(*_row(ItemType.STOCK_ITEM.value, StockItem.id, literal("create"),
+                                        StockItem.code, StockItem.description, None, StockItem.price,
+                                        literal(""), now))
+                     .where(~_was_exported(ItemType.STOCK_ITEM, StockItem.id)))
+    n += queue_documents(conn, now, None)
+    n += queue_prepayment_allocations(conn, now, None)
+    return n
+
+
+def pending_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(ExportItem)
+                          .where(ExportItem.status == ExportStatus.PENDING)) or 0
+
+
+def ensure_queued(session: Session, item_type: str, object_id: int) -> int:
+    """The pending entry for one object, queued now if there is none (for dependencies); returns its id."""
+    found = session.scalar(select(ExportItem.id).where(ExportItem.item_type == item_type,
+                                                       ExportItem.object_id == object_id,
+                                                       ExportItem.status == ExportStatus.PENDING))
+    if found is not None:
+        return found
+    conn = session.connection()
+    now = utcnow()
+    if item_type == ItemType.COMPANY:
+        queue_companies(conn, now, [object_id])
+    elif item_type == ItemType.STOCK_ITEM:
+        queue_stock_items(conn, now, [object_id])
+    elif item_type in _DOC_TYPES:
+        queue_documents(conn, now, [object_id])
+    elif item_type == ItemType.PREPAYMENT_ALLOCATION:
+        queue_prepayment_allocations(conn, now, [object_id])
+    return session.scalar(select(ExportItem.id).where(ExportItem.item_type == item_type,
+                                                      ExportItem.object_id == object_id,
+                                                      ExportItem.status == ExportStatus.PENDING))
+
+
+__all__ = ["install_queue_listeners", "uninstall_queue_listeners", "enqueue_all", "ensure_queued",
+           "pending_count", "SKIP_QUEUE", "only_stock_on_invoices"]

@@ -1,0 +1,395 @@
+"""The Export tab: Pending Export, Exported Successfully and Error Feedback, and the actions on them.
+
+Every action is one QAction (attributes below), shared by the Actions and Grid Actions buttons, the
+grids' right-click menus and the main window's menus; each is enabled by its grid's selection. Work
+that talks to the package (Upload Data, Verify) or reads many rows (Run Pre-Check) runs in a
+``worker.Worker`` on its own thread, so the window stays responsive and Cancel works between batches.
+No business rule lives here: ``sync.exporter.ExportService`` and ``sync.precheck`` decide everything.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from PySide6.QtCore import QDate, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox, QDateEdit, QFileDialog, QHBoxLayout, QLabel, QMenu, QProgressBar, QPushButton, QTabWidget,
+    QToolButton, QVBoxLayout, QWidget,
+)
+from sqlalchemy import func, select
+
+from ..context import AppContext
+from ..models import ExportFeedback, ExportItem, ExportStatus
+from ..sync.exporter import ExportService
+from . import icons
+from .export_models import ExportedModel, FeedbackModel, PendingExportModel
+from .grid import GridPanel, GridView, selection_action
+from .worker import ProgressMeter, Worker
+
+ORANGE = ("QToolButton { background: #ef6c00; color: white; font-weight: bold; border-radius: 3px;"
+          " padding: 4px 10px; } QToolButton:disabled { background: #ffcc80; }")
+PAGES = ("Pending Export", "Exported Successfully", "Error Feedback")
+
+
+class ExportTab(QWidget):
+    """``ExportTab(ctx, parent)``; actions: upload_action, precheck_action, mark_exported_action,
+    mark_not_exported_action, goto_action, verify_action, open_mapping_action, copy_action,
+    export_csv_action, cancel_action, refresh_action."""
+
+    title = "Export"
+    open_mapping_requested = Signal(str)   # the ledger nominal code to show in the Mapping tab
+    upload_finished = Signal(object)       # the exporter's Summary (plain values)
+    busy_changed = Signal(bool)
+
+    def __init__(self, ctx: AppContext, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.service = ExportService(ctx.store)
+        self.worker: Worker | None = None
+        self.meter = ProgressMeter()
+        self.last_summary = None
+        self.setAccessibleName("Export")
+
+        self.pending_model = PendingExportModel(ctx.store, self)
+        self.exported_model = ExportedModel(ctx.store, self)
+        self.feedback_model = FeedbackModel(ctx.store, self)
+        self.pending_grid = GridView(self.pending_model, "export_pending", name="Pending Export")
+        self.exported_grid = GridView(self.exported_model, "export_exported", name="Exported Successfully")
+        self.feedback_grid = GridView(self.feedback_model, "export_feedback", name="Error Feedback")
+        self.grids = (self.pending_grid, self.exported_grid, self.feedback_grid)
+
+        self._make_actions()
+        self._layout()
+        self.feedback_grid.id_activated.connect(lambda _id: self.open_mapping_action.isEnabled()
+                                                and self.open_mapping_action.trigger())
+        self.exported_grid.id_activated.connect(lambda _id: self.goto_action.isEnabled() and self.goto_action.trigger())
+        self.refresh()
+
+    # --- actions ----------------------------------------------------------------------------------------
+
+    def _make_actions(self) -> None:
+        idle = lambda _grid: not self.busy   # noqa: E731
+        pg, eg, fg = self.pending_grid, self.exported_grid, self.feedback_grid
+        self.upload_action = selection_action(
+            pg, "&Upload Data", self.on_upload_triggered, parent=self, shortcut="Ctrl+U", icon=icons.icon("upload"),
+            enabled_if=idle, tooltip="Send the selected rows (and what they need) to the accounting package (Ctrl+U)")
+        self.upload_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.precheck_action = selection_action(
+            pg, "Run &Pre-Check", self.on_precheck_triggered, parent=self, enabled_if=idle,
+            tooltip="Check the selected rows against the mapping and the ledger, without sending anything")
+        self.mark_exported_action = selection_action(
+            pg, "&Mark as Exported", self.on_mark_exported_triggered, parent=self, enabled_if=idle,
+            icon=icons.icon("mark-exported"), tooltip="Move the selected rows to Exported Successfully without "
+                                                      "sending them; they are never sent")
+        self.mark_not_exported_action = selection_action(
+            eg, "Mark as &Not Exported", self.on_mark_not_exported_triggered, parent=self,
+            enabled_if=lambda g: not self.busy and self._any_manual(g),
+            tooltip="Put rows marked by hand back in Pending Export (rows that were sent stay)")
+        self.goto_action = selection_action(
+            eg, "&Goto Document", self.on_goto_triggered, parent=self, maximum=1,
+            enabled_if=lambda g: self._selected_document_sent(g),
+            tooltip="Open the selected document in the accounting package, in the browser")
+        self.verify_action = selection_action(
+            eg, "&Verify", self.on_verify_triggered, parent=self, enabled_if=idle,
+            tooltip="Look the selected rows up in the accounting package and tick the ones found")
+        self.open_mapping_action = selection_action(
+            fg, "Open &Mapping tab", self.on_open_mapping_triggered, parent=self, maximum=1,
+            enabled_if=lambda g: bool(self._selected_nominal(g)),
+            tooltip="Show the nominal to map in the Mapping tab")
+        self.copy_action = QAction("&Copy selected rows", self)
+        self.copy_action.triggered.connect(lambda: self.current_grid().copy_selection())
+        self.export_csv_action = QAction(icons.icon("export-csv"), "Export grid to CS&V…", self)
+        self.export_csv_action.triggered.connect(lambda: self.on_export_csv_triggered())
+        self.refresh_action = QAction(icons.icon("refresh"), "&Refresh", self)
+        self.refresh_action.setShortcut(QKeySequence("F5"))
+        self.refresh_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.refresh_action.triggered.connect(self.refresh)
+        self.cancel_action = QAction("Cancel", self)
+        self.cancel_action.setEnabled(False)
+        self.cancel_action.setToolTip("Stop after the batch being sent now")
+        self.cancel_action.triggered.connect(self.on_cancel_triggered)
+        for grid in self.grids:
+            grid.selection_changed.connect(self._update_shared_actions)
+        self.addActions([self.upload_action, self.refresh_action])
+        pg.set_context_actions([self.upload_action, self.precheck_action, self.mark_exported_action, None,
+                                self.export_csv_action])
+        eg.set_context_actions([self.goto_action, self.verify_action, self.mark_not_exported_action, None,
+                                self.export_csv_action])
+        fg.set_context_actions([self.open_mapping_action, None, self.export_csv_action])
+        self.menu_actions = [self.upload_action, self.precheck_action, self.mark_exported_action,
+                             self.mark_not_exported_action, self.goto_action, self.verify_action]
+
+    def _layout(self) -> None:
+        bar = QHBoxLayout()
+        upload = QPushButton(self.upload_action.icon(), "Upload Data")
+        self._bind(upload, self.upload_action)
+        cancel = QPushButton("Cancel")
+        self._bind(cancel, self.cancel_action)
+        actions = QToolButton()
+        actions.setText("Actions")
+        actions.setAccessibleName("Actions")
+        actions.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(actions)
+        for a in (self.upload_action, self.precheck_action, self.mark_exported_action, None,
+                  self.mark_not_exported_action, self.goto_action, self.verify_action, None, self.open_mapping_action):
+            menu.addSeparator() if a is None else menu.addAction(a)
+        actions.setMenu(menu)
+        grid_actions = QToolButton()
+        grid_actions.setText("Grid Actions")
+        grid_actions.setAccessibleName("Grid Actions")
+        grid_actions.setStyleSheet(ORANGE)
+        grid_actions.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        gmenu = QMenu(grid_actions)
+        for a in (self.copy_action, self.export_csv_action, self.refresh_action):
+            gmenu.addAction(a)
+        grid_actions.setMenu(gmenu)
+        self.actions_button, self.grid_actions_button = actions, grid_actions
+        self.status_label = QLabel("")
+        self.status_label.setAccessibleName("Export status")
+        self.status_label.setWordWrap(True)
+        for w in (upload, cancel, actions, grid_actions):
+            bar.addWidget(w)
+        bar.addWidget(self.status_label, 1)
+        self.progress = QProgressBar()
+        self.progress.setAccessibleName("Upload progress")
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+
+        self.pages = QTabWidget()
+        self.pages.setDocumentMode(True)
+        self.pages.addTab(GridPanel(self.pending_grid), PAGES[0])
+        self.pages.addTab(GridPanel(self.exported_grid), PAGES[1])
+        feedback_page = QWidget()
+        fl = QVBoxLayout(feedback_page)
+        fl.setContentsMargins(0, 0, 0, 0)
+        dates = QHBoxLayout()
+        self.date_filter = QCheckBox("Only from")
+        self.date_from = QDateEdit(QDate.currentDate().addDays(-30))
+        self.date_to = QDateEdit(QDate.currentDate())
+        for edit, name in ((self.date_from, "Feedback from date"), (self.date_to, "Feedback to date")):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setAccessibleName(name)
+            edit.dateChanged.connect(self._apply_date_range)
+        self.date_filter.toggled.connect(self._apply_date_range)
+        dates.addWidget(self.date_filter)
+        dates.addWidget(self.date_from)
+        dates.addWidget(QLabel("to"))
+        dates.addWidget(self.date_to)
+        dates.addStretch(1)
+        fl.addLayout(dates)
+        fl.addWidget(GridPanel(self.feedback_grid))
+        self.pages.addTab(feedback_page, PAGES[2])
+        self.pages.currentChanged.connect(lambda _i: self._update_shared_actions())
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.pages, 1)
+
+    @staticmethod
+    def _bind(button: QPushButton, action: QAction) -> None:
+        button.setAccessibleName(action.text().replace("&", ""))
+        button.setToolTip(action.toolTip())
+        button.clicked.connect(action.trigger)
+        action.changed.connect(lambda: button.setEnabled(action.isEnabled()))
+        button.setEnabled(action.isEnabled())
+
+    # --- state ------------------------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return self.worker is not None and self.worker.is_running()
+
+    def current_grid(self) -> GridView:
+        return self.grids[max(0, self.pages.currentIndex())]
+
+    def _update_shared_actions(self) -> None:
+        self.copy_action.setEnabled(self.current_grid().selectionModel().hasSelection())
+
+    def _reevaluate(self) -> None:
+        for grid in self.grids:
+            grid.selection_changed.emit()
+
+    def _any_manual(self, grid: GridView) -> bool:
+        ids = grid.selected_ids()
+        if len(ids) > 5000:
+            return True   # checking 100k rows on every click costs more than the service's own filter
+        return any(r is not None and r.manual for r in grid.source_model.rows_for(ids))
+
+    def _selected_document_sent(self, grid: GridView) -> bool:
+        ids = grid.selected_ids()
+        row = grid.source_model.row_data(ids[0]) if len(ids) == 1 else None
+        return bool(row and row.remote_id and row.item_type not in ("company", "stock_item", "prepayment_allocation"))
+
+    def _selected_nominal(self, grid: GridView) -> str:
+        ids = grid.selected_ids()
+        row = grid.source_model.row_data(ids[0]) if len(ids) == 1 else None
+        return row.nominal_code if row else ""
+
+    def refresh(self) -> None:
+        for model in (self.pending_model, self.exported_model, self.feedback_model):
+            model.reload()
+        self._update_counts()
+        self._reevaluate()
+
+    def _update_counts(self) -> None:
+        with self.ctx.store.session() as s:
+            counts = dict(s.execute(select(ExportItem.status, func.count()).group_by(ExportItem.status)).all())
+            feedback = s.scalar(select(func.count()).select_from(ExportFeedback)) or 0
+        self.pages.setTabText(0, f"{PAGES[0]} ({counts.get(ExportStatus.PENDING, 0):,})")
+        self.pages.setTabText(1, f"{PAGES[1]} ({counts.get(ExportStatus.EXPORTED, 0):,})")
+        self.pages.setTabText(2, f"{PAGES[2]} ({feedback:,})")
+
+    def _apply_date_range(self) -> None:
+        if self.date_filter.isChecked():
+            self.feedback_model.set_date_range(self.date_from.date().toPython(), self.date_to.date().toPython())
+        else:
+            self.feedback_model.set_date_range(None, None)
+
+    # --- background work --------------------------------------------------------------------------------
+
+    def _run(self, what: str, fn, on_done) -> Worker:
+        self.worker = Worker(fn, self)
+        self.worker.progress.connect(self.on_worker_progress)
+        self.worker.finished.connect(on_done)
+        self.worker.failed.connect(self.on_worker_failed)
+        self.worker.done.connect(self.on_worker_done)
+        self.meter.restart()
+        self.progress.setRange(0, 0)
+        self.progress.setFormat(what)
+        self.progress.show()
+        self.status_label.setText(what)
+        self.worker.start()
+        self.cancel_action.setEnabled(True)
+        self._reevaluate()
+        self.busy_changed.emit(True)
+        return self.worker
+
+    def on_worker_progress(self, done: int, total: int, text: str) -> None:
+        if total > 0:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+            self.progress.setFormat(f"{self.meter.text(done, total)} — {text}".replace("%", "%%"))
+
+    def on_worker_failed(self, message: str) -> None:
+        self.status_label.setText(message)
+
+    def on_worker_done(self) -> None:
+        self.cancel_action.setEnabled(False)
+        self.progress.hide()
+        self.refresh()
+        self.busy_changed.emit(False)
+
+    def on_cancel_triggered(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.status_label.setText("Cancelling after the batch being sent…")
+
+    def on_upload_triggered(self) -> None:
+        ids = self.pending_grid.selected_ids()
+        if not ids or self.busy:
+            return
+        ctx, service = self.ctx, self.service
+
+        def job(progress, cancel):   # on the worker thread: its own package object and sessions
+            return service.upload(ids, ctx.package(), progress=progress, cancel=cancel)
+        self._run(f"Uploading {len(ids):,} rows…", job, self.on_upload_finished)
+
+    def on_upload_finished(self, summary) -> None:
+        self.last_summary = summary
+        self.status_label.setText(summary.text)
+        self.upload_finished.emit(summary)
+
+    def on_precheck_triggered(self) -> None:
+        ids = self.pending_grid.selected_ids()
+        store = self.ctx.store
+
+        def job(progress, cancel):
+            from ..sync.precheck import run_precheck
+            return run_precheck(store, ids, progress=progress, cancel=cancel)
+        self._run(f"Checking {len(ids):,} rows…", job, self.on_precheck_finished)
+
+    def on_precheck_finished(self, results: dict) -> None:
+        problems = sum(1 for text in results.values() if text != "OK")
+        self.status_label.setText(f"Pre-check: {len(results):,} checked, {problems:,} with problems"
+                                  + (" (see the Pre-check column)." if problems else "."))
+
+    def on_verify_triggered(self) -> None:
+        ids = self.exported_grid.selected_ids()
+        ctx, service = self.ctx, self.service
+        self._run(f"Verifying {len(ids):,} rows…",
+                  lambda progress, cancel: service.verify(ids, ctx.package(), cancel=cancel), self.on_verify_finished)
+
+    def on_verify_finished(self, result) -> None:
+        found, missing = result
+        self.status_label.setText(f"Verify: {found:,} found in the package and ticked"
+                                  + (f", {missing:,} not found." if missing else "."))
+
+    # --- immediate actions ------------------------------------------------------------------------------
+
+    def on_mark_exported_triggered(self) -> None:
+        n = self.service.mark_exported(self.pending_grid.selected_ids())
+        self.status_label.setText(f"{n:,} rows marked as exported by hand (they will not be sent).")
+        self.refresh()
+
+    def on_mark_not_exported_triggered(self) -> None:
+        ids = self.exported_grid.selected_ids()
+        n = self.service.mark_not_exported(ids)
+        kept = len(ids) - n
+        self.status_label.setText(f"{n:,} rows back in Pending Export"
+                                  + (f"; {kept:,} were sent to the package and stay exported." if kept else "."))
+        self.refresh()
+
+    def on_goto_triggered(self) -> None:
+        ids = self.exported_grid.selected_ids()
+        if not ids:
+            return
+        try:
+            url = self.service.goto_url(ids[0], self.ctx.package())
+        except Exception as exc:  # noqa: BLE001 - a connector failure, shown in its own words
+            self.status_label.setText(str(exc))
+            return
+        if url:
+            QDesktopServices.openUrl(QUrl(url))
+
+    def on_open_mapping_triggered(self) -> None:
+        code = self._selected_nominal(self.feedback_grid)
+        if code:
+            self.open_mapping_requested.emit(code)
+
+    def on_export_csv_triggered(self, path: str | None = None) -> Path | None:
+        grid = self.current_grid()
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Export grid to CSV",
+                                                  f"{PAGES[self.pages.currentIndex()].lower().replace(' ', '-')}.csv",
+                                                  "CSV files (*.csv)")
+            if not path:
+                return None
+        self.export_csv(grid, Path(path))
+        self.status_label.setText(f"Saved {grid.proxy.rowCount():,} rows to {path}.")
+        return Path(path)
+
+    @staticmethod
+    def export_csv(grid: GridView, path: Path) -> None:
+        """Every row the grid shows (filtered, in its order), visible columns in their order."""
+        model = grid.source_model
+        columns = grid.visible_columns()
+        proxy = grid.proxy
+        ids = model.ids() if not proxy.is_filtering else [
+            model.id_at(proxy.mapToSource(proxy.index(r, 0)).row()) for r in range(proxy.rowCount())]
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            out = csv.writer(f)
+            out.writerow([model.headerData(c, Qt.Orientation.Horizontal) for c in columns])
+            for start in range(0, len(ids), 2000):
+                for row in model.rows_for(ids[start:start + 2000]):
+                    if row is not None:
+                        out.writerow([model.display(row, model.Columns(c)) for c in columns])
+
+    def shutdown(self, wait_ms: int = 30000) -> None:
+        """For the window's close: stop after the batch in flight and wait for the thread."""
+        if self.worker is not None and self.worker.is_running():
+            self.worker.cancel()
+            self.worker.wait(wait_ms)

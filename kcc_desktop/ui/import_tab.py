@@ -1,0 +1,312 @@
+"""The Import tab: payments recorded in the accounting package, fetched and created & allocated here.
+
+Every action is one QAction (attributes below), shared by the Actions and Grid Actions buttons, the grid's
+right-click menu and the main window's menus; each is enabled by the selection. Fetching and Create &
+Allocate run in a ``worker.Worker`` on their own thread (progress with count, rate and time left; Cancel
+stops between batches); the grid's statuses refresh through a CoalescedRefresh, never once per row.
+No business rule lives here: ``sync.payments_import.PaymentsImport`` decides everything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMenu, QMessageBox, QProgressBar, QPushButton,
+                               QToolButton, QVBoxLayout, QWidget)
+
+from ..context import AppContext
+from ..sync.options import PROVIDER_LABELS, OptionsService
+from ..sync.payments_import import PaymentsImport
+from . import icons
+from .grid import GridPanel, GridView, selection_action
+from .import_models import ImportModel, write_csv
+from .worker import CoalescedRefresh, ProgressMeter, Worker
+
+ORANGE = ("QToolButton { background: #ef6c00; color: white; font-weight: bold; border-radius: 3px;"
+          " padding: 4px 10px; } QToolButton:disabled { background: #ffcc80; }")
+BIG_SELECTION = 5000   # above this, enabling an action does not look at every selected row
+
+
+class ImportTab(QWidget):
+    """``ImportTab(ctx, parent)``; actions: fetch_action (F5), create_allocate_action, reverse_action,
+    copy_action, export_csv_action, cancel_action."""
+
+    title = "Import"
+    fetch_finished = Signal(object)       # ImportSummary
+    create_finished = Signal(object)      # ImportSummary
+    reverse_finished = Signal(int)        # payments reversed
+    busy_changed = Signal(bool)
+
+    def __init__(self, ctx: AppContext, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.worker: Worker | None = None
+        self.meter = ProgressMeter()
+        self.last_summary = None
+        self.fetch_on_show = True          # the first time the tab is shown it fetches (as the issue asks)
+        self._new_rows = False
+        self.setAccessibleName("Import")
+
+        self.model = ImportModel(ctx.store, self.provider, self)
+        self.grid = GridView(self.model, "import_payments", name="Imported payments")
+        self.live_refresh = CoalescedRefresh(self.repaint_statuses, 200, self)
+        self._make_actions()
+        self._layout()
+        self.refresh()
+
+    @property
+    def provider(self) -> str:
+        return OptionsService(self.ctx.store).load().provider
+
+    @property
+    def service(self) -> PaymentsImport:
+        return PaymentsImport(self.ctx.store, self.provider)
+
+    # --- actions ----------------------------------------------------------------------------------------
+
+    def _make_actions(self) -> None:
+        g = self.grid
+        self.fetch_action = QAction(icons.icon("refresh"), "&Fetch Payments", self)
+        self.fetch_action.setShortcut(QKeySequence("F5"))
+        self.fetch_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.fetch_action.setToolTip("Download receipts and supplier payments changed in the accounting package "
+                                     "since the last fetch (F5)")
+        self.fetch_action.triggered.connect(self.on_fetch_triggered)
+        self.create_allocate_action = selection_action(
+            g, "&Create && Allocate Payments", self.on_create_allocate_triggered, parent=self,
+            icon=icons.icon("mark-exported"), enabled_if=lambda grid: not self.busy and self._any(grid, "can_create"),
+            tooltip="Record the selected payments in the ledger and allocate them to the invoices they pay")
+        self.reverse_action = selection_action(
+            g, "&Reverse Deleted Payments…", self.on_reverse_triggered, parent=self,
+            enabled_if=lambda grid: not self.busy and self._any(grid, "can_reverse"),
+            tooltip="Undo, in the ledger, selected payments that were deleted in the accounting package")
+        self.copy_action = g.copy_action   # the grid's own (Ctrl+C): one QAction, in every menu
+        g.selection_changed.connect(lambda: self.copy_action.setEnabled(g.selectionModel().hasSelection()))
+        self.export_csv_action = QAction(icons.icon("export-csv"), "Export grid to CS&V…", self)
+        self.export_csv_action.triggered.connect(lambda: self.on_export_csv_triggered())
+        self.cancel_action = QAction("Cancel", self)
+        self.cancel_action.setEnabled(False)
+        self.cancel_action.setToolTip("Stop after the batch in progress (what is done stays done)")
+        self.cancel_action.triggered.connect(self.on_cancel_triggered)
+        self.addActions([self.fetch_action])
+        # The grid's menu adds its Copy and Copy column itself after these.
+        g.set_context_actions([self.create_allocate_action, self.reverse_action, None, self.fetch_action,
+                               self.export_csv_action])
+        self.menu_actions = [self.fetch_action, self.create_allocate_action, self.reverse_action]
+
+    def _layout(self) -> None:
+        bar = QHBoxLayout()
+        fetch = QPushButton(self.fetch_action.icon(), "Fetch Payments")
+        self._bind(fetch, self.fetch_action)
+        create = QPushButton(self.create_allocate_action.icon(), "Create && Allocate Payments")
+        self._bind(create, self.create_allocate_action)
+        cancel = QPushButton("Cancel")
+        self._bind(cancel, self.cancel_action)
+        actions = QToolButton()
+        actions.setText("Actions")
+        actions.setAccessibleName("Actions")
+        actions.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(actions)
+        for a in (self.fetch_action, self.create_allocate_action, None, self.reverse_action, None,
+                  self.copy_action, self.export_csv_action):
+            menu.addSeparator() if a is None else menu.addAction(a)
+        actions.setMenu(menu)
+        grid_actions = QToolButton()
+        grid_actions.setText("Grid Actions")
+        grid_actions.setAccessibleName("Grid Actions")
+        grid_actions.setStyleSheet(ORANGE)
+        grid_actions.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        gmenu = QMenu(grid_actions)
+        for a in (self.copy_action, self.export_csv_action):
+            gmenu.addAction(a)
+        grid_actions.setMenu(gmenu)
+        self.actions_button, self.grid_actions_button = actions, grid_actions
+        self.status_label = QLabel("")
+        self.status_label.setAccessibleName("Import status")
+        self.status_label.setWordWrap(True)
+        for w in (fetch, create, cancel, actions, grid_actions):
+            bar.addWidget(w)
+        bar.addWidget(self.status_label, 1)
+        self.progress = QProgressBar()
+        self.progress.setAccessibleName("Import progress")
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        self.panel = GridPanel(self.grid, title="Payments from the accounting package")
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.panel, 1)
+
+    @staticmethod
+    def _bind(button: QPushButton, action: QAction) -> None:
+        button.setAccessibleName(action.text().replace("&&", "\0").replace("&", "").replace("\0", "&"))
+        button.setToolTip(action.toolTip())
+        button.clicked.connect(action.trigger)
+        action.changed.connect(lambda: button.setEnabled(action.isEnabled()))
+        button.setEnabled(action.isEnabled())
+
+    # --- state ------------------------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return self.worker is not None and self.worker.is_running()
+
+    @staticmethod
+    def _any(grid: GridView, flag: str) -> bool:
+        ids = grid.selected_ids()
+        if len(ids) > BIG_SELECTION:
+            return True   # the service skips what does not apply; looking at 100k rows per click costs more
+        return any(row is not None and getattr(row, flag) for row in grid.source_model.rows_for(ids))
+
+    def _reevaluate(self) -> None:
+        self.fetch_action.setEnabled(not self.busy)
+        self.grid.selection_changed.emit()
+
+    def refresh(self) -> None:
+        if self.model.provider != self.provider:
+            self.model.provider = self.provider
+        self.model.reload()
+        self.panel.update_count()
+        self._reevaluate()
+
+    def repaint_statuses(self) -> None:
+        """Re-read the rows on screen (the rest are re-read when scrolled to)."""
+        view, proxy = self.grid, self.grid.proxy
+        if proxy.rowCount() == 0:
+            return
+        top = max(view.rowAt(0), 0)
+        bottom = view.rowAt(view.viewport().height() - 1)
+        bottom = proxy.rowCount() - 1 if bottom < 0 else bottom
+        self.model.refresh_rows([proxy.mapToSource(proxy.index(r, 0)).row() for r in range(top, bottom + 1)])
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self.fetch_on_show:
+            self.fetch_on_show = False
+            self.on_fetch_triggered()
+
+    # --- background work --------------------------------------------------------------------------------
+
+    def _run(self, what: str, fn, on_done, *, new_rows: bool = False) -> Worker:
+        """Starts ``fn`` on a worker. ``new_rows``: the job adds rows (a fetch), so the grid reloads its ids
+        afterwards; otherwise only statuses changed and repainting the cached rows is enough."""
+        self._new_rows = new_rows
+        self.worker = Worker(fn, self)
+        self.worker.progress.connect(self.on_worker_progress)
+        self.worker.finished.connect(on_done)
+        self.worker.failed.connect(self.on_worker_failed)
+        self.worker.done.connect(self.on_worker_done)
+        self.meter.restart()
+        self.progress.setRange(0, 0)
+        self.progress.setFormat(what)
+        self.progress.show()
+        self.status_label.setText(what)
+        self.worker.start()
+        self.cancel_action.setEnabled(True)
+        self._reevaluate()
+        self.busy_changed.emit(True)
+        return self.worker
+
+    def on_worker_progress(self, done: int, total: int, text: str) -> None:
+        if total > 0:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+            self.progress.setFormat(f"{self.meter.text(done, total)} — {text}".replace("%", "%%"))
+        else:
+            self.progress.setFormat(text.replace("%", "%%"))
+        self.live_refresh.request()     # statuses change as batches commit: repaint what is on screen
+
+    def on_worker_failed(self, message: str) -> None:
+        self.status_label.setText(message)
+
+    def on_worker_done(self) -> None:
+        self.cancel_action.setEnabled(False)
+        self.progress.hide()
+        self.live_refresh.flush()
+        if self._new_rows:
+            self.refresh()
+        else:   # reloading (and re-sorting) 100,000 ids would stall the window for nothing
+            self.repaint_statuses()
+            self._reevaluate()
+        self.busy_changed.emit(False)
+
+    def on_cancel_triggered(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.status_label.setText("Cancelling after the batch in progress…")
+
+    def on_fetch_triggered(self) -> None:
+        if self.busy:
+            return
+        ctx, provider = self.ctx, self.provider
+
+        def job(progress, cancel):   # on the worker thread: its own package object and sessions
+            return PaymentsImport(ctx.store, provider).fetch(ctx.package(), cancel=cancel, progress=progress)
+        self._run(f"Fetching payments from {PROVIDER_LABELS.get(provider, provider)}…", job, self.on_fetch_finished,
+                  new_rows=True)
+
+    def on_fetch_finished(self, summary) -> None:
+        self.last_summary = summary
+        self.status_label.setText(f"Fetch: {summary.text}")
+        self.fetch_finished.emit(summary)
+
+    def on_create_allocate_triggered(self) -> None:
+        ids = self.grid.selected_ids()
+        if not ids or self.busy:
+            return
+        service = self.service
+        self._run(f"Creating and allocating {len(ids):,} payments…",
+                  lambda progress, cancel: service.create_and_allocate(ids, progress=progress, cancel=cancel),
+                  self.on_create_finished)
+
+    def on_create_finished(self, summary) -> None:
+        self.last_summary = summary
+        self.status_label.setText(f"Create & Allocate Payments: {summary.text}")
+        self.create_finished.emit(summary)
+
+    def on_reverse_triggered(self) -> None:
+        service = self.service
+        ids = service.deleted_imported_ids(self.grid.selected_ids())
+        if not ids or self.busy:
+            return
+        text = (f"{len(ids):,} selected payment{'s were' if len(ids) > 1 else ' was'} deleted in "
+                f"{service.pkg} after being created here. Reverse {'them' if len(ids) > 1 else 'it'} in the "
+                "ledger, with {0} allocations? The invoices will be outstanding again.".format(
+                    "their" if len(ids) > 1 else "its"))
+        if not self.confirm("Reverse Deleted Payments", text):
+            self.status_label.setText("Nothing reversed.")
+            return
+        count = service.reverse_deleted(ids)
+        self.repaint_statuses()
+        self._reevaluate()
+        self.status_label.setText(f"{count:,} payment{'s' if count != 1 else ''} reversed with "
+                                  f"{'their' if count != 1 else 'its'} allocations.")
+        self.reverse_finished.emit(count)
+
+    def confirm(self, title: str, text: str) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Question, title, text,
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        self.confirm_box = box          # reachable by tests and accessibility tools while open
+        try:
+            return box.exec() == QMessageBox.StandardButton.Yes
+        finally:
+            self.confirm_box = None
+
+    def on_export_csv_triggered(self, path: str | None = None) -> Path | None:
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Export grid to CSV", "imported-payments.csv",
+                                                  "CSV files (*.csv)")
+            if not path:
+                return None
+        rows = write_csv(self.grid, Path(path))
+        self.status_label.setText(f"Saved {rows:,} rows to {path}.")
+        return Path(path)
+
+    def shutdown(self, wait_ms: int = 30000) -> None:
+        """For the window's close: stop after the batch in flight and wait for the thread."""
+        if self.worker is not None and self.worker.is_running():
+            self.worker.cancel()
+            self.worker.wait(wait_ms)

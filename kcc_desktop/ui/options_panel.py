@@ -1,0 +1,114 @@
+"""Integration options and default nominals, saved (and audited) the moment they change."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
+from sqlalchemy import select
+
+from ..models import NominalCode
+from ..sync.options import (
+    DEFAULT_NOMINAL_KINDS, LABELS, PROVIDER_LABELS, PROVIDERS, OptionError, OptionsService,
+)
+
+CHECKS = ("enabled", "create_authorised", "only_export_stock_on_invoices", "use_rollup_transactions",
+          "multicurrency")
+HELP = {
+    "enabled": "On: documents are exported, and account customers' payments come only from the package.",
+    "create_authorised": "Off: invoices are created as drafts in the package.",
+    "only_export_stock_on_invoices": "Export only the stock items that appear on exported invoices.",
+    "use_rollup_transactions": "One line per tax rate instead of one line per stock line.",
+    "multicurrency": "Off: documents in another currency are held back with a reason.",
+}
+
+
+class OptionsPanel(QWidget):
+    """Check boxes for the options, the package, and the four default nominal pickers."""
+
+    option_changed = Signal(str)   # option name
+    option_failed = Signal(str)    # plain-words refusal
+
+    def __init__(self, store, parent=None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.service = OptionsService(store)
+        self.checks: dict[str, QCheckBox] = {}
+        self.pickers: dict[str, QComboBox] = {}
+        self._loading = False
+
+        box = QGroupBox("Options")
+        form = QVBoxLayout(box)
+        self.provider_combo = QComboBox()
+        self.provider_combo.setAccessibleName(LABELS["provider"])
+        for p in PROVIDERS:
+            self.provider_combo.addItem(PROVIDER_LABELS[p], p)
+        self.provider_combo.currentIndexChanged.connect(lambda _i: self._save("provider", self.provider_combo.currentData()))
+        row = QFormLayout()
+        row.addRow("Accounting package:", self.provider_combo)
+        form.addLayout(row)
+        for name in CHECKS:
+            check = QCheckBox(LABELS[name])
+            check.setObjectName(f"option_{name}")
+            check.setToolTip(HELP[name])
+            check.setAccessibleName(LABELS[name])
+            check.toggled.connect(lambda on, n=name: self._save(n, bool(on)))
+            self.checks[name] = check
+            form.addWidget(check)
+
+        defaults = QGroupBox("Default nominals")
+        grid = QFormLayout(defaults)
+        for name in DEFAULT_NOMINAL_KINDS:
+            combo = QComboBox()
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
+            combo.setObjectName(f"option_{name}")
+            combo.setAccessibleName(LABELS[name])
+            combo.currentIndexChanged.connect(lambda _i, n=name, c=combo: self._save(n, c.currentData() or ""))
+            self.pickers[name] = combo
+            grid.addRow(LABELS[name].replace(" nominal", "") + ":", combo)
+
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #b23c17;")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(box)
+        layout.addWidget(defaults)
+        layout.addWidget(self.message)
+        layout.addStretch(1)
+        self.reload()
+
+    def reload(self) -> None:
+        """Show what the company file holds (also after another window or the CLI changed it)."""
+        self._loading = True
+        try:
+            opts = self.service.load()
+            self.provider_combo.setCurrentIndex(max(self.provider_combo.findData(opts.provider), 0))
+            for name, check in self.checks.items():
+                check.setChecked(getattr(opts, name))
+            with self.store.session() as s:
+                nominals = list(s.scalars(select(NominalCode).order_by(NominalCode.code)))
+                choices = {kind: [(n.code, f"{n.code} — {n.name}") for n in nominals if n.kind == kind]
+                           for kind in DEFAULT_NOMINAL_KINDS.values()}
+            for name, combo in self.pickers.items():
+                combo.clear()
+                combo.addItem("(first of its kind)", "")
+                for code, label in choices[DEFAULT_NOMINAL_KINDS[name]]:
+                    combo.addItem(label, code)
+                combo.setCurrentIndex(max(combo.findData(getattr(opts, name)), 0))
+        finally:
+            self._loading = False
+
+    def _save(self, name: str, value) -> None:
+        if self._loading:
+            return
+        try:
+            changed = self.service.set(name, value)
+        except OptionError as exc:
+            self.message.setText(str(exc))
+            self.option_failed.emit(str(exc))
+            self.reload()
+            return
+        self.message.clear()
+        if changed:
+            self.option_changed.emit(name)

@@ -1,0 +1,180 @@
+"""Shared pieces for the QuickBooks connector tests: a sandbox per test, a connected package on it,
+a bookkeeper's own SDK client (to do what a person would do in QBO), and a virtual clock for pacing.
+
+Everything talks real HTTP to the sandbox; nothing of the SDK or the connector is replaced.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+import requests
+
+from kcc_desktop.connectors.base import ContactIn, DocKind, DocumentIn, ItemIn, LineIn, PaymentIn
+from kcc_desktop.connectors.pacing import QBO_POLICY, Pacer  # noqa: F401 - re-exported for tests
+from kcc_desktop.connectors.quickbooks import QuickBooksPackage
+from kcc_desktop.connectors.settings import QUICKBOOKS, ConnectionSettings
+from kcc_desktop.connectors.tokens import TokenSet, TokenStore
+from kcc_desktop.sandbox.qbo_testing import qbo_login, qbo_sdk_client
+from kcc_desktop.sandbox.runner import start_sandbox
+
+CLIENT_ID = "test"
+CLIENT_SECRET = "test"
+BANK_ID = "8"            # seed: Business Bank Account, AcctNum 1200
+SALES_CODE = "4000"
+SERVICES_CODE = "4010"   # seed item "Services" posts here: account-only sales lines go through it
+PURCHASES_CODE = "5010"
+VAT20 = "1"              # seed TaxCode "20.0% S"
+
+
+class VirtualTime:
+    """A monotonic clock whose sleeps only move it forward: pacing waits cost no real time."""
+
+    def __init__(self) -> None:
+        self.t = 10_000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.t += seconds
+
+
+class SandboxClock:
+    """The sandbox's idea of now, moved by tests (token expiry, watermarks) without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+class Sandbox:
+    def __init__(self, server, clock: SandboxClock) -> None:
+        self.server = server
+        self.clock = clock
+        self.urls = server.urls()
+        self.root = self.urls["root"]
+
+    def control(self, what: str, body: dict | None = None) -> dict:
+        resp = requests.post(f"{self.root}/_sandbox/{what}", json=body or {}, timeout=10)
+        resp.raise_for_status()
+        return resp.json()
+
+    def faults(self, **config) -> dict:
+        return self.control("faults", config)
+
+    def stats(self) -> dict:
+        return requests.get(f"{self.root}/_sandbox/stats", timeout=10).json()
+
+    def count(self, fragment: str, method: str = "POST") -> int:
+        """Requests whose endpoint pattern ends with ``fragment`` (e.g. "/batch", "/invoice")."""
+        return sum(n for k, n in self.stats()["by_endpoint"].items()
+                   if k.startswith(method + " ") and k.endswith(fragment))
+
+    def api_requests(self) -> int:
+        """Calls to the accounting API only (sign-ins and discovery left out)."""
+        return sum(n for k, n in self.stats()["by_endpoint"].items() if k.split(" ", 1)[1].startswith("/v3/"))
+
+    def bookkeeper(self):
+        """A python-quickbooks client of a person working in the company (their own sign-in)."""
+        return qbo_sdk_client(self.urls, qbo_login(self.urls))
+
+
+@pytest.fixture(scope="module")
+def qbo_server():
+    # One server per module (stopping one costs half a second); each test gets it reset.
+    clock = SandboxClock()
+    server = start_sandbox("quickbooks", port=0, clock=clock)
+    try:
+        yield Sandbox(server, clock)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def qbo_sandbox(qbo_server):
+    qbo_server.clock.now = SandboxClock().now
+    qbo_server.faults(replace=True)
+    qbo_server.control("reset", {"tokens": True})
+    return qbo_server
+
+
+@pytest.fixture
+def vtime() -> VirtualTime:
+    return VirtualTime()
+
+
+def settings_for(sandbox: Sandbox) -> ConnectionSettings:
+    return ConnectionSettings(provider=QUICKBOOKS, api_root=sandbox.root, client_id=CLIENT_ID,
+                              tenant_id=sandbox.urls["realm_id"])
+
+
+def sign_in(sandbox: Sandbox, store: TokenStore | None = None) -> TokenSet:
+    """Log in as the user would and keep the tokens in the (test) keyring."""
+    data = qbo_login(sandbox.urls, CLIENT_ID, CLIENT_SECRET)
+    tokens = TokenSet.from_response(data)
+    (store or TokenStore()).save(QUICKBOOKS, data["realm_id"], tokens)
+    return tokens
+
+
+def make_package(sandbox: Sandbox, vtime: VirtualTime, **options) -> QuickBooksPackage:
+    options.setdefault("transient_retries", 0)
+    pacer = options.pop("pacer", None) or Pacer(QBO_POLICY, clock=vtime, sleep=vtime.sleep)
+    return QuickBooksPackage(settings_for(sandbox), TokenStore(), client_secret=CLIENT_SECRET, pacer=pacer,
+                             **options)
+
+
+@pytest.fixture
+def qbo_package(qbo_sandbox, vtime) -> QuickBooksPackage:
+    sign_in(qbo_sandbox)
+    return make_package(qbo_sandbox, vtime)
+
+
+# --- ledger-side values -----------------------------------------------------------------------------------
+
+_keys = itertools.count(1)
+
+
+def key(prefix: str = "k") -> str:
+    return f"{prefix}-{next(_keys)}"
+
+
+def customer(package: QuickBooksPackage, name: str = "Acme Garden Supplies") -> str:
+    [result] = package.upsert_contacts([ContactIn(key("c"), name)], key())
+    assert result.ok, result.messages
+    return result.remote_id
+
+
+def vendor(package: QuickBooksPackage, name: str = "Timber Direct") -> str:
+    [result] = package.upsert_contacts([ContactIn(key("v"), name, is_customer=False, is_supplier=True)], key())
+    assert result.ok, result.messages
+    return result.remote_id
+
+
+def invoice(number: str, contact_id: str, net: str = "100.00", kind: DocKind = DocKind.SALES_INVOICE,
+            tax_code: str = VAT20, day: date = date(2026, 1, 5)) -> DocumentIn:
+    amount = Decimal(net)
+    account = SERVICES_CODE if kind in (DocKind.SALES_INVOICE, DocKind.SALES_CREDIT) else PURCHASES_CODE
+    return DocumentIn(key("d"), kind, number, contact_id, "", day, day + timedelta(days=30), "GBP",
+                      [LineIn("Garden bench", Decimal("1"), amount, account, tax_code, line_amount=amount,
+                              tax_amount=(amount * Decimal("0.2")).quantize(Decimal("0.01")))])
+
+
+def item_in(code: str = "BENCH-01") -> ItemIn:
+    return ItemIn(key("i"), code, "Garden bench", Decimal("120.00"), Decimal("55.50"), SALES_CODE, PURCHASES_CODE)
+
+
+def receipt(doc_id: str, amount: str, contact_id: str = "", kind: DocKind = DocKind.SALES_INVOICE) -> PaymentIn:
+    return PaymentIn(key("p"), kind, doc_id, Decimal(amount), date(2026, 1, 20), "", bank_account_id=BANK_ID,
+                     contact_remote_id=contact_id, reference="BACS")

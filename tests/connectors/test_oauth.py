@@ -1,0 +1,134 @@
+"""The connect flow over real HTTP: the test plays the browser against the Xero sandbox."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import keyring
+import pytest
+import requests
+from keyring.backends import fail
+
+from kcc_desktop.connectors import connect as connect_mod
+from kcc_desktop.connectors.base import ConnectionRequired
+from kcc_desktop.connectors.oauth import (
+    AuthorizationDenied, AuthorizationTimeout, LoopbackListener, StateMismatch, authorize, make_pkce,
+)
+from kcc_desktop.connectors.settings import load_connection
+from kcc_desktop.connectors.tokens import SERVICE, KeyringUnavailable
+
+
+def test_connect_flow_saves_tokens_in_keyring_and_settings_in_store(sandbox, settings_store, token_store,
+                                                                    connect_runner):
+    run = connect_runner(settings_store, token_store)
+    assert run.error is None, run.error
+    settings = run.result
+    # The address printed is the sandbox's authorize page, with PKCE S256 and a loopback redirect.
+    url = next(line for line in run.printed if "http" in line).split()[-1]
+    q = parse_qs(urlsplit(url).query)
+    assert url.startswith(sandbox.urls["authorize_url"])
+    assert q["code_challenge_method"] == ["S256"] and len(q["code_challenge"][0]) == 43
+    assert q["redirect_uri"][0].startswith("http://127.0.0.1:") and q["redirect_uri"][0].endswith("/callback")
+    assert "offline_access" in q["scope"][0].split()
+    # Settings name the organisation; tokens are in the keyring only.
+    saved = load_connection(settings_store)
+    assert saved.tenant_id == settings.tenant_id and saved.organisation_name == "Demo Company (UK)"
+    assert not any("token" in k for k in settings_store.values)
+    raw = json.loads(keyring.get_password(SERVICE, f"xero:{settings.tenant_id}"))
+    assert raw["access_token"] and raw["refresh_token"]
+    assert not any(raw["access_token"] in v or raw["refresh_token"] in v for v in settings_store.values.values())
+    st = connect_mod.status(settings_store, token_store)
+    assert st["connected"] is True and st["organisation"] == "Demo Company (UK)" and st["provider"] == "xero"
+    assert st["reconnect_needed"] is False
+
+
+def test_wrong_state_is_refused_and_nothing_is_saved(sandbox, settings_store, token_store, connect_runner):
+    def forge(location: str) -> str:
+        parts = urlsplit(location)
+        q = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        q["state"] = "forged-" + q["state"]
+        return parts._replace(query="&".join(f"{k}={v}" for k, v in q.items())).geturl()
+
+    run = connect_runner(settings_store, token_store, tamper=forge)
+    assert isinstance(run.error, StateMismatch)
+    assert "does not belong to the current connection attempt" in run.browser_page
+    assert "state" in str(run.error) and "Start Connect again" in str(run.error)
+    assert load_connection(settings_store) is None
+    assert connect_mod.status(settings_store, token_store)["connected"] is False
+
+
+def test_waiting_for_the_browser_times_out_with_a_clear_message(sandbox, settings_store, token_store,
+                                                                connect_runner):
+    run = connect_runner(settings_store, token_store, browse=False, timeout=0.3)
+    assert isinstance(run.error, AuthorizationTimeout)
+    assert "0.3 seconds" in str(run.error) and "Nothing was saved" in str(run.error)
+    assert load_connection(settings_store) is None
+
+
+def test_denied_consent_is_reported(settings_store):
+    with LoopbackListener() as listener:
+        printed = []
+
+        def browser(text):
+            printed.append(text)
+            state = parse_qs(urlsplit(text.split()[-1]).query)["state"][0]
+            requests.get(f"{listener.redirect_uri}?error=access_denied&state={state}", timeout=5)
+
+        with pytest.raises(AuthorizationDenied, match="access_denied"):
+            authorize("https://login.example.com/authorize", "cid", ["openid"], open_browser=False, timeout=5,
+                      print_fn=browser, listener=listener)
+
+
+def test_pkce_verifier_and_challenge_follow_rfc7636():
+    p = make_pkce()
+    assert 43 <= len(p.verifier) <= 128 and p.method == "S256"
+    assert "=" not in p.challenge and len(p.challenge) == 43
+
+
+def test_several_organisations_let_the_caller_choose(sandbox_factory, monkeypatch, settings_store, token_store,
+                                                     connect_runner):
+    sb = sandbox_factory(tenants=2)
+    monkeypatch.setenv("KCC_XERO_URL", sb.root)
+    offered = []
+
+    def choose(tenants):
+        offered.extend(tenants)
+        return tenants[1]["tenant_id"]
+
+    run = connect_runner(settings_store, token_store, choose_tenant=choose)
+    assert run.error is None, run.error
+    assert len(offered) == 2
+    assert run.result.tenant_id == offered[1]["tenant_id"]
+    pkg = connect_mod.open_package(settings_store, token_store, timeout=5)
+    assert {t["tenant_id"] for t in pkg.list_tenants()} == {t["tenant_id"] for t in offered}
+    assert pkg.organisation().name == offered[1]["name"]
+    # Reconnecting to the other organisation leaves no orphaned sign-in in the keyring.
+    again = connect_runner(settings_store, token_store, choose_tenant=lambda t: offered[0]["tenant_id"])
+    assert again.error is None and again.result.tenant_id == offered[0]["tenant_id"]
+    assert token_store.load("xero", offered[1]["tenant_id"]) is None
+    assert token_store.load("xero", offered[0]["tenant_id"]) is not None
+
+
+def test_no_keyring_fails_before_the_browser_opens(sandbox, settings_store, token_store, connect_runner):
+    keyring.set_keyring(fail.Keyring())
+    run = connect_runner(settings_store, token_store, browse=False, timeout=2)
+    assert isinstance(run.error, KeyringUnavailable)
+    assert run.printed == []          # no address was ever shown
+    assert "PYTHON_KEYRING_BACKEND" in str(run.error)
+
+
+def test_cli_commands(sandbox, settings_store, token_store, capsys):
+    assert connect_mod.status_command(settings_store, token_store, as_json=True) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["connected"] is False and out["provider"] is None
+    # No browser answers: the command reports the timeout and exits non-zero.
+    assert connect_mod.connect_command(settings_store, token_store, "xero", no_browser=True, timeout=0.2) == 1
+    captured = capsys.readouterr()
+    assert sandbox.urls["authorize_url"] in captured.out
+    assert "No answer came back" in captured.err
+
+
+def test_open_package_without_a_connection_says_reconnect(settings_store, token_store):
+    with pytest.raises(ConnectionRequired, match="Valid Connection Required"):
+        connect_mod.open_package(settings_store, token_store)

@@ -1,0 +1,78 @@
+"""Helpers for the payments-import tests: a ledger exported to the sandbox, and what the ledger now says."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from kcc_desktop.ledger import service
+from kcc_desktop.ledger.trial_balance import trial_balance
+from kcc_desktop.models import BankAccount, Company, Document, ImportedPayment, Payment, RemoteLink
+from kcc_desktop.sync.exporter import ExportService
+
+from .conftest import build_ledger
+
+
+@dataclass
+class Books:
+    """The small ledger of ``build_ledger``, exported: local ids, the package's ids, gross totals."""
+
+    store: object
+    provider: str
+    docs: dict[str, int]        # number -> Document.id
+    remote: dict[str, str]      # number -> the package's id
+    gross: dict[str, Decimal]
+    companies: dict[str, int]   # code -> Company.id
+    bank_id: int                # the ledger's current account (mapped by Apply Default Setup)
+
+    def outstanding(self, number: str) -> Decimal:
+        with self.store.session() as s:
+            return service.outstanding(s, self.docs[number])
+
+    def company_balance(self, code: str) -> Decimal:
+        with self.store.session() as s:
+            return service.company_balance(s, self.companies[code])
+
+    def bank_balance(self) -> Decimal:
+        with self.store.session() as s:
+            return service.bank_balance(s, self.bank_id)
+
+    def trial_balance_balances(self) -> bool:
+        with self.store.session() as s:
+            tb = trial_balance(s)
+            return tb.total_debit == tb.total_credit and tb.total_debit > 0
+
+    def payments(self) -> int:
+        with self.store.session() as s:
+            return s.scalar(select(func.count(Payment.id)))
+
+    def rows(self) -> list[ImportedPayment]:
+        with self.store.session() as s:
+            return list(s.scalars(select(ImportedPayment).order_by(ImportedPayment.id)))
+
+    def row(self, remote_id: str) -> ImportedPayment:
+        [row] = [r for r in self.rows() if r.remote_id == remote_id]
+        return row
+
+    def status(self, remote_id: str) -> str:
+        return self.row(remote_id).status
+
+
+def export_books(store, package, provider: str, invoices: int = 4) -> Books:
+    """Builds the small ledger and uploads all of it through the exporter, as a user's Upload Data would."""
+    info = build_ledger(store, invoices=invoices, lines_per_invoice=2)
+    svc = ExportService(store)
+    summary = svc.upload(svc.pending_ids(), package)
+    assert summary.failed == 0, summary.text
+    with store.session() as s:
+        docs = {d.number: d.id for d in s.scalars(select(Document))}
+        gross = {d.number: d.gross_total for d in s.scalars(select(Document))}
+        links = {(l.object_type, l.object_id): l.remote_id for l in s.scalars(select(RemoteLink))}
+        kinds = {d.id: d.kind for d in s.scalars(select(Document))}
+        remote = {n: links[(kinds[i], i)] for n, i in docs.items()}
+        companies = {c.code: c.id for c in s.scalars(select(Company))}
+        bank_id = s.scalar(select(BankAccount.id).where(BankAccount.code == "CUR"))
+    assert set(info["docs"]) <= set(docs)
+    return Books(store, provider, docs, remote, gross, companies, bank_id)

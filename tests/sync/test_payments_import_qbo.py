@@ -1,0 +1,134 @@
+"""Payments recorded in QuickBooks by a bookkeeper (python-quickbooks, over HTTP) come back into the ledger.
+
+QuickBooks keeps a receipt across several invoices as one Payment with a line per invoice, and an
+overpayment as the Payment's UnappliedAmt: both land as one ledger payment.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from kcc_desktop.connectors.quickbooks import QuickBooksPackage
+from kcc_desktop.connectors.settings import QUICKBOOKS, ConnectionSettings
+from kcc_desktop.connectors.tokens import TokenSet, TokenStore
+from kcc_desktop.sandbox.qbo_testing import qbo_login, qbo_sdk_client
+from kcc_desktop.sync.mapping import MappingService
+from kcc_desktop.sync.options import OptionsService
+from kcc_desktop.sync.payments_import import PaymentsImport
+from kcc_desktop.sync.queue import install_queue_listeners
+
+from .import_helpers import Books, export_books
+
+
+@pytest.fixture(scope="module")
+def qbo_server():
+    from kcc_desktop.sandbox.runner import start_sandbox
+
+    server = start_sandbox("quickbooks", port=0)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def qbo(store, qbo_server):
+    """(Books, package, bookkeeper's SDK client): the ledger exported to a fresh QuickBooks sandbox."""
+    import requests
+
+    urls = qbo_server.urls()
+    requests.post(f"{urls['root']}/_sandbox/reset", json={"tokens": True}, timeout=10).raise_for_status()
+    data = qbo_login(urls)
+    TokenStore().save(QUICKBOOKS, data["realm_id"], TokenSet.from_response(data))
+    package = QuickBooksPackage(ConnectionSettings(provider=QUICKBOOKS, api_root=urls["root"], client_id="test",
+                                                   tenant_id=data["realm_id"]), TokenStore(), client_secret="test")
+    install_queue_listeners()
+    OptionsService(store).update(enabled=True, provider="quickbooks")
+    mapping = MappingService(store, "quickbooks")
+    mapping.fetch(package)
+    mapping.apply_default_setup()
+    books = export_books(store, package, "quickbooks")
+    return books, package, qbo_sdk_client(urls, qbo_login(urls))
+
+
+def receive(qb, customer_id: str, total: Decimal, lines: list[tuple[str, Decimal]], bank_id: str) -> str:
+    """Receive Payment in QuickBooks: one Payment, a line per invoice it pays, deposited to the bank."""
+    body = {"CustomerRef": {"value": customer_id}, "TotalAmt": str(total), "TxnDate": "2026-02-01",
+            "DepositToAccountRef": {"value": bank_id}, "PaymentRefNum": "QB-1",
+            "Line": [{"Amount": str(a), "LinkedTxn": [{"TxnId": i, "TxnType": "Invoice"}]} for i, a in lines]}
+    return qb.create_object("Payment", json.dumps(body))["Payment"]["Id"]
+
+
+def bank_and_customer(b: Books, package) -> tuple[str, str]:
+    from kcc_desktop.models import RemoteLink
+    from sqlalchemy import select
+
+    with b.store.session() as s:
+        acme = s.scalar(select(RemoteLink.remote_id).where(RemoteLink.provider == "quickbooks",
+                                                           RemoteLink.object_type == "company",
+                                                           RemoteLink.object_id == b.companies["ACME"]))
+    bank = MappingService(b.store, "quickbooks").bank_remote_id(b.bank_id)
+    return bank, acme
+
+
+def run(b: Books, package):
+    svc = PaymentsImport(b.store, "quickbooks")
+    return svc.fetch(package), svc.create_and_allocate(svc.ready_ids())
+
+
+def test_full_payment_across_two_invoices_is_one_ledger_payment(qbo):
+    b, package, qb = qbo
+    bank, acme = bank_and_customer(b, package)
+    total = b.gross["SI-0001"] + b.gross["SI-0003"]
+    paid = receive(qb, acme, total, [(b.remote["SI-0001"], b.gross["SI-0001"]),
+                                     (b.remote["SI-0003"], b.gross["SI-0003"])], bank)
+    before = b.company_balance("ACME")
+
+    fetched, made = run(b, package)
+
+    assert (fetched.fetched, made.created, made.failed) == (1, 1, 0)
+    row = b.row(paid)
+    assert (row.kind, row.company_name, row.invoices, row.amount) == ("receipt", "Acme Tools Ltd",
+                                                                       "SI-0001, SI-0003", total)
+    assert row.status == "Payment created and allocated"
+    assert b.outstanding("SI-0001") == 0 and b.outstanding("SI-0003") == 0
+    assert b.company_balance("ACME") == before - total and b.bank_balance() == total
+    assert b.payments() == 1 and b.trial_balance_balances()
+
+
+def test_an_overpayment_allocates_what_is_due_and_keeps_the_rest_on_account(qbo):
+    b, package, qb = qbo
+    bank, acme = bank_and_customer(b, package)
+    paid = receive(qb, acme, b.gross["SI-0001"] + Decimal("20.00"), [(b.remote["SI-0001"], b.gross["SI-0001"])],
+                   bank)
+    before = b.company_balance("ACME")
+
+    fetched, made = run(b, package)
+
+    assert (fetched.fetched, made.created) == (1, 1)
+    assert b.status(paid) == "Payment created and allocated; 20.00 GBP more than was due, left on account"
+    assert b.outstanding("SI-0001") == 0
+    assert b.company_balance("ACME") == before - b.gross["SI-0001"] - Decimal("20.00")
+    assert b.bank_balance() == b.gross["SI-0001"] + Decimal("20.00") and b.trial_balance_balances()
+    again_fetch, again = run(b, package)
+    assert (again_fetch.fetched, again.created, b.payments()) == (0, 0, 1)
+
+
+def test_a_payment_deleted_in_quickbooks_is_reversed_after_confirmation(qbo):
+    b, package, qb = qbo
+    bank, acme = bank_and_customer(b, package)
+    paid = receive(qb, acme, b.gross["SI-0001"], [(b.remote["SI-0001"], b.gross["SI-0001"])], bank)
+    run(b, package)
+    assert b.outstanding("SI-0001") == 0
+    row = qb.get_single_object("Payment", paid)["Payment"]
+    qb.delete_object("Payment", json.dumps({"Id": row["Id"], "SyncToken": row["SyncToken"]}))
+
+    svc = PaymentsImport(b.store, "quickbooks")
+    assert svc.fetch(package).fetched == 0
+
+    assert b.status(paid) == "Deleted in QuickBooks: use Reverse Deleted Payments to undo it in the ledger"
+    assert b.outstanding("SI-0001") == 0                            # not before the user confirms
+    assert svc.reverse_deleted(svc.deleted_imported_ids()) == 1
+    assert b.status(paid) == "Deleted in QuickBooks; reversed in the ledger with its allocations"
+    assert b.outstanding("SI-0001") == b.gross["SI-0001"] and b.bank_balance() == 0 and b.trial_balance_balances()

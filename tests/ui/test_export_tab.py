@@ -1,0 +1,201 @@
+"""The Export tab end to end against the Xero sandbox: select, right-click, Upload Data, see the result."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from kcc_desktop.connectors.pacing import reset_pacers
+from kcc_desktop.context import AppContext
+from kcc_desktop.models import Company, ExportItem, NominalCode
+from kcc_desktop.sync.mapping import NOMINAL, MappingService
+from kcc_desktop.sync.options import OptionsService
+from kcc_desktop.sync.queue import install_queue_listeners
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests/: share the sync tests' helpers
+from sync.conftest import Sandbox, build_ledger, connect_store, open_package  # noqa: E402
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def xero_server():
+    from kcc_desktop.sandbox.runner import start_sandbox
+
+    sb = Sandbox(start_sandbox(provider="xero", port=0))
+    yield sb
+    sb.server.stop()
+
+
+@pytest.fixture
+def xero(xero_server, monkeypatch):
+    xero_server.reset()
+    monkeypatch.setenv("KCC_XERO_URL", xero_server.root)
+    reset_pacers()
+    yield xero_server
+    reset_pacers()
+
+
+@pytest.fixture
+def tab(store, xero, qtbot):
+    from kcc_desktop.ui.export_tab import ExportTab
+
+    install_queue_listeners()
+    connect_store(store)
+    package = open_package(store)
+    OptionsService(store).update(enabled=True, provider="xero")
+    mapping = MappingService(store, "xero")
+    mapping.fetch(package)
+    mapping.apply_default_setup()
+    build_ledger(store, invoices=3)
+    widget = ExportTab(AppContext(store))
+    qtbot.addWidget(widget)
+    widget.resize(1280, 800)
+    widget.show()
+    yield widget
+    widget.shutdown()
+
+
+
+def right_click(grid, qtbot, text):
+    """Open the grid's context menu as a user would and trigger the named action."""
+    rect = grid.visualRect(grid.proxy.index(grid.selected_proxy_rows()[0], 1)) if grid.selected_proxy_rows() else None
+    pos = rect.center() if rect is not None else grid.viewport().rect().center()
+    grid.customContextMenuRequested.emit(pos)
+    menu = grid._menu
+    assert menu is not None and menu.isVisible()
+    action = next(a for a in menu.actions() if a.text().replace("&", "") == text)
+    assert action.isEnabled(), f"{text} is disabled"
+    menu.close()
+    action.trigger()
+
+
+def select_refs(grid, *refs):
+    model = grid.source_model
+    wanted = [i for i in model.ids() if model.row_data(i).reference in refs]
+    grid.select_ids(wanted)
+    return wanted
+
+
+def remote_numbers(xero, store):
+    package = open_package(store)
+    token = package.tokens.access_token()
+    return [d["InvoiceNumber"] for d in xero.api("Invoices?page=1", package.tenant_id, token)["Invoices"]]
+
+
+def test_upload_from_the_context_menu_moves_rows_and_shows_ticks(tab, xero, qtbot, store):
+    assert not tab.upload_action.isEnabled()                      # nothing selected yet
+    select_refs(tab.pending_grid, "SI-0001", "SI-0002")
+    assert tab.upload_action.isEnabled()
+    with qtbot.waitSignal(tab.upload_finished, timeout=20000) as done:
+        right_click(tab.pending_grid, qtbot, "Upload Data")
+        assert tab.busy and tab.progress.isVisible() and tab.cancel_action.isEnabled()
+    summary = done.args[0]
+    assert (summary.exported, summary.failed) == (6, 0)          # 2 invoices + their 2 customers and 2 items
+    qtbot.waitUntil(lambda: not tab.busy)
+    pending = {tab.pending_model.row_data(i).reference for i in tab.pending_model.ids()}
+    assert pending == {"SUPP", "SI-0003", "SC-0001", "PI-0001"}
+    exported = tab.exported_model
+    rows = {exported.row_data(i).reference: exported.row_data(i) for i in exported.ids()}
+    assert set(rows) == {"SI-0001", "SI-0002", "ACME", "BLOGGS", "W-100", "CHILD-1"}
+    r = exported.row_of(next(i for i in exported.ids() if exported.row_data(i).reference == "SI-0001"))
+    from PySide6.QtCore import Qt
+    assert not exported.data(exported.index(r, 0), Qt.ItemDataRole.DecorationRole).isNull()   # the green tick
+    assert sorted(remote_numbers(xero, store)) == ["SI-0001", "SI-0002"]
+    assert tab.pages.tabText(1).startswith("Exported Successfully (6)")
+    tab.pages.setCurrentIndex(1)
+    ARTIFACTS.mkdir(exist_ok=True)
+    tab.grab().save(str(ARTIFACTS / "export_tab.png"))
+
+
+def test_cancel_mid_upload_stops_after_the_batch_in_flight(store, xero, qtbot):
+    from kcc_desktop.ledger import service
+    from kcc_desktop.ui.export_tab import ExportTab
+
+    install_queue_listeners()
+    connect_store(store)
+    package = open_package(store)
+    OptionsService(store).update(enabled=True, provider="xero")
+    mapping = MappingService(store, "xero")
+    mapping.fetch(package)
+    mapping.apply_default_setup()
+    build_ledger(store, invoices=0)
+    with store.transaction() as s:
+        acme = s.scalar(select(Company).where(Company.code == "ACME"))
+        sales = s.scalar(select(NominalCode.id).where(NominalCode.code == "4000"))
+        from kcc_desktop.models import TaxCode
+        t1 = s.scalar(select(TaxCode.id).where(TaxCode.code == "T1"))
+        for k in range(400):
+            service.create_document(s, "sales_invoice", acme, f"BULK-{k:04d}", date(2026, 2, 1),
+                                    [service.LineInput(Decimal(1), Decimal("10"), description="x",
+                                                       nominal_id=sales, tax_code_id=t1)])
+    xero.faults(latency=0.15)
+    tab = ExportTab(AppContext(store))
+    qtbot.addWidget(tab)
+    tab.show()
+    tab.pending_grid.selectAll()
+    total = tab.pending_model.rowCount()
+    cancelled = []
+
+    def on_progress(done, total, text):
+        if done >= 55 and not cancelled:
+            cancelled.append(done)
+            tab.cancel_action.trigger()
+    with qtbot.waitSignal(tab.upload_finished, timeout=30000) as done:
+        tab.upload_action.trigger()
+        tab.worker.progress.connect(on_progress)
+    summary = done.args[0]
+    assert summary.cancelled and summary.failed == 0
+    assert 55 <= summary.exported < total and summary.pending == total - summary.exported
+    qtbot.waitUntil(lambda: not tab.busy)
+    assert tab.pending_model.rowCount() == summary.pending
+    with store.session() as s:
+        assert not s.scalars(select(ExportItem).where(ExportItem.status == "pending",
+                                                      ExportItem.attempt_key.is_not(None))).all()
+    assert len(set(remote_numbers(xero, store))) == len(remote_numbers(xero, store))
+
+
+def test_a_missing_mapping_shows_a_feedback_row_that_opens_the_mapping_tab(tab, store, qtbot):
+    with store.session() as s:
+        sales = s.scalar(select(NominalCode.id).where(NominalCode.code == "4000"))
+    MappingService(store, "xero").set_mapping(NOMINAL, sales, None)
+    select_refs(tab.pending_grid, "SI-0003")
+    with qtbot.waitSignal(tab.upload_finished, timeout=20000):
+        right_click(tab.pending_grid, qtbot, "Upload Data")
+    qtbot.waitUntil(lambda: not tab.busy)
+    tab.pages.setCurrentIndex(2)
+    fb = tab.feedback_model
+    rows = [fb.row_data(i) for i in fb.ids()]
+    mapping_rows = [r for r in rows if r.nominal_code == "4000"]
+    assert mapping_rows and "Mapping tab" in mapping_rows[0].advice
+    assert "SI-0003" in {tab.pending_model.row_data(i).reference for i in tab.pending_model.ids()}
+    tab.feedback_grid.select_ids([mapping_rows[0].id])
+    with qtbot.waitSignal(tab.open_mapping_requested) as opened:
+        right_click(tab.feedback_grid, qtbot, "Open Mapping tab")
+    assert opened.args == ["4000"]
+    tab.grab().save(str(ARTIFACTS / "export_tab_feedback.png"))
+
+
+def test_mark_as_exported_then_not_exported(tab, qtbot):
+    select_refs(tab.pending_grid, "PI-0001")
+    right_click(tab.pending_grid, qtbot, "Mark as Exported")
+    exported = tab.exported_model
+    [row] = [exported.row_data(i) for i in exported.ids()]
+    assert row.reference == "PI-0001" and row.manual and not row.confirmed
+    tab.pages.setCurrentIndex(1)
+    tab.exported_grid.select_ids([row.id])
+    assert not tab.goto_action.isEnabled()                         # never sent: nothing to open
+    right_click(tab.exported_grid, qtbot, "Mark as Not Exported")
+    assert exported.rowCount() == 0
+    assert "PI-0001" in {tab.pending_model.row_data(i).reference for i in tab.pending_model.ids()}
+
+
+def test_pending_grid_exports_to_csv(tab, tmp_path):
+    path = tab.on_export_csv_triggered(str(tmp_path / "pending.csv"))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("Type,Reference,Company / Description") and len(lines) == 11

@@ -1,0 +1,234 @@
+"""The Import tab driven as a user would: it fetches when first shown, the user selects rows, right-clicks,
+runs Create & Allocate Payments and reads the statuses; a payment deleted in Xero is reversed after
+confirmation. Everything goes over HTTP to the Xero sandbox; payments are recorded there via xero-python."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import requests
+from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtWidgets import QMessageBox
+
+from kcc_desktop.context import AppContext
+from kcc_desktop.ui.import_models import ImportCol
+from kcc_desktop.ui.import_tab import ImportTab
+
+from tests.sync.conftest import connect_store, open_package
+from tests.sync.import_helpers import export_books
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ON = date(2026, 2, 1)
+
+
+@pytest.fixture(scope="module")
+def xero_server():
+    from kcc_desktop.sandbox.runner import start_sandbox
+
+    server = start_sandbox(provider="xero", port=0)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def books(store, xero_server, monkeypatch):
+    """The small ledger exported to a fresh Xero sandbox, and a bookkeeper working in it."""
+    from kcc_desktop.connectors.pacing import reset_pacers
+    from kcc_desktop.sandbox.testing import XeroBookkeeper, xero_login, xero_sdk_client
+    from kcc_desktop.sync.mapping import MappingService
+    from kcc_desktop.sync.options import OptionsService
+    from kcc_desktop.sync.queue import install_queue_listeners
+
+    urls = xero_server.urls()
+    requests.post(urls["root"] + "/_sandbox/reset", json={"tokens": True}, timeout=10).raise_for_status()
+    monkeypatch.setenv("KCC_XERO_URL", urls["root"])
+    reset_pacers()
+    connect_store(store)
+    install_queue_listeners()
+    package = open_package(store)
+    OptionsService(store).update(enabled=True, provider="xero")
+    mapping = MappingService(store, "xero")
+    mapping.fetch(package)
+    mapping.apply_default_setup()
+    b = export_books(store, package, "xero")
+    yield b, XeroBookkeeper(xero_sdk_client(dict(urls), xero_login(dict(urls))))
+    reset_pacers()
+
+
+def idle(tab: ImportTab, qtbot, action) -> None:
+    """Trigger (or run) ``action`` and wait until the tab's worker has finished and the grid refreshed."""
+    with qtbot.waitSignal(tab.busy_changed, timeout=20000, check_params_cb=lambda busy: not busy):
+        action()
+
+
+def row_of(tab: ImportTab, text: str, column: ImportCol = ImportCol.INVOICES) -> int:
+    proxy = tab.grid.proxy
+    rows = [r for r in range(proxy.rowCount()) if proxy.index(r, column).data() == text]
+    assert len(rows) == 1, f"{text!r} in {column.name}: {rows}"
+    return rows[0]
+
+
+def cell(tab: ImportTab, row: int, column: ImportCol) -> str:
+    return tab.grid.proxy.index(row, column).data()
+
+
+def click(tab: ImportTab, qtbot, row: int, modifier=Qt.KeyboardModifier.NoModifier) -> QPoint:
+    rect = tab.grid.visualRect(tab.grid.proxy.index(row, ImportCol.COMPANY))
+    qtbot.mouseClick(tab.grid.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
+    return rect.center()
+
+
+def context_action(tab: ImportTab, pos: QPoint, text: str):
+    tab.grid.on_context_menu_requested(pos)       # what a right-click on the grid does
+    menu = tab.grid._menu
+    [action] = [a for a in menu.actions() if a.text().replace("&", "") == text.replace("&", "")]
+    menu.close()
+    return action
+
+
+def invoice_raised_in_xero(b) -> str:
+    from sqlalchemy import select
+
+    from kcc_desktop.connectors.base import DocKind, DocumentIn, LineIn
+    from kcc_desktop.models import RemoteLink
+
+    with b.store.session() as s:
+        acme = s.scalar(select(RemoteLink.remote_id).where(RemoteLink.object_type == "company",
+                                                           RemoteLink.object_id == b.companies["ACME"]))
+    [made] = open_package(b.store).create_documents([DocumentIn(
+        "outside-1", DocKind.SALES_INVOICE, "XERO-ONLY-1", acme, "Acme Tools Ltd", ON, None, "GBP",
+        [LineIn("Raised in Xero", Decimal("1"), Decimal("50.00"), "200", "OUTPUT2", line_amount=Decimal("50.00"),
+                tax_amount=Decimal("10.00"))])], "outside-key-1")
+    assert made.ok, made.messages
+    return made.remote_id
+
+
+def open_tab(qtbot, store) -> ImportTab:
+    tab = ImportTab(AppContext(store))
+    qtbot.addWidget(tab)
+    tab.resize(1280, 800)
+    idle(tab, qtbot, tab.show)                    # shown for the first time: it fetches
+    return tab
+
+
+def test_select_right_click_create_and_allocate_and_see_the_statuses(qtbot, books):
+    b, bookkeeper = books
+    bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON, "BACS 1")
+    bookkeeper.pay(b.remote["SI-0002"], Decimal("10.00"), ON, "Part")
+    bookkeeper.pay(b.remote["PI-0001"], b.gross["PI-0001"], ON, "Cheque 7")
+
+    tab = open_tab(qtbot, b.store)
+
+    assert tab.grid.proxy.rowCount() == 3 and "3 new" in tab.status_label.text().replace(",", "")
+    full, part, bill = row_of(tab, "SI-0001"), row_of(tab, "SI-0002"), row_of(tab, "PI-0001")
+    assert [cell(tab, full, c) for c in ImportCol] == [
+        "2026-02-01", "Receipt", "Acme Tools Ltd", "SI-0001", f"{b.gross['SI-0001']:,.2f}", "GBP",
+        "090 Business Bank Account", "BACS 1", "Ready to create"]
+    assert cell(tab, bill, ImportCol.TYPE) == "Supplier Payment"
+    assert not tab.create_allocate_action.isEnabled()            # nothing selected yet
+
+    click(tab, qtbot, full)
+    pos = click(tab, qtbot, bill, Qt.KeyboardModifier.ControlModifier)
+    assert tab.grid.selected_count() == 2
+    action = context_action(tab, pos, "Create & Allocate Payments")
+    assert action is tab.create_allocate_action and action.isEnabled()
+    assert not context_action(tab, pos, "Reverse Deleted Payments…").isEnabled()
+    shown = []   # what the progress bar said each time the worker reported
+    tab.busy_changed.connect(lambda busy: busy and tab.worker.progress.connect(
+        lambda *_: shown.append((tab.progress.isVisible(), tab.progress.format()))))
+    idle(tab, qtbot, action.trigger)
+    assert shown and shown[-1][0] and shown[-1][1].startswith("2 of 2") and "2 created" in shown[-1][1]
+    assert not tab.progress.isVisible() and not tab.cancel_action.isEnabled()
+
+    full, part, bill = row_of(tab, "SI-0001"), row_of(tab, "SI-0002"), row_of(tab, "PI-0001")
+    assert cell(tab, full, ImportCol.STATUS) == "Payment created and allocated"
+    assert cell(tab, bill, ImportCol.STATUS) == "Payment created and allocated"
+    assert cell(tab, part, ImportCol.STATUS) == "Ready to create"          # not selected: untouched
+    assert tab.status_label.text() == "Create & Allocate Payments: 2 created and allocated."
+    assert b.outstanding("SI-0001") == 0 and b.outstanding("PI-0001") == 0
+    assert b.outstanding("SI-0002") == b.gross["SI-0002"]
+    assert b.bank_balance() == b.gross["SI-0001"] - b.gross["PI-0001"] and b.trial_balance_balances()
+
+    outside = invoice_raised_in_xero(b)                                   # never exported from this ledger
+    bookkeeper.pay(outside, Decimal("60.00"), ON, "Xero only")
+    idle(tab, qtbot, tab.fetch_action.trigger)
+    click(tab, qtbot, part)
+    tab.grid.selectAll()
+    idle(tab, qtbot, tab.create_allocate_action.trigger)                  # all: two are new, one can't be made
+    assert (tab.last_summary.created, tab.last_summary.skipped, tab.last_summary.failed) == (1, 2, 1)
+    assert tab.status_label.text() == ("Create & Allocate Payments: 1 created and allocated, "
+                                       "1 not created (see Status), 2 skipped.")
+    assert cell(tab, row_of(tab, "SI-0002"), ImportCol.STATUS).startswith("Payment created and allocated; ")
+    assert cell(tab, row_of(tab, "XERO-ONLY-1"), ImportCol.STATUS).startswith(
+        "Not created: invoice XERO-ONLY-1 was never exported from this ledger")
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    tab.grid.select_ids([tab.model.id_at(row_of(tab, "SI-0001"))])
+    assert tab.grab().save(str(ARTIFACTS / "import_tab.png"))
+
+
+def test_a_payment_deleted_in_xero_is_reversed_after_confirmation(qtbot, books):
+    b, bookkeeper = books
+    paid = bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
+    tab = open_tab(qtbot, b.store)
+    tab.grid.selectAll()
+    idle(tab, qtbot, tab.create_allocate_action.trigger)
+    assert b.outstanding("SI-0001") == 0
+    bookkeeper.delete_payment(paid)
+
+    idle(tab, qtbot, tab.fetch_action.trigger)                           # F5
+
+    row = row_of(tab, "SI-0001")
+    assert cell(tab, row, ImportCol.STATUS) == "Deleted in Xero: use Reverse Deleted Payments to undo it in the ledger"
+    pos = click(tab, qtbot, row)
+    action = context_action(tab, pos, "Reverse Deleted Payments…")
+    assert action is tab.reverse_action and action.isEnabled()
+    assert not tab.create_allocate_action.isEnabled()
+
+    # First the user says No: nothing changes.
+    QTimer.singleShot(0, lambda: tab.confirm_box.button(QMessageBox.StandardButton.No).click())
+    action.trigger()
+    assert tab.status_label.text() == "Nothing reversed." and b.outstanding("SI-0001") == 0
+
+    QTimer.singleShot(0, lambda: tab.confirm_box.button(QMessageBox.StandardButton.Yes).click())
+    with qtbot.waitSignal(tab.reverse_finished) as done:
+        action.trigger()
+
+    assert done.args == [1]
+    assert cell(tab, row_of(tab, "SI-0001"), ImportCol.STATUS) == (
+        "Deleted in Xero; reversed in the ledger with its allocations")
+    assert b.outstanding("SI-0001") == b.gross["SI-0001"] and b.bank_balance() == 0 and b.trial_balance_balances()
+    assert not tab.reverse_action.isEnabled()
+
+
+def test_filter_sort_and_export_csv(qtbot, qtmodeltester, books, tmp_path):
+    b, bookkeeper = books
+    bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON, "BACS 1")
+    bookkeeper.pay(b.remote["PI-0001"], b.gross["PI-0001"], ON, "Cheque 7")
+    tab = open_tab(qtbot, b.store)
+    qtmodeltester.check(tab.model)
+
+    tab.grid.filter_edit.setText("supplier")
+    tab.grid.apply_filter()
+    assert tab.grid.proxy.rowCount() == 1 and cell(tab, 0, ImportCol.REFERENCE) == "Cheque 7"
+    tab.grid.filter_edit.clear()
+    tab.grid.apply_filter()
+    tab.grid.sortByColumn(ImportCol.AMOUNT, Qt.SortOrder.AscendingOrder)
+    assert [cell(tab, r, ImportCol.INVOICES) for r in range(2)] == ["PI-0001", "SI-0001"]  # 30.00 < 85.61
+
+    path = tab.on_export_csv_triggered(str(tmp_path / "payments.csv"))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("Date,Type,Company,Invoices paid,Amount") and len(lines) == 3
+
+
+def test_without_a_connection_the_tab_says_what_to_do(qtbot, store):
+    tab = ImportTab(AppContext(store))
+    qtbot.addWidget(tab)
+    idle(tab, qtbot, tab.show)
+
+    assert "Valid Connection Required" in tab.status_label.text() and "Connect" in tab.status_label.text()
+    assert tab.grid.proxy.rowCount() == 0 and tab.fetch_action.isEnabled()
+    assert not tab.create_allocate_action.isEnabled() and not tab.reverse_action.isEnabled()

@@ -17,7 +17,6 @@ import platform
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -130,7 +129,7 @@ def bench_requests(n: int) -> dict:
         sb.server.stop()
 
 
-def bench_throughput(n: int, minute_seconds: float) -> dict:
+def bench_throughput(n: int, minute_seconds: float, pipeline: int | None = None) -> dict:
     from kcc_desktop.connectors import connect as connect_mod
     from kcc_desktop.connectors.pacing import reset_pacers
     from kcc_desktop.connectors.tokens import TokenStore
@@ -143,6 +142,8 @@ def bench_throughput(n: int, minute_seconds: float) -> dict:
         store, _pkg, built = company(n, sb, "throughput")
         reset_pacers()
         package = connect_mod.open_package(DbSettingsStore(store), TokenStore(), time_scale=scale)
+        if pipeline:
+            package.pipeline = pipeline
         before = sb.stats()
         svc = ExportService(store)
         ids = svc.pending_ids()
@@ -153,7 +154,7 @@ def bench_throughput(n: int, minute_seconds: float) -> dict:
         api = lambda st: sum(v for k, v in st["by_endpoint"].items() if "/api.xro/" in k)  # noqa: E731
         requests_made = api(after) - api(before)
         floor = requests_made / 60.0 * minute_seconds
-        return {"bench": "throughput_time_scaled", "items": len(ids), "exported": summary.exported,
+        return {"bench": "throughput_time_scaled", "pipeline": getattr(package, "pipeline", 3), "items": len(ids), "exported": summary.exported,
                 "failed": summary.failed + summary.held, "requests": requests_made,
                 "minute_is_seconds": minute_seconds, "elapsed_s": round(elapsed, 2),
                 "rate_limit_floor_s": round(floor, 2), "elapsed_over_floor": round(elapsed / floor, 3),
@@ -236,14 +237,22 @@ def main() -> int:
     p.add_argument("--gui", type=int, default=100000, help="pending documents for the tab timings")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--skip", nargs="*", default=[], choices=["requests", "throughput", "gui"])
+    p.add_argument("--pipeline", type=int, default=None, help="requests in flight (default: the exporter's)")
+    p.add_argument("--pacer-margin", type=float, default=None,
+                   help="override the Xero pacer's window margin (seconds) to test the 429 edge")
     args = p.parse_args()
+    if args.pacer_margin is not None:
+        from dataclasses import replace
+
+        from kcc_desktop.connectors import pacing
+        pacing.POLICIES["xero"] = replace(pacing.XERO_POLICY, window_margin=args.pacer_margin)
     _keyring()
     print(json.dumps({"machine": platform.platform(), "python": platform.python_version(),
                       "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}))
     if "requests" not in args.skip:
         print(json.dumps(bench_requests(args.requests)), flush=True)
     if "throughput" not in args.skip:
-        print(json.dumps(bench_throughput(args.throughput, args.minute)), flush=True)
+        print(json.dumps(bench_throughput(args.throughput, args.minute, args.pipeline)), flush=True)
     if "gui" not in args.skip:
         print(json.dumps(bench_gui(args.gui, args.runs, args.minute)), flush=True)
     return 0

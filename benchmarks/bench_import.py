@@ -252,7 +252,7 @@ def bench_import(provider: str, n: int, minute: float) -> dict:
                 "fetch_requests": fetch_requests, "pages_of_%d" % page: -(-n // page),
                 "payments_per_request": round(n / max(fetch_requests, 1), 1), "fetch_s": round(fetch_s, 2),
                 "payment_reads": {k: v for k, v in by.items() if k.startswith(("GET", "POST"))
-                                  and ("Payment" in k or "/query" in k or "/cdc" in k)},
+                                  and ("Payment" in k or "Overpayment" in k or "/query" in k or "/cdc" in k)},
                 "created": made.created, "failed": made.failed,
                 "allocate_wall_s": round(wall, 2), "allocate_cpu_s": round(cpu, 2),
                 "allocations_per_s_wall": round(made.created / wall),

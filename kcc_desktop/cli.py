@@ -28,13 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     from .logging_setup import setup_logging
     from .sync.queue import install_queue_listeners
 
-    setup_logging()
     # Whatever writes to the ledger (window, import-documents, ...) queues what the package must learn.
     install_queue_listeners()
     if args.command is None:
-        from .app import run_gui  # Qt is imported only when a window is wanted
+        from .app import run_gui  # Qt is imported only when a window is wanted; it sets up its own log
 
         return run_gui(args)
+    setup_logging()
     return int(args.run(args) or 0)
 
 

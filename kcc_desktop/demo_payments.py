@@ -15,7 +15,7 @@ from sqlalchemy import select
 from .connectors.base import DocKind
 from .ledger.rounding import money
 from .ledger.service import outstanding
-from .models import Document, RemoteLink
+from .models import Document, Mapping, RemoteLink
 from .store import Store
 
 KINDS = {
@@ -45,17 +45,24 @@ class DemoBookkeeper:
             # Both sides must still be owed the whole amount: the demo's history has receipts entered in the
             # ledger before the integration was switched on, which the package never heard of.
             owed = {doc.id: outstanding(s, doc.id) for doc, _ in rows}
-        by_company: dict[int, list[tuple[Document, str, Decimal]]] = {}
+        open_by_company: dict[int, list[tuple[Document, str]]] = {}
         for doc, remote_id in rows:
-            if owed[doc.id] <= 0:
+            if owed[doc.id] > 0:
+                open_by_company.setdefault(doc.company_id, []).append((doc, remote_id))
+        # Single payments take customers with one open invoice first, so pairs stay for "across"
+        # (a small demo has few customers with two invoices open on both sides).
+        groups = sorted(open_by_company.values(), key=lambda g: (len(g) > 1) if wanted == 1 else 0)
+        for candidates in groups:
+            if len(candidates) < wanted:
                 continue
-            remote = self.package.find_document(DocKind.SALES_INVOICE, doc.number)
-            if remote is None or remote.amount_due != owed[doc.id]:
-                continue
-            group = by_company.setdefault(doc.company_id, [])
-            group.append((doc, remote_id, remote.amount_due))
-            if len(group) == wanted:
-                return group
+            group: list[tuple[Document, str, Decimal]] = []
+            for doc, remote_id in candidates:
+                remote = self.package.find_document(DocKind.SALES_INVOICE, doc.number)
+                if remote is None or remote.amount_due != owed[doc.id]:
+                    continue
+                group.append((doc, remote_id, remote.amount_due))
+                if len(group) == wanted:
+                    return group
         return []
 
     def record(self, kind: str, on: date | None = None) -> Recorded:
@@ -99,6 +106,18 @@ class DemoBookkeeper:
             return
         self._client.pay_many(parts, on, reference="Demo receipt")
 
+    def _mapped_bank_id(self) -> str:
+        """The package's id of the bank account the ledger's first bank is mapped to ("" if none)."""
+        with self.store.session() as s:
+            mapped = s.scalars(select(Mapping).where(Mapping.provider == self.provider, Mapping.category == "bank")
+                               .order_by(Mapping.set_by != "user", Mapping.local_id)).first()
+        if mapped is None:
+            return ""
+        for bank in self.package.fetch_bank_accounts():
+            if mapped.remote_code in (bank.code, bank.id):
+                return bank.id
+        return ""
+
     def _pay_quickbooks(self, parts, on, extra) -> None:
         from quickbooks.objects.invoice import Invoice
         from quickbooks.objects.payment import Payment, PaymentLine
@@ -113,6 +132,11 @@ class DemoBookkeeper:
         payment.CustomerRef = first.CustomerRef
         payment.TxnDate = on.isoformat()
         payment.TotalAmt = str(sum((p for _, p in parts), Decimal(0)) + extra)
+        # Into the bank the ledger's bank is mapped to: with no DepositToAccountRef QuickBooks files the
+        # money under Undeposited Funds, which no ledger bank account matches.
+        bank_id = self._mapped_bank_id()
+        if bank_id:
+            payment.DepositToAccountRef = {"value": bank_id}
         payment.Line = []
         for remote_id, amount in parts:
             line = PaymentLine()

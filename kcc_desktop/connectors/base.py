@@ -274,8 +274,9 @@ class AccountingPackage(abc.ABC):
     def find_document(self, kind: DocKind, number: str) -> RemoteDocument | None: ...
 
     @abc.abstractmethod
-    def find_contact(self, name: str) -> str | None:
-        """The remote id of the contact with exactly this name, if any."""
+    def find_contact(self, name: str, supplier: bool | None = None) -> str | None:
+        """The remote id of the contact with exactly this name, if any. ``supplier`` says which kind is
+        wanted, for packages that keep customers and suppliers apart (QuickBooks); others ignore it."""
 
     @abc.abstractmethod
     def find_item(self, code: str) -> str | None: ...

@@ -62,6 +62,8 @@ class QboSession(requests.Session):
         self.connect_timeout = connect_timeout or timeout
         self.transient_retries = transient_retries
         self._local = threading.local()
+        self._count_lock = threading.Lock()
+        self.request_count = 0   # API requests sent (retries included): the exporter's request figures
 
     # The SDK reads this to build its Authorization header; we overwrite that header anyway.
     @property
@@ -83,6 +85,8 @@ class QboSession(requests.Session):
         self._local.status = None
 
         def once() -> requests.Response:
+            with self._count_lock:
+                self.request_count += 1
             token = self.tokens.access_token()
             resp = self._send(method, url, token, args, kwargs)
             if resp.status_code == 401:

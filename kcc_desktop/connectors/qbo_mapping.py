@@ -200,6 +200,12 @@ def build_contact(contact: ContactIn, sync_token: str | None = None) -> Customer
     return prune(obj, _CONTACT_READONLY)
 
 
+def kind_name(name: str, entity: str) -> str:
+    """The display name of a contact whose plain name a record of the other kind already holds."""
+    suffix = " (Supplier)" if entity == "Vendor" else " (Customer)"
+    return name.strip()[:DISPLAY_NAME_MAX - len(suffix)] + suffix
+
+
 def contact_entity(contact: ContactIn) -> str:
     return "Customer" if contact.is_customer or not contact.is_supplier else "Vendor"
 

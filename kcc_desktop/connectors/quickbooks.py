@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 MINOR_VERSION = 75
 MAX_BATCH = 30
 MAX_RESULTS = 1000
+IN_LIST_CHARS = 12_000   # keeps one look-up's query text reasonable (~1,000 short QBO ids)
 CDC_DAYS = 30
 INTUIT_SANDBOX_API = "https://sandbox-quickbooks.api.intuit.com/v3"
 INTUIT_SANDBOX_WEB = "https://app.sandbox.qbo.intuit.com/app"
@@ -106,6 +107,11 @@ class QuickBooksPackage(AccountingPackage):
         self._org: Organisation | None = None
         self._accounts: list[RemoteAccount] | None = None
         self._income_items: dict[str, str] | None = None
+
+    @property
+    def request_count(self) -> int:
+        """API requests this package sent (the exporter reports a run's figure from it)."""
+        return self.session.request_count
 
     # --- plumbing ---------------------------------------------------------------------------------
 
@@ -181,15 +187,19 @@ class QuickBooksPackage(AccountingPackage):
         return [row for page in self._query_pages(entity, where, order, what) for row in page]
 
     def _by_ids(self, entity: str, ids: Iterable[str], what: str) -> dict[str, dict]:
-        """Rows by Id, fetched in chunks (inactive names included)."""
+        """Rows by Id (inactive names included): one query per IN-list of up to a page of ids.
+
+        An ``Id IN (...)`` query returns at most one row per id, so a list no longer than the page size
+        is always answered in one page: no second request to find out there is no more.
+        """
         wanted = sorted({str(i) for i in ids if i})
         out: dict[str, dict] = {}
-        for n in range(0, len(wanted), 100):
-            chunk = ", ".join(m.quote(i) for i in wanted[n:n + 100])
+        for chunk in _in_lists(wanted, self.page_size, IN_LIST_CHARS):
             where = f"Id IN ({chunk})"
             if entity in ("Customer", "Vendor", "Item", "Account"):
                 where += " AND Active IN (true, false)"
-            for row in self._query_all(entity, where, what=what):
+            select = f"SELECT * FROM {entity} WHERE {where} STARTPOSITION 1 MAXRESULTS {self.page_size}"
+            for row in self._query(select, what):
                 out[str(row.get("Id"))] = row
         return out
 
@@ -374,9 +384,24 @@ class QuickBooksPackage(AccountingPackage):
             except m.MappingError as exc:
                 results[i] = Result(c.key, False, messages=[str(exc)])
                 continue
-            ops.append(_Op(i, entity, "update" if c.remote_id else "create", obj, c.name.strip()))
+            if c.remote_id:   # keep a name QBO gave it to tell it from a namesake of the other kind
+                shown = str(current[entity].get(c.remote_id, {}).get("DisplayName") or "")
+                if shown.casefold() == m.kind_name(c.name, entity).casefold():
+                    obj.DisplayName = shown
+            ops.append(_Op(i, entity, "update" if c.remote_id else "create", obj, str(obj.DisplayName)))
         answers = self._send(ops, _keyed(idempotency_key, ops), "the contact upload")
-        self._fill(results, contacts, ops, answers, name_field="DisplayName")
+        clashes = self._fill(results, contacts, ops, answers, name_field="DisplayName")
+        if clashes:
+            # The name is held by a record of the other kind: a customer who also supplies us. QBO names
+            # are unique across customers and vendors, so this one goes in as "Name (Supplier)".
+            renamed = []
+            for op in clashes:
+                op.obj.DisplayName = m.kind_name(op.name, op.entity)
+                renamed.append(_Op(op.index, op.entity, "create", op.obj, op.obj.DisplayName))
+            answers = self._send(renamed, f"{idempotency_key}~named", "the contact upload")
+            for op in self._fill(results, contacts, renamed, answers, name_field="DisplayName"):
+                results[op.index] = Result(contacts[op.index].key, False, messages=answers[op.index].messages + [
+                    f"Rename it in KCC Desktop or in QuickBooks so the {op.entity.lower()} name is unique."])
         return [r for r in results if r is not None]
 
     def upsert_items(self, items: list[ItemIn], idempotency_key: str) -> list[Result]:
@@ -398,12 +423,16 @@ class QuickBooksPackage(AccountingPackage):
                 continue
             ops.append(_Op(n, "Item", "update" if item.remote_id else "create", obj, item.code.strip()))
         answers = self._send(ops, _keyed(idempotency_key, ops), "the item upload")
-        self._fill(results, items, ops, answers, name_field="Name")
+        for op in self._fill(results, items, ops, answers, name_field="Name"):
+            results[op.index] = Result(items[op.index].key, False, messages=answers[op.index].messages + [
+                "Rename it in KCC Desktop or in QuickBooks so the item name is unique."])
         return [r for r in results if r is not None]
 
     def _fill(self, results: list, elements: list, ops: list[_Op], answers: dict[int, _Answer],
-              name_field: str) -> None:
-        """Results for names (contacts, items); a 6240 duplicate on create links to the existing record."""
+              name_field: str) -> list[_Op]:
+        """Results for names (contacts, items); a 6240 duplicate on create links to the existing record of
+        the same entity. Returns the creates whose name belongs to a record of another kind (no result yet)."""
+        clashes: list[_Op] = []
         duplicates: dict[str, list[_Op]] = {}
         for op in ops:
             answer = answers[op.index]
@@ -422,10 +451,9 @@ class QuickBooksPackage(AccountingPackage):
                 if row is not None:
                     results[op.index] = Result(key, True, remote_id=str(row.get("Id")), messages=[
                         f"{op.name} was already in QuickBooks; linked to the existing {entity.lower()}."])
-                else:
-                    # The name belongs to another kind of record (a vendor, an employee...).
-                    results[op.index] = Result(key, False, messages=answers[op.index].messages + [
-                        f"Rename it in KCC Desktop or in QuickBooks so the {entity.lower()} name is unique."])
+                else:   # the name belongs to another kind of record (a vendor, an employee...)
+                    clashes.append(op)
+        return clashes
 
     def create_documents(self, documents: list[DocumentIn], idempotency_key: str) -> list[Result]:
         return self._in_chunks(documents, idempotency_key, self._create_documents)
@@ -528,10 +556,14 @@ class QuickBooksPackage(AccountingPackage):
         except KeyError:
             raise MalformedResponse("QuickBooks sent a document without an Id.") from None
 
-    def find_contact(self, name: str) -> str | None:
-        for entity in ("Customer", "Vendor"):
-            rows = self._query(f"SELECT * FROM {entity} WHERE DisplayName = {m.quote(name.strip())}",
-                               "the contact lookup")
+    def find_contact(self, name: str, supplier: bool | None = None) -> str | None:
+        """By display name; ``supplier`` says which kind (a customer and a supplier may share a ledger name,
+        the second one then being "Name (Supplier)" or "Name (Customer)" in QuickBooks)."""
+        entities = ("Customer", "Vendor") if supplier is None else ("Vendor",) if supplier else ("Customer",)
+        for entity in entities:
+            names = ", ".join(m.quote(n) for n in (name.strip(), m.kind_name(name, entity)))
+            rows = self._query(f"SELECT * FROM {entity} WHERE DisplayName IN ({names})", "the contact lookup")
+            rows.sort(key=lambda r: str(r.get("DisplayName", "")).casefold() != name.strip().casefold())
             if rows:
                 return str(rows[0].get("Id"))
         return None
@@ -700,3 +732,18 @@ def connect_flow(settings: ConnectionSettings, store: SettingsStore, token_store
 def open_package(settings: ConnectionSettings, token_store: TokenStore, **options: Any) -> "QuickBooksPackage":
     """The connector for a saved QuickBooks connection (``connect.open_package`` calls this)."""
     return QuickBooksPackage(settings, token_store, **options)
+
+
+def _in_lists(values: list[str], most: int, chars: int) -> Iterator[str]:
+    """``'a', 'b', ...`` IN-list bodies of at most ``most`` values and about ``chars`` characters."""
+    chunk: list[str] = []
+    size = 0
+    for v in values:
+        quoted = m.quote(v)
+        if chunk and (len(chunk) >= most or size + len(quoted) + 2 > chars):
+            yield ", ".join(chunk)
+            chunk, size = [], 0
+        chunk.append(quoted)
+        size += len(quoted) + 2
+    if chunk:
+        yield ", ".join(chunk)

@@ -370,7 +370,7 @@ class XeroPackage(AccountingPackage):
         return (live or docs or [None])[0]
 
     @_shape_guard("look up a contact")
-    def find_contact(self, name: str) -> str | None:
+    def find_contact(self, name: str, supplier: bool | None = None) -> str | None:   # one list in Xero
         rows = self._call("look up a contact", "get_contacts", where=m.where_equals("Name", name)).contacts or []
         for c in rows:
             if (c.name or "").casefold() == name.casefold() and c.contact_status != "ARCHIVED":
@@ -397,9 +397,9 @@ class XeroPackage(AccountingPackage):
             if since.tzinfo is None:
                 raise UsageError("list_payments needs a timezone-aware UTC datetime")
             kwargs["if_modified_since"] = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-        for fetch in (self._payment_page, self._overpayment_page):
+        for fetch, last_list in ((self._payment_page, False), (self._overpayment_page, True)):
             for out, has_more in self._pages(fetch, kwargs):
-                yield PaymentPage(payments=out, has_more=has_more or fetch is self._payment_page)
+                yield PaymentPage(payments=out, has_more=has_more or not last_list)
 
     def _pages(self, fetch: Callable[[int, dict], tuple[list, int, Any]], kwargs: dict[str, Any]
                ) -> Iterator[tuple[list, bool]]:

@@ -54,6 +54,11 @@ REVERSED = "Deleted in {pkg}; reversed in the ledger with its allocations"
 CHANGED = ("Changed in {pkg} after it was imported (now {amount} {currency}): reverse and re-enter it by hand "
            "if the ledger must follow")
 ALREADY = CREATED + " (by an earlier run)"
+# A Xero overpayment allocated to another invoice after it was imported. The ledger already holds the money
+# (what was not due then is on the customer's account); allocating it is left to the user on purpose: the
+# ledger may have used that credit since (a prepayment allocation, a refund), which the package cannot know.
+ALLOCATED_LATER = ("Allocated in {pkg} after it was imported: {amount} {currency} more to {numbers}. In the "
+                   "ledger, allocate that from what this payment left on account")
 
 
 def watermark_key(provider: str) -> str:
@@ -203,6 +208,12 @@ class PaymentsImport:
             row.status = DELETED_IMPORTED.format(pkg=self.pkg)
         elif remote.amount != payment.amount:
             row.status = CHANGED.format(pkg=self.pkg, amount=f"{remote.amount:,.2f}", currency=remote.currency)
+        else:
+            grown = _allocated_since(row, remote)
+            if grown:
+                row.status = _fit(ALLOCATED_LATER.format(
+                    pkg=self.pkg, amount=f"{sum(grown.values(), Decimal(0)):,.2f}",
+                    currency=remote.currency or row.currency, numbers=", ".join(grown)))
         return None
 
     # --- create & allocate --------------------------------------------------------------------------
@@ -413,6 +424,20 @@ class PaymentsImport:
 def _fit(status: str, width: int = 200) -> str:
     """The status column holds 200 characters; the full reason is rarely longer, but a long name could be."""
     return status if len(status) <= width else status[:width - 1] + "…"
+
+
+def _allocated_since(row: ImportedPayment, remote: RemotePayment) -> dict[str, Decimal]:
+    """What the package now allocates beyond what was imported, by invoice number (or id)."""
+    before: dict[str, Decimal] = {}
+    for a in json.loads(row.allocations_json or "[]"):
+        before[a["id"]] = before.get(a["id"], Decimal(0)) + Decimal(a["amount"])
+    grown: dict[str, Decimal] = {}
+    for a in remote.allocations:
+        extra = a.amount - before.pop(a.document_remote_id, Decimal(0))
+        if extra > 0:
+            name = a.document_number or a.document_remote_id
+            grown[name] = grown.get(name, Decimal(0)) + extra
+    return grown
 
 
 def _fields(remote: RemotePayment) -> dict:

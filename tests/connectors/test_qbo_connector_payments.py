@@ -176,3 +176,25 @@ def test_bank_account_given_by_id_or_by_account_number(qbo_package):
     results = qbo_package.create_payments([by_id, by_number], key())
     assert all(r.ok for r in results), [r.messages for r in results]
     assert {p.bank_account_id for p in all_payments(qbo_package)} == {BANK_ID}
+
+
+def test_invoice_numbers_of_a_page_are_looked_up_in_one_query(qbo_package, qbo_sandbox):
+    """120 payments of 120 invoices: one Payment page, one Invoice look-up (an IN-list of 120 ids, not
+    100 + 20), one BillPayment page."""
+    cust = customer(qbo_package)
+    docs = [invoice(f"INV-L{n:03d}", cust, net="10.00") for n in range(120)]
+    ids = []
+    for n in range(0, len(docs), 30):
+        results = qbo_package.create_documents(docs[n:n + 30], key())
+        assert all(r.ok for r in results)
+        ids += [r.remote_id for r in results]
+    for n in range(0, len(ids), 30):
+        assert all(r.ok for r in qbo_package.create_payments([receipt(i, "12.00", contact_id=cust)
+                                                              for i in ids[n:n + 30]], key()))
+    all_payments(qbo_package)                      # reads the company's base currency and accounts once
+    before = qbo_sandbox.count("/query")
+
+    got = all_payments(qbo_package)
+
+    assert len(got) == 120 and {p.allocations[0].document_number for p in got} == {d.number for d in docs}
+    assert qbo_sandbox.count("/query") - before == 3

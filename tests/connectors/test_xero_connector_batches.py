@@ -174,8 +174,8 @@ def test_payments_and_listing_them_back(package, sandbox, customer, supplier):
     assert [p for page in package.list_payments(later) for p in page.payments] == []
 
 
-def test_payments_are_read_100_a_page(package, sandbox, customer):
-    docs = [doc(f"d{i}", f"PG-{i:03d}", customer, [line("1", "1.00")]) for i in range(105)]
+def test_payments_are_read_100_a_page_and_pagination_ends_the_list(package, sandbox, customer):
+    docs = [doc(f"d{i}", f"PG-{i:03d}", customer, [line("1", "1.00")]) for i in range(100)]
     invoices = []
     for n, batch in enumerate(chunks(docs, 50)):
         invoices += package.create_documents(batch, f"pg-docs-{n}")
@@ -183,11 +183,14 @@ def test_payments_are_read_100_a_page(package, sandbox, customer):
                       amount=D("1.20"), date=TODAY, bank_account_code="090") for i, r in enumerate(invoices)]
     for n, batch in enumerate(chunks(pays, 50)):
         assert all(r.ok for r in package.create_payments(batch, f"pg-pays-{n}"))
-    before = sandbox.count("GET /Payments")
+    before = sandbox.count("GET /Payments"), sandbox.count("GET /Overpayments")
     pages = list(package.list_payments(None))
-    assert [len(p.payments) for p in pages] == [100, 5]
+    # A full page, then the (empty) overpayments list that ends the run.
+    assert [len(p.payments) for p in pages] == [100, 0]
     assert [p.has_more for p in pages] == [True, False]
-    assert sandbox.count("GET /Payments") - before == 2
+    # pagination.pageCount says page 1 of 1: no trailing empty request for page 2.
+    assert (sandbox.count("GET /Payments") - before[0], sandbox.count("GET /Overpayments") - before[1]) == (1, 1)
+    assert raw_get(sandbox, package, "/Payments?page=1")["pagination"]["pageCount"] == 1
 
 
 def test_document_url_opens_the_document(package, sandbox, customer):

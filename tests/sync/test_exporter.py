@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from kcc_desktop.ledger import service
 from kcc_desktop.models import (
-    Company, Document, ExportFeedback, ExportItem, ExportStatus, NominalCode, RemoteLink, TaxCode, utcnow,
+    Company, Document, ExportFeedback, ExportItem, NominalCode, RemoteLink, TaxCode, utcnow,
 )
 from kcc_desktop.sync import exporter as exporter_mod
 from kcc_desktop.sync.exporter import ExportService
@@ -274,3 +274,49 @@ def test_the_export_command_prints_counts_and_fails_when_anything_failed(exporti
     code = main(["--db", str(tmp_db_path), "export", "--json"])
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == {"exported": 2, "failed": 0, "pending": 0}
     assert code == 0
+
+
+def wait_until(condition, timeout=30.0):
+    """Poll a condition (the subprocess and the sandbox give no signal to wait on)."""
+    import time
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_killed_export_process_loses_nothing_and_creates_nothing_twice(exporting, xero, tmp_db_path, tmp_path,
+                                                                       _temporary_keyring):
+    """The real thing: `kcc-desktop export` in its own process, SIGKILLed while the invoices are in flight."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+
+    store, package = exporting
+    build_ledger(store, invoices=3)
+    xdg = tmp_path / "xdg"
+    (xdg / "python_keyring").mkdir(parents=True)
+    shutil.copy(_temporary_keyring.file_path, xdg / "python_keyring" / "keyring_pass.cfg")
+    env = dict(os.environ, XDG_DATA_HOME=str(xdg), PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring",
+               KCC_XERO_URL=xero.root)
+    xero.faults(latency=1.0)
+    proc = subprocess.Popen([sys.executable, "-m", "kcc_desktop", "--db", str(tmp_db_path), "export", "--json"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: any(i.attempt_key for i in items(store, item_type="sales_invoice")))
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    stuck = items(store, item_type="sales_invoice")
+    assert all(i.status == "pending" and i.attempt_key for i in stuck)          # sent, outcome never saved
+    # The package finishes the request the dead process left behind.
+    wait_until(lambda: sum(xero.stats()["by_status"].values()) == xero.stats()["requests"])
+    xero.faults(latency=0.0)
+    exporter_mod._SENT_KEYS.clear()
+    rerun = ExportService(store)
+    summary = rerun.upload(rerun.pending_ids(), package)
+    assert summary.failed == 0 and summary.pending == 0
+    numbers = [d["InvoiceNumber"] for d in remote_docs(xero, package)]
+    assert sorted(numbers) == sorted(set(numbers)) == sorted(ledger_totals(store))

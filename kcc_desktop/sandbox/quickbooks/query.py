@@ -228,11 +228,25 @@ def _coerce(stored: Any, value: Any) -> tuple[Any, Any]:
     return str(stored).casefold(), str(value).casefold()
 
 
+def _in_sets(cond: Cond) -> tuple[frozenset, frozenset]:
+    """An IN-list as _coerce would compare it with a stored string, built once per query: digit
+    strings as numbers (matched by a digit-string), every other value as casefolded text."""
+    sets = cond.__dict__.get("_in_sets")
+    if sets is None:
+        digits = frozenset(int(str(v)) for v in cond.values if not isinstance(v, bool) and str(v).isdigit())
+        text = frozenset(str(v).casefold() for v in cond.values if isinstance(v, bool) or not str(v).isdigit())
+        sets = cond.__dict__["_in_sets"] = (digits, text)
+    return sets
+
+
 def _match(obj: dict[str, Any], cond: Cond) -> bool:
     stored = lookup(obj, cond.field)
     if stored is None:
         return False
     if cond.op == "in":
+        if isinstance(stored, str):   # the common case (Id IN (...)): set look-ups, same answers as _coerce
+            digits, text = _in_sets(cond)
+            return (stored.isdigit() and int(stored) in digits) or stored.casefold() in text
         return any(a == b for a, b in (_coerce(stored, v) for v in cond.values))
     if cond.op == "like":
         pattern = re.escape(str(cond.values[0]).casefold()).replace("%", ".*").replace("_", ".")

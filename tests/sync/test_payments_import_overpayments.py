@@ -1,0 +1,127 @@
+"""Xero overpayments through the Import: a customer paying more than an invoice is, in Xero, a
+RECEIVE-OVERPAYMENT allocated to the invoice (never a Payment). The bookkeeper records them through
+xero-python over HTTP; the ledger must end up with one payment, the invoice paid and the rest on account.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from kcc_desktop.models import Payment, RemoteLink
+from kcc_desktop.sync.payments_import import PaymentsImport
+
+from .import_helpers import Books, export_books
+
+ON = date(2026, 2, 1)
+
+
+@pytest.fixture
+def books(exporting) -> tuple[Books, object]:
+    store, package = exporting
+    return export_books(store, package, "xero"), package
+
+
+def _contact(b: Books, code: str) -> str:
+    with b.store.session() as s:
+        return s.scalar(select(RemoteLink.remote_id).where(RemoteLink.object_type == "company",
+                                                           RemoteLink.object_id == b.companies[code]))
+
+
+def test_an_overpayment_pays_the_invoice_and_leaves_the_rest_on_account(books, bookkeeper):
+    b, package = books
+    op = bookkeeper.receive_overpayment(_contact(b, "ACME"), b.gross["SI-0001"] + Decimal("25.00"), ON, "Over")
+    bookkeeper.allocate_overpayment(op, b.remote["SI-0001"], b.gross["SI-0001"], ON)
+    acme_before = b.company_balance("ACME")
+    svc = PaymentsImport(b.store, "xero")
+
+    fetched = svc.fetch(package)
+    made = svc.create_and_allocate(svc.ready_ids())
+
+    assert (fetched.fetched, made.created, made.failed) == (1, 1, 0)
+    row = b.row(f"overpayment:{op}")
+    assert (row.kind, row.company_name, row.invoices, row.amount, row.bank_account_code, row.reference) == \
+        ("receipt", "Acme Tools Ltd", "SI-0001", b.gross["SI-0001"] + 25, "090", "Over")
+    assert row.status == "Payment created and allocated; 25.00 GBP more than was due, left on account"
+    assert b.outstanding("SI-0001") == 0
+    assert b.company_balance("ACME") == acme_before - b.gross["SI-0001"] - Decimal("25.00")
+    assert b.bank_balance() == b.gross["SI-0001"] + Decimal("25.00")
+    assert b.trial_balance_balances() and b.payments() == 1
+
+    # Later the bookkeeper allocates the 25.00 left to another invoice: Xero shows the overpayment again.
+    bookkeeper.allocate_overpayment(op, b.remote["SI-0003"], Decimal("25.00"), ON)
+    again = svc.fetch(package)
+    rerun = svc.create_and_allocate([row.id])
+
+    assert again.fetched == 0 and (rerun.created, rerun.skipped) == (0, 1)
+    assert b.status(f"overpayment:{op}") == ("Allocated in Xero after it was imported: 25.00 GBP more to "
+                                             "SI-0003. In the ledger, allocate that from what this payment "
+                                             "left on account")
+    # Nothing was written: the ledger still holds one payment, with the 25.00 on account.
+    assert b.payments() == 1 and b.outstanding("SI-0003") == b.gross["SI-0003"]
+    assert b.bank_balance() == b.gross["SI-0001"] + Decimal("25.00") and b.trial_balance_balances()
+    with b.store.session() as s:
+        assert s.scalar(select(Payment.remote_id)) == f"xero:overpayment:{op}"
+
+
+def test_a_refund_of_an_overpayment_is_not_a_receipt(books, bookkeeper):
+    from xero_python.accounting import Account, Overpayment, Payment as XeroPayment, Payments
+
+    b, package = books
+    op = bookkeeper.receive_overpayment(_contact(b, "ACME"), Decimal("30.00"), ON)
+    api, tenant = bookkeeper.client.accounting, bookkeeper.client.tenant_id
+    [refund] = api.create_payments(tenant, Payments(payments=[XeroPayment(
+        overpayment=Overpayment(overpayment_id=op), account=Account(code="090"), amount=Decimal("30.00"),
+        date=ON)]), summarize_errors=False).payments
+    assert refund.payment_type == "AROVERPAYMENTPAYMENT"
+
+    PaymentsImport(b.store, "xero").fetch(package)
+
+    assert [r.remote_id for r in b.rows()] == [f"overpayment:{op}"]   # the money in; never the refund
+
+
+def test_our_own_exported_prepayment_allocation_is_never_imported_back(exporting):
+    """A non-account customer's prepayment, allocated in the ledger and uploaded as a Xero Payment, is
+    already in the ledger: Fetch Payments must not list it and Create & Allocate must not make it twice."""
+    from kcc_desktop.ledger import service
+    from kcc_desktop.models import BankAccount, Company, Document
+    from kcc_desktop.sync.exporter import ExportService
+
+    from .conftest import build_ledger
+
+    store, package = exporting
+    build_ledger(store, invoices=2, lines_per_invoice=1)
+    with store.transaction() as s:
+        bloggs = s.scalar(select(Company).where(Company.code == "BLOGGS"))
+        invoice = s.scalar(select(Document).where(Document.number == "SI-0002"))
+        assert bloggs.is_account is False and invoice.company_id == bloggs.id
+        bank = s.scalar(select(BankAccount).where(BankAccount.code == "CUR"))
+        prepayment = service.record_payment(s, "prepayment", bloggs, bank, Decimal("50.00"), ON, reference="Deposit")
+        service.allocate_prepayment(s, prepayment, invoice, Decimal("30.00"), ON)
+        ids = (bloggs.id, bank.id, invoice.id)
+    exporter = ExportService(store)
+    summary = exporter.upload(exporter.pending_ids(), package)
+    assert summary.failed == 0, summary.text
+    with store.session() as s:
+        [link] = s.scalars(select(RemoteLink).where(RemoteLink.object_type == "prepayment_allocation"))
+        balances = (service.company_balance(s, ids[0]), service.bank_balance(s, ids[1]),
+                    service.outstanding(s, ids[2]))
+        payments = s.scalar(select(Payment.id).order_by(Payment.id.desc()))
+    # Xero holds it as an ordinary receipt against SI-0002, and lists it.
+    listed = {p.remote_id: p for page in package.list_payments(None) for p in page.payments}
+    assert listed[link.remote_id].amount == Decimal("30.00") and listed[link.remote_id].kind == "receipt"
+
+    svc = PaymentsImport(store, "xero")
+    fetched = svc.fetch(package)
+    made = svc.create_and_allocate(svc.ready_ids())
+
+    assert fetched.fetched == 0 and svc.ready_ids() == [] and made.created == 0
+    with store.session() as s:
+        from kcc_desktop.models import ImportedPayment
+        assert s.scalars(select(ImportedPayment)).all() == []
+        assert s.scalar(select(Payment.id).order_by(Payment.id.desc())) == payments   # no second payment
+        assert (service.company_balance(s, ids[0]), service.bank_balance(s, ids[1]),
+                service.outstanding(s, ids[2])) == balances

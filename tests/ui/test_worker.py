@@ -1,0 +1,74 @@
+"""The shared background worker: results, failures in plain words, cancel, and slots on the GUI thread."""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QThread
+
+from kcc_desktop.connectors.base import TransientError
+from kcc_desktop.ui.worker import CoalescedRefresh, ProgressMeter, Worker
+
+
+def test_finished_carries_the_result_and_slots_run_on_the_gui_thread(qtbot):
+    seen = {}
+
+    def job(progress, cancel):
+        seen["job_thread"] = QThread.currentThread()
+        for n in range(1, 4):
+            progress(n, 3, f"step {n}")
+        return {"answer": 42}
+    worker = Worker(job)
+    progress = []
+    worker.progress.connect(lambda d, t, s: progress.append((d, t, QThread.currentThread())))
+    with qtbot.waitSignal(worker.finished, timeout=5000) as done:
+        worker.start()
+    assert done.args == [{"answer": 42}]
+    gui = QThread.currentThread()
+    assert seen["job_thread"] is not gui
+    assert progress[-1][:2] == (3, 3) and all(p[2] is gui for p in progress)
+    qtbot.waitUntil(lambda: not worker.is_running())
+
+
+def test_expected_failures_keep_their_words_unexpected_ones_say_what_to_do(qtbot):
+    def fails(progress, cancel):
+        raise TransientError("Could not send invoices: the connection to Xero failed.")
+    worker = Worker(fails)
+    with qtbot.waitSignal(worker.failed, timeout=5000) as failed:
+        worker.start()
+    assert failed.args[0].startswith("Could not send invoices: the connection to Xero failed.")
+
+    worker = Worker(lambda progress, cancel: 1 / 0)
+    with qtbot.waitSignal(worker.failed, timeout=5000) as failed:
+        worker.start()
+    assert "ZeroDivisionError" in failed.args[0] and "Try again" in failed.args[0]
+
+
+def test_cancel_sets_the_event_the_job_checks(qtbot):
+    started = threading.Event()
+
+    def job(progress, cancel):
+        started.set()
+        assert cancel.wait(5)
+        return "stopped"
+    worker = Worker(job)
+    with qtbot.waitSignal(worker.finished, timeout=5000) as done:
+        worker.start()
+        assert started.wait(5)
+        worker.cancel()
+    assert done.args == ["stopped"] and worker.cancelled
+
+
+def test_coalesced_refresh_runs_once_for_many_requests(qtbot):
+    calls = []
+    refresh = CoalescedRefresh(lambda: calls.append(1), interval_ms=20)
+    for _ in range(50):
+        refresh.request()
+    qtbot.waitUntil(lambda: calls == [1])
+
+
+def test_progress_meter_text():
+    now = [0.0]
+    meter = ProgressMeter(clock=lambda: now[0])
+    now[0] = 10.0
+    assert meter.text(100, 1000) == "100 of 1,000 · 10/s · about 1 min 30 s left"

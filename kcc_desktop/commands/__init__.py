@@ -1,3 +1,31 @@
 """Headless subcommands. Each module here has ``register(subparsers)`` adding its parser(s), with
 ``set_defaults(run=callable)`` where ``run(args) -> int``; ``cli.py`` discovers them, so adding a
 command never touches a shared file."""
+
+from __future__ import annotations
+
+import sys
+
+# Exit code of every command when its company file cannot be opened.
+NO_COMPANY_FILE = 2
+
+
+def open_company_file(db, *, must_exist: bool = False):
+    """The migrated company file named by ``--db`` (or KCC_DB, or the default), or None after saying why
+    on stderr. With ``must_exist`` a missing file is refused rather than created empty by mistake."""
+    from pathlib import Path
+
+    from ..store import StoreError, open_store, resolve_url
+
+    url = resolve_url(db)
+    if must_exist and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        path = Path(url[len("sqlite:///"):])
+        if not path.exists():
+            print(f"There is no company file at {path}. Check the --db path, or create a company file first "
+                  "(for example with the demo command).", file=sys.stderr)
+            return None
+    try:
+        return open_store(db)
+    except StoreError as exc:
+        print(exc, file=sys.stderr)
+        return None

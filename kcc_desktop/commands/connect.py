@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 
 
 def register(sub) -> None:
@@ -21,13 +20,10 @@ def register(sub) -> None:
 
 def _open(args):
     from ..context import AppContext
-    from ..store import StoreError, open_store
+    from . import open_company_file
 
-    try:
-        return AppContext(open_store(args.db))
-    except StoreError as exc:
-        print(exc, file=sys.stderr)
-        return None
+    store = open_company_file(args.db)
+    return AppContext(store) if store is not None else None
 
 
 def run_connect(args) -> int:

@@ -8,7 +8,8 @@ import sys
 
 from ..ledger.demo import DEFAULT_DOCUMENTS, DEFAULT_SEED, DemoSummary, build_demo
 from ..ledger.errors import LedgerError
-from ..store import Store, StoreError, open_store
+from ..store import Store
+from . import NO_COMPANY_FILE, open_company_file
 
 
 def register(subparsers) -> None:
@@ -35,11 +36,9 @@ def _count(text: str) -> int:
 
 
 def run(args) -> int:
-    try:
-        store = open_store(args.db)
-    except StoreError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    store = open_company_file(args.db)
+    if store is None:
+        return NO_COMPANY_FILE
     try:
         summary = build_demo_file(store, args.documents, args.seed)
     except LedgerError as exc:

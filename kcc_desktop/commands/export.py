@@ -23,14 +23,13 @@ def register(sub) -> None:
 def run_export(args) -> int:
     from ..connectors.base import ConnectorError
     from ..context import AppContext
-    from ..store import StoreError, open_store
     from ..sync.exporter import ExportService
+    from . import NO_COMPANY_FILE, open_company_file
 
-    try:
-        ctx = AppContext(open_store(args.db))
-    except StoreError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    store = open_company_file(args.db)
+    if store is None:
+        return NO_COMPANY_FILE
+    ctx = AppContext(store)
     service = ExportService(ctx.store)
     try:
         package = ctx.package()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from ..ledger.csv_import import import_documents
-from ..store import StoreError, open_store, resolve_url
+from . import NO_COMPANY_FILE, open_company_file
 
 
 def register(subparsers) -> None:
@@ -18,27 +17,10 @@ def register(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def existing_company_file(db: str | None) -> str | None:
-    """The reason a company file cannot be used, or None. Never creates an empty file by mistake."""
-    url = resolve_url(db)
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        path = Path(url[len("sqlite:///"):])
-        if not path.exists():
-            return (f"There is no company file at {path}. Check the --db path, or create a company file "
-                    "first (for example with the demo command).")
-    return None
-
-
 def run(args) -> int:
-    problem = existing_company_file(args.db)
-    if problem:
-        print(problem, file=sys.stderr)
-        return 1
-    try:
-        store = open_store(args.db)
-    except StoreError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    store = open_company_file(args.db, must_exist=True)
+    if store is None:
+        return NO_COMPANY_FILE
     try:
         report = import_documents(store, args.file)
     finally:

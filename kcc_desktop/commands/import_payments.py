@@ -30,17 +30,15 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..connectors.base import ConnectorError
     from ..context import AppContext
-    from ..store import StoreError, open_store
+    from . import NO_COMPANY_FILE, open_company_file
     from ..sync.options import OptionsService
     from ..sync.payments_import import ImportSummary, PaymentsImport
 
     if not (args.fetch or args.create_allocate):
         args.fetch = args.create_allocate = True
-    try:
-        store = open_store(args.db)
-    except StoreError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    store = open_company_file(args.db)
+    if store is None:
+        return NO_COMPANY_FILE
     try:
         service = PaymentsImport(store, OptionsService(store).load().provider)
         summary = ImportSummary()

@@ -31,14 +31,12 @@ def _print(args, data, text: str) -> None:
 def run(args) -> int:
     from ..connectors.base import ConnectorError
     from ..context import AppContext
-    from ..store import StoreError, open_store
+    from . import NO_COMPANY_FILE, open_company_file
     from ..sync.mapping import MappingError, MappingService
 
-    try:
-        store = open_store(args.db)
-    except StoreError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    store = open_company_file(args.db)
+    if store is None:
+        return NO_COMPANY_FILE
     try:
         svc = MappingService(store)
         if args.mapping_action == "fetch":

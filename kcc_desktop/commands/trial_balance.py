@@ -7,8 +7,7 @@ import sys
 from datetime import date
 
 from ..ledger.trial_balance import TrialBalance, trial_balance
-from ..store import StoreError, open_store
-from .import_documents import existing_company_file
+from . import NO_COMPANY_FILE, open_company_file
 
 
 def register(subparsers) -> None:
@@ -40,15 +39,9 @@ def run(args) -> int:
     if date_from and date_to and date_from > date_to:
         print(f"kcc-desktop trial-balance: --from {date_from} is after --to {date_to}.", file=sys.stderr)
         return 2
-    problem = existing_company_file(args.db)
-    if problem:
-        print(problem, file=sys.stderr)
-        return 1
-    try:
-        store = open_store(args.db)
-    except StoreError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    store = open_company_file(args.db, must_exist=True)
+    if store is None:
+        return NO_COMPANY_FILE
     try:
         with store.session() as session:
             tb = trial_balance(session, date_from, date_to)

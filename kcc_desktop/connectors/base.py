@@ -271,7 +271,9 @@ class AccountingPackage(abc.ABC):
     def create_payments(self, payments: list[PaymentIn], idempotency_key: str) -> list[Result]: ...
 
     @abc.abstractmethod
-    def find_document(self, kind: DocKind, number: str) -> RemoteDocument | None: ...
+    def find_document(self, kind: DocKind, number: str, contact_remote_id: str = "") -> RemoteDocument | None:
+        """The document of this kind and number; with ``contact_remote_id``, only that contact's counts
+        (bill and supplier credit numbers are unique per supplier only)."""
 
     @abc.abstractmethod
     def find_contact(self, name: str, supplier: bool | None = None) -> str | None:

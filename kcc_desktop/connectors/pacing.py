@@ -1,10 +1,15 @@
 """Client-side pacing: stay under the package's limits instead of bouncing off them.
 
 A ``Pacer`` (one per provider and organisation: see ``pacer_for``) holds an in-flight semaphore and
-a sliding one-minute log of call starts (plus a separate log for QuickBooks batch calls). It also
-reads the remaining-calls headers the package sends back and slows down when they run low. On a 429
-it waits out ``Retry-After`` and retries a few times; a daily limit is never waited out: it raises
-``RateLimited(limit="day")`` with the time uploads can resume.
+a sliding one-minute window of calls (plus a separate one for QuickBooks batch calls). The package
+counts a call when it *arrives*, somewhere between our send and our reading the answer, so a call
+stays in our window from its start until a window after it *finished*: however late it reached the
+package (network jitter, a slow body upload), the package has dropped it before we send the call
+that replaces it. Calls the pacer did not make (another process, the same organisation used by
+another app) show in the ``X-MinLimit-Remaining`` header; the pacer adds them to its window so it
+still stays inside the package's count. On a 429 it waits out ``Retry-After`` and retries a few
+times; a daily limit is never waited out: it raises ``RateLimited(limit="day")`` with the time
+uploads can resume.
 
 ``time_scale`` shrinks the window (0.0166 -> a "minute" of one second) for a time-scaled sandbox;
 ``clock`` and ``sleep`` are injectable so tests need no real waiting.
@@ -12,9 +17,9 @@ it waits out ``Retry-After`` and retries a few times; a daily limit is never wai
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
-from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -34,10 +39,9 @@ class PacingPolicy:
     window_seconds: float = 60.0
     max_retries: int = 3           # 429s waited out per call before giving up
     max_retry_wait: float = 120.0  # never sleep longer than this on one Retry-After
-    low_water: int = 5             # remaining-minute calls below which calls are spaced evenly
-    # The package logs a call when it arrives, a little after we log its start: hold each call in
-    # our window slightly longer than the package does, or the first call of a new window can 429.
-    window_margin: float = 0.03
+    # Each call already stays in our window until a window after its answer came back (later than
+    # the package's count of it); the margin only covers clock-rate and timer differences.
+    window_margin: float = 0.01
 
     def scaled(self, time_scale: float) -> "PacingPolicy":
         if time_scale <= 0:
@@ -76,23 +80,71 @@ def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
     return None
 
 
+class _Window:
+    """Calls in one sliding window: those in flight plus those that finished less than ``length`` ago.
+
+    Finished calls are kept two windows, so the count as it was when an earlier call started can
+    still be read (``count_since``). Not thread-safe: the Pacer's lock guards it.
+    """
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.ends: list[float] = []      # finish times of completed calls, ascending
+
+    def prune(self, now: float, length: float) -> None:
+        del self.ends[:bisect.bisect_right(self.ends, now - 2 * length)]
+
+    def count_since(self, edge: float) -> int:
+        """Calls in flight plus those that finished after ``edge``."""
+        return self.in_flight + len(self.ends) - bisect.bisect_right(self.ends, edge)
+
+    def delay(self, now: float, length: float, limit: int) -> float:
+        """Seconds until one more call fits under ``limit`` (0 = now)."""
+        first = bisect.bisect_right(self.ends, now - length)    # the oldest finish still in the window
+        over = self.in_flight + len(self.ends) - first - limit  # this many + 1 must leave first
+        if over < 0:
+            return 0.0
+        if first + over < len(self.ends):
+            return self.ends[first + over] + length - now
+        return length / max(limit, 1)   # everything is in flight (limit <= in-flight): poll
+
+    def finish(self, end: float) -> None:
+        self.in_flight -= 1
+        bisect.insort(self.ends, end)
+
+    def add_unseen(self, n: int, now: float) -> None:
+        """Calls the package counted but we never made: assume the latest time they could leave."""
+        for _ in range(n):
+            bisect.insort(self.ends, now)
+
+
 class Pacer:
     def __init__(self, policy: PacingPolicy, *, time_scale: float = 1.0,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
                  now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self.base_policy = policy
+        self.time_scale = time_scale
         self.policy = policy.scaled(time_scale) if time_scale != 1.0 else policy
         self.clock = clock
         self.sleep = sleep
         self.now = now
         self._slots = threading.BoundedSemaphore(self.policy.in_flight)
         self._lock = threading.Lock()
-        self._calls: deque[float] = deque()
-        self._batches: deque[float] = deque()
-        self._min_remaining: int | None = None
+        self._calls = _Window()
+        self._batches = _Window()
+        self._local = threading.local()   # the start of the call this thread is making
+        self._probing = False             # a call is out alone to read the package's count
         self._day_remaining: int | None = None
         self._day_blocked_until: datetime | None = None
         self.waited = 0.0              # total seconds spent waiting (for tests and benchmarks)
         self.throttled = 0             # 429s seen
+        self.unseen = 0                # calls the package counted that this pacer did not make
+
+    def rescale(self, time_scale: float) -> None:
+        """Another time scale for the same organisation (a time-scaled sandbox); the window is kept."""
+        with self._lock:
+            self.policy = self.base_policy.scaled(time_scale) if time_scale != 1.0 else self.base_policy
+            self.time_scale = time_scale
 
     # --- the windows ---------------------------------------------------------------------------
 
@@ -101,27 +153,16 @@ class Pacer:
         return self.policy.window_seconds * (1 + self.policy.window_margin)
 
     def _prune(self, now: float) -> None:
-        edge = now - self.window
-        for log in (self._calls, self._batches):
-            while log and log[0] <= edge:
-                log.popleft()
+        self._calls.prune(now, self.window)
+        self._batches.prune(now, self.window)
 
     def _delay(self, now: float, batch: bool) -> float:
         """Seconds to wait before one more call may start (0 = go)."""
         p = self.policy
         self._prune(now)
-        waits = [0.0]
-        if len(self._calls) >= p.per_window:
-            waits.append(self._calls[len(self._calls) - p.per_window] + self.window - now)
-        if batch and p.batches_per_window and len(self._batches) >= p.batches_per_window:
-            waits.append(self._batches[len(self._batches) - p.batches_per_window] + self.window - now)
-        # The package's own count runs low (other apps on the same organisation, or our window
-        # being out of step with its window): spread the remaining calls evenly.
-        if self._min_remaining is not None and self._min_remaining <= p.low_water and self._calls:
-            spacing = p.window_seconds / p.per_window
-            if self._min_remaining <= 0:
-                spacing = p.window_seconds / max(1, p.in_flight)
-            waits.append(self._calls[-1] + spacing - now)
+        waits = [self._calls.delay(now, self.window, p.per_window)]
+        if batch and p.batches_per_window:
+            waits.append(self._batches.delay(now, self.window, p.batches_per_window))
         return max(waits)
 
     def _check_day(self) -> None:
@@ -138,7 +179,11 @@ class Pacer:
 
     @contextmanager
     def slot(self, batch: bool = False) -> Iterator[None]:
-        """Hold one in-flight place and one place in the window(s) for the duration of a call."""
+        """Hold one in-flight place and one place in the window(s) for the duration of a call.
+
+        The place in the window is held until a window after the call finished (answer, error or
+        429 alike: the package may have counted it whichever way it ended).
+        """
         with self._lock:
             self._check_day()
         self._slots.acquire()
@@ -147,13 +192,30 @@ class Pacer:
                 with self._lock:
                     now = self.clock()
                     delay = self._delay(now, batch)
-                    if delay <= 0:
-                        self._calls.append(now)
+                    if self._probing:
+                        delay = max(delay, self.window / 600)
+                    elif delay <= 0:
+                        # The first call after a quiet window goes alone: its remaining-calls header
+                        # then counts exactly the calls others made (see _reconcile).
+                        probe = self._calls.count_since(now - self.window) == 0
+                        self._probing = probe
+                        self._calls.in_flight += 1
                         if batch:
-                            self._batches.append(now)
+                            self._batches.in_flight += 1
                         break
                 self._wait(delay)
-            yield
+            self._local.start = now
+            try:
+                yield
+            finally:
+                self._local.start = None
+                with self._lock:
+                    if probe:
+                        self._probing = False
+                    end = self.clock()
+                    self._calls.finish(end)
+                    if batch:
+                        self._batches.finish(end)
         finally:
             self._slots.release()
 
@@ -162,15 +224,38 @@ class Pacer:
         self.waited += seconds
         self.sleep(seconds)
 
-    def observe(self, headers: Mapping[str, str] | None) -> None:
-        """Read X-MinLimit-Remaining / X-DayLimit-Remaining from a response."""
+    def observe(self, headers: Mapping[str, str] | None, *, counted: bool = True) -> None:
+        """Read X-MinLimit-Remaining / X-DayLimit-Remaining from a response (called inside ``slot``).
+
+        ``counted=False`` for a 429: the package did not count the refused call, and Retry-After
+        already says when to come back.
+        """
         minute = _header(headers, "X-MinLimit-Remaining")
         day = _header(headers, "X-DayLimit-Remaining")
         with self._lock:
-            if minute is not None and minute.strip().lstrip("-").isdigit():
-                self._min_remaining = int(minute)
             if day is not None and day.strip().lstrip("-").isdigit():
                 self._day_remaining = int(day)
+            if counted and minute is not None and minute.strip().lstrip("-").isdigit():
+                self._reconcile(max(0, int(minute)))
+
+    def _reconcile(self, remaining: int) -> None:
+        """Add calls the package counted in its window that this pacer never made.
+
+        The package counted ``per_window - remaining`` calls when this one arrived, itself included.
+        Every call of ours it can have counted finished less than a window before this call started
+        (it arrived within a window before this one did), so anything beyond that count of ours is
+        someone else's: an earlier process, another app on the organisation. Our own calls in
+        flight at the same time (counted by us, perhaps not yet by the package) only lower the
+        estimate, never make it up; that is why the first call after a quiet window goes alone.
+        """
+        start = getattr(self._local, "start", None)
+        now = self.clock()
+        self._prune(now)
+        mine = self._calls.count_since((now if start is None else start) - self.window)
+        theirs = self.policy.per_window - remaining - mine
+        if theirs > 0:
+            self._calls.add_unseen(theirs, now)
+            self.unseen += theirs
 
     @property
     def day_remaining(self) -> int | None:
@@ -204,26 +289,29 @@ class Pacer:
                     raise RateLimited(f"{self.policy.label} is limiting how fast KCC Desktop may send "
                                       f"({t.limit} limit) and asked to wait {wait:.0f} seconds.",
                                       limit=t.limit, retry_after=wait) from None
-                # Retry-After is the package's own answer to "when": wait it out, then trust the
-                # next response's headers rather than the stale count.
+                # Retry-After is the package's own answer to "when": wait it out.
                 self._wait(wait)
-                with self._lock:
-                    self._min_remaining = None
 
 
 # --- one pacer per organisation ---------------------------------------------------------------------------
 
-_pacers: dict[tuple[str, str, float], Pacer] = {}
+_pacers: dict[tuple[str, str], Pacer] = {}
 _pacers_lock = threading.Lock()
 
 
 def pacer_for(provider: str, tenant: str, time_scale: float = 1.0) -> Pacer:
-    """The shared pacer for one organisation: every connector instance on it must count together."""
-    key = (provider, tenant, time_scale)
+    """The shared pacer for one organisation: every connector instance on it must count together.
+
+    Keyed by provider and organisation only: a connector opened with another ``time_scale`` (a
+    time-scaled sandbox) re-scales the shared pacer and keeps its window, never starts a second one.
+    """
+    key = (provider, tenant)
     with _pacers_lock:
         pacer = _pacers.get(key)
         if pacer is None:
             pacer = _pacers[key] = Pacer(POLICIES[provider], time_scale=time_scale)
+        elif pacer.time_scale != time_scale:
+            pacer.rescale(time_scale)
         return pacer
 
 

@@ -245,13 +245,17 @@ class QuickBooksPackage(AccountingPackage):
         return accounts
 
     def _account_ids(self, codes: Iterable[str] = ()) -> dict[str, str]:
-        """Active account ids by AcctNum; the chart is re-read once if a wanted code is missing."""
+        """Active account ids by code; the chart is re-read once if a wanted code is missing.
+
+        A code is the AcctNum, or the Id for an account without one (many QBO companies use no account
+        numbers; the mapping then keeps the Id as the code). An AcctNum wins over an equal Id.
+        """
         if self._accounts is None:
             self.fetch_accounts()
-        table = {a.code: a.id for a in self._accounts or [] if a.code and a.status == "ACTIVE"}
+        table = _account_table(self._accounts or [])
         if any(c and c.strip() not in table for c in codes):
             self.fetch_accounts()
-            table = {a.code: a.id for a in self._accounts or [] if a.code and a.status == "ACTIVE"}
+            table = _account_table(self._accounts or [])
         return table
 
     def _bank_ids(self, codes: list[str]) -> dict[str, str]:
@@ -497,7 +501,7 @@ class QuickBooksPackage(AccountingPackage):
         Kept between calls (one item-list read, not one per batch); read again when a code is missing.
         """
         if self._income_items is None or any(m.ACCOUNT_ITEM + c not in self._income_items for c in wanted):
-            codes = {a.id: a.code for a in (self._accounts or self.fetch_accounts()) if a.code}
+            codes = {a.id: a.code or a.id for a in (self._accounts or self.fetch_accounts())}
             out: dict[str, str] = {}
             for row in self._query_all("Item", what="the item list request"):
                 code = codes.get(m.ref_value(row.get("IncomeAccountRef")))
@@ -545,16 +549,18 @@ class QuickBooksPackage(AccountingPackage):
 
     # --- finding --------------------------------------------------------------------------------------
 
-    def find_document(self, kind: DocKind, number: str) -> RemoteDocument | None:
+    def find_document(self, kind: DocKind, number: str, contact_remote_id: str = "") -> RemoteDocument | None:
         entity = m.ENTITY[kind].qbo_object_name
         rows = self._query(f"SELECT * FROM {entity} WHERE DocNumber = {m.quote(number)}",
                            "the document lookup")
-        if not rows:
-            return None
         try:
-            return m.remote_document(kind, rows[0])
+            docs = [m.remote_document(kind, r) for r in rows]
         except KeyError:
             raise MalformedResponse("QuickBooks sent a document without an Id.") from None
+        if contact_remote_id:   # bill numbers are per supplier: another supplier's bill is not ours
+            docs = [d for d in docs if d.contact_remote_id in ("", contact_remote_id)]
+        live = [d for d in docs if d.status != "VOIDED"]
+        return (live or docs or [None])[0]
 
     def find_contact(self, name: str, supplier: bool | None = None) -> str | None:
         """By display name; ``supplier`` says which kind (a customer and a supplier may share a ledger name,
@@ -732,6 +738,13 @@ def connect_flow(settings: ConnectionSettings, store: SettingsStore, token_store
 def open_package(settings: ConnectionSettings, token_store: TokenStore, **options: Any) -> "QuickBooksPackage":
     """The connector for a saved QuickBooks connection (``connect.open_package`` calls this)."""
     return QuickBooksPackage(settings, token_store, **options)
+
+
+def _account_table(accounts: list[RemoteAccount]) -> dict[str, str]:
+    active = [a for a in accounts if a.status == "ACTIVE"]
+    table = {a.id: a.id for a in active if not a.code}
+    table.update({a.code: a.id for a in active if a.code})
+    return table
 
 
 def _in_lists(values: list[str], most: int, chars: int) -> Iterator[str]:

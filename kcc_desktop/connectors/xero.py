@@ -162,7 +162,7 @@ class XeroPackage(AccountingPackage):
                                              _request_timeout=self.timeout, **kwargs)
         except RateLimitException as exc:
             headers = exc.headers or {}
-            self.pacer.observe(headers)
+            self.pacer.observe(headers, counted=False)
             raise Throttled(exc.rate_limit or headers.get("X-Rate-Limit-Problem"),
                             parse_retry_after(headers.get("Retry-After"))) from None
         self.pacer.observe(headers)
@@ -354,7 +354,7 @@ class XeroPackage(AccountingPackage):
     # --- look-ups ----------------------------------------------------------------------------------
 
     @_shape_guard("look up a document")
-    def find_document(self, kind: DocKind, number: str) -> RemoteDocument | None:
+    def find_document(self, kind: DocKind, number: str, contact_remote_id: str = "") -> RemoteDocument | None:
         if not number:
             return None
         if m.is_credit(kind):
@@ -365,6 +365,8 @@ class XeroPackage(AccountingPackage):
             rows = self._call("look up an invoice", "get_invoices", invoice_numbers=[number],
                               where=f'Type=="{m.INVOICE_TYPES[kind]}"').invoices or []
             docs = [m.remote_invoice(r) for r in rows if r.invoice_number == number and r.type == m.INVOICE_TYPES[kind]]
+        if contact_remote_id:   # another supplier's bill of the same number is not ours
+            docs = [d for d in docs if d.contact_remote_id in ("", contact_remote_id)]
         # A voided or deleted copy is history; a live one is the match.
         live = [d for d in docs if d.status not in ("VOIDED", "DELETED")]
         return (live or docs or [None])[0]

@@ -87,6 +87,10 @@ class SandboxProvider(Provider):
         """Whether limits and faults apply (the data API, not the OAuth pages)."""
         return True
 
+    def is_write(self, request: Request) -> bool:
+        """Whether the request may change the books (saved, and eligible for ``drop_after_commit``)."""
+        return request.method in WRITE_METHODS
+
     def limit_key(self, request: Request) -> str:
         """Limits are per organisation/company: Xero keys by tenant id, QuickBooks by realm."""
         return "default"
@@ -213,7 +217,7 @@ class SandboxProvider(Provider):
         return resp
 
     def _handle_counted(self, request: Request) -> Response:
-        write = request.method in WRITE_METHODS
+        write = self.is_write(request)
         if not self.is_api(request):
             with self.lock:
                 resp = self.dispatch(request)

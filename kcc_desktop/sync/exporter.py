@@ -215,13 +215,15 @@ def lookup(s: Session, package: AccountingPackage, item: ExportItem) -> tuple[st
     """(remote id, number) of the object in the package, found by number, name or code; None if absent."""
     if item.item_type in DOC_TYPES:
         doc = s.get(Document, item.object_id)
-        found = package.find_document(DocKind(item.item_type), doc.number)
+        contact = pl.remote_link(s, package.provider, ItemType.COMPANY, doc.company_id)
+        # Bill and supplier credit numbers are per supplier: another supplier's document is not ours.
+        per_supplier = item.item_type in (ItemType.PURCHASE_INVOICE, ItemType.PURCHASE_CREDIT)
+        wanted = contact.remote_id if contact is not None and per_supplier else ""
+        found = package.find_document(DocKind(item.item_type), doc.number, contact_remote_id=wanted)
         if found is None:
             return None
-        contact = pl.remote_link(s, package.provider, ItemType.COMPANY, doc.company_id)
-        if (item.item_type == ItemType.PURCHASE_INVOICE and contact and found.contact_remote_id
-                and found.contact_remote_id != contact.remote_id):
-            return None   # bill numbers are per supplier: another supplier's bill is not ours
+        if wanted and found.contact_remote_id and found.contact_remote_id != wanted:
+            return None
         return found.remote_id, found.number
     if item.item_type == ItemType.COMPANY:
         company = s.get(Company, item.object_id)

@@ -25,6 +25,7 @@ OK = "OK"
 EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[A-Za-z]{2,}$")
 CHUNK = 500
 PACKAGE_NAMES = {"xero": "Xero", "quickbooks": "QuickBooks"}
+QBO_DOC_NUMBER_MAX = 21   # QuickBooks' DocNumber limit (Xero allows 255)
 
 
 def email_problem(company: Company) -> str | None:
@@ -97,6 +98,8 @@ class PreCheck:
                 problems.append(found)
             if not ctx.options.multicurrency and company.currency != ctx.base_currency:
                 problems.append(f"{company.name} trades in {company.currency}; MultiCurrency is off")
+            if self.provider == "quickbooks" and ":" in company.name:
+                problems.append(f"QuickBooks names cannot contain a colon: rename {company.name} in the ledger")
         elif kind == ItemType.STOCK_ITEM:
             stock = s.get(StockItem, item.object_id)
             if stock is None:
@@ -125,6 +128,9 @@ class PreCheck:
         found = email_problem(doc.company)
         if found:
             problems.append(found)
+        if self.provider == "quickbooks" and len(doc.number) > QBO_DOC_NUMBER_MAX:
+            problems.append(f"{label}: QuickBooks document numbers have at most {QBO_DOC_NUMBER_MAX} characters; "
+                            "shorten the number in the ledger")
         sales = DocumentKind(doc.kind).is_sales
         for line in doc.lines:
             what = f"Line {line.line_no}"

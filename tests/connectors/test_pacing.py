@@ -74,13 +74,86 @@ def test_qbo_batch_window_is_separate_from_the_call_window():
     assert sum(clock.sleeps) == pytest.approx(pacer.window)
 
 
-def test_low_remaining_header_spaces_calls_out():
+def test_a_slow_call_keeps_its_place_until_a_window_after_it_finished():
+    # The package counts a call when it arrives, which may be late in a slow call: the 61st call
+    # must wait for the first to have finished a whole window ago, not started one.
     pacer, clock = make()
+
+    def slow():
+        clock.t += 5.0
+    pacer.run(slow)
+    for _ in range(59):
+        pacer.run(lambda: None)
+    first_finished = 1005.0
     pacer.run(lambda: None)
-    pacer.observe({"X-MinLimit-Remaining": "2", "X-DayLimit-Remaining": "4000"})
+    assert clock.t == pytest.approx(first_finished + pacer.window)
+
+
+def test_calls_the_pacer_did_not_make_fill_its_window():
+    # Another process used 57 of the minute's calls: the package says 2 remain after ours.
+    pacer, clock = make()
+    pacer.run(lambda: pacer.observe({"X-MinLimit-Remaining": "2", "X-DayLimit-Remaining": "4000"}))
+    assert pacer.unseen == 57 and pacer.day_remaining == 4000
     pacer.run(lambda: None)
-    assert clock.sleeps and clock.sleeps[0] == pytest.approx(1.0)   # 60 s / 60 calls
-    assert pacer.day_remaining == 4000
+    pacer.run(lambda: None)
+    assert clock.sleeps == []
+    pacer.run(lambda: None)                 # the 61st call in the package's count waits a window
+    assert sum(clock.sleeps) == pytest.approx(pacer.window)
+
+
+def test_own_calls_in_flight_are_not_taken_for_someone_elses():
+    # Three calls in flight together: the package's count for each includes only those that had
+    # arrived; none of that may be mistaken for another app's calls.
+    pacer, clock = make()
+    pacer.run(lambda: pacer.observe({"X-MinLimit-Remaining": "59"}))   # the first goes alone
+    together = threading.Barrier(3)
+    remaining = iter(["58", "57", "56"])
+    lock = threading.Lock()
+
+    def call():
+        together.wait(2)                    # all three in flight before any answer is read
+        with lock:
+            pacer.observe({"X-MinLimit-Remaining": next(remaining)})
+
+    threads = [threading.Thread(target=pacer.run, args=(call,)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(3)
+    assert not together.broken and pacer.unseen == 0
+
+
+def test_the_first_call_after_a_quiet_window_goes_alone():
+    pacer = Pacer(PacingPolicy("Xero", in_flight=5, per_window=60, window_seconds=1.0))
+    first_out, others = threading.Event(), []
+
+    def first():
+        first_out.set()
+        time.sleep(0.05)
+        others.append(len(others))          # nobody else may have started meanwhile
+
+    t = threading.Thread(target=pacer.run, args=(first,))
+    t.start()
+    first_out.wait(2)
+    helpers = [threading.Thread(target=pacer.run, args=(lambda: others.append("x"),)) for _ in range(3)]
+    for h in helpers:
+        h.start()
+    for th in [t, *helpers]:
+        th.join(3)
+    assert others[0] == 0 and others.count("x") == 3
+
+
+def test_a_429_is_not_taken_for_someone_elses_calls():
+    pacer, clock = make()
+    attempts = []
+
+    def call():
+        attempts.append(1)
+        if len(attempts) == 1:
+            pacer.observe({"X-MinLimit-Remaining": "0"}, counted=False)
+            raise Throttled("minute", 2)
+    pacer.run(call)
+    assert pacer.unseen == 0 and clock.sleeps == [2]
 
 
 def test_429_waits_retry_after_then_retries():
@@ -136,6 +209,7 @@ def test_daily_limit_raises_at_once_with_resume_time_and_blocks_later_calls():
 
 def test_in_flight_limit_holds_extra_threads():
     pacer = Pacer(PacingPolicy("Xero", in_flight=2, per_window=1000))
+    pacer.run(lambda: None)    # not a quiet window: no call goes alone
     lock = threading.Lock()
     state = {"now": 0, "max": 0}
     release = threading.Event()
@@ -167,6 +241,9 @@ def test_one_shared_pacer_per_organisation():
     assert pacer_for("xero", "t1") is pacer_for("xero", "t1")
     assert pacer_for("xero", "t1") is not pacer_for("xero", "t2")
     assert pacer_for("quickbooks", "r1").policy.batches_per_window == 40
+    # A connector opened with a time scale shares (and re-scales) the organisation's pacer.
+    shared = pacer_for("xero", "t1")
+    assert pacer_for("xero", "t1", 1 / 60) is shared and 1.0 < shared.window < 1.1
     reset_pacers()
 
 
@@ -178,15 +255,23 @@ def test_a_busy_run_stays_under_the_minute_limit_without_a_single_429(scaled):
     from kcc_desktop.connectors import connect as connect_mod
 
     sb, store, tokens = scaled
+    # Another process (its own pacer) used a third of the "minute" just before: the package counts
+    # those calls too, and the shared pacer must learn them from the response headers.
+    other = connect_mod.open_package(store, tokens, pacer=Pacer(XERO_POLICY, time_scale=1 / 60), timeout=5)
+    for _ in range(20):
+        other.fetch_tax_rates()
     package = connect_mod.open_package(store, tokens, time_scale=1 / 60, timeout=5)
     before = sb.stats()["requests"]
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=8) as pool:          # more threads than Xero allows in flight
-        results = list(pool.map(lambda _: package.fetch_tax_rates(), range(150)))
+        # lookups (GET) and reads of several kinds, all counted against the same organisation
+        calls = [package.fetch_tax_rates, package.fetch_accounts, package.fetch_bank_accounts]
+        results = list(pool.map(lambda i: calls[i % 3](), range(150)))
     elapsed = time.monotonic() - started
     stats = sb.stats()
-    assert all(results)
+    assert all(r is not None for r in results)
     assert stats["rate_limited"] == 0 and "429" not in stats["by_status"]
     assert stats["requests"] - before == 150
     assert elapsed >= 2.0          # 150 calls at 60 a "minute" need at least two more windows
     assert package.pacer.throttled == 0 and package.pacer.waited > 0
+    assert package.pacer.unseen >= 15   # the other process's calls (a few may have left the window)

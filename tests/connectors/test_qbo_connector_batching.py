@@ -112,7 +112,7 @@ def test_item_update_and_existing_name_links(qbo_package):
     assert linked.ok and linked.remote_id == created.remote_id and "linked" in linked.messages[0]
 
 
-def test_contacts_duplicates_link_or_fail_with_qbos_message(qbo_package, qbo_sandbox):
+def test_contacts_duplicates_link_or_take_a_kind_suffix(qbo_package, qbo_sandbox):
     contacts = [ContactIn(key("c"), "Acme Ltd", email="ap@acme.example"),
                 ContactIn(key("c"), "Bridgewater Garden Centre"),            # already a customer: link
                 ContactIn(key("c"), "Northern Timber Supplies"),             # already a VENDOR: 6240
@@ -120,14 +120,19 @@ def test_contacts_duplicates_link_or_fail_with_qbos_message(qbo_package, qbo_san
 
     results = qbo_package.upsert_contacts(contacts, key())
 
-    assert [r.ok for r in results] == [True, True, False, True]
+    assert [r.ok for r in results] == [True, True, True, True]
     assert results[1].remote_id == "1" and "linked" in results[1].messages[0]
-    assert results[2].messages[0].startswith("Duplicate Name Exists Error")
+    # A customer who is also a supplier: QBO names are unique across both, so the customer gets a suffix.
+    [suffixed] = qbo_package._query_all("Customer", "DisplayName = 'Northern Timber Supplies (Customer)'",
+                                        what="test")
+    assert suffixed["Id"] == results[2].remote_id
+    assert qbo_package.find_contact("Northern Timber Supplies", supplier=False) == results[2].remote_id
+    assert qbo_package.find_contact("Northern Timber Supplies", supplier=True) not in (None, results[2].remote_id)
     assert qbo_package.find_contact("Pine & Co") == results[3].remote_id
     assert qbo_package._query_all("Vendor", "DisplayName = 'Pine & Co'", what="test")
     assert qbo_package.find_contact("Acme Ltd") == results[0].remote_id
     assert qbo_package.find_contact("Nobody") is None
-    assert qbo_sandbox.count("/batch") == 1
+    assert qbo_sandbox.count("/batch") == 1 and qbo_sandbox.count("/customer") == 1   # + the suffixed one
 
 
 def test_contact_update_changes_the_email(qbo_package):

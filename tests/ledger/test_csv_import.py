@@ -187,5 +187,6 @@ def test_command_line_exit_codes_and_messages(ledger, tmp_db_path, tmp_path, cap
     assert "Imported 5 documents" in capsys.readouterr().out
     with ledger.session() as s:
         assert s.scalar(select(func.count()).select_from(Document)) == 6
-    assert main(["--db", str(tmp_path / "missing.sqlite"), "import-documents", bad]) == 1
+    # No company file there: refused (exit 2) rather than creating an empty one.
+    assert main(["--db", str(tmp_path / "missing.sqlite"), "import-documents", bad]) == 2
     assert "There is no company file" in capsys.readouterr().err

@@ -2,7 +2,7 @@
 Export tab on 100,000 pending rows (open, Select All, start Upload Data, GUI stalls while uploading).
 
     .venv/bin/python benchmarks/bench_export.py [--requests 500] [--throughput 10000 --minute 6]
-                                                [--gui 100000] [--runs 5] [--skip ...]
+                                                [--gui 100000] [--stall 2000] [--runs 5] [--skip ...]
 
 Everything runs against the in-process Xero sandbox over HTTP, through the app's real connect flow,
 mapping, queue and ExportService. Figures go to stdout as JSON lines; copy them into README.md.
@@ -229,6 +229,64 @@ def bench_gui(n: int, runs: int, minute_seconds: float) -> dict:
         sb.server.stop()
 
 
+def bench_stall(n: int, runs: int, minute_seconds: float) -> dict:
+    """Worst GUI stall over a whole Upload Data of ``n`` documents (a fresh company each run), the
+    tab's refresh at the end included: a 10 ms QTimer heartbeat, its longest gap."""
+    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from kcc_desktop.connectors.pacing import reset_pacers
+    from kcc_desktop.context import AppContext
+    from kcc_desktop.ui.export_tab import ExportTab
+
+    app = QApplication.instance() or QApplication([])
+    os.environ["KCC_PACING_TIME_SCALE"] = str(minute_seconds / 60.0)
+    worst, uploads, loads = [], [], []
+    for run in range(runs):
+        sb = start(minute_seconds / 60.0)
+        try:
+            store, _pkg, _ = company(n, sb, f"stall{run}")
+            reset_pacers()
+            tab = ExportTab(AppContext(store))
+            tab.resize(1280, 800)
+            tab.show()
+            tab.pending_grid.selectAll()
+            app.processEvents()
+            loads.append(os.getloadavg()[0])
+            tab.upload_action.trigger()
+            gaps, clock = [], QElapsedTimer()
+            clock.start()
+            last = [clock.elapsed()]
+
+            def tick():
+                now = clock.elapsed()
+                gaps.append(now - last[0])
+                last[0] = now
+            beat = QTimer()
+            beat.setInterval(10)
+            beat.timeout.connect(tick)
+            beat.start()
+            t0 = time.perf_counter()
+            while tab.busy:
+                app.processEvents()
+                time.sleep(0.001)
+            uploads.append(time.perf_counter() - t0)
+            end = time.perf_counter() + 0.3      # the refresh after the job, too
+            while time.perf_counter() < end:
+                app.processEvents()
+                time.sleep(0.001)
+            beat.stop()
+            worst.append(max(gaps))
+            tab.close()
+            tab.deleteLater()
+            app.processEvents()
+        finally:
+            sb.server.stop()
+    return {"bench": "gui_stall_full_upload", "documents": n, "runs": runs,
+            "max_gui_stall_ms_median": statistics.median(worst), "stall_per_run_ms": worst,
+            "upload_s_per_run": [round(u, 2) for u in uploads], "load_avg_1min": [round(x, 2) for x in loads]}
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--requests", type=int, default=500, help="documents for the requests-per-document run")
@@ -236,7 +294,8 @@ def main() -> int:
     p.add_argument("--minute", type=float, default=6.0, help="seconds a rate-limit 'minute' lasts")
     p.add_argument("--gui", type=int, default=100000, help="pending documents for the tab timings")
     p.add_argument("--runs", type=int, default=5)
-    p.add_argument("--skip", nargs="*", default=[], choices=["requests", "throughput", "gui"])
+    p.add_argument("--stall", type=int, default=2000, help="documents for the full-upload GUI stall runs")
+    p.add_argument("--skip", nargs="*", default=[], choices=["requests", "throughput", "gui", "stall"])
     p.add_argument("--pipeline", type=int, default=None, help="requests in flight (default: the exporter's)")
     p.add_argument("--pacer-margin", type=float, default=None,
                    help="override the Xero pacer's window margin (seconds) to test the 429 edge")
@@ -255,6 +314,8 @@ def main() -> int:
         print(json.dumps(bench_throughput(args.throughput, args.minute, args.pipeline)), flush=True)
     if "gui" not in args.skip:
         print(json.dumps(bench_gui(args.gui, args.runs, args.minute)), flush=True)
+    if "stall" not in args.skip:
+        print(json.dumps(bench_stall(args.stall, args.runs, args.minute)), flush=True)
     return 0
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -91,8 +92,26 @@ class StopRun(Exception):
     """The whole run must stop (connection lost, daily limit): the message says why and when to retry."""
 
 
+# The window's thread stalled 100-150 ms while an upload planned 100,000 rows: a thread waiting for
+# the GIL is woken each time this one lets go of it around a SQLite step (every row), finds it taken
+# again and starts its wait over, so CPython's forced switch never comes. A real pause every
+# YIELD_EVERY seconds of work hands the GIL over (costs at most YIELD_FOR / YIELD_EVERY of the time).
+YIELD_EVERY = 0.01
+YIELD_FOR = 0.0005
+_yielded = threading.local()
+
+
+def yield_gil() -> None:
+    """Pause briefly if this thread has worked YIELD_EVERY seconds since it last paused."""
+    now = time.monotonic()
+    if now - getattr(_yielded, "at", 0.0) >= YIELD_EVERY:
+        time.sleep(YIELD_FOR)
+        _yielded.at = time.monotonic()
+
+
 def _chunks(seq: Sequence, n: int = CHUNK):
     for i in range(0, len(seq), n):
+        yield_gil()
         yield seq[i:i + n]
 
 

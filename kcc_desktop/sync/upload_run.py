@@ -29,7 +29,7 @@ from . import payloads as pl
 from .advice import advice_for
 from .exporter import (
     _SENT_KEYS, BATCH_FAMILY, DOC_TYPES, PACKAGE_NAMES, PHASES, PIPELINE, RATE_RETRIES, REPLAY_WINDOW,
-    TRANSIENT_RETRIES, ExportService, Progress, StopRun, Summary, _chunks, lookup, save_link,
+    TRANSIENT_RETRIES, ExportService, Progress, StopRun, Summary, _chunks, lookup, save_link, yield_gil,
 )
 from .queue import ensure_queued
 
@@ -141,16 +141,19 @@ class UploadRun:
         doc_ids = sorted(docs)
         for chunk in _chunks(doc_ids):
             for doc_id, company_id in s.execute(select(Document.id, Document.company_id).where(Document.id.in_(chunk))):
+                yield_gil()
                 out.setdefault(docs[doc_id], []).append((ItemType.COMPANY.value, company_id))
             for doc_id, stock_id in s.execute(
                     select(DocumentLine.document_id, DocumentLine.stock_item_id).distinct()
                     .where(DocumentLine.document_id.in_(chunk), DocumentLine.stock_item_id.is_not(None))
                     .order_by(DocumentLine.document_id, DocumentLine.stock_item_id)):
+                yield_gil()
                 out.setdefault(docs[doc_id], []).append((ItemType.STOCK_ITEM.value, stock_id))
         for chunk in _chunks(sorted(allocs)):
             rows = s.execute(select(Allocation.id, Document.id, Document.kind)
                              .join(Document, Document.id == Allocation.document_id).where(Allocation.id.in_(chunk)))
             for alloc_id, doc_id, kind in rows:
+                yield_gil()
                 if pl.remote_link(s, self.provider, kind, doc_id) is None:
                     out.setdefault(allocs[alloc_id], []).append((kind, doc_id))
         return out
@@ -331,6 +334,7 @@ class UploadRun:
             with s.no_autoflush:
                 links = self._existing_links(s, [batch.items[i] for i in ok])
                 for i in sendable:
+                    yield_gil()
                     result = by_key.get(str(i))
                     if result is not None and result.ok:
                         self._succeed(s, batch.items[i], result, links)
@@ -374,6 +378,7 @@ class UploadRun:
         kind = items[0].item_type
         objects = self._load(s, kind, [i.object_id for i in items])
         for item in items:
+            yield_gil()
             obj = objects.get(item.object_id)
             try:
                 if obj is None:

@@ -155,6 +155,11 @@ class ExportTab(QWidget):
         self.progress = QProgressBar()
         self.progress.setAccessibleName("Upload progress")
         self.progress.setTextVisible(True)
+        # Hidden, it keeps its place: showing it when a job starts must not move (and so repaint) the
+        # grids, whose Python model is called per cell while the job's threads compete for the GIL.
+        policy = self.progress.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.progress.setSizePolicy(policy)
         self.progress.hide()
 
         self.pages = QTabWidget()

@@ -8,7 +8,7 @@ import pytest
 from xero_python.accounting import Account, CreditNote, Invoice, Overpayment, Payment, Payments
 from xero_python.exceptions import AccountingBadRequestException
 
-from kcc_desktop.sandbox.testing import XeroBookkeeper
+from kcc_desktop.sandbox.testing import sandbox_call, XeroBookkeeper
 from .xero_builders import D, TODAY, contact, create_invoice, credit_note, line
 
 
@@ -80,10 +80,13 @@ def test_delete_payment_restores_amount_due(xero, keeper):
         keeper.delete_payment(pid)
 
 
-def test_payments_query_paging_and_modified_since(xero, keeper):
+def test_payments_query_paging_and_modified_since(xero, xero_urls, keeper):
     api, tid = xero.accounting, xero.tenant_id
     inv = _inv(xero, amount="1000.00")
-    ids = keeper.pay_many([(inv.invoice_id, "1.00")] * 5, TODAY)
+    ids = keeper.pay_many([(inv.invoice_id, "1.00")], TODAY)
+    # Later payments are saved seconds after the first, as If-Modified-Since compares to the second.
+    sandbox_call(xero_urls, "advance-clock", {"seconds": 2})
+    ids += keeper.pay_many([(inv.invoice_id, "1.00")] * 4, TODAY)
     first = api.get_payment(tid, ids[0]).payments[0].updated_date_utc
     page = api.get_payments(tid, page=2, page_size=2)
     assert len(page.payments) == 2 and page.pagination.item_count == 5 and page.pagination.page_count == 3

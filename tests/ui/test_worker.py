@@ -72,3 +72,30 @@ def test_progress_meter_text():
     meter = ProgressMeter(clock=lambda: now[0])
     now[0] = 10.0
     assert meter.text(100, 1000) == "100 of 1,000 · 10/s · about 1 min 30 s left"
+
+
+def test_the_heap_stays_frozen_after_a_job_and_is_collected_once_when_idle(qtbot, monkeypatch):
+    # Unfreezing as a job ends hands the whole heap to the next automatic full collection, which then
+    # ran on the GUI thread as the tab refreshed (a 50-90 ms stall). The deferred release collects
+    # what died meanwhile, then freezes the survivors again.
+    import gc
+    import weakref
+
+    from kcc_desktop.ui import worker as worker_mod
+
+    monkeypatch.setattr(worker_mod, "GC_RELEASE_MS", 50)
+
+    class Node:
+        pass
+    cycle = Node()
+    cycle.me = cycle                        # only the cyclic collector can free it
+    gone = weakref.ref(cycle)
+    worker = Worker(lambda progress, cancel: None)
+    with qtbot.waitSignal(worker.done, timeout=5000):
+        worker.start()                      # the cycle is frozen with everything else
+    del cycle
+    assert gc.get_freeze_count() > 0        # still frozen right after the job
+    gc.collect()
+    assert gone() is not None               # a frozen cycle waits for the release...
+    qtbot.waitUntil(lambda: gone() is None, timeout=3000)   # ...which comes when idle
+    assert gc.get_freeze_count() > 0        # and the survivors are frozen again

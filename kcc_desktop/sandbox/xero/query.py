@@ -176,13 +176,18 @@ def paginate(records: list[dict], page: str | None, page_size: str | None) -> tu
     return records[(p - 1) * size: p * size], pagination
 
 
+def _as_shown(when: datetime) -> datetime:
+    """A timestamp at the precision Xero shows it (/Date(ms)/): a client can only echo back what it saw."""
+    return when.replace(microsecond=when.microsecond // 1000 * 1000)
+
+
 def select(records: Iterable[dict], where: str | None = None, modified_since: datetime | None = None,
            filters: dict[str, list[str]] | None = None) -> list[dict]:
     """Filter records: where clause, If-Modified-Since, and list params like {"InvoiceNumber": [...]}."""
     test = compile_where(where)
     out = []
     for rec in records:
-        if modified_since and rec.get("UpdatedDateUTC") and rec["UpdatedDateUTC"] <= modified_since:
+        if modified_since and rec.get("UpdatedDateUTC") and _as_shown(rec["UpdatedDateUTC"]) <= modified_since:
             continue
         if filters and not all(str(_field(rec, f) or "").lower() in {v.lower() for v in vals}
                                for f, vals in filters.items() if vals):

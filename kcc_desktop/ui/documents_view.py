@@ -21,7 +21,7 @@ from ..ledger.service import controls
 from ..models import Company, Document, DocumentKind, JournalLine
 from ..store import Store
 from . import icons
-from .grid import GridPanel, GridView, LazyTableModel, selection_action
+from .grid import GridPanel, GridView, LazyTableModel, bind_button, plain_label, selection_action
 from .payment_dialog import RecordPaymentAction
 
 
@@ -216,12 +216,8 @@ class DocumentsView(QWidget):
 
         buttons = QHBoxLayout()
         for action in (self.open_action, self.payment_action, self.refresh_action):
-            button = QPushButton(action.icon(), action.text().replace("&", ""))
-            button.setAccessibleName(action.text().replace("&", ""))
-            button.setToolTip(action.toolTip())
-            button.clicked.connect(action.trigger)
-            action.changed.connect(lambda b=button, a=action: b.setEnabled(a.isEnabled()))
-            button.setEnabled(action.isEnabled())
+            button = QPushButton(action.icon(), plain_label(action.text()))
+            bind_button(button, action)
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)

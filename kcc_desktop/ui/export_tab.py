@@ -25,8 +25,9 @@ from ..models import ExportFeedback, ExportItem, ExportStatus
 from ..sync.exporter import ExportService
 from . import icons
 from .export_models import ExportedModel, FeedbackModel, PendingExportModel
-from .grid import GridPanel, GridView, selection_action
-from .worker import ProgressMeter, Worker
+from .grid import GridPanel, GridView, bind_button, selection_action
+from .job_runner import JobRunner
+from .worker import Worker
 
 ORANGE = ("QToolButton { background: #ef6c00; color: white; font-weight: bold; border-radius: 3px;"
           " padding: 4px 10px; } QToolButton:disabled { background: #ffcc80; }")
@@ -47,8 +48,6 @@ class ExportTab(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.service = ExportService(ctx.store)
-        self.worker: Worker | None = None
-        self.meter = ProgressMeter()
         self.last_summary = None
         self.setAccessibleName("Export")
 
@@ -107,9 +106,7 @@ class ExportTab(QWidget):
         self.refresh_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.refresh_action.triggered.connect(self.refresh)
         self.cancel_action = QAction("Cancel", self)
-        self.cancel_action.setEnabled(False)
         self.cancel_action.setToolTip("Stop after the batch being sent now")
-        self.cancel_action.triggered.connect(self.on_cancel_triggered)
         for grid in self.grids:
             grid.selection_changed.connect(self._update_shared_actions)
         self.addActions([self.upload_action, self.refresh_action])
@@ -124,9 +121,9 @@ class ExportTab(QWidget):
     def _layout(self) -> None:
         bar = QHBoxLayout()
         upload = QPushButton(self.upload_action.icon(), "Upload Data")
-        self._bind(upload, self.upload_action)
+        bind_button(upload, self.upload_action)
         cancel = QPushButton("Cancel")
-        self._bind(cancel, self.cancel_action)
+        bind_button(cancel, self.cancel_action)
         actions = QToolButton()
         actions.setText("Actions")
         actions.setAccessibleName("Actions")
@@ -161,6 +158,11 @@ class ExportTab(QWidget):
         policy.setRetainSizeWhenHidden(True)
         self.progress.setSizePolicy(policy)
         self.progress.hide()
+        self.jobs = JobRunner(self.progress, self.status_label, self.cancel_action,
+                              cancelling_text="Cancelling after the batch being sent…", parent=self)
+        self.jobs.busy_changed.connect(self.busy_changed)
+        self.jobs.busy_changed.connect(lambda _busy: self._reevaluate())
+        self.jobs.ended.connect(self.refresh)
 
         self.pages = QTabWidget()
         self.pages.setDocumentMode(True)
@@ -194,19 +196,15 @@ class ExportTab(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.pages, 1)
 
-    @staticmethod
-    def _bind(button: QPushButton, action: QAction) -> None:
-        button.setAccessibleName(action.text().replace("&", ""))
-        button.setToolTip(action.toolTip())
-        button.clicked.connect(action.trigger)
-        action.changed.connect(lambda: button.setEnabled(action.isEnabled()))
-        button.setEnabled(action.isEnabled())
-
     # --- state ------------------------------------------------------------------------------------------
 
     @property
     def busy(self) -> bool:
-        return self.worker is not None and self.worker.is_running()
+        return self.jobs.busy
+
+    @property
+    def worker(self) -> Worker | None:
+        return self.jobs.worker
 
     def current_grid(self) -> GridView:
         return self.grids[max(0, self.pages.currentIndex())]
@@ -256,43 +254,6 @@ class ExportTab(QWidget):
 
     # --- background work --------------------------------------------------------------------------------
 
-    def _run(self, what: str, fn, on_done) -> Worker:
-        self.worker = Worker(fn, self)
-        self.worker.progress.connect(self.on_worker_progress)
-        self.worker.finished.connect(on_done)
-        self.worker.failed.connect(self.on_worker_failed)
-        self.worker.done.connect(self.on_worker_done)
-        self.meter.restart()
-        self.progress.setRange(0, 0)
-        self.progress.setFormat(what)
-        self.progress.show()
-        self.status_label.setText(what)
-        self.worker.start()
-        self.cancel_action.setEnabled(True)
-        self._reevaluate()
-        self.busy_changed.emit(True)
-        return self.worker
-
-    def on_worker_progress(self, done: int, total: int, text: str) -> None:
-        if total > 0:
-            self.progress.setRange(0, total)
-            self.progress.setValue(done)
-            self.progress.setFormat(f"{self.meter.text(done, total)} — {text}".replace("%", "%%"))
-
-    def on_worker_failed(self, message: str) -> None:
-        self.status_label.setText(message)
-
-    def on_worker_done(self) -> None:
-        self.cancel_action.setEnabled(False)
-        self.progress.hide()
-        self.refresh()
-        self.busy_changed.emit(False)
-
-    def on_cancel_triggered(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
-            self.status_label.setText("Cancelling after the batch being sent…")
-
     def on_upload_triggered(self) -> None:
         ids = self.pending_grid.selected_ids()
         if not ids or self.busy:
@@ -301,7 +262,7 @@ class ExportTab(QWidget):
 
         def job(progress, cancel):   # on the worker thread: its own package object and sessions
             return service.upload(ids, ctx.package(), progress=progress, cancel=cancel)
-        self._run(f"Uploading {len(ids):,} rows…", job, self.on_upload_finished)
+        self.jobs.run(f"Uploading {len(ids):,} rows…", job, self.on_upload_finished)
 
     def on_upload_finished(self, summary) -> None:
         self.last_summary = summary
@@ -315,7 +276,7 @@ class ExportTab(QWidget):
         def job(progress, cancel):
             from ..sync.precheck import run_precheck
             return run_precheck(store, ids, progress=progress, cancel=cancel)
-        self._run(f"Checking {len(ids):,} rows…", job, self.on_precheck_finished)
+        self.jobs.run(f"Checking {len(ids):,} rows…", job, self.on_precheck_finished)
 
     def on_precheck_finished(self, results: dict) -> None:
         problems = sum(1 for text in results.values() if text != "OK")
@@ -325,7 +286,7 @@ class ExportTab(QWidget):
     def on_verify_triggered(self) -> None:
         ids = self.exported_grid.selected_ids()
         ctx, service = self.ctx, self.service
-        self._run(f"Verifying {len(ids):,} rows…",
+        self.jobs.run(f"Verifying {len(ids):,} rows…",
                   lambda progress, cancel: service.verify(ids, ctx.package(), cancel=cancel), self.on_verify_finished)
 
     def on_verify_finished(self, result) -> None:
@@ -395,6 +356,5 @@ class ExportTab(QWidget):
 
     def shutdown(self, wait_ms: int = 30000) -> None:
         """For the window's close: stop after the batch in flight and wait for the thread."""
-        if self.worker is not None and self.worker.is_running():
-            self.worker.cancel()
-            self.worker.wait(wait_ms)
+        self.jobs.shutdown(wait_ms)
+

@@ -341,3 +341,17 @@ def selection_action(grid: GridView, text: str, slot: Callable[[], Any], *, pare
     grid.selection_changed.connect(update)
     update()
     return action
+
+
+def plain_label(text: str) -> str:
+    """An action's text as a person reads it: "&&" is an ampersand, a lone "&" marks the mnemonic."""
+    return text.replace("&&", "\0").replace("&", "").replace("\0", "&")
+
+
+def bind_button(button, action: QAction) -> None:
+    """A push button that mirrors a QAction (one enabled state, one tooltip) and triggers it."""
+    button.setAccessibleName(plain_label(action.text()))
+    button.setToolTip(action.toolTip())
+    button.clicked.connect(action.trigger)
+    action.changed.connect(lambda: button.setEnabled(action.isEnabled()))
+    button.setEnabled(action.isEnabled())

@@ -20,9 +20,10 @@ from ..context import AppContext
 from ..sync.options import PROVIDER_LABELS, OptionsService
 from ..sync.payments_import import PaymentsImport
 from . import icons
-from .grid import GridPanel, GridView, selection_action
+from .grid import GridPanel, GridView, bind_button, selection_action
 from .import_models import ImportModel, write_csv
-from .worker import CoalescedRefresh, ProgressMeter, Worker
+from .job_runner import JobRunner
+from .worker import CoalescedRefresh, Worker
 
 ORANGE = ("QToolButton { background: #ef6c00; color: white; font-weight: bold; border-radius: 3px;"
           " padding: 4px 10px; } QToolButton:disabled { background: #ffcc80; }")
@@ -42,8 +43,6 @@ class ImportTab(QWidget):
     def __init__(self, ctx: AppContext, parent=None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.worker: Worker | None = None
-        self.meter = ProgressMeter()
         self.last_summary = None
         self.fetch_on_show = True          # the first time the tab is shown it fetches (as the issue asks)
         self._new_rows = False
@@ -87,9 +86,7 @@ class ImportTab(QWidget):
         self.export_csv_action = QAction(icons.icon("export-csv"), "Export grid to CS&V…", self)
         self.export_csv_action.triggered.connect(lambda: self.on_export_csv_triggered())
         self.cancel_action = QAction("Cancel", self)
-        self.cancel_action.setEnabled(False)
         self.cancel_action.setToolTip("Stop after the batch in progress (what is done stays done)")
-        self.cancel_action.triggered.connect(self.on_cancel_triggered)
         self.addActions([self.fetch_action])
         # The grid's menu adds its Copy and Copy column itself after these.
         g.set_context_actions([self.create_allocate_action, self.reverse_action, None, self.fetch_action,
@@ -99,11 +96,11 @@ class ImportTab(QWidget):
     def _layout(self) -> None:
         bar = QHBoxLayout()
         fetch = QPushButton(self.fetch_action.icon(), "Fetch Payments")
-        self._bind(fetch, self.fetch_action)
+        bind_button(fetch, self.fetch_action)
         create = QPushButton(self.create_allocate_action.icon(), "Create && Allocate Payments")
-        self._bind(create, self.create_allocate_action)
+        bind_button(create, self.create_allocate_action)
         cancel = QPushButton("Cancel")
-        self._bind(cancel, self.cancel_action)
+        bind_button(cancel, self.cancel_action)
         actions = QToolButton()
         actions.setText("Actions")
         actions.setAccessibleName("Actions")
@@ -133,25 +130,27 @@ class ImportTab(QWidget):
         self.progress.setAccessibleName("Import progress")
         self.progress.setTextVisible(True)
         self.progress.hide()
+        self.jobs = JobRunner(self.progress, self.status_label, self.cancel_action,
+                              cancelling_text="Cancelling after the batch in progress…", parent=self)
+        self.jobs.busy_changed.connect(self.busy_changed)
+        self.jobs.busy_changed.connect(lambda _busy: self._reevaluate())
+        self.jobs.progressed.connect(self.live_refresh.request)   # statuses change as batches commit
+        self.jobs.ended.connect(self.on_job_ended)
         self.panel = GridPanel(self.grid, title="Payments from the accounting package")
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.progress)
         layout.addWidget(self.panel, 1)
 
-    @staticmethod
-    def _bind(button: QPushButton, action: QAction) -> None:
-        button.setAccessibleName(action.text().replace("&&", "\0").replace("&", "").replace("\0", "&"))
-        button.setToolTip(action.toolTip())
-        button.clicked.connect(action.trigger)
-        action.changed.connect(lambda: button.setEnabled(action.isEnabled()))
-        button.setEnabled(action.isEnabled())
-
     # --- state ------------------------------------------------------------------------------------------
 
     @property
     def busy(self) -> bool:
-        return self.worker is not None and self.worker.is_running()
+        return self.jobs.busy
+
+    @property
+    def worker(self) -> Worker | None:
+        return self.jobs.worker
 
     @staticmethod
     def _any(grid: GridView, flag: str) -> bool:
@@ -193,49 +192,14 @@ class ImportTab(QWidget):
         """Starts ``fn`` on a worker. ``new_rows``: the job adds rows (a fetch), so the grid reloads its ids
         afterwards; otherwise only statuses changed and repainting the cached rows is enough."""
         self._new_rows = new_rows
-        self.worker = Worker(fn, self)
-        self.worker.progress.connect(self.on_worker_progress)
-        self.worker.finished.connect(on_done)
-        self.worker.failed.connect(self.on_worker_failed)
-        self.worker.done.connect(self.on_worker_done)
-        self.meter.restart()
-        self.progress.setRange(0, 0)
-        self.progress.setFormat(what)
-        self.progress.show()
-        self.status_label.setText(what)
-        self.worker.start()
-        self.cancel_action.setEnabled(True)
-        self._reevaluate()
-        self.busy_changed.emit(True)
-        return self.worker
+        return self.jobs.run(what, fn, on_done)
 
-    def on_worker_progress(self, done: int, total: int, text: str) -> None:
-        if total > 0:
-            self.progress.setRange(0, total)
-            self.progress.setValue(done)
-            self.progress.setFormat(f"{self.meter.text(done, total)} — {text}".replace("%", "%%"))
-        else:
-            self.progress.setFormat(text.replace("%", "%%"))
-        self.live_refresh.request()     # statuses change as batches commit: repaint what is on screen
-
-    def on_worker_failed(self, message: str) -> None:
-        self.status_label.setText(message)
-
-    def on_worker_done(self) -> None:
-        self.cancel_action.setEnabled(False)
-        self.progress.hide()
+    def on_job_ended(self) -> None:
         self.live_refresh.flush()
         if self._new_rows:
             self.refresh()
         else:   # reloading (and re-sorting) 100,000 ids would stall the window for nothing
             self.repaint_statuses()
-            self._reevaluate()
-        self.busy_changed.emit(False)
-
-    def on_cancel_triggered(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
-            self.status_label.setText("Cancelling after the batch in progress…")
 
     def on_fetch_triggered(self) -> None:
         if self.busy:
@@ -307,6 +271,5 @@ class ImportTab(QWidget):
 
     def shutdown(self, wait_ms: int = 30000) -> None:
         """For the window's close: stop after the batch in flight and wait for the thread."""
-        if self.worker is not None and self.worker.is_running():
-            self.worker.cancel()
-            self.worker.wait(wait_ms)
+        self.jobs.shutdown(wait_ms)
+

@@ -22,6 +22,7 @@ from .mapping_delegate import AccountComboDelegate
 from .mapping_models import BankMappingModel, NominalMappingModel, TaxMappingModel
 from .options_panel import OptionsPanel
 from .settings import UiSettings
+from .tenant_chooser import TenantChooser
 from .worker import Worker
 
 EDIT_TRIGGERS = (QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
@@ -42,6 +43,7 @@ class MappingTab(QWidget):
         self.ctx = ctx
         self.store = ctx.store
         self.open_browser = True     # False for headless runs: the address to open is shown instead
+        self.tenant_chooser = TenantChooser(self)   # asks which organisation, when a sign-in has several
         self.worker: Worker | None = None
         self.service = MappingService(self.store)
         self._ui = UiSettings()
@@ -195,12 +197,12 @@ class MappingTab(QWidget):
         from ..settings_db import DbSettingsStore
 
         provider = self.service.provider
-        store, open_browser = self.store, self.open_browser
+        store, open_browser, chooser = self.store, self.open_browser, self.tenant_chooser
         self.show_message(f"Connecting to {PROVIDER_LABELS.get(provider, provider)}: sign in in your browser…")
 
         def job(progress, _cancel):
             return connect(provider, DbSettingsStore(store), TokenStore(), open_browser=open_browser,
-                           print_fn=lambda text: progress(0, 1, text))
+                           choose_tenant=chooser, print_fn=lambda text: progress(0, 1, text))
         self._start(job, self.on_connect_finished)
 
     def on_connect_finished(self, settings) -> None:

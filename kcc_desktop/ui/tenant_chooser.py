@@ -1,0 +1,58 @@
+"""Choosing an organisation when one sign-in covers several, asked on the GUI thread.
+
+``connect()`` runs on a worker thread and calls ``choose_tenant(tenants)`` there; this object carries the
+question to the GUI thread (a queued signal), shows a dialog without blocking the window, and hands the
+answer back to the waiting worker.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QDialog, QInputDialog, QWidget
+
+from ..connectors.base import ConnectorError
+
+
+class TenantChooser(QObject):
+    _asked = Signal(object)
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.parent_widget = parent
+        self.dialog: QInputDialog | None = None
+        self._answer: str | None = None
+        self._answered = threading.Event()
+        self._asked.connect(self._on_asked, Qt.ConnectionType.QueuedConnection)
+
+    def __call__(self, tenants: list[dict[str, str]]) -> str:
+        """On the worker thread: blocks until the user has chosen (or refused) in the dialog."""
+        self._answer = None
+        self._answered.clear()
+        self._asked.emit(tenants)
+        self._answered.wait()
+        if self._answer is None:
+            raise ConnectorError("No organisation was chosen, so nothing was connected.",
+                                 "Use Connect again and choose the organisation this company file belongs to.")
+        return self._answer
+
+    def _on_asked(self, tenants: list[dict[str, str]]) -> None:
+        names = [t["name"] for t in tenants]
+        dialog = QInputDialog(self.parent_widget)
+        dialog.setObjectName("choose_organisation_dialog")
+        dialog.setWindowTitle("Choose an organisation")
+        dialog.setLabelText("Your sign-in covers several organisations. Which one does this company file "
+                            "belong to?")
+        dialog.setComboBoxItems(names)
+        dialog.setComboBoxEditable(False)
+        dialog.finished.connect(lambda result: self._on_finished(result, tenants, names))
+        self.dialog = dialog
+        dialog.open()
+
+    def _on_finished(self, result: int, tenants: list[dict[str, str]], names: list[str]) -> None:
+        chosen = self.dialog.textValue() if self.dialog is not None else ""
+        if result == QDialog.DialogCode.Accepted and chosen in names:
+            self._answer = tenants[names.index(chosen)]["tenant_id"]
+        self.dialog = None
+        self._answered.set()

@@ -110,7 +110,7 @@ def open_demo(provider: str | None = None, documents: int = DEMO_DOCUMENTS,
 def connect_sandbox(store: Store, provider: str, status: Callable[[str], None] = lambda _m: None):
     """Starts the provider's sandbox beside the demo file and connects the company file to it."""
     from .connectors.connect import connect, open_package
-    from .connectors.settings import PREFIX
+    from .connectors.settings import PREFIX, point_at
     from .connectors.tokens import TokenStore
     from .sandbox.runner import start_sandbox
     from .settings_db import DbSettingsStore
@@ -124,9 +124,7 @@ def connect_sandbox(store: Store, provider: str, status: Callable[[str], None] =
     settings = DbSettingsStore(store)
     settings.set(PROVIDER_KEY, provider)
     # The port is new each run, so the connection is made afresh, through the normal flow.
-    settings.set(PREFIX + "provider", provider)
-    settings.set(PREFIX + "api_root", server.root)
-    settings.set(PREFIX + "client_id", "kcc-desktop-demo")
+    point_at(settings, provider, server.root, "kcc-desktop-demo")
     settings.set(PREFIX + "tenant_id", "")
     webbrowser.register("kcc-sandbox", None, _SandboxBrowser(), preferred=True)
     status("Connecting to the sandbox…")

@@ -28,16 +28,13 @@ def _open(args):
 
 def run_connect(args) -> int:
     from ..connectors.connect import connect_command
-    from ..connectors.settings import PREFIX
+    from ..connectors.settings import point_at
 
     ctx = _open(args)
     if ctx is None:
         return 2
-    if args.root:
-        ctx.settings.set(PREFIX + "provider", args.provider)
-        ctx.settings.set(PREFIX + "api_root", args.root)
-    if args.client_id:
-        ctx.settings.set(PREFIX + "client_id", args.client_id)
+    if args.root or args.client_id:
+        point_at(ctx.settings, args.provider, args.root, args.client_id)
     return connect_command(ctx.settings, ctx.token_store(), args.provider, no_browser=args.no_browser,
                            timeout=args.timeout)
 

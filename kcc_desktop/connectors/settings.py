@@ -225,3 +225,18 @@ def save_connection(store: SettingsStore, settings: ConnectionSettings) -> None:
     for name in _FIELDS:
         value = getattr(settings, name)
         store.set(PREFIX + name, " ".join(value) if name == "scopes" else str(value or ""))
+
+
+def point_at(store: SettingsStore, provider: str, api_root: str = "", client_id: str = "") -> None:
+    """Aims the next Connect at ``provider`` (and a root URL, e.g. a sandbox). Switching provider forgets
+    the other provider's scopes, organisation and environment, which would otherwise be sent along."""
+    check_provider(provider)
+    previous = load_connection(store)
+    if previous is None or previous.provider != provider:
+        for name in ("scopes", "tenant_id", "organisation_name", "environment"):
+            store.set(PREFIX + name, "")
+    store.set(PREFIX + "provider", provider)
+    if api_root:
+        store.set(PREFIX + "api_root", api_root)
+    if client_id:
+        store.set(PREFIX + "client_id", client_id)

@@ -22,6 +22,7 @@ class SandboxMenu(QMenu):
         self.session = session
         self._workers: list[Worker] = []
         self.payment_actions: dict[str, QAction] = {}
+        self.last_error = ""
         for kind, text in KINDS.items():
             action = QAction(f"Record {text}", self)
             action.setObjectName(f"sandbox_record_{kind}")
@@ -81,4 +82,7 @@ class SandboxMenu(QMenu):
         self.window_.statusBar().showMessage(f"The demo now uses the {PACKAGE_LABELS[provider]} sandbox.", 10000)
 
     def _on_failed(self, message: str) -> None:
-        QMessageBox.warning(self.window_, "Sandbox", message)
+        self.last_error = message
+        box = QMessageBox(QMessageBox.Icon.Warning, "Sandbox", message, QMessageBox.StandardButton.Ok, self.window_)
+        box.setObjectName("sandbox_error")
+        box.open()   # not exec(): the window keeps running while the message is shown

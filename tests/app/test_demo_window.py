@@ -131,3 +131,25 @@ def test_demo_round_trip_from_the_window(window, demo, qtbot):
         QApplication.processEvents()   # let the tab lay itself out before the grab
         name = window.tabs.tabText(index).lower().replace(" ", "_")
         assert window.grab().save(str(ARTIFACTS / f"demo_{name}.png"))
+
+
+def test_sandbox_menu_switches_the_demo_to_quickbooks(window, demo, qtbot):
+    menu = window.sandbox_menu
+    assert menu.switch_action.text() == "Switch the Demo to the QuickBooks Online Sandbox"
+    menu.switch_action.trigger()
+    qtbot.waitUntil(lambda: not menu._workers, timeout=30_000)
+    assert menu.last_error == ""
+    assert demo.provider == "quickbooks"
+    assert "QuickBooks Online sandbox — connected" in window.connection_label.text()
+    assert menu.switch_action.text() == "Switch the Demo to the Xero Sandbox"
+    # The same books, now connected to the QuickBooks sandbox: uploading reaches it.
+    from kcc_desktop.sync.exporter import ExportService
+
+    store = demo.ctx.store
+    service = ExportService(store)
+    with store.session() as s:
+        from kcc_desktop.models import ExportItem
+
+        companies = [i.id for i in s.query(ExportItem).filter_by(item_type="company", status="pending")][:3]
+    summary = service.upload(companies, demo.ctx.package())
+    assert summary.exported == len(companies) > 0

@@ -7,6 +7,7 @@ the same types; API responses instead write Decimals as bare JSON numbers, digit
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -37,6 +38,22 @@ def _untag(d: dict) -> Any:
         if k == "$date":
             return date.fromisoformat(v)
     return d
+
+
+def token_digest(value: str) -> str:
+    """SHA-256 hex of a token or code the sandbox issued. Like a real authorisation server the sandbox
+    keeps only these, so its state file (in the user's data folder in demo mode) holds no credential."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+_DIGEST_RE = re.compile(r"[0-9a-f]{64}")
+
+
+def as_digest(key: str) -> str:
+    """``key`` if it is already a digest, else its digest: state files written before tokens were hashed
+    held the values themselves; loading one hashes them, so those logins keep working and the next save
+    drops the values from disk."""
+    return key if _DIGEST_RE.fullmatch(key) else token_digest(key)
 
 
 def save_state(path: str | os.PathLike, data: Any) -> None:

@@ -5,6 +5,10 @@ with ``code``, ``state`` and ``realmId``. The token endpoint wants HTTP Basic cl
 id and secret pass). Refresh tokens roll: each refresh returns a new one and the token just used
 stays valid until the new one is used, so a client that lost a refresh answer can retry, while one
 that always keeps the newest token never breaks. Revoking ends the whole grant.
+
+Codes and tokens are held only as SHA-256 digests (``state.token_digest``), as a real authorisation
+server would, so the state file never holds a usable credential; a token issued before a restart still
+works after it because its digest was saved.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..http import Request, Response, json_response, redirect
+from ..state import as_digest, token_digest
 from . import errors
 
 SCOPE = "com.intuit.quickbooks.accounting"
@@ -65,16 +70,22 @@ class OAuthServer:
         self.realm_id = realm_id
         self.clock = clock
         self.access_seconds = access_seconds
-        self.codes: dict[str, dict[str, Any]] = {}
-        self.grants: dict[str, dict[str, Any]] = {}      # grant id -> client, realm, live refresh tokens
-        self.access: dict[str, dict[str, Any]] = {}      # access token -> grant, expires
+        self.codes: dict[str, dict[str, Any]] = {}       # code digest -> client, redirect, realm, expires
+        self.grants: dict[str, dict[str, Any]] = {}      # grant id -> client, realm, live refresh digests
+        self.access: dict[str, dict[str, Any]] = {}      # access token digest -> grant, expires
 
     # --- state -----------------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
         return {"codes": self.codes, "grants": self.grants, "access": self.access}
 
     def load_state(self, data: dict[str, Any]) -> None:
-        self.codes, self.grants, self.access = data["codes"], data["grants"], data["access"]
+        # as_digest: older state files held the codes and tokens themselves; hash them on load.
+        self.codes = {as_digest(k): v for k, v in data["codes"].items()}
+        self.access = {as_digest(k): v for k, v in data["access"].items()}
+        self.grants = data["grants"]
+        for grant in self.grants.values():
+            grant["refresh"] = [{"digest": r["digest"] if "digest" in r else token_digest(r["token"]),
+                                 "expires": r["expires"]} for r in grant["refresh"]]
 
     def reset(self) -> None:
         self.codes.clear()
@@ -97,7 +108,8 @@ class OAuthServer:
             params["error"] = "invalid_scope"
         else:
             code = "AB" + secrets.token_urlsafe(30)
-            self.codes[code] = {"client_id": client_id, "redirect_uri": redirect_uri, "realm": self.realm_id,
+            self.codes[token_digest(code)] = {"client_id": client_id, "redirect_uri": redirect_uri,
+                                              "realm": self.realm_id,
                                 "expires": self.clock() + timedelta(seconds=CODE_SECONDS)}
             params = {"code": code, **params, "realmId": self.realm_id}
         query = dict(parse_qsl(parts.query))
@@ -113,7 +125,7 @@ class OAuthServer:
         grant_type = form.get("grant_type")
         now = self.clock()
         if grant_type == "authorization_code":
-            code = self.codes.pop(form.get("code", ""), None)
+            code = self.codes.pop(token_digest(form.get("code", "")), None)
             if (code is None or code["expires"] <= now or code["client_id"] != client_id
                     or code["redirect_uri"] != form.get("redirect_uri")):
                 return _oauth_error(400, "invalid_grant")
@@ -121,25 +133,28 @@ class OAuthServer:
             self.grants[grant_id] = {"client_id": client_id, "realm": code["realm"], "refresh": []}
             return self._issue(grant_id, None)
         if grant_type == "refresh_token":
-            token = form.get("refresh_token", "")
+            key = token_digest(form.get("refresh_token", ""))
             for grant_id, grant in self.grants.items():
-                live = [r for r in grant["refresh"] if r["token"] == token and r["expires"] > now]
+                live = [r for r in grant["refresh"] if r["digest"] == key and r["expires"] > now]
                 if live and grant["client_id"] == client_id:
-                    return self._issue(grant_id, token)
+                    return self._issue(grant_id, key)
             return _oauth_error(400, "invalid_grant", "Incorrect or invalid refresh token")
         return _oauth_error(400, "unsupported_grant_type")
 
     def _issue(self, grant_id: str, used: str | None) -> Response:
+        """New tokens for the grant; ``used`` is the digest of the refresh token just exchanged."""
         now = self.clock()
         grant = self.grants[grant_id]
         refresh = "RT1-" + secrets.token_urlsafe(32)
         # Keep the token just used (until the new one is used) and the new one; older ones die.
-        grant["refresh"] = [r for r in grant["refresh"] if r["token"] == used]
-        grant["refresh"].append({"token": refresh, "expires": now + timedelta(seconds=REFRESH_SECONDS)})
+        grant["refresh"] = [r for r in grant["refresh"] if r["digest"] == used]
+        grant["refresh"].append({"digest": token_digest(refresh),
+                                 "expires": now + timedelta(seconds=REFRESH_SECONDS)})
         access = "eyJ" + secrets.token_urlsafe(48)
-        self.access[access] = {"grant": grant_id, "realm": grant["realm"],
-                               "expires": now + timedelta(seconds=self.access_seconds)}
-        self.access = {k: v for k, v in self.access.items() if v["expires"] > now or k == access}
+        key = token_digest(access)
+        self.access[key] = {"grant": grant_id, "realm": grant["realm"],
+                            "expires": now + timedelta(seconds=self.access_seconds)}
+        self.access = {k: v for k, v in self.access.items() if v["expires"] > now or k == key}
         return json_response(200, {"token_type": "bearer", "access_token": access, "refresh_token": refresh,
                                    "expires_in": self.access_seconds, "x_refresh_token_expires_in": REFRESH_SECONDS})
 
@@ -154,9 +169,11 @@ class OAuthServer:
         return Response(200, {"Content-Type": "application/json"}, b"")
 
     def revoke_token(self, token: str) -> bool:
-        grant_id = self.access.get(token, {}).get("grant")
+        key = token_digest(token)
+        grant_id = self.access.get(key, {}).get("grant")
         if grant_id is None:
-            grant_id = next((g for g, v in self.grants.items() if any(r["token"] == token for r in v["refresh"])), None)
+            grant_id = next((g for g, v in self.grants.items()
+                             if any(r["digest"] == key for r in v["refresh"])), None)
         if grant_id is None:
             return False
         self._end_grant(grant_id)
@@ -184,7 +201,7 @@ class OAuthServer:
         """None when the call may proceed, else the 401/403 Intuit would send."""
         header = req.headers.get("Authorization") or ""
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        entry = self.access.get(token)
+        entry = self.access.get(token_digest(token))
         if entry is None:
             return json_response(401, errors.auth_failed("Token invalid"),
                                  {"WWW-Authenticate": 'Bearer realm="Intuit", error="invalid_token"'})
@@ -201,7 +218,8 @@ class OAuthServer:
 
     def userinfo(self, req: Request) -> Response:
         header = req.headers.get("Authorization") or ""
-        entry = self.access.get(header[7:].strip()) if header.lower().startswith("bearer ") else None
+        token = header[7:].strip() if header.lower().startswith("bearer ") else None
+        entry = self.access.get(token_digest(token)) if token is not None else None
         if entry is None or entry["expires"] <= self.clock():
             return _oauth_error(401, "invalid_token")
         return json_response(200, {"sub": "sandbox-user", "email": "bookkeeper@kcc-sandbox.example",

@@ -4,6 +4,12 @@ revocation, and the connections (tenants) list.
 Any client id is accepted and consent is given at once (no login page): the authorize URL answers
 with a redirect to the app's loopback ``redirect_uri`` carrying ``code`` and ``state``, so tests and
 the demo can "log in" with plain HTTP.
+
+Tokens and codes are held only as SHA-256 digests (``state.token_digest``), as a real authorisation
+server would, so the state file never holds a usable credential. The one exception is the refresh
+grace: the new pair handed out for a refresh token is kept in memory (never saved) so a replay within
+30 minutes gets the same pair again. After a sandbox restart that pair is gone, and a replay within
+the grace gets a fresh pair instead (not invalid_grant), so the app stays signed in.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..http import Request, Response, redirect
+from ..state import as_digest, token_digest
 from .serial import iso_utc, new_id
 
 ACCESS_TTL = timedelta(minutes=30)
@@ -27,7 +34,18 @@ DEFAULT_SCOPE = "openid profile email accounting.transactions accounting.contact
 
 
 def empty_identity() -> dict:
+    # codes, access and refresh are keyed by token digest, never by the token itself.
     return {"codes": {}, "access": {}, "refresh": {}, "connections": []}
+
+
+def upgrade_identity(state: dict) -> dict:
+    """Loaded identity state with any plain tokens from an older state file turned into digests."""
+    for part in ("codes", "access", "refresh"):
+        state[part] = {as_digest(k): v for k, v in state.get(part, {}).items()}
+    for entry in state["refresh"].values():
+        if isinstance(entry.get("successor"), dict):  # older files kept the whole successor pair
+            entry["successor"] = token_digest(entry["successor"]["refresh_token"])
+    return state
 
 
 def _oauth_error(error: str, status: int = 400) -> Response:
@@ -51,10 +69,12 @@ def pkce_challenge(verifier: str) -> str:
 class Identity:
     """Token bookkeeping over the ``identity`` part of the provider state (a plain dict)."""
 
-    def __init__(self, state: dict, tenants: list[tuple[str, str]], now) -> None:
+    def __init__(self, state: dict, tenants: list[tuple[str, str]], now, successors: dict | None = None) -> None:
         self.state = state
         self.tenants = tenants  # (tenant id, name)
         self.now = now
+        # refresh digest -> the pair it was exchanged for, for the grace replay; memory only, never saved
+        self.successors = {} if successors is None else successors
 
     # --- authorize ---------------------------------------------------------------------------------
 
@@ -79,7 +99,7 @@ class Identity:
         if challenge and method != "S256":
             return back({"error": "invalid_request", "error_description": "code_challenge_method must be S256"})
         code = secrets.token_urlsafe(24)
-        self.state["codes"][code] = {
+        self.state["codes"][token_digest(code)] = {
             "client_id": req.arg("client_id"), "redirect_uri": redirect_uri, "challenge": challenge,
             "scope": req.arg("scope") or DEFAULT_SCOPE, "expires_at": self.now() + CODE_TTL,
         }
@@ -109,7 +129,7 @@ class Identity:
         return _oauth_error("unsupported_grant_type")
 
     def _code_grant(self, form: dict) -> Response:
-        entry = self.state["codes"].pop(form.get("code", ""), None)  # single use either way
+        entry = self.state["codes"].pop(token_digest(form.get("code", "")), None)  # single use either way
         if entry is None or entry["expires_at"] < self.now():
             return _oauth_error("invalid_grant")
         if form.get("redirect_uri") and form["redirect_uri"] != entry["redirect_uri"]:
@@ -127,13 +147,15 @@ class Identity:
     def _mint(self, client_id: str, scope: str) -> dict:
         now = self.now()
         access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        self.state["access"][access] = {"client_id": client_id, "scope": scope, "expires_at": now + ACCESS_TTL}
-        self.state["refresh"][refresh] = {"client_id": client_id, "scope": scope, "expires_at": now + REFRESH_TTL,
-                                          "used_at": None, "successor": None, "revoked": False}
+        self.state["access"][token_digest(access)] = {"client_id": client_id, "scope": scope,
+                                                      "expires_at": now + ACCESS_TTL}
+        self.state["refresh"][token_digest(refresh)] = {"client_id": client_id, "scope": scope,
+                                                        "expires_at": now + REFRESH_TTL, "used_at": None,
+                                                        "successor": None, "revoked": False}  # successor: a digest
         return {"access_token": access, "refresh_token": refresh, "scope": scope}
 
     def _token_response(self, pair: dict) -> Response:
-        access = self.state["access"].get(pair["access_token"])
+        access = self.state["access"].get(token_digest(pair["access_token"]))
         expires_in = round((access["expires_at"] - self.now()).total_seconds()) if access else 0
         body = {"access_token": pair["access_token"], "expires_in": max(expires_in, 0), "token_type": "Bearer",
                 "refresh_token": pair["refresh_token"], "scope": pair["scope"]}
@@ -143,25 +165,35 @@ class Identity:
                         json.dumps(body).encode())
 
     def _refresh_grant(self, form: dict) -> Response:
-        token = form.get("refresh_token", "")
-        entry = self.state["refresh"].get(token)
+        key = token_digest(form.get("refresh_token", ""))
+        entry = self.state["refresh"].get(key)
         now = self.now()
         if entry is None or entry["revoked"] or entry["expires_at"] < now:
             return _oauth_error("invalid_grant")
         if entry["used_at"] is None:
             entry["used_at"] = now
-            entry["successor"] = self._mint(entry["client_id"], entry["scope"])
-            return self._token_response(entry["successor"])
+            return self._token_response(self._succeed(key, entry, now))
         if now - entry["used_at"] <= REFRESH_GRACE and not self.state["refresh"].get(
-                entry["successor"]["refresh_token"], {}).get("revoked"):
-            # Grace period: a client that lost the answer gets the same new pair again.
-            return self._token_response(entry["successor"])
+                entry["successor"] or "", {}).get("revoked"):
+            # Grace period: a client that lost the answer gets the same new pair again (a fresh one if
+            # the sandbox restarted since, as the pair itself was never saved).
+            return self._token_response(self.successors.get(key) or self._succeed(key, entry, now))
         return _oauth_error("invalid_grant")
+
+    def _succeed(self, key: str, entry: dict, now) -> dict:
+        pair = self._mint(entry["client_id"], entry["scope"])
+        entry["successor"] = token_digest(pair["refresh_token"])
+        for old in list(self.successors):  # past its grace a pair is never handed out again
+            used = (self.state["refresh"].get(old) or {}).get("used_at")
+            if used is None or now - used > REFRESH_GRACE:
+                del self.successors[old]
+        self.successors[key] = pair
+        return pair
 
     def revoke_endpoint(self, req: Request) -> Response:
         """POST /connect/revocation token=<refresh token>: the token, its family and the connections go."""
         form = dict(parse_qsl(req.text(), keep_blank_values=True))
-        if form.get("token") in self.state["refresh"]:
+        if token_digest(form.get("token") or "") in self.state["refresh"]:
             self.revoke_all()
         return Response(200, {"Content-Type": "application/json"}, b"")
 
@@ -173,6 +205,7 @@ class Identity:
         for r in self.state["refresh"].values():
             r["revoked"] = True
         self.state["connections"].clear()
+        self.successors.clear()
         return n
 
     def expire_all(self) -> int:
@@ -188,7 +221,7 @@ class Identity:
         auth = req.headers.get("Authorization") or ""
         if not auth.lower().startswith("bearer "):
             return None, "missing"
-        entry = self.state["access"].get(auth[7:].strip())
+        entry = self.state["access"].get(token_digest(auth[7:].strip()))
         if entry is None:
             return None, "unknown"
         if entry["expires_at"] <= self.now():

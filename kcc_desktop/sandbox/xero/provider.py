@@ -19,7 +19,7 @@ from ..limits import Decision, RateLimiter
 from . import documents as docs
 from . import masters, payments
 from .masters import Ctx
-from .oauth import Identity, empty_identity
+from .oauth import Identity, empty_identity, upgrade_identity
 from .query import WhereError, id_list, order_by, paginate, select
 from .render import (envelope, error_echo, render_allocation, render_credit_note, render_invoice,
                      render_overpayment, render_payment, render_plain, validation_exception)
@@ -95,6 +95,7 @@ class XeroProvider(SandboxProvider):
         self.app_limiter = RateLimiter({"minute": self.app_minute_limit}, time_scale=time_scale)
         self.books: dict[str, dict] = {}
         self.identity_state = empty_identity()
+        self.refresh_successors: dict = {}  # grace-period pairs, memory only (see oauth.py)
         self.reset_books(tokens=True)
         self.load()
 
@@ -112,7 +113,7 @@ class XeroProvider(SandboxProvider):
     @property
     def identity(self) -> Identity:
         tenants = [(tenant_id(i), tenant_name(i)) for i in range(self.tenant_count)]
-        return Identity(self.identity_state, tenants, self.now)
+        return Identity(self.identity_state, tenants, self.now, self.refresh_successors)
 
     def urls(self, root: str) -> dict[str, str]:
         return {"root": root, "api_url": root + API, "authorize_url": root + "/identity/connect/authorize",
@@ -127,6 +128,7 @@ class XeroProvider(SandboxProvider):
         self.books = {tenant_id(i): seed_books(i, now) for i in range(self.tenant_count)}
         if tokens:
             self.identity_state = empty_identity()
+            self.refresh_successors.clear()
 
     def snapshot(self) -> dict:
         return {"version": 1, "tenants": self.books, "identity": self.identity_state, "last_now": self._last_now}
@@ -136,7 +138,7 @@ class XeroProvider(SandboxProvider):
         for tid in list(self.books):
             if tid in saved:
                 self.books[tid] = saved[tid]
-        self.identity_state = data.get("identity") or empty_identity()
+        self.identity_state = upgrade_identity(data.get("identity") or empty_identity())
         if data.get("last_now"):
             self._last_now = max(self._last_now, data["last_now"])
 

@@ -83,6 +83,7 @@ class GridView(QTableView):
         self._settings = settings or UiSettings()
         self._context_actions: list[QAction | None] = []
         self._menu: QMenu | None = None
+        self.copy_worker = None   # the background copy of a large selection, while it runs
         name = name or settings_key.replace("_", " ")
         self.setObjectName(f"grid_{settings_key}")
         self.setAccessibleName(f"{name} grid")
@@ -227,22 +228,45 @@ class GridView(QTableView):
         logical = [header.logicalIndex(v) for v in range(header.count())]
         return [c for c in logical if not header.isSectionHidden(c)]
 
+    # Above this many rows a copy is built on a worker thread, so Ctrl+C never freezes the window.
+    BACKGROUND_COPY_ROWS = 5_000
+
+    def _tsv_header(self, columns: Sequence[int]) -> str:
+        return "\t".join(_cell(self.source_model.headerData(c, Qt.Orientation.Horizontal)) for c in columns)
+
     def selection_as_tsv(self, columns: Sequence[int] | None = None, with_headers: bool = True) -> str:
         model = self.source_model
         columns = list(columns) if columns is not None else self.visible_columns()
-        clean = lambda s: str(s or "").replace("\t", " ").replace("\n", " ")   # noqa: E731
-        lines = []
-        if with_headers:
-            lines.append("\t".join(clean(model.headerData(c, Qt.Orientation.Horizontal)) for c in columns))
-        ids = self.selected_ids()
-        for row in model.rows_for(ids):
-            if row is not None:
-                lines.append("\t".join(clean(model.display(row, model.Columns(c))) for c in columns))
+        lines = [self._tsv_header(columns)] if with_headers else []
+        lines += _tsv_rows(model, model.rows_for(self.selected_ids()), columns)
         return "\n".join(lines) + "\n"
 
     def copy_selection(self) -> None:
-        if self.selectionModel().hasSelection():
+        """Ctrl+C: the selected rows, tab-separated with headers. Large selections are read off the GUI
+        thread (the rows come straight from the model's fetch, not its cache) and reach the clipboard
+        when ready."""
+        if not self.selectionModel().hasSelection():
+            return
+        ids = self.selected_ids()
+        if len(ids) <= self.BACKGROUND_COPY_ROWS:
             QGuiApplication.clipboard().setText(self.selection_as_tsv())
+            return
+        from .worker import run_in_background
+
+        model, columns = self.source_model, self.visible_columns()
+        header, fetch, chunk = self._tsv_header(columns), model._fetch, model.CHUNK * 4
+
+        def job(progress, cancel) -> str:
+            lines = [header]
+            for start in range(0, len(ids), chunk):
+                part = ids[start:start + chunk]
+                got = fetch(part)
+                lines += _tsv_rows(model, [got.get(i) for i in part], columns)
+                progress(min(start + chunk, len(ids)), len(ids), "copying")
+            return "\n".join(lines) + "\n"
+
+        self.copy_worker = run_in_background(job, parent=self,
+                                             on_finished=lambda text: QGuiApplication.clipboard().setText(text))
 
     # -- context menu ------------------------------------------------------------------------------------------
     def set_context_actions(self, actions: Sequence[QAction | None]) -> None:
@@ -282,6 +306,11 @@ class GridView(QTableView):
             self.id_activated.emit(id_)
 
     def keyPressEvent(self, event) -> None:
+        if event.matches(QKeySequence.StandardKey.Copy):
+            # Always the whole selected rows with headers, never Qt's default of the current cell only.
+            if self.copy_action.isEnabled():
+                self.copy_selection()
+            return
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
             self._on_double_clicked(self.currentIndex())
             return
@@ -355,3 +384,12 @@ def bind_button(button, action: QAction) -> None:
     button.clicked.connect(action.trigger)
     action.changed.connect(lambda: button.setEnabled(action.isEnabled()))
     button.setEnabled(action.isEnabled())
+
+
+def _cell(value) -> str:
+    return str(value or "").replace("\t", " ").replace("\n", " ")
+
+
+def _tsv_rows(model: LazyTableModel, rows: Iterable[Any], columns: Sequence[int]) -> list[str]:
+    return ["\t".join(_cell(model.display(row, model.Columns(c))) for c in columns) for row in rows
+            if row is not None]

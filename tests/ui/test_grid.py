@@ -166,3 +166,18 @@ def test_enter_and_double_click_activate_the_row_and_delete_does_nothing(qtbot):
     assert blocker.args == [3]
     qtbot.keyClick(grid, Qt.Key.Key_Delete)
     assert model.rowCount() == 5
+
+
+def test_copying_a_large_selection_runs_off_the_gui_thread(qtbot):
+    model, grid, _ = make_grid(qtbot, n=20_000, key="big_copy")
+    first = grid.visualRect(grid.proxy.index(0, 0)).center()
+    qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=first)   # the user clicks into the grid
+    QGuiApplication.clipboard().clear()
+    qtbot.keyClick(grid, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(grid, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    # The key press returned before the copy was built: the worker is still to deliver it.
+    assert grid.copy_worker is not None
+    qtbot.waitUntil(lambda: QGuiApplication.clipboard().text().count("\n") == 20_001, timeout=30_000)
+    lines = QGuiApplication.clipboard().text().splitlines()
+    assert lines[0] == "Number\tName\tAmount"
+    assert lines[1].startswith("N000001\t") and lines[-1].startswith("N020000\t")

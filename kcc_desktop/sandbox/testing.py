@@ -202,3 +202,39 @@ class XeroBookkeeper:
 
         alloc = Allocation(invoice=Invoice(invoice_id=invoice_id), amount=_dec(amount), date=on or date.today())
         self._api.create_overpayment_allocations(self.client.tenant_id, overpayment_id, Allocations(allocations=[alloc]))
+
+
+class SandboxHandle(dict):
+    """A started sandbox as tests drive it: its URLs (``handle["api_url"]``, or ``handle.urls``) plus the
+    ``/_sandbox/*`` controls. Test folders subclass it for their own shorthands."""
+
+    def __init__(self, server: Any) -> None:
+        super().__init__(server.urls())
+        self.server = server
+        self.root = self["root"]
+
+    @property
+    def urls(self) -> dict:
+        return dict(self)
+
+    def control(self, what: str, body: dict | None = None, method: str = "POST") -> Any:
+        resp = requests.request(method, f"{self.root}/_sandbox/{what}",
+                                json=(body or {}) if method == "POST" else None, timeout=10)
+        resp.raise_for_status()
+        return resp.json()
+
+    def stats(self) -> dict:
+        return self.control("stats", method="GET")
+
+    def requests_to(self, method: str, path_end: str) -> int:
+        """How many ``method`` requests went to an endpoint ending with ``path_end`` (case-insensitive)."""
+        return sum(n for key, n in self.stats()["by_endpoint"].items()
+                   if key.split(" ", 1)[0] == method and key.split(" ", 1)[1].lower().endswith(path_end.lower()))
+
+    def faults(self, **values: Any) -> dict:
+        return self.control("faults", values)
+
+    def reset(self, tokens: bool = True) -> None:
+        """Empty books (and, with ``tokens``, no sign-ins) and no faults."""
+        self.control("reset", {"tokens": tokens})
+        self.control("faults", {"replace": True})

@@ -18,41 +18,23 @@ from kcc_desktop.connectors import connect as connect_mod
 from kcc_desktop.connectors.pacing import reset_pacers
 from kcc_desktop.connectors.settings import MemorySettingsStore
 from kcc_desktop.connectors.tokens import TokenStore
+from kcc_desktop.sandbox.testing import SandboxHandle
 
 URL_IN_TEXT = re.compile(r"(https?://\S+)")
 
 
-class Sandbox:
-    """A started sandbox plus small helpers for its /_sandbox control endpoints."""
-
-    def __init__(self, server) -> None:
-        self.server = server
-        self.urls = server.urls()
-        self.root = self.urls["root"]
-
-    def control(self, what: str, body: dict | None = None, method: str = "POST") -> Any:
-        resp = requests.request(method, f"{self.root}/_sandbox/{what}", json=body if method == "POST" else None,
-                                timeout=10)
-        resp.raise_for_status()
-        return resp.json()
-
-    def stats(self) -> dict:
-        return self.control("stats", method="GET")
+class Sandbox(SandboxHandle):
+    """The Xero sandbox with the connector tests' shorthands."""
 
     def count(self, pattern: str) -> int:
         """Requests whose "METHOD /path" pattern ends with ``pattern`` (e.g. "PUT /Contacts")."""
         method, _, path = pattern.partition(" ")
-        return sum(n for k, n in self.stats()["by_endpoint"].items()
-                   if k.split(" ", 1)[0] == method and k.split(" ", 1)[1].lower().endswith(path.lower()))
-
-    def faults(self, **values: Any) -> dict:
-        return self.control("faults", values)
+        return self.requests_to(method, path)
 
     def reset(self, tokens: bool = True) -> None:
         # reset keeps runtime limit changes: put Xero's own limits back too.
         self.control("limits", {"concurrent": 5, "minute": 60, "day": 5000})
-        self.control("reset", {"tokens": tokens})
-        self.control("faults", {"replace": True})
+        super().reset(tokens)
 
 
 def start_xero(**options: Any) -> Sandbox:

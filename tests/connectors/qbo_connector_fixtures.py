@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-import requests
 
 from kcc_desktop.connectors.base import ContactIn, DocKind, DocumentIn, ItemIn, LineIn, PaymentIn
 from kcc_desktop.connectors.pacing import QBO_POLICY, Pacer  # noqa: F401 - re-exported for tests
@@ -19,6 +18,7 @@ from kcc_desktop.connectors.quickbooks import QuickBooksPackage
 from kcc_desktop.connectors.settings import QUICKBOOKS, ConnectionSettings
 from kcc_desktop.connectors.tokens import TokenSet, TokenStore
 from kcc_desktop.sandbox.qbo_testing import qbo_login, qbo_sdk_client
+from kcc_desktop.sandbox.testing import SandboxHandle
 from kcc_desktop.sandbox.runner import start_sandbox
 
 CLIENT_ID = "test"
@@ -59,28 +59,15 @@ class SandboxClock:
         return self.now
 
 
-class Sandbox:
+class Sandbox(SandboxHandle):
     def __init__(self, server, clock: SandboxClock) -> None:
-        self.server = server
+        super().__init__(server)
         self.clock = clock
-        self.urls = server.urls()
-        self.root = self.urls["root"]
-
-    def control(self, what: str, body: dict | None = None) -> dict:
-        resp = requests.post(f"{self.root}/_sandbox/{what}", json=body or {}, timeout=10)
-        resp.raise_for_status()
-        return resp.json()
-
-    def faults(self, **config) -> dict:
-        return self.control("faults", config)
-
-    def stats(self) -> dict:
-        return requests.get(f"{self.root}/_sandbox/stats", timeout=10).json()
 
     def count(self, fragment: str, method: str = "POST") -> int:
         """Requests whose endpoint pattern ends with ``fragment`` (e.g. "/batch", "/invoice")."""
         return sum(n for k, n in self.stats()["by_endpoint"].items()
-                   if k.startswith(method + " ") and k.endswith(fragment))
+                   if k.startswith(method + " ") and k.endswith(fragment))   # case-sensitive: QBO paths
 
     def api_requests(self) -> int:
         """Calls to the accounting API only (sign-ins and discovery left out)."""
@@ -105,8 +92,7 @@ def qbo_server():
 @pytest.fixture
 def qbo_sandbox(qbo_server):
     qbo_server.clock.now = SandboxClock().now
-    qbo_server.faults(replace=True)
-    qbo_server.control("reset", {"tokens": True})
+    qbo_server.reset()
     return qbo_server
 
 

@@ -12,7 +12,6 @@ import re
 import threading
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import pytest
 import requests
@@ -23,39 +22,18 @@ from kcc_desktop.connectors.pacing import reset_pacers
 from kcc_desktop.connectors.tokens import TokenStore
 from kcc_desktop.ledger import service
 from kcc_desktop.models import Company, NominalCode, StockItem, TaxCode
+from kcc_desktop.sandbox.testing import SandboxHandle
 from kcc_desktop.settings_db import DbSettingsStore
 from kcc_desktop.sync.queue import install_queue_listeners
 
 URL_IN_TEXT = re.compile(r"(https?://\S+)")
 
 
-class Sandbox(dict):
-    """The sandbox's URLs (``xero["root"]``, ``xero["api_url"]``...) plus helpers for /_sandbox/*."""
-
-    def __init__(self, server) -> None:
-        super().__init__(server.urls())
-        self.server = server
-        self.root = self["root"]
-
-    def control(self, what: str, body: dict | None = None, method: str = "POST") -> Any:
-        resp = requests.request(method, f"{self.root}/_sandbox/{what}", json=body if method == "POST" else None,
-                                timeout=10)
-        resp.raise_for_status()
-        return resp.json()
-
-    def stats(self) -> dict:
-        return self.control("stats", method="GET")
+class Sandbox(SandboxHandle):
+    """The Xero sandbox with the sync tests' shorthands."""
 
     def count(self, method: str, path: str) -> int:
-        return sum(n for k, n in self.stats()["by_endpoint"].items()
-                   if k.split(" ", 1)[0] == method and k.split(" ", 1)[1].lower().endswith(path.lower()))
-
-    def faults(self, **values: Any) -> dict:
-        return self.control("faults", values)
-
-    def reset(self) -> None:
-        self.control("reset", {"tokens": True})
-        self.control("faults", {"replace": True})
+        return self.requests_to(method, path)
 
     def api(self, path: str, tenant: str, token: str) -> dict:
         resp = requests.get(f"{self.root}/api.xro/2.0/{path}", timeout=10,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import pytest
 import requests
@@ -20,6 +19,7 @@ from sqlalchemy import select
 from kcc_desktop.connectors import connect as connect_mod
 from kcc_desktop.connectors.pacing import reset_pacers
 from kcc_desktop.connectors.tokens import TokenStore
+from kcc_desktop.sandbox.testing import SandboxHandle
 from kcc_desktop.ledger import service
 from kcc_desktop.models import BankAccount, Company, Document, NominalCode, StockItem, TaxCode
 from kcc_desktop.settings_db import DbSettingsStore
@@ -32,22 +32,8 @@ DOC_ENTITIES = {"sales_invoice": "Invoice", "purchase_invoice": "Bill", "sales_c
                 "purchase_credit": "VendorCredit"}
 
 
-class QboSandbox(dict):
-    """The sandbox's URLs plus helpers for /_sandbox/* (stats, faults, reset)."""
-
-    def __init__(self, server) -> None:
-        super().__init__(server.urls())
-        self.server = server
-        self.root = self["root"]
-
-    def control(self, what: str, body: dict | None = None, method: str = "POST") -> Any:
-        resp = requests.request(method, f"{self.root}/_sandbox/{what}",
-                                json=(body or {}) if method == "POST" else None, timeout=10)
-        resp.raise_for_status()
-        return resp.json()
-
-    def stats(self) -> dict:
-        return self.control("stats", method="GET")
+class QboSandbox(SandboxHandle):
+    """The QuickBooks sandbox, counting writes by endpoint."""
 
     def writes(self) -> dict[str, int]:
         """POSTs to the data API other than queries, by endpoint (batch, invoice, payment...)."""
@@ -57,9 +43,6 @@ class QboSandbox(dict):
             if method == "POST" and path.startswith("/v3/") and not path.endswith("/query"):
                 out[path.rsplit("/", 1)[1]] = out.get(path.rsplit("/", 1)[1], 0) + n
         return out
-
-    def faults(self, **values: Any) -> dict:
-        return self.control("faults", values)
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +56,7 @@ def qbo_export_server():
 
 @pytest.fixture
 def qbo(qbo_export_server, monkeypatch):
-    qbo_export_server.control("reset", {"tokens": True})
-    qbo_export_server.control("faults", {"replace": True})
+    qbo_export_server.reset()
     monkeypatch.setenv("KCC_QBO_URL", qbo_export_server.root)
     monkeypatch.setenv("KCC_QBO_CLIENT_ID", "test")
     reset_pacers()

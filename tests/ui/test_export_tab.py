@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from kcc_desktop.connectors.pacing import reset_pacers
 from kcc_desktop.context import AppContext
 from kcc_desktop.models import Company, ExportItem, NominalCode
 from kcc_desktop.sync.mapping import NOMINAL, MappingService
@@ -18,27 +17,10 @@ from kcc_desktop.sync.options import OptionsService
 from kcc_desktop.sync.queue import install_queue_listeners
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests/: share the sync tests' helpers
-from sync.conftest import Sandbox, build_ledger, connect_store, open_package  # noqa: E402
+# The sync tests' Xero sandbox fixtures (xero_server, xero), imported to be used here as well.
+from sync.conftest import build_ledger, connect_store, open_package, xero, xero_server  # noqa: E402,F401
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def xero_server():
-    from kcc_desktop.sandbox.runner import start_sandbox
-
-    sb = Sandbox(start_sandbox(provider="xero", port=0))
-    yield sb
-    sb.server.stop()
-
-
-@pytest.fixture
-def xero(xero_server, monkeypatch):
-    xero_server.reset()
-    monkeypatch.setenv("KCC_XERO_URL", xero_server.root)
-    reset_pacers()
-    yield xero_server
-    reset_pacers()
 
 
 @pytest.fixture

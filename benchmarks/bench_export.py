@@ -67,6 +67,7 @@ def start(time_scale: float = 1.0):
 def company(documents: int, sandbox, name: str):
     """A demo company of ``documents`` documents, connected to ``sandbox``, mapped, everything queued."""
     from sqlalchemy import select
+    from sync.conftest import connect_store, open_package
 
     from kcc_desktop.ledger.demo import build_demo
     from kcc_desktop.models import NominalCode, NominalKind
@@ -74,7 +75,6 @@ def company(documents: int, sandbox, name: str):
     from kcc_desktop.sync import queue
     from kcc_desktop.sync.mapping import NOMINAL, MappingService
     from kcc_desktop.sync.options import OptionsService
-    from sync.conftest import connect_store, open_package
 
     os.environ["KCC_XERO_URL"] = sandbox.root
     store = open_store(_TMP / f"{name}.sqlite")
@@ -117,6 +117,7 @@ def bench_requests(n: int) -> dict:
         dep_requests = sum(v for k, v in puts.items() if k.endswith(("/Contacts", "/Items")))
         with store.session() as s:
             from sqlalchemy import func, select
+
             from kcc_desktop.models import ExportItem
             counts = dict(s.execute(select(ExportItem.item_type, func.count()).group_by(ExportItem.item_type)).all())
         documents = sum(v for k, v in counts.items() if k in ("sales_invoice", "sales_credit", "purchase_invoice",

@@ -22,7 +22,7 @@ import platform
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -146,10 +146,11 @@ def _prepare(provider: str, n: int, server: Server):
 
 
 def connect(provider: str, server: Server, store):
+    from sync.conftest import connect_store, open_package
+
     from kcc_desktop.connectors.settings import QUICKBOOKS, ConnectionSettings, save_connection
     from kcc_desktop.connectors.tokens import TokenSet, TokenStore
     from kcc_desktop.settings_db import DbSettingsStore
-    from sync.conftest import connect_store, open_package
 
     if provider == "xero":
         os.environ["KCC_XERO_URL"] = server.root
@@ -278,7 +279,7 @@ def bench_gui(n: int) -> dict:
     store = open_store(_TMP / "gui.sqlite")
     with store.transaction() as s:
         seed_standard_chart(s)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         s.execute(insert(ImportedPayment), [dict(
             provider="xero", remote_id=f"P{i}", kind="receipt" if i % 4 else "supplier_payment",
             date=date(2026, 1, 1 + i % 28), amount=Decimal(i % 9000) + Decimal("0.5"), currency="GBP",
@@ -357,7 +358,7 @@ def main() -> int:
     args = p.parse_args()
     _keyring()
     print(json.dumps({"machine": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-                      "load": os.getloadavg(), "at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}),
+                      "load": os.getloadavg(), "at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}),
           flush=True)
     if "xero" not in args.skip:
         print(json.dumps(bench_import("xero", args.xero, args.minute)), flush=True)

@@ -47,7 +47,7 @@ def open_context(args):
 
 
 def build_demo_company(store, documents: int = SMOKE_DOCUMENTS, seed: int = 1) -> None:
-    from .commands.demo import build_demo_file   # the same as `demo`: queued for export too
+    from .commands.demo import build_demo_file  # the same as `demo`: queued for export too
 
     build_demo_file(store, documents, seed)
 
@@ -192,7 +192,7 @@ def smoke_test(args) -> int:
         QCoreApplication.processEvents()
         sys.excepthook = original_hook
         store.close()
-    except Exception as exc:  # noqa: BLE001 - the reason is the output
+    except Exception as exc:
         log.exception("smoke test failed")
         failures.append(f"{type(exc).__name__}: {exc}")
     if failures:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 import webbrowser
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import requests
 

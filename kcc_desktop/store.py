@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from contextlib import closing
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from alembic import command
 from alembic.config import Config

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
-
-import sys
 
 import pytest
 

@@ -5,10 +5,9 @@ import sqlite3
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
 
 from kcc_desktop.models import Base
-from kcc_desktop.store import StoreError, open_store, upgrade
+from kcc_desktop.store import StoreError, open_store
 
 
 def test_migrations_from_empty_build_exactly_the_models(tmp_db_path):

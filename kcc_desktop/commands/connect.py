@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 
-
 def register(sub) -> None:
     p = sub.add_parser("connect", help="sign in to Xero or QuickBooks Online (OAuth 2.0 in the browser)")
     p.add_argument("provider", choices=["xero", "quickbooks"])

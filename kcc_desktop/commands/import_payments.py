@@ -30,9 +30,9 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..connectors.base import ConnectorError
     from ..context import AppContext
-    from . import NO_COMPANY_FILE, open_company_file
     from ..sync.options import OptionsService
     from ..sync.payments_import import ImportSummary, PaymentsImport
+    from . import NO_COMPANY_FILE, open_company_file
 
     if not (args.fetch or args.create_allocate):
         args.fetch = args.create_allocate = True

@@ -31,8 +31,8 @@ def _print(args, data, text: str) -> None:
 def run(args) -> int:
     from ..connectors.base import ConnectorError
     from ..context import AppContext
-    from . import NO_COMPANY_FILE, open_company_file
     from ..sync.mapping import MappingError, MappingService
+    from . import NO_COMPANY_FILE, open_company_file
 
     store = open_company_file(args.db)
     if store is None:

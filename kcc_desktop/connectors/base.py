@@ -7,11 +7,11 @@ are ``date``; timestamps are timezone-aware UTC ``datetime``.
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Iterator
 
 
 class DocKind(str, Enum):

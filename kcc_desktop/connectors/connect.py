@@ -15,12 +15,19 @@ import importlib
 import json
 import os
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import oauth
 from .base import AccountingPackage, ConnectionRequired, ConnectorError
 from .settings import (
-    QUICKBOOKS, XERO, ConnectionSettings, SettingsStore, check_provider, load_connection, save_connection,
+    QUICKBOOKS,
+    XERO,
+    ConnectionSettings,
+    SettingsStore,
+    check_provider,
+    load_connection,
+    save_connection,
 )
 from .tokens import KeyringUnavailable, TokenManager, TokenSet, TokenStore
 

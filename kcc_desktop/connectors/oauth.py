@@ -19,9 +19,9 @@ import queue
 import secrets
 import threading
 import webbrowser
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Callable
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
@@ -100,10 +100,10 @@ class LoopbackListener:
         listener = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format, *args):  # noqa: A002 - the query holds the code: never log it
+            def log_message(self, format, *args):
                 pass
 
-            def do_GET(self):  # noqa: N802 - stdlib name
+            def do_GET(self):
                 parts = urlsplit(self.path)
                 if parts.path != CALLBACK_PATH:
                     self.send_error(404)
@@ -135,7 +135,7 @@ class LoopbackListener:
     def redirect_uri(self) -> str:
         return f"http://127.0.0.1:{self.port}{CALLBACK_PATH}"
 
-    def start(self) -> "LoopbackListener":
+    def start(self) -> LoopbackListener:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="oauth-loopback", daemon=True)
         self._thread.start()
@@ -154,7 +154,7 @@ class LoopbackListener:
             raise AuthorizationTimeout(
                 f"No answer came back from the sign-in page within {timeout:g} seconds.") from None
 
-    def __enter__(self) -> "LoopbackListener":
+    def __enter__(self) -> LoopbackListener:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

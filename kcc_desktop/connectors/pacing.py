@@ -20,10 +20,11 @@ from __future__ import annotations
 import bisect
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterator, Mapping, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from .base import RateLimited
 
@@ -43,7 +44,7 @@ class PacingPolicy:
     # the package's count of it); the margin only covers clock-rate and timer differences.
     window_margin: float = 0.01
 
-    def scaled(self, time_scale: float) -> "PacingPolicy":
+    def scaled(self, time_scale: float) -> PacingPolicy:
         if time_scale <= 0:
             raise ValueError("time_scale must be positive")
         return replace(self, window_seconds=self.window_seconds * time_scale,
@@ -121,7 +122,7 @@ class _Window:
 class Pacer:
     def __init__(self, policy: PacingPolicy, *, time_scale: float = 1.0,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.base_policy = policy
         self.time_scale = time_scale
         self.policy = policy.scaled(time_scale) if time_scale != 1.0 else policy

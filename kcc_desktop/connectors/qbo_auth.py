@@ -81,7 +81,7 @@ def make_auth_client(settings: ConnectionSettings, client_secret: str, redirect_
     try:
         client = _AuthClient(settings.client_id, client_secret, redirect_uri or "http://127.0.0.1/callback",
                              require_secure(url), timeout=timeout)
-    except Exception as exc:  # noqa: BLE001 - translated below
+    except Exception as exc:
         failure = auth_failure(exc, "read its settings")
         if failure is exc:
             raise

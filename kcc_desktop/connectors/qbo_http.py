@@ -18,13 +18,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import requests
 from quickbooks import exceptions as qbx
 
 from .base import (
-    ConnectionRequired, ConnectorError, MalformedResponse, RateLimited, Rejected, TransientError, ValidationFailed,
+    ConnectionRequired,
+    ConnectorError,
+    MalformedResponse,
+    RateLimited,
+    Rejected,
+    TransientError,
+    ValidationFailed,
 )
 from .pacing import Pacer, Throttled
 from .tokens import TokenManager, redact
@@ -75,7 +81,7 @@ class QboSession(requests.Session):
         """HTTP status of this thread's last API answer (to tell a bad 200 from a bad 4xx)."""
         return getattr(self._local, "status", None)
 
-    def request(self, method, url, *args, **kwargs):  # noqa: D401 - requests' signature
+    def request(self, method, url, *args, **kwargs):
         kwargs.setdefault("timeout", (self.connect_timeout, self.timeout))
         batch = str(url).rstrip("/").endswith("/batch")
         params = kwargs.get("params") or {}
@@ -204,5 +210,5 @@ def guarded(fn: Callable[[], object], session: QboSession, what: str):
         return fn()
     except ConnectorError:
         raise
-    except Exception as exc:  # noqa: BLE001 - translate() re-raises what it does not know
+    except Exception as exc:
         raise translate(exc, session.last_status, what) from None

@@ -7,20 +7,23 @@ plain dicts, so every rule is testable on its own. No SDK object leaves the conn
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from quickbooks.objects.base import LinkedTxn, Ref
+from quickbooks.objects.base import EmailAddress, LinkedTxn, Ref
 from quickbooks.objects.bill import Bill
 from quickbooks.objects.billpayment import BillPayment, BillPaymentLine, CheckPayment
 from quickbooks.objects.creditmemo import CreditMemo
 from quickbooks.objects.customer import Customer
 from quickbooks.objects.detailline import (
-    AccountBasedExpenseLine, AccountBasedExpenseLineDetail, ItemBasedExpenseLine,
-    ItemBasedExpenseLineDetail, SalesItemLine, SalesItemLineDetail,
+    AccountBasedExpenseLine,
+    AccountBasedExpenseLineDetail,
+    ItemBasedExpenseLine,
+    ItemBasedExpenseLineDetail,
+    SalesItemLine,
+    SalesItemLineDetail,
 )
-from quickbooks.objects.base import EmailAddress
 from quickbooks.objects.invoice import Invoice
 from quickbooks.objects.item import Item
 from quickbooks.objects.payment import Payment, PaymentLine
@@ -29,8 +32,16 @@ from quickbooks.objects.vendor import Vendor
 from quickbooks.objects.vendorcredit import VendorCredit
 
 from .base import (
-    Allocation, ContactIn, DocKind, DocumentIn, ItemIn, LineIn, MalformedResponse, PaymentIn,
-    RemoteDocument, RemotePayment,
+    Allocation,
+    ContactIn,
+    DocKind,
+    DocumentIn,
+    ItemIn,
+    LineIn,
+    MalformedResponse,
+    PaymentIn,
+    RemoteDocument,
+    RemotePayment,
 )
 
 ENTITY = {
@@ -104,15 +115,15 @@ def parse_datetime(value: Any) -> datetime:
     except ValueError as exc:
         raise MalformedResponse(f"QuickBooks sent {value!r} where a timestamp belongs.") from exc
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def query_timestamp(value: datetime) -> str:
     """A UTC timestamp literal for QBO queries and cdc."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def quote(value: str) -> str:

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from intuitlib.client import AuthClient
 from quickbooks import exceptions as qbx
@@ -30,16 +31,40 @@ from quickbooks.mixins import DecimalEncoder
 
 from . import oauth
 from . import qbo_mapping as m
-from .qbo_auth import auth_failure, client_id_for, client_secret_for, make_auth_client, token_json
 from .base import (
-    AccountingPackage, ConnectionRequired, ContactIn, DocKind, DocumentIn, ItemIn, MalformedResponse,
-    Organisation, PaymentIn, PaymentPage, RateLimited, Rejected, RemoteAccount, RemoteBankAccount, RemoteDocument,
-    RemotePayment, RemoteTaxRate, Result, TransientError,
+    AccountingPackage,
+    ConnectionRequired,
+    ContactIn,
+    DocKind,
+    DocumentIn,
+    ItemIn,
+    MalformedResponse,
+    Organisation,
+    PaymentIn,
+    PaymentPage,
+    RateLimited,
+    Rejected,
+    RemoteAccount,
+    RemoteBankAccount,
+    RemoteDocument,
+    RemotePayment,
+    RemoteTaxRate,
+    Result,
+    TransientError,
 )
 from .pacing import Pacer, pacer_for
+from .qbo_auth import auth_failure, client_id_for, client_secret_for, make_auth_client, token_json
 from .qbo_http import (
-    BATCH_REQUEST_ID_MAX, DEFAULT_TIMEOUT, REQUEST_ID_MAX, THROTTLE_CODE, QboSession, fault_code, fault_text,
-    guarded, request_id, translate,
+    BATCH_REQUEST_ID_MAX,
+    DEFAULT_TIMEOUT,
+    REQUEST_ID_MAX,
+    THROTTLE_CODE,
+    QboSession,
+    fault_code,
+    fault_text,
+    guarded,
+    request_id,
+    translate,
 )
 from .settings import QUICKBOOKS, ConnectionSettings, SettingsStore, require_secure, save_connection
 from .tokens import TokenManager, TokenSet, TokenStore, redact
@@ -94,7 +119,7 @@ class QuickBooksPackage(AccountingPackage):
         self.timeout = timeout
         self.item_type = item_type
         self.page_size = max(1, min(page_size, MAX_RESULTS))
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self._client_secret = client_secret
         self._auth: AuthClient | None = None
         self.tokens = tokens or TokenManager(self.store, QUICKBOOKS, self.realm_id, refresh=self._refresh)
@@ -134,7 +159,7 @@ class QuickBooksPackage(AccountingPackage):
         client = self.auth_client()
         try:
             client.refresh(refresh_token=refresh_token)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             failure = auth_failure(exc, "renew the sign-in")
             if failure is exc:
                 raise
@@ -147,7 +172,7 @@ class QuickBooksPackage(AccountingPackage):
         try:
             if tokens and tokens.refresh_token:
                 self.auth_client().revoke(token=tokens.refresh_token)
-        except Exception as exc:  # noqa: BLE001 - forget locally whatever Intuit said
+        except Exception as exc:
             log.warning("Revoking the QuickBooks sign-in failed: %s", redact(auth_failure(exc, "revoke")))
         finally:
             self.store.delete(QUICKBOOKS, self.realm_id)
@@ -315,7 +340,7 @@ class QuickBooksPackage(AccountingPackage):
                 raise _translate(exc, self.session, what) from None
             text = fault_text(str(exc.message or "").strip(), str(exc.detail or "").strip())
             return _Answer(False, messages=[text], codes=[code])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise _translate(exc, self.session, what) from None
         return _Answer(True, data=saved.to_dict() if hasattr(saved, "to_dict") else dict(saved))
 
@@ -592,7 +617,7 @@ class QuickBooksPackage(AccountingPackage):
 
     def _payment_pages(self, since: datetime | None) -> Iterator[list[RemotePayment]]:
         if since is not None and since.tzinfo is None:
-            since = since.replace(tzinfo=timezone.utc)   # the interface says UTC; be lenient
+            since = since.replace(tzinfo=UTC)   # the interface says UTC; be lenient
         ctx = m.PaymentContext(base_currency=self.organisation().base_currency)
         where = f"MetaData.LastUpdatedTime >= {m.quote(m.query_timestamp(since))}" if since else ""
         for entity, doc_entity in (("Payment", "Invoice"), ("BillPayment", "Bill")):
@@ -690,7 +715,7 @@ def finish_connect(settings: ConnectionSettings, code: str, realm_id: str, redir
     client = make_auth_client(settings, secret, redirect_uri, timeout=timeout)
     try:
         client.get_bearer_token(code, realm_id=realm_id)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         failure = auth_failure(exc, "finish connecting")
         if failure is exc:
             raise
@@ -735,7 +760,7 @@ def connect_flow(settings: ConnectionSettings, store: SettingsStore, token_store
     return settings
 
 
-def open_package(settings: ConnectionSettings, token_store: TokenStore, **options: Any) -> "QuickBooksPackage":
+def open_package(settings: ConnectionSettings, token_store: TokenStore, **options: Any) -> QuickBooksPackage:
     """The connector for a saved QuickBooks connection (``connect.open_package`` calls this)."""
     return QuickBooksPackage(settings, token_store, **options)
 

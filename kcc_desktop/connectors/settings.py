@@ -86,7 +86,7 @@ class Endpoints:
     def is_sandbox(self) -> bool:
         return bool(self.root)
 
-    def check(self) -> "Endpoints":
+    def check(self) -> Endpoints:
         for url in (self.api_url, self.authorize_url, self.token_url, self.connections_url,
                     self.revoke_url, self.web_url):
             if url:

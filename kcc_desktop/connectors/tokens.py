@@ -18,8 +18,8 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 import keyring
 import keyring.errors
@@ -119,7 +119,7 @@ class TokenSet:
 
     @classmethod
     def from_response(cls, data: dict, now: float | None = None,
-                      previous: "TokenSet | None" = None) -> "TokenSet":
+                      previous: TokenSet | None = None) -> TokenSet:
         """From a token endpoint's JSON. A missing refresh token keeps the previous one."""
         now = time.time() if now is None else now
         if not isinstance(data, dict) or not data.get("access_token"):
@@ -145,7 +145,7 @@ class TokenSet:
                            "token_type": self.token_type, "id_token": self.id_token, "extra": self.extra})
 
     @classmethod
-    def from_json(cls, text: str) -> "TokenSet":
+    def from_json(cls, text: str) -> TokenSet:
         d = json.loads(text)
         return cls(access_token=d["access_token"], refresh_token=d.get("refresh_token", ""),
                    expires_at=float(d.get("expires_at") or 0), scope=list(d.get("scope") or []),

@@ -18,8 +18,9 @@ import functools
 import http.client
 import logging
 import threading
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import requests
 import urllib3
@@ -32,9 +33,25 @@ from xero_python.exceptions import ApiException, HTTPStatusException, RateLimitE
 
 from . import xero_mapping as m
 from .base import (
-    AccountingPackage, ConnectionRequired, ConnectorError, ContactIn, DocKind, DocumentIn, ItemIn,
-    MalformedResponse, Organisation, PaymentIn, PaymentPage, Rejected, RemoteAccount, RemoteBankAccount,
-    RemoteDocument, RemoteTaxRate, Result, TransientError, ValidationFailed,
+    AccountingPackage,
+    ConnectionRequired,
+    ConnectorError,
+    ContactIn,
+    DocKind,
+    DocumentIn,
+    ItemIn,
+    MalformedResponse,
+    Organisation,
+    PaymentIn,
+    PaymentPage,
+    Rejected,
+    RemoteAccount,
+    RemoteBankAccount,
+    RemoteDocument,
+    RemoteTaxRate,
+    Result,
+    TransientError,
+    ValidationFailed,
 )
 from .pacing import Pacer, Throttled, pacer_for, parse_retry_after
 from .settings import ConnectionSettings, Endpoints
@@ -398,7 +415,7 @@ class XeroPackage(AccountingPackage):
         if since is not None:
             if since.tzinfo is None:
                 raise UsageError("list_payments needs a timezone-aware UTC datetime")
-            kwargs["if_modified_since"] = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+            kwargs["if_modified_since"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
         for fetch, last_list in ((self._payment_page, False), (self._overpayment_page, True)):
             for out, has_more in self._pages(fetch, kwargs):
                 yield PaymentPage(payments=out, has_more=has_more or not last_list)

@@ -7,17 +7,37 @@ every amount is quantised here before it reaches the SDK. The SDK reads amounts 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from xero_python.accounting.models import (
-    Account, Contact, CreditNote, CurrencyCode, Invoice, Item, LineAmountTypes, LineItem, Payment, Purchase,
+    Account,
+    Contact,
+    CreditNote,
+    CurrencyCode,
+    Invoice,
+    Item,
+    LineAmountTypes,
+    LineItem,
+    Payment,
+    Purchase,
 )
 
 from .base import (
-    Allocation, ContactIn, DocKind, DocumentIn, ItemIn, LineIn, PaymentIn, RemoteAccount, RemoteBankAccount,
-    RemoteDocument, RemotePayment, RemoteTaxRate, Result,
+    Allocation,
+    ContactIn,
+    DocKind,
+    DocumentIn,
+    ItemIn,
+    LineIn,
+    PaymentIn,
+    RemoteAccount,
+    RemoteBankAccount,
+    RemoteDocument,
+    RemotePayment,
+    RemoteTaxRate,
+    Result,
 )
 
 CENT = Decimal("0.01")
@@ -223,8 +243,8 @@ def payment_kind(p: Any) -> str | None:
 
 def _utc(value: Any) -> datetime:
     if isinstance(value, datetime):
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    return datetime(1970, 1, 1, tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def remote_payment(p: Any, kind: str) -> RemotePayment:

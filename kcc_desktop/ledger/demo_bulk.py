@@ -25,7 +25,15 @@ from sqlalchemy import Date, func, select
 from sqlalchemy.orm import Session
 
 from ..models import (
-    Allocation, Document, DocumentKind, DocumentLine, JournalEntry, JournalLine, Payment, UTCDateTime, utcnow,
+    Allocation,
+    Document,
+    DocumentKind,
+    DocumentLine,
+    JournalEntry,
+    JournalLine,
+    Payment,
+    UTCDateTime,
+    utcnow,
 )
 from . import postings
 from .demo_plan import DemoPlan, PlanCreditAllocation, PlanDocument, PlanPayment, PlanPrepaymentAllocation

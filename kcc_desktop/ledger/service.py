@@ -7,15 +7,30 @@ all of it lands. Nothing here commits, so a failure part-way leaves nothing behi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import (
-    Allocation, AppSetting, BankAccount, Company, Document, DocumentKind, DocumentLine, JournalEntry,
-    JournalLine, NominalCode, NominalKind, Payment, PaymentKind, StockItem, TaxCode, from_stored, utcnow,
+    Allocation,
+    AppSetting,
+    BankAccount,
+    Company,
+    Document,
+    DocumentKind,
+    DocumentLine,
+    JournalEntry,
+    JournalLine,
+    NominalCode,
+    NominalKind,
+    Payment,
+    PaymentKind,
+    StockItem,
+    TaxCode,
+    from_stored,
+    utcnow,
 )
 from . import postings
 from .errors import LedgerError, PaymentGuardError

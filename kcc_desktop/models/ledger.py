@@ -161,7 +161,7 @@ class Document(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     company: Mapped[Company] = relationship()
-    lines: Mapped[list["DocumentLine"]] = relationship(
+    lines: Mapped[list[DocumentLine]] = relationship(
         back_populates="document", order_by="DocumentLine.line_no", cascade="all, delete-orphan"
     )
 
@@ -208,7 +208,7 @@ class Payment(Base):
 
     company: Mapped[Company] = relationship()
     bank_account: Mapped[BankAccount] = relationship()
-    allocations: Mapped[list["Allocation"]] = relationship(
+    allocations: Mapped[list[Allocation]] = relationship(
         back_populates="payment", foreign_keys="Allocation.payment_id"
     )
 
@@ -248,7 +248,7 @@ class JournalEntry(Base):
     description: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    lines: Mapped[list["JournalLine"]] = relationship(back_populates="entry", cascade="all, delete-orphan")
+    lines: Mapped[list[JournalLine]] = relationship(back_populates="entry", cascade="all, delete-orphan")
 
 
 class JournalLine(Base):

@@ -21,8 +21,9 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from .faults import FaultConfig, FaultInjector
 from .http import Provider, Request, Response
@@ -75,7 +76,7 @@ class SandboxProvider(Provider):
 
     def wall_now(self) -> datetime:
         """The provider's idea of "now" (aware UTC), moved on by ``POST /_sandbox/advance-clock``."""
-        return datetime.now(timezone.utc) + self.clock_offset
+        return datetime.now(UTC) + self.clock_offset
 
     # --- hooks for providers -------------------------------------------------------------------
 

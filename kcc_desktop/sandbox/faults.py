@@ -25,7 +25,7 @@ class FaultConfig:
     seed: int = 0
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "FaultConfig":
+    def from_dict(cls, data: dict[str, Any] | None) -> FaultConfig:
         cfg = cls()
         cfg.update(data or {})
         return cfg

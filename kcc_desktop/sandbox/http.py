@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -98,7 +99,7 @@ def _make_handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
         # Headers and body go out in two writes; with Nagle on, keep-alive clients wait ~40 ms per call.
         disable_nagle_algorithm = True
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # quiet: tests and the demo read /_sandbox/stats instead
 
         def _dispatch(self) -> None:
@@ -158,7 +159,7 @@ class SandboxServer:
     def urls(self) -> dict[str, str]:
         return self.provider.urls(self.root)
 
-    def start(self) -> "SandboxServer":
+    def start(self) -> SandboxServer:
         if self._thread is not None:
             return self  # already serving (e.g. ``with start_sandbox(...) as server``)
         # A short poll interval keeps stop() quick (tests start and stop a server each).
@@ -176,7 +177,7 @@ class SandboxServer:
         if close is not None:
             close()  # e.g. flush a pending state file
 
-    def __enter__(self) -> "SandboxServer":
+    def __enter__(self) -> SandboxServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -10,7 +10,7 @@ import copy
 import hashlib
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from .http import Request, Response
 

@@ -95,7 +95,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
                            **options_from_args(args))
     stop = threading.Event()
 
-    def _on_signal(signum, frame):  # noqa: ARG001 - signal handler signature
+    def _on_signal(signum, frame):
         stop.set()
 
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -135,7 +135,7 @@ def sandbox_call(urls: dict, what: str, payload: dict | None = None, method: str
 
 # --- the bookkeeper's hands: what a person does in Xero, done through the real API ------------------
 
-def _dec(value) -> "Decimal":
+def _dec(value) -> Decimal:
     from decimal import Decimal
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
@@ -160,6 +160,7 @@ class XeroBookkeeper:
     def pay_many(self, allocations: list[tuple[str, object]], on=None, reference: str = "") -> list[str]:
         """A "batch" receipt as Xero stores it: one Payment per invoice, sent in one PUT /Payments."""
         from datetime import date
+
         from xero_python.accounting import Account, Invoice, Payment, Payments
 
         payments = [Payment(invoice=Invoice(invoice_id=iid), account=Account(code=self.bank_code),
@@ -178,6 +179,7 @@ class XeroBookkeeper:
 
     def allocate_credit_note(self, credit_note_id: str, invoice_id: str, amount, on=None) -> None:
         from datetime import date
+
         from xero_python.accounting import Allocation, Allocations, Invoice
 
         alloc = Allocation(invoice=Invoice(invoice_id=invoice_id), amount=_dec(amount), date=on or date.today())
@@ -186,8 +188,15 @@ class XeroBookkeeper:
     def receive_overpayment(self, contact_id: str, amount, on=None, reference: str = "") -> str:
         """Money received with nothing to pay yet: a RECEIVE-OVERPAYMENT; returns the OverpaymentID."""
         from datetime import date
-        from xero_python.accounting import (Account, BankTransaction, BankTransactions, Contact, LineAmountTypes,
-                                            LineItem)
+
+        from xero_python.accounting import (
+            Account,
+            BankTransaction,
+            BankTransactions,
+            Contact,
+            LineAmountTypes,
+            LineItem,
+        )
 
         tx = BankTransaction(type="RECEIVE-OVERPAYMENT", contact=Contact(contact_id=contact_id),
                              bank_account=Account(code=self.bank_code), date=on or date.today(),
@@ -198,6 +207,7 @@ class XeroBookkeeper:
 
     def allocate_overpayment(self, overpayment_id: str, invoice_id: str, amount, on=None) -> None:
         from datetime import date
+
         from xero_python.accounting import Allocation, Allocations, Invoice
 
         alloc = Allocation(invoice=Invoice(invoice_id=invoice_id), amount=_dec(amount), date=on or date.today())

@@ -21,7 +21,7 @@ def advice_for(message: str, *, package: str = "the accounting package", item_la
     """``line_nominals``: (code, name) of the ledger nominals on the item's lines, first line first."""
     low = message.lower()
     nominal = (line_nominals or [("", "")])[0]
-    if "account code or id must be specified" in low or "accountcode" in low and "specified" in low:
+    if "account code or id must be specified" in low or ("accountcode" in low and "specified" in low):
         code, name = nominal
         if code:
             return Advice(f"Nominal {code} {name} has no {package} account to post to. Map it in the Mapping "

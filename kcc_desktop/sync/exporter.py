@@ -24,9 +24,9 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Callable, Iterable, Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -130,7 +130,7 @@ class ExportService:
 
     def upload(self, item_ids: Iterable[int], package: AccountingPackage, progress: Progress | None = None,
                cancel: threading.Event | None = None) -> Summary:
-        from .upload_run import UploadRun   # the run's machinery lives in its own module
+        from .upload_run import UploadRun  # the run's machinery lives in its own module
 
         run = UploadRun(self, package, progress or (lambda d, t, s: None), cancel or threading.Event())
         return run.execute(list(item_ids))

@@ -14,7 +14,13 @@ from decimal import Decimal
 from sqlalchemy import delete, select
 
 from ..models import (
-    NEVER_EXPORTED_KINDS, AuditEntry, BankAccount, Mapping, NominalCode, PackageAccount, TaxCode,
+    NEVER_EXPORTED_KINDS,
+    AuditEntry,
+    BankAccount,
+    Mapping,
+    NominalCode,
+    PackageAccount,
+    TaxCode,
     utcnow,
 )
 from ..store import Store

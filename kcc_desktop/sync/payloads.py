@@ -23,8 +23,17 @@ from sqlalchemy.orm import Session
 from ..connectors.base import ContactIn, DocKind, DocumentIn, ItemIn, LineIn, PaymentIn
 from ..ledger.rounding import line_tax
 from ..models import (
-    NEVER_EXPORTED_KINDS, Allocation, Company, Document, DocumentKind, NominalCode, NominalKind, Payment,
-    RemoteLink, StockItem, TaxCode,
+    NEVER_EXPORTED_KINDS,
+    Allocation,
+    Company,
+    Document,
+    DocumentKind,
+    NominalCode,
+    NominalKind,
+    Payment,
+    RemoteLink,
+    StockItem,
+    TaxCode,
 )
 from ..store import Store
 from .mapping import MappingError, MappingService
@@ -65,7 +74,7 @@ class PayloadContext:
     base_currency: str = "GBP"
 
     @classmethod
-    def load(cls, store: Store, provider: str, base_currency: str = "GBP") -> "PayloadContext":
+    def load(cls, store: Store, provider: str, base_currency: str = "GBP") -> PayloadContext:
         options_service = OptionsService(store)
         options = options_service.load()
         mapping = MappingService(store, provider)

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Callable, Iterable
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
@@ -26,8 +26,7 @@ from ..connectors.base import AccountingPackage, RemotePayment
 from ..ledger import bulk_payments as bulk
 from ..ledger import service as ledger
 from ..ledger.errors import LedgerError
-from ..models import (BankAccount, Company, Document, ImportedPayment, Mapping, PackageAccount, Payment,
-                      RemoteLink)
+from ..models import BankAccount, Company, Document, ImportedPayment, Mapping, PackageAccount, Payment, RemoteLink
 from ..settings_db import DbSettingsStore
 from ..store import Store
 
@@ -318,7 +317,7 @@ class PaymentsImport:
     def _payment_key(self, row: ImportedPayment) -> str:
         return f"{self.provider}:{row.remote_id}"
 
-    def _plan(self, s: Session, row: ImportedPayment, cache: _Cache, due: "_Due") -> tuple[str, bulk.PaymentSpec]:
+    def _plan(self, s: Session, row: ImportedPayment, cache: _Cache, due: _Due) -> tuple[str, bulk.PaymentSpec]:
         """What the ledger payment will be, and the status it earns; ``_Refused`` says why not."""
         bank_id = cache.banks.get(row.bank_account_code) or cache.banks.get(row.bank_account_id)
         if bank_id is None:

@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..models import (
-    Allocation, Company, Document, DocumentKind, ExportItem, ExportStatus, ItemType, RemoteLink, StockItem,
+    Allocation,
+    Company,
+    Document,
+    DocumentKind,
+    ExportItem,
+    ExportStatus,
+    ItemType,
+    RemoteLink,
+    StockItem,
 )
 from ..store import Store
 from . import payloads as pl

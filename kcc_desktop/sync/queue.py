@@ -16,14 +16,26 @@ and the pending row's display columns are refreshed instead.
 from __future__ import annotations
 
 import threading
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import Connection, case, event, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from ..models import (
-    Allocation, AppSetting, Company, Document, DocumentKind, DocumentLine, ExportItem, ExportStatus, ItemType,
-    Payment, PaymentKind, StockItem, UTCDateTime, utcnow,
+    Allocation,
+    AppSetting,
+    Company,
+    Document,
+    DocumentKind,
+    DocumentLine,
+    ExportItem,
+    ExportStatus,
+    ItemType,
+    Payment,
+    PaymentKind,
+    StockItem,
+    UTCDateTime,
+    utcnow,
 )
 from .options import KEYS
 
@@ -282,5 +294,12 @@ def ensure_queued(session: Session, item_type: str, object_id: int) -> int:
                                                       ExportItem.status == ExportStatus.PENDING))
 
 
-__all__ = ["install_queue_listeners", "uninstall_queue_listeners", "enqueue_all", "ensure_queued",
-           "pending_count", "SKIP_QUEUE", "only_stock_on_invoices"]
+__all__ = [
+    "SKIP_QUEUE",
+    "enqueue_all",
+    "ensure_queued",
+    "install_queue_listeners",
+    "only_stock_on_invoices",
+    "pending_count",
+    "uninstall_queue_listeners",
+]

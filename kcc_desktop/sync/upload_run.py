@@ -18,18 +18,48 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..connectors.base import (
-    AccountingPackage, ConnectionRequired, ConnectorError, MalformedResponse, RateLimited, Result, TransientError,
+    AccountingPackage,
+    ConnectionRequired,
+    ConnectorError,
+    MalformedResponse,
+    RateLimited,
+    Result,
+    TransientError,
     ValidationFailed,
 )
 from ..models import (
-    Allocation, Company, Document, DocumentLine, ExportFeedback, ExportItem, ExportStatus, ItemType, RemoteLink,
-    StockItem, utcnow,
+    Allocation,
+    Company,
+    Document,
+    DocumentLine,
+    ExportFeedback,
+    ExportItem,
+    ExportStatus,
+    ItemType,
+    RemoteLink,
+    StockItem,
+    utcnow,
 )
 from . import payloads as pl
 from .advice import advice_for
 from .exporter import (
-    _SENT_KEYS, BATCH_FAMILY, DOC_TYPES, PACKAGE_NAMES, PHASES, PIPELINE, RATE_RETRIES, REPLAY_WINDOW,
-    TRANSIENT_RETRIES, ExportService, Progress, StopRun, Summary, _chunks, lookup, save_link, yield_gil,
+    _SENT_KEYS,
+    BATCH_FAMILY,
+    DOC_TYPES,
+    PACKAGE_NAMES,
+    PHASES,
+    PIPELINE,
+    RATE_RETRIES,
+    REPLAY_WINDOW,
+    TRANSIENT_RETRIES,
+    ExportService,
+    Progress,
+    StopRun,
+    Summary,
+    _chunks,
+    lookup,
+    save_link,
+    yield_gil,
 )
 from .queue import ensure_queued
 
@@ -264,7 +294,7 @@ class UploadRun:
         if stop is not None:
             raise stop
 
-    def _drain_one(self, s: Session, inflight: deque) -> "StopRun | None":
+    def _drain_one(self, s: Session, inflight: deque) -> StopRun | None:
         batch, future = inflight.popleft()
         try:
             results = future.result()
@@ -280,12 +310,12 @@ class UploadRun:
         self._finish(s, batch, results, None)
         return None
 
-    def _clear_keys(self, s: Session, batch: "_Batch") -> None:
+    def _clear_keys(self, s: Session, batch: _Batch) -> None:
         for i in batch.sendable:
             batch.items[i].attempt_key = None
         s.commit()
 
-    def _prepare(self, s: Session, ids: list[int], key: str | None, replay: bool) -> "_Batch | None":
+    def _prepare(self, s: Session, ids: list[int], key: str | None, replay: bool) -> _Batch | None:
         """Payloads built and the attempt key committed: after this, the request may leave."""
         items = {i.id: i for i in s.scalars(select(ExportItem).where(ExportItem.id.in_(ids)))}
         payloads, sendable = self._build(s, [items[i] for i in ids if i in items])
@@ -306,7 +336,7 @@ class UploadRun:
         _SENT_KEYS.add(key)
         return _Batch(items, sendable, [payloads[i] for i in sendable], key, items[sendable[0]].item_type, replay)
 
-    def _finish(self, s: Session, batch: "_Batch", results: list[Result] | None,
+    def _finish(self, s: Session, batch: _Batch, results: list[Result] | None,
                 error: ConnectorError | None) -> bool:
         """Saves one batch's outcome. Returns False when a replay must fall back to look-ups."""
         sendable = batch.sendable

@@ -6,10 +6,11 @@ smooth on 100,000 documents.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from enum import IntEnum
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor

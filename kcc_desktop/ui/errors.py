@@ -38,7 +38,7 @@ class ErrorReporter(QObject):
         self._previous_thread_hook = threading.excepthook
         self._reported.connect(self._show, Qt.ConnectionType.QueuedConnection)
 
-    def install(self) -> "ErrorReporter":
+    def install(self) -> ErrorReporter:
         sys.excepthook = self.excepthook
         threading.excepthook = lambda args: self.excepthook(args.exc_type, args.exc_value, args.exc_traceback)
         return self

@@ -6,10 +6,11 @@ queries, so 100,000 rows open, sort and filter without building 100,000 objects.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import IntEnum
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
@@ -342,9 +343,9 @@ class FeedbackModel(LazyTableModel):
 
     def _range(self, q):
         if self.date_from is not None:
-            q = q.where(ExportFeedback.at >= datetime.combine(self.date_from, time.min).astimezone(timezone.utc))
+            q = q.where(ExportFeedback.at >= datetime.combine(self.date_from, time.min).astimezone(UTC))
         if self.date_to is not None:
-            q = q.where(ExportFeedback.at <= datetime.combine(self.date_to, time.max).astimezone(timezone.utc))
+            q = q.where(ExportFeedback.at <= datetime.combine(self.date_to, time.max).astimezone(UTC))
         return q
 
     def load_ids(self) -> list[int]:

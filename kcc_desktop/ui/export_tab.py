@@ -15,8 +15,18 @@ from pathlib import Path
 from PySide6.QtCore import QDate, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
-    QCheckBox, QDateEdit, QFileDialog, QHBoxLayout, QLabel, QMenu, QProgressBar, QPushButton, QTabWidget,
-    QToolButton, QVBoxLayout, QWidget,
+    QCheckBox,
+    QDateEdit,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 from sqlalchemy import func, select
 
@@ -315,7 +325,7 @@ class ExportTab(QWidget):
             return
         try:
             url = self.service.goto_url(ids[0], self.ctx.package())
-        except Exception as exc:  # noqa: BLE001 - a connector failure, shown in its own words
+        except Exception as exc:
             self.status_label.setText(str(exc))
             return
         if url:

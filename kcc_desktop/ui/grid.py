@@ -10,15 +10,26 @@ The model half lives in ``lazy_model.py``; everything is importable from here.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu, QStyle,
-                               QStyleOptionHeader, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QStyle,
+    QStyleOptionHeader,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
-from .lazy_model import (FILTER_ROLE, ID_ROLE, SORT_ROLE, Fetch, GridProxy, LazyTableModel,  # noqa: F401
-                         order_by_keys)
+from .lazy_model import FILTER_ROLE, ID_ROLE, SORT_ROLE, Fetch, GridProxy, LazyTableModel, order_by_keys  # noqa: F401
 from .settings import UiSettings
 
 GREEN = "#2e7d32"

@@ -7,11 +7,12 @@ payments open, sort and filter without building 100,000 objects.
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from enum import IntEnum
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor

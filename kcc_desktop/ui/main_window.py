@@ -12,26 +12,37 @@ from __future__ import annotations
 
 import logging
 import platform
-from datetime import datetime, timezone
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, Sequence
 
 from PySide6 import __version__ as PYSIDE_VERSION
 from PySide6.QtCore import Qt, qVersion
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QSplitter,
-                               QTabWidget, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSplitter,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .. import APP_NAME, __version__
 from ..context import AppContext
 from . import icons
 from .documents_view import DocumentsView
+from .errors import open_log_folder
 from .export_tab import ExportTab
+from .grid import GridView
 from .import_tab import ImportTab
 from .mapping_tab import MappingTab
-from .errors import open_log_folder
-from .grid import GridView
 from .settings import UiSettings
 from .trial_balance import TrialBalanceView, stop_worker
 from .worker import Worker
@@ -172,7 +183,7 @@ class MainWindow(QMainWindow):
         self.tab("Mapping").show_nominal(nominal_code)
 
     def on_sync_finished(self) -> None:
-        self.set_last_sync(datetime.now(timezone.utc))
+        self.set_last_sync(datetime.now(UTC))
         documents = self.tab("Documents")
         if documents is not None:
             documents.refresh()
@@ -322,7 +333,7 @@ class MainWindow(QMainWindow):
             self.last_sync_label.setText("Last sync: never")
             return
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
+            when = when.replace(tzinfo=UTC)
         self.last_sync_label.setText(f"Last sync: {when.astimezone().strftime('%d/%m/%Y %H:%M')}")
 
     # -- shortcuts' targets ---------------------------------------------------------------------------
@@ -419,7 +430,7 @@ class MainWindow(QMainWindow):
         if path:
             self.open_company_file(path)
 
-    def open_company_file(self, path: str) -> "MainWindow | None":
+    def open_company_file(self, path: str) -> MainWindow | None:
         """A new window on the chosen file; this one closes (its company file with it)."""
         from ..store import StoreError, open_store
 

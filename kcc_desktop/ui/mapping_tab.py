@@ -9,8 +9,17 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QLabel, QMenu, QPlainTextEdit, QScrollArea, QSplitter, QTabWidget,
-    QToolButton, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPlainTextEdit,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..sync.mapping import NOMINAL, MappingService, Suggestion
@@ -150,7 +159,7 @@ class MappingTab(QWidget):
 
         try:
             info = status(self.ctx.settings, self.ctx.token_store())
-        except Exception as exc:  # noqa: BLE001 - a status line must never break the tab
+        except Exception as exc:
             info = {"connected": False, "message": str(exc), "organisation": None}
         package = PROVIDER_LABELS.get(self.service.provider, self.service.provider)
         parts = [package]

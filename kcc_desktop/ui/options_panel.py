@@ -8,7 +8,12 @@ from sqlalchemy import select
 
 from ..models import NominalCode
 from ..sync.options import (
-    DEFAULT_NOMINAL_KINDS, LABELS, PROVIDER_LABELS, PROVIDERS, OptionError, OptionsService,
+    DEFAULT_NOMINAL_KINDS,
+    LABELS,
+    PROVIDER_LABELS,
+    PROVIDERS,
+    OptionError,
+    OptionsService,
 )
 
 CHECKS = ("enabled", "create_authorised", "only_export_stock_on_invoices", "use_rollup_transactions",

@@ -22,7 +22,8 @@ import gc
 import logging
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
@@ -115,7 +116,7 @@ class _Job(QObject):
     def run(self) -> None:
         try:
             result = self._fn(self._progress, self._cancel)
-        except BaseException as exc:  # noqa: BLE001 - turned into a message for the GUI, and logged
+        except BaseException as exc:
             log.exception("background job failed")
             self.errored.emit(plain_message(exc))
         else:
@@ -143,7 +144,7 @@ class Worker(QObject):
         self._job.errored.connect(self._on_errored)
         self._running = False
 
-    def start(self) -> "Worker":
+    def start(self) -> Worker:
         self._running = True
         _gc_job_started()
         self._thread.start()

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import requests
@@ -106,7 +107,7 @@ def run_connect(settings_store, token_store, *, provider: str = "xero", browse: 
         try:
             run.result = connect_mod.connect(provider, settings_store, token_store, open_browser=False,
                                              timeout=timeout, print_fn=print_fn, **kwargs)
-        except BaseException as exc:  # noqa: BLE001 - handed to the test
+        except BaseException as exc:
             run.error = exc
 
     thread = threading.Thread(target=target, daemon=True)

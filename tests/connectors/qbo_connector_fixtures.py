@@ -7,19 +7,19 @@ Everything talks real HTTP to the sandbox; nothing of the SDK or the connector i
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from kcc_desktop.connectors.base import ContactIn, DocKind, DocumentIn, ItemIn, LineIn, PaymentIn
-from kcc_desktop.connectors.pacing import QBO_POLICY, Pacer  # noqa: F401 - re-exported for tests
+from kcc_desktop.connectors.pacing import QBO_POLICY, Pacer
 from kcc_desktop.connectors.quickbooks import QuickBooksPackage
 from kcc_desktop.connectors.settings import QUICKBOOKS, ConnectionSettings
 from kcc_desktop.connectors.tokens import TokenSet, TokenStore
 from kcc_desktop.sandbox.qbo_testing import qbo_login, qbo_sdk_client
-from kcc_desktop.sandbox.testing import SandboxHandle
 from kcc_desktop.sandbox.runner import start_sandbox
+from kcc_desktop.sandbox.testing import SandboxHandle
 
 CLIENT_ID = "test"
 CLIENT_SECRET = "test"
@@ -49,7 +49,7 @@ class SandboxClock:
     """The sandbox's idea of now, moved by tests (token expiry, watermarks) without sleeping."""
 
     def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
+        self.now = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 
     def __call__(self) -> datetime:
         return self.now

@@ -13,7 +13,12 @@ from keyring.backends import fail
 from kcc_desktop.connectors import connect as connect_mod
 from kcc_desktop.connectors.base import ConnectionRequired
 from kcc_desktop.connectors.oauth import (
-    AuthorizationDenied, AuthorizationTimeout, LoopbackListener, StateMismatch, authorize, make_pkce,
+    AuthorizationDenied,
+    AuthorizationTimeout,
+    LoopbackListener,
+    StateMismatch,
+    authorize,
+    make_pkce,
 )
 from kcc_desktop.connectors.settings import load_connection
 from kcc_desktop.connectors.tokens import SERVICE, KeyringUnavailable

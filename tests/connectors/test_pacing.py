@@ -5,13 +5,19 @@ from __future__ import annotations
 import re
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from kcc_desktop.connectors.base import RateLimited
 from kcc_desktop.connectors.pacing import (
-    QBO_POLICY, XERO_POLICY, Pacer, PacingPolicy, Throttled, pacer_for, reset_pacers,
+    QBO_POLICY,
+    XERO_POLICY,
+    Pacer,
+    PacingPolicy,
+    Throttled,
+    pacer_for,
+    reset_pacers,
 )
 
 
@@ -19,7 +25,7 @@ class FakeClock:
     def __init__(self) -> None:
         self.t = 1000.0
         self.sleeps: list[float] = []
-        self.wall = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+        self.wall = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
     def __call__(self) -> float:
         return self.t

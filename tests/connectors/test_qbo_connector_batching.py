@@ -5,12 +5,22 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from qbo_connector_fixtures import (  # noqa: F401 - fixtures
+    PURCHASES_CODE,
+    VAT20,
+    customer,
+    invoice,
+    item_in,
+    key,
+    qbo_package,
+    qbo_sandbox,
+    qbo_server,
+    vendor,
+    vtime,
+)
+
 from kcc_desktop.connectors.base import ContactIn, DocKind, DocumentIn, LineIn
 from kcc_desktop.connectors.qbo_http import BATCH_REQUEST_ID_MAX, request_id
-
-from qbo_connector_fixtures import (  # noqa: F401 - fixtures
-    PURCHASES_CODE, VAT20, customer, invoice, item_in, key, qbo_package, qbo_sandbox, qbo_server, vendor, vtime,
-)
 
 
 def test_seventy_invoices_go_in_three_batch_requests(qbo_package, qbo_sandbox):
@@ -158,7 +168,7 @@ def test_bill_with_unknown_account_code_fails_only_that_bill(qbo_package):
     results = qbo_package.create_documents([good, bad], key())
     assert [r.ok for r in results] == [True, False]
     assert "0000" in results[1].messages[0]
-    assert PURCHASES_CODE == good.lines[0].account_code
+    assert good.lines[0].account_code == PURCHASES_CODE
 
 
 def test_names_with_quotes_round_trip_through_queries(qbo_package):

@@ -8,19 +8,33 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from qbo_connector_fixtures import (  # noqa: F401 - fixtures
+    customer,
+    invoice,
+    item_in,
+    key,
+    make_package,
+    qbo_package,
+    qbo_sandbox,
+    qbo_server,
+    sign_in,
+    vtime,
+)
 from quickbooks import exceptions as qbx
 
 from kcc_desktop.connectors.base import (
-    ConnectionRequired, DocKind, MalformedResponse, RateLimited, Rejected, TransientError, ValidationFailed,
+    ConnectionRequired,
+    DocKind,
+    MalformedResponse,
+    RateLimited,
+    Rejected,
+    TransientError,
+    ValidationFailed,
 )
 from kcc_desktop.connectors.qbo_http import translate
 from kcc_desktop.connectors.quickbooks import QuickBooksPackage
 from kcc_desktop.connectors.settings import QUICKBOOKS, ConnectionSettings
 from kcc_desktop.connectors.tokens import TokenSet, TokenStore
-
-from qbo_connector_fixtures import (  # noqa: F401 - fixtures
-    customer, invoice, item_in, key, make_package, qbo_package, qbo_sandbox, qbo_server, sign_in, vtime,
-)
 
 
 def invoices_in_books(package: QuickBooksPackage) -> int:
@@ -169,7 +183,7 @@ class _Broken(BaseHTTPRequestHandler):
     def log_message(self, *args):  # quiet
         pass
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -199,7 +213,7 @@ def broken_server():
 
 def _package_on(root: str, vtime) -> QuickBooksPackage:
     TokenStore().save(QUICKBOOKS, "123", TokenSet("access-token-abc", "refresh-token-xyz", expires_at=4e9))
-    from qbo_connector_fixtures import Pacer, QBO_POLICY
+    from qbo_connector_fixtures import QBO_POLICY, Pacer
     return QuickBooksPackage(ConnectionSettings(provider=QUICKBOOKS, api_root=root, client_id="c", tenant_id="123"),
                              TokenStore(), client_secret="s", transient_retries=0,
                              pacer=Pacer(QBO_POLICY, clock=vtime, sleep=vtime.sleep))

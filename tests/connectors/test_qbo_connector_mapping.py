@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -73,7 +73,7 @@ def test_reading_back_a_payment():
     got = m.remote_payment("Payment", _payment([("40.00", "11", "Invoice")], "50.00", "10.00"), ctx)
     assert got.allocations[0].document_number == "INV-11" and got.allocations[0].amount == Decimal("40.00")
     assert got.unapplied == Decimal("10.00") and got.bank_account_code == "1200"
-    assert got.updated_at == datetime(2026, 1, 20, 18, 0, tzinfo=timezone.utc)
+    assert got.updated_at == datetime(2026, 1, 20, 18, 0, tzinfo=UTC)
 
 
 def test_credit_memo_lines_are_not_allocations():

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-
-from kcc_desktop.connectors.base import DocKind
-
 from qbo_connector_fixtures import (  # noqa: F401 - fixtures
-    BANK_ID, customer, invoice, key, make_package, qbo_package, qbo_sandbox, qbo_server, receipt, sign_in, vendor,
+    BANK_ID,
+    customer,
+    invoice,
+    key,
+    make_package,
+    qbo_package,
+    qbo_sandbox,
+    qbo_server,
+    receipt,
+    sign_in,
+    vendor,
     vtime,
 )
+
+from kcc_desktop.connectors.base import DocKind
 
 
 def all_payments(package, since=None):
@@ -52,7 +61,7 @@ def test_receipts_and_supplier_payments_come_back_with_their_allocations(qbo_pac
     assert got.bank_account_id == BANK_ID and got.bank_account_code == "1200"
     assert got.contact_remote_id == cust and got.contact_name == "Acme Garden Supplies"
     assert got.date == date(2026, 1, 20) and got.status == "AUTHORISED" and got.currency == "GBP"
-    assert got.updated_at.tzinfo == timezone.utc
+    assert got.updated_at.tzinfo == UTC
     paid = payments["supplier_payment"]
     assert paid.allocations[0].document_number == "BILL-P1" and paid.amount == Decimal("120.00")
     assert qbo_package.find_document(DocKind.SALES_INVOICE, "INV-P1").amount_due == Decimal("70.00")
@@ -146,7 +155,7 @@ def test_a_watermark_older_than_cdc_allows_is_clamped(qbo_package, qbo_sandbox):
     cust = customer(qbo_package)
     inv = make_invoice(qbo_package, cust, "INV-OLD")
     [made] = qbo_package.create_payments([receipt(inv, "5.00", contact_id=cust)], key())
-    ancient = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    ancient = datetime(2020, 1, 1, tzinfo=UTC)
     assert [p.remote_id for p in all_payments(qbo_package, ancient)] == [made.remote_id]
 
 
@@ -162,7 +171,7 @@ def test_credit_note_allocations_are_not_sent(qbo_package, qbo_sandbox):
 
 @pytest.mark.parametrize("page_size", [1000])
 def test_no_payments_is_one_empty_last_page(qbo_package, page_size):
-    pages = list(qbo_package.list_payments(datetime.now(timezone.utc) - timedelta(days=1)))
+    pages = list(qbo_package.list_payments(datetime.now(UTC) - timedelta(days=1)))
     assert len(pages) == 1 and pages[0].payments == [] and pages[0].has_more is False
     assert qbo_package.page_size == page_size
 

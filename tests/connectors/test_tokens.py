@@ -13,11 +13,22 @@ from keyring.backends import fail
 
 from kcc_desktop.connectors.base import ConnectionRequired
 from kcc_desktop.connectors.settings import (
-    ConnectionSettings, InsecureEndpoint, MemorySettingsStore, endpoints_for, load_connection, require_secure,
+    ConnectionSettings,
+    InsecureEndpoint,
+    MemorySettingsStore,
+    endpoints_for,
+    load_connection,
+    require_secure,
     save_connection,
 )
 from kcc_desktop.connectors.tokens import (
-    SERVICE, KeyringUnavailable, RedactingFilter, TokenManager, TokenSet, TokenStore, redact,
+    SERVICE,
+    KeyringUnavailable,
+    RedactingFilter,
+    TokenManager,
+    TokenSet,
+    TokenStore,
+    redact,
 )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import keyring
@@ -146,7 +146,7 @@ def test_payments_and_listing_them_back(package, sandbox, customer, supplier):
              kind=DocKind.PURCHASE_INVOICE)], "pay-docs") + \
         package.create_documents([doc("c", "CN-3001", customer, [line("1", "10.00")], kind=DocKind.SALES_CREDIT)],
                                  "pay-cn")
-    start = datetime.now(timezone.utc) - timedelta(seconds=5)
+    start = datetime.now(UTC) - timedelta(seconds=5)
     results = package.create_payments([
         PaymentIn(key="r1", document_kind=DocKind.SALES_INVOICE, document_remote_id=inv.remote_id,
                   amount=D("70.05"), date=TODAY, bank_account_code="090", reference="BACS 1"),
@@ -170,7 +170,7 @@ def test_payments_and_listing_them_back(package, sandbox, customer, supplier):
     assert receipt.updated_at.tzinfo is not None and receipt.date == TODAY
     assert paid.kind == "supplier_payment" and paid.amount == D("48.00")
     assert package.find_document(DocKind.SALES_INVOICE, "INV-3001").amount_due == D("49.95")
-    later = datetime.now(timezone.utc) + timedelta(minutes=5)
+    later = datetime.now(UTC) + timedelta(minutes=5)
     assert [p for page in package.list_payments(later) for p in page.payments] == []
 
 

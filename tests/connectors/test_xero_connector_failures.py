@@ -17,7 +17,13 @@ import pytest
 
 from kcc_desktop.connectors import connect as connect_mod
 from kcc_desktop.connectors.base import (
-    ConnectionRequired, ContactIn, DocKind, MalformedResponse, RateLimited, Rejected, TransientError,
+    ConnectionRequired,
+    ContactIn,
+    DocKind,
+    MalformedResponse,
+    RateLimited,
+    Rejected,
+    TransientError,
     ValidationFailed,
 )
 from kcc_desktop.connectors.pacing import Pacer, PacingPolicy

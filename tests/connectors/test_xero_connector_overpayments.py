@@ -7,12 +7,21 @@ xero-python over HTTP, exactly as in Xero, and the connector reads them back ove
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from xero_python.accounting import (Account, BankTransaction, BankTransactions, Contact, LineAmountTypes, LineItem,
-                                    Overpayment, Payment, Payments)
+from xero_python.accounting import (
+    Account,
+    BankTransaction,
+    BankTransactions,
+    Contact,
+    LineAmountTypes,
+    LineItem,
+    Overpayment,
+    Payment,
+    Payments,
+)
 
 from kcc_desktop.connectors.base import ContactIn, DocKind, DocumentIn, LineIn
 
@@ -42,7 +51,7 @@ def _all(package, since):
 def test_an_overpayment_is_listed_with_its_allocation_bank_and_what_remains(package, sandbox, bookkeeper):
     [cust] = package.upsert_contacts([ContactIn(key="c", name="Overpaying Ltd")], "op-cust")
     inv = _invoice(package, cust.remote_id, "OP-1001")                  # 120.00 with VAT
-    start = datetime.now(timezone.utc) - timedelta(seconds=5)
+    start = datetime.now(UTC) - timedelta(seconds=5)
     op = bookkeeper.receive_overpayment(cust.remote_id, D("145.00"), ON, "Paid too much")
     bookkeeper.allocate_overpayment(op, inv, D("120.00"), ON)
     # 5.00 of the rest goes back to the customer: an AROVERPAYMENTPAYMENT, money going the other way.

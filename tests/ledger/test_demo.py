@@ -13,7 +13,15 @@ from kcc_desktop.ledger import service as L
 from kcc_desktop.ledger.demo import build_demo
 from kcc_desktop.ledger.trial_balance import trial_balance
 from kcc_desktop.models import (
-    Allocation, Company, Document, DocumentLine, JournalLine, NominalCode, Payment, StockItem, TaxCode,
+    Allocation,
+    Company,
+    Document,
+    DocumentLine,
+    JournalLine,
+    NominalCode,
+    Payment,
+    StockItem,
+    TaxCode,
 )
 from kcc_desktop.store import open_store
 
@@ -160,9 +168,8 @@ def test_demo_refuses_a_file_with_the_integration_enabled(tmp_path):
     try:
         with store.transaction() as s:
             s.add(AppSetting(key=L.INTEGRATION_ENABLED_KEY, value="1"))
-        with pytest.raises(LedgerError, match="payment guard"):
-            with store.transaction() as s:
-                build_demo(s, 10, 1)
+        with pytest.raises(LedgerError, match="payment guard"), store.transaction() as s:
+            build_demo(s, 10, 1)
         with store.session() as s:
             assert s.scalar(select(func.count()).select_from(Company)) == 0
     finally:

@@ -4,7 +4,8 @@ from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kcc_desktop.ledger import service as L
 from kcc_desktop.ledger.errors import LedgerError, PaymentGuardError
@@ -53,10 +54,9 @@ def test_allocation_above_outstanding_is_refused_and_writes_nothing(store):
         item = add_item(s, "W1", "10.00", "5.00")
         inv = L.create_document(s, "sales_invoice", cust, "INV-1", DAY, [L.LineInput(D("1"), D("10"), item.id)])
         inv_id, cust_id = inv.id, cust.id
-    with pytest.raises(LedgerError, match="more than"):
-        with store.transaction() as s:
-            L.record_payment(s, "receipt", s.get(type(cust), cust_id), bank(s), D("50"), DAY,
-                             [(s.get(type(inv), inv_id), D("50"))])
+    with pytest.raises(LedgerError, match="more than"), store.transaction() as s:
+        L.record_payment(s, "receipt", s.get(type(cust), cust_id), bank(s), D("50"), DAY,
+                         [(s.get(type(inv), inv_id), D("50"))])
     with store.session() as s:
         assert L.outstanding(s, inv_id) == D("12.00")
         assert s.query(Allocation).count() == 0
@@ -93,9 +93,8 @@ def test_payment_guard_blocks_account_customers_only_while_integration_is_on(sto
         acct = add_company(s, "C1", "Acme Ltd")
         cash = add_company(s, "C2", "Walk-in Ltd", is_account=False)
         s.add(AppSetting(key=L.INTEGRATION_ENABLED_KEY, value="1"))
-    with pytest.raises(PaymentGuardError, match="account customer"):
-        with store.transaction() as s:
-            L.record_payment(s, "receipt", s.merge(acct), bank(s), D("10"), DAY)
+    with pytest.raises(PaymentGuardError, match="account customer"), store.transaction() as s:
+        L.record_payment(s, "receipt", s.merge(acct), bank(s), D("10"), DAY)
     with store.transaction() as s:
         L.record_payment(s, "prepayment", s.merge(cash), bank(s), D("10"), DAY)
         # Payments coming from the package are not blocked: that is how they reach the ledger.

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import threading
 import warnings
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Iterable
 
 import pytest
 
-from kcc_desktop.sandbox.qbo_testing import qbo_login, qbo_sdk_client
 from kcc_desktop.sandbox.http import SandboxServer
+from kcc_desktop.sandbox.qbo_testing import qbo_login, qbo_sdk_client
 from kcc_desktop.sandbox.runner import make_provider
 
 # python-quickbooks warns about minorversion on every client; it is noise here.

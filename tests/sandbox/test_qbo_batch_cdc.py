@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import json
-from datetime import datetime, timedelta, timezone
+import sys
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from quickbooks.batch import batch_create, batch_delete
@@ -18,8 +17,18 @@ from quickbooks.objects.invoice import Invoice
 from quickbooks.objects.payment import Payment
 
 sys.path.insert(0, str(Path(__file__).parent))  # finds qbo_fixtures even if tests/ becomes a package
-from qbo_fixtures import (ZERO_RATED, make_customer, make_invoice, make_payment, qb, qbo_server,  # noqa: F401
-                          qbo_tokens, qbo_urls, ref, sales_line)
+from qbo_fixtures import (  # noqa: F401
+    ZERO_RATED,
+    make_customer,
+    make_invoice,
+    make_payment,
+    qb,
+    qbo_server,
+    qbo_tokens,
+    qbo_urls,
+    ref,
+    sales_line,
+)
 
 
 def _invoice(customer_id: str, amount: str) -> Invoice:
@@ -83,7 +92,7 @@ def test_sdk_batch_delete(qb):
 
 def test_cdc_reports_changes_and_deletions(qbo_server, qb):
     c = make_customer(qb, "CDC Ltd")
-    since = datetime.now(timezone.utc) - timedelta(seconds=1)
+    since = datetime.now(UTC) - timedelta(seconds=1)
     inv = make_invoice(qb, c, [sales_line(1, "80.00", ZERO_RATED)])
     kept = make_payment(qb, c, "30.00", [(inv, "30.00")])
     gone = make_payment(qb, c, "20.00", [(inv, "20.00")])
@@ -97,8 +106,8 @@ def test_cdc_reports_changes_and_deletions(qbo_server, qb):
 
 
 def test_cdc_since_now_is_empty_and_30_days_is_the_limit(qb):
-    later = datetime.now(timezone.utc) + timedelta(minutes=5)
+    later = datetime.now(UTC) + timedelta(minutes=5)
     raw = qb.change_data_capture("Payment", later.isoformat())
     assert raw["CDCResponse"][0]["QueryResponse"] == [{}]
     with pytest.raises(QuickbooksException):
-        qb.change_data_capture("Payment", (datetime.now(timezone.utc) - timedelta(days=31)).isoformat())
+        qb.change_data_capture("Payment", (datetime.now(UTC) - timedelta(days=31)).isoformat())

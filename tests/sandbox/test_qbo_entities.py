@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import json
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import requests
@@ -24,8 +23,21 @@ from quickbooks.objects.vendorcredit import VendorCredit
 
 sys.path.insert(0, str(Path(__file__).parent))  # finds qbo_fixtures even if tests/ becomes a package
 from qbo_fixtures import (  # noqa: F401 - fixtures
-    PURCHASES, VAT20, ZERO_RATED, expense_line, make_credit_memo, make_customer, make_invoice, make_vendor, qb,
-    qbo_server, qbo_tokens, qbo_urls, ref, sales_line)
+    PURCHASES,
+    VAT20,
+    ZERO_RATED,
+    expense_line,
+    make_credit_memo,
+    make_customer,
+    make_invoice,
+    make_vendor,
+    qb,
+    qbo_server,
+    qbo_tokens,
+    qbo_urls,
+    ref,
+    sales_line,
+)
 
 
 def raw(qbo_urls, qbo_tokens, method, path, **kw):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import json
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from quickbooks.exceptions import ObjectNotFoundException, QuickbooksException, ValidationException
@@ -19,8 +18,23 @@ from quickbooks.objects.payment import Payment
 
 sys.path.insert(0, str(Path(__file__).parent))  # finds qbo_fixtures even if tests/ becomes a package
 from qbo_fixtures import (  # noqa: F401 - fixtures
-    BANK, PURCHASES, ZERO_RATED, balance, expense_line, make_credit_memo, make_customer, make_invoice, make_payment,
-    make_vendor, qb, qbo_server, qbo_tokens, qbo_urls, ref, sales_line)
+    BANK,
+    PURCHASES,
+    ZERO_RATED,
+    balance,
+    expense_line,
+    make_credit_memo,
+    make_customer,
+    make_invoice,
+    make_payment,
+    make_vendor,
+    qb,
+    qbo_server,
+    qbo_tokens,
+    qbo_urls,
+    ref,
+    sales_line,
+)
 
 
 @pytest.fixture

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -15,8 +14,7 @@ from quickbooks.objects.customer import Customer
 from quickbooks.objects.invoice import Invoice
 
 sys.path.insert(0, str(Path(__file__).parent))  # finds qbo_fixtures even if tests/ becomes a package
-from qbo_fixtures import (ZERO_RATED, make_customer, make_invoice, qb, qbo_server, qbo_tokens,  # noqa: F401
-                          qbo_urls, sales_line)
+from qbo_fixtures import ZERO_RATED, make_customer, make_invoice, qb, qbo_server, qbo_tokens, qbo_urls, sales_line  # noqa: F401
 
 
 @pytest.fixture
@@ -61,15 +59,15 @@ def test_where_in_like_order_and_sdk_helpers(qb, many_customers):
 
 def test_where_on_amounts_dates_refs_and_lastupdated(qb):
     c = make_customer(qb, "Query Ltd")
-    before = datetime.now(timezone.utc) - timedelta(seconds=2)
+    before = datetime.now(UTC) - timedelta(seconds=2)
     small = make_invoice(qb, c, [sales_line(1, "10.00", ZERO_RATED)])
     big = make_invoice(qb, c, [sales_line(1, "500.00", ZERO_RATED)])
     rows = qb.query(f"select * from Invoice where CustomerRef = '{c.Id}' and TotalAmt > '100' "
                     f"and MetaData.LastUpdatedTime > '{before.isoformat()}'")["QueryResponse"]["Invoice"]
     assert [r["Id"] for r in rows] == [big.Id]
-    future = (datetime.now(timezone.utc) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S-08:00")
+    future = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S-08:00")
     assert qb.query(f"select * from Invoice where MetaData.LastUpdatedTime > '{future}'")["QueryResponse"] == {}
-    rows = Invoice.where(f"TxnDate <= '{datetime.now(timezone.utc).date()}' AND DocNumber = '{small.DocNumber}'",
+    rows = Invoice.where(f"TxnDate <= '{datetime.now(UTC).date()}' AND DocNumber = '{small.DocNumber}'",
                          qb=qb)
     assert [r.Id for r in rows] == [small.Id]
     assert Invoice.count(f"CustomerRef = '{c.Id}'", qb=qb) == 2

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -13,7 +13,7 @@ from kcc_desktop.sandbox.quickbooks import query
 from kcc_desktop.sandbox.quickbooks.errors import QboFault
 
 ROWS = [{"Id": str(i), "DocNumber": f"D{i:03d}", "TotalAmt": Decimal(i) / 4, "CustomerRef": {"value": str(i % 3)},
-         "MetaData": {"LastUpdatedTime": datetime(2026, 1, 1, 0, 0, i, tzinfo=timezone.utc)}}
+         "MetaData": {"LastUpdatedTime": datetime(2026, 1, 1, 0, 0, i, tzinfo=UTC)}}
         for i in range(1, 41)]
 
 

@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -120,7 +120,7 @@ def test_latency_and_timeout_sleep_through_the_hook():
 # --- state and exact JSON ---------------------------------------------------------------------------
 
 def test_state_roundtrip_keeps_types(tmp_path):
-    data = {"amount": Decimal("120.50"), "at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+    data = {"amount": Decimal("120.50"), "at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
             "nested": [{"d": Decimal("-0.01")}]}
     path = tmp_path / "s.json"
     save_state(path, data)

@@ -10,9 +10,10 @@ import json
 
 import pytest
 
-from .xero_contract import SPEC_PATH, contract_violations
 from kcc_desktop.sandbox.testing import XeroBookkeeper
+
 from .xero_builders import TODAY, contact, create_invoice, credit_note, line
+from .xero_contract import SPEC_PATH, contract_violations
 
 pytestmark = pytest.mark.skipif(not SPEC_PATH.exists(), reason=f"Xero OpenAPI spec not found at {SPEC_PATH}")
 

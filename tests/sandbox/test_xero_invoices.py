@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-from xero_python.accounting import (Account, Invoice, Invoices, Item, Items, LineAmountTypes, LineItem,
-                                    Purchase)
+from xero_python.accounting import Account, Invoice, Invoices, Item, Items, LineAmountTypes, LineItem, Purchase
 from xero_python.exceptions import AccountingBadRequestException, NotFoundException
 
 from .xero_builders import D, contact, create_invoice, create_invoices, invoice, line

@@ -6,8 +6,16 @@ import pytest
 import requests
 from xero_python.exceptions import HTTPStatusException
 
-from kcc_desktop.sandbox.testing import (pkce_pair, redirect_params, sandbox_call, xero_authorize, xero_exchange,
-                                         xero_login, xero_sdk_client, xero_tenants)
+from kcc_desktop.sandbox.testing import (
+    pkce_pair,
+    redirect_params,
+    sandbox_call,
+    xero_authorize,
+    xero_exchange,
+    xero_login,
+    xero_sdk_client,
+    xero_tenants,
+)
 
 INVALID_GRANT = '{"error":"invalid_grant"}'  # xero-python matches this exact text
 

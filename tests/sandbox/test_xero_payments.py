@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from xero_python.accounting import Account, CreditNote, Invoice, Overpayment, Payment, Payments
 from xero_python.exceptions import AccountingBadRequestException
 
-from kcc_desktop.sandbox.testing import sandbox_call, XeroBookkeeper
-from .xero_builders import D, TODAY, contact, create_invoice, credit_note, line
+from kcc_desktop.sandbox.testing import XeroBookkeeper, sandbox_call
+
+from .xero_builders import TODAY, D, contact, create_invoice, credit_note, line
 
 
 @pytest.fixture
@@ -94,7 +95,7 @@ def test_payments_query_paging_and_modified_since(xero, xero_urls, keeper):
     changed = api.get_payments(tid, if_modified_since=first)
     assert {str(p.payment_id) for p in changed.payments} == set(ids[1:])
     assert [p.status for p in api.get_payments(tid, where='Status=="DELETED"').payments] == ["DELETED"]
-    future = datetime.now(timezone.utc) + timedelta(days=1)
+    future = datetime.now(UTC) + timedelta(days=1)
     assert api.get_payments(tid, if_modified_since=future).payments == []
 
 

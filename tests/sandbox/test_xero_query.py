@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -58,6 +58,6 @@ def test_order_and_paginate():
 
 
 def test_datetime_where_on_timestamps():
-    rows = [{"UpdatedDateUTC": datetime(2026, 1, 1, 12, tzinfo=timezone.utc)}]
+    rows = [{"UpdatedDateUTC": datetime(2026, 1, 1, 12, tzinfo=UTC)}]
     assert compile_where("UpdatedDateUTC>=DateTime(2026,01,01,11,59,59)")(rows[0])
     assert not compile_where("UpdatedDateUTC>DateTime(2026,01,01,12,00,00)")(rows[0])

@@ -76,7 +76,7 @@ def connect_store(store) -> None:
         try:
             connect_mod.connect("xero", DbSettingsStore(store), TokenStore(), open_browser=False, timeout=10,
                                 print_fn=print_fn, choose_tenant=lambda t: t[0]["tenant_id"])
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     thread = threading.Thread(target=target, daemon=True)

@@ -19,9 +19,9 @@ from sqlalchemy import select
 from kcc_desktop.connectors import connect as connect_mod
 from kcc_desktop.connectors.pacing import reset_pacers
 from kcc_desktop.connectors.tokens import TokenStore
-from kcc_desktop.sandbox.testing import SandboxHandle
 from kcc_desktop.ledger import service
 from kcc_desktop.models import BankAccount, Company, Document, NominalCode, StockItem, TaxCode
+from kcc_desktop.sandbox.testing import SandboxHandle
 from kcc_desktop.settings_db import DbSettingsStore
 from kcc_desktop.sync.queue import install_queue_listeners
 

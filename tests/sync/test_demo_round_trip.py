@@ -9,7 +9,6 @@ ledger equals what the package says is due, and the trial balance still balances
 from __future__ import annotations
 
 import webbrowser
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import select

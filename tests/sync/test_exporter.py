@@ -12,7 +12,14 @@ from sqlalchemy import select
 
 from kcc_desktop.ledger import service
 from kcc_desktop.models import (
-    Company, Document, ExportFeedback, ExportItem, NominalCode, RemoteLink, TaxCode, utcnow,
+    Company,
+    Document,
+    ExportFeedback,
+    ExportItem,
+    NominalCode,
+    RemoteLink,
+    TaxCode,
+    utcnow,
 )
 from kcc_desktop.sync import exporter as exporter_mod
 from kcc_desktop.sync.exporter import ExportService

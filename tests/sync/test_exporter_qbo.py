@@ -19,7 +19,12 @@ from kcc_desktop.sync.exporter import ExportService
 from kcc_desktop.sync.mapping import NOMINAL, MappingService
 
 from .qbo_export_fixtures import (  # noqa: F401 - fixtures
-    DOC_ENTITIES, bookkeeper, build_qbo_ledger, qbo, qbo_export_server, qbo_exporting,
+    DOC_ENTITIES,
+    bookkeeper,
+    build_qbo_ledger,
+    qbo,
+    qbo_export_server,
+    qbo_exporting,
 )
 
 INVENTORY_ASSET_ID = "6"     # seed: Inventory Asset (AcctNum 1001)

@@ -10,8 +10,15 @@ from sqlalchemy import select
 from kcc_desktop.context import AppContext
 from kcc_desktop.models import AuditEntry, BankAccount, Mapping, NominalCode, PackageAccount, TaxCode
 from kcc_desktop.sync.mapping import (
-    BANK, NEVER_EXPORTED, NOMINAL, TAX, InvalidMapping, MappingMissing, MappingService,
-    MappingStale, NeverExported,
+    BANK,
+    NEVER_EXPORTED,
+    NOMINAL,
+    TAX,
+    InvalidMapping,
+    MappingMissing,
+    MappingService,
+    MappingStale,
+    NeverExported,
 )
 
 

@@ -6,13 +6,21 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from kcc_desktop.ledger import service
 from kcc_desktop.ledger.rounding import line_amounts, money
 from kcc_desktop.models import (
-    BankAccount, Company, Document, Mapping, NominalCode, PackageAccount, StockItem, TaxCode,
+    BankAccount,
+    Company,
+    Document,
+    Mapping,
+    NominalCode,
+    PackageAccount,
+    StockItem,
+    TaxCode,
 )
 from kcc_desktop.sync import payloads as pl
 from kcc_desktop.sync.options import OptionsService

@@ -68,7 +68,8 @@ def test_an_overpayment_pays_the_invoice_and_leaves_the_rest_on_account(books, b
 
 
 def test_a_refund_of_an_overpayment_is_not_a_receipt(books, bookkeeper):
-    from xero_python.accounting import Account, Overpayment, Payment as XeroPayment, Payments
+    from xero_python.accounting import Account, Overpayment, Payments
+    from xero_python.accounting import Payment as XeroPayment
 
     b, package = books
     op = bookkeeper.receive_overpayment(_contact(b, "ACME"), Decimal("30.00"), ON)

@@ -61,8 +61,9 @@ def receive(qb, customer_id: str, total: Decimal, lines: list[tuple[str, Decimal
 
 
 def bank_and_customer(b: Books, package) -> tuple[str, str]:
-    from kcc_desktop.models import RemoteLink
     from sqlalchemy import select
+
+    from kcc_desktop.models import RemoteLink
 
     with b.store.session() as s:
         acme = s.scalar(select(RemoteLink.remote_id).where(RemoteLink.provider == "quickbooks",

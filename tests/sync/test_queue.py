@@ -11,7 +11,14 @@ from sqlalchemy import func, insert, select
 
 from kcc_desktop.ledger import service
 from kcc_desktop.models import (
-    Company, Document, ExportItem, ExportStatus, JournalLine, NominalCode, StockItem, TaxCode,
+    Company,
+    Document,
+    ExportItem,
+    ExportStatus,
+    JournalLine,
+    NominalCode,
+    StockItem,
+    TaxCode,
 )
 from kcc_desktop.sync.options import OptionsService
 from kcc_desktop.sync.queue import SKIP_QUEUE, enqueue_all, install_queue_listeners

@@ -18,7 +18,7 @@ from kcc_desktop.sync.queue import install_queue_listeners
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests/: share the sync tests' helpers
 # The sync tests' Xero sandbox fixtures (xero_server, xero), imported to be used here as well.
-from sync.conftest import build_ledger, connect_store, open_package, xero, xero_server  # noqa: E402,F401
+from sync.conftest import build_ledger, connect_store, open_package, xero, xero_server  # noqa: F401
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 

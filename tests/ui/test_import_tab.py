@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QMessageBox
 from kcc_desktop.context import AppContext
 from kcc_desktop.ui.import_models import ImportCol
 from kcc_desktop.ui.import_tab import ImportTab
-
 from tests.sync.conftest import connect_store, open_package
 from tests.sync.import_helpers import export_books
 

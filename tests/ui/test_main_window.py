@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -54,7 +54,7 @@ def test_opens_on_the_company_file_with_menus_and_status_bar(qtbot, company, tmp
     # The Actions menu holds the tab's own QAction object, not a copy.
     assert documents.open_action in window.actions_menu.actions()
     window.set_connection_status("Xero: Demo Company (UK)", True)
-    window.set_last_sync(datetime(2025, 3, 1, 9, 30, tzinfo=timezone.utc))
+    window.set_last_sync(datetime(2025, 3, 1, 9, 30, tzinfo=UTC))
     assert "Xero: Demo Company (UK)" in window.connection_label.text()
     assert window.last_sync_label.text().startswith("Last sync: 01/03/2025")
     named = [w for w in window.findChildren(QAction)]  # every widget a user reaches has a name

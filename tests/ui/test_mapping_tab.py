@@ -166,8 +166,9 @@ def test_connect_fetch_apply_defaults_edit_and_audit_on_the_demo(qtbot, xero, de
 
 
 def test_archived_account_is_flagged_after_a_refetch(qtbot, xero, store):
-    from kcc_desktop.sandbox.testing import xero_login, xero_sdk_client
     from xero_python.accounting import Account, Accounts
+
+    from kcc_desktop.sandbox.testing import xero_login, xero_sdk_client
 
     tab = make_tab(qtbot, store)
     connect_and_fetch(qtbot, tab)

@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-26 03:49:34.353382
 """
-from alembic import op
 import sqlalchemy as sa
-import kcc_desktop.models.types
+from alembic import op
 
+import kcc_desktop.models.types
 
 revision = '0001'
 down_revision = None

@@ -2,4 +2,4 @@
 
 from .provider import DEFAULT_REALM, QuickBooksProvider
 
-__all__ = ["QuickBooksProvider", "DEFAULT_REALM"]
+__all__ = ["DEFAULT_REALM", "QuickBooksProvider"]

@@ -6,14 +6,14 @@ for a whole request, or the ``Fault`` member of a batch item, which arrives insi
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
 def qbo_time(dt: datetime | None = None) -> str:
     """QBO writes times with milliseconds and an offset (the company's zone; ours is UTC)."""
-    dt = dt or datetime.now(timezone.utc)
-    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    dt = dt or datetime.now(UTC)
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 class QboFault(Exception):

@@ -11,10 +11,11 @@ STARTPOSITION counts from 1, lists (Customer, Item...) show only active rows unl
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable
+from typing import Any
 
 from . import errors
 from .store import KINDS, kind_named
@@ -209,7 +210,7 @@ def _to_datetime(value: Any) -> datetime:
         dt = datetime.fromisoformat(text)
     except ValueError:
         raise errors.query_error(f"{value!r} is not a date-time") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def _coerce(stored: Any, value: Any) -> tuple[Any, Any]:

@@ -84,7 +84,7 @@ class Rules:
                 raise errors.required_param(element)
             return None
         target = self.books.find(kind, rid)
-        if target is None or target.get("Active") is False and kind != "Account":
+        if target is None or (target.get("Active") is False and kind != "Account"):
             raise errors.invalid_reference(element, rid, "Names" if kind in ("Customer", "Vendor") else kind)
         out = {"value": rid}
         if name_field and target.get(name_field):

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from . import errors
 from .seed import seed_objects
@@ -47,12 +48,12 @@ def kind_named(name: str) -> Kind | None:
 
 def iso(dt: datetime) -> str:
     """MetaData times: seconds and an explicit offset, as QBO writes them."""
-    return dt.astimezone(timezone.utc).isoformat(timespec="seconds")
+    return dt.astimezone(UTC).isoformat(timespec="seconds")
 
 
 class Books:
     def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.objects: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}
         self.tombstones: dict[str, dict[str, datetime]] = {k: {} for k in KINDS}
         # Names get their own Id sequence per entity; transactions share one, as in QBO.

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import html
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 from ..base import SandboxProvider, exact_json
 from ..http import Request, Response
@@ -21,8 +21,17 @@ from . import masters, payments
 from .masters import Ctx
 from .oauth import Identity, empty_identity, upgrade_identity
 from .query import WhereError, id_list, order_by, paginate, select
-from .render import (envelope, error_echo, render_allocation, render_credit_note, render_invoice,
-                     render_overpayment, render_payment, render_plain, validation_exception)
+from .render import (
+    envelope,
+    error_echo,
+    render_allocation,
+    render_credit_note,
+    render_invoice,
+    render_overpayment,
+    render_payment,
+    render_plain,
+    validation_exception,
+)
 from .seed import seed_books, tenant_id, tenant_name
 from .serial import new_id, parse_instant
 

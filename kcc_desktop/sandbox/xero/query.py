@@ -9,9 +9,10 @@ Xero's ``where`` is a C#-like expression; the sandbox supports the forms integra
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Callable, Iterable
+from typing import Any
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -56,7 +57,7 @@ def _literal(text: str) -> Any:
     m = _DATETIME.match(t)
     if m:
         y, mo, d, h, mi, s = (int(g) if g else 0 for g in m.groups())
-        return datetime(y, mo, d, h, mi, s, tzinfo=timezone.utc)
+        return datetime(y, mo, d, h, mi, s, tzinfo=UTC)
     if t.lower() in ("true", "false"):
         return t.lower() == "true"
     if t.lower() == "null":
@@ -83,7 +84,7 @@ def _norm(a: Any, b: Any) -> tuple[Any, Any]:
         if isinstance(a, datetime):
             return a, b
         if isinstance(a, date):
-            return datetime(a.year, a.month, a.day, tzinfo=timezone.utc), b
+            return datetime(a.year, a.month, a.day, tzinfo=UTC), b
         return None, b
     if isinstance(b, Decimal) and not isinstance(a, bool) and isinstance(a, (int, Decimal)):
         return Decimal(a), b

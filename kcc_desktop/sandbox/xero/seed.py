@@ -6,7 +6,7 @@ sandbox look like the ones they would set up against a real organisation.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from .serial import stable_id
@@ -94,7 +94,7 @@ def tenant_name(index: int) -> str:
 
 def seed_books(index: int, now: datetime | None = None) -> dict:
     """The books of tenant ``index`` as a new organisation has them."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     tid = tenant_id(index)
     accounts = {}
     for code, name, typ, tax, system in UK_ACCOUNTS:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -18,7 +18,7 @@ _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def new_id() -> str:
@@ -57,7 +57,7 @@ def to_decimal(value: Any) -> Decimal | None:
 def ms_date(value: date | datetime) -> str:
     """Xero's JSON date: midnight UTC for accounting dates, the instant for timestamps."""
     if not isinstance(value, datetime):
-        value = datetime.combine(value, time(), tzinfo=timezone.utc)
+        value = datetime.combine(value, time(), tzinfo=UTC)
     ms = int(value.timestamp() * 1000)
     return f"/Date({ms}+0000)/"
 
@@ -67,7 +67,7 @@ def date_string(value: date) -> str:
 
 
 def iso_utc(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def parse_date(value: Any) -> date | None:
@@ -81,7 +81,7 @@ def parse_date(value: Any) -> date | None:
     s = str(value).strip()
     m = _MS_DATE.match(s)
     if m:
-        return datetime.fromtimestamp(int(m.group(1)) / 1000, timezone.utc).date()
+        return datetime.fromtimestamp(int(m.group(1)) / 1000, UTC).date()
     try:
         return date.fromisoformat(s[:10])
     except ValueError as exc:
@@ -95,7 +95,7 @@ def parse_instant(value: str) -> datetime | None:
     s = value.strip()
     m = _MS_DATE.match(s)
     if m:
-        return datetime.fromtimestamp(int(m.group(1)) / 1000, timezone.utc)
+        return datetime.fromtimestamp(int(m.group(1)) / 1000, UTC)
     try:
         dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
     except ValueError:
@@ -103,11 +103,11 @@ def parse_instant(value: str) -> datetime | None:
             dt = parsedate_to_datetime(s)
         except (TypeError, ValueError):
             return None
-    dt = dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    dt = dt if dt.tzinfo else dt.replace(tzinfo=UTC)
     # Round to the millisecond Xero's dates carry: clients that parse /Date(ms)/ through a float
     # (xero-python does) send back 29.122999 for 29.123 and would otherwise see that record again.
     ms = round(dt.timestamp() * 1000)
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).replace(microsecond=(ms % 1000) * 1000)
+    return datetime.fromtimestamp(ms / 1000, UTC).replace(microsecond=(ms % 1000) * 1000)
 
 
 # --- rendering ---------------------------------------------------------------------------------------

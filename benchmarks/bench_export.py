@@ -69,7 +69,7 @@ def company(documents: int, sandbox, name: str):
     from sqlalchemy import select
     from sync.conftest import connect_store, open_package
 
-    from kcc_desktop.ledger.demo import build_demo
+    from kcc_desktop.demo.company import build_demo
     from kcc_desktop.models import NominalCode, NominalKind
     from kcc_desktop.store import open_store
     from kcc_desktop.sync import queue

@@ -1,7 +1,7 @@
 """QApplication bootstrap: the only Qt outside ``kcc_desktop.ui``.
 
 ``run_gui(args)`` opens the main window on ``--db`` / ``KCC_DB`` / the default file; ``--demo`` opens the
-demo books connected to an in-process sandbox (kcc_desktop.demo_mode), building them the first time. ``--smoke-test`` opens the window offscreen on a temporary demo company, shows every
+demo books connected to an in-process sandbox (kcc_desktop.demo.mode), building them the first time. ``--smoke-test`` opens the window offscreen on a temporary demo company, shows every
 tab, and exits 0, or 1 with the reason on stderr: CI runs it against the built bundle.
 """
 
@@ -39,7 +39,7 @@ def _application():
 
 
 def open_context(args):
-    """The AppContext for ``--db`` / ``KCC_DB`` / the default file (``--demo`` without --db: demo_mode)."""
+    """The AppContext for ``--db`` / ``KCC_DB`` / the default file (``--demo`` without --db: demo.mode)."""
     from .context import AppContext
     from .store import open_store
 
@@ -91,10 +91,11 @@ def _show_window(ctx, reporter, opened: dict, demo_session=None):
     window = MainWindow(ctx)
     reporter.parent_widget = window
     if demo_session is not None:
-        from .ui.sandbox_menu import PACKAGE_LABELS, SandboxMenu
+        from .connectors.provider import Provider
+        from .ui.sandbox_menu import SandboxMenu
 
         window.add_menu(SandboxMenu(window, demo_session))
-        window.set_connection_status(f"{PACKAGE_LABELS.get(demo_session.provider, demo_session.provider)} "
+        window.set_connection_status(f"{Provider(demo_session.provider).label} "
                                      "sandbox — connected", True)
     window.show()
     opened["window"] = window
@@ -102,11 +103,11 @@ def _show_window(ctx, reporter, opened: dict, demo_session=None):
 
 
 def _start_demo(reporter, opened: dict) -> None:
-    """``--demo``: a busy dialog while demo_mode.open_demo builds the books, starts the sandbox and connects."""
+    """``--demo``: a busy dialog while demo.mode.open_demo builds the books, starts the sandbox and connects."""
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
-    from .demo_mode import open_demo
+    from .demo.mode import open_demo
     from .ui.worker import Worker
 
     progress = QProgressDialog("Starting the demo…", "", 0, 0)

@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-from ..ledger.demo import DEFAULT_DOCUMENTS, DEFAULT_SEED, DemoSummary, build_demo
+from ..demo.company import DEFAULT_DOCUMENTS, DEFAULT_SEED, DemoSummary, build_demo
 from ..ledger.errors import LedgerError
 from ..store import Store
 from . import NO_COMPANY_FILE, open_company_file

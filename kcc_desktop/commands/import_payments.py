@@ -40,7 +40,7 @@ def run(args) -> int:
     if store is None:
         return NO_COMPANY_FILE
     try:
-        service = PaymentsImport(store, OptionsService(store).load().provider)
+        service = PaymentsImport(store, OptionsService(store).provider)
         summary = ImportSummary()
         code = 0
         try:

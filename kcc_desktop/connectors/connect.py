@@ -3,7 +3,7 @@
 ``connect`` runs the whole sign-in (browser, loopback redirect, token exchange, organisation choice)
 and saves tokens to the keyring BEFORE the settings name the organisation, so the settings never
 point at an organisation without a sign-in. For QuickBooks the browser part is shared (no PKCE:
-client id + secret) and ``quickbooks.py`` finishes it::
+client id + secret) and ``quickbooks/package.py`` finishes it::
 
     complete_connect(settings, code, realm_id, redirect_uri, *, token_store) -> TokenSet  (saves tokens)
     QuickBooksPackage(settings, token_store, **options)

@@ -15,10 +15,11 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from .base import ConnectorError
+from .provider import Provider
 
-XERO = "xero"
-QUICKBOOKS = "quickbooks"
-PROVIDERS = (XERO, QUICKBOOKS)
+XERO = Provider.XERO
+QUICKBOOKS = Provider.QUICKBOOKS
+PROVIDERS = tuple(Provider)
 
 XERO_DEFAULT_SCOPES = ["openid", "profile", "email", "accounting.transactions", "accounting.contacts",
                        "accounting.settings", "offline_access"]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 import keyring
 import keyring.errors
 
+from .provider import Provider
 from .base import ConnectionRequired, ConnectorError
 
 log = logging.getLogger(__name__)
@@ -365,4 +366,4 @@ class TokenManager:
 
 
 def _label(provider: str) -> str:
-    return {"xero": "Xero", "quickbooks": "QuickBooks"}.get(provider, provider)
+    return Provider.label_of(provider, short=True, unknown=provider)

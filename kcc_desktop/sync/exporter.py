@@ -51,7 +51,6 @@ DOC_TYPES = (ItemType.SALES_INVOICE, ItemType.SALES_CREDIT, ItemType.PURCHASE_IN
 BATCH_FAMILY = {ItemType.SALES_INVOICE: "invoice", ItemType.PURCHASE_INVOICE: "invoice",
                 ItemType.SALES_CREDIT: "credit", ItemType.PURCHASE_CREDIT: "credit"}
 PHASES = ((ItemType.COMPANY,), (ItemType.STOCK_ITEM,), DOC_TYPES, (ItemType.PREPAYMENT_ALLOCATION,))
-PACKAGE_NAMES = {"xero": "Xero", "quickbooks": "QuickBooks"}
 
 Progress = Callable[[int, int, str], None]
 

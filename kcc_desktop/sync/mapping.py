@@ -26,7 +26,8 @@ from ..models import (
 from ..store import Store
 from . import mapping_rules as rules
 from .mapping_rules import FITTING_TYPES, NOT_NEEDED_KINDS, tax_side
-from .options import PROVIDER_LABELS, OptionsService
+from ..connectors.provider import Provider
+from .options import OptionsService
 
 NEVER_EXPORTED = "Never exported: stock and cost of sale stay in KCC"
 
@@ -142,7 +143,7 @@ class FetchSummary:
     @property
     def text(self) -> str:
         parts = [f"Fetched {self.accounts} accounts, {self.tax_rates} tax rates and "
-                 f"{self.bank_accounts} bank accounts from {PROVIDER_LABELS.get(self.provider, self.provider)}."]
+                 f"{self.bank_accounts} bank accounts from {Provider.label_of(self.provider)}."]
         if self.flagged:
             parts.append(f"{len(self.flagged)} mapping(s) now point at archived or deleted accounts: "
                          + "; ".join(p.message for p in self.flagged))
@@ -154,12 +155,12 @@ class MappingService:
 
     def __init__(self, store: Store, provider: str | None = None) -> None:
         self.store = store
-        self.provider = provider or OptionsService(store).load().provider
+        self.provider = provider or OptionsService(store).provider
         self._cache: dict | None = None
 
     @property
     def provider_label(self) -> str:
-        return PROVIDER_LABELS.get(self.provider, self.provider)
+        return Provider.label_of(self.provider)
 
     # --- fetching -------------------------------------------------------------------------------------
 
@@ -170,9 +171,8 @@ class MappingService:
         """
         if getattr(package, "provider", "") and package.provider != self.provider:
             raise MappingError(
-                f"The connection is to {PROVIDER_LABELS.get(package.provider, package.provider)} but the "
-                f"integration options name {self.provider_label}. Choose the same accounting package in the "
-                "options, then fetch again.")
+                f"The connection is to {Provider.label_of(package.provider)}, but these mappings are for "
+                f"{self.provider_label}. Reopen the Mapping tab, then fetch again.")
         accounts = package.fetch_accounts()
         rates = package.fetch_tax_rates()
         banks = package.fetch_bank_accounts()

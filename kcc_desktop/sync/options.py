@@ -6,45 +6,57 @@ payment guard can read ``integration.enabled`` without importing this module.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from sqlalchemy import func, select
 
+from ..connectors.provider import Provider
 from ..ledger.service import INTEGRATION_ENABLED_KEY
 from ..models import NominalCode, NominalKind
 from ..settings_db import DbSettingsStore
 from ..store import Store
 
-PROVIDERS = ("xero", "quickbooks")
-PROVIDER_LABELS = {"xero": "Xero", "quickbooks": "QuickBooks Online"}
+CONNECTION_PROVIDER_KEY = "connection.provider"  # saved by the connectors when a connection is made
 
-# Field name -> settings key. ``enabled`` uses the key the ledger's payment guard reads.
-KEYS = {
-    "enabled": INTEGRATION_ENABLED_KEY,
-    "provider": "integration.provider",
-    "create_authorised": "integration.create_authorised",
-    "only_export_stock_on_invoices": "integration.only_export_stock_on_invoices",
-    "use_rollup_transactions": "integration.use_rollup_transactions",
-    "multicurrency": "integration.multicurrency",
-    "default_sales_nominal": "integration.default_sales_nominal",
-    "default_purchase_nominal": "integration.default_purchase_nominal",
-    "default_prepayment_nominal": "integration.default_prepayment_nominal",
-    "default_delivery_nominal": "integration.default_delivery_nominal",
-}
 
-# What the audit trail and the window call each option.
-LABELS = {
-    "enabled": "Integration enabled",
-    "provider": "Accounting package",
-    "create_authorised": "Create Authorised Invoices",
-    "only_export_stock_on_invoices": "Only Export Stock on Invoices",
-    "use_rollup_transactions": "Use Rollup Transactions",
-    "multicurrency": "MultiCurrency",
-    "default_sales_nominal": "Default Sales nominal",
-    "default_purchase_nominal": "Default Purchase nominal",
-    "default_prepayment_nominal": "Default Prepayment nominal",
-    "default_delivery_nominal": "Default Delivery nominal",
-}
+def _option(default: bool | str, key: str, label: str, help: str = "") -> Any:
+    """One option, declared once: its default, settings key, label and tooltip."""
+    return field(default=default, metadata={"key": key, "label": label, "help": help})
+
+
+@dataclass
+class IntegrationOptions:
+    """The options, each declared once. The accounting package is not one of them: it is whatever the
+    connection is to (``connected_provider``), so the two can never disagree."""
+
+    # ``enabled`` uses the key the ledger's payment guard reads.
+    enabled: bool = _option(False, INTEGRATION_ENABLED_KEY, "Integration enabled",
+                            "On: documents are exported, and account customers' payments come only from the package.")
+    create_authorised: bool = _option(True, "integration.create_authorised", "Create Authorised Invoices",
+                                      "Off: invoices are created as drafts in the package.")
+    only_export_stock_on_invoices: bool = _option(
+        False, "integration.only_export_stock_on_invoices", "Only Export Stock on Invoices",
+        "Export only the stock items that appear on exported invoices.")
+    use_rollup_transactions: bool = _option(False, "integration.use_rollup_transactions", "Use Rollup Transactions",
+                                            "One line per tax rate instead of one line per stock line.")
+    multicurrency: bool = _option(False, "integration.multicurrency", "MultiCurrency",
+                                  "Off: documents in another currency are held back with a reason.")
+    # Ledger nominal codes; "" = the first nominal of that kind.
+    default_sales_nominal: str = _option("", "integration.default_sales_nominal", "Default Sales nominal")
+    default_purchase_nominal: str = _option("", "integration.default_purchase_nominal", "Default Purchase nominal")
+    default_prepayment_nominal: str = _option("", "integration.default_prepayment_nominal",
+                                              "Default Prepayment nominal")
+    default_delivery_nominal: str = _option("", "integration.default_delivery_nominal", "Default Delivery nominal")
+
+
+_FIELDS = {f.name: f for f in fields(IntegrationOptions)}
+KEYS: dict[str, str] = {name: f.metadata["key"] for name, f in _FIELDS.items()}
+LABELS: dict[str, str] = {name: f.metadata["label"] for name, f in _FIELDS.items()}
+HELP: dict[str, str] = {name: f.metadata["help"] for name, f in _FIELDS.items() if f.metadata["help"]}
+_DEFAULTS = IntegrationOptions()
+_BOOLS = {name for name in _FIELDS if isinstance(getattr(_DEFAULTS, name), bool)}
+CHECKS = tuple(sorted(_BOOLS, key=list(_FIELDS).index))   # the on/off options, in declaration order
 
 # Which ledger nominal kind each default picker offers.
 DEFAULT_NOMINAL_KINDS = {
@@ -54,29 +66,18 @@ DEFAULT_NOMINAL_KINDS = {
     "default_delivery_nominal": NominalKind.DELIVERY,
 }
 
-CONNECTION_PROVIDER_KEY = "connection.provider"  # saved by the connectors when a connection is made
+
+def connected_provider(settings: DbSettingsStore) -> Provider:
+    """The package the company is connected to (Xero until a connection names another)."""
+    raw = settings.get(CONNECTION_PROVIDER_KEY)
+    try:
+        return Provider(raw)
+    except ValueError:
+        return Provider.XERO
 
 
 class OptionError(ValueError):
     """An option value the app cannot use; the message says which values are allowed."""
-
-
-@dataclass
-class IntegrationOptions:
-    enabled: bool = False
-    provider: str = "xero"
-    create_authorised: bool = True      # else invoices go up as drafts
-    only_export_stock_on_invoices: bool = False
-    use_rollup_transactions: bool = False  # one line per tax rate instead of one per stock line
-    multicurrency: bool = False         # off: documents in another currency are held back
-    default_sales_nominal: str = ""     # ledger nominal codes; "" = the first nominal of that kind
-    default_purchase_nominal: str = ""
-    default_prepayment_nominal: str = ""
-    default_delivery_nominal: str = ""
-
-
-_DEFAULTS = IntegrationOptions()
-_BOOLS = {f.name for f in fields(IntegrationOptions) if isinstance(getattr(_DEFAULTS, f.name), bool)}
 
 
 def _encode(name: str, value) -> str:
@@ -99,8 +100,6 @@ def display_value(key: str, raw: str) -> str:
     name = next((n for n, k in KEYS.items() if k == key), None)
     if name in _BOOLS:
         return {"1": "On", "0": "Off"}.get(raw, raw)
-    if name == "provider":
-        return PROVIDER_LABELS.get(raw, raw)
     return raw
 
 
@@ -119,10 +118,12 @@ class OptionsService:
     def load(self) -> IntegrationOptions:
         saved = self.settings.items("integration.")
         values = {name: _decode(name, saved.get(key)) for name, key in KEYS.items()}
-        if KEYS["provider"] not in saved:
-            # Until chosen here, follow the package the user connected to.
-            values["provider"] = self.settings.get(CONNECTION_PROVIDER_KEY) or _DEFAULTS.provider
         return IntegrationOptions(**values)
+
+    @property
+    def provider(self) -> Provider:
+        """The package the options apply to: the connection's."""
+        return connected_provider(self.settings)
 
     def set(self, name: str, value) -> bool:
         """Changes one option; returns False when it already had that value (nothing is audited)."""
@@ -145,8 +146,6 @@ class OptionsService:
     def _validate(self, name: str, value) -> None:
         if name in _BOOLS and not isinstance(value, bool):
             raise OptionError(f"{LABELS[name]} is on or off (True or False), not {value!r}.")
-        if name == "provider" and value not in PROVIDERS:
-            raise OptionError(f"The accounting package must be one of {', '.join(PROVIDERS)}, not {value!r}.")
         if name in DEFAULT_NOMINAL_KINDS and value:
             kind = DEFAULT_NOMINAL_KINDS[name]
             with self.store.session() as s:

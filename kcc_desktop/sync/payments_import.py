@@ -22,6 +22,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..connectors.provider import Provider
 from ..connectors.base import AccountingPackage, RemotePayment
 from ..ledger import bulk_payments as bulk
 from ..ledger import service as ledger
@@ -30,7 +31,6 @@ from ..models import BankAccount, Company, Document, ImportedPayment, Mapping, P
 from ..settings_db import DbSettingsStore
 from ..store import Store
 
-PROVIDER_NAMES = {"xero": "Xero", "quickbooks": "QuickBooks"}
 BATCH = 250   # payments per transaction; each still all-or-nothing through its own SAVEPOINT
 
 # Status texts the user sees in the grid. "Not created:" always means nothing was written.
@@ -124,7 +124,7 @@ class PaymentsImport:
     def __init__(self, store: Store, provider: str) -> None:
         self.store = store
         self.provider = provider
-        self.pkg = PROVIDER_NAMES.get(provider, provider)
+        self.pkg = Provider.label_of(provider, short=True)
 
     # --- fetch --------------------------------------------------------------------------------------
 

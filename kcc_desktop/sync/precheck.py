@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ..connectors.provider import Provider
 from ..models import (
     Allocation,
     Company,
@@ -32,7 +33,6 @@ from . import payloads as pl
 OK = "OK"
 EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[A-Za-z]{2,}$")
 CHUNK = 500
-PACKAGE_NAMES = {"xero": "Xero", "quickbooks": "QuickBooks"}
 QBO_DOC_NUMBER_MAX = 21   # QuickBooks' DocNumber limit (Xero allows 255)
 
 
@@ -58,8 +58,8 @@ class PreCheck:
         from .options import OptionsService
 
         self.store = store
-        self.provider = provider or OptionsService(store).load().provider
-        self.pkg = PACKAGE_NAMES.get(self.provider, "the accounting package")
+        self.provider = provider or OptionsService(store).provider
+        self.pkg = Provider.label_of(self.provider, short=True)
 
     def run(self, item_ids: Iterable[int], progress: Callable[[int, int, str], None] | None = None,
             cancel: threading.Event | None = None) -> dict[int, str]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from ..connectors.provider import Provider
 from ..connectors.base import (
     AccountingPackage,
     ConnectionRequired,
@@ -46,7 +47,6 @@ from .exporter import (
     _SENT_KEYS,
     BATCH_FAMILY,
     DOC_TYPES,
-    PACKAGE_NAMES,
     PHASES,
     PIPELINE,
     RATE_RETRIES,
@@ -84,7 +84,7 @@ class UploadRun:
         self.store = service.store
         self.package = package
         self.provider = package.provider
-        self.pkg_name = PACKAGE_NAMES.get(package.provider, "the accounting package")
+        self.pkg_name = Provider.label_of(package.provider, short=True)
         self.progress = progress
         self.cancel = cancel
         self.summary = Summary()

@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..context import AppContext
-from ..sync.options import PROVIDER_LABELS, OptionsService
+from ..connectors.provider import Provider
+from ..sync.options import OptionsService
 from ..sync.payments_import import PaymentsImport
 from . import icons
 from .grid import GridPanel, GridView, bind_button, selection_action
@@ -67,7 +68,7 @@ class ImportTab(QWidget):
 
     @property
     def provider(self) -> str:
-        return OptionsService(self.ctx.store).load().provider
+        return OptionsService(self.ctx.store).provider
 
     @property
     def service(self) -> PaymentsImport:
@@ -218,7 +219,7 @@ class ImportTab(QWidget):
 
         def job(progress, cancel):   # on the worker thread: its own package object and sessions
             return PaymentsImport(ctx.store, provider).fetch(ctx.package(), cancel=cancel, progress=progress)
-        self._run(f"Fetching payments from {PROVIDER_LABELS.get(provider, provider)}…", job, self.on_fetch_finished,
+        self._run(f"Fetching payments from {Provider.label_of(provider, short=True)}…", job, self.on_fetch_finished,
                   new_rows=True)
 
     def on_fetch_finished(self, summary) -> None:

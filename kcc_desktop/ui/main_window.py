@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..connectors.provider import Provider
 from .. import APP_NAME, __version__
 from ..context import AppContext
 from . import icons
@@ -200,7 +201,7 @@ class MainWindow(QMainWindow):
         if not info.get("provider"):
             self.set_connection_status("Not connected — use Mapping → Connect", False)
             return
-        name = {"xero": "Xero", "quickbooks": "QuickBooks"}.get(info["provider"], info["provider"])
+        name = Provider.label_of(info["provider"], short=True, unknown=info["provider"])
         where = f"{name}{' sandbox' if info.get('sandbox') else ''}: {info.get('organisation') or ''}".strip()
         if info.get("connected"):
             self.set_connection_status(f"{where} — connected", True)

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -23,7 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..sync.mapping import NOMINAL, MappingService, Suggestion
-from ..sync.options import PROVIDER_LABELS, OptionsService
+from ..connectors.provider import Provider
+from ..sync.options import OptionsService
 from . import icons
 from .audit_dialog import AuditDialog
 from .grid import GridPanel, GridView
@@ -83,6 +85,7 @@ class MappingTab(QWidget):
         self.actions_button.setMenu(menu)
         self.status_label = QLabel()
         self.status_label.setAccessibleName("Connection and fetch status")
+        self.status_label.setWordWrap(True)   # long texts wrap rather than widen the window
 
         self.delegate = AccountComboDelegate(self)
         self.nominal_model = NominalMappingModel(self.service, self)
@@ -125,8 +128,18 @@ class MappingTab(QWidget):
         self.messages.setPlaceholderText("What Connect, Get Nominal & Tax Accounts and Apply Default Setup did "
                                          "appears here.")
 
+        # What Connect signs in to. Not a setting: the package in use is always the connection's.
+        self.package_combo = QComboBox()
+        self.package_combo.setAccessibleName("Package to connect to")
+        self.package_combo.setToolTip("Connect signs in to this accounting package")
+        for provider in Provider:
+            self.package_combo.addItem(provider.label, provider.value)
+        self.package_combo.setCurrentIndex(self.package_combo.findData(self.service.provider.value))
+
         top = QHBoxLayout()
         top.addWidget(self.actions_button)
+        top.addWidget(QLabel("Package:"))
+        top.addWidget(self.package_combo)
         top.addWidget(self.status_label, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -161,7 +174,7 @@ class MappingTab(QWidget):
             info = status(self.ctx.settings, self.ctx.token_store())
         except Exception as exc:
             info = {"connected": False, "message": str(exc), "organisation": None}
-        package = PROVIDER_LABELS.get(self.service.provider, self.service.provider)
+        package = Provider.label_of(self.service.provider)
         parts = [package]
         if info.get("connected") and info.get("provider") == self.service.provider:
             parts.append(f"connected to {info['organisation']}")
@@ -205,9 +218,9 @@ class MappingTab(QWidget):
         from ..connectors.tokens import TokenStore
         from ..settings_db import DbSettingsStore
 
-        provider = self.service.provider
+        provider = self.package_combo.currentData()
         store, open_browser, chooser = self.store, self.open_browser, self.tenant_chooser
-        self.show_message(f"Connecting to {PROVIDER_LABELS.get(provider, provider)}: sign in in your browser…")
+        self.show_message(f"Connecting to {Provider(provider).label}: sign in in your browser…")
 
         def job(progress, _cancel):
             return connect(provider, DbSettingsStore(store), TokenStore(), open_browser=open_browser,
@@ -215,7 +228,6 @@ class MappingTab(QWidget):
         self._start(job, self.on_connect_finished)
 
     def on_connect_finished(self, settings) -> None:
-        OptionsService(self.store).set("provider", settings.provider)
         self.show_message(f"Connected to {settings.organisation_name or settings.tenant_id}. "
                           "Next: Actions → Get Nominal & Tax Accounts.")
         self._rebuild_service()
@@ -251,12 +263,11 @@ class MappingTab(QWidget):
         self.audit_dialog.show()
 
     def on_option_changed(self, name: str) -> None:
-        if name == "provider":
-            self._rebuild_service()
         self.options_changed.emit(name)
 
     def _rebuild_service(self) -> None:
         self.service = MappingService(self.store)
+        self.package_combo.setCurrentIndex(self.package_combo.findData(self.service.provider.value))
         for model in (self.nominal_model, self.tax_model, self.bank_model):
             model.service = self.service
         self.reload()

@@ -7,28 +7,11 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QLab
 from sqlalchemy import select
 
 from ..models import NominalCode
-from ..sync.options import (
-    DEFAULT_NOMINAL_KINDS,
-    LABELS,
-    PROVIDER_LABELS,
-    PROVIDERS,
-    OptionError,
-    OptionsService,
-)
-
-CHECKS = ("enabled", "create_authorised", "only_export_stock_on_invoices", "use_rollup_transactions",
-          "multicurrency")
-HELP = {
-    "enabled": "On: documents are exported, and account customers' payments come only from the package.",
-    "create_authorised": "Off: invoices are created as drafts in the package.",
-    "only_export_stock_on_invoices": "Export only the stock items that appear on exported invoices.",
-    "use_rollup_transactions": "One line per tax rate instead of one line per stock line.",
-    "multicurrency": "Off: documents in another currency are held back with a reason.",
-}
+from ..sync.options import CHECKS, DEFAULT_NOMINAL_KINDS, HELP, LABELS, OptionError, OptionsService
 
 
 class OptionsPanel(QWidget):
-    """Check boxes for the options, the package, and the four default nominal pickers."""
+    """Check boxes for the options and the four default nominal pickers."""
 
     option_changed = Signal(str)   # option name
     option_failed = Signal(str)    # plain-words refusal
@@ -43,14 +26,6 @@ class OptionsPanel(QWidget):
 
         box = QGroupBox("Options")
         form = QVBoxLayout(box)
-        self.provider_combo = QComboBox()
-        self.provider_combo.setAccessibleName(LABELS["provider"])
-        for p in PROVIDERS:
-            self.provider_combo.addItem(PROVIDER_LABELS[p], p)
-        self.provider_combo.currentIndexChanged.connect(lambda _i: self._save("provider", self.provider_combo.currentData()))
-        row = QFormLayout()
-        row.addRow("Accounting package:", self.provider_combo)
-        form.addLayout(row)
         for name in CHECKS:
             check = QCheckBox(LABELS[name])
             check.setObjectName(f"option_{name}")
@@ -88,7 +63,6 @@ class OptionsPanel(QWidget):
         self._loading = True
         try:
             opts = self.service.load()
-            self.provider_combo.setCurrentIndex(max(self.provider_combo.findData(opts.provider), 0))
             for name, check in self.checks.items():
                 check.setChecked(getattr(opts, name))
             with self.store.session() as s:

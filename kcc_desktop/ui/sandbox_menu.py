@@ -8,10 +8,10 @@ from __future__ import annotations
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox
 
-from ..demo_payments import KINDS, DemoBookkeeper
+from ..connectors.provider import Provider
+from ..demo.payments import KINDS, DemoBookkeeper
 from .worker import Worker, run_in_background
 
-PACKAGE_LABELS = {"xero": "Xero", "quickbooks": "QuickBooks Online"}
 
 
 class SandboxMenu(QMenu):
@@ -38,13 +38,13 @@ class SandboxMenu(QMenu):
         self._update_labels()
 
     def _label(self) -> str:
-        return PACKAGE_LABELS.get(self.session.provider, self.session.provider)
+        return Provider(self.session.provider).label
 
     def _other(self) -> str:
         return "quickbooks" if self.session.provider == "xero" else "xero"
 
     def _update_labels(self) -> None:
-        self.switch_action.setText(f"Switch the Demo to the {PACKAGE_LABELS[self._other()]} Sandbox")
+        self.switch_action.setText(f"Switch the Demo to the {Provider(self._other()).label} Sandbox")
 
     def _run(self, fn, on_done) -> Worker:
         self.setEnabled(False)
@@ -67,7 +67,7 @@ class SandboxMenu(QMenu):
         self.window_.statusBar().showMessage(f"{text} Fetch Payments on the Import tab to bring it in.", 15000)
 
     def switch_package(self) -> Worker:
-        from ..demo_mode import connect_sandbox
+        from ..demo.mode import connect_sandbox
 
         store, target = self.session.ctx.store, self._other()
         self.session.stop()
@@ -78,8 +78,8 @@ class SandboxMenu(QMenu):
         self.session.ctx.sandbox, self.session.provider, self.session.server = server, provider, server
         self._update_labels()
         if hasattr(self.window_, "set_connection_status"):
-            self.window_.set_connection_status(f"{PACKAGE_LABELS[provider]} sandbox — connected", True)
-        self.window_.statusBar().showMessage(f"The demo now uses the {PACKAGE_LABELS[provider]} sandbox.", 10000)
+            self.window_.set_connection_status(f"{Provider(provider).label} sandbox — connected", True)
+        self.window_.statusBar().showMessage(f"The demo now uses the {Provider(provider).label} sandbox.", 10000)
 
     def _on_failed(self, message: str) -> None:
         self.last_error = message

@@ -10,7 +10,7 @@ from kcc_desktop.sync.queue import install_queue_listeners
 
 
 def test_second_demo_run_reopens_the_same_books(tmp_path, monkeypatch):
-    from kcc_desktop.demo_mode import open_demo
+    from kcc_desktop.demo.mode import open_demo
 
     monkeypatch.setenv("KCC_DATA_DIR", str(tmp_path / "data"))
     install_queue_listeners()

@@ -21,7 +21,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 @pytest.fixture
 def demo(tmp_path, monkeypatch):
-    from kcc_desktop.demo_mode import open_demo
+    from kcc_desktop.demo.mode import open_demo
 
     monkeypatch.setenv("KCC_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("KCC_SETTINGS_DIR", str(tmp_path / "settings"))

@@ -22,7 +22,7 @@ def _files_under(folder: Path) -> list[Path]:
 
 
 def test_no_token_value_in_the_company_file_or_the_logs(tmp_path, monkeypatch):
-    from kcc_desktop.demo_mode import open_demo
+    from kcc_desktop.demo.mode import open_demo
 
     data, logs = tmp_path / "data", tmp_path / "logs"
     monkeypatch.setenv("KCC_DATA_DIR", str(data))

@@ -20,7 +20,7 @@ from qbo_connector_fixtures import (  # noqa: F401 - fixtures
 )
 
 from kcc_desktop.connectors.base import ContactIn, DocKind, DocumentIn, LineIn
-from kcc_desktop.connectors.qbo_http import BATCH_REQUEST_ID_MAX, request_id
+from kcc_desktop.connectors.quickbooks.http import BATCH_REQUEST_ID_MAX, request_id
 
 
 def test_seventy_invoices_go_in_three_batch_requests(qbo_package, qbo_sandbox):

@@ -162,7 +162,7 @@ def test_a_sign_in_for_another_company_means_connection_required(qbo_sandbox, vt
 
 
 def test_standalone_connect_flow_with_a_loopback_listener(qbo_sandbox):
-    from kcc_desktop.connectors.quickbooks import connect_flow
+    from kcc_desktop.connectors.quickbooks.package import connect_flow
     store, tokens = MemorySettingsStore(), TokenStore()
     settings = ConnectionSettings(provider=QUICKBOOKS, api_root=qbo_sandbox.root, client_id=CLIENT_ID)
 

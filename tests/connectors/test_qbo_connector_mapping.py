@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from kcc_desktop.connectors import qbo_mapping as m
+from kcc_desktop.connectors.quickbooks import mapping as m
 from kcc_desktop.connectors.base import ContactIn, DocKind, DocumentIn, ItemIn, LineIn, MalformedResponse, PaymentIn
-from kcc_desktop.connectors.qbo_http import BATCH_REQUEST_ID_MAX, REQUEST_ID_MAX, request_id
+from kcc_desktop.connectors.quickbooks.http import BATCH_REQUEST_ID_MAX, REQUEST_ID_MAX, request_id
 
 
 def test_request_id_keeps_short_keys_and_hashes_long_ones_stably():

@@ -9,7 +9,7 @@ from decimal import Decimal as D
 import pytest
 
 from kcc_desktop.cli import main
-from kcc_desktop.ledger.demo import build_demo
+from kcc_desktop.demo.company import build_demo
 from kcc_desktop.ledger.trial_balance import trial_balance
 from kcc_desktop.store import open_store
 

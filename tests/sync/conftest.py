@@ -118,7 +118,7 @@ def exporting(connected):
     store = connected
     install_queue_listeners()
     package = open_package(store)
-    OptionsService(store).update(enabled=True, provider="xero")
+    OptionsService(store).update(enabled=True)
     mapping = MappingService(store, "xero")
     mapping.fetch(package)
     mapping.apply_default_setup()

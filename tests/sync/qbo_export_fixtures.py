@@ -88,7 +88,7 @@ def qbo_exporting(store, qbo):
     connect_quickbooks(store)
     install_queue_listeners()
     package = open_package(store)
-    OptionsService(store).update(enabled=True, provider="quickbooks")
+    OptionsService(store).update(enabled=True)
     mapping = MappingService(store, "quickbooks")
     mapping.fetch(package)
     mapping.apply_default_setup()

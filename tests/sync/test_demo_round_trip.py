@@ -33,7 +33,7 @@ def demo(tmp_path, monkeypatch):
     sessions = []
 
     def open_(provider: str):
-        from kcc_desktop.demo_mode import open_demo
+        from kcc_desktop.demo.mode import open_demo
 
         session = open_demo(provider=provider, documents=60)
         sessions.append(session)
@@ -57,7 +57,7 @@ def _feedback(store) -> list[str]:
 
 @pytest.mark.parametrize("provider", ["xero", "quickbooks"])
 def test_demo_round_trip_upload_record_fetch_create_and_allocate(demo, provider):
-    from kcc_desktop.demo_payments import DemoBookkeeper
+    from kcc_desktop.demo.payments import DemoBookkeeper
 
     session = demo(provider)
     ctx = session.ctx

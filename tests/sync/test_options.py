@@ -23,13 +23,11 @@ def test_defaults_before_anything_is_saved(store):
 def test_options_survive_reopening_the_file(store, tmp_db_path):
     from kcc_desktop.store import open_store
 
-    OptionsService(store).update(enabled=True, provider="quickbooks", use_rollup_transactions=True,
-                                 default_sales_nominal="4010")
+    OptionsService(store).update(enabled=True, use_rollup_transactions=True, default_sales_nominal="4010")
     store.close()
     reopened = open_store(tmp_db_path)
     opts = OptionsService(reopened).load()
-    assert (opts.enabled, opts.provider, opts.use_rollup_transactions, opts.default_sales_nominal) == \
-        (True, "quickbooks", True, "4010")
+    assert (opts.enabled, opts.use_rollup_transactions, opts.default_sales_nominal) == (True, True, "4010")
     reopened.close()
 
 
@@ -53,19 +51,19 @@ def test_every_change_is_audited_with_old_and_new_values(store):
     ]
 
 
-def test_provider_follows_the_connection_until_chosen(store):
+def test_the_package_is_the_connection_s_and_never_an_option(store):
     from kcc_desktop.settings_db import DbSettingsStore
 
+    assert OptionsService(store).provider == "xero"               # nothing connected yet
     DbSettingsStore(store).set("connection.provider", "quickbooks")
-    assert OptionsService(store).load().provider == "quickbooks"
-    OptionsService(store).set("provider", "xero")
-    assert OptionsService(store).load().provider == "xero"
+    assert OptionsService(store).provider == "quickbooks"
+    with pytest.raises(OptionError, match="no integration option called 'provider'"):
+        OptionsService(store).set("provider", "xero")
+    assert OptionsService(store).provider == "quickbooks"
 
 
 def test_bad_values_are_refused_with_what_is_allowed(store):
     svc = OptionsService(store)
-    with pytest.raises(OptionError, match="xero, quickbooks"):
-        svc.set("provider", "sage")
     with pytest.raises(OptionError, match="must be a sales nominal; 5000 is purchase"):
         svc.set("default_sales_nominal", "5000")
     with pytest.raises(OptionError, match="no nominal code 9999"):

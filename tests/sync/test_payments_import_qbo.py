@@ -15,6 +15,7 @@ from kcc_desktop.connectors.quickbooks import QuickBooksPackage
 from kcc_desktop.connectors.settings import QUICKBOOKS, ConnectionSettings
 from kcc_desktop.connectors.tokens import TokenSet, TokenStore
 from kcc_desktop.sandbox.qbo_testing import qbo_login, qbo_sdk_client
+from kcc_desktop.settings_db import DbSettingsStore
 from kcc_desktop.sync.mapping import MappingService
 from kcc_desktop.sync.options import OptionsService
 from kcc_desktop.sync.payments_import import PaymentsImport
@@ -44,7 +45,8 @@ def qbo(store, qbo_server):
     package = QuickBooksPackage(ConnectionSettings(provider=QUICKBOOKS, api_root=urls["root"], client_id="test",
                                                    tenant_id=data["realm_id"]), TokenStore(), client_secret="test")
     install_queue_listeners()
-    OptionsService(store).update(enabled=True, provider="quickbooks")
+    DbSettingsStore(store).set("connection.provider", "quickbooks")   # as a saved connection would
+    OptionsService(store).update(enabled=True)
     mapping = MappingService(store, "quickbooks")
     mapping.fetch(package)
     mapping.apply_default_setup()

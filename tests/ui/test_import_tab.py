@@ -48,7 +48,7 @@ def books(store, xero_server, monkeypatch):
     connect_store(store)
     install_queue_listeners()
     package = open_package(store)
-    OptionsService(store).update(enabled=True, provider="xero")
+    OptionsService(store).update(enabled=True)
     mapping = MappingService(store, "xero")
     mapping.fetch(package)
     mapping.apply_default_setup()

@@ -45,7 +45,7 @@ def xero(xero_server, monkeypatch):
 
 @pytest.fixture
 def demo_store(tmp_path):
-    from kcc_desktop.ledger.demo import build_demo
+    from kcc_desktop.demo.company import build_demo
     from kcc_desktop.store import open_store
 
     store = open_store(tmp_path / "demo.sqlite")

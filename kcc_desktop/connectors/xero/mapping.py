@@ -24,7 +24,7 @@ from xero_python.accounting.models import (
     Purchase,
 )
 
-from .base import (
+from ..base import (
     Allocation,
     ContactIn,
     DocKind,

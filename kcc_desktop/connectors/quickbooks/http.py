@@ -23,7 +23,7 @@ from collections.abc import Callable
 import requests
 from quickbooks import exceptions as qbx
 
-from .base import (
+from ..base import (
     ConnectionRequired,
     ConnectorError,
     MalformedResponse,
@@ -32,8 +32,8 @@ from .base import (
     TransientError,
     ValidationFailed,
 )
-from .pacing import Pacer, Throttled
-from .tokens import TokenManager, redact
+from ..pacing import Pacer, Throttled
+from ..tokens import TokenManager, redact
 
 log = logging.getLogger(__name__)
 

@@ -2,15 +2,15 @@
 
 - One ``QuickBooks`` client per package, ``api_url_v3`` pointed at the configured base, minorversion 75,
   ``use_decimal=True`` (amounts read back as Decimal; sent as exact strings by the SDK's encoder).
-  Its session is ours (``qbo_http.QboSession``): tokens, pacing, timeouts and 429s live below the SDK.
+  Its session is ours (``http.QboSession``): tokens, pacing, timeouts and 429s live below the SDK.
 - Batches go to ``/batch`` (at most 30 operations) carrying ``requestid`` = the caller's idempotency
   key, so a retry after a lost answer replays instead of creating twice; BatchManager cannot send a
   requestid, so the request is built here and sent through the SDK's ``make_request``.
 - Contacts become Customers (or Vendors for suppliers only); items are NonInventory/Service, never
   Inventory: stock stays in KCC.
 
-Neighbours: ``qbo_mapping`` (plain values <-> SDK objects), ``qbo_http`` (session, failures, requestid),
-``qbo_auth`` (intuit-oauth). ``connect.py`` reaches this module through ``complete_connect`` and
+Neighbours: ``mapping`` (plain values <-> SDK objects), ``http`` (session, failures, requestid),
+``auth`` (intuit-oauth). ``connect.py`` reaches this module through ``complete_connect`` and
 ``QuickBooksPackage`` / ``open_package``.
 """
 
@@ -29,9 +29,9 @@ from quickbooks import exceptions as qbx
 from quickbooks.client import QuickBooks
 from quickbooks.mixins import DecimalEncoder
 
-from . import oauth
-from . import qbo_mapping as m
-from .base import (
+from .. import oauth
+from . import mapping as m
+from ..base import (
     AccountingPackage,
     ConnectionRequired,
     ContactIn,
@@ -52,9 +52,9 @@ from .base import (
     Result,
     TransientError,
 )
-from .pacing import Pacer, pacer_for
-from .qbo_auth import auth_failure, client_id_for, client_secret_for, make_auth_client, token_json
-from .qbo_http import (
+from ..pacing import Pacer, pacer_for
+from .auth import auth_failure, client_id_for, client_secret_for, make_auth_client, token_json
+from .http import (
     BATCH_REQUEST_ID_MAX,
     DEFAULT_TIMEOUT,
     REQUEST_ID_MAX,
@@ -66,8 +66,8 @@ from .qbo_http import (
     request_id,
     translate,
 )
-from .settings import QUICKBOOKS, ConnectionSettings, SettingsStore, require_secure, save_connection
-from .tokens import TokenManager, TokenSet, TokenStore, redact
+from ..settings import QUICKBOOKS, ConnectionSettings, SettingsStore, require_secure, save_connection
+from ..tokens import TokenManager, TokenSet, TokenStore, redact
 
 log = logging.getLogger(__name__)
 

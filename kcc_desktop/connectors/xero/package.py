@@ -31,8 +31,8 @@ from xero_python.api_client.configuration import Configuration
 from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
 from xero_python.exceptions import ApiException, HTTPStatusException, RateLimitException
 
-from . import xero_mapping as m
-from .base import (
+from . import mapping as m
+from ..base import (
     AccountingPackage,
     ConnectionRequired,
     ConnectorError,
@@ -53,9 +53,9 @@ from .base import (
     TransientError,
     ValidationFailed,
 )
-from .pacing import Pacer, Throttled, pacer_for, parse_retry_after
-from .settings import ConnectionSettings, Endpoints
-from .tokens import TokenManager, TokenSet, redact
+from ..pacing import Pacer, Throttled, pacer_for, parse_retry_after
+from ..settings import ConnectionSettings, Endpoints
+from ..tokens import TokenManager, TokenSet, redact
 
 log = logging.getLogger(__name__)
 

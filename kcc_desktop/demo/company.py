@@ -2,7 +2,7 @@
 
 ``build_demo`` seeds the standard chart (plus a few realistic nominals), customers, suppliers and stock
 items through the ORM, then writes the seeded plan of documents, payments and allocations (see
-``demo_plan.py``) in bulk (``demo_bulk.py``). ``apply_with_services`` writes the same plan through
+``plan.py``) in bulk (``bulk.py``). ``apply_with_services`` writes the same plan through
 ``service.py`` instead: slower, and used by the tests to prove the bulk path posts identical books.
 """
 
@@ -19,12 +19,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import BankAccount, Company, Document, NominalCode, Payment, StockItem, TaxCode
-from . import service
-from .chart import seed_standard_chart
-from .demo_bulk import TABLES, BulkWriter, Refs
-from .demo_data import EXTRA_NOMINALS
-from .demo_plan import DemoPlan, PlanCreditAllocation, PlanPayment, PlanPrepaymentAllocation, make_plan
-from .errors import LedgerError
+from ..ledger import service
+from ..ledger.chart import seed_standard_chart
+from .bulk import TABLES, BulkWriter, Refs
+from .data import EXTRA_NOMINALS
+from .plan import DemoPlan, PlanCreditAllocation, PlanPayment, PlanPrepaymentAllocation, make_plan
+from ..ledger.errors import LedgerError
 
 DEFAULT_DOCUMENTS = 500
 DEFAULT_SEED = 2026

@@ -13,10 +13,10 @@ from intuitlib.client import AuthClient
 from intuitlib.config import DISCOVERY_URL
 from intuitlib.exceptions import AuthClientError
 
-from .base import ConnectionRequired, MalformedResponse, Rejected, TransientError
-from .qbo_http import DEFAULT_TIMEOUT
-from .settings import QUICKBOOKS, ConnectionSettings, require_secure
-from .tokens import TokenStore, redact, register_secret
+from ..base import ConnectionRequired, MalformedResponse, Rejected, TransientError
+from .http import DEFAULT_TIMEOUT
+from ..settings import QUICKBOOKS, ConnectionSettings, require_secure
+from ..tokens import TokenStore, redact, register_secret
 
 # Where a sandbox serves its OpenID discovery document, under its root.
 SANDBOX_DISCOVERY_PATH = "/.well-known/openid_configuration"

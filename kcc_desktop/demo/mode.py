@@ -17,9 +17,9 @@ from pathlib import Path
 
 import requests
 
-from . import paths
-from .context import AppContext
-from .store import Store, open_store
+from .. import paths
+from ..context import AppContext
+from ..store import Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +89,10 @@ class DemoSession:
 def open_demo(provider: str | None = None, documents: int = DEMO_DOCUMENTS,
               status: Callable[[str], None] = lambda _m: None) -> DemoSession:
     """Opens (building the first time) the demo books and connects them to a local sandbox."""
-    from .ledger.demo import build_demo
-    from .models import Company
-    from .settings_db import DbSettingsStore
-    from .sync.queue import enqueue_all
+    from .company import build_demo
+    from ..models import Company
+    from ..settings_db import DbSettingsStore
+    from ..sync.queue import enqueue_all
 
     folder = demo_folder()
     store = open_store(folder / "demo.sqlite")
@@ -109,13 +109,13 @@ def open_demo(provider: str | None = None, documents: int = DEMO_DOCUMENTS,
 
 def connect_sandbox(store: Store, provider: str, status: Callable[[str], None] = lambda _m: None):
     """Starts the provider's sandbox beside the demo file and connects the company file to it."""
-    from .connectors.connect import connect, open_package
-    from .connectors.settings import PREFIX, point_at
-    from .connectors.tokens import TokenStore
-    from .sandbox.runner import start_sandbox
-    from .settings_db import DbSettingsStore
-    from .sync.mapping import MappingService
-    from .sync.options import OptionsService
+    from ..connectors.connect import connect, open_package
+    from ..connectors.settings import PREFIX, point_at
+    from ..connectors.tokens import TokenStore
+    from ..sandbox.runner import start_sandbox
+    from ..settings_db import DbSettingsStore
+    from ..sync.mapping import MappingService
+    from ..sync.options import OptionsService
 
     if _use_memory_keyring_if_none():
         log.info("No system keyring here: the demo keeps its sandbox sign-in in memory.")
@@ -137,7 +137,7 @@ def connect_sandbox(store: Store, provider: str, status: Callable[[str], None] =
     mapping.fetch(package)
     mapping.apply_default_setup()
     _map_what_default_setup_left(mapping)
-    OptionsService(store).update(enabled=True, provider=provider)
+    OptionsService(store).update(enabled=True)
     return ctx, provider, server
 
 

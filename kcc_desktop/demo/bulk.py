@@ -35,9 +35,9 @@ from ..models import (
     UTCDateTime,
     utcnow,
 )
-from . import postings
-from .demo_plan import DemoPlan, PlanCreditAllocation, PlanDocument, PlanPayment, PlanPrepaymentAllocation
-from .rounding import money
+from ..ledger import postings
+from .plan import DemoPlan, PlanCreditAllocation, PlanDocument, PlanPayment, PlanPrepaymentAllocation
+from ..ledger.rounding import money
 
 ZERO = Decimal(0)
 # Foreign keys are checked per statement, so each batch is inserted parents first.
@@ -66,7 +66,7 @@ class _Inserter:
         names = COLUMNS[table]
         missing = set(t.c.keys()) - set(names)
         if missing:
-            raise RuntimeError(f"demo_bulk.COLUMNS does not fill {t.name}.{', '.join(sorted(missing))}; "
+            raise RuntimeError(f"bulk.COLUMNS does not fill {t.name}.{', '.join(sorted(missing))}; "
                                "add it there (raw inserts get no column defaults).")
         self.sql = (f"INSERT INTO {t.name} ({', '.join(names)}) "
                     f"VALUES ({', '.join('?' if dialect.paramstyle == 'qmark' else '%s' for _ in names)})")

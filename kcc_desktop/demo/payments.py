@@ -12,11 +12,11 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from .connectors.base import DocKind
-from .ledger.rounding import money
-from .ledger.service import outstanding
-from .models import Document, Mapping, RemoteLink
-from .store import Store
+from ..connectors.base import DocKind
+from ..ledger.rounding import money
+from ..ledger.service import outstanding
+from ..models import Document, Mapping, RemoteLink
+from ..store import Store
 
 KINDS = {
     "full": "Full payment of an invoice",
@@ -91,7 +91,7 @@ class DemoBookkeeper:
             self._pay_xero(parts, on, extra, contact)
 
     def _pay_xero(self, parts, on, extra, contact) -> None:
-        from .sandbox.testing import XeroBookkeeper, xero_login, xero_sdk_client
+        from ..sandbox.testing import XeroBookkeeper, xero_login, xero_sdk_client
 
         if self._client is None:
             self._client = XeroBookkeeper(xero_sdk_client(self.urls, xero_login(self.urls)))
@@ -122,7 +122,7 @@ class DemoBookkeeper:
         from quickbooks.objects.invoice import Invoice
         from quickbooks.objects.payment import Payment, PaymentLine
 
-        from .sandbox.qbo_testing import qbo_login, qbo_sdk_client
+        from ..sandbox.qbo_testing import qbo_login, qbo_sdk_client
 
         if self._client is None:
             self._client = qbo_sdk_client(self.urls, qbo_login(self.urls))

@@ -31,7 +31,7 @@ from quickbooks.objects.tax import TxnTaxDetail
 from quickbooks.objects.vendor import Vendor
 from quickbooks.objects.vendorcredit import VendorCredit
 
-from .base import (
+from ..base import (
     Allocation,
     ContactIn,
     DocKind,

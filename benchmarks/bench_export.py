@@ -101,7 +101,7 @@ def company(documents: int, sandbox, name: str):
 
 
 def bench_requests(n: int) -> dict:
-    from kcc_desktop.sync.exporter import ExportService
+    from kcc_desktop.sync.export import ExportService
 
     sb = start()
     try:
@@ -135,7 +135,7 @@ def bench_throughput(n: int, minute_seconds: float, pipeline: int | None = None)
     from kcc_desktop.connectors.pacing import reset_pacers
     from kcc_desktop.connectors.tokens import TokenStore
     from kcc_desktop.settings_db import DbSettingsStore
-    from kcc_desktop.sync.exporter import ExportService
+    from kcc_desktop.sync.export import ExportService
 
     scale = minute_seconds / 60.0
     sb = start(scale)

@@ -117,7 +117,7 @@ def setup(provider: str, n: int, minute: float):
 def _prepare(provider: str, n: int, server: Server):
     from kcc_desktop.connectors.pacing import reset_pacers
     from kcc_desktop.store import open_store
-    from kcc_desktop.sync.exporter import ExportService
+    from kcc_desktop.sync.export import ExportService
     from kcc_desktop.sync.mapping import MappingService
     from kcc_desktop.sync.options import OptionsService
     from kcc_desktop.sync.queue import install_queue_listeners

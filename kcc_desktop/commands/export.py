@@ -23,7 +23,7 @@ def register(sub) -> None:
 def run_export(args) -> int:
     from ..connectors.base import ConnectorError
     from ..context import AppContext
-    from ..sync.exporter import ExportService
+    from ..sync.export import ExportService
     from . import NO_COMPANY_FILE, open_company_file
 
     store = open_company_file(args.db)

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field, replace
 import keyring
 import keyring.errors
 
-from .provider import Provider
 from .base import ConnectionRequired, ConnectorError
+from .provider import Provider
 
 log = logging.getLogger(__name__)
 

@@ -24,6 +24,8 @@ from decimal import Decimal
 from sqlalchemy import Date, func, select
 from sqlalchemy.orm import Session
 
+from ..ledger import postings
+from ..ledger.rounding import money
 from ..models import (
     Allocation,
     Document,
@@ -35,9 +37,7 @@ from ..models import (
     UTCDateTime,
     utcnow,
 )
-from ..ledger import postings
 from .plan import DemoPlan, PlanCreditAllocation, PlanDocument, PlanPayment, PlanPrepaymentAllocation
-from ..ledger.rounding import money
 
 ZERO = Decimal(0)
 # Foreign keys are checked per statement, so each batch is inserted parents first.

@@ -18,13 +18,13 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import BankAccount, Company, Document, NominalCode, Payment, StockItem, TaxCode
 from ..ledger import service
 from ..ledger.chart import seed_standard_chart
+from ..ledger.errors import LedgerError
+from ..models import BankAccount, Company, Document, NominalCode, Payment, StockItem, TaxCode
 from .bulk import TABLES, BulkWriter, Refs
 from .data import EXTRA_NOMINALS
 from .plan import DemoPlan, PlanCreditAllocation, PlanPayment, PlanPrepaymentAllocation, make_plan
-from ..ledger.errors import LedgerError
 
 DEFAULT_DOCUMENTS = 500
 DEFAULT_SEED = 2026

@@ -89,10 +89,10 @@ class DemoSession:
 def open_demo(provider: str | None = None, documents: int = DEMO_DOCUMENTS,
               status: Callable[[str], None] = lambda _m: None) -> DemoSession:
     """Opens (building the first time) the demo books and connects them to a local sandbox."""
-    from .company import build_demo
     from ..models import Company
     from ..settings_db import DbSettingsStore
     from ..sync.queue import enqueue_all
+    from .company import build_demo
 
     folder = demo_folder()
     store = open_store(folder / "demo.sqlite")

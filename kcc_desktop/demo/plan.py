@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
 
-from . import data
 from ..ledger.rounding import line_amounts, money
+from . import data
 
 BASE_ANCHOR = date(2026, 3, 31)  # the seed moves the anchor up to six months on from here
 FOURDP = Decimal("0.0001")

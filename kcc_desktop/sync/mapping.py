@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import delete, select
 
+from ..connectors.provider import Provider
 from ..models import (
     NEVER_EXPORTED_KINDS,
     AuditEntry,
@@ -26,7 +27,6 @@ from ..models import (
 from ..store import Store
 from . import mapping_rules as rules
 from .mapping_rules import FITTING_TYPES, NOT_NEEDED_KINDS, tax_side
-from ..connectors.provider import Provider
 from .options import OptionsService
 
 NEVER_EXPORTED = "Never exported: stock and cost of sale stay in KCC"

@@ -22,8 +22,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..connectors.provider import Provider
 from ..connectors.base import AccountingPackage, RemotePayment
+from ..connectors.provider import Provider
 from ..ledger import bulk_payments as bulk
 from ..ledger import service as ledger
 from ..ledger.errors import LedgerError

@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 
 from ..context import AppContext
 from ..models import ExportFeedback, ExportItem, ExportStatus
-from ..sync.exporter import ExportService
+from ..sync.export import ExportService
 from . import icons
 from .export_models import ExportedModel, FeedbackModel, PendingExportModel
 from .grid import GridPanel, GridView, bind_button, selection_action

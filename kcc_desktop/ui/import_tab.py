@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..context import AppContext
 from ..connectors.provider import Provider
+from ..context import AppContext
 from ..sync.options import OptionsService
 from ..sync.payments_import import PaymentsImport
 from . import icons

@@ -34,8 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..connectors.provider import Provider
 from .. import APP_NAME, __version__
+from ..connectors.provider import Provider
 from ..context import AppContext
 from . import icons
 from .documents_view import DocumentsView

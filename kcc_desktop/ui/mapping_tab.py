@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..sync.mapping import NOMINAL, MappingService, Suggestion
 from ..connectors.provider import Provider
+from ..sync.mapping import NOMINAL, MappingService, Suggestion
 from ..sync.options import OptionsService
 from . import icons
 from .audit_dialog import AuditDialog

@@ -13,7 +13,6 @@ from ..demo.payments import KINDS, DemoBookkeeper
 from .worker import Worker, run_in_background
 
 
-
 class SandboxMenu(QMenu):
     def __init__(self, window: QMainWindow, session) -> None:
         super().__init__("&Sandbox", window)

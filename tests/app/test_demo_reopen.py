@@ -5,7 +5,7 @@ from __future__ import annotations
 from kcc_desktop.connectors.base import DocKind
 from kcc_desktop.connectors.pacing import reset_pacers
 from kcc_desktop.models import Company, Document, RemoteLink
-from kcc_desktop.sync.exporter import ExportService
+from kcc_desktop.sync.export import ExportService
 from kcc_desktop.sync.queue import install_queue_listeners
 
 

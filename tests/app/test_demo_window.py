@@ -143,7 +143,7 @@ def test_sandbox_menu_switches_the_demo_to_quickbooks(window, demo, qtbot):
     assert "QuickBooks Online sandbox — connected" in window.connection_label.text()
     assert menu.switch_action.text() == "Switch the Demo to the Xero Sandbox"
     # The same books, now connected to the QuickBooks sandbox: uploading reaches it.
-    from kcc_desktop.sync.exporter import ExportService
+    from kcc_desktop.sync.export import ExportService
 
     store = demo.ctx.store
     service = ExportService(store)

@@ -12,7 +12,7 @@ from kcc_desktop.connectors.connect import load_connection
 from kcc_desktop.connectors.pacing import reset_pacers
 from kcc_desktop.connectors.tokens import TokenStore
 from kcc_desktop.logging_setup import setup_logging
-from kcc_desktop.sync.exporter import ExportService
+from kcc_desktop.sync.export import ExportService
 from kcc_desktop.sync.payments_import import PaymentsImport
 from kcc_desktop.sync.queue import install_queue_listeners
 

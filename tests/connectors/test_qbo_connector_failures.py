@@ -31,8 +31,8 @@ from kcc_desktop.connectors.base import (
     TransientError,
     ValidationFailed,
 )
-from kcc_desktop.connectors.quickbooks.http import translate
 from kcc_desktop.connectors.quickbooks import QuickBooksPackage
+from kcc_desktop.connectors.quickbooks.http import translate
 from kcc_desktop.connectors.settings import QUICKBOOKS, ConnectionSettings
 from kcc_desktop.connectors.tokens import TokenSet, TokenStore
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from kcc_desktop.connectors.quickbooks import mapping as m
 from kcc_desktop.connectors.base import ContactIn, DocKind, DocumentIn, ItemIn, LineIn, MalformedResponse, PaymentIn
+from kcc_desktop.connectors.quickbooks import mapping as m
 from kcc_desktop.connectors.quickbooks.http import BATCH_REQUEST_ID_MAX, REQUEST_ID_MAX, request_id
 
 

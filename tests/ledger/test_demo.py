@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from kcc_desktop import models as ledger_models
 from kcc_desktop.cli import main
-from kcc_desktop.ledger import service as L
 from kcc_desktop.demo.company import build_demo
+from kcc_desktop.ledger import service as L
 from kcc_desktop.ledger.trial_balance import trial_balance
 from kcc_desktop.models import (
     Allocation,

@@ -18,7 +18,7 @@ from kcc_desktop.connectors.pacing import reset_pacers
 from kcc_desktop.ledger import service
 from kcc_desktop.ledger.trial_balance import trial_balance
 from kcc_desktop.models import Document, ImportedPayment, RemoteLink
-from kcc_desktop.sync.exporter import ExportService
+from kcc_desktop.sync.export import ExportService
 from kcc_desktop.sync.payments_import import CREATED, PaymentsImport
 
 KINDS = ("full", "part", "over", "across")

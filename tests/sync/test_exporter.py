@@ -21,8 +21,8 @@ from kcc_desktop.models import (
     TaxCode,
     utcnow,
 )
-from kcc_desktop.sync import exporter as exporter_mod
-from kcc_desktop.sync.exporter import ExportService
+from kcc_desktop.sync.export import ExportService
+from kcc_desktop.sync.export import rules as export_rules
 from kcc_desktop.sync.mapping import NOMINAL, MappingService
 
 from .conftest import build_ledger
@@ -173,7 +173,7 @@ def test_killed_mid_upload_then_rerun_creates_nothing_twice_and_loses_nothing(ex
     stuck = items(store, status="pending", item_type="sales_invoice")
     assert len(stuck) == 3 and all(i.attempt_key for i in stuck)       # the key was saved before sending
     if restart:
-        exporter_mod._SENT_KEYS.clear()                                  # a new process remembers nothing
+        export_rules.SENT_KEYS.clear()                                  # a new process remembers nothing
     rerun = ExportService(store)
     summary = rerun.upload(rerun.pending_ids(), package)
     assert summary.failed == 0 and summary.pending == 0
@@ -321,7 +321,7 @@ def test_a_killed_export_process_loses_nothing_and_creates_nothing_twice(exporti
     # The package finishes the request the dead process left behind.
     wait_until(lambda: sum(xero.stats()["by_status"].values()) == xero.stats()["requests"])
     xero.faults(latency=0.0)
-    exporter_mod._SENT_KEYS.clear()
+    export_rules.SENT_KEYS.clear()
     rerun = ExportService(store)
     summary = rerun.upload(rerun.pending_ids(), package)
     assert summary.failed == 0 and summary.pending == 0

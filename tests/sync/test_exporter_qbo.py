@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from kcc_desktop.ledger import service
 from kcc_desktop.models import Company, Document, ExportFeedback, ExportItem, NominalCode, StockItem, TaxCode
-from kcc_desktop.sync.exporter import ExportService
+from kcc_desktop.sync.export import ExportService
 from kcc_desktop.sync.mapping import NOMINAL, MappingService
 
 from .qbo_export_fixtures import (  # noqa: F401 - fixtures
@@ -220,7 +220,7 @@ def test_a_connection_dropped_after_commit_creates_nothing_twice(qbo_exporting, 
 
 
 def test_a_write_lost_every_time_is_found_by_the_next_run_after_a_restart(qbo_exporting, qbo, bookkeeper):
-    from kcc_desktop.sync import exporter as exporter_mod
+    from kcc_desktop.sync.export import rules as export_rules
 
     store, package = qbo_exporting
     build_qbo_ledger(store, invoices=3)
@@ -233,7 +233,7 @@ def test_a_write_lost_every_time_is_found_by_the_next_run_after_a_restart(qbo_ex
     stuck = items(store, status="pending")
     assert stuck and all(i.attempt_key for i in stuck if i.item_type in DOC_ENTITIES)
     qbo.faults(replace=True)
-    exporter_mod._SENT_KEYS.clear()                  # a new process: documents are looked up by number
+    export_rules.SENT_KEYS.clear()                  # a new process: documents are looked up by number
     rerun = ExportService(store)
     summary = rerun.upload(rerun.pending_ids(), package)
     assert summary.failed == 0 and summary.pending == 0, summary.text
@@ -346,7 +346,7 @@ def test_rollup_transactions_keep_the_ledgers_totals(qbo_exporting, qbo, bookkee
 
 
 def test_a_lost_bill_is_found_by_number_and_supplier_not_another_suppliers_bill(qbo_exporting, qbo, bookkeeper):
-    from kcc_desktop.sync import exporter as exporter_mod
+    from kcc_desktop.sync.export import rules as export_rules
 
     store, package = qbo_exporting
     # The bookkeeper already has another supplier's bill numbered PI-0001 (bill numbers are per supplier).
@@ -361,7 +361,7 @@ def test_a_lost_bill_is_found_by_number_and_supplier_not_another_suppliers_bill(
     qbo.faults(drop_after_commit_count=20)
     assert svc.upload([i.id for i in items(store) if i.item_type in DOC_ENTITIES], package).stopped
     qbo.faults(replace=True)
-    exporter_mod._SENT_KEYS.clear()
+    export_rules.SENT_KEYS.clear()
     rerun = ExportService(store)
     summary = rerun.upload(rerun.pending_ids(), package)
     assert summary.failed == 0 and summary.pending == 0, summary.text
@@ -379,7 +379,7 @@ class Killed(BaseException):
 @pytest.mark.parametrize("phase", ["company", "sales_invoice"])
 @pytest.mark.parametrize("restart", [False, True], ids=["same-process-replay", "after-restart-lookup"])
 def test_killed_mid_upload_then_rerun_creates_nothing_twice(qbo_exporting, qbo, bookkeeper, phase, restart):
-    from kcc_desktop.sync import exporter as exporter_mod
+    from kcc_desktop.sync.export import rules as export_rules
 
     store, package = qbo_exporting
     build_qbo_ledger(store, invoices=3)
@@ -393,7 +393,7 @@ def test_killed_mid_upload_then_rerun_creates_nothing_twice(qbo_exporting, qbo, 
         svc.upload(svc.pending_ids(), package)
     assert all(i.attempt_key for i in items(store, status="pending", item_type=phase))
     if restart:
-        exporter_mod._SENT_KEYS.clear()       # a new process: look each object up by name or number
+        export_rules.SENT_KEYS.clear()       # a new process: look each object up by name or number
     rerun = ExportService(store)
     summary = rerun.upload(rerun.pending_ids(), package)
     assert summary.failed == 0 and summary.pending == 0, summary.text

@@ -89,7 +89,7 @@ def test_our_own_exported_prepayment_allocation_is_never_imported_back(exporting
     already in the ledger: Fetch Payments must not list it and Create & Allocate must not make it twice."""
     from kcc_desktop.ledger import service
     from kcc_desktop.models import BankAccount, Company, Document
-    from kcc_desktop.sync.exporter import ExportService
+    from kcc_desktop.sync.export import ExportService
 
     from .conftest import build_ledger
 

@@ -14,9 +14,9 @@ from intuitlib.config import DISCOVERY_URL
 from intuitlib.exceptions import AuthClientError
 
 from ..base import ConnectionRequired, MalformedResponse, Rejected, TransientError
-from .http import DEFAULT_TIMEOUT
 from ..settings import QUICKBOOKS, ConnectionSettings, require_secure
 from ..tokens import TokenStore, redact, register_secret
+from .http import DEFAULT_TIMEOUT
 
 # Where a sandbox serves its OpenID discovery document, under its root.
 SANDBOX_DISCOVERY_PATH = "/.well-known/openid_configuration"

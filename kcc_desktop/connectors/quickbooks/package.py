@@ -30,7 +30,6 @@ from quickbooks.client import QuickBooks
 from quickbooks.mixins import DecimalEncoder
 
 from .. import oauth
-from . import mapping as m
 from ..base import (
     AccountingPackage,
     ConnectionRequired,
@@ -53,6 +52,9 @@ from ..base import (
     TransientError,
 )
 from ..pacing import Pacer, pacer_for
+from ..settings import QUICKBOOKS, ConnectionSettings, SettingsStore, require_secure, save_connection
+from ..tokens import TokenManager, TokenSet, TokenStore, redact
+from . import mapping as m
 from .auth import auth_failure, client_id_for, client_secret_for, make_auth_client, token_json
 from .http import (
     BATCH_REQUEST_ID_MAX,
@@ -66,8 +68,6 @@ from .http import (
     request_id,
     translate,
 )
-from ..settings import QUICKBOOKS, ConnectionSettings, SettingsStore, require_secure, save_connection
-from ..tokens import TokenManager, TokenSet, TokenStore, redact
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,6 @@ from xero_python.api_client.configuration import Configuration
 from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
 from xero_python.exceptions import ApiException, HTTPStatusException, RateLimitException
 
-from . import mapping as m
 from ..base import (
     AccountingPackage,
     ConnectionRequired,
@@ -56,6 +55,7 @@ from ..base import (
 from ..pacing import Pacer, Throttled, pacer_for, parse_retry_after
 from ..settings import ConnectionSettings, Endpoints
 from ..tokens import TokenManager, TokenSet, redact
+from . import mapping as m
 
 log = logging.getLogger(__name__)
 

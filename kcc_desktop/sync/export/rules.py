@@ -1,0 +1,68 @@
+"""What an upload sends, in which order and in which groups, and what it reports.
+
+Declarations only: the run (``run.py``) follows them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from ...models import ItemType
+
+REPLAY_WINDOW = timedelta(minutes=5)   # packages keep idempotency keys ~6 minutes; stay inside that
+SALT_KEY = "export.key_salt"
+PIPELINE = 3                           # requests in flight (Xero allows 5 per organisation, QuickBooks 10)
+
+DOC_TYPES = (ItemType.SALES_INVOICE, ItemType.SALES_CREDIT, ItemType.PURCHASE_INVOICE, ItemType.PURCHASE_CREDIT)
+# One request per batch: sales invoices and bills share Xero's /Invoices, credit notes of both sides
+# /CreditNotes; anything else is one type per batch.
+BATCH_FAMILY = {ItemType.SALES_INVOICE: "invoice", ItemType.PURCHASE_INVOICE: "invoice",
+                ItemType.SALES_CREDIT: "credit", ItemType.PURCHASE_CREDIT: "credit"}
+# Dependencies first: companies and stock items, then documents, then the allocations against them.
+PHASES: tuple[tuple[ItemType, ...], ...] = (
+    (ItemType.COMPANY,), (ItemType.STOCK_ITEM,), DOC_TYPES, (ItemType.PREPAYMENT_ALLOCATION,))
+
+Progress = Callable[[int, int, str], None]
+
+# Keys this process sent: after a restart the package may have restarted too, so a replay is trusted
+# only for these (payments excepted: they cannot be looked up).
+SENT_KEYS: set[str] = set()
+
+
+@dataclass
+class Summary:
+    exported: int = 0
+    failed: int = 0
+    held: int = 0          # not sent because something they need failed
+    pending: int = 0       # still pending in the whole queue after the run
+    requests: int = 0
+    cancelled: bool = False
+    stopped: str = ""      # why the run stopped early (connection, daily limit), in plain words
+    exported_ids: list[int] = field(default_factory=list)
+    failed_ids: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.held and not self.stopped
+
+    @property
+    def text(self) -> str:
+        parts = [f"{self.exported:,} exported"]
+        if self.failed:
+            parts.append(f"{self.failed:,} failed (see Error Feedback)")
+        if self.held:
+            parts.append(f"{self.held:,} held back")
+        if self.cancelled:
+            parts.append("cancelled")
+        text = ", ".join(parts) + f"; {self.pending:,} still pending."
+        return f"{self.stopped} {text}" if self.stopped else text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"exported": self.exported, "failed": self.failed + self.held, "pending": self.pending}
+
+
+class StopRun(Exception):
+    """The whole run must stop (connection lost, daily limit): the message says why and when to retry."""

@@ -1,0 +1,122 @@
+"""The Export tab's and the ``export`` command's service: Upload Data, Mark as (Not) Exported, Verify, Goto."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from ...connectors.base import AccountingPackage, DocKind
+from ...models import AppSetting, ExportItem, ExportStatus, utcnow
+from ...store import Store
+from ..gil import chunks
+from ..queue import install_queue_listeners
+from .lookup import lookup, save_link
+from .rules import DOC_TYPES, SALT_KEY, Progress, Summary
+from .run import UploadRun
+
+
+class ExportService:
+    """Each method opens its own session, so the window can call it from any worker thread."""
+
+    def __init__(self, store: Store, *, clock: Callable[[], datetime] = utcnow) -> None:
+        install_queue_listeners()
+        self.store = store
+        self.clock = clock
+        # Test hook: called with the batch's item ids after the package answered and before the results
+        # are saved: raising here is a crash at the worst moment.
+        self.after_send: Callable[[list[int]], None] | None = None
+
+    # --- upload ---------------------------------------------------------------------------------------
+
+    def upload(self, item_ids: Iterable[int], package: AccountingPackage, progress: Progress | None = None,
+               cancel: threading.Event | None = None) -> Summary:
+        run = UploadRun(self.store, package, progress or (lambda d, t, s: None), cancel or threading.Event(),
+                        clock=self.clock, salt=self.key_salt(), after_send=self.after_send)
+        return run.execute(list(item_ids))
+
+    def pending_ids(self) -> list[int]:
+        with self.store.session() as s:
+            return list(s.scalars(select(ExportItem.id).where(ExportItem.status == ExportStatus.PENDING)
+                                  .order_by(ExportItem.id)))
+
+    def key_salt(self) -> str:
+        """A random id per company file, so two files never send the same idempotency key."""
+        with self.store.transaction() as s:
+            row = s.get(AppSetting, SALT_KEY)
+            if row is None:
+                row = AppSetting(key=SALT_KEY, value=uuid.uuid4().hex)
+                s.add(row)
+            return row.value
+
+    # --- manual marks ---------------------------------------------------------------------------------
+
+    def mark_exported(self, item_ids: Iterable[int]) -> int:
+        """Moves pending rows to Exported Successfully without sending (no tick); they are never sent."""
+        now = self.clock()
+        n = 0
+        with self.store.transaction() as s:
+            for chunk in chunks(list(item_ids)):
+                n += s.execute(update(ExportItem).where(ExportItem.id.in_(chunk),
+                                                        ExportItem.status == ExportStatus.PENDING)
+                               .values(status=ExportStatus.EXPORTED, marked_manually=True, confirmed=False,
+                                       exported_at=now, attempt_key=None)).rowcount
+        return n
+
+    def mark_not_exported(self, item_ids: Iterable[int]) -> int:
+        """Back to pending, only for rows marked by hand (sent rows stay: the package has them)."""
+        n = 0
+        with self.store.transaction() as s:
+            for chunk in chunks(list(item_ids)):
+                rows = s.scalars(select(ExportItem).where(ExportItem.id.in_(chunk),
+                                                          ExportItem.status == ExportStatus.EXPORTED,
+                                                          ExportItem.marked_manually.is_(True))).all()
+                for row in rows:
+                    queued = s.scalar(select(ExportItem.id).where(
+                        ExportItem.item_type == row.item_type, ExportItem.object_id == row.object_id,
+                        ExportItem.status == ExportStatus.PENDING))
+                    if queued is not None:   # a newer change is already queued: that entry will do
+                        s.delete(row)
+                    else:
+                        row.status, row.marked_manually, row.exported_at = ExportStatus.PENDING, False, None
+                        row.confirmed = False
+                    n += 1
+        return n
+
+    # --- verify and goto ------------------------------------------------------------------------------
+
+    def verify(self, item_ids: Iterable[int], package: AccountingPackage,
+               cancel: threading.Event | None = None) -> tuple[int, int]:
+        """Looks exported rows up in the package; ticks (and links) the ones found. Returns (found, missing)."""
+        found = missing = 0
+        provider = package.provider
+        for item_id in item_ids:
+            if cancel is not None and cancel.is_set():
+                break
+            with self.store.transaction() as s:
+                item = s.get(ExportItem, item_id)
+                if item is None or item.status != ExportStatus.EXPORTED:
+                    continue
+                hit = lookup(s, package, item)
+                if hit is None:
+                    missing += 1
+                    item.confirmed = False
+                    continue
+                found += 1
+                remote_id, number = hit
+                item.confirmed = True
+                item.remote_id = remote_id
+                item.remote_number = number or item.remote_number
+                save_link(s, provider, item.item_type, item.object_id, remote_id, item.remote_number)
+        return found, missing
+
+    def goto_url(self, item_id: int, package: AccountingPackage) -> str | None:
+        """The web address of an exported document in the package (None for what has no page)."""
+        with self.store.session() as s:
+            item = s.get(ExportItem, item_id)
+            if item is None or item.item_type not in DOC_TYPES or not item.remote_id:
+                return None
+            return package.document_url(DocKind(item.item_type), item.remote_id)

@@ -6,10 +6,14 @@ Qt-free: the UI receives one of these and hands it to services; nothing reaches 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .settings_db import DbSettingsStore
 from .store import Store
+
+if TYPE_CHECKING:   # the connectors (and their SDKs) load only when a command needs the package
+    from .connectors.base import AccountingPackage
+    from .connectors.tokens import TokenStore
 
 
 @dataclass
@@ -17,18 +21,18 @@ class AppContext:
     store: Store
     demo: bool = False
     sandbox: Any = None  # the in-process sandbox server in demo mode
-    extras: dict = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def settings(self) -> DbSettingsStore:
         return DbSettingsStore(self.store)
 
-    def token_store(self):
+    def token_store(self) -> TokenStore:
         from .connectors.tokens import TokenStore
 
         return TokenStore()
 
-    def package(self):
+    def package(self) -> AccountingPackage:
         """The connected accounting package (raises ConnectionRequired when there is none)."""
         from .connectors.connect import open_package
 

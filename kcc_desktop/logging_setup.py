@@ -60,15 +60,18 @@ def log_file() -> Path:
     return paths.log_dir() / LOG_FILE_NAME
 
 
+class _KccLogHandler(RotatingFileHandler):
+    """The app's own log file handler, so a second ``setup_logging`` can recognise it."""
+
+
 def setup_logging(level: int = logging.INFO) -> Path:
     """Attach the rotating file handler to the root logger once; returns the log file's path."""
     path = log_file()
     root = logging.getLogger()
-    for handler in root.handlers:
-        if getattr(handler, "kcc_log", False) and Path(handler.baseFilename) == path:
+    for existing in root.handlers:
+        if isinstance(existing, _KccLogHandler) and Path(existing.baseFilename) == path:
             return path
-    handler = RotatingFileHandler(path, maxBytes=_MAX_BYTES, backupCount=_BACKUPS, encoding="utf-8")
-    handler.kcc_log = True
+    handler = _KccLogHandler(path, maxBytes=_MAX_BYTES, backupCount=_BACKUPS, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"))
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)

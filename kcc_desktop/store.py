@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -24,7 +25,7 @@ class StoreError(Exception):
     """The company file cannot be opened; the message says why and what to do."""
 
 
-def resolve_url(db: str | os.PathLike | None) -> str:
+def resolve_url(db: str | os.PathLike[str] | None) -> str:
     """``--db`` / ``KCC_DB``: a file path or any SQLAlchemy URL; else the file in the data folder."""
     db = db or os.environ.get("KCC_DB")
     if not db:
@@ -44,7 +45,7 @@ def _sqlite_file(url: str) -> Path | None:
     return None
 
 
-def _on_connect(dbapi_conn, _record) -> None:
+def _on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
@@ -88,7 +89,7 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(db: str | os.PathLike | None = None, *, migrate: bool = True) -> Store:
+def open_store(db: str | os.PathLike[str] | None = None, *, migrate: bool = True) -> Store:
     url = resolve_url(db)
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
@@ -141,7 +142,7 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "head")
     except Exception as exc:
         engine.dispose()
-        if backup:
+        if path and backup:
             _restore(path, backup)
         raise StoreError(
             f"Updating the company file failed ({exc}). The file was left as it was; "

@@ -4,13 +4,24 @@ command never touches a shared file."""
 
 from __future__ import annotations
 
+import argparse
 import sys
+from typing import TYPE_CHECKING, TypeAlias
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+# What each command module's ``register`` receives (argparse's own type for it is private).
+if TYPE_CHECKING:
+    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+else:
+    Subparsers = argparse._SubParsersAction
 
 # Exit code of every command when its company file cannot be opened.
 NO_COMPANY_FILE = 2
 
 
-def open_company_file(db, *, must_exist: bool = False):
+def open_company_file(db: str | None, *, must_exist: bool = False) -> Store | None:
     """The migrated company file named by ``--db`` (or KCC_DB, or the default), or None after saying why
     on stderr. With ``must_exist`` a missing file is refused rather than created empty by mistake."""
     from pathlib import Path

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
+from typing import TYPE_CHECKING
 
-def register(sub) -> None:
+from . import Subparsers
+
+if TYPE_CHECKING:
+    from ..context import AppContext
+
+
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("connect", help="sign in to Xero or QuickBooks Online (OAuth 2.0 in the browser)")
     p.add_argument("provider", choices=["xero", "quickbooks"])
     p.add_argument("--no-browser", action="store_true", help="print the address to open instead of opening it")
@@ -17,7 +25,7 @@ def register(sub) -> None:
     s.set_defaults(run=run_status)
 
 
-def _open(args):
+def _open(args: argparse.Namespace) -> AppContext | None:
     from ..context import AppContext
     from . import open_company_file
 
@@ -25,7 +33,7 @@ def _open(args):
     return AppContext(store) if store is not None else None
 
 
-def run_connect(args) -> int:
+def run_connect(args: argparse.Namespace) -> int:
     from ..connectors.connect import connect_command
     from ..connectors.settings import point_at
 
@@ -38,7 +46,7 @@ def run_connect(args) -> int:
                            timeout=args.timeout)
 
 
-def run_status(args) -> int:
+def run_status(args: argparse.Namespace) -> int:
     from ..connectors.connect import status_command
 
     ctx = _open(args)

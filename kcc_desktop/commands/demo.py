@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
 from ..demo.company import DEFAULT_DOCUMENTS, DEFAULT_SEED, DemoSummary, build_demo
 from ..ledger.errors import LedgerError
 from ..store import Store
-from . import NO_COMPANY_FILE, open_company_file
+from ..sync import queue
+from . import NO_COMPANY_FILE, Subparsers, open_company_file
 
 
-def register(subparsers) -> None:
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "demo", help="build a deterministic UK demo company in a new or empty company file",
         description="Builds a demo UK wholesaler: the standard chart, VAT at 20/5/0%%, about 50 customers, "
@@ -35,7 +35,7 @@ def _count(text: str) -> int:
     return value
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     store = open_company_file(args.db)
     if store is None:
         return NO_COMPANY_FILE
@@ -56,16 +56,6 @@ def build_demo_file(store: Store, documents: int = DEFAULT_DOCUMENTS, seed: int 
 
     The bulk rows pass no ORM flush, so the queue's listener cannot see them: its flush-time queuing is
     switched off for this session and ``enqueue_all`` queues everything once, at the end."""
-    queue = _export_queue()
     with store.transaction() as session:
-        if queue is not None and hasattr(queue, "SKIP_QUEUE"):
-            session.info[queue.SKIP_QUEUE] = True
-        return build_demo(session, documents, seed, after=getattr(queue, "enqueue_all", None))
-
-
-def _export_queue():
-    """``kcc_desktop.sync.queue`` if the sync layer is installed (the ledger itself never imports sync)."""
-    try:
-        return importlib.import_module("kcc_desktop.sync.queue")
-    except ImportError:
-        return None
+        session.info[queue.SKIP_QUEUE] = True
+        return build_demo(session, documents, seed, after=queue.enqueue_all)

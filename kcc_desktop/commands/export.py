@@ -7,11 +7,14 @@ failed or was held back, 2 when the run could not start (no company file, no con
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
+from . import Subparsers
 
-def register(sub) -> None:
+
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("export", help="upload pending ledger changes to the accounting package (Upload Data)")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--all", action="store_true", help="every pending row (the default)")
@@ -20,7 +23,7 @@ def register(sub) -> None:
     p.set_defaults(run=run_export)
 
 
-def run_export(args) -> int:
+def run_export(args: argparse.Namespace) -> int:
     from ..connectors.base import ConnectorError
     from ..context import AppContext
     from ..sync.export import ExportService

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from ..ledger.csv_import import import_documents
-from . import NO_COMPANY_FILE, open_company_file
+from . import NO_COMPANY_FILE, Subparsers, open_company_file
 
 
-def register(subparsers) -> None:
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "import-documents", help="import sales and purchase invoices and credit notes from a CSV file",
         description="Checks every row first; writes all the documents in one transaction, or nothing at all "
@@ -17,7 +18,7 @@ def register(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     store = open_company_file(args.db, must_exist=True)
     if store is None:
         return NO_COMPANY_FILE

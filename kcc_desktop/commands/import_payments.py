@@ -9,11 +9,14 @@ company file could not be opened.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
+from . import Subparsers
 
-def register(sub) -> None:
+
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("import", help="fetch payments from the accounting package and create & allocate them",
                        description="Fetch receipts and supplier payments recorded in the accounting package "
                                    "and create & allocate them in the ledger (both steps unless one is chosen).")
@@ -27,7 +30,7 @@ def register(sub) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..connectors.base import ConnectorError
     from ..context import AppContext
     from ..sync.options import OptionsService

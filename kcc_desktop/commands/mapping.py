@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from dataclasses import asdict
 
+from . import Subparsers
 
-def register(sub) -> None:
+
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("mapping", help="map ledger nominals, tax codes and bank accounts to the package's accounts")
     actions = p.add_subparsers(dest="mapping_action", metavar="ACTION", required=True)
     fetch = actions.add_parser("fetch", help="Get Nominal & Tax Accounts from the connected package")
@@ -24,11 +27,11 @@ def register(sub) -> None:
         q.set_defaults(run=run)
 
 
-def _print(args, data, text: str) -> None:
+def _print(args: argparse.Namespace, data: object, text: str) -> None:
     print(json.dumps(data, indent=None, sort_keys=True, default=str) if args.json else text)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..connectors.base import ConnectorError
     from ..context import AppContext
     from ..sync.mapping import MappingError, MappingService
@@ -55,7 +58,7 @@ def run(args) -> int:
                 problems = svc.problems(args.category)
                 _print(args, [asdict(p) for p in problems], "\n".join(p.message for p in problems) or "No problems.")
             else:
-                rows = svc.list(args.category)
+                rows = svc.rows(args.category)
                 _print(args, [asdict(r) for r in rows],
                        "\n".join(f"{r.category:<12} {r.local_code:<6} {r.local_name[:28]:<28} {r.kind:<12} "
                                  f"{r.remote_label[:40]:<40} {r.status}" for r in rows))

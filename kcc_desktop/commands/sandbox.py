@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from . import Subparsers
 
-def register(sub) -> None:
+
+def register(sub: Subparsers) -> None:
     from ..sandbox import runner
 
     p = sub.add_parser("sandbox", help="serve a local Xero or QuickBooks Online sandbox on loopback",

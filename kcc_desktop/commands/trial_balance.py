@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from datetime import date
 
 from ..ledger.trial_balance import TrialBalance, trial_balance
-from . import NO_COMPANY_FILE, open_company_file
+from . import NO_COMPANY_FILE, Subparsers, open_company_file
 
 
-def register(subparsers) -> None:
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("trial-balance", help="print the trial balance for a date range",
                               description="Debit and credit per nominal code, summed from the journal.")
     p.add_argument("--from", dest="date_from", metavar="DATE", help="first date included, YYYY-MM-DD")
@@ -29,7 +30,7 @@ def _date(text: str | None, option: str) -> date | None:
         raise ValueError(f"{option} {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-03-31.") from None
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     try:
         date_from = _date(args.date_from, "--from")
         date_to = _date(args.date_to, "--to")

@@ -20,8 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any, cast
 
-from sqlalchemy import Date, func, select
+from sqlalchemy import Date, Dialect, Table, func, select
 from sqlalchemy.orm import Session
 
 from ..ledger import postings
@@ -40,8 +41,10 @@ from ..models import (
 from .plan import DemoPlan, PlanCreditAllocation, PlanDocument, PlanPayment, PlanPrepaymentAllocation
 
 ZERO = Decimal(0)
+BulkTable = type[Document | DocumentLine | Payment | Allocation | JournalEntry | JournalLine]
+Row = tuple[Any, ...]
 # Foreign keys are checked per statement, so each batch is inserted parents first.
-COLUMNS = {
+COLUMNS: dict[BulkTable, tuple[str, ...]] = {
     Document: ("id", "kind", "number", "company_id", "date", "due_date", "currency", "reference", "net_total",
                "tax_total", "gross_total", "created_at"),
     DocumentLine: ("id", "document_id", "line_no", "stock_item_id", "description", "quantity", "unit_price",
@@ -61,8 +64,8 @@ BATCH_ROWS = 50_000
 class _Inserter:
     """One table's INSERT and the bind processors of the columns that have one."""
 
-    def __init__(self, table: type, dialect) -> None:
-        t = table.__table__
+    def __init__(self, table: BulkTable, dialect: Dialect) -> None:
+        t = cast(Table, table.__table__)   # a mapped class's __table__ is its Table
         names = COLUMNS[table]
         missing = set(t.c.keys()) - set(names)
         if missing:
@@ -73,18 +76,18 @@ class _Inserter:
         self.processors = [(i, p, isinstance(t.c[name].type, (Date, UTCDateTime)))
                            for i, name in enumerate(names) if (p := t.c[name].type.bind_processor(dialect))]
 
-    def prepare(self, rows: list[tuple]) -> list[tuple]:
+    def prepare(self, rows: list[Row]) -> list[Row]:
         """Runs each processed column through its type, column-wise (``zip`` transposes in C)."""
         if not self.processors:
             return rows
-        columns = list(zip(*rows))
+        columns: list[Row] = list(zip(*rows, strict=True))
         for i, process, few_values in self.processors:
             if few_values:  # dates and the creation stamp repeat: convert each distinct value once
                 seen = {v: process(v) for v in set(columns[i]) if v is not None}
-                columns[i] = [seen.get(v) for v in columns[i]]
+                columns[i] = tuple(seen.get(v) for v in columns[i])
             else:
-                columns[i] = [None if v is None else process(v) for v in columns[i]]
-        return list(zip(*columns))
+                columns[i] = tuple(None if v is None else process(v) for v in columns[i])
+        return list(zip(*columns, strict=True))
 
 
 @dataclass
@@ -105,7 +108,7 @@ class BulkWriter:
         self.conn = session.connection()
         self.refs = refs
         self.now = utcnow()  # one creation stamp for the whole demo
-        self.rows: dict[type, list[tuple]] = {t: [] for t in TABLES}
+        self.rows: dict[BulkTable, list[Row]] = {t: [] for t in TABLES}
         self.inserters = {t: _Inserter(t, self.conn.dialect) for t in TABLES}
         self.next_id = {t: (session.scalar(select(func.max(t.id))) or 0) + 1 for t in TABLES}
         self.pending = 0
@@ -113,12 +116,12 @@ class BulkWriter:
         self.documents: list[tuple[int, str, str, int, date]] = []
         self.payment_ids: list[int] = []
 
-    def _id(self, table: type) -> int:
+    def _id(self, table: BulkTable) -> int:
         value = self.next_id[table]
         self.next_id[table] = value + 1
         return value
 
-    def _add(self, table: type, row: tuple) -> None:
+    def _add(self, table: BulkTable, row: Row) -> None:
         self.rows[table].append(row)
         self.pending += 1
 

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from ..ledger import service
 from ..ledger.chart import seed_standard_chart
 from ..ledger.errors import LedgerError
-from ..models import BankAccount, Company, Document, NominalCode, Payment, StockItem, TaxCode
+from ..models import BankAccount, Company, Document, NominalCode, Payment, StockItem, TaxCode, get_required
 from .bulk import TABLES, BulkWriter, Refs
 from .data import EXTRA_NOMINALS
 from .plan import DemoPlan, PlanCreditAllocation, PlanPayment, PlanPrepaymentAllocation, make_plan
@@ -51,7 +52,7 @@ class DemoSummary:
 
 
 def build_demo(session: Session, documents: int = DEFAULT_DOCUMENTS, seed: int = DEFAULT_SEED, *,
-               bulk: bool = True, after: Callable[[Session], None] | None = None) -> DemoSummary:
+               bulk: bool = True, after: Callable[[Session], object] | None = None) -> DemoSummary:
     """Builds the demo into ``session`` (the caller commits). Refuses a file that already has books.
 
     ``after(session)`` runs last, in the same transaction: the command passes the export queue's
@@ -120,7 +121,7 @@ def create_master_data(session: Session, plan: DemoPlan) -> Refs:
 
 
 @contextmanager
-def _no_cyclic_gc():
+def _no_cyclic_gc() -> Iterator[None]:
     """Millions of short-lived tuples and Decimals, none in reference cycles: the cyclic collector would
     rescan the growing heap again and again (a quarter of the CPU time at 100,000 documents)."""
     was_enabled = gc.isenabled()
@@ -139,9 +140,10 @@ def _write_in_bulk(session: Session, plan: DemoPlan, refs: Refs) -> None:
     transaction; durability settings are untouched."""
     conn = session.connection()
     sqlite = conn.dialect.name == "sqlite"
-    indexes = [i for t in TABLES for i in t.__table__.indexes if not i.unique] if sqlite else []
+    indexes = [i for t in TABLES for i in cast(Table, t.__table__).indexes if not i.unique] if sqlite else []
+    previous = 0
     if sqlite:
-        previous = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        previous = int(conn.exec_driver_sql("PRAGMA cache_size").scalar() or 0)
         conn.exec_driver_sql("PRAGMA cache_size=-262144")  # 256 MB
     try:
         for index in indexes:
@@ -151,7 +153,7 @@ def _write_in_bulk(session: Session, plan: DemoPlan, refs: Refs) -> None:
             index.create(conn)
     finally:
         if sqlite:
-            conn.exec_driver_sql(f"PRAGMA cache_size={int(previous)}")
+            conn.exec_driver_sql(f"PRAGMA cache_size={previous}")
 
 
 def apply_with_services(session: Session, plan: DemoPlan, refs: Refs) -> None:
@@ -163,14 +165,14 @@ def apply_with_services(session: Session, plan: DemoPlan, refs: Refs) -> None:
                                    description=ln.description, discount_rate=ln.discount,
                                    tax_code_id=refs.tax[ln.tax_code], nominal_id=refs.nominal[ln.nominal])
                  for ln in d.lines]
-        company = session.get(Company, refs.company[d.company])
+        company = get_required(session, Company, refs.company[d.company])
         docs.append(service.create_document(session, d.kind, company, d.number, d.date, lines,
                                             due_date=d.due_date, reference=d.reference, currency=d.currency))
     payments = []
     for op in plan.operations:
         if isinstance(op, PlanPayment):
-            company = session.get(Company, refs.company[op.company])
-            bank = session.get(BankAccount, refs.bank[op.bank][0])
+            company = get_required(session, Company, refs.company[op.company])
+            bank = get_required(session, BankAccount, refs.bank[op.bank][0])
             payments.append(service.record_payment(
                 session, op.kind, company, bank, op.amount, op.date,
                 [(docs[i], part) for i, part in op.allocations], reference=op.reference))

@@ -14,12 +14,17 @@ import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 
 from .. import paths
 from ..context import AppContext
 from ..store import Store, open_store
+
+if TYPE_CHECKING:
+    from ..sandbox.http import SandboxServer
+    from ..sync.mapping import MappingService
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +66,16 @@ def _use_memory_keyring_if_none() -> bool:
 
     class MemoryKeyring(KeyringBackend):
         priority = 1
-        _values: dict[tuple[str, str], str] = {}
+        def __init__(self) -> None:   # (the base only reads backend properties from the environment)
+            self._values: dict[tuple[str, str], str] = {}
 
-        def get_password(self, service, username):
+        def get_password(self, service: str, username: str) -> str | None:
             return self._values.get((service, username))
 
-        def set_password(self, service, username, password):
+        def set_password(self, service: str, username: str, password: str) -> None:
             self._values[(service, username)] = password
 
-        def delete_password(self, service, username):
+        def delete_password(self, service: str, username: str) -> None:
             self._values.pop((service, username), None)
 
     keyring.set_keyring(MemoryKeyring())
@@ -80,7 +86,7 @@ def _use_memory_keyring_if_none() -> bool:
 class DemoSession:
     ctx: AppContext
     provider: str
-    server: object
+    server: SandboxServer
 
     def stop(self) -> None:
         self.server.stop()
@@ -107,7 +113,8 @@ def open_demo(provider: str | None = None, documents: int = DEMO_DOCUMENTS,
     return DemoSession(*connect_sandbox(store, provider, status))
 
 
-def connect_sandbox(store: Store, provider: str, status: Callable[[str], None] = lambda _m: None):
+def connect_sandbox(store: Store, provider: str, status: Callable[[str], None] = lambda _m: None,
+                    ) -> tuple[AppContext, str, SandboxServer]:
     """Starts the provider's sandbox beside the demo file and connects the company file to it."""
     from ..connectors.connect import connect, open_package
     from ..connectors.settings import PREFIX, point_at
@@ -141,7 +148,7 @@ def connect_sandbox(store: Store, provider: str, status: Callable[[str], None] =
     return ctx, provider, server
 
 
-def _map_what_default_setup_left(mapping) -> None:
+def _map_what_default_setup_left(mapping: MappingService) -> None:
     """The demo's own nominals that default setup could not place (e.g. delivery income) go to the
     package's "Other ..." account of a fitting type, so a new user's first upload goes through. A real
     company maps these by hand: default setup never guesses that far."""

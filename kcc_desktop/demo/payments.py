@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -17,6 +18,10 @@ from ..ledger.rounding import money
 from ..ledger.service import outstanding
 from ..models import Document, Mapping, RemoteLink
 from ..store import Store
+
+if TYPE_CHECKING:
+    from ..connectors.base import AccountingPackage
+    from ..sandbox.testing import XeroBookkeeper
 
 KINDS = {
     "full": "Full payment of an invoice",
@@ -32,9 +37,10 @@ class Recorded:
 
 
 class DemoBookkeeper:
-    def __init__(self, store: Store, provider: str, urls: dict, package) -> None:
+    def __init__(self, store: Store, provider: str, urls: dict[str, str], package: AccountingPackage) -> None:
         self.store, self.provider, self.urls, self.package = store, provider, urls, package
-        self._client = None
+        self._xero: XeroBookkeeper | None = None
+        self._qb: Any = None    # python-quickbooks' client (the SDK is untyped)
 
     def _open_invoices(self, wanted: int) -> list[tuple[Document, str, Decimal]]:
         """``wanted`` exported invoices of one customer that still have something to pay in the package."""
@@ -90,21 +96,25 @@ class DemoBookkeeper:
         else:
             self._pay_xero(parts, on, extra, contact)
 
-    def _pay_xero(self, parts, on, extra, contact) -> None:
+    def _pay_xero(self, parts: list[tuple[str, Decimal]], on: date, extra: Decimal, contact: Document | None) -> None:
         from ..sandbox.testing import XeroBookkeeper, xero_login, xero_sdk_client
 
-        if self._client is None:
-            self._client = XeroBookkeeper(xero_sdk_client(self.urls, xero_login(self.urls)))
+        if self._xero is None:
+            self._xero = XeroBookkeeper(xero_sdk_client(self.urls, xero_login(self.urls)))
+        client = self._xero
         if extra:
+            assert contact is not None, "an overpayment is for one customer's invoice"
             # Xero keeps money beyond an invoice as an overpayment, then allocates it.
             with self.store.session() as s:
                 link = s.scalar(select(RemoteLink.remote_id).where(
                     RemoteLink.provider == self.provider, RemoteLink.object_type == "company",
                     RemoteLink.object_id == contact.company_id))
-            overpayment = self._client.receive_overpayment(link, parts[0][1] + extra, on, "Demo overpayment")
-            self._client.allocate_overpayment(overpayment, parts[0][0], parts[0][1], on)
+            if link is None:
+                raise LookupError(f"The customer of {contact.number} is not in the sandbox yet; upload it first.")
+            overpayment = client.receive_overpayment(link, parts[0][1] + extra, on, "Demo overpayment")
+            client.allocate_overpayment(overpayment, parts[0][0], parts[0][1], on)
             return
-        self._client.pay_many(parts, on, reference="Demo receipt")
+        client.pay_many(parts, on, reference="Demo receipt")
 
     def _mapped_bank_id(self) -> str:
         """The package's id of the bank account the ledger's first bank is mapped to ("" if none)."""
@@ -118,15 +128,15 @@ class DemoBookkeeper:
                 return bank.id
         return ""
 
-    def _pay_quickbooks(self, parts, on, extra) -> None:
+    def _pay_quickbooks(self, parts: list[tuple[str, Decimal]], on: date, extra: Decimal) -> None:
         from quickbooks.objects.invoice import Invoice
         from quickbooks.objects.payment import Payment, PaymentLine
 
         from ..sandbox.qbo_testing import qbo_login, qbo_sdk_client
 
-        if self._client is None:
-            self._client = qbo_sdk_client(self.urls, qbo_login(self.urls))
-        qb = self._client
+        if self._qb is None:
+            self._qb = qbo_sdk_client(self.urls, qbo_login(self.urls))
+        qb = self._qb
         first = Invoice.get(parts[0][0], qb=qb)
         payment = Payment()
         payment.CustomerRef = first.CustomerRef

@@ -11,6 +11,7 @@ each document's total and only ever allocates what is really outstanding.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import re
 from dataclasses import dataclass, field
@@ -63,8 +64,8 @@ class PlanDocument:
     kind: str
     number: str
     company: str
-    date: date
-    due_date: date | None
+    date: dt.date
+    due_date: dt.date | None
     currency: str
     reference: str
     lines: list[PlanLine]
@@ -102,6 +103,7 @@ class PlanCreditAllocation:
 
 
 Operation = PlanPayment | PlanPrepaymentAllocation | PlanCreditAllocation
+Event = tuple[date, int, list[Operation]]   # (when, tie-breaker, what happens then)
 
 
 @dataclass
@@ -211,8 +213,8 @@ class _Documents:
         self.counters = {"sales_invoice": 100000, "sales_credit": 0, "purchase_invoice": 0, "purchase_credit": 0}
         self.history: dict[str, list[int]] = {}  # company code -> its invoices' document indexes
 
-    def line(self, item: str | None, description: str, qty, price, discount, tax_code: str,
-             nominal: str) -> PlanLine:
+    def line(self, item: str | None, description: str, qty: Decimal | int | str, price: Decimal | int | str,
+             discount: Decimal | int | str, tax_code: str, nominal: str) -> PlanLine:
         qty, price, discount = Decimal(qty), Decimal(price), Decimal(discount)
         net, tax = line_amounts(qty, price, discount, self.rates[tax_code])
         return PlanLine(item, description, qty, price, discount, tax_code, nominal, net, tax)
@@ -263,8 +265,8 @@ class _Documents:
             lines.append(self.line(item.code, item.description, qty, price, discount,
                                    "T0" if export else item.tax_code, "4020" if export else item.sales_nominal))
         if rng.random() < 0.25:
-            text, price = rng.choice(data.CARRIAGE)
-            lines.append(self.line(None, text, 1, price, 0, "T0" if export else "T1", "4905"))
+            text, carriage = rng.choice(data.CARRIAGE)
+            lines.append(self.line(None, text, 1, carriage, 0, "T0" if export else "T1", "4905"))
         due = when + timedelta(days=30) if c.is_account else when
         ref = f"PO {rng.randrange(1000, 99999)}" if c.is_account else f"Web order {rng.randrange(10000, 99999)}"
         return PlanDocument("sales_invoice", self.number("sales_invoice"), c.code, when, due, c.currency, ref, lines)
@@ -297,8 +299,8 @@ class _Documents:
         rng = self.rng
         if rng.random() < 0.12:
             s = rng.choice(self.overhead_suppliers)
-            _, text, nominal, tax, amount = next(o for o in data.OVERHEAD_SUPPLIERS if o[0] == s.name)
-            amount = money(Decimal(amount) * rng.randrange(90, 111) / 100) if tax == "T1" else Decimal(amount)
+            _, text, nominal, tax, listed = next(o for o in data.OVERHEAD_SUPPLIERS if o[0] == s.name)
+            amount = money(Decimal(listed) * rng.randrange(90, 111) / 100) if tax == "T1" else Decimal(listed)
             lines = [self.line(None, f"{text} {when:%B %Y}", 1, amount, 0, tax, nominal)]
         else:
             s = rng.choice(self.goods_suppliers)
@@ -334,7 +336,7 @@ class _Money:
 
     def make(self) -> None:
         self.credit_allocations()
-        events: list[tuple[date, int, list[Operation]]] = []
+        events: list[Event] = []
         by_company: dict[str, list[int]] = {}
         for i, d in enumerate(self.plan.documents):
             if d.kind.endswith("invoice"):
@@ -366,7 +368,7 @@ class _Money:
                 self.outstanding[inv] -= amount
                 self.plan.operations.append(PlanCreditAllocation(i, inv, amount))
 
-    def settlements(self, company: PlanCompany, invoices: list[int], events: list) -> None:
+    def settlements(self, company: PlanCompany, invoices: list[int], events: list[Event]) -> None:
         """Account customers and suppliers pay on terms, sometimes several invoices at once."""
         rng, docs, anchor = self.rng, self.plan.documents, self.plan.anchor
         customer = company.kind == "customer"
@@ -399,7 +401,7 @@ class _Money:
                                                              allocations)]))
             group = []
 
-    def prepayments(self, company: PlanCompany, invoices: list[int], events: list) -> None:
+    def prepayments(self, company: PlanCompany, invoices: list[int], events: list[Event]) -> None:
         """Non-account customers pay when they order; the money is then allocated to the invoice."""
         rng, docs, anchor = self.rng, self.plan.documents, self.plan.anchor
         for i in invoices:

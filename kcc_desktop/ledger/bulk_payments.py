@@ -71,25 +71,25 @@ def write(session: Session, specs: list[PaymentSpec]) -> list[int]:
     session.flush()
     payment_ids = list(session.scalars(
         insert(Payment).returning(Payment.id, sort_by_parameter_order=True),
-        [dict(kind=PaymentKind(p.kind).value, company_id=p.company.id, bank_account_id=p.bank.id, date=p.when,
-              amount=p.amount, currency=p.company.currency, reference=p.reference, source=p.source,
-              remote_id=p.remote_id) for p in specs]))
-    allocations = [dict(payment_id=pid, document_id=doc.id, amount=money(part), date=p.when)
-                   for pid, p in zip(payment_ids, specs) for doc, part in p.allocations]
+        [{"kind": PaymentKind(p.kind).value, "company_id": p.company.id, "bank_account_id": p.bank.id, "date": p.when,
+              "amount": p.amount, "currency": p.company.currency, "reference": p.reference, "source": p.source,
+              "remote_id": p.remote_id} for p in specs]))
+    allocations = [{"payment_id": pid, "document_id": doc.id, "amount": money(part), "date": p.when}
+                   for pid, p in zip(payment_ids, specs, strict=True) for doc, part in p.allocations]
     if allocations:
         session.execute(insert(Allocation), allocations)
     entry_ids = list(session.scalars(
         insert(JournalEntry).returning(JournalEntry.id, sort_by_parameter_order=True),
-        [dict(date=p.when, source="payment", source_id=pid,
-              description=f"{PaymentKind(p.kind).value} {p.reference}".strip())
-         for pid, p in zip(payment_ids, specs)]))
+        [{"date": p.when, "source": "payment", "source_id": pid,
+              "description": f"{PaymentKind(p.kind).value} {p.reference}".strip()}
+         for pid, p in zip(payment_ids, specs, strict=True)]))
     lines = []
-    for entry_id, p in zip(entry_ids, specs):
+    for entry_id, p in zip(entry_ids, specs, strict=True):
         legs = postings.payment_legs(PaymentKind(p.kind), p.company.id, p.bank.nominal_id, p.bank.id, p.amount,
                                      [(doc.id, money(part)) for doc, part in p.allocations], c)
         postings.assert_balanced(legs)
-        lines += [dict(entry_id=entry_id, date=p.when, nominal_id=leg.nominal_id, amount=leg.amount,
-                       company_id=leg.tags.company_id, document_id=leg.tags.document_id,
-                       bank_account_id=leg.tags.bank_account_id) for leg in legs]
+        lines += [{"entry_id": entry_id, "date": p.when, "nominal_id": leg.nominal_id, "amount": leg.amount,
+                       "company_id": leg.tags.company_id, "document_id": leg.tags.document_id,
+                       "bank_account_id": leg.tags.bank_account_id} for leg in legs]
     session.execute(insert(JournalLine), lines)
     return payment_ids

@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Company, Document, DocumentKind, NominalCode, NominalKind, StockItem, TaxCode
+from ..store import Store
 from . import service
 from .errors import LedgerError
 
@@ -101,7 +103,7 @@ class _Row:
     line: service.LineInput | None = None
 
 
-def import_documents(store, path: str | Path) -> ImportReport:
+def import_documents(store: Store, path: str | Path) -> ImportReport:
     """Checks the whole file, then writes every document in one transaction, or nothing at all."""
     report = ImportReport(str(path))
     rows = _read(Path(path), report)
@@ -152,8 +154,7 @@ def _read(path: Path, report: ImportReport) -> list[_Row] | None:
     records: list[list[str]] = []
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        for record in reader:
-            records.append(record)
+        records.extend(reader)   # rows read before a bad one stay in ``records``: the error names its row
     except csv.Error as exc:
         report.errors.append(RowError(len(records) + 1, f"is not valid CSV ({_csv_reason(exc)})."))
         return None
@@ -174,7 +175,7 @@ def _read(path: Path, report: ImportReport) -> list[_Row] | None:
             report.errors.append(RowError(no, f"has {len(record)} values but the header has {len(header)} "
                                               "columns; check for a missing or extra comma."))
             continue
-        rows.append(_Row(no, {name: cell.strip() for name, cell in zip(header, record)}))
+        rows.append(_Row(no, {name: cell.strip() for name, cell in zip(header, record[:len(header)], strict=True)}))
     if not rows and not report.errors:
         report.errors.append(RowError(1, "the file has a header but no rows to import."))
     return rows
@@ -351,7 +352,7 @@ class _Checker:
                               f"Use a {allowed}, delivery or other nominal.")
         return nominal
 
-    def check_document(self, kind: str, number: str, rows: list[_Row]) -> dict | None:
+    def check_document(self, kind: str, number: str, rows: list[_Row]) -> dict[str, Any] | None:
         first, before = rows[0], len(self.report.errors)
         label = f"{kind} {number}"
         header = {name: first.values.get(name, "") for name in HEADER_FIELDS}
@@ -387,9 +388,9 @@ class _Checker:
         return {"kind": kind, "number": number, "rows": rows, "when": when, "due": due, "company": company,
                 "wanted": wanted, "currency": currency, "header": header}
 
-    def check_new_companies(self, plans: list[dict]) -> None:
+    def check_new_companies(self, plans: list[dict[str, Any]]) -> None:
         """A company new to the ledger must be described the same way by every document that names it."""
-        seen: dict[str, dict] = {}
+        seen: dict[str, dict[str, Any]] = {}
         for p in plans:
             if p["company"] is not None:
                 continue
@@ -406,7 +407,7 @@ class _Checker:
                                                  f"({seen[key][name]!r} on row {seen[key]['row']}, {value!r} here).")
                     break
 
-    def write(self, plans: list[dict]) -> None:
+    def write(self, plans: list[dict[str, Any]]) -> None:
         for p in plans:
             h, company = p["header"], p["company"]
             if company is None:

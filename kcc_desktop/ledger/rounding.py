@@ -29,6 +29,7 @@ def line_tax(net: Decimal, rate: Decimal) -> Decimal:
     return money(Decimal(net) * Decimal(rate) / HUNDRED)
 
 
-def line_amounts(quantity, unit_price, discount_rate, tax_rate) -> tuple[Decimal, Decimal]:
+def line_amounts(quantity: Decimal | int | str, unit_price: Decimal | int | str, discount_rate: Decimal | int | str,
+                 tax_rate: Decimal | int | str) -> tuple[Decimal, Decimal]:
     net = line_net(Decimal(quantity), Decimal(unit_price), Decimal(discount_rate))
     return net, line_tax(net, Decimal(tax_rate))

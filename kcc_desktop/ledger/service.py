@@ -6,6 +6,7 @@ all of it lands. Nothing here commits, so a failure part-way leaves nothing behi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -30,6 +31,7 @@ from ..models import (
     StockItem,
     TaxCode,
     from_stored,
+    get_required,
     utcnow,
 )
 from . import postings
@@ -62,7 +64,7 @@ def controls(session: Session) -> postings.Controls:
 
     Kept in ``session.info`` for the session's life: every posting and balance asks, and four queries
     per call were half the cost of importing a payment. (Ids only grow, so the first of a kind stays first.)"""
-    cached = session.info.get("ledger.controls")
+    cached: postings.Controls | None = session.info.get("ledger.controls")
     if cached is not None:
         return cached
     found: dict[str, int] = {}
@@ -149,7 +151,7 @@ def check_payment_allowed(session: Session, company: Company, kind: str, source:
 
 
 def record_payment(session: Session, kind: PaymentKind | str, company: Company, bank: BankAccount,
-                   amount: Decimal, when: date, allocations: list[tuple[Document, Decimal]] = (), *,
+                   amount: Decimal, when: date, allocations: Sequence[tuple[Document, Decimal]] = (), *,
                    reference: str = "", source: str = "ledger", remote_id: str | None = None) -> Payment:
     """Records money in or out and allocates it; any amount not allocated stays on account."""
     kind = PaymentKind(kind)
@@ -225,8 +227,9 @@ def reverse_payment(session: Session, payment: Payment, when: date | None = None
         return
     entries = session.scalars(select(JournalEntry).where(
         JournalEntry.source == "payment", JournalEntry.source_id == payment.id)).all()
-    legs = [postings.Leg(l.nominal_id, -l.amount, postings.Tags(l.company_id, l.document_id, l.bank_account_id))
-            for e in entries for l in e.lines]
+    legs = [postings.Leg(line.nominal_id, -line.amount,
+                         postings.Tags(line.company_id, line.document_id, line.bank_account_id))
+            for e in entries for line in e.lines]
     post(session, when or payment.date, "reversal", payment.id, f"reversal of payment {payment.id}", legs)
     stamp = utcnow()
     payment.reversed_at = stamp
@@ -242,7 +245,7 @@ def outstanding(session: Session, document_id: int) -> Decimal:
 
     (An invoice's own gross, less payments and credit notes allocated to it. A credit note's comes out
     negative: the credit not yet used.)"""
-    doc = session.get(Document, document_id)
+    doc = get_required(session, Document, document_id)
     c = controls(session)
     control = c.debtors if doc.kind in ("sales_invoice", "sales_credit") else c.creditors
     raw = session.scalar(select(func.sum(JournalLine.amount)).where(
@@ -260,7 +263,7 @@ def prepayment_unallocated(session: Session, payment: Payment) -> Decimal:
 def company_balance(session: Session, company_id: int) -> Decimal:
     """What the company owes us (customers, positive) or we owe it (suppliers, positive)."""
     c = controls(session)
-    company = session.get(Company, company_id)
+    company = get_required(session, Company, company_id)
     nominals = [c.debtors, c.prepayment] if company.kind == "customer" else [c.creditors]
     raw = session.scalar(select(func.sum(JournalLine.amount)).where(
         JournalLine.company_id == company_id, JournalLine.nominal_id.in_(nominals)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -35,7 +36,7 @@ class TrialBalance:
     total_debit: Decimal
     total_credit: Decimal
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "rows": [{"code": r.code, "name": r.name, "debit": str(r.debit), "credit": str(r.credit)}
                      for r in self.rows],
@@ -50,7 +51,7 @@ def trial_balance(session: Session, date_from: date | None = None, date_to: date
         q = q.where(JournalLine.date >= date_from)
     if date_to:
         q = q.where(JournalLine.date <= date_to)
-    sums = dict(session.execute(q).all())
+    sums: dict[int, Decimal] = dict(session.execute(q).tuples().all())
     rows = []
     for nominal in session.scalars(select(NominalCode).order_by(NominalCode.code)):
         net = from_stored(sums.get(nominal.id)).quantize(Decimal("0.01"))

@@ -1,6 +1,6 @@
 """SQLAlchemy 2 typed ORM: the ledger tables and the integration tables."""
 
-from .base import Base
+from .base import Base, MissingRecord, get_required
 from .integration import (
     AppSetting,
     AuditEntry,
@@ -55,6 +55,7 @@ __all__ = [
     "JournalLine",
     "Mapping",
     "MappingCategory",
+    "MissingRecord",
     "Money",
     "NominalCode",
     "NominalKind",
@@ -66,5 +67,6 @@ __all__ = [
     "TaxCode",
     "UTCDateTime",
     "from_stored",
+    "get_required",
     "utcnow",
 ]

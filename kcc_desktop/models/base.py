@@ -1,7 +1,9 @@
 """Declarative base and naming convention (named constraints keep Alembic's batch mode working)."""
 
+from typing import TypeVar
+
 from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -14,3 +16,19 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+_T = TypeVar("_T", bound=Base)
+
+
+class MissingRecord(LookupError):
+    """A record the caller named by id is not in the company file (deleted meanwhile, or a wrong id)."""
+
+
+def get_required(session: Session, model: type[_T], ident: int) -> _T:
+    """``session.get`` for a record that must exist; raises ``MissingRecord`` in words if it does not."""
+    found = session.get(model, ident)
+    if found is None:
+        raise MissingRecord(f"{model.__name__} {ident} is not in the company file; it may have been deleted. "
+                            "Refresh the view and try again.")
+    return found

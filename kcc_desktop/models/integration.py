@@ -3,7 +3,8 @@ feedback and imported payments."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import datetime as dt
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -126,7 +127,7 @@ class ExportItem(Base):
     status: Mapped[str] = mapped_column(String(12), default=ExportStatus.PENDING)
     reference: Mapped[str] = mapped_column(String(64), default="")
     company_name: Mapped[str] = mapped_column(String(200), default="")
-    doc_date: Mapped[date | None] = mapped_column(Date)
+    doc_date: Mapped[dt.date | None] = mapped_column(Date)
     amount: Mapped[Decimal | None] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3), default="")
     precheck: Mapped[str] = mapped_column(String(300), default="")
@@ -183,7 +184,7 @@ class ImportedPayment(Base):
     provider: Mapped[str] = mapped_column(String(16))
     remote_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(24))          # receipt or supplier_payment
-    date: Mapped[date] = mapped_column(Date)
+    date: Mapped[dt.date] = mapped_column(Date)
     amount: Mapped[Decimal] = mapped_column(Money)
     unapplied: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     currency: Mapped[str] = mapped_column(String(3), default="GBP")

@@ -6,7 +6,8 @@ Balances are never stored: outstanding amounts, company, bank and trial balances
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import datetime as dt
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -151,8 +152,8 @@ class Document(Base):
     kind: Mapped[str] = mapped_column(String(24), index=True)
     number: Mapped[str] = mapped_column(String(32))
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
-    date: Mapped[date] = mapped_column(Date, index=True)
-    due_date: Mapped[date | None] = mapped_column(Date)
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
     currency: Mapped[str] = mapped_column(String(3), default="GBP")
     reference: Mapped[str] = mapped_column(String(100), default="")
     net_total: Mapped[Decimal] = mapped_column(Money)
@@ -195,7 +196,7 @@ class Payment(Base):
     kind: Mapped[str] = mapped_column(String(24))
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
     bank_account_id: Mapped[int] = mapped_column(ForeignKey("bank_account.id"))
-    date: Mapped[date] = mapped_column(Date)
+    date: Mapped[dt.date] = mapped_column(Date)
     amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3), default="GBP")
     reference: Mapped[str] = mapped_column(String(100), default="")
@@ -229,7 +230,7 @@ class Allocation(Base):
     credit_note_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"), index=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("document.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money)
-    date: Mapped[date] = mapped_column(Date)
+    date: Mapped[dt.date] = mapped_column(Date)
     reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -242,7 +243,7 @@ class JournalEntry(Base):
     __tablename__ = "journal_entry"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    date: Mapped[date] = mapped_column(Date, index=True)
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
     source: Mapped[str] = mapped_column(String(24))      # document, payment, allocation, reversal
     source_id: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(String(300), default="")
@@ -265,7 +266,7 @@ class JournalLine(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entry.id", ondelete="CASCADE"), index=True)
-    date: Mapped[date] = mapped_column(Date, index=True)  # copied from the entry for range queries
+    date: Mapped[dt.date] = mapped_column(Date, index=True)  # copied from the entry for range queries
     nominal_id: Mapped[int] = mapped_column(ForeignKey("nominal_code.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money)
     company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"))

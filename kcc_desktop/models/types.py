@@ -8,20 +8,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import BigInteger, DateTime
+from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 SCALE = Decimal("10000")
 
 
-class Money(TypeDecorator):
+class Money(TypeDecorator[Decimal]):
     """A Decimal with at most four places, stored as an integer count of 1/10,000."""
 
     impl = BigInteger
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
         if value is None:
             return None
         scaled = Decimal(value) * SCALE
@@ -29,7 +31,7 @@ class Money(TypeDecorator):
             raise ValueError(f"{value} has more than four decimal places; round it before storing")
         return int(scaled)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
         return (Decimal(int(value)) / SCALE).quantize(Decimal("0.0001"))
@@ -48,20 +50,20 @@ def from_stored(value: Decimal | int | None) -> Decimal:
     return (Decimal(int(value)) / SCALE).quantize(Decimal("0.0001"))
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC in Python; naive UTC in the database (SQLite keeps no zone)."""
 
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime: store timezone-aware UTC times only")
         return value.astimezone(UTC).replace(tzinfo=None)
 
-    def process_result_value(self, value: datetime | None, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC)

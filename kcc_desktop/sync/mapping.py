@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import delete, select
 
+from ..connectors.base import AccountingPackage
 from ..connectors.provider import Provider
 from ..models import (
     NEVER_EXPORTED_KINDS,
@@ -150,13 +151,22 @@ class FetchSummary:
         return " ".join(parts)
 
 
+@dataclass
+class _MappingData:
+    """The mapping tables as read once: ledger records by category, mappings, the package's accounts."""
+
+    locals: dict[str, dict[int, tuple[str, str, str]]]    # category -> id -> (code, name, kind/rate/currency)
+    maps: dict[tuple[str, int], Mapping]                  # (category, local id) -> mapping
+    remote: dict[tuple[str, str], PackageAccount]         # (remote category, code) -> package account
+
+
 class MappingService:
     """Mappings for one provider (the options' provider unless given). Each method is its own unit of work."""
 
     def __init__(self, store: Store, provider: str | None = None) -> None:
         self.store = store
         self.provider = provider or OptionsService(store).provider
-        self._cache: dict | None = None
+        self._cache: _MappingData | None = None
 
     @property
     def provider_label(self) -> str:
@@ -164,7 +174,7 @@ class MappingService:
 
     # --- fetching -------------------------------------------------------------------------------------
 
-    def fetch(self, package) -> FetchSummary:
+    def fetch(self, package: AccountingPackage) -> FetchSummary:
         """Get Nominal & Tax Accounts: keeps the package's lists with the time fetched.
 
         Accounts no longer returned are marked DELETED (kept, so old mappings can be flagged).
@@ -177,7 +187,8 @@ class MappingService:
         rates = package.fetch_tax_rates()
         banks = package.fetch_bank_accounts()
         now = utcnow()
-        incoming = {
+        # category -> (code, remote id, name, type, status, rate)
+        incoming: dict[str, list[tuple[str, str, str, str, str, Decimal | None]]] = {
             "account": [(a.code or a.id, a.id, a.name, a.type, a.status or "ACTIVE", None) for a in accounts],
             "tax_rate": [(t.code, "", t.name, tax_side(t.name), t.status or "ACTIVE", t.rate) for t in rates],
             "bank": [(b.code or b.id, b.id, b.name, "", b.status or "ACTIVE", None) for b in banks],
@@ -187,7 +198,7 @@ class MappingService:
             for category, rows in incoming.items():
                 existing = {p.code: p for p in s.scalars(select(PackageAccount).where(
                     PackageAccount.provider == self.provider, PackageAccount.category == category))}
-                seen = set()
+                seen: set[str] = set()
                 for code, remote_id, name, typ, status, rate in rows:
                     if not code or code in seen:
                         continue
@@ -224,19 +235,22 @@ class MappingService:
 
     # --- the cache of everything a lookup needs -------------------------------------------------------
 
-    def _data(self) -> dict:
+    def _data(self) -> _MappingData:
         """One read of the (small) mapping tables; lookups for thousands of lines then cost nothing."""
         if self._cache is None:
             with self.store.session() as s:
-                nominals = {n.id: (n.code, n.name, n.kind) for n in s.scalars(select(NominalCode).order_by(NominalCode.code))}
-                taxes = {t.id: (t.code, t.name, rules.fmt_rate(t.rate)) for t in s.scalars(select(TaxCode).order_by(TaxCode.code))}
-                banks = {b.id: (b.code, b.name, b.currency) for b in s.scalars(select(BankAccount).order_by(BankAccount.code))}
-                maps = {(m.category, m.local_id): m for m in s.scalars(select(Mapping).where(Mapping.provider == self.provider))}
+                nominals = {n.id: (n.code, n.name, n.kind)
+                            for n in s.scalars(select(NominalCode).order_by(NominalCode.code))}
+                taxes = {t.id: (t.code, t.name, rules.fmt_rate(t.rate))
+                         for t in s.scalars(select(TaxCode).order_by(TaxCode.code))}
+                banks = {b.id: (b.code, b.name, b.currency)
+                         for b in s.scalars(select(BankAccount).order_by(BankAccount.code))}
+                maps = {(m.category, m.local_id): m
+                        for m in s.scalars(select(Mapping).where(Mapping.provider == self.provider))}
                 remote = {(p.category, p.code): p for p in s.scalars(
                     select(PackageAccount).where(PackageAccount.provider == self.provider).order_by(PackageAccount.id))}
                 s.expunge_all()
-            self._cache = {"locals": {NOMINAL: nominals, TAX: taxes, TAX_PURCHASE: taxes, BANK: banks},
-                           "maps": maps, "remote": remote}
+            self._cache = _MappingData({NOMINAL: nominals, TAX: taxes, TAX_PURCHASE: taxes, BANK: banks}, maps, remote)
         return self._cache
 
     def refresh(self) -> None:
@@ -245,13 +259,13 @@ class MappingService:
 
     def _local(self, category: str, local_id: int) -> tuple[str, str, str]:
         try:
-            return self._data()["locals"][category][local_id]
+            return self._data().locals[category][local_id]
         except KeyError:
             raise MappingError(f"There is no {CATEGORY_LABELS.get(category, category)} with id {local_id} "
                                "in the ledger.", category) from None
 
     def _remote(self, category: str, code: str) -> PackageAccount | None:
-        return self._data()["remote"].get((REMOTE_CATEGORY[category], code))
+        return self._data().remote.get((REMOTE_CATEGORY[category], code))
 
     # --- kinds and choices ----------------------------------------------------------------------------
 
@@ -272,16 +286,16 @@ class MappingService:
         """The active package accounts that fit, for the combobox ("code — name (type)")."""
         wanted = REMOTE_CATEGORY[category]
         out = []
-        for (cat, _code), p in self._data()["remote"].items():
+        for (cat, _code), p in self._data().remote.items():
             if cat == wanted and p.status == "ACTIVE" and self.fits(category, local_id, p):
                 out.append(Choice(p.code, p.name, "" if wanted == "tax_rate" else p.type, p.status, p.rate))
         return out
 
     def local_ids(self, category: str) -> list[int]:
-        return list(self._data()["locals"][category])
+        return list(self._data().locals[category])
 
     def find_local(self, category: str, local_code: str) -> int:
-        for local_id, (code, _name, _kind) in self._data()["locals"][category].items():
+        for local_id, (code, _name, _kind) in self._data().locals[category].items():
             if code == local_code:
                 return local_id
         raise MappingError(f"There is no {CATEGORY_LABELS[category]} {local_code} in the ledger.", category, local_code)
@@ -360,10 +374,10 @@ class MappingService:
         suggestions = []
         for category in CATEGORIES:
             for local_id in self.local_ids(category):
-                code, name, kind = self._local(category, local_id)
+                code, _name, kind = self._local(category, local_id)
                 if category == NOMINAL and kind in NEVER_EXPORTED_KINDS:
                     continue
-                current = self._data()["maps"].get((category, local_id))
+                current = self._data().maps.get((category, local_id))
                 if current is not None and current.set_by == "user":
                     continue
                 remote, reason = self._suggest(category, local_id)
@@ -387,17 +401,16 @@ class MappingService:
 
     # --- reading --------------------------------------------------------------------------------------
 
-    def list(self, category: str | None = None) -> list[MappingRow]:
+    def rows(self, category: str | None = None) -> list[MappingRow]:
         """Rows for the grid and ``mapping list``, in ledger code order."""
-        rows = []
+        rows: list[MappingRow] = []
         for cat in ([category] if category else CATEGORIES):
-            for local_id in self.local_ids(cat):
-                rows.append(self.row(cat, local_id))
+            rows.extend(self.row(cat, local_id) for local_id in self.local_ids(cat))
         return rows
 
     def row(self, category: str, local_id: int) -> MappingRow:
         code, name, kind = self._local(category, local_id)
-        m = self._data()["maps"].get((category, local_id))
+        m = self._data().maps.get((category, local_id))
         remote_code = m.remote_code if m else ""
         label = self._label(category, remote_code) if remote_code else ""
         state, status = self._state(category, local_id)
@@ -406,10 +419,10 @@ class MappingService:
                           editable=not (category == NOMINAL and kind in NEVER_EXPORTED_KINDS))
 
     def _state(self, category: str, local_id: int) -> tuple[str, str]:
-        code, name, kind = self._local(category, local_id)
+        _code, _name, kind = self._local(category, local_id)
         if category == NOMINAL and kind in NEVER_EXPORTED_KINDS:
             return "never_exported", NEVER_EXPORTED
-        m = self._data()["maps"].get((category, local_id))
+        m = self._data().maps.get((category, local_id))
         pkg = self.provider_label
         if m is None:
             if category == NOMINAL and kind in NOT_NEEDED_KINDS:
@@ -454,7 +467,7 @@ class MappingService:
                                  category, code)
         if state != "ok":
             raise MappingStale(f"{what}: {status}.", category, code)
-        return self._data()["maps"][(category, local_id)].remote_code
+        return self._data().maps[(category, local_id)].remote_code
 
     def resolve_nominal(self, nominal_id: int) -> str:
         """The package account code for a ledger nominal; raises MappingMissing / MappingStale / NeverExported."""
@@ -478,8 +491,8 @@ class MappingService:
         data = self._data()
         codes = {remote_code} if remote_code else set()
         if remote_id:
-            codes |= {p.code for (cat, _c), p in data["remote"].items() if cat == "bank" and p.remote_id == remote_id}
-        for (cat, local_id), m in data["maps"].items():
+            codes |= {p.code for (cat, _c), p in data.remote.items() if cat == "bank" and p.remote_id == remote_id}
+        for (cat, local_id), m in data.maps.items():
             if cat == BANK and m.remote_code in codes:
                 return local_id
         return None

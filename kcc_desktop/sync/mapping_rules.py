@@ -7,7 +7,9 @@ Plain functions over plain values, so each rule can be read and tested on its ow
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Protocol
 
 from ..models import NominalKind
 
@@ -76,14 +78,28 @@ def tax_side(name: str) -> str:
 
 
 
+class AccountLike(Protocol):
+    """A package account as the suggestions read it (a fetched account, or a choice offered for one)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def rate(self) -> Decimal | None: ...
+
+
 def fmt_rate(rate: Decimal | None) -> str:
     return "" if rate is None else f"{Decimal(rate).normalize():f}%"
 
 
-def best_by_words(name: str, options: list) -> tuple[object, set[str]] | None:
+def best_by_words(name: str, options: Sequence[AccountLike]) -> tuple[AccountLike, set[str]] | None:
     """The option whose name shares most words with ``name`` (then the plainest name); None if none shares any."""
     mine = words(name)
-    best, best_key = None, None
+    best: tuple[AccountLike, set[str]] | None = None
+    best_key: tuple[int, int] | None = None
     for c in options:
         shared = mine & words(c.name)
         if not shared:
@@ -95,7 +111,8 @@ def best_by_words(name: str, options: list) -> tuple[object, set[str]] | None:
     return best
 
 
-def suggest_account(pkg: str, is_bank: bool, code: str, name: str, kind: str, options: list) -> tuple[str, str]:
+def suggest_account(pkg: str, is_bank: bool, code: str, name: str, kind: str,
+                    options: Sequence[AccountLike]) -> tuple[str, str]:
     """(remote code or "", why) for a nominal or bank account, from the active options that fit it."""
     what = "bank account" if is_bank else f"account that fits {kind}"
     if not options:
@@ -118,10 +135,12 @@ def suggest_account(pkg: str, is_bank: bool, code: str, name: str, kind: str, op
         if is_bank:
             return c.code, f"The only {pkg} bank account: {c.code} {c.name}."
         return c.code, f"The only {pkg} account that fits {kind}: {c.code} {c.name} ({c.type})."
-    return "", f"No {pkg} account has the same code or a similar name among {len(options)} that fit {kind}; map it by hand."
+    return "", (f"No {pkg} account has the same code or a similar name among {len(options)} that fit {kind}; "
+                "map it by hand.")
 
 
-def suggest_tax(pkg: str, sales: bool, code: str, name: str, rate: Decimal | None, options: list) -> tuple[str, str]:
+def suggest_tax(pkg: str, sales: bool, code: str, name: str, rate: Decimal | None,
+                options: Sequence[AccountLike]) -> tuple[str, str]:
     """(remote code or "", why) for one side of a ledger tax code: same code, else same rate and closest name."""
     side = "sales" if sales else "purchases"
     rate_text = fmt_rate(rate)

@@ -71,7 +71,7 @@ def connected_provider(settings: DbSettingsStore) -> Provider:
     """The package the company is connected to (Xero until a connection names another)."""
     raw = settings.get(CONNECTION_PROVIDER_KEY)
     try:
-        return Provider(raw)
+        return Provider(raw or Provider.XERO)
     except ValueError:
         return Provider.XERO
 
@@ -80,14 +80,17 @@ class OptionError(ValueError):
     """An option value the app cannot use; the message says which values are allowed."""
 
 
-def _encode(name: str, value) -> str:
+OptionValue = bool | str
+
+
+def _encode(name: str, value: OptionValue) -> str:
     if name in _BOOLS:
         return "1" if value else "0"
     return str(value or "")
 
 
-def _decode(name: str, raw: str | None):
-    default = getattr(_DEFAULTS, name)
+def _decode(name: str, raw: str | None) -> OptionValue:
+    default: OptionValue = getattr(_DEFAULTS, name)
     if raw is None:
         return default
     if name in _BOOLS:
@@ -104,7 +107,7 @@ def display_value(key: str, raw: str) -> str:
 
 
 def label_for_key(key: str) -> str:
-    name = next((n for n, k in KEYS.items() if k == key), None)
+    name = next((n for n, k in KEYS.items() if k == key), "")
     return LABELS.get(name, key)
 
 
@@ -117,15 +120,17 @@ class OptionsService:
 
     def load(self) -> IntegrationOptions:
         saved = self.settings.items("integration.")
-        values = {name: _decode(name, saved.get(key)) for name, key in KEYS.items()}
-        return IntegrationOptions(**values)
+        options = IntegrationOptions()
+        for name, key in KEYS.items():
+            setattr(options, name, _decode(name, saved.get(key)))   # the declared type: see _decode
+        return options
 
     @property
     def provider(self) -> Provider:
         """The package the options apply to: the connection's."""
         return connected_provider(self.settings)
 
-    def set(self, name: str, value) -> bool:
+    def set(self, name: str, value: OptionValue) -> bool:
         """Changes one option; returns False when it already had that value (nothing is audited)."""
         if name not in KEYS:
             raise OptionError(f"There is no integration option called {name!r}.")
@@ -136,14 +141,14 @@ class OptionsService:
         self.settings.set(KEYS[name], _encode(name, value), audit=True)
         return True
 
-    def update(self, **changes) -> list[str]:
+    def update(self, **changes: OptionValue) -> list[str]:
         """Changes several options; returns the names that really changed."""
         return [name for name, value in changes.items() if self.set(name, value)]
 
     def save(self, options: IntegrationOptions) -> list[str]:
         return self.update(**{f.name: getattr(options, f.name) for f in fields(IntegrationOptions)})
 
-    def _validate(self, name: str, value) -> None:
+    def _validate(self, name: str, value: OptionValue) -> None:
         if name in _BOOLS and not isinstance(value, bool):
             raise OptionError(f"{LABELS[name]} is on or off (True or False), not {value!r}.")
         if name in DEFAULT_NOMINAL_KINDS and value:

@@ -30,7 +30,6 @@ from ..models import (
     DocumentKind,
     NominalCode,
     NominalKind,
-    Payment,
     RemoteLink,
     StockItem,
     TaxCode,
@@ -185,15 +184,15 @@ def document_payload(ctx: PayloadContext, doc: Document, key: str, contact_remot
 def rollup(lines: list[LineIn], taxes: list[tuple[str, str, Decimal]]) -> list[LineIn]:
     """One line per (account, tax rate); a group whose one-off tax rounding would move the total stays unrolled."""
     groups: dict[tuple[str, str], list[tuple[LineIn, tuple[str, str, Decimal]]]] = {}
-    for line, tax in zip(lines, taxes):
-        groups.setdefault((line.account_code, line.tax_code), []).append((line, tax))
+    for line, rate_of_line in zip(lines, taxes, strict=True):
+        groups.setdefault((line.account_code, line.tax_code), []).append((line, rate_of_line))
     out: list[LineIn] = []
     for (account, tax_code), members in groups.items():
-        net = sum((l.line_amount for l, _ in members), Decimal("0"))
-        tax = sum((l.tax_amount for l, _ in members), Decimal("0"))
+        net = sum((member.line_amount for member, _ in members), Decimal("0"))
+        tax = sum((member.tax_amount for member, _ in members), Decimal("0"))
         _code, name, rate = members[0][1]
         if len(members) == 1 or line_tax(net, rate) != tax:
-            out.extend(l for l, _ in members)
+            out.extend(member for member, _ in members)
             continue
         out.append(LineIn(description=f"Goods at {name}", quantity=Decimal("1"), unit_amount=net,
                           account_code=account, tax_code=tax_code, line_amount=net, tax_amount=tax))
@@ -203,8 +202,11 @@ def rollup(lines: list[LineIn], taxes: list[tuple[str, str, Decimal]]) -> list[L
 # --- prepayment allocations --------------------------------------------------------------------------
 
 def allocation_payload(ctx: PayloadContext, alloc: Allocation, key: str, invoice_remote_id: str) -> PaymentIn:
-    payment: Payment = alloc.payment
+    payment = alloc.payment
     what = f"Prepayment allocation to {alloc.document.number}"
+    if payment is None:   # only a prepayment's allocations are queued; a credit note's never sync
+        raise PayloadProblem(f"{what} is not a payment's allocation; it stays in KCC.",
+                             "Mark as Exported to clear it from the queue.")
     try:
         bank_code = ctx.mapping.resolve_bank(payment.bank_account_id)
         bank_id = ctx.mapping.bank_remote_id(payment.bank_account_id)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
@@ -27,7 +28,17 @@ from ..connectors.provider import Provider
 from ..ledger import bulk_payments as bulk
 from ..ledger import service as ledger
 from ..ledger.errors import LedgerError
-from ..models import BankAccount, Company, Document, ImportedPayment, Mapping, PackageAccount, Payment, RemoteLink
+from ..models import (
+    BankAccount,
+    Company,
+    Document,
+    ImportedPayment,
+    Mapping,
+    PackageAccount,
+    Payment,
+    RemoteLink,
+    get_required,
+)
 from ..settings_db import DbSettingsStore
 from ..store import Store
 
@@ -73,7 +84,7 @@ class ImportSummary:
     reversed: int = 0
     cancelled: bool = False
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, int]:
         return {"fetched": self.fetched, "created": self.created, "skipped": self.skipped, "failed": self.failed}
 
     @property
@@ -104,7 +115,7 @@ class _Cache:
     links: dict[tuple[str, str], int] = field(default_factory=dict)   # (object_type, remote_id) -> local id
 
 
-class _Due(dict):
+class _Due(dict[int, Decimal]):
     """Each document's outstanding amount, read from the ledger once, then kept current as a batch
     allocates to it (two payments in one batch may pay the same invoice)."""
 
@@ -200,7 +211,7 @@ class PaymentsImport:
                 for name, value in _fields(remote).items():
                     setattr(row, name, value)
             return None
-        payment = s.get(Payment, row.ledger_payment_id)
+        payment = get_required(s, Payment, row.ledger_payment_id)
         if payment.reversed_at is not None:
             return None
         if deleted:
@@ -282,7 +293,7 @@ class PaymentsImport:
                 setattr(summary, outcome, getattr(summary, outcome) + 1)
             return
         savepoint.commit()
-        for (row, status, _spec), payment_id in zip(planned, payment_ids):
+        for (row, status, _spec), payment_id in zip(planned, payment_ids, strict=True):
             row.ledger_payment_id, row.status = payment_id, _fit(status)
         summary.created += len(planned)
 
@@ -329,9 +340,10 @@ class PaymentsImport:
             doc_id = cache.links.get((doc_type, alloc["id"]))
             if doc_id is None:
                 raise _Refused(NOT_EXPORTED.format(number=alloc.get("number") or alloc["id"]))
-            targets.append((s.get(Document, doc_id), Decimal(alloc["amount"])))
+            targets.append((get_required(s, Document, doc_id), Decimal(alloc["amount"])))
+        company: Company | None
         if targets:
-            company = s.get(Company, targets[0][0].company_id)
+            company = get_required(s, Company, targets[0][0].company_id)
         else:
             company_id = cache.links.get(("company", row.contact_remote_id))
             company = s.get(Company, company_id) if company_id else None
@@ -353,7 +365,7 @@ class PaymentsImport:
                 parts.append((doc, part))
             if owed - part > 0:
                 still_due.append((doc.number, owed - part))
-        spec = bulk.PaymentSpec(row.kind, company, s.get(BankAccount, bank_id), row.amount, row.date, parts,
+        spec = bulk.PaymentSpec(row.kind, company, get_required(s, BankAccount, bank_id), row.amount, row.date, parts,
                                 reference=row.reference[:100], source=self.provider,
                                 remote_id=self._payment_key(row))
         left = row.amount - sum((p for _, p in parts), Decimal(0))
@@ -380,12 +392,12 @@ class PaymentsImport:
                                                           PackageAccount.code.in_(list(codes)))):
             if acc.remote_id:
                 cache.banks.setdefault(acc.remote_id, codes[acc.code])
-        wanted = set()
+        remote_ids: set[str] = set()
         for row in rows:
-            wanted.add(row.contact_remote_id)
-            wanted.update(a["id"] for a in json.loads(row.allocations_json or "[]"))
-        wanted.discard("")
-        wanted = list(wanted)
+            remote_ids.add(row.contact_remote_id)
+            remote_ids.update(a["id"] for a in json.loads(row.allocations_json or "[]"))
+        remote_ids.discard("")
+        wanted = sorted(remote_ids)
         for start in range(0, len(wanted), 500):
             for link in s.scalars(select(RemoteLink).where(RemoteLink.provider == self.provider,
                                                            RemoteLink.remote_id.in_(wanted[start:start + 500]))):
@@ -411,8 +423,10 @@ class PaymentsImport:
         reversed_count = 0
         for imported_id in self.deleted_imported_ids(ids):
             with self.store.transaction() as s:
-                row = s.get(ImportedPayment, imported_id)
-                payment = s.get(Payment, row.ledger_payment_id)
+                row = get_required(s, ImportedPayment, imported_id)
+                if row.ledger_payment_id is None:
+                    continue
+                payment = get_required(s, Payment, row.ledger_payment_id)
                 if payment.reversed_at is None:
                     ledger.reverse_payment(s, payment)
                     reversed_count += 1
@@ -439,14 +453,14 @@ def _allocated_since(row: ImportedPayment, remote: RemotePayment) -> dict[str, D
     return grown
 
 
-def _fields(remote: RemotePayment) -> dict:
+def _fields(remote: RemotePayment) -> dict[str, Any]:
     """The columns an ImportedPayment takes from the package's payment."""
-    return dict(
-        kind=remote.kind, date=remote.date, amount=remote.amount, unapplied=remote.unapplied,
-        currency=remote.currency or "GBP", contact_remote_id=remote.contact_remote_id,
-        company_name=remote.contact_name, bank_account_code=remote.bank_account_code,
-        bank_account_id=remote.bank_account_id, reference=remote.reference,
-        invoices=", ".join(a.document_number or a.document_remote_id for a in remote.allocations),
-        allocations_json=json.dumps([{"id": a.document_remote_id, "number": a.document_number,
-                                      "amount": str(a.amount)} for a in remote.allocations]),
-        remote_status=remote.status.upper(), remote_updated_at=remote.updated_at)
+    return {
+        "kind": remote.kind, "date": remote.date, "amount": remote.amount, "unapplied": remote.unapplied,
+        "currency": remote.currency or "GBP", "contact_remote_id": remote.contact_remote_id,
+        "company_name": remote.contact_name, "bank_account_code": remote.bank_account_code,
+        "bank_account_id": remote.bank_account_id, "reference": remote.reference,
+        "invoices": ", ".join(a.document_number or a.document_remote_id for a in remote.allocations),
+        "allocations_json": json.dumps([{"id": a.document_remote_id, "number": a.document_number,
+                                         "amount": str(a.amount)} for a in remote.allocations]),
+        "remote_status": remote.status.upper(), "remote_updated_at": remote.updated_at}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterable
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -142,8 +143,8 @@ class PreCheck:
         sales = DocumentKind(doc.kind).is_sales
         for line in doc.lines:
             what = f"Line {line.line_no}"
-            _try(problems, lambda: ctx.account(line.nominal_id, sales=sales, what=what))
-            _try(problems, lambda: ctx.tax(line.tax_code_id, sales=sales, what=what))
+            _try(problems, partial(ctx.account, line.nominal_id, sales=sales, what=what))
+            _try(problems, partial(ctx.tax, line.tax_code_id, sales=sales, what=what))
             if line.stock_item_id and line.stock_item_id not in items_available:
                 code = s.scalar(select(StockItem.code).where(StockItem.id == line.stock_item_id))
                 msg = f"Stock item {code} is not in {self.pkg} yet and not selected (Upload Data sends it first)"
@@ -151,5 +152,7 @@ class PreCheck:
                     problems.append(msg)
 
 
-def run_precheck(store: Store, item_ids: Iterable[int], provider: str | None = None, **kwargs) -> dict[int, str]:
-    return PreCheck(store, provider).run(item_ids, **kwargs)
+def run_precheck(store: Store, item_ids: Iterable[int], provider: str | None = None,
+                 progress: Callable[[int, int, str], None] | None = None,
+                 cancel: threading.Event | None = None) -> dict[int, str]:
+    return PreCheck(store, provider).run(item_ids, progress, cancel)

@@ -17,9 +17,26 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import Connection, case, event, exists, func, insert, literal, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Exists,
+    Select,
+    Table,
+    case,
+    event,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy.orm.attributes import instance_state
 
 from ..models import (
     Allocation,
@@ -51,7 +68,7 @@ ONLY_STOCK_ON_INVOICES_KEY = KEYS["only_export_stock_on_invoices"]
 
 _installed = False
 _install_lock = threading.Lock()
-_table = ExportItem.__table__
+_table = cast(Table, ExportItem.__table__)   # a mapped class's __table__ is its Table
 _DOC_TYPES = {k.value: k.value for k in DocumentKind}  # document kinds are item types one for one
 
 
@@ -80,14 +97,12 @@ def only_stock_on_invoices(conn: Connection) -> bool:
 
 # --- the listener ----------------------------------------------------------------------------------
 
-def _changed(session: Session, obj, fields: Iterable[str]) -> bool:
-    from sqlalchemy import inspect as sa_inspect
-
-    state = sa_inspect(obj)
+def _changed(session: Session, obj: Company | StockItem, fields: Iterable[str]) -> bool:
+    state = instance_state(obj)
     return any(state.attrs[f].history.has_changes() for f in fields)
 
 
-def _after_flush(session: Session, _flush_context) -> None:
+def _after_flush(session: Session, _flush_context: object) -> None:
     if session.info.get(SKIP_QUEUE):
         return
     companies: set[int] = set()
@@ -132,17 +147,17 @@ def _after_flush(session: Session, _flush_context) -> None:
 
 # --- INSERT ... SELECT, shared by the listener and enqueue_all ---------------------------------------
 
-def _ids_filter(column, ids: Iterable[int] | None):
-    return True if ids is None else column.in_(sorted(ids))
+def _ids_filter(column: InstrumentedAttribute[int], ids: Iterable[int] | None) -> ColumnElement[bool]:
+    return literal(True) if ids is None else column.in_(sorted(ids))
 
 
-def _was_exported(item_type: str, object_id_col):
+def _was_exported(item_type: str, object_id_col: InstrumentedAttribute[int]) -> Exists:
     done = aliased(ExportItem)
     return exists().where(done.item_type == item_type, done.object_id == object_id_col,
                           done.status == ExportStatus.EXPORTED)
 
 
-def _pending(item_type: str, object_id_col):
+def _pending(item_type: str, object_id_col: InstrumentedAttribute[int]) -> Exists:
     p = aliased(ExportItem)
     return exists().where(p.item_type == item_type, p.object_id == object_id_col,
                           p.status == ExportStatus.PENDING)
@@ -153,12 +168,14 @@ _COLS = ["item_type", "object_id", "action", "status", "reference", "company_nam
          "remote_number"]
 
 
-def _insert(conn: Connection, sel) -> int:
+def _insert(conn: Connection, sel: Select[Any]) -> int:
     stmt = insert(_table).prefix_with("OR IGNORE").from_select(_COLS, sel)
     return conn.execute(stmt).rowcount or 0
 
 
-def _row(item_type, object_id, action, reference, company_name, doc_date, amount, currency, now):
+def _row(item_type: Any, object_id: Any, action: Any, reference: Any, company_name: Any, doc_date: Any,
+         amount: Any, currency: Any, now: datetime) -> list[Any]:
+    """The SELECT list for one queued row: each argument a column expression or a literal."""
     none_money = literal(None, ExportItem.amount.type)
     return [literal(item_type) if isinstance(item_type, str) else item_type, object_id, action,
             literal(ExportStatus.PENDING.value), reference, company_name,
@@ -167,7 +184,7 @@ def _row(item_type, object_id, action, reference, company_name, doc_date, amount
             literal(now, UTCDateTime()), literal(0), literal(False), literal(False), literal(""), literal("")]
 
 
-def _refresh_pending(conn: Connection, item_type: str, ids: Iterable[int] | None, values: dict) -> None:
+def _refresh_pending(conn: Connection, item_type: str, ids: Iterable[int] | None, values: dict[str, Any]) -> None:
     """A pending row shows the object as it is now (a rename before upload, say)."""
     if ids is None:
         return
@@ -176,7 +193,7 @@ def _refresh_pending(conn: Connection, item_type: str, ids: Iterable[int] | None
         _table.c.object_id.in_(sorted(ids))).values(**values))
 
 
-def queue_companies(conn: Connection, now, ids: Iterable[int] | None = None) -> int:
+def queue_companies(conn: Connection, now: datetime, ids: Iterable[int] | None = None) -> int:
     action = case((_was_exported(ItemType.COMPANY, Company.id), literal("update")), else_=literal("create"))
     sel = select(*_row(ItemType.COMPANY.value, Company.id, action, Company.code, Company.name, None, None,
                        Company.currency, now)).where(_ids_filter(Company.id, ids))
@@ -189,7 +206,8 @@ def queue_companies(conn: Connection, now, ids: Iterable[int] | None = None) -> 
     return n
 
 
-def queue_stock_items(conn: Connection, now, ids: Iterable[int] | None = None, only_known: bool = False) -> int:
+def queue_stock_items(conn: Connection, now: datetime, ids: Iterable[int] | None = None,
+                      only_known: bool = False) -> int:
     action = case((_was_exported(ItemType.STOCK_ITEM, StockItem.id), literal("update")), else_=literal("create"))
     sel = select(*_row(ItemType.STOCK_ITEM.value, StockItem.id, action, StockItem.code, StockItem.description,
                        None, StockItem.price, literal(""), now)).where(_ids_filter(StockItem.id, ids))
@@ -204,7 +222,7 @@ def queue_stock_items(conn: Connection, now, ids: Iterable[int] | None = None, o
     return n
 
 
-def queue_documents(conn: Connection, now, ids: Iterable[int] | None = None) -> int:
+def queue_documents(conn: Connection, now: datetime, ids: Iterable[int] | None = None) -> int:
     """Invoices and credit notes; a document already exported is never queued again."""
     sel = (select(*_row(Document.kind, Document.id, literal("create"), Document.number, Company.name,
                         Document.date, Document.gross_total, Document.currency, now))
@@ -213,13 +231,13 @@ def queue_documents(conn: Connection, now, ids: Iterable[int] | None = None) -> 
     return _insert(conn, sel)
 
 
-def _was_exported_doc():
+def _was_exported_doc() -> Exists:
     done = aliased(ExportItem)
     return exists().where(done.item_type == Document.kind, done.object_id == Document.id,
                           done.status == ExportStatus.EXPORTED)
 
 
-def queue_items_of_documents(conn: Connection, now, doc_ids: Iterable[int] | None = None) -> int:
+def queue_items_of_documents(conn: Connection, now: datetime, doc_ids: Iterable[int] | None = None) -> int:
     """With "Only Export Stock on Invoices": the stock items on these documents that the package lacks."""
     used = select(DocumentLine.stock_item_id).where(DocumentLine.stock_item_id.is_not(None),
                                                    _ids_filter(DocumentLine.document_id, doc_ids))
@@ -229,7 +247,7 @@ def queue_items_of_documents(conn: Connection, now, doc_ids: Iterable[int] | Non
     return _insert(conn, sel)
 
 
-def queue_prepayment_allocations(conn: Connection, now, ids: Iterable[int] | None = None) -> int:
+def queue_prepayment_allocations(conn: Connection, now: datetime, ids: Iterable[int] | None = None) -> int:
     """Allocations of prepayments to invoices; credit-note allocations and receipts never sync."""
     inv = aliased(Document)
     sel = (select(*_row(ItemType.PREPAYMENT_ALLOCATION.value, Allocation.id, literal("create"), inv.number,
@@ -272,8 +290,9 @@ def pending_count(session: Session) -> int:
                           .where(ExportItem.status == ExportStatus.PENDING)) or 0
 
 
-def ensure_queued(session: Session, item_type: str, object_id: int) -> int:
-    """The pending entry for one object, queued now if there is none (for dependencies); returns its id."""
+def ensure_queued(session: Session, item_type: str, object_id: int) -> int | None:
+    """The pending entry for one object, queued now if there is none (for dependencies); returns its id,
+    or None for an object that is never queued (a credit note's allocation, an exported document)."""
     found = session.scalar(select(ExportItem.id).where(ExportItem.item_type == item_type,
                                                        ExportItem.object_id == object_id,
                                                        ExportItem.status == ExportStatus.PENDING))

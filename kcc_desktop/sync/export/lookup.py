@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ...connectors.base import AccountingPackage, DocKind
-from ...models import Company, Document, ExportItem, ItemType, RemoteLink, StockItem, utcnow
+from ...models import Company, Document, ExportItem, ItemType, RemoteLink, StockItem, get_required, utcnow
 from .. import payloads as pl
 from .rules import DOC_TYPES
 
@@ -25,7 +25,7 @@ def save_link(s: Session, provider: str, object_type: str, object_id: int, remot
 def lookup(s: Session, package: AccountingPackage, item: ExportItem) -> tuple[str, str] | None:
     """(remote id, number) of the object in the package, found by number, name or code; None if absent."""
     if item.item_type in DOC_TYPES:
-        doc = s.get(Document, item.object_id)
+        doc = get_required(s, Document, item.object_id)
         contact = pl.remote_link(s, package.provider, ItemType.COMPANY, doc.company_id)
         # Bill and supplier credit numbers are per supplier: another supplier's document is not ours.
         per_supplier = item.item_type in (ItemType.PURCHASE_INVOICE, ItemType.PURCHASE_CREDIT)
@@ -37,11 +37,11 @@ def lookup(s: Session, package: AccountingPackage, item: ExportItem) -> tuple[st
             return None
         return found.remote_id, found.number
     if item.item_type == ItemType.COMPANY:
-        company = s.get(Company, item.object_id)
+        company = get_required(s, Company, item.object_id)
         rid = package.find_contact(company.name, supplier=company.kind == "supplier")
         return (rid, company.code) if rid else None
     if item.item_type == ItemType.STOCK_ITEM:
-        stock = s.get(StockItem, item.object_id)
+        stock = get_required(s, StockItem, item.object_id)
         rid = package.find_item(stock.code)
         return (rid, stock.code) if rid else None
     return None   # a payment cannot be looked up by number

@@ -117,8 +117,9 @@ class UploadRun:
             fresh += self._recover(s, key, sorted(i for i, _ in members), min(times) if times else None)
         types: dict[str, list[int]] = {}
         for chunk in chunks(sorted(fresh)):
-            for row in s.execute(select(ExportItem.id, ExportItem.item_type).where(ExportItem.id.in_(chunk))):
-                types.setdefault(BATCH_FAMILY.get(row.item_type, row.item_type), []).append(row.id)
+            for item_id, item_type in s.execute(select(ExportItem.id, ExportItem.item_type)
+                                                .where(ExportItem.id.in_(chunk))):
+                types.setdefault(BATCH_FAMILY.get(ItemType(item_type), item_type), []).append(item_id)
         size = max(1, int(getattr(self.package, "batch_size", 50)))
         batches = [sorted(types[t])[start:start + size] for t in sorted(types)
                    for start in range(0, len(types[t]), size)]
@@ -290,14 +291,17 @@ class UploadRun:
                 self._step(1)
         return payloads, [i.id for i in items if i.id in payloads]
 
-    def _load(self, s: Session, kind: str, object_ids: list[int]) -> dict[int, Any]:
-        model: type[Company | StockItem | Allocation | Document] = {
-            ItemType.COMPANY: Company, ItemType.STOCK_ITEM: StockItem,
-            ItemType.PREPAYMENT_ALLOCATION: Allocation}.get(kind, Document)
-        q = select(model).where(model.id.in_(object_ids))
-        if model is Document:
-            q = q.options(selectinload(Document.lines), selectinload(Document.company))
-        return {o.id: o for o in s.scalars(q)}
+    def _load(self, s: Session, kind: str, ids: list[int]) -> dict[int, Any]:
+        """The ledger records the items stand for, by id (a document with its lines and company)."""
+        item_type = ItemType(kind)
+        if item_type == ItemType.COMPANY:
+            return {o.id: o for o in s.scalars(select(Company).where(Company.id.in_(ids)))}
+        if item_type == ItemType.STOCK_ITEM:
+            return {o.id: o for o in s.scalars(select(StockItem).where(StockItem.id.in_(ids)))}
+        if item_type == ItemType.PREPAYMENT_ALLOCATION:
+            return {o.id: o for o in s.scalars(select(Allocation).where(Allocation.id.in_(ids)))}
+        return {o.id: o for o in s.scalars(select(Document).where(Document.id.in_(ids)).options(
+            selectinload(Document.lines), selectinload(Document.company)))}
 
     def _payload(self, s: Session, item: ExportItem, obj: Any) -> Any:
         key = str(item.id)

@@ -60,7 +60,7 @@ class ExportService:
         n = 0
         with self.store.transaction() as s:
             for chunk in chunks(list(item_ids)):
-                n += s.execute(update(ExportItem).where(ExportItem.id.in_(chunk),
+                n += s.connection().execute(update(ExportItem).where(ExportItem.id.in_(chunk),
                                                         ExportItem.status == ExportStatus.PENDING)
                                .values(status=ExportStatus.EXPORTED, marked_manually=True, confirmed=False,
                                        exported_at=now, attempt_key=None)).rowcount

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from ..models import Company, Document, DocumentKind, NominalCode, NominalKind, 
 from ..store import Store
 from . import service
 from .errors import LedgerError
+
+log = logging.getLogger(__name__)
 
 COLUMNS = ("type", "number", "date", "due_date", "company_code", "company_name", "company_email", "currency",
            "reference", "stock_code", "description", "quantity", "unit_price", "discount_percent", "tax_code",
@@ -115,8 +118,12 @@ def import_documents(store: Store, path: str | Path) -> ImportReport:
             if report.errors:
                 raise _Rollback
     except _Rollback:
+        log.info("import-documents %s: nothing imported, %d problems", path, len(report.errors))
         report.documents.clear()
         report.companies_created.clear()
+        return report
+    log.info("import-documents %s: %d documents and %d new companies imported", path, len(report.documents),
+             len(report.companies_created))
     return report
 
 

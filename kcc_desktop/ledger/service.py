@@ -6,6 +6,7 @@ all of it lands. Nothing here commits, so a failure part-way leaves nothing behi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -37,6 +38,8 @@ from ..models import (
 from . import postings
 from .errors import LedgerError, PaymentGuardError
 from .rounding import line_amounts, money
+
+log = logging.getLogger(__name__)
 
 INTEGRATION_ENABLED_KEY = "integration.enabled"
 GUARD_MESSAGE = (
@@ -134,6 +137,7 @@ def create_document(session: Session, kind: DocumentKind | str, company: Company
     legs = postings.document_legs(kind, company.id, doc.id, posted, controls(session))
     post(session, when, "document", doc.id, f"{kind.label} {number}", legs)
     session.flush()
+    log.debug("Posted %s %s for %s: %s gross", kind.label, number, company.code, doc.gross_total)
     return doc
 
 
@@ -147,6 +151,7 @@ def check_payment_allowed(session: Session, company: Company, kind: str, source:
     # Any ledger payment from an account customer (a receipt, or one keyed as a prepayment) is refused.
     if (source == "ledger" and kind != PaymentKind.SUPPLIER_PAYMENT and company.kind == "customer"
             and company.is_account and integration_enabled(session)):
+        log.info("Payment guard refused a ledger payment for account customer %s", company.code)
         raise PaymentGuardError(GUARD_MESSAGE.format(name=company.name))
 
 
@@ -181,6 +186,8 @@ def record_payment(session: Session, kind: PaymentKind | str, company: Company, 
                                  [(doc.id, money(part)) for doc, part in allocations], controls(session))
     post(session, when, "payment", payment.id, f"{kind.value} {reference}".strip(), legs)
     session.flush()
+    log.info("Recorded %s %s for %s (%s), allocated to %s", kind.value, amount, company.code, source,
+             ", ".join(doc.number for doc, _ in allocations) or "nothing (on account)")
     return payment
 
 

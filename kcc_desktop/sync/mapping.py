@@ -7,6 +7,7 @@ so no payload can ever carry one.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -29,6 +30,8 @@ from ..store import Store
 from . import mapping_rules as rules
 from .mapping_rules import FITTING_TYPES, NOT_NEEDED_KINDS, tax_side
 from .options import OptionsService
+
+log = logging.getLogger(__name__)
 
 NEVER_EXPORTED = "Never exported: stock and cost of sale stay in KCC"
 
@@ -225,6 +228,7 @@ class MappingService:
                              new_value=f"{len(accounts)} accounts, {len(rates)} tax rates, {len(banks)} bank accounts"))
         self._cache = None
         summary.flagged = [p for p in self.problems() if p.state in ("archived", "deleted")]
+        log.info("%s", summary.text)
         return summary
 
     def fetched_at(self) -> datetime | None:
@@ -346,6 +350,8 @@ class MappingService:
             if old != new:
                 s.add(AuditEntry(what=what + (" (Apply Default Setup)" if set_by == "auto" else ""),
                                  old_value=old, new_value=new))
+                log.info("%s for %s: %s -> %s (%s)", what, self.provider_label, old or "not mapped",
+                         new or "not mapped", set_by)
         self._cache = None
 
     def set_nominal(self, nominal_code: str, remote_code: str | None) -> None:
@@ -356,6 +362,7 @@ class MappingService:
         with self.store.transaction() as s:
             s.execute(delete(Mapping).where(Mapping.provider == self.provider))
             s.add(AuditEntry(what=f"All {self.provider_label} mappings cleared"))
+        log.info("All %s mappings cleared", self.provider_label)
         self._cache = None
 
     def _label(self, category: str, remote_code: str) -> str:
@@ -384,6 +391,8 @@ class MappingService:
                 suggestions.append(Suggestion(category, local_id, code, remote, reason))
                 if remote:
                     self.set_mapping(category, local_id, remote, set_by="auto", reason=reason)
+        log.info("Apply Default Setup (%s): %d looked at, %d mapped", self.provider_label, len(suggestions),
+                 sum(1 for s in suggestions if s.remote_code))
         return suggestions
 
     def _suggest(self, category: str, local_id: int) -> tuple[str, str]:

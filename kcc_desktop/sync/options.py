@@ -6,6 +6,7 @@ payment guard can read ``integration.enabled`` without importing this module.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -16,6 +17,8 @@ from ..ledger.service import INTEGRATION_ENABLED_KEY
 from ..models import NominalCode, NominalKind
 from ..settings_db import DbSettingsStore
 from ..store import Store
+
+log = logging.getLogger(__name__)
 
 CONNECTION_PROVIDER_KEY = "connection.provider"  # saved by the connectors when a connection is made
 
@@ -139,6 +142,7 @@ class OptionsService:
         if current == value and self.settings.get(KEYS[name]) is not None:
             return False
         self.settings.set(KEYS[name], _encode(name, value), audit=True)
+        log.info("Option %s changed from %s to %s", LABELS[name], current, value)
         return True
 
     def update(self, **changes: OptionValue) -> list[str]:

@@ -12,6 +12,7 @@ changes nothing.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ from ..models import (
 )
 from ..settings_db import DbSettingsStore
 from ..store import Store
+
+log = logging.getLogger(__name__)
 
 BATCH = 250   # payments per transaction; each still all-or-nothing through its own SAVEPOINT
 
@@ -175,6 +178,8 @@ class PaymentsImport:
         # then deletions, so the pages are not in one time order and a part-run must not skip anything.
         if newest is not None and newest != since:
             settings.set(watermark_key(self.provider), newest.isoformat())
+        log.info("Fetch Payments from %s: %d read, %d new or changed (since %s)", self.pkg, seen, summary.fetched,
+                 since.isoformat() if since else "the start")
         return summary
 
     def _existing(self, s: Session, remote_ids: list[str]) -> dict[str, ImportedPayment]:
@@ -254,6 +259,9 @@ class PaymentsImport:
             if progress:
                 progress(min(start + batch, len(ids)), len(ids),
                          f"{summary.created:,} created, {summary.failed:,} not created")
+        log.info("Create & Allocate Payments (%s): %d selected, %d created, %d skipped, %d not created%s",
+                 self.pkg, len(ids), summary.created, summary.skipped, summary.failed,
+                 " (cancelled)" if summary.cancelled else "")
         return summary
 
     def _create_batch(self, s: Session, rows: list[ImportedPayment | None], cache: _Cache,
@@ -272,10 +280,12 @@ class PaymentsImport:
             except _Refused as refused:
                 row.status = _fit(refused.status)
                 summary.failed += 1
+                log.info("Payment %s %s not created: %s", row.remote_id, row.invoices, refused.status)
                 continue
             except LedgerError as exc:
                 row.status = _fit(f"Not created: {exc}")
                 summary.failed += 1
+                log.info("Payment %s %s not created: %s", row.remote_id, row.invoices, exc)
                 continue
             for doc, part in spec.allocations:
                 due.take(doc.id, part)
@@ -296,6 +306,8 @@ class PaymentsImport:
         for (row, status, _spec), payment_id in zip(planned, payment_ids, strict=True):
             row.ledger_payment_id, row.status = payment_id, _fit(status)
         summary.created += len(planned)
+        log.info("Created and allocated %d payments: %s", len(planned),
+                 "; ".join(f"{row.amount} {row.currency} to {row.invoices or 'account'}" for row, _, _ in planned))
 
     def _create_one(self, s: Session, row: ImportedPayment, cache: _Cache) -> str:
         """One payment through ``ledger.record_payment``, all-or-nothing in its own SAVEPOINT."""
@@ -430,6 +442,8 @@ class PaymentsImport:
                 if payment.reversed_at is None:
                     ledger.reverse_payment(s, payment)
                     reversed_count += 1
+                    log.info("Reversed ledger payment %d (%s %s, deleted in %s)", payment.id, payment.amount,
+                             payment.currency, self.pkg)
                 row.status = REVERSED.format(pkg=self.pkg)
         return reversed_count
 

@@ -8,6 +8,7 @@ just the first, and the result fills the Pending Export grid's "Pre-check" colum
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -30,6 +31,8 @@ from ..models import (
 )
 from ..store import Store
 from . import payloads as pl
+
+log = logging.getLogger(__name__)
 
 OK = "OK"
 EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[A-Za-z]{2,}$")

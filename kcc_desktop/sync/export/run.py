@@ -7,6 +7,7 @@ in, plain Results out). Results are saved in the order the batches were sent.
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections import deque
@@ -37,6 +38,8 @@ from .outcomes import Outcomes
 from .planning import Plan, make_plan
 from .rules import BATCH_FAMILY, PIPELINE, REPLAY_WINDOW, SENT_KEYS, Progress, StopRun, Summary
 from .sending import Batch, call_package
+
+log = logging.getLogger(__name__)
 
 
 class UploadRun:
@@ -69,6 +72,7 @@ class UploadRun:
             self.out = Outcomes(self.provider, self.pkg_name, self.clock, self.plan.links, self.ctx.nominals,
                                 self._step)
             self._report("Starting")
+            log.info("Upload Data to %s: %d selected, %d with what they need", self.pkg_name, len(ids), self.total)
             try:
                 for phase in self.plan.phases:
                     if self.cancel.is_set():
@@ -82,6 +86,7 @@ class UploadRun:
         summary = self.out.summary
         summary.requests = getattr(self.package, "request_count", 0) - started
         self._report(summary.text)
+        log.info("Upload Data to %s finished: %s (%d requests)", self.pkg_name, summary.text, summary.requests)
         return summary
 
     def _report(self, text: str) -> None:
@@ -244,6 +249,12 @@ class UploadRun:
     def _finish(self, s: Session, batch: Batch, results: list[Result] | None, error: ConnectorError | None) -> bool:
         """Saves one batch's outcome. Returns False when a replay must fall back to look-ups."""
         sendable = batch.sendable
+        numbers = ", ".join(batch.items[i].reference for i in sendable)
+        if error is None:
+            log.info("Batch %s of %d %s answered: %s", batch.key[:8], len(sendable), batch.item_type, numbers)
+        else:
+            log.info("Batch %s of %d %s failed (%s): %s", batch.key[:8], len(sendable), batch.item_type,
+                     type(error).__name__, numbers)
         if isinstance(error, ValidationFailed):
             if batch.replay:
                 return False

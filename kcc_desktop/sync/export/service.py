@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -17,6 +18,8 @@ from ..queue import install_queue_listeners
 from .lookup import lookup, save_link
 from .rules import DOC_TYPES, SALT_KEY, Progress, Summary
 from .run import UploadRun
+
+log = logging.getLogger(__name__)
 
 
 class ExportService:
@@ -64,6 +67,7 @@ class ExportService:
                                                         ExportItem.status == ExportStatus.PENDING)
                                .values(status=ExportStatus.EXPORTED, marked_manually=True, confirmed=False,
                                        exported_at=now, attempt_key=None)).rowcount
+        log.info("Mark as Exported: %d rows marked by hand (never sent)", n)
         return n
 
     def mark_not_exported(self, item_ids: Iterable[int]) -> int:
@@ -84,6 +88,7 @@ class ExportService:
                         row.status, row.marked_manually, row.exported_at = ExportStatus.PENDING, False, None
                         row.confirmed = False
                     n += 1
+        log.info("Mark as Not Exported: %d hand-marked rows back to pending", n)
         return n
 
     # --- verify and goto ------------------------------------------------------------------------------
@@ -111,6 +116,7 @@ class ExportService:
                 item.remote_id = remote_id
                 item.remote_number = number or item.remote_number
                 save_link(s, provider, item.item_type, item.object_id, remote_id, item.remote_number)
+        log.info("Verify: %d found in %s, %d missing", found, provider, missing)
         return found, missing
 
     def goto_url(self, item_id: int, package: AccountingPackage) -> str | None:

@@ -89,6 +89,7 @@ class PreCheck:
                 s.commit()
                 if progress:
                     progress(min(start + CHUNK, len(ids)), len(ids), "Checking")
+        log.info("Pre-check: %d checked, %d with problems", len(results), sum(1 for r in results.values() if r != OK))
         return results
 
     def _known_items(self, s: Session) -> set[int]:

@@ -11,10 +11,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
+
+_Date = date   # ``DocumentIn`` has a field named ``date``: its other fields name the type by this alias
 
 
-class DocKind(str, Enum):
+class DocKind(StrEnum):
     SALES_INVOICE = "sales_invoice"          # Xero ACCREC invoice / QBO Invoice
     PURCHASE_INVOICE = "purchase_invoice"    # Xero ACCPAY invoice / QBO Bill
     SALES_CREDIT = "sales_credit"            # Xero ACCRECCREDIT / QBO CreditMemo
@@ -104,7 +106,7 @@ class DocumentIn:
     contact_remote_id: str
     contact_name: str
     date: date
-    due_date: date | None
+    due_date: _Date | None
     currency: str
     lines: list[LineIn]
     reference: str = ""

@@ -3,16 +3,18 @@
 ``connect`` runs the whole sign-in (browser, loopback redirect, token exchange, organisation choice)
 and saves tokens to the keyring BEFORE the settings name the organisation, so the settings never
 point at an organisation without a sign-in. For QuickBooks the browser part is shared (no PKCE:
-client id + secret) and ``quickbooks/package.py`` finishes it::
+client id + secret) and ``quickbooks/auth.py`` finishes it (``finish_connect``: the code exchange
+through intuit-oauth, tokens saved).
 
-    complete_connect(settings, code, realm_id, redirect_uri, *, token_store) -> TokenSet  (saves tokens)
-    QuickBooksPackage(settings, token_store, **options)
+Each package's connector is imported inside the functions that need it, never at the top: the SDKs
+(xero-python, python-quickbooks, intuit-oauth) are slow to import and only the connected package's is
+ever used, so start-up (and ``status``) loads neither.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -31,20 +33,14 @@ from .settings import (
 )
 from .tokens import KeyringUnavailable, TokenManager, TokenSet, TokenStore
 
+log = logging.getLogger(__name__)
+
 ChooseTenant = Callable[[list[dict[str, str]]], str]   # [{"tenant_id", "name", "type"}] -> tenant_id
 
 # The client id of KCC Desktop's own Xero app (PKCE: public, not a secret). Sandboxes accept any id.
 XERO_CLIENT_ID = os.environ.get("KCC_XERO_CLIENT_ID", "")
 SANDBOX_CLIENT_ID = "kcc-desktop-sandbox"
 ENV_TIME_SCALE = "KCC_PACING_TIME_SCALE"
-
-
-def _quickbooks_hook(name: str) -> Callable[..., Any]:
-    try:
-        module = importlib.import_module(".quickbooks", __package__)
-        return getattr(module, name)
-    except (ImportError, AttributeError):
-        raise NotImplementedError(f"QuickBooks Online support is not available in this build ({name}).") from None
 
 
 def _new_settings(provider: str, store: SettingsStore) -> ConnectionSettings:
@@ -109,12 +105,14 @@ def _connect_xero(settings: ConnectionSettings, store: SettingsStore, token_stor
     save_connection(store, settings)
     if previous and previous.tenant_id and (previous.provider, previous.tenant_id) != (XERO, settings.tenant_id):
         token_store.delete(previous.provider, previous.tenant_id)   # no orphaned sign-ins in the keyring
+    log.info("Connected to Xero organisation %s (%d offered by the sign-in).", settings.tenant_id, len(tenants))
     return settings
 
 
 def _connect_quickbooks(settings: ConnectionSettings, store: SettingsStore, token_store: TokenStore,
                         open_browser: bool, timeout: float, print_fn: Callable[[str], None]) -> ConnectionSettings:
-    finish = _quickbooks_hook("complete_connect")
+    from .quickbooks import QuickBooksPackage, finish_connect
+
     endpoints = settings.endpoints().check()
     if not settings.client_id:
         raise ConnectorError("No QuickBooks app client id is configured for KCC Desktop.",
@@ -124,16 +122,17 @@ def _connect_quickbooks(settings: ConnectionSettings, store: SettingsStore, toke
     if not result.realm_id:
         raise oauth.AuthorizationError("QuickBooks did not say which company was chosen (no realmId).")
     previous = load_connection(store)
-    finish(settings, result.code, result.realm_id, result.redirect_uri, token_store=token_store)  # saves tokens
+    finish_connect(settings, result.code, result.realm_id, result.redirect_uri, token_store=token_store)  # saves tokens
     settings.realm_id = result.realm_id
     # The redirect names the company only by id; ask for its name (a failure here is not fatal).
     try:
-        settings.organisation_name = _quickbooks_hook("QuickBooksPackage")(settings, token_store).organisation().name
+        settings.organisation_name = QuickBooksPackage(settings, token_store).organisation().name
     except ConnectorError as exc:
         print_fn(f"Connected, but the company's name could not be read ({exc.message}).")
     save_connection(store, settings)
     if previous and previous.tenant_id and (previous.provider, previous.tenant_id) != (QUICKBOOKS, settings.realm_id):
         token_store.delete(previous.provider, previous.tenant_id)
+    log.info("Connected to QuickBooks company %s.", settings.realm_id)
     return settings
 
 
@@ -175,7 +174,7 @@ def status(store: SettingsStore, token_store: TokenStore) -> dict[str, Any]:
 def open_package(store: SettingsStore, token_store: TokenStore, **options: Any) -> AccountingPackage:
     """The connector for the saved connection. Raises ConnectionRequired when there is none.
 
-    ``options`` go to the connector (e.g. ``timeout``, ``time_scale``, ``transient_retries``);
+    ``options`` go to the connector (e.g. ``timeout``, ``time_scale``, ``pacer``);
     ``KCC_PACING_TIME_SCALE`` sets ``time_scale`` for a time-scaled sandbox.
     """
     settings = load_connection(store)
@@ -184,7 +183,9 @@ def open_package(store: SettingsStore, token_store: TokenStore, **options: Any) 
     if os.environ.get(ENV_TIME_SCALE) and "time_scale" not in options:
         options["time_scale"] = float(os.environ[ENV_TIME_SCALE])
     if settings.provider == QUICKBOOKS:
-        return _quickbooks_hook("QuickBooksPackage")(settings, token_store, **options)
+        from .quickbooks import QuickBooksPackage
+
+        return QuickBooksPackage(settings, token_store, **options)
     from .xero import XeroPackage
 
     endpoints = settings.endpoints().check()
@@ -215,9 +216,6 @@ def connect_command(store: SettingsStore, token_store: TokenStore, provider: str
     try:
         settings = connect(provider, store, token_store, open_browser=not no_browser, timeout=timeout,
                            choose_tenant=_stdin_chooser(print), print_fn=lambda s: print(s, flush=True))
-    except NotImplementedError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
     except (ConnectorError, ValueError) as exc:
         print(str(exc), file=sys.stderr)
         return 1

@@ -22,13 +22,14 @@ import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import cast
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
 from .base import ConnectionRequired, ConnectorError, MalformedResponse, Rejected, TransientError
 from .settings import require_secure
-from .tokens import redact, register_secret
+from .tokens import RefreshFn, TokenResponse, redact, register_secret
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +101,10 @@ class LoopbackListener:
         listener = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format, *args):
-                pass
+            def log_message(self, format: str, *args: object) -> None:
+                pass   # quiet: the callback's address carries the code
 
-            def do_GET(self):
+            def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 if parts.path != CALLBACK_PATH:
                     self.send_error(404)
@@ -221,7 +222,7 @@ def authorize(authorize_url: str, client_id: str, scopes: list[str], *, use_pkce
 # --- token endpoint ----------------------------------------------------------------------------------------
 
 def _post_token(token_url: str, data: dict[str, str], client_id: str, client_secret: str | None,
-                timeout: float, session: requests.Session | None) -> dict:
+                timeout: float, session: requests.Session | None) -> TokenResponse:
     require_secure(token_url)
     auth = None
     if client_secret:
@@ -257,12 +258,12 @@ def _post_token(token_url: str, data: dict[str, str], client_id: str, client_sec
     if not isinstance(body, dict) or not body.get("access_token"):
         raise MalformedResponse("The sign-in service answered with something that is not a token.",
                                 "Try again; if it keeps happening, check the service address.")
-    return body
+    return cast(TokenResponse, body)   # a JSON object carrying an access token: the endpoint's answer
 
 
 def exchange_code(token_url: str, result: AuthorizationResult, client_id: str, *,
                   client_secret: str | None = None, timeout: float = 30,
-                  session: requests.Session | None = None) -> dict:
+                  session: requests.Session | None = None) -> TokenResponse:
     """Trade the authorisation code for tokens; returns the token endpoint's JSON."""
     data = {"grant_type": "authorization_code", "code": result.code, "redirect_uri": result.redirect_uri}
     if result.code_verifier:
@@ -271,14 +272,14 @@ def exchange_code(token_url: str, result: AuthorizationResult, client_id: str, *
 
 
 def refresh_tokens(token_url: str, refresh_token: str, client_id: str, *, client_secret: str | None = None,
-                   timeout: float = 30, session: requests.Session | None = None) -> dict:
+                   timeout: float = 30, session: requests.Session | None = None) -> TokenResponse:
     """Use a refresh token; ``invalid_grant`` (revoked or expired) raises ConnectionRequired."""
     return _post_token(token_url, {"grant_type": "refresh_token", "refresh_token": refresh_token},
                        client_id, client_secret, timeout, session)
 
 
 def refresher(token_url: str, client_id: str, client_secret: str | None = None,
-              timeout: float = 30) -> Callable[[str], dict]:
+              timeout: float = 30) -> RefreshFn:
     """A ``TokenManager`` refresh function bound to one provider's token endpoint."""
     return lambda refresh_token: refresh_tokens(token_url, refresh_token, client_id,
                                                 client_secret=client_secret, timeout=timeout)

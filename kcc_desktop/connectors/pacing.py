@@ -7,9 +7,9 @@ stays in our window from its start until a window after it *finished*: however l
 package (network jitter, a slow body upload), the package has dropped it before we send the call
 that replaces it. Calls the pacer did not make (another process, the same organisation used by
 another app) show in the ``X-MinLimit-Remaining`` header; the pacer adds them to its window so it
-still stays inside the package's count. On a 429 it waits out ``Retry-After`` and retries a few
-times; a daily limit is never waited out: it raises ``RateLimited(limit="day")`` with the time
-uploads can resume.
+still stays inside the package's count. The pacer never sends anything again itself: what to do
+about a 429 is the transport's decision (``transport.py``, where the one retry policy lives); the
+pacer keeps the daily block the transport sets (``block_for_day``), so no call leaves until then.
 
 ``time_scale`` shrinks the window (0.0166 -> a "minute" of one second) for a time-scaled sandbox;
 ``clock`` and ``sleep`` are injectable so tests need no real waiting.
@@ -38,8 +38,6 @@ class PacingPolicy:
     per_window: int                # calls per window (a minute unless scaled)
     batches_per_window: int | None = None
     window_seconds: float = 60.0
-    max_retries: int = 3           # 429s waited out per call before giving up
-    max_retry_wait: float = 120.0  # never sleep longer than this on one Retry-After
     # Each call already stays in our window until a window after its answer came back (later than
     # the package's count of it); the margin only covers clock-rate and timer differences.
     window_margin: float = 0.01
@@ -47,29 +45,12 @@ class PacingPolicy:
     def scaled(self, time_scale: float) -> PacingPolicy:
         if time_scale <= 0:
             raise ValueError("time_scale must be positive")
-        return replace(self, window_seconds=self.window_seconds * time_scale,
-                       max_retry_wait=max(self.max_retry_wait * time_scale, 2.0))
+        return replace(self, window_seconds=self.window_seconds * time_scale)
 
 
 XERO_POLICY = PacingPolicy("Xero", in_flight=5, per_window=60)
 QBO_POLICY = PacingPolicy("QuickBooks", in_flight=10, per_window=500, batches_per_window=40)
 POLICIES = {"xero": XERO_POLICY, "quickbooks": QBO_POLICY}
-
-
-class Throttled(Exception):
-    """Raised by a connector's call (inside ``Pacer.run``) when the package answered 429."""
-
-    def __init__(self, limit: str | None, retry_after: float | None) -> None:
-        super().__init__(f"throttled ({limit or 'unknown'} limit), retry after {retry_after}")
-        self.limit = (limit or "minute").lower()
-        self.retry_after = retry_after
-
-
-def parse_retry_after(value: str | None, default: float = 60.0) -> float:
-    try:
-        return max(0.0, float(value)) if value not in (None, "") else default
-    except (TypeError, ValueError):
-        return default
 
 
 def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
@@ -204,7 +185,7 @@ class Pacer:
                         if batch:
                             self._batches.in_flight += 1
                         break
-                self._wait(delay)
+                self.wait(delay)   # never under self._lock
             self._local.start = now
             try:
                 yield
@@ -219,11 +200,6 @@ class Pacer:
                         self._batches.finish(end)
         finally:
             self._slots.release()
-
-    def _wait(self, seconds: float) -> None:
-        seconds = max(seconds, 0.001)
-        self.waited += seconds
-        self.sleep(seconds)
 
     def observe(self, headers: Mapping[str, str] | None, *, counted: bool = True) -> None:
         """Read X-MinLimit-Remaining / X-DayLimit-Remaining from a response (called inside ``slot``).
@@ -265,33 +241,27 @@ class Pacer:
     # --- running a call ----------------------------------------------------------------------------
 
     def run(self, fn: Callable[[], T], *, batch: bool = False) -> T:
-        """Call ``fn`` inside a slot; on ``Throttled`` wait out Retry-After and retry (bounded).
+        """Call ``fn`` once inside a slot (never again: retrying is the transport's decision)."""
+        with self.slot(batch):
+            return fn()
 
-        A daily limit raises ``RateLimited(limit="day")`` at once; running out of retries raises
-        ``RateLimited`` for the limit that was hit.
-        """
-        attempt = 0
-        while True:
-            try:
-                with self.slot(batch):
-                    return fn()
-            except Throttled as t:
-                with self._lock:
-                    self.throttled += 1
-                wait = parse_retry_after(None if t.retry_after is None else str(t.retry_after),
-                                         default=self.policy.window_seconds)
-                if t.limit == "day":
-                    resumes = self.now() + timedelta(seconds=wait)
-                    with self._lock:
-                        self._day_blocked_until = resumes
-                    raise self._day_error(resumes) from None
-                attempt += 1
-                if attempt > self.policy.max_retries or wait > self.policy.max_retry_wait:
-                    raise RateLimited(f"{self.policy.label} is limiting how fast KCC Desktop may send "
-                                      f"({t.limit} limit) and asked to wait {wait:.0f} seconds.",
-                                      limit=t.limit, retry_after=wait) from None
-                # Retry-After is the package's own answer to "when": wait it out.
-                self._wait(wait)
+    def wait(self, seconds: float) -> None:
+        """Sleep (the injectable ``sleep``) and count it in ``waited``: the window's waits and the
+        transport's (backoff, Retry-After) alike. Never call it holding ``_lock``."""
+        with self._lock:
+            self.waited += max(seconds, 0.001)
+        self.sleep(max(seconds, 0.001))
+
+    def note_throttled(self) -> None:
+        with self._lock:
+            self.throttled += 1
+
+    def block_for_day(self, retry_after: float) -> RateLimited:
+        """The daily limit was hit: no call leaves for ``retry_after`` seconds. Returns the error to raise."""
+        resumes = self.now() + timedelta(seconds=retry_after)
+        with self._lock:
+            self._day_blocked_until = resumes
+        return self._day_error(resumes)
 
 
 # --- one pacer per organisation ---------------------------------------------------------------------------

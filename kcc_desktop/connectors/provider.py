@@ -23,6 +23,8 @@ class Provider(StrEnum):
     def label_of(cls, value: str | None, *, short: bool = False,
                  unknown: str = "the accounting package") -> str:
         """The label of a stored provider value; ``unknown`` for a value that names no provider."""
+        if value is None:
+            return unknown
         try:
             provider = cls(value)
         except ValueError:

@@ -118,19 +118,20 @@ PRODUCTION = {
 # Where each address sits under a sandbox root. Kept in one table so a change in the sandbox's
 # layout is a one-line fix here.
 SANDBOX_PATHS = {
-    XERO: dict(api_url="/api.xro/2.0", authorize_url="/identity/connect/authorize",
-               token_url="/connect/token", connections_url="/connections",
-               revoke_url="/connect/revocation", web_url="/web"),
-    QUICKBOOKS: dict(api_url="/v3", authorize_url="/connect/oauth2",
-                     token_url="/oauth2/v1/tokens/bearer", revoke_url="/oauth2/v1/tokens/revoke",
-                     web_url="/app"),
+    XERO: {"api_url": "/api.xro/2.0", "authorize_url": "/identity/connect/authorize",
+           "token_url": "/connect/token", "connections_url": "/connections",
+           "revoke_url": "/connect/revocation", "web_url": "/web"},
+    QUICKBOOKS: {"api_url": "/v3", "authorize_url": "/connect/oauth2",
+                 "token_url": "/oauth2/v1/tokens/bearer", "revoke_url": "/oauth2/v1/tokens/revoke",
+                 "web_url": "/app"},
 }
 
 
-def check_provider(provider: str) -> str:
+def check_provider(provider: str) -> Provider:
+    """``provider`` as a ``Provider``; a ValueError naming the known ones if it is none of them."""
     if provider not in PROVIDERS:
         raise ValueError(f"Unknown accounting package {provider!r}; expected one of {', '.join(PROVIDERS)}.")
-    return provider
+    return Provider(provider)
 
 
 def sandbox_endpoints(provider: str, root: str) -> Endpoints:
@@ -164,11 +165,11 @@ class ConnectionSettings:
     environment: str = "production"        # QuickBooks: "production" or "sandbox"; Xero: informational
 
     def __post_init__(self) -> None:
-        check_provider(self.provider)
+        provider = check_provider(self.provider)
         if not self.scopes:
-            self.scopes = list(DEFAULT_SCOPES[self.provider])
+            self.scopes = list(DEFAULT_SCOPES[provider])
         if not self.client_id:
-            self.client_id = os.environ.get(ENV_CLIENT_ID[self.provider], "")
+            self.client_id = os.environ.get(ENV_CLIENT_ID[provider], "")
 
     @property
     def realm_id(self) -> str:
@@ -217,9 +218,8 @@ def load_connection(store: SettingsStore) -> ConnectionSettings | None:
     provider = store.get(PREFIX + "provider")
     if not provider:
         return None
-    values = {name: store.get(PREFIX + name) or "" for name in _FIELDS}
-    values["scopes"] = values["scopes"].split()
-    return ConnectionSettings(**values)
+    values = {name: store.get(PREFIX + name) or "" for name in _FIELDS if name != "scopes"}
+    return ConnectionSettings(**values, scopes=(store.get(PREFIX + "scopes") or "").split())
 
 
 def save_connection(store: SettingsStore, settings: ConnectionSettings) -> None:

@@ -12,6 +12,7 @@ single-use: losing the new one means reconnecting).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -20,14 +21,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any, TypedDict, TypeVar
 
 import keyring
 import keyring.errors
+from keyring.backend import KeyringBackend
 
 from .base import ConnectionRequired, ConnectorError
 from .provider import Provider
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SERVICE = "kcc-desktop"
 REFRESH_MARGIN_SECONDS = 120.0
@@ -99,6 +103,19 @@ def install_log_redaction(logger: logging.Logger | None = None) -> RedactingFilt
 
 # --- the token set --------------------------------------------------------------------------------------
 
+class TokenResponse(TypedDict, total=False):
+    """A token endpoint's JSON (RFC 6749 section 5.1), as far as KCC Desktop reads it."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int | float | str | None
+    expires_at: float | None
+    token_type: str
+    scope: str | list[str]
+    id_token: str | None
+    x_refresh_token_expires_in: int | None    # QuickBooks: the refresh token's own lifetime
+
+
 @dataclass
 class TokenSet:
     access_token: str
@@ -119,7 +136,7 @@ class TokenSet:
     __str__ = __repr__
 
     @classmethod
-    def from_response(cls, data: dict, now: float | None = None,
+    def from_response(cls, data: TokenResponse, now: float | None = None,
                       previous: TokenSet | None = None) -> TokenSet:
         """From a token endpoint's JSON. A missing refresh token keeps the previous one."""
         now = time.time() if now is None else now
@@ -158,7 +175,7 @@ class TokenSet:
             return False
         return self.expires_at - seconds <= (time.time() if now is None else now)
 
-    def sdk_dict(self) -> dict:
+    def sdk_dict(self) -> dict[str, Any]:
         """The token as xero-python wants it: only its allowed keys, scope as a LIST."""
         return {"access_token": self.access_token, "refresh_token": self.refresh_token,
                 "token_type": self.token_type, "scope": list(self.scope),
@@ -192,14 +209,14 @@ def _is_fail_backend(backend: object) -> bool:
 class TokenStore:
     """Tokens and client secrets in the keyring (``backend`` defaults to keyring's configured one)."""
 
-    def __init__(self, service: str = SERVICE, backend: object | None = None,
+    def __init__(self, service: str = SERVICE, backend: KeyringBackend | None = None,
                  max_entry_chars: int = MAX_ENTRY_CHARS) -> None:
         self.service = service
         self._backend = backend
         self.max_entry_chars = max_entry_chars
 
     @property
-    def backend(self):
+    def backend(self) -> KeyringBackend:
         backend = self._backend or keyring.get_keyring()
         if _is_fail_backend(backend):
             raise KeyringUnavailable("No system keyring is available to keep the connection's tokens safe.")
@@ -209,10 +226,10 @@ class TokenStore:
         """Raise KeyringUnavailable now (e.g. before opening a browser) if tokens could not be kept."""
         _ = self.backend
 
-    def _call(self, what: str, fn: Callable, *args):
+    def _call(self, what: str, fn: Callable[[KeyringBackend], T]) -> T:
         backend = self.backend
         try:
-            return fn(backend, *args)
+            return fn(backend)
         except keyring.errors.NoKeyringError:
             raise KeyringUnavailable("No system keyring is available to keep the connection's tokens safe.") from None
         except keyring.errors.KeyringLocked:
@@ -227,8 +244,8 @@ class TokenStore:
         return f"{provider}:{tenant}"
 
     def load(self, provider: str, tenant: str) -> TokenSet | None:
-        text = self._call("read the tokens", lambda b, u: b.get_password(self.service, u),
-                          self.username(provider, tenant))
+        user = self.username(provider, tenant)
+        text = self._call("read the tokens", lambda b: b.get_password(self.service, user))
         if not text:
             return None
         try:
@@ -238,8 +255,8 @@ class TokenStore:
             return None
 
     def save(self, provider: str, tenant: str, tokens: TokenSet) -> None:
-        self._call("save the tokens", lambda b, u, v: b.set_password(self.service, u, v),
-                   self.username(provider, tenant), self._fitting_json(tokens))
+        user, text = self.username(provider, tenant), self._fitting_json(tokens)
+        self._call("save the tokens", lambda b: b.set_password(self.service, user, text))
 
     def _fitting_json(self, tokens: TokenSet) -> str:
         text = tokens.to_json()
@@ -252,29 +269,29 @@ class TokenStore:
         return text
 
     def delete(self, provider: str, tenant: str) -> None:
-        def _delete(b, u):
-            try:
-                b.delete_password(self.service, u)
-            except keyring.errors.PasswordDeleteError:
-                pass  # nothing saved: nothing to delete
-        self._call("delete the tokens", _delete, self.username(provider, tenant))
+        user = self.username(provider, tenant)
+
+        def _delete(b: KeyringBackend) -> None:
+            with contextlib.suppress(keyring.errors.PasswordDeleteError):   # nothing saved: nothing to delete
+                b.delete_password(self.service, user)
+        self._call("delete the tokens", _delete)
 
     # QuickBooks needs a client secret (Xero's desktop flow uses PKCE and has none).
     def client_secret(self, provider: str, client_id: str) -> str | None:
-        value = self._call("read the client secret", lambda b, u: b.get_password(self.service, u),
-                           f"{provider}-client-secret:{client_id}")
+        user = f"{provider}-client-secret:{client_id}"
+        value = self._call("read the client secret", lambda b: b.get_password(self.service, user))
         register_secret(value)
         return value
 
     def set_client_secret(self, provider: str, client_id: str, secret: str) -> None:
         register_secret(secret)
-        self._call("save the client secret", lambda b, u, v: b.set_password(self.service, u, v),
-                   f"{provider}-client-secret:{client_id}", secret)
+        user = f"{provider}-client-secret:{client_id}"
+        self._call("save the client secret", lambda b: b.set_password(self.service, user, secret))
 
 
 # --- handing out valid access tokens ----------------------------------------------------------------
 
-RefreshFn = Callable[[str], dict]   # refresh token -> the token endpoint's JSON (raises ConnectorError)
+RefreshFn = Callable[[str], TokenResponse]   # refresh token -> the token endpoint's JSON (raises ConnectorError)
 
 _refresh_locks: dict[tuple[str, str], threading.Lock] = {}
 _refresh_locks_guard = threading.Lock()
@@ -309,6 +326,7 @@ class TokenManager:
         if self._tokens is None:
             self._tokens = self.store.load(self.provider, self.tenant)
         if self._tokens is None:
+            log.info("No saved %s sign-in for %s: a reconnect is needed.", _label(self.provider), self.tenant)
             raise ConnectionRequired("Valid Connection Required: KCC Desktop is not connected to "
                                      f"{_label(self.provider)} (no saved sign-in).")
         return self._tokens
@@ -334,6 +352,8 @@ class TokenManager:
 
     def _do_refresh(self, tokens: TokenSet) -> TokenSet:
         if not tokens.refresh_token:
+            log.info("The %s sign-in for %s has no refresh token: a reconnect is needed.", _label(self.provider),
+                     self.tenant)
             raise ConnectionRequired(f"Valid Connection Required: the {_label(self.provider)} sign-in "
                                      "has expired and cannot be renewed.")
         # Reload first: another process (or an earlier run) may have rotated the token already.
@@ -347,6 +367,8 @@ class TokenManager:
             data = self._refresh(tokens.refresh_token)
         except ConnectionRequired:
             # Revoked or expired for good: forget it, so status() says "reconnect" from now on.
+            log.info("%s refused to renew the sign-in for %s: it is forgotten, a reconnect is needed.",
+                     _label(self.provider), self.tenant)
             self.store.delete(self.provider, self.tenant)
             self._tokens = None
             raise
@@ -355,7 +377,8 @@ class TokenManager:
         self.store.save(self.provider, self.tenant, new)
         self._tokens = new
         self.refresh_count += 1
-        log.info("Renewed the %s sign-in (expires in %.0f s).", _label(self.provider),
+        log.info("Renewed the %s sign-in for %s (renewal %d of this session; expires in %.0f s).",
+                 _label(self.provider), self.tenant, self.refresh_count,
                  new.expires_at - self.clock() if new.expires_at else 0)
         return new
 

@@ -1,5 +1,6 @@
-"""Fixtures for connector tests: a Xero sandbox per module, settings and token stores, and a helper
-that runs the connect flow while the test plays the browser over real HTTP.
+"""Fixtures for connector tests: a Xero sandbox per module, settings and token stores, a helper that
+runs the connect flow while the test plays the browser over real HTTP, and the QuickBooks sandbox,
+virtual clock and connected package (helpers in ``qbo_helpers.py``).
 
 The keyring is the temporary PlaintextKeyring from tests/conftest.py (never the developer's own).
 """
@@ -14,9 +15,12 @@ from typing import Any
 
 import pytest
 import requests
+from qbo_helpers import Sandbox as QboSandbox
+from qbo_helpers import SandboxClock, VirtualTime, make_package, sign_in
 
 from kcc_desktop.connectors import connect as connect_mod
 from kcc_desktop.connectors.pacing import reset_pacers
+from kcc_desktop.connectors.quickbooks import QuickBooksPackage
 from kcc_desktop.connectors.settings import MemorySettingsStore
 from kcc_desktop.connectors.tokens import TokenStore
 from kcc_desktop.sandbox.testing import SandboxHandle
@@ -34,7 +38,7 @@ class Sandbox(SandboxHandle):
 
     def reset(self, tokens: bool = True) -> None:
         # reset keeps runtime limit changes: put Xero's own limits back too.
-        self.control("limits", {"concurrent": 5, "minute": 60, "day": 5000})
+        self.control("limits", {"concurrent": 5, "minute": 60, "day": 5000, "time_scale": 1})
         super().reset(tokens)
 
 
@@ -135,6 +139,29 @@ def package(connected):
 
 
 @pytest.fixture
+def late_answers():
+    """``expect(sandbox, status, n)``: an Event set once the sandbox has answered ``n`` more requests with
+    ``status``. A fault the sandbox plays after the client gave up (a timeout) is answered late: the test
+    waits for it, so it never lands in the next test's counts."""
+    watched: list[tuple[Any, Callable[..., None]]] = []
+
+    def expect(sb: SandboxHandle, status: int, n: int) -> threading.Event:
+        done, seen = threading.Event(), []
+
+        def observe(request: Any, response: Any) -> None:
+            if response.status == status:
+                seen.append(1)
+                if len(seen) >= n:
+                    done.set()
+        sb.server.provider.observers.append(observe)
+        watched.append((sb, observe))
+        return done
+    yield expect
+    for sb, observe in watched:
+        sb.server.provider.observers.remove(observe)
+
+
+@pytest.fixture
 def connect_runner():
     """``run_connect(settings_store, token_store, **kwargs) -> ConnectRun`` (test modules can't import conftest)."""
     return run_connect
@@ -168,3 +195,36 @@ def scaled(sandbox_factory, monkeypatch, settings_store, token_store):
         raise run.error
     yield sb, settings_store, token_store
     reset_pacers()
+
+
+# --- QuickBooks -----------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def qbo_server():
+    # One server per module (stopping one costs half a second); each test gets it reset.
+    from kcc_desktop.sandbox.runner import start_sandbox
+
+    clock = SandboxClock()
+    server = start_sandbox("quickbooks", port=0, clock=clock)
+    try:
+        yield QboSandbox(server, clock)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def qbo_sandbox(qbo_server):
+    qbo_server.clock.now = SandboxClock().now
+    qbo_server.reset()
+    return qbo_server
+
+
+@pytest.fixture
+def vtime() -> VirtualTime:
+    return VirtualTime()
+
+
+@pytest.fixture
+def qbo_package(qbo_sandbox, vtime) -> QuickBooksPackage:
+    sign_in(qbo_sandbox)
+    return make_package(qbo_sandbox, vtime)

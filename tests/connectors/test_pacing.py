@@ -1,4 +1,5 @@
-"""Pacer rules on a fake clock: no real sleeping."""
+"""Pacer rules on a fake clock: no real sleeping. (What happens on a 429 is the transport's: see
+test_transport.py and test_retry_policy.py.)"""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from kcc_desktop.connectors.pacing import (
     XERO_POLICY,
     Pacer,
     PacingPolicy,
-    Throttled,
     pacer_for,
     reset_pacers,
 )
@@ -110,7 +110,7 @@ def test_calls_the_pacer_did_not_make_fill_its_window():
 def test_own_calls_in_flight_are_not_taken_for_someone_elses():
     # Three calls in flight together: the package's count for each includes only those that had
     # arrived; none of that may be mistaken for another app's calls.
-    pacer, clock = make()
+    pacer, _ = make()
     pacer.run(lambda: pacer.observe({"X-MinLimit-Remaining": "59"}))   # the first goes alone
     together = threading.Barrier(3)
     remaining = iter(["58", "57", "56"])
@@ -151,66 +151,23 @@ def test_the_first_call_after_a_quiet_window_goes_alone():
 
 def test_a_429_is_not_taken_for_someone_elses_calls():
     pacer, clock = make()
-    attempts = []
-
-    def call():
-        attempts.append(1)
-        if len(attempts) == 1:
-            pacer.observe({"X-MinLimit-Remaining": "0"}, counted=False)
-            raise Throttled("minute", 2)
-    pacer.run(call)
-    assert pacer.unseen == 0 and clock.sleeps == [2]
+    pacer.run(lambda: pacer.observe({"X-MinLimit-Remaining": "0"}, counted=False))
+    assert pacer.unseen == 0 and clock.sleeps == []
 
 
-def test_429_waits_retry_after_then_retries():
-    pacer, clock = make()
-    attempts = []
-
-    def call():
-        attempts.append(clock.t)
-        if len(attempts) < 3:
-            raise Throttled("minute", 7)
-        return "done"
-
-    assert pacer.run(call) == "done"
-    assert len(attempts) == 3
-    assert clock.sleeps == [7, 7]
-    assert pacer.throttled == 2
-
-
-def test_429_retries_are_bounded():
-    pacer, clock = make(PacingPolicy("Xero", in_flight=5, per_window=60, max_retries=2))
-
-    def call():
-        raise Throttled("concurrent", 1)
-
-    with pytest.raises(RateLimited) as err:
-        pacer.run(call)
-    assert err.value.limit == "concurrent"
-    assert len(clock.sleeps) == 2
-
-
-def test_daily_limit_raises_at_once_with_resume_time_and_blocks_later_calls():
+def test_a_daily_block_says_when_uploads_resume_and_holds_every_call_until_then():
     pacer, clock = make()
     calls = []
-
-    def call():
-        calls.append(1)
-        raise Throttled("day", 3600)
-
-    with pytest.raises(RateLimited) as err:
-        pacer.run(call)
-    e = err.value
-    assert e.limit == "day" and clock.sleeps == []
-    assert e.resumes_at == clock.wall + timedelta(hours=1)
+    e = pacer.block_for_day(3600)
+    assert e.limit == "day" and e.resumes_at == clock.wall + timedelta(hours=1)
     assert re.fullmatch(r"Xero's daily limit is reached; uploads resume at \d\d:\d\d\.", e.message)
     assert e.resumes_at.astimezone().strftime("%H:%M") in e.message
     with pytest.raises(RateLimited):
-        pacer.run(lambda: calls.append(2))
-    assert calls == [1]                      # the second call never went out
+        pacer.run(lambda: calls.append(1))
+    assert calls == []                       # the call never went out
     clock.wall += timedelta(hours=1, seconds=1)
-    pacer.run(lambda: calls.append(3))
-    assert calls == [1, 3]
+    pacer.run(lambda: calls.append(2))
+    assert calls == [2]
 
 
 def test_in_flight_limit_holds_extra_threads():

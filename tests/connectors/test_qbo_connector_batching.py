@@ -5,18 +5,14 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from qbo_connector_fixtures import (  # noqa: F401 - fixtures
+from qbo_helpers import (
     PURCHASES_CODE,
     VAT20,
     customer,
     invoice,
     item_in,
     key,
-    qbo_package,
-    qbo_sandbox,
-    qbo_server,
     vendor,
-    vtime,
 )
 
 from kcc_desktop.connectors.base import ContactIn, DocKind, DocumentIn, LineIn
@@ -46,7 +42,7 @@ def test_a_retried_batch_with_the_same_key_replays(qbo_package, qbo_sandbox):
     second = qbo_package.create_documents(docs, long_key)
 
     assert [r.remote_id for r in first] == [r.remote_id for r in second]
-    assert len(qbo_package._query_all("Invoice", what="test")) == 2
+    assert len(qbo_package.api.query_all("Invoice", what="test")) == 2
     rid = request_id(long_key, BATCH_REQUEST_ID_MAX)
     assert len(rid) <= BATCH_REQUEST_ID_MAX and rid == request_id(long_key, BATCH_REQUEST_ID_MAX)
 
@@ -66,13 +62,13 @@ def test_each_document_kind_maps_to_its_qbo_entity(qbo_package, qbo_sandbox):
     results = qbo_package.create_documents(docs, key())
 
     assert all(r.ok for r in results), [r.messages for r in results]
-    for doc, entity in zip(docs, ("Invoice", "Bill", "CreditMemo", "VendorCredit")):
-        [row] = qbo_package._query_all(entity, f"DocNumber = '{doc.number}'", what="test")
+    for doc, entity in zip(docs, ("Invoice", "Bill", "CreditMemo", "VendorCredit"), strict=True):
+        [row] = qbo_package.api.query_all(entity, f"DocNumber = '{doc.number}'", what="test")
         assert row["TotalAmt"] == Decimal("120.00")
         assert row["TxnDate"] == "2026-01-05"
         found = qbo_package.find_document(doc.kind, doc.number)
         assert found.kind == doc.kind and found.total == Decimal("120.00")
-    [bill] = qbo_package._query_all("Bill", "DocNumber = 'P-1'", what="test")
+    [bill] = qbo_package.api.query_all("Bill", "DocNumber = 'P-1'", what="test")
     line = bill["Line"][0]
     assert line["DetailType"] == "AccountBasedExpenseLineDetail"
     assert line["AccountBasedExpenseLineDetail"]["AccountRef"]["value"] == "5"     # AcctNum 5010
@@ -88,7 +84,7 @@ def test_invoice_lines_with_items_quantities_and_discounts(qbo_package):
     ])
     [result] = qbo_package.create_documents([doc], key())
     assert result.ok, result.messages
-    [row] = qbo_package._query_all("Invoice", "DocNumber = 'INV-ITEMS'", what="test")
+    [row] = qbo_package.api.query_all("Invoice", "DocNumber = 'INV-ITEMS'", what="test")
     line = row["Line"][0]
     assert line["SalesItemLineDetail"]["ItemRef"]["value"] == item.remote_id
     assert line["SalesItemLineDetail"]["Qty"] == Decimal("3")
@@ -99,7 +95,7 @@ def test_invoice_lines_with_items_quantities_and_discounts(qbo_package):
 def test_items_are_non_inventory_with_accounts_found_by_code(qbo_package):
     [result] = qbo_package.upsert_items([item_in("PLANTER-02")], key())
     assert result.ok
-    [row] = qbo_package._query_all("Item", "Name = 'PLANTER-02'", what="test")
+    [row] = qbo_package.api.query_all("Item", "Name = 'PLANTER-02'", what="test")
     assert row["Type"] == "NonInventory" and row.get("TrackQtyOnHand") is False
     assert row["IncomeAccountRef"]["value"] == "1" and row["ExpenseAccountRef"]["value"] == "5"
     assert row["UnitPrice"] == Decimal("120.00") and row["PurchaseCost"] == Decimal("55.50")
@@ -115,7 +111,7 @@ def test_item_update_and_existing_name_links(qbo_package):
     [updated] = qbo_package.upsert_items([change], key())
     [again] = qbo_package.upsert_items([change], key())     # SyncToken re-read each time: no 5010
     assert updated.ok and again.ok and updated.remote_id == created.remote_id
-    [row] = qbo_package._query_all("Item", "Name = 'TROUGH-3'", what="test")
+    [row] = qbo_package.api.query_all("Item", "Name = 'TROUGH-3'", what="test")
     assert row["UnitPrice"] == Decimal("130.00")
 
     [linked] = qbo_package.upsert_items([item_in("TROUGH-3")], key())   # new to KCC, already in QBO
@@ -133,13 +129,13 @@ def test_contacts_duplicates_link_or_take_a_kind_suffix(qbo_package, qbo_sandbox
     assert [r.ok for r in results] == [True, True, True, True]
     assert results[1].remote_id == "1" and "linked" in results[1].messages[0]
     # A customer who is also a supplier: QBO names are unique across both, so the customer gets a suffix.
-    [suffixed] = qbo_package._query_all("Customer", "DisplayName = 'Northern Timber Supplies (Customer)'",
+    [suffixed] = qbo_package.api.query_all("Customer", "DisplayName = 'Northern Timber Supplies (Customer)'",
                                         what="test")
     assert suffixed["Id"] == results[2].remote_id
     assert qbo_package.find_contact("Northern Timber Supplies", supplier=False) == results[2].remote_id
     assert qbo_package.find_contact("Northern Timber Supplies", supplier=True) not in (None, results[2].remote_id)
     assert qbo_package.find_contact("Pine & Co") == results[3].remote_id
-    assert qbo_package._query_all("Vendor", "DisplayName = 'Pine & Co'", what="test")
+    assert qbo_package.api.query_all("Vendor", "DisplayName = 'Pine & Co'", what="test")
     assert qbo_package.find_contact("Acme Ltd") == results[0].remote_id
     assert qbo_package.find_contact("Nobody") is None
     assert qbo_sandbox.count("/batch") == 1 and qbo_sandbox.count("/customer") == 1   # + the suffixed one
@@ -150,7 +146,7 @@ def test_contact_update_changes_the_email(qbo_package):
     update = ContactIn(key("c"), "Rose & Thorn", email="accounts@rose.example", remote_id=created.remote_id)
     results = qbo_package.upsert_contacts([update, ContactIn(key("c"), "Second Contact")], key())
     assert all(r.ok for r in results)
-    [row] = qbo_package._query_all("Customer", f"Id = '{created.remote_id}'", what="test")
+    [row] = qbo_package.api.query_all("Customer", f"Id = '{created.remote_id}'", what="test")
     assert row["PrimaryEmailAddr"]["Address"] == "accounts@rose.example"
 
 

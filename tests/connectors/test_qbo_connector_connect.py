@@ -7,20 +7,22 @@ import socket
 
 import pytest
 import requests
-from qbo_connector_fixtures import (  # noqa: F401 - fixtures
+from qbo_helpers import (
     CLIENT_ID,
     make_package,
-    qbo_package,
-    qbo_sandbox,
-    qbo_server,
     settings_for,
     sign_in,
-    vtime,
 )
 
 from kcc_desktop.connectors import connect as connect_mod
 from kcc_desktop.connectors.base import ConnectionRequired, TransientError
-from kcc_desktop.connectors.settings import QUICKBOOKS, ConnectionSettings, MemorySettingsStore, load_connection
+from kcc_desktop.connectors.settings import (
+    QUICKBOOKS,
+    ConnectionSettings,
+    MemorySettingsStore,
+    load_connection,
+    point_at,
+)
 from kcc_desktop.connectors.tokens import TokenStore
 
 URL = re.compile(r"(https?://\S+)")
@@ -116,7 +118,7 @@ def test_unreachable_sign_in_service_is_a_transient_error(qbo_sandbox, vtime):
     settings = ConnectionSettings(provider=QUICKBOOKS, api_root=f"http://127.0.0.1:{port}", client_id=CLIENT_ID,
                                   tenant_id=qbo_sandbox.urls["realm_id"])
     from kcc_desktop.connectors.quickbooks import QuickBooksPackage
-    package = QuickBooksPackage(settings, TokenStore(), client_secret="test", transient_retries=0)
+    package = QuickBooksPackage(settings, TokenStore(), client_secret="test")
 
     with pytest.raises(TransientError) as caught:
         package.organisation()
@@ -129,8 +131,8 @@ def test_production_settings_point_at_intuit(monkeypatch):
     from kcc_desktop.connectors.quickbooks import QuickBooksPackage
     package = QuickBooksPackage(ConnectionSettings(provider=QUICKBOOKS, client_id="x", tenant_id="123"),
                                 TokenStore(), client_secret="s")
-    assert package.qb.api_url == "https://quickbooks.api.intuit.com/v3"
-    assert package.qb.minorversion == 75 and package.qb.use_decimal is True
+    assert package.api.qb.api_url == "https://quickbooks.api.intuit.com/v3"
+    assert package.api.qb.minorversion == 75 and package.api.qb.use_decimal is True
     from kcc_desktop.connectors.base import DocKind
     assert package.document_url(DocKind.SALES_INVOICE, "42") == "https://app.qbo.intuit.com/app/invoice?txnId=42"
     assert package.document_url(DocKind.PURCHASE_INVOICE, "7") == "https://app.qbo.intuit.com/app/bill?txnId=7"
@@ -155,19 +157,23 @@ def test_a_sign_in_for_another_company_means_connection_required(qbo_sandbox, vt
     settings = ConnectionSettings(provider=QUICKBOOKS, api_root=qbo_sandbox.root, client_id=CLIENT_ID,
                                   tenant_id="5550001")
     from kcc_desktop.connectors.quickbooks import QuickBooksPackage
-    package = QuickBooksPackage(settings, TokenStore(), client_secret="test", transient_retries=0)
+    package = QuickBooksPackage(settings, TokenStore(), client_secret="test")
     with pytest.raises(ConnectionRequired) as caught:
         package.find_item("Services")
     assert "403" in caught.value.message
 
 
-def test_standalone_connect_flow_with_a_loopback_listener(qbo_sandbox):
-    from kcc_desktop.connectors.quickbooks.package import connect_flow
+def test_connect_to_a_root_saved_in_the_settings(qbo_sandbox):
+    # No environment variable: the sandbox address and client id come from the saved settings.
     store, tokens = MemorySettingsStore(), TokenStore()
-    settings = ConnectionSettings(provider=QUICKBOOKS, api_root=qbo_sandbox.root, client_id=CLIENT_ID)
+    point_at(store, QUICKBOOKS, api_root=qbo_sandbox.root, client_id=CLIENT_ID)
 
-    settings = connect_flow(settings, store, tokens, open_browser=False, timeout=10,
-                            print_fn=lambda text: URL.search(text) and requests.get(URL.search(text).group(1), timeout=10))
+    def browser(text: str) -> None:
+        found = URL.search(text)
+        if found:
+            requests.get(found.group(1), timeout=10)
+
+    settings = connect_mod.connect(QUICKBOOKS, store, tokens, open_browser=False, timeout=10, print_fn=browser)
 
     assert settings.organisation_name == "KCC Sandbox Trading Ltd"
     assert load_connection(store).tenant_id == qbo_sandbox.urls["realm_id"]

@@ -10,6 +10,7 @@ import pytest
 
 from kcc_desktop.connectors.base import ContactIn, DocKind, DocumentIn, ItemIn, LineIn, MalformedResponse, PaymentIn
 from kcc_desktop.connectors.quickbooks import mapping as m
+from kcc_desktop.connectors.quickbooks import remote
 from kcc_desktop.connectors.quickbooks.http import BATCH_REQUEST_ID_MAX, REQUEST_ID_MAX, request_id
 
 
@@ -69,17 +70,18 @@ def _payment(lines, total, unapplied="0"):
 
 
 def test_reading_back_a_payment():
-    ctx = m.PaymentContext(account_codes={"8": "1200"}, doc_numbers={("Invoice", "11"): "INV-11"})
-    got = m.remote_payment("Payment", _payment([("40.00", "11", "Invoice")], "50.00", "10.00"), ctx)
+    ctx = remote.PaymentContext(account_codes={"8": "1200"}, doc_numbers={("Invoice", "11"): "INV-11"})
+    got = remote.remote_payment("Payment", _payment([("40.00", "11", "Invoice")], "50.00", "10.00"), ctx)
     assert got.allocations[0].document_number == "INV-11" and got.allocations[0].amount == Decimal("40.00")
     assert got.unapplied == Decimal("10.00") and got.bank_account_code == "1200"
     assert got.updated_at == datetime(2026, 1, 20, 18, 0, tzinfo=UTC)
 
 
 def test_credit_memo_lines_are_not_allocations():
-    ctx = m.PaymentContext()
-    assert m.remote_payment("Payment", _payment([("30", "11", "Invoice"), ("30", "12", "CreditMemo")], "0"), ctx) is None
-    mixed = m.remote_payment("Payment", _payment([("60", "11", "Invoice"), ("20", "12", "Invoice"),
+    ctx = remote.PaymentContext()
+    credit_only = _payment([("30", "11", "Invoice"), ("30", "12", "CreditMemo")], "0")
+    assert remote.remote_payment("Payment", credit_only, ctx) is None
+    mixed = remote.remote_payment("Payment", _payment([("60", "11", "Invoice"), ("20", "12", "Invoice"),
                                                   ("35", "13", "CreditMemo")], "45"), ctx)
     assert [(a.document_remote_id, a.amount) for a in mixed.allocations] == [("11", Decimal("45"))]
 

@@ -7,19 +7,15 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from qbo_connector_fixtures import (  # noqa: F401 - fixtures
+from qbo_helpers import (
     BANK_ID,
     customer,
     invoice,
     key,
     make_package,
-    qbo_package,
-    qbo_sandbox,
-    qbo_server,
     receipt,
     sign_in,
     vendor,
-    vtime,
 )
 
 from kcc_desktop.connectors.base import DocKind

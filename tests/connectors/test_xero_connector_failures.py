@@ -26,7 +26,7 @@ from kcc_desktop.connectors.base import (
     TransientError,
     ValidationFailed,
 )
-from kcc_desktop.connectors.pacing import Pacer, PacingPolicy
+from kcc_desktop.connectors.pacing import XERO_POLICY, Pacer
 from kcc_desktop.connectors.settings import load_connection, sandbox_endpoints
 from kcc_desktop.connectors.xero import XeroPackage
 
@@ -54,7 +54,7 @@ def test_same_idempotency_key_on_another_request_is_a_validation_failure(package
 
 def test_a_bad_where_clause_is_refused_with_xeros_words(package):
     with pytest.raises(ValidationFailed) as err:
-        package._call("search", "get_contacts", where='Name=="unterminated')
+        package._call("search", package.api.get_contacts, where='Name=="unterminated')
     assert err.value.messages and "where" in err.value.messages[0].lower()
 
 
@@ -69,13 +69,17 @@ def test_a_429_is_waited_out_and_retried(scaled):
     assert package.pacer.throttled == 1 and 0.9 <= package.pacer.waited <= 3
 
 
-def test_429s_beyond_the_retries_raise_rate_limited(connected, sandbox):
-    pkg = reopen(connected, pacer=Pacer(PacingPolicy("Xero", in_flight=5, per_window=60, max_retries=0)))
+def test_a_retry_after_beyond_the_cap_is_not_waited_out(connected, sandbox):
+    pkg = reopen(connected)
+    sandbox.control("limits", {"time_scale": 3})            # a "minute" of three: Retry-After 180 s
     sandbox.faults(forced_429=1)
+    before = sandbox.stats()["requests"]
     with pytest.raises(RateLimited) as err:
         pkg.fetch_accounts()
-    assert err.value.limit == "minute" and err.value.retry_after >= 1
+    assert err.value.limit == "minute" and err.value.retry_after == 180
     assert "Wait, then try again" in str(err.value)
+    assert sandbox.stats()["requests"] == before + 1       # one send, and no waiting
+    assert pkg.pacer.waited == 0
 
 
 def test_the_daily_limit_says_when_uploads_resume(connected, sandbox):
@@ -97,32 +101,35 @@ def test_the_daily_limit_says_when_uploads_resume(connected, sandbox):
 # --- connection -----------------------------------------------------------------------------------------
 
 def test_an_organisation_no_longer_connected_is_connection_required(connected, sandbox):
-    store, tokens, settings = connected
+    _store, tokens, settings = connected
     other = replace(settings, tenant_id="00000000-0000-0000-0000-000000000000")
     tokens.save("xero", other.tenant_id, tokens.load("xero", settings.tenant_id))
     from kcc_desktop.connectors import oauth
     from kcc_desktop.connectors.tokens import TokenManager
     ep = other.endpoints()
-    pkg = XeroPackage(other, TokenManager(tokens, "xero", other.tenant_id, oauth.refresher(ep.token_url, other.client_id)))
+    manager = TokenManager(tokens, "xero", other.tenant_id, oauth.refresher(ep.token_url, other.client_id))
+    pkg = XeroPackage(other, manager)
     with pytest.raises(ConnectionRequired, match="HTTP 403"):
         pkg.fetch_accounts()
 
 
 # --- transient ------------------------------------------------------------------------------------------
 
-def test_server_errors_are_retried_once_then_transient(package, sandbox):
+def test_server_errors_that_persist_are_transient(connected, sandbox, vtime):
+    pkg = reopen(connected, pacer=Pacer(XERO_POLICY, clock=vtime, sleep=vtime.sleep))
     sandbox.faults(error_rate=1.0)
     with pytest.raises(TransientError) as err:
-        package.fetch_accounts()
+        pkg.fetch_accounts()
     assert re.search(r"HTTP 50[03]", str(err.value)) and "Try again" in str(err.value)
-    assert sandbox.stats()["faults"]["error"] == 2       # the first try and one retry
 
 
-def test_a_timeout_is_transient(connected, sandbox):
-    pkg = reopen(connected, timeout=0.3, transient_retries=0)
+def test_a_timeout_is_transient(connected, sandbox, vtime, late_answers):
+    pkg = reopen(connected, timeout=0.3, pacer=Pacer(XERO_POLICY, clock=vtime, sleep=vtime.sleep))
     sandbox.faults(timeout_rate=1.0, timeout_seconds=1.0)
+    answered = late_answers(sandbox, 504, 3)
     with pytest.raises(TransientError, match="timed out"):
         pkg.fetch_accounts()
+    assert answered.wait(10)          # each of the three sends timed out at the sandbox too
 
 
 def test_a_dropped_connection_after_commit_is_retried_under_the_same_key(package, sandbox):
@@ -135,21 +142,21 @@ def test_a_dropped_connection_after_commit_is_retried_under_the_same_key(package
         assert package.find_contact(f"Drop Customer {r.key[-1]}") == r.remote_id
 
 
-def test_without_retries_the_drop_is_transient_and_the_callers_retry_creates_nothing_twice(connected, sandbox):
-    pkg = reopen(connected, transient_retries=0)
-    sandbox.faults(drop_after_commit_count=1)
+def test_a_drop_on_every_send_is_transient_and_the_next_run_creates_nothing_twice(connected, sandbox, vtime):
+    pkg = reopen(connected, pacer=Pacer(XERO_POLICY, clock=vtime, sleep=vtime.sleep))
+    sandbox.faults(drop_after_commit_count=3)                     # the first send and both resends
     with pytest.raises(TransientError, match="connection to Xero failed"):
         pkg.upsert_contacts(contacts("Lost", 2), "lost-1")
-    again = pkg.upsert_contacts(contacts("Lost", 2), "lost-1")     # the sync service retries, same key
+    again = pkg.upsert_contacts(contacts("Lost", 2), "lost-1")     # the next Upload Data: same key
     assert all(r.ok for r in again)
-    rows = pkg._call("list", "get_contacts", where='Name.StartsWith("Lost")').contacts
+    rows = pkg._call("list", pkg.api.get_contacts, where='Name.StartsWith("Lost")').contacts
     assert sorted(c.name for c in rows) == ["Lost Customer 0", "Lost Customer 1"]
 
 
 # --- rejected and malformed -----------------------------------------------------------------------------
 
 def test_other_4xx_is_rejected(connected, sandbox):
-    store, tokens, settings = connected
+    _store, tokens, settings = connected
     ep = replace(sandbox_endpoints("xero", sandbox.root), api_url=sandbox.root + "/api.xro/9.9")
     from kcc_desktop.connectors import oauth
     from kcc_desktop.connectors.tokens import TokenManager
@@ -188,7 +195,7 @@ class Scripted:
         self.root = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
     def package(self, connected) -> XeroPackage:
-        store, tokens, settings = connected
+        _store, tokens, settings = connected
         ep = replace(sandbox_endpoints("xero", self.root), token_url=settings.endpoints().token_url)
         from kcc_desktop.connectors import oauth
         from kcc_desktop.connectors.tokens import TokenManager
@@ -232,7 +239,7 @@ def test_a_400_lists_every_elements_messages(connected, scripted):
 ])
 def test_wrong_shaped_answers_are_malformed_never_a_crash(connected, scripted, body):
     pkg = scripted(200, body).package(connected)
-    with pytest.raises(MalformedResponse, match="unexpected shape|no organisation"):
+    with pytest.raises(MalformedResponse, match=r"unexpected shape|no organisation"):
         pkg.organisation()
 
 
@@ -246,7 +253,7 @@ def test_a_batch_answer_with_the_wrong_count_is_malformed(connected, scripted):
 
 
 def test_production_document_links_use_go_xero(connected, monkeypatch):
-    store, tokens, _ = connected
+    store, _tokens, _ = connected
     monkeypatch.delenv("KCC_XERO_URL")
     settings = load_connection(store)
     pkg = XeroPackage(settings, None)   # no call is made: only the address is built

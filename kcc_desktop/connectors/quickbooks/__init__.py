@@ -1,11 +1,16 @@
 """QuickBooks Online through python-quickbooks (the API) and intuit-oauth (the sign-in).
 
 - ``package``: ``QuickBooksPackage``, the ``AccountingPackage`` for QuickBooks Online.
-- ``http``: the session below the SDK: tokens, pacing, timeouts, failures turned into ours.
-- ``auth``: intuit-oauth's ``AuthClient``, its failures and the app's credentials.
-- ``mapping``: plain values to and from python-quickbooks objects; no I/O.
+- ``payments``: payments read back for the import (receipts, supplier payments, deletions).
+- ``api``: the calls made through the SDK (queries, saves, batches, cdc), failures in our terms.
+- ``http``: the session below the SDK: the shared transport (tokens, pacing, the retry policy),
+  timeouts, and QuickBooks' failures turned into ours.
+- ``auth``: intuit-oauth's ``AuthClient``, its failures, the app's credentials, the code exchange.
+- ``mapping``: plain values to python-quickbooks objects; ``remote``: QuickBooks' JSON to plain values.
+  Neither does I/O.
 """
 
-from .package import QuickBooksPackage, complete_connect
+from .auth import finish_connect
+from .package import QuickBooksPackage
 
-__all__ = ["QuickBooksPackage", "complete_connect"]
+__all__ = ["QuickBooksPackage", "finish_connect"]

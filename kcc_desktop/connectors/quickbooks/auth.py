@@ -1,12 +1,17 @@
-"""Signing in to QuickBooks with intuit-oauth: the AuthClient, its failures, and the app's credentials.
+"""Signing in to QuickBooks with intuit-oauth: the AuthClient, its failures, the app's credentials, and
+trading the sign-in's code for tokens.
 
-intuit-oauth's ``AuthClient`` reads Intuit's discovery document in its constructor (a network call), so it
-is made only when a sign-in, refresh or revoke needs it, and a failure there is translated like any other.
+The browser part (the loopback redirect bringing back code and realmId) is shared with Xero in
+``connectors/oauth.py``. intuit-oauth's ``AuthClient`` reads Intuit's discovery document in its
+constructor (a network call), so it is made only when a sign-in, refresh or revoke needs it, and a
+failure there is translated like any other.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+from typing import Any
 
 import requests
 from intuitlib.client import AuthClient
@@ -15,8 +20,10 @@ from intuitlib.exceptions import AuthClientError
 
 from ..base import ConnectionRequired, MalformedResponse, Rejected, TransientError
 from ..settings import QUICKBOOKS, ConnectionSettings, require_secure
-from ..tokens import TokenStore, redact, register_secret
+from ..tokens import TokenResponse, TokenSet, TokenStore, redact, register_secret
 from .http import DEFAULT_TIMEOUT
+
+log = logging.getLogger(__name__)
 
 # Where a sandbox serves its OpenID discovery document, under its root.
 SANDBOX_DISCOVERY_PATH = "/.well-known/openid_configuration"
@@ -27,19 +34,19 @@ SANDBOX_CLIENT_SECRET = "kcc-desktop-sandbox-secret"
 ENV_CLIENT_SECRET = "KCC_QBO_CLIENT_SECRET"
 
 
-class _AuthClient(AuthClient):
+class _AuthClient(AuthClient):  # type: ignore[misc]  # intuit-oauth ships no types: its class is Any
     """intuit-oauth's client with a timeout on every call (it sets none, even for discovery)."""
 
-    def __init__(self, *args, timeout: float = DEFAULT_TIMEOUT, **kwargs) -> None:
+    def __init__(self, *args: Any, timeout: float = DEFAULT_TIMEOUT, **kwargs: Any) -> None:
         self.kcc_timeout = timeout        # set first: the parent constructor already makes a request
         super().__init__(*args, **kwargs)
 
-    def request(self, method, url, *args, **kwargs):
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("timeout", self.kcc_timeout)
         return super().request(method, url, *args, **kwargs)
 
 
-def auth_failure(exc: BaseException, doing: str) -> Exception:
+def auth_failure(exc: BaseException, doing: str) -> BaseException:
     """intuit-oauth failures in plain words; never the response body (it may echo a token)."""
     if isinstance(exc, requests.RequestException):
         return TransientError(f"Could not reach the QuickBooks sign-in service to {doing} "
@@ -68,7 +75,7 @@ def discovery_url(settings: ConnectionSettings) -> str:
     endpoints = settings.endpoints()
     if endpoints.is_sandbox:
         return endpoints.root + SANDBOX_DISCOVERY_PATH
-    return DISCOVERY_URL["sandbox" if settings.environment == "sandbox" else "production"]
+    return str(DISCOVERY_URL["sandbox" if settings.environment == "sandbox" else "production"])
 
 
 def make_auth_client(settings: ConnectionSettings, client_secret: str, redirect_uri: str = "",
@@ -92,7 +99,7 @@ def make_auth_client(settings: ConnectionSettings, client_secret: str, redirect_
     return client
 
 
-def token_json(client: AuthClient) -> dict:
+def token_json(client: AuthClient) -> TokenResponse:
     """What intuit-oauth left on the client after a token call, as token-endpoint JSON."""
     for secret in (client.access_token, client.refresh_token):
         register_secret(secret)
@@ -126,3 +133,33 @@ def client_secret_for(settings: ConnectionSettings, token_store: TokenStore) -> 
     raise ConnectionRequired("Valid Connection Required: the QuickBooks app's client secret is not saved in the "
                              "system keyring.",
                              f"Set {ENV_CLIENT_SECRET} once (it is then kept in the keyring), then connect again.")
+
+
+def finish_connect(settings: ConnectionSettings, code: str, realm_id: str, redirect_uri: str, *,
+                   token_store: TokenStore | None = None, client_secret: str | None = None,
+                   timeout: float = DEFAULT_TIMEOUT) -> TokenSet:
+    """Trade the code for tokens (intuit-oauth) and save them to the keyring.
+
+    The caller saves the settings afterwards (tokens first: settings never name a company without a
+    saved sign-in).
+    """
+    store = token_store or TokenStore()
+    if not realm_id:
+        raise Rejected("QuickBooks did not say which company was chosen (no realmId came back).",
+                       "Start Connect again.")
+    settings.client_id = client_id_for(settings)
+    secret = client_secret or client_secret_for(settings, store)
+    client = make_auth_client(settings, secret, redirect_uri, timeout=timeout)
+    try:
+        client.get_bearer_token(code, realm_id=realm_id)
+    except Exception as exc:
+        failure = auth_failure(exc, "finish connecting")
+        if failure is exc:
+            raise
+        raise failure from None
+    tokens = TokenSet.from_response(token_json(client))
+    tokens.extra["realm_id"] = realm_id
+    store.save(QUICKBOOKS, realm_id, tokens)
+    settings.realm_id = realm_id
+    log.info("Signed in to QuickBooks company %s; the sign-in is saved in the keyring.", realm_id)
+    return tokens

@@ -1,16 +1,15 @@
-"""The HTTP underneath python-quickbooks: auth, pacing, timeouts, and turning failures into ours.
+"""The HTTP underneath python-quickbooks, and QuickBooks' failures turned into ours.
 
 python-quickbooks sends every request through ``qb.session.request(...)`` after setting the
 ``Authorization`` header from ``qb.session.access_token``. ``QboSession`` stands in for its
-requests-oauthlib session so that, below the SDK:
+requests-oauthlib session so that, below the SDK, every request goes through the shared ``Transport``
+(``connectors/transport.py``): the bearer token from the ``TokenManager`` (one forced refresh on a
+401), a place in the organisation's ``Pacer`` (batch calls in the batch window too), and the one retry
+policy for transient failures and 429 / ThrottleExceeded (the SDK never sees a throttle). There is
+always a timeout (the SDK sets none); a 5xx that outlasts the policy becomes ``TransientError``.
 
-- the bearer token comes from the shared ``TokenManager`` (refreshed ahead of expiry), and a 401 is
-  retried once after a forced refresh;
-- every call holds a place in the organisation's ``Pacer`` (batch calls in the batch window too), and a
-  429 / ThrottleExceeded is waited out there and retried (the SDK never sees it);
-- there is always a timeout (the SDK sets none), and 5xx answers become ``TransientError``.
-
-What the SDK still raises (Faults by code range, unreadable JSON) is translated by ``translate``.
+What the SDK still raises (Faults by code range, unreadable JSON) is translated by ``translate``;
+``request_id`` turns the caller's idempotency key into QuickBooks' ``requestid``.
 """
 
 from __future__ import annotations
@@ -18,7 +17,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import requests
 from quickbooks import exceptions as qbx
@@ -32,10 +32,12 @@ from ..base import (
     TransientError,
     ValidationFailed,
 )
-from ..pacing import Pacer, Throttled
+from ..pacing import Pacer
 from ..tokens import TokenManager, redact
+from ..transport import RETRY_POLICY, RetryPolicy, Throttle, Transport, parse_retry_after
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 30.0
 # Fault codes that mean "this content is wrong" (the caller can fix it), by name for the messages.
@@ -56,20 +58,40 @@ def request_id(key: str, limit: int = REQUEST_ID_MAX) -> str:
     return "k" + hashlib.sha256(key.encode("utf-8")).hexdigest()[: limit - 1]
 
 
+class QboTransport(Transport[requests.Response]):
+    """The shared transport, reading QuickBooks' answers: a throttle may come as 429 or as a Fault."""
+
+    network_errors = (TransientError,)     # ``QboSession._send`` has already put them in our words
+
+    def status(self, reply: requests.Response) -> int:
+        return reply.status_code
+
+    def headers(self, reply: requests.Response) -> Mapping[str, str]:
+        return reply.headers
+
+    def throttle(self, reply: requests.Response) -> Throttle | None:
+        if reply.status_code == 429 or _is_throttle(reply):
+            # Intuit sends no Retry-After as a rule: None waits a (scaled) minute.
+            return Throttle("minute", parse_retry_after(reply.headers.get("Retry-After")))
+        return None
+
+
 class QboSession(requests.Session):
-    """A ``requests.Session`` the SDK can use as ``qb.session``."""
+    """A ``requests.Session`` the SDK can use as ``qb.session``: every request goes through the transport."""
 
     def __init__(self, tokens: TokenManager, pacer: Pacer, timeout: float = DEFAULT_TIMEOUT,
-                 transient_retries: int = 1, connect_timeout: float | None = None) -> None:
+                 policy: RetryPolicy = RETRY_POLICY, connect_timeout: float | None = None) -> None:
         super().__init__()
         self.tokens = tokens
-        self.pacer = pacer
+        self.transport = QboTransport(tokens, pacer, policy)
         self.timeout = timeout
         self.connect_timeout = connect_timeout or timeout
-        self.transient_retries = transient_retries
         self._local = threading.local()
-        self._count_lock = threading.Lock()
-        self.request_count = 0   # API requests sent (retries included): the exporter's request figures
+
+    @property
+    def request_count(self) -> int:
+        """API requests sent (every send counts): the exporter's request figures."""
+        return self.transport.request_count
 
     # The SDK reads this to build its Authorization header; we overwrite that header anyway.
     @property
@@ -79,50 +101,30 @@ class QboSession(requests.Session):
     @property
     def last_status(self) -> int | None:
         """HTTP status of this thread's last API answer (to tell a bad 200 from a bad 4xx)."""
-        return getattr(self._local, "status", None)
+        status: int | None = getattr(self._local, "status", None)
+        return status
 
-    def request(self, method, url, *args, **kwargs):
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", (self.connect_timeout, self.timeout))
-        batch = str(url).rstrip("/").endswith("/batch")
+        verb, address = _text(method).upper(), _text(url).rstrip("/")
         params = kwargs.get("params") or {}
-        # Reads, queries and writes carrying a requestid may be repeated: QBO replays the first answer.
-        safe = method.upper() == "GET" or str(url).rstrip("/").endswith("/query") or "requestid" in params
-        retries = self.transient_retries if safe else 0
+        # Reads, queries and writes carrying a requestid may go again: QBO replays the first answer.
+        repeatable = verb == "GET" or address.endswith("/query") or "requestid" in params
         self._local.status = None
-
-        def once() -> requests.Response:
-            with self._count_lock:
-                self.request_count += 1
-            token = self.tokens.access_token()
-            resp = self._send(method, url, token, args, kwargs)
-            if resp.status_code == 401:
-                # Expired early or revoked: one forced refresh (invalid_grant -> ConnectionRequired).
-                fresh = self.tokens.force_refresh(stale_access_token=token)
-                resp = self._send(method, url, fresh.access_token, args, kwargs)
-            if resp.status_code == 429 or _is_throttle(resp):
-                raise Throttled("minute", _retry_after(resp))
-            if resp.status_code >= 500:
-                raise TransientError(f"QuickBooks had a problem answering (HTTP {resp.status_code}); "
-                                     "the request may or may not have been applied.")
-            return resp
-
-        while True:
-            try:
-                resp = self.pacer.run(once, batch=batch)
-                break
-            except TransientError as exc:
-                if retries <= 0:
-                    raise
-                retries -= 1
-                log.info("Retrying a QuickBooks call after: %s", exc.message)
+        resp = self.transport.send(lambda token: self._send(method, url, token, args, kwargs),
+                                   repeatable=repeatable, batch=address.endswith("/batch"))
+        if resp.status_code >= 500:
+            raise TransientError(f"QuickBooks had a problem answering (HTTP {resp.status_code}); "
+                                 "the request may or may not have been applied.")
         self._local.status = resp.status_code
         return resp
 
-    def _send(self, method, url, token: str, args, kwargs) -> requests.Response:
-        headers = dict(kwargs.pop("headers", None) or {})
+    def _send(self, method: str | bytes, url: str | bytes, token: str, args: tuple[Any, ...],
+              kwargs: dict[str, Any]) -> requests.Response:
+        headers = dict(kwargs.get("headers") or {})
         headers["Authorization"] = "Bearer " + token
         try:
-            return super().request(method, url, *args, headers=headers, **kwargs)
+            return super().request(method, url, *args, **{**kwargs, "headers": headers})
         except requests.Timeout:
             raise TransientError(f"QuickBooks did not answer within {self.timeout:g} seconds; "
                                  "the request may or may not have been applied.") from None
@@ -130,23 +132,15 @@ class QboSession(requests.Session):
             # Connection dropped or refused. Never echo the exception: it can quote the URL and headers.
             raise TransientError(f"The connection to QuickBooks failed ({type(exc).__name__}); "
                                  "the request may or may not have been applied.") from None
-        finally:
-            kwargs["headers"] = headers
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("ascii", "replace") if isinstance(value, bytes) else value
 
 
 def _is_throttle(resp: requests.Response) -> bool:
     # QBO has sent 3001 ThrottleExceeded with other statuses (and as XML); look for it cheaply.
-    if resp.status_code in (200, 400, 403) and b"ThrottleExceeded" in resp.content[:2000]:
-        return True
-    return False
-
-
-def _retry_after(resp: requests.Response) -> float | None:
-    value = resp.headers.get("Retry-After")
-    try:
-        return float(value) if value else None   # None: the pacer waits a (scaled) minute
-    except ValueError:
-        return None
+    return resp.status_code in (200, 400, 403) and b"ThrottleExceeded" in resp.content[:2000]
 
 
 def translate(exc: BaseException, last_status: int | None = None, what: str = "the request") -> ConnectorError:
@@ -154,6 +148,7 @@ def translate(exc: BaseException, last_status: int | None = None, what: str = "t
     if isinstance(exc, ConnectorError):
         return exc
     if isinstance(exc, qbx.AuthorizationException):
+        log.info("QuickBooks refused the renewed sign-in (%s) during %s: a reconnect is needed.", _code(exc), what)
         return ConnectionRequired("Valid Connection Required: QuickBooks no longer accepts KCC Desktop's "
                                   f"sign-in ({_code(exc)}).")
     if isinstance(exc, qbx.QuickbooksException):
@@ -168,6 +163,8 @@ def translate(exc: BaseException, last_status: int | None = None, what: str = "t
         if message.startswith("Error returned with status code"):
             if last_status == 403:
                 # Intuit's 403 (code 3100): this sign-in does not reach this company any more.
+                log.info("QuickBooks refused this sign-in for the company (HTTP 403) during %s: a reconnect is "
+                         "needed.", what)
                 return ConnectionRequired("Valid Connection Required: QuickBooks says this sign-in may not use "
                                           "the connected company (HTTP 403).")
             return Rejected(f"QuickBooks refused {what} (HTTP {last_status or 'unknown'}).")
@@ -204,7 +201,7 @@ def _code(exc: qbx.QuickbooksException) -> str:
     return f"code {code}" if code else "no code"
 
 
-def guarded(fn: Callable[[], object], session: QboSession, what: str):
+def guarded(fn: Callable[[], T], session: QboSession, what: str) -> T:
     """Run one SDK call and translate whatever it raises."""
     try:
         return fn()

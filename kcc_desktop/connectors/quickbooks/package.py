@@ -1,35 +1,28 @@
-"""QuickBooks Online through python-quickbooks (API) and intuit-oauth (sign-in).
+"""``QuickBooksPackage``: the ``AccountingPackage`` for QuickBooks Online, through python-quickbooks.
 
-- One ``QuickBooks`` client per package, ``api_url_v3`` pointed at the configured base, minorversion 75,
-  ``use_decimal=True`` (amounts read back as Decimal; sent as exact strings by the SDK's encoder).
-  Its session is ours (``http.QboSession``): tokens, pacing, timeouts and 429s live below the SDK.
-- Batches go to ``/batch`` (at most 30 operations) carrying ``requestid`` = the caller's idempotency
-  key, so a retry after a lost answer replays instead of creating twice; BatchManager cannot send a
-  requestid, so the request is built here and sent through the SDK's ``make_request``.
-- Contacts become Customers (or Vendors for suppliers only); items are NonInventory/Service, never
-  Inventory: stock stays in KCC.
+What each interface method asks of QuickBooks and how answers pair up with what was sent:
+- contacts become Customers (or Vendors for suppliers only); items are NonInventory/Service, never
+  Inventory: stock stays in KCC;
+- writes go in chunks of at most 30 elements, each chunk one request under a key derived from the
+  caller's idempotency key; a duplicate name on create links to the existing record;
+- payments come back page by page (receipts, supplier payments, then deletions from cdc).
 
-Neighbours: ``mapping`` (plain values <-> SDK objects), ``http`` (session, failures, requestid),
-``auth`` (intuit-oauth). ``connect.py`` reaches this module through ``complete_connect`` and
-``QuickBooksPackage`` / ``open_package``.
+Neighbours: ``api`` (the SDK calls: queries, saves, batches), ``http`` (the session below the SDK:
+transport, retry policy, failures in our terms), ``auth`` (intuit-oauth), ``mapping`` / ``remote``
+(plain values <-> SDK objects and JSON).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Protocol, TypeVar
 
 from intuitlib.client import AuthClient
-from quickbooks import exceptions as qbx
-from quickbooks.client import QuickBooks
-from quickbooks.mixins import DecimalEncoder
 
-from .. import oauth
 from ..base import (
     AccountingPackage,
     ConnectionRequired,
@@ -41,62 +34,35 @@ from ..base import (
     Organisation,
     PaymentIn,
     PaymentPage,
-    RateLimited,
-    Rejected,
     RemoteAccount,
     RemoteBankAccount,
     RemoteDocument,
-    RemotePayment,
     RemoteTaxRate,
     Result,
-    TransientError,
 )
 from ..pacing import Pacer, pacer_for
-from ..settings import QUICKBOOKS, ConnectionSettings, SettingsStore, require_secure, save_connection
-from ..tokens import TokenManager, TokenSet, TokenStore, redact
+from ..settings import QUICKBOOKS, ConnectionSettings, require_secure
+from ..tokens import TokenManager, TokenResponse, TokenStore, redact
+from ..transport import RETRY_POLICY, RetryPolicy
 from . import mapping as m
+from .api import MAX_BATCH, MAX_RESULTS, Answer, Op, QboApi, keyed
 from .auth import auth_failure, client_id_for, client_secret_for, make_auth_client, token_json
-from .http import (
-    BATCH_REQUEST_ID_MAX,
-    DEFAULT_TIMEOUT,
-    REQUEST_ID_MAX,
-    THROTTLE_CODE,
-    QboSession,
-    fault_code,
-    fault_text,
-    guarded,
-    request_id,
-    translate,
-)
+from .http import DEFAULT_TIMEOUT, QboSession
+from .mapping import Row
+from .payments import PaymentsBack
+from .remote import remote_document
 
 log = logging.getLogger(__name__)
 
-MINOR_VERSION = 75
-MAX_BATCH = 30
-MAX_RESULTS = 1000
-IN_LIST_CHARS = 12_000   # keeps one look-up's query text reasonable (~1,000 short QBO ids)
-CDC_DAYS = 30
 INTUIT_SANDBOX_API = "https://sandbox-quickbooks.api.intuit.com/v3"
 INTUIT_SANDBOX_WEB = "https://app.sandbox.qbo.intuit.com/app"
 
 
-@dataclass
-class _Op:
-    """One element of a write: where its Result goes, and what to send."""
-
-    index: int
-    entity: str
-    operation: str          # "create" | "update"
-    obj: Any                # a python-quickbooks object
-    name: str = ""          # DisplayName / Name, for duplicate-name linking
+class _Keyed(Protocol):
+    key: str
 
 
-@dataclass
-class _Answer:
-    ok: bool
-    data: dict = field(default_factory=dict)
-    messages: list[str] = field(default_factory=list)
-    codes: list[int] = field(default_factory=list)
+E = TypeVar("E", bound=_Keyed)
 
 
 class QuickBooksPackage(AccountingPackage):
@@ -106,7 +72,7 @@ class QuickBooksPackage(AccountingPackage):
     def __init__(self, settings: ConnectionSettings, token_store: TokenStore | None = None, *,
                  tokens: TokenManager | None = None, pacer: Pacer | None = None, client_secret: str | None = None,
                  time_scale: float = 1.0, timeout: float = DEFAULT_TIMEOUT, item_type: str = "NonInventory",
-                 page_size: int = MAX_RESULTS, transient_retries: int = 1, connect_timeout: float = 10.0,
+                 page_size: int = MAX_RESULTS, retry: RetryPolicy = RETRY_POLICY, connect_timeout: float = 10.0,
                  clock: Callable[[], datetime] | None = None) -> None:
         if item_type not in ("NonInventory", "Service"):
             raise ValueError("QuickBooks items are NonInventory or Service: stock stays in KCC Desktop.")
@@ -124,11 +90,8 @@ class QuickBooksPackage(AccountingPackage):
         self._auth: AuthClient | None = None
         self.tokens = tokens or TokenManager(self.store, QUICKBOOKS, self.realm_id, refresh=self._refresh)
         self.pacer = pacer or pacer_for(QUICKBOOKS, self.realm_id, time_scale)
-        self.session = QboSession(self.tokens, self.pacer, timeout, transient_retries, min(connect_timeout, timeout))
-        self.qb = QuickBooks(company_id=self.realm_id, minorversion=MINOR_VERSION, use_decimal=True)
-        self.qb.sandbox = False  # api_url then returns api_url_v3, which we set per instance
-        self.qb.api_url_v3 = self._api_url()
-        self.qb.session = self.session
+        self.session = QboSession(self.tokens, self.pacer, timeout, retry, min(connect_timeout, timeout))
+        self.api = QboApi(self.realm_id, self._api_url(), self.session, page_size)
         self._org: Organisation | None = None
         self._accounts: list[RemoteAccount] | None = None
         self._income_items: dict[str, str] | None = None
@@ -155,7 +118,7 @@ class QuickBooksPackage(AccountingPackage):
             self._auth = make_auth_client(settings, self._secret(), timeout=self.timeout)
         return self._auth
 
-    def _refresh(self, refresh_token: str) -> dict:
+    def _refresh(self, refresh_token: str) -> TokenResponse:
         client = self.auth_client()
         try:
             client.refresh(refresh_token=refresh_token)
@@ -178,75 +141,15 @@ class QuickBooksPackage(AccountingPackage):
             self.store.delete(QUICKBOOKS, self.realm_id)
             self.tokens.forget()
 
-    def _sdk(self, fn: Callable[[], Any], what: str) -> Any:
-        return guarded(fn, self.session, what)
-
-    def _query(self, select: str, what: str) -> list[dict]:
-        """One query page: the rows of the entity named in ``select``."""
-        data = self._sdk(lambda: self.qb.query(select), what)
-        if not isinstance(data, dict) or not isinstance(data.get("QueryResponse"), dict):
-            raise MalformedResponse(f"QuickBooks answered {what} in a shape KCC Desktop does not understand.")
-        response = data["QueryResponse"]
-        rows = next((v for k, v in response.items() if isinstance(v, list)), [])
-        if not all(isinstance(r, dict) for r in rows):
-            raise MalformedResponse(f"QuickBooks answered {what} in a shape KCC Desktop does not understand.")
-        return rows
-
-    def _query_pages(self, entity: str, where: str = "", order: str = "", what: str = "") -> Iterator[list[dict]]:
-        """Every matching row, page by page (STARTPOSITION counts from 1; at most 1,000 a page)."""
-        start = 1
-        while True:
-            select = f"SELECT * FROM {entity}"
-            if where:
-                select += f" WHERE {where}"
-            if order:
-                select += f" ORDERBY {order}"
-            select += f" STARTPOSITION {start} MAXRESULTS {self.page_size}"
-            rows = self._query(select, what or f"a {entity} query")
-            yield rows
-            if len(rows) < self.page_size:
-                return
-            start += len(rows)
-
-    def _query_all(self, entity: str, where: str = "", order: str = "Id", what: str = "") -> list[dict]:
-        return [row for page in self._query_pages(entity, where, order, what) for row in page]
-
-    def _by_ids(self, entity: str, ids: Iterable[str], what: str) -> dict[str, dict]:
-        """Rows by Id (inactive names included): one query per IN-list of up to a page of ids.
-
-        An ``Id IN (...)`` query returns at most one row per id, so a list no longer than the page size
-        is always answered in one page: no second request to find out there is no more.
-        """
-        wanted = sorted({str(i) for i in ids if i})
-        out: dict[str, dict] = {}
-        for chunk in _in_lists(wanted, self.page_size, IN_LIST_CHARS):
-            where = f"Id IN ({chunk})"
-            if entity in ("Customer", "Vendor", "Item", "Account"):
-                where += " AND Active IN (true, false)"
-            select = f"SELECT * FROM {entity} WHERE {where} STARTPOSITION 1 MAXRESULTS {self.page_size}"
-            for row in self._query(select, what):
-                out[str(row.get("Id"))] = row
-        return out
-
-    def _by_names(self, entity: str, field_name: str, names: Iterable[str], what: str) -> dict[str, dict]:
-        """Active rows whose ``field_name`` is one of ``names``, keyed by the name as QBO spells it (casefolded)."""
-        wanted = sorted({n for n in names if n})
-        out: dict[str, dict] = {}
-        for n in range(0, len(wanted), 100):
-            chunk = ", ".join(m.quote(x) for x in wanted[n:n + 100])
-            for row in self._query_all(entity, f"{field_name} IN ({chunk})", what=what):
-                out[str(row.get(field_name, "")).casefold()] = row
-        return out
-
     # --- reading the organisation ------------------------------------------------------------------
 
     def organisation(self) -> Organisation:
         if self._org is None:
             # A query rather than GET /companyinfo/{realm}: works whatever Id the company record has.
-            rows = self._query("SELECT * FROM CompanyInfo", "the company details request")
+            rows = self.api.query("SELECT * FROM CompanyInfo", "the company details request")
             try:
                 info = rows[0]
-                prefs = self._query("SELECT * FROM Preferences", "the preferences request")
+                prefs = self.api.query("SELECT * FROM Preferences", "the preferences request")
                 currency = ((prefs[0].get("CurrencyPrefs") or {}).get("HomeCurrency") or {}).get("value") \
                     if prefs else None
                 self._org = Organisation(id=str(info.get("Id") or self.realm_id),
@@ -257,7 +160,7 @@ class QuickBooksPackage(AccountingPackage):
         return self._org
 
     def fetch_accounts(self) -> list[RemoteAccount]:
-        rows = self._query_all("Account", "Active IN (true, false)", what="the chart of accounts request")
+        rows = self.api.query_all("Account", "Active IN (true, false)", what="the chart of accounts request")
         try:
             accounts = [RemoteAccount(id=str(r["Id"]), code=str(r.get("AcctNum") or ""), name=str(r.get("Name") or ""),
                                       type=str(r.get("AccountType") or ""),
@@ -297,9 +200,9 @@ class QuickBooksPackage(AccountingPackage):
         return {c: c if c in ids else by_number[c] for c in codes if c in ids or c in by_number}
 
     def fetch_tax_rates(self) -> list[RemoteTaxRate]:
-        codes = self._query_all("TaxCode", what="the tax codes request")
+        codes = self.api.query_all("TaxCode", what="the tax codes request")
         rates = {str(r.get("Id")): m.to_decimal(r.get("RateValue"))
-                 for r in self._query_all("TaxRate", what="the tax rates request")}
+                 for r in self.api.query_all("TaxRate", what="the tax rates request")}
         out = []
         for c in codes:
             rate_list = (c.get("SalesTaxRateList") or {}).get("TaxRateDetail") \
@@ -311,7 +214,7 @@ class QuickBooksPackage(AccountingPackage):
 
     def fetch_bank_accounts(self) -> list[RemoteBankAccount]:
         base = self.organisation().base_currency
-        rows = self._query_all("Account", "AccountType = 'Bank' AND Active IN (true, false)",
+        rows = self.api.query_all("Account", "AccountType = 'Bank' AND Active IN (true, false)",
                                what="the bank accounts request")
         return [RemoteBankAccount(id=str(r.get("Id")), code=str(r.get("AcctNum") or ""), name=str(r.get("Name") or ""),
                                   currency=m.ref_value(r.get("CurrencyRef")) or base,
@@ -320,64 +223,7 @@ class QuickBooksPackage(AccountingPackage):
 
     # --- writing ------------------------------------------------------------------------------------
 
-    def _send(self, ops: list[_Op], key: str, what: str) -> dict[int, _Answer]:
-        """Send ``ops`` in one request: a single ``save`` for one element, else one ``/batch``."""
-        if not ops:
-            return {}
-        if len(ops) > MAX_BATCH:
-            raise ValueError(f"QuickBooks takes at most {MAX_BATCH} operations a batch; got {len(ops)}.")
-        if len(ops) == 1:
-            return {ops[0].index: self._save_one(ops[0], key, what)}
-        return self._batch(ops, key, what)
-
-    def _save_one(self, op: _Op, key: str, what: str) -> _Answer:
-        rid = request_id(key, REQUEST_ID_MAX)
-        try:
-            saved = op.obj.save(qb=self.qb, request_id=rid)
-        except qbx.QuickbooksException as exc:
-            code = fault_code(exc)
-            if isinstance(exc, qbx.AuthorizationException) or code <= 0 or code >= 10000 or code == THROTTLE_CODE:
-                raise _translate(exc, self.session, what) from None
-            text = fault_text(str(exc.message or "").strip(), str(exc.detail or "").strip())
-            return _Answer(False, messages=[text], codes=[code])
-        except Exception as exc:
-            raise _translate(exc, self.session, what) from None
-        return _Answer(True, data=saved.to_dict() if hasattr(saved, "to_dict") else dict(saved))
-
-    def _batch(self, ops: list[_Op], key: str, what: str) -> dict[int, _Answer]:
-        items = [{"bId": str(i), "operation": op.operation, op.entity: json.loads(op.obj.to_json())}
-                 for i, op in enumerate(ops)]
-        # Sorted keys and positional bIds: a retry sends the very same body under the same requestid.
-        body = json.dumps({"BatchItemRequest": items}, cls=DecimalEncoder, sort_keys=True)
-        url = f"{self.qb.api_url}/company/{self.realm_id}/batch"
-        rid = request_id(key, BATCH_REQUEST_ID_MAX)
-        data = self._sdk(lambda: self.qb.make_request("POST", url, body, request_id=rid), what)
-        answers = data.get("BatchItemResponse") if isinstance(data, dict) else None
-        if not isinstance(answers, list):
-            raise MalformedResponse(f"QuickBooks answered {what} without a result for each element.")
-        out: dict[int, _Answer] = {}
-        for answer in answers:
-            if not isinstance(answer, dict) or not str(answer.get("bId", "")).isdigit():
-                raise MalformedResponse(f"QuickBooks answered {what} with an element KCC Desktop cannot place.")
-            pos = int(answer["bId"])
-            if pos >= len(ops):
-                continue
-            op = ops[pos]
-            if "Fault" in answer:
-                # A Fault inside an HTTP 200 is a failure of that element, never a success.
-                out[op.index] = _Answer(False, messages=m.fault_messages(answer["Fault"]),
-                                        codes=m.fault_codes(answer["Fault"]))
-            elif isinstance(answer.get(op.entity), dict) and answer[op.entity].get("Id"):
-                out[op.index] = _Answer(True, data=answer[op.entity])
-            else:
-                out[op.index] = _Answer(False, messages=["QuickBooks answered without the saved record; "
-                                                         "check QuickBooks before sending it again."])
-        for op in ops:
-            out.setdefault(op.index, _Answer(False, messages=["QuickBooks did not answer for this element; "
-                                                              "send it again (nothing is created twice)."]))
-        return out
-
-    def _in_chunks(self, elements: list, key: str, send: Callable[[list, str], list[Result]]) -> list[Result]:
+    def _in_chunks(self, elements: list[E], key: str, send: Callable[[list[E], str], list[Result]]) -> list[Result]:
         """One request per ``MAX_BATCH`` elements; a longer list is split, each part under its own
         key derived from the caller's (so a retry of the whole list replays part by part)."""
         if len(elements) <= MAX_BATCH:
@@ -387,20 +233,20 @@ class QuickBooksPackage(AccountingPackage):
             results += send(elements[n:n + MAX_BATCH], f"{key}#{n // MAX_BATCH}")
         return results
 
-    def _sync_tokens(self, entity: str, ids: list[str], what: str) -> dict[str, dict]:
-        return self._by_ids(entity, ids, what) if ids else {}
+    def _sync_tokens(self, entity: str, ids: list[str], what: str) -> dict[str, Row]:
+        return self.api.by_ids(entity, ids, what) if ids else {}
 
     def upsert_contacts(self, contacts: list[ContactIn], idempotency_key: str) -> list[Result]:
         return self._in_chunks(contacts, idempotency_key, self._upsert_contacts)
 
     def _upsert_contacts(self, contacts: list[ContactIn], idempotency_key: str) -> list[Result]:
         results: list[Result | None] = [None] * len(contacts)
-        current: dict[str, dict[str, dict]] = {}
+        current: dict[str, dict[str, Row]] = {}
         for entity in ("Customer", "Vendor"):
             ids = [c.remote_id for c in contacts if c.remote_id and m.contact_entity(c) == entity]
             current[entity] = self._sync_tokens(entity, ids, "the contact lookup")
         base = self.organisation().base_currency
-        ops: list[_Op] = []
+        ops: list[Op] = []
         for i, c in enumerate(contacts):
             entity = m.contact_entity(c)
             try:
@@ -417,8 +263,8 @@ class QuickBooksPackage(AccountingPackage):
                 shown = str(current[entity].get(c.remote_id, {}).get("DisplayName") or "")
                 if shown.casefold() == m.kind_name(c.name, entity).casefold():
                     obj.DisplayName = shown
-            ops.append(_Op(i, entity, "update" if c.remote_id else "create", obj, str(obj.DisplayName)))
-        answers = self._send(ops, _keyed(idempotency_key, ops), "the contact upload")
+            ops.append(Op(i, entity, "update" if c.remote_id else "create", obj, str(obj.DisplayName)))
+        answers = self.api.send(ops, keyed(idempotency_key, ops), "the contact upload")
         clashes = self._fill(results, contacts, ops, answers, name_field="DisplayName")
         if clashes:
             # The name is held by a record of the other kind: a customer who also supplies us. QBO names
@@ -426,10 +272,11 @@ class QuickBooksPackage(AccountingPackage):
             renamed = []
             for op in clashes:
                 op.obj.DisplayName = m.kind_name(op.name, op.entity)
-                renamed.append(_Op(op.index, op.entity, "create", op.obj, op.obj.DisplayName))
-            answers = self._send(renamed, f"{idempotency_key}~named", "the contact upload")
+                renamed.append(Op(op.index, op.entity, "create", op.obj, op.obj.DisplayName))
+            answers = self.api.send(renamed, f"{idempotency_key}~named", "the contact upload")
             for op in self._fill(results, contacts, renamed, answers, name_field="DisplayName"):
-                results[op.index] = Result(contacts[op.index].key, False, messages=answers[op.index].messages + [
+                results[op.index] = Result(contacts[op.index].key, False, messages=[
+                    *answers[op.index].messages,
                     f"Rename it in KCC Desktop or in QuickBooks so the {op.entity.lower()} name is unique."])
         return [r for r in results if r is not None]
 
@@ -440,7 +287,7 @@ class QuickBooksPackage(AccountingPackage):
         results: list[Result | None] = [None] * len(items)
         accounts = self._account_ids([c for i in items for c in (i.sales_account, i.purchase_account)])
         current = self._sync_tokens("Item", [i.remote_id for i in items if i.remote_id], "the item lookup")
-        ops: list[_Op] = []
+        ops: list[Op] = []
         for n, item in enumerate(items):
             try:
                 if item.remote_id and item.remote_id not in current:
@@ -450,19 +297,19 @@ class QuickBooksPackage(AccountingPackage):
             except m.MappingError as exc:
                 results[n] = Result(item.key, False, messages=[str(exc)])
                 continue
-            ops.append(_Op(n, "Item", "update" if item.remote_id else "create", obj, item.code.strip()))
-        answers = self._send(ops, _keyed(idempotency_key, ops), "the item upload")
+            ops.append(Op(n, "Item", "update" if item.remote_id else "create", obj, item.code.strip()))
+        answers = self.api.send(ops, keyed(idempotency_key, ops), "the item upload")
         for op in self._fill(results, items, ops, answers, name_field="Name"):
-            results[op.index] = Result(items[op.index].key, False, messages=answers[op.index].messages + [
-                "Rename it in KCC Desktop or in QuickBooks so the item name is unique."])
+            results[op.index] = Result(items[op.index].key, False, messages=[
+                *answers[op.index].messages, "Rename it in KCC Desktop or in QuickBooks so the item name is unique."])
         return [r for r in results if r is not None]
 
-    def _fill(self, results: list, elements: list, ops: list[_Op], answers: dict[int, _Answer],
-              name_field: str) -> list[_Op]:
+    def _fill(self, results: list[Result | None], elements: Sequence[_Keyed], ops: list[Op], answers: dict[int, Answer],
+              name_field: str) -> list[Op]:
         """Results for names (contacts, items); a 6240 duplicate on create links to the existing record of
         the same entity. Returns the creates whose name belongs to a record of another kind (no result yet)."""
-        clashes: list[_Op] = []
-        duplicates: dict[str, list[_Op]] = {}
+        clashes: list[Op] = []
+        duplicates: dict[str, list[Op]] = {}
         for op in ops:
             answer = answers[op.index]
             key = elements[op.index].key
@@ -473,7 +320,7 @@ class QuickBooksPackage(AccountingPackage):
             else:
                 results[op.index] = Result(key, False, messages=answer.messages)
         for entity, dups in duplicates.items():
-            found = self._by_names(entity, name_field, [op.name for op in dups], "the duplicate-name lookup")
+            found = self.api.by_names(entity, name_field, [op.name for op in dups], "the duplicate-name lookup")
             for op in dups:
                 row = found.get(op.name.casefold())
                 key = elements[op.index].key
@@ -494,13 +341,13 @@ class QuickBooksPackage(AccountingPackage):
         accounts = self._account_ids(codes) if codes else {}
         item_codes = {line.item_code for d in documents for line in d.lines if line.item_code}
         items = {k: str(v.get("Id")) for k, v in
-                 self._by_names("Item", "Name", item_codes, "the item lookup").items()} if item_codes else {}
+                 self.api.by_names("Item", "Name", item_codes, "the item lookup").items()} if item_codes else {}
         item_ids = {code: items.get(code.casefold(), "") for code in item_codes}
         wanted = {line.account_code for d in documents if d.kind in m.SALES_KINDS for line in d.lines
                   if not line.item_code}
         if wanted:
             item_ids.update(self._items_by_income_account(wanted))
-        ops: list[_Op] = []
+        ops: list[Op] = []
         for n, doc in enumerate(documents):
             try:
                 sendable = replace(doc, currency="" if doc.currency in ("", base) else doc.currency)
@@ -508,8 +355,8 @@ class QuickBooksPackage(AccountingPackage):
             except m.MappingError as exc:
                 results[n] = Result(doc.key, False, messages=[str(exc)])
                 continue
-            ops.append(_Op(n, m.ENTITY[doc.kind].qbo_object_name, "create", obj))
-        answers = self._send(ops, idempotency_key, "the document upload")
+            ops.append(Op(n, m.ENTITY[doc.kind].qbo_object_name, "create", obj))
+        answers = self.api.send(ops, idempotency_key, "the document upload")
         for op in ops:
             answer, doc = answers[op.index], documents[op.index]
             if answer.ok:
@@ -528,7 +375,7 @@ class QuickBooksPackage(AccountingPackage):
         if self._income_items is None or any(m.ACCOUNT_ITEM + c not in self._income_items for c in wanted):
             codes = {a.id: a.code or a.id for a in (self._accounts or self.fetch_accounts())}
             out: dict[str, str] = {}
-            for row in self._query_all("Item", what="the item list request"):
+            for row in self.api.query_all("Item", what="the item list request"):
                 code = codes.get(m.ref_value(row.get("IncomeAccountRef")))
                 if code and row.get("Type") != "Inventory":
                     out.setdefault(m.ACCOUNT_ITEM + code, str(row.get("Id")))
@@ -541,15 +388,15 @@ class QuickBooksPackage(AccountingPackage):
     def _create_payments(self, payments: list[PaymentIn], idempotency_key: str) -> list[Result]:
         results: list[Result | None] = [None] * len(payments)
         # A payment needs the paid document's customer/vendor; read it when the ledger has none.
-        missing = {"Invoice": [], "Bill": []}
+        missing: dict[str, list[str]] = {"Invoice": [], "Bill": []}
         for p in payments:
             if not p.contact_remote_id and p.document_kind == DocKind.SALES_INVOICE:
                 missing["Invoice"].append(p.document_remote_id)
             elif not p.contact_remote_id and p.document_kind == DocKind.PURCHASE_INVOICE:
                 missing["Bill"].append(p.document_remote_id)
-        docs = {e: self._by_ids(e, ids, "the paid documents lookup") if ids else {} for e, ids in missing.items()}
+        docs = {e: self.api.by_ids(e, ids, "the paid documents lookup") if ids else {} for e, ids in missing.items()}
         banks = self._bank_ids([p.bank_account_code for p in payments if not p.bank_account_id])
-        ops: list[_Op] = []
+        ops: list[Op] = []
         for n, p in enumerate(payments):
             try:
                 if not p.bank_account_id and p.bank_account_code in banks:
@@ -563,8 +410,8 @@ class QuickBooksPackage(AccountingPackage):
             except m.MappingError as exc:
                 results[n] = Result(p.key, False, messages=[str(exc)])
                 continue
-            ops.append(_Op(n, obj.qbo_object_name, "create", obj))
-        answers = self._send(ops, idempotency_key, "the payment upload")
+            ops.append(Op(n, obj.qbo_object_name, "create", obj))
+        answers = self.api.send(ops, idempotency_key, "the payment upload")
         for op in ops:
             answer, p = answers[op.index], payments[op.index]
             results[op.index] = Result(p.key, True, remote_id=str(answer.data.get("Id")),
@@ -576,16 +423,16 @@ class QuickBooksPackage(AccountingPackage):
 
     def find_document(self, kind: DocKind, number: str, contact_remote_id: str = "") -> RemoteDocument | None:
         entity = m.ENTITY[kind].qbo_object_name
-        rows = self._query(f"SELECT * FROM {entity} WHERE DocNumber = {m.quote(number)}",
+        rows = self.api.query(f"SELECT * FROM {entity} WHERE DocNumber = {m.quote(number)}",
                            "the document lookup")
         try:
-            docs = [m.remote_document(kind, r) for r in rows]
+            docs = [remote_document(kind, r) for r in rows]
         except KeyError:
             raise MalformedResponse("QuickBooks sent a document without an Id.") from None
         if contact_remote_id:   # bill numbers are per supplier: another supplier's bill is not ours
             docs = [d for d in docs if d.contact_remote_id in ("", contact_remote_id)]
         live = [d for d in docs if d.status != "VOIDED"]
-        return (live or docs or [None])[0]
+        return (live or docs)[0] if docs else None
 
     def find_contact(self, name: str, supplier: bool | None = None) -> str | None:
         """By display name; ``supplier`` says which kind (a customer and a supplier may share a ledger name,
@@ -593,75 +440,25 @@ class QuickBooksPackage(AccountingPackage):
         entities = ("Customer", "Vendor") if supplier is None else ("Vendor",) if supplier else ("Customer",)
         for entity in entities:
             names = ", ".join(m.quote(n) for n in (name.strip(), m.kind_name(name, entity)))
-            rows = self._query(f"SELECT * FROM {entity} WHERE DisplayName IN ({names})", "the contact lookup")
+            rows = self.api.query(f"SELECT * FROM {entity} WHERE DisplayName IN ({names})", "the contact lookup")
             rows.sort(key=lambda r: str(r.get("DisplayName", "")).casefold() != name.strip().casefold())
             if rows:
                 return str(rows[0].get("Id"))
         return None
 
     def find_item(self, code: str) -> str | None:
-        rows = self._query(f"SELECT * FROM Item WHERE Name = {m.quote(code.strip())}", "the item lookup")
+        rows = self.api.query(f"SELECT * FROM Item WHERE Name = {m.quote(code.strip())}", "the item lookup")
         return str(rows[0].get("Id")) if rows else None
 
     # --- payments back from QuickBooks ----------------------------------------------------------------
 
     def list_payments(self, since: datetime | None) -> Iterator[PaymentPage]:
         """Receipts, then supplier payments, then deletions (cdc), each page as QBO serves it."""
-        pages = self._payment_pages(since)
-        previous: list[RemotePayment] | None = None
-        for page in pages:
-            if previous is not None:
-                yield PaymentPage(previous, has_more=True)
-            previous = page
-        yield PaymentPage(previous or [], has_more=False)
+        reader = PaymentsBack(self.api, self._account_codes, self.clock)
+        return reader.pages(since, lambda: self.organisation().base_currency)
 
-    def _payment_pages(self, since: datetime | None) -> Iterator[list[RemotePayment]]:
-        if since is not None and since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)   # the interface says UTC; be lenient
-        ctx = m.PaymentContext(base_currency=self.organisation().base_currency)
-        where = f"MetaData.LastUpdatedTime >= {m.quote(m.query_timestamp(since))}" if since else ""
-        for entity, doc_entity in (("Payment", "Invoice"), ("BillPayment", "Bill")):
-            for rows in self._query_pages(entity, where, "MetaData.LastUpdatedTime, Id",
-                                          f"the {entity} list request"):
-                if not rows:
-                    continue
-                self._page_context(ctx, entity, doc_entity, rows)
-                try:
-                    page = [p for p in (m.remote_payment(entity, r, ctx) for r in rows) if p is not None]
-                except (KeyError, TypeError, AttributeError):
-                    raise MalformedResponse(f"QuickBooks sent a {entity} KCC Desktop does not understand.") from None
-                if page:
-                    yield page
-        if since is not None:
-            deleted = self._deleted_payments(since, ctx.base_currency)
-            if deleted:
-                yield deleted
-
-    def _page_context(self, ctx: m.PaymentContext, entity: str, doc_entity: str, rows: list[dict]) -> None:
-        if not ctx.account_codes:
-            ctx.account_codes = {a.id: a.code for a in (self._accounts or self.fetch_accounts())}
-        ids = {i for r in rows for i in m.linked_ids(entity, r)} - {k[1] for k in ctx.doc_numbers if k[0] == doc_entity}
-        if ids:
-            for doc_id, row in self._by_ids(doc_entity, ids, "the paid documents lookup").items():
-                ctx.doc_numbers[(doc_entity, doc_id)] = str(row.get("DocNumber") or "")
-
-    def _deleted_payments(self, since: datetime, base_currency: str) -> list[RemotePayment]:
-        # cdc looks back at most 30 days; older deletions are beyond what QuickBooks can report.
-        floor = self.clock() - timedelta(days=CDC_DAYS) + timedelta(minutes=5)
-        changed_since = m.query_timestamp(max(since, floor))
-        data = self._sdk(lambda: self.qb.change_data_capture("Payment,BillPayment", changed_since),
-                         "the deleted payments request")
-        try:
-            responses = data["CDCResponse"][0]["QueryResponse"]
-            out = []
-            for block in responses:
-                for entity in ("Payment", "BillPayment"):
-                    for row in block.get(entity) or []:
-                        if str(row.get("status", "")).lower() == "deleted":
-                            out.append(m.deleted_payment(entity, row, base_currency))
-            return out
-        except (KeyError, IndexError, TypeError, AttributeError):
-            raise MalformedResponse("QuickBooks sent a change list KCC Desktop does not understand.") from None
+    def _account_codes(self) -> dict[str, str]:
+        return {a.id: a.code for a in (self._accounts or self.fetch_accounts())}
 
     def document_url(self, kind: DocKind, remote_id: str) -> str:
         web = self.endpoints.web_url.rstrip("/")
@@ -670,118 +467,8 @@ class QuickBooksPackage(AccountingPackage):
         return f"{web}/{m.WEB_PAGE[kind]}?txnId={remote_id}"
 
 
-# --- helpers ---------------------------------------------------------------------------------------------
-
-def _keyed(key: str, ops: list[_Op]) -> str:
-    """Updates carry SyncTokens, so their body changes once applied: a retry then needs a fresh
-    requestid (an update is safe to repeat; a reused requestid with another body is refused)."""
-    tokens = [str(op.obj.SyncToken) for op in ops if op.operation == "update"]
-    return f"{key}|{','.join(tokens)}" if tokens else key
-
-
-def _translate(exc: BaseException, session: QboSession, what: str):
-    return translate(exc, session.last_status, what)
-
-
-# --- connecting ------------------------------------------------------------------------------------------
-
-def complete_connect(settings: ConnectionSettings, *args: Any, **kwargs: Any):
-    """``connect.py``'s QuickBooks hook. Two shapes are accepted, because the shared flow may run the
-    browser part itself or hand all of it over:
-
-    - ``(settings, code, realm_id, redirect_uri, token_store=...)`` -> TokenSet: ``finish_connect``;
-    - ``(settings, store, token_store, *, open_browser, timeout, print_fn, choose_tenant)``
-      -> ConnectionSettings: ``connect_flow``.
-    """
-    if args and isinstance(args[0], str):
-        return finish_connect(settings, *args, **kwargs)
-    return connect_flow(settings, *args, **kwargs)
-
-
-def finish_connect(settings: ConnectionSettings, code: str, realm_id: str, redirect_uri: str, *,
-                   token_store: TokenStore | None = None, client_secret: str | None = None,
-                   timeout: float = DEFAULT_TIMEOUT) -> TokenSet:
-    """Trade the code for tokens (intuit-oauth) and save them to the keyring.
-
-    The caller saves the settings afterwards (tokens first: settings never name a company without a
-    saved sign-in).
-    """
-    store = token_store or TokenStore()
-    if not realm_id:
-        raise Rejected("QuickBooks did not say which company was chosen (no realmId came back).",
-                       "Start Connect again.")
-    settings.client_id = client_id_for(settings)
-    secret = client_secret or client_secret_for(settings, store)
-    client = make_auth_client(settings, secret, redirect_uri, timeout=timeout)
-    try:
-        client.get_bearer_token(code, realm_id=realm_id)
-    except Exception as exc:
-        failure = auth_failure(exc, "finish connecting")
-        if failure is exc:
-            raise
-        raise failure from None
-    tokens = TokenSet.from_response(token_json(client))
-    tokens.extra["realm_id"] = realm_id
-    store.save(QUICKBOOKS, realm_id, tokens)
-    settings.realm_id = realm_id
-    return tokens
-
-
-def connect_flow(settings: ConnectionSettings, store: SettingsStore, token_store: TokenStore, *,
-                 open_browser: bool = True, timeout: float = 300, print_fn: Callable[[str], None] = print,
-                 choose_tenant: Callable | None = None, listener: oauth.LoopbackListener | None = None,
-                 **options: Any) -> ConnectionSettings:
-    """The whole sign-in: browser, loopback redirect (code + realmId), code exchange, keyring, settings.
-
-    QuickBooks' consent page picks the company, so ``choose_tenant`` is not needed.
-    """
-    settings.endpoints().check()
-    settings.client_id = client_id_for(settings)
-    own = listener is None
-    listener = listener or oauth.LoopbackListener()
-    if own:
-        listener.start()
-    try:
-        result = oauth.authorize(settings.endpoints().authorize_url, settings.client_id, settings.scopes,
-                                 use_pkce=False, open_browser=open_browser, timeout=timeout, print_fn=print_fn,
-                                 listener=listener)
-    finally:
-        if own:
-            listener.stop()
-    secret = client_secret_for(settings, token_store)
-    finish_connect(settings, result.code, result.realm_id, result.redirect_uri, token_store=token_store,
-                   client_secret=secret, timeout=min(timeout, DEFAULT_TIMEOUT))
-    try:
-        package = QuickBooksPackage(settings, token_store, client_secret=secret, **options)
-        settings.organisation_name = package.organisation().name
-    except (TransientError, RateLimited) as exc:
-        print_fn(f"Connected, but the company name could not be read yet ({exc.message}).")
-    save_connection(store, settings)
-    return settings
-
-
-def open_package(settings: ConnectionSettings, token_store: TokenStore, **options: Any) -> QuickBooksPackage:
-    """The connector for a saved QuickBooks connection (``connect.open_package`` calls this)."""
-    return QuickBooksPackage(settings, token_store, **options)
-
-
 def _account_table(accounts: list[RemoteAccount]) -> dict[str, str]:
     active = [a for a in accounts if a.status == "ACTIVE"]
     table = {a.id: a.id for a in active if not a.code}
     table.update({a.code: a.id for a in active if a.code})
     return table
-
-
-def _in_lists(values: list[str], most: int, chars: int) -> Iterator[str]:
-    """``'a', 'b', ...`` IN-list bodies of at most ``most`` values and about ``chars`` characters."""
-    chunk: list[str] = []
-    size = 0
-    for v in values:
-        quoted = m.quote(v)
-        if chunk and (len(chunk) >= most or size + len(quoted) + 2 > chars):
-            yield ", ".join(chunk)
-            chunk, size = [], 0
-        chunk.append(quoted)
-        size += len(quoted) + 2
-    if chunk:
-        yield ", ".join(chunk)

@@ -118,9 +118,9 @@ def _doc_contact(d: DocumentIn) -> Contact:
 
 
 def document_model(d: DocumentIn, unitdp4: bool) -> Invoice | CreditNote:
-    common = dict(contact=_doc_contact(d), date=d.date, line_amount_types=LineAmountTypes("Exclusive"),
-                  line_items=[line_model(line, unitdp4) for line in d.lines], reference=d.reference or None,
-                  currency_code=currency(d.currency), status="AUTHORISED" if d.authorised else "DRAFT")
+    common = {"contact": _doc_contact(d), "date": d.date, "line_amount_types": LineAmountTypes("Exclusive"),
+              "line_items": [line_model(line, unitdp4) for line in d.lines], "reference": d.reference or None,
+              "currency_code": currency(d.currency), "status": "AUTHORISED" if d.authorised else "DRAFT"}
     if is_credit(d.kind):
         return CreditNote(type=CREDIT_TYPES[d.kind], credit_note_number=d.number or None, **common)
     # An authorised sales invoice needs a due date; default to the invoice date.
@@ -215,7 +215,8 @@ def _dec(value: Any) -> Decimal:
 
 
 def remote_invoice(inv: Any) -> RemoteDocument:
-    return RemoteDocument(remote_id=str(inv.invoice_id), kind=KIND_OF_TYPE[inv.type], number=str(inv.invoice_number or ""),
+    return RemoteDocument(remote_id=str(inv.invoice_id), kind=KIND_OF_TYPE[inv.type],
+                          number=str(inv.invoice_number or ""),
                           total=_dec(inv.total), amount_due=_dec(inv.amount_due), status=str(inv.status or ""),
                           reference=str(inv.reference or ""),
                           contact_remote_id=str(getattr(inv.contact, "contact_id", "") or ""))
@@ -285,14 +286,14 @@ def remote_overpayment(o: Any, kind: str, bank: Any | None) -> RemotePayment:
     """An Overpayment as one payment: its Total came in (or went out) through ``bank`` (the account of
     the bank transaction that created it); its allocations pay invoices; what remains is on account.
     Refunds of it (AROVERPAYMENTPAYMENT) are not counted here: they never sync."""
-    by_invoice: dict[str, list] = {}
+    by_invoice: dict[str, tuple[str, Decimal]] = {}
     for a in o.allocations or []:
         inv = a.invoice
         if getattr(a, "is_deleted", False) or inv is None or not inv.invoice_id:
             continue
         # Two allocations to one invoice become one: the import allocates each invoice once.
-        entry = by_invoice.setdefault(str(inv.invoice_id), [str(inv.invoice_number or ""), Decimal(0)])
-        entry[1] += _dec(a.amount)
+        number, amount = by_invoice.get(str(inv.invoice_id), (str(inv.invoice_number or ""), Decimal(0)))
+        by_invoice[str(inv.invoice_id)] = (number, amount + _dec(a.amount))
     allocations = tuple(Allocation(i, number, amount) for i, (number, amount) in by_invoice.items())
     d = o.date if isinstance(o.date, date) else date(1970, 1, 1)
     if isinstance(d, datetime):

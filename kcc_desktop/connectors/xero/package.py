@@ -1,40 +1,23 @@
-"""Xero, through the official xero-python SDK.
+"""``XeroPackage``: the ``AccountingPackage`` for Xero, through the official xero-python SDK.
 
-SDK quirks handled here (see /work/shared/reference/integration-facts.md):
-- ``Configuration`` is a process-wide singleton factory: ``Configuration()`` returns a copy of the
-  first one ever built, so we build it bare and then assign our own ``oauth2_token``.
-- The SDK would refresh tokens itself via the class attribute ``TokenApi.refresh_token_url``; it can't
-  (a PKCE app has no client secret), so ``TokenManager`` refreshes ahead of expiry and the SDK always
-  gets a token dict with only its allowed keys, scope as a list and no ``expires_at``. The class
-  attribute is still pointed at the configured token URL so nothing can ever reach production.
-- Every batch goes out with ``summarizeErrors=false`` (else valid elements are created silently
-  alongside a 400) and the caller's ``Idempotency-Key``.
-- urllib3's own retries are off: retrying is our decision (only reads and keyed writes).
+What a request carries and how answers pair up with what was sent: batches of at most 50, always with
+``summarizeErrors=false`` (else valid elements are created silently alongside a 400) and the caller's
+``Idempotency-Key``; look-ups by number, name and code; payments (and overpayments) read back page by
+page. Every SDK call goes through ``XeroClient.call`` (``http.py``: transport, retry policy, failures
+in our terms); sign-in specifics are in ``auth.py``; SDK models are built and read in ``mapping.py``.
 """
 
 from __future__ import annotations
 
-import functools
-import http.client
-import logging
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-import requests
-import urllib3
-from xero_python.accounting import AccountingApi
 from xero_python.accounting.models import Contacts, CreditNotes, Invoices, Items, Payments
-from xero_python.api_client import ApiClient
-from xero_python.api_client.configuration import Configuration
-from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
-from xero_python.exceptions import ApiException, HTTPStatusException, RateLimitException
 
 from ..base import (
     AccountingPackage,
     ConnectionRequired,
-    ConnectorError,
     ContactIn,
     DocKind,
     DocumentIn,
@@ -43,101 +26,31 @@ from ..base import (
     Organisation,
     PaymentIn,
     PaymentPage,
-    Rejected,
     RemoteAccount,
     RemoteBankAccount,
     RemoteDocument,
+    RemotePayment,
     RemoteTaxRate,
     Result,
-    TransientError,
-    ValidationFailed,
 )
-from ..pacing import Pacer, Throttled, pacer_for, parse_retry_after
+from ..pacing import Pacer, pacer_for
 from ..settings import ConnectionSettings, Endpoints
-from ..tokens import TokenManager, TokenSet, redact
+from ..tokens import TokenManager
+from ..transport import RETRY_POLICY, RetryPolicy
 from . import mapping as m
-
-log = logging.getLogger(__name__)
+from .auth import Tenant, list_connections, make_api_client
+from .http import UsageError, XeroClient, shape_guard
 
 PAGE_SIZE = 100          # GET /Payments pages hold 100
 OVERPAYMENT_LOOKUP = 25  # overpayment ids per GET /BankTransactions where-clause (keeps the URL short)
-_TRANSIENT_STATUSES = {500, 502, 503, 504}
-_NETWORK_ERRORS = (urllib3.exceptions.HTTPError, http.client.HTTPException, ConnectionError, TimeoutError, OSError)
-_sdk_lock = threading.Lock()
-_SHAPE_ERRORS = (ValueError, TypeError, KeyError, AttributeError, ArithmeticError)
 
 
-class UsageError(ValueError):
-    """The caller broke the interface's rules (too many elements, a naive datetime): a bug, not Xero."""
+class _Keyed(Protocol):
+    key: str
 
 
-def _shape_guard(what: str):
-    """Turn a crash while reading Xero's answer into MalformedResponse (never a traceback for the user)."""
-    def wrap(fn):
-        @functools.wraps(fn)
-        def inner(*args, **kwargs):
-            try:
-                return fn(*args, **kwargs)
-            except (ConnectorError, UsageError):
-                raise
-            except _SHAPE_ERRORS as exc:
-                raise MalformedResponse(f"Could not {what}: Xero answered with data in an unexpected shape "
-                                        f"({type(exc).__name__}).",
-                                        "Try again later; if it keeps happening, report it to support.") from None
-        return inner
-    return wrap
-
-
-# --- the SDK client ---------------------------------------------------------------------------------------
-
-def make_api_client(client_id: str, token_url: str, token_getter: Callable[[], dict],
-                    token_saver: Callable[[dict], None]) -> ApiClient:
-    with _sdk_lock:
-        config = Configuration()    # a copy of the process-wide default: safe to change
-        config.oauth2_token = OAuth2Token(client_id=client_id)  # no secret: the SDK never refreshes
-        TokenApi.refresh_token_url = token_url
-    client = ApiClient(config, pool_threads=1, oauth2_token_getter=token_getter, oauth2_token_saver=token_saver)
-    # Our retry policy, not urllib3's (it would silently replay PUTs).
-    client.rest_client.pool_manager.connection_pool_kw["retries"] = False
-    return client
-
-
-def list_connections(connections_url: str, access_token: str, timeout: float = 30) -> list[dict[str, str]]:
-    """The organisations this sign-in may use: [{"tenant_id", "name", "type"}] (organisations only)."""
-    try:
-        resp = requests.get(connections_url, timeout=timeout,
-                            headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"})
-    except requests.RequestException as exc:
-        raise TransientError(f"Could not reach Xero to list organisations ({type(exc).__name__}).") from None
-    if resp.status_code in (401, 403):
-        raise ConnectionRequired("Valid Connection Required: Xero did not accept the sign-in when listing "
-                                 "organisations.")
-    if resp.status_code >= 500:
-        raise TransientError(f"Xero had a problem listing organisations (HTTP {resp.status_code}).")
-    if resp.status_code >= 400:
-        raise Rejected(f"Xero refused to list organisations (HTTP {resp.status_code}).")
-    try:
-        rows = resp.json()
-        tenants = [{"tenant_id": str(r["tenantId"]), "name": str(r.get("tenantName") or ""),
-                    "type": str(r.get("tenantType") or "ORGANISATION")} for r in rows]
-    except (ValueError, TypeError, KeyError, AttributeError):
-        raise MalformedResponse("Xero's list of organisations was not in the expected shape.") from None
-    return [t for t in tenants if t["type"].upper() == "ORGANISATION"]
-
-
-def _status(exc: ApiException) -> int:
-    # AccountingBadRequestException.status parses the body; read the raw response's status instead.
-    resp = getattr(exc, "http_resp", None)
-    return int(getattr(resp, "status", None) or getattr(exc, "_status", None) or 0)
-
-
-def _body(exc: ApiException) -> Any:
-    import json
-    from decimal import Decimal
-    try:
-        return json.loads(getattr(exc.http_resp, "data", b"") or b"", parse_float=Decimal)
-    except (ValueError, TypeError, AttributeError):
-        return None
+E = TypeVar("E", bound=_Keyed)
+PageFetch = Callable[[int, dict[str, Any]], tuple[list[RemotePayment], int, Any]]
 
 
 class XeroPackage(AccountingPackage):
@@ -146,7 +59,7 @@ class XeroPackage(AccountingPackage):
 
     def __init__(self, settings: ConnectionSettings, tokens: TokenManager, *, endpoints: Endpoints | None = None,
                  pacer: Pacer | None = None, timeout: float = 60.0, connect_timeout: float = 10.0,
-                 transient_retries: int = 1, time_scale: float = 1.0) -> None:
+                 retry: RetryPolicy = RETRY_POLICY, time_scale: float = 1.0) -> None:
         if not settings.tenant_id:
             raise ConnectionRequired("Valid Connection Required: no Xero organisation has been chosen.")
         self.settings = settings
@@ -155,97 +68,27 @@ class XeroPackage(AccountingPackage):
         self.endpoints = (endpoints or settings.endpoints()).check()
         self.pacer = pacer or pacer_for("xero", self.tenant_id, time_scale)
         self.timeout = (connect_timeout, timeout)
-        self.transient_retries = transient_retries
-        self.api_client = make_api_client(settings.client_id, self.endpoints.token_url,
-                                          lambda: self.tokens.tokens().sdk_dict(), self._sdk_saved_token)
-        self.api = AccountingApi(self.api_client, base_url=self.endpoints.api_url)
+        api_client = make_api_client(settings.client_id, self.endpoints.token_url, tokens)
+        self.client = XeroClient(api_client, self.endpoints.api_url, self.tenant_id, tokens, self.pacer,
+                                 self.timeout, retry)
+        self.api = self.client.api
         self._org: Organisation | None = None
         self._bank_of_overpayment: dict[str, Any] = {}
-        self.request_count = 0
 
-    def _sdk_saved_token(self, token: dict) -> None:
-        # Only reached if the SDK ever refreshed on its own: keep its rotated refresh token.
-        new = TokenSet.from_response(token, previous=self.tokens.tokens())
-        self.tokens.store.save(self.tokens.provider, self.tokens.tenant, new)
-        self.tokens.forget()
+    @property
+    def request_count(self) -> int:
+        """Requests put on the wire (every send counts): the exporter reports a run's figure from it."""
+        return self.client.transport.request_count
 
-    # --- calling the API ---------------------------------------------------------------------------
-
-    def _attempt(self, method: str, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
-        fn = getattr(self.api, method)
-        self.request_count += 1
-        try:
-            data, _status_code, headers = fn(self.tenant_id, *args, _return_http_data_only=False,
-                                             _request_timeout=self.timeout, **kwargs)
-        except RateLimitException as exc:
-            headers = exc.headers or {}
-            self.pacer.observe(headers, counted=False)
-            raise Throttled(exc.rate_limit or headers.get("X-Rate-Limit-Problem"),
-                            parse_retry_after(headers.get("Retry-After"))) from None
-        self.pacer.observe(headers)
-        return data
-
-    def _call(self, what: str, method: str, *args: Any, retry_safe: bool = True, batch: bool = False,
-              **kwargs: Any) -> Any:
-        """One API call with pacing, one refresh on 401/403, bounded retries of transient failures.
-
-        ``retry_safe``: reads, and writes carrying an Idempotency-Key, may be repeated.
-        """
-        refreshed = False
-        retries_left = self.transient_retries if retry_safe else 0
-        while True:
-            used = self.tokens.tokens().access_token      # refreshes ahead of expiry
-            try:
-                return self.pacer.run(lambda: self._attempt(method, args, kwargs), batch=batch)
-            except HTTPStatusException as exc:
-                status = _status(exc)
-                if status in (401, 403):
-                    if not refreshed:
-                        refreshed = True
-                        self.tokens.force_refresh(used)
-                        continue
-                    raise ConnectionRequired(f"Valid Connection Required: Xero refused the sign-in while trying "
-                                             f"to {what} (HTTP {status}).") from None
-                error = self._status_error(exc, status, what)
-            except ApiException as exc:   # status 0: SSL and request-building problems
-                error = TransientError(f"Could not {what}: the secure connection to Xero failed "
-                                       f"({redact(getattr(exc, 'reason', '') or type(exc).__name__)}).")
-            except _NETWORK_ERRORS as exc:
-                error = TransientError(f"Could not {what}: the connection to Xero failed or timed out "
-                                       f"({type(exc).__name__}).")
-            except _SHAPE_ERRORS as exc:
-                raise MalformedResponse(f"Could not {what}: Xero answered with data in an unexpected shape "
-                                        f"({type(exc).__name__}).",
-                                        "Try again later; if it keeps happening, report it to support.") from None
-            if isinstance(error, TransientError) and retries_left > 0:
-                retries_left -= 1
-                log.info("Retrying after a transient failure: %s", error.message)
-                # A short pause (scaled with the pacer's window) so a struggling server gets a breath.
-                self.pacer.sleep(0.5 * self.pacer.policy.window_seconds / 60.0)
-                continue
-            raise error
-
-    def _status_error(self, exc: HTTPStatusException, status: int, what: str) -> ConnectorError:
-        body = _body(exc)
-        messages = [redact(x) for x in m.error_messages(body)]
-        if status == 400:
-            if not messages:
-                messages = ["Xero refused the request (HTTP 400)."]
-            return ValidationFailed(f"Xero refused to {what}: " + "; ".join(messages), messages,
-                                    "Correct the details shown, then send again.")
-        if status >= 500 or status in (408,):
-            return TransientError(f"Could not {what}: Xero had a problem (HTTP {status}).")
-        if status == 404:
-            return Rejected(f"Could not {what}: Xero could not find it (HTTP 404).")
-        detail = f": {'; '.join(messages)}" if messages else ""
-        return Rejected(f"Xero refused to {what} (HTTP {status}){detail}.")
+    def _call(self, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return self.client.call(what, method, *args, **kwargs)
 
     # --- reference data ----------------------------------------------------------------------------
 
-    @_shape_guard("read the organisation")
+    @shape_guard("read the organisation")
     def organisation(self) -> Organisation:
         if self._org is None:
-            orgs = self._call("read the organisation", "get_organisations").organisations or []
+            orgs = self._call("read the organisation", self.api.get_organisations).organisations or []
             if not orgs:
                 raise MalformedResponse("Xero returned no organisation for this connection.")
             o = orgs[0]
@@ -253,20 +96,21 @@ class XeroPackage(AccountingPackage):
                                      base_currency=m.enum_value(o.base_currency, "GBP"))
         return self._org
 
-    @_shape_guard("read the chart of accounts")
+    @shape_guard("read the chart of accounts")
     def fetch_accounts(self) -> list[RemoteAccount]:
-        return [m.remote_account(a) for a in self._call("read the chart of accounts", "get_accounts").accounts or []]
+        rows = self._call("read the chart of accounts", self.api.get_accounts).accounts or []
+        return [m.remote_account(a) for a in rows]
 
-    @_shape_guard("read the tax rates")
+    @shape_guard("read the tax rates")
     def fetch_tax_rates(self) -> list[RemoteTaxRate]:
-        return [m.remote_tax_rate(t) for t in self._call("read the tax rates", "get_tax_rates").tax_rates or []]
+        return [m.remote_tax_rate(t) for t in self._call("read the tax rates", self.api.get_tax_rates).tax_rates or []]
 
-    @_shape_guard("read the bank accounts")
+    @shape_guard("read the bank accounts")
     def fetch_bank_accounts(self) -> list[RemoteBankAccount]:
-        rows = self._call("read the bank accounts", "get_accounts", where='Type=="BANK"').accounts or []
+        rows = self._call("read the bank accounts", self.api.get_accounts, where='Type=="BANK"').accounts or []
         return [m.remote_bank_account(a) for a in rows if m.enum_value(a.type) == "BANK"]
 
-    def list_tenants(self) -> list[dict[str, str]]:
+    def list_tenants(self) -> list[Tenant]:
         if not self.endpoints.connections_url:
             return []
         return list_connections(self.endpoints.connections_url, self.tokens.access_token(), self.timeout[1])
@@ -279,11 +123,12 @@ class XeroPackage(AccountingPackage):
         if idempotency_key and len(idempotency_key) > 128:
             raise UsageError("Xero idempotency keys are at most 128 characters.")
 
-    def _batch(self, what: str, items: Sequence[Any], build: Callable[[Any], Any], send: Callable[[list], list],
-               to_result: Callable[[Any, Any], Result]) -> list[Result]:
+    def _batch(self, what: str, items: Sequence[E], build: Callable[[E], Any], send: Callable[[list[Any]], list[Any]],
+               to_result: Callable[[E, Any], Result]) -> list[Result]:
         """Build models (a model that can't be built is that element's failed Result), send, pair up."""
         results: list[Result | None] = [None] * len(items)
-        models, where = [], []
+        models: list[Any] = []
+        where: list[int] = []
         for i, item in enumerate(items):
             try:
                 models.append(build(item))
@@ -295,36 +140,36 @@ class XeroPackage(AccountingPackage):
             if len(elements) != len(models):
                 raise MalformedResponse(f"Xero answered {len(elements)} results for {len(models)} {what}; "
                                         "nothing can be matched up.", "Check Xero before sending again.")
-            for i, element in zip(where, elements):
+            for i, element in zip(where, elements, strict=True):
                 results[i] = to_result(items[i], element)
         return [r for r in results if r is not None]
 
-    @_shape_guard("send contacts")
+    @shape_guard("send contacts")
     def upsert_contacts(self, contacts: list[ContactIn], idempotency_key: str) -> list[Result]:
         self._check_batch(contacts, idempotency_key)
         # PUT only creates; POST creates or updates: use it when the batch holds an update.
-        method = "update_or_create_contacts" if any(c.remote_id for c in contacts) else "create_contacts"
+        method = self.api.update_or_create_contacts if any(c.remote_id for c in contacts) else self.api.create_contacts
 
-        def send(models: list) -> list:
+        def send(models: list[Any]) -> list[Any]:
             resp = self._call("send contacts", method, Contacts(contacts=models), summarize_errors=False,
                               idempotency_key=idempotency_key)
             return resp.contacts or []
         return self._batch("contacts", contacts, m.contact_model, send,
                            lambda c, el: m.element_result(c.key, el, "contact_id"))
 
-    @_shape_guard("send items")
+    @shape_guard("send items")
     def upsert_items(self, items: list[ItemIn], idempotency_key: str) -> list[Result]:
         self._check_batch(items, idempotency_key)
-        method = "update_or_create_items" if any(i.remote_id for i in items) else "create_items"
+        method = self.api.update_or_create_items if any(i.remote_id for i in items) else self.api.create_items
 
-        def send(models: list) -> list:
+        def send(models: list[Any]) -> list[Any]:
             resp = self._call("send items", method, Items(items=models), summarize_errors=False,
                               idempotency_key=idempotency_key)
             return resp.items or []
         return self._batch("items", items, m.item_model, send,
                            lambda i, el: m.element_result(i.key, el, "item_id", "code"))
 
-    @_shape_guard("send documents")
+    @shape_guard("send documents")
     def create_documents(self, documents: list[DocumentIn], idempotency_key: str) -> list[Result]:
         self._check_batch(documents, idempotency_key)
         invoices = [d for d in documents if not m.is_credit(d.kind)]
@@ -336,7 +181,7 @@ class XeroPackage(AccountingPackage):
                 continue
             # A mixed batch is two requests; one key on two different bodies would be refused.
             key = f"{idempotency_key}-{'cn' if credit else 'inv'}" if mixed and idempotency_key else idempotency_key
-            for doc, result in zip(group, self._send_documents(group, credit, key)):
+            for doc, result in zip(group, self._send_documents(group, credit, key), strict=True):
                 by_key[id(doc)] = result
         return [by_key[id(d)] for d in documents]
 
@@ -344,12 +189,12 @@ class XeroPackage(AccountingPackage):
         unitdp4 = any(m.needs_unitdp4(d.lines) for d in docs)
         extra = {"unitdp": 4} if unitdp4 else {}
 
-        def send(models: list) -> list:
+        def send(models: list[Any]) -> list[Any]:
             if credit:
-                resp = self._call("send credit notes", "create_credit_notes", CreditNotes(credit_notes=models),
+                resp = self._call("send credit notes", self.api.create_credit_notes, CreditNotes(credit_notes=models),
                                   summarize_errors=False, idempotency_key=key, **extra)
                 return resp.credit_notes or []
-            resp = self._call("send invoices", "create_invoices", Invoices(invoices=models),
+            resp = self._call("send invoices", self.api.create_invoices, Invoices(invoices=models),
                               summarize_errors=False, idempotency_key=key, **extra)
             return resp.invoices or []
 
@@ -357,12 +202,12 @@ class XeroPackage(AccountingPackage):
         return self._batch("documents", docs, lambda d: m.document_model(d, unitdp4), send,
                            lambda d, el: m.element_result(d.key, el, id_attr, number_attr, with_total=True))
 
-    @_shape_guard("send payments")
+    @shape_guard("send payments")
     def create_payments(self, payments: list[PaymentIn], idempotency_key: str) -> list[Result]:
         self._check_batch(payments, idempotency_key)
 
-        def send(models: list) -> list:
-            resp = self._call("send payments", "create_payments", Payments(payments=models),
+        def send(models: list[Any]) -> list[Any]:
+            resp = self._call("send payments", self.api.create_payments, Payments(payments=models),
                               summarize_errors=False, idempotency_key=idempotency_key)
             return resp.payments or []
         return self._batch("payments", payments, m.payment_model, send,
@@ -370,35 +215,35 @@ class XeroPackage(AccountingPackage):
 
     # --- look-ups ----------------------------------------------------------------------------------
 
-    @_shape_guard("look up a document")
+    @shape_guard("look up a document")
     def find_document(self, kind: DocKind, number: str, contact_remote_id: str = "") -> RemoteDocument | None:
         if not number:
             return None
         if m.is_credit(kind):
             where = f'{m.where_equals("CreditNoteNumber", number)} AND Type=="{m.CREDIT_TYPES[kind]}"'
-            rows = self._call("look up a credit note", "get_credit_notes", where=where).credit_notes or []
+            rows = self._call("look up a credit note", self.api.get_credit_notes, where=where).credit_notes or []
             docs = [m.remote_credit_note(r) for r in rows if r.credit_note_number == number]
         else:
-            rows = self._call("look up an invoice", "get_invoices", invoice_numbers=[number],
+            rows = self._call("look up an invoice", self.api.get_invoices, invoice_numbers=[number],
                               where=f'Type=="{m.INVOICE_TYPES[kind]}"').invoices or []
             docs = [m.remote_invoice(r) for r in rows if r.invoice_number == number and r.type == m.INVOICE_TYPES[kind]]
         if contact_remote_id:   # another supplier's bill of the same number is not ours
             docs = [d for d in docs if d.contact_remote_id in ("", contact_remote_id)]
         # A voided or deleted copy is history; a live one is the match.
         live = [d for d in docs if d.status not in ("VOIDED", "DELETED")]
-        return (live or docs or [None])[0]
+        return (live or docs)[0] if docs else None
 
-    @_shape_guard("look up a contact")
+    @shape_guard("look up a contact")
     def find_contact(self, name: str, supplier: bool | None = None) -> str | None:   # one list in Xero
-        rows = self._call("look up a contact", "get_contacts", where=m.where_equals("Name", name)).contacts or []
+        rows = self._call("look up a contact", self.api.get_contacts, where=m.where_equals("Name", name)).contacts or []
         for c in rows:
             if (c.name or "").casefold() == name.casefold() and c.contact_status != "ARCHIVED":
                 return str(c.contact_id)
         return None
 
-    @_shape_guard("look up an item")
+    @shape_guard("look up an item")
     def find_item(self, code: str) -> str | None:
-        rows = self._call("look up an item", "get_items", where=m.where_equals("Code", code)).items or []
+        rows = self._call("look up an item", self.api.get_items, where=m.where_equals("Code", code)).items or []
         for i in rows:
             if (i.code or "") == code:
                 return str(i.item_id)
@@ -416,12 +261,12 @@ class XeroPackage(AccountingPackage):
             if since.tzinfo is None:
                 raise UsageError("list_payments needs a timezone-aware UTC datetime")
             kwargs["if_modified_since"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        for fetch, last_list in ((self._payment_page, False), (self._overpayment_page, True)):
+        lists: tuple[tuple[PageFetch, bool], ...] = ((self._payment_page, False), (self._overpayment_page, True))
+        for fetch, last_list in lists:
             for out, has_more in self._pages(fetch, kwargs):
                 yield PaymentPage(payments=out, has_more=has_more or not last_list)
 
-    def _pages(self, fetch: Callable[[int, dict], tuple[list, int, Any]], kwargs: dict[str, Any]
-               ) -> Iterator[tuple[list, bool]]:
+    def _pages(self, fetch: PageFetch, kwargs: dict[str, Any]) -> Iterator[tuple[list[RemotePayment], bool]]:
         """Page 1, 2, ... of one list. Stops on the response's ``pagination.pageCount`` (so no trailing
         empty request), or on a short page when a response carries no pagination."""
         page = 1
@@ -434,23 +279,19 @@ class XeroPackage(AccountingPackage):
                 return
             page += 1
 
-    @_shape_guard("read payments")
-    def _payment_page(self, page: int, kwargs: dict[str, Any]) -> tuple[list, int, Any]:
-        resp = self._call("read payments", "get_payments", page=page, **kwargs)
+    @shape_guard("read payments")
+    def _payment_page(self, page: int, kwargs: dict[str, Any]) -> tuple[list[RemotePayment], int, Any]:
+        resp = self._call("read payments", self.api.get_payments, page=page, **kwargs)
         rows = resp.payments or []
-        out = []
-        for p in rows:
-            kind = m.payment_kind(p)
-            if kind is not None:
-                out.append(m.remote_payment(p, kind))
-        return out, len(rows), resp.pagination
+        kinds = [(p, m.payment_kind(p)) for p in rows]
+        return [m.remote_payment(p, kind) for p, kind in kinds if kind is not None], len(rows), resp.pagination
 
-    @_shape_guard("read overpayments")
-    def _overpayment_page(self, page: int, kwargs: dict[str, Any]) -> tuple[list, int, Any]:
-        resp = self._call("read overpayments", "get_overpayments", page=page, **kwargs)
-        rows = [o for o in resp.overpayments or [] if m.overpayment_kind(o) is not None]
-        banks = self._overpayment_banks([str(o.overpayment_id) for o in rows])
-        out = [m.remote_overpayment(o, m.overpayment_kind(o), banks.get(str(o.overpayment_id))) for o in rows]
+    @shape_guard("read overpayments")
+    def _overpayment_page(self, page: int, kwargs: dict[str, Any]) -> tuple[list[RemotePayment], int, Any]:
+        resp = self._call("read overpayments", self.api.get_overpayments, page=page, **kwargs)
+        rows = [(o, kind) for o in resp.overpayments or [] if (kind := m.overpayment_kind(o)) is not None]
+        banks = self._overpayment_banks([str(o.overpayment_id) for o, _ in rows])
+        out = [m.remote_overpayment(o, kind, banks.get(str(o.overpayment_id))) for o, kind in rows]
         return out, len(resp.overpayments or []), resp.pagination
 
     def _overpayment_banks(self, overpayment_ids: list[str]) -> dict[str, Any]:
@@ -462,7 +303,7 @@ class XeroPackage(AccountingPackage):
         for n in range(0, len(wanted), OVERPAYMENT_LOOKUP):
             chunk = wanted[n:n + OVERPAYMENT_LOOKUP]
             where = " OR ".join(f'OverpaymentID==Guid("{m.guid(i)}")' for i in chunk)
-            rows = self._call("find the bank account of overpayments", "get_bank_transactions",
+            rows = self._call("find the bank account of overpayments", self.api.get_bank_transactions,
                               where=where).bank_transactions or []
             for tx in rows:
                 if tx.overpayment_id and tx.bank_account is not None:

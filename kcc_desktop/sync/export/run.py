@@ -173,7 +173,7 @@ class UploadRun:
         if batch is None:
             return not replay   # a replay that cannot rebuild the same body falls back to look-ups
         try:
-            results = call_package(self.package, batch.item_type, batch.payloads, batch.key, self.cancel)
+            results = call_package(self.package, batch.item_type, batch.payloads, batch.key)
         except StopRun:
             raise
         except ConnectorError as exc:
@@ -196,7 +196,7 @@ class UploadRun:
                 batch = self._prepare(s, ids, None, False)
                 if batch is not None:
                     inflight.append((batch, pool.submit(call_package, self.package, batch.item_type,
-                                                        batch.payloads, batch.key, self.cancel)))
+                                                        batch.payloads, batch.key)))
                 while len(inflight) >= depth or (inflight and inflight[0][1].done()):
                     stop = self._drain_one(s, inflight) or stop
             while inflight:

@@ -1,5 +1,5 @@
-"""Shared pieces for the QuickBooks connector tests: a sandbox per test, a connected package on it,
-a bookkeeper's own SDK client (to do what a person would do in QBO), and a virtual clock for pacing.
+"""Helpers for the QuickBooks connector tests: the sandbox handle, a virtual clock for pacing, signing in,
+a connected package, and ledger-side values. The fixtures built on them are in ``conftest.py``.
 
 Everything talks real HTTP to the sandbox; nothing of the SDK or the connector is replaced.
 """
@@ -10,15 +10,12 @@ import itertools
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-import pytest
-
 from kcc_desktop.connectors.base import ContactIn, DocKind, DocumentIn, ItemIn, LineIn, PaymentIn
 from kcc_desktop.connectors.pacing import QBO_POLICY, Pacer
 from kcc_desktop.connectors.quickbooks import QuickBooksPackage
 from kcc_desktop.connectors.settings import QUICKBOOKS, ConnectionSettings
 from kcc_desktop.connectors.tokens import TokenSet, TokenStore
 from kcc_desktop.sandbox.qbo_testing import qbo_login, qbo_sdk_client
-from kcc_desktop.sandbox.runner import start_sandbox
 from kcc_desktop.sandbox.testing import SandboxHandle
 
 CLIENT_ID = "test"
@@ -78,29 +75,6 @@ class Sandbox(SandboxHandle):
         return qbo_sdk_client(self.urls, qbo_login(self.urls))
 
 
-@pytest.fixture(scope="module")
-def qbo_server():
-    # One server per module (stopping one costs half a second); each test gets it reset.
-    clock = SandboxClock()
-    server = start_sandbox("quickbooks", port=0, clock=clock)
-    try:
-        yield Sandbox(server, clock)
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def qbo_sandbox(qbo_server):
-    qbo_server.clock.now = SandboxClock().now
-    qbo_server.reset()
-    return qbo_server
-
-
-@pytest.fixture
-def vtime() -> VirtualTime:
-    return VirtualTime()
-
-
 def settings_for(sandbox: Sandbox) -> ConnectionSettings:
     return ConnectionSettings(provider=QUICKBOOKS, api_root=sandbox.root, client_id=CLIENT_ID,
                               tenant_id=sandbox.urls["realm_id"])
@@ -115,16 +89,10 @@ def sign_in(sandbox: Sandbox, store: TokenStore | None = None) -> TokenSet:
 
 
 def make_package(sandbox: Sandbox, vtime: VirtualTime, **options) -> QuickBooksPackage:
-    options.setdefault("transient_retries", 0)
+    """A package on the sandbox whose pacer waits in virtual time (backoff and 429 waits cost nothing)."""
     pacer = options.pop("pacer", None) or Pacer(QBO_POLICY, clock=vtime, sleep=vtime.sleep)
     return QuickBooksPackage(settings_for(sandbox), TokenStore(), client_secret=CLIENT_SECRET, pacer=pacer,
                              **options)
-
-
-@pytest.fixture
-def qbo_package(qbo_sandbox, vtime) -> QuickBooksPackage:
-    sign_in(qbo_sandbox)
-    return make_package(qbo_sandbox, vtime)
 
 
 # --- ledger-side values -----------------------------------------------------------------------------------

@@ -1,0 +1,196 @@
+"""The connectors' transport: below each SDK, the one place a request to a package is sent again.
+
+Both connectors hand every API request to ``Transport.send`` underneath their SDK (Xero: in place of
+urllib3's pool manager, ``xero/http.py``; QuickBooks: in place of the requests session,
+``quickbooks/http.py``). The transport already holds what a send needs: the access token
+(``TokenManager``), the organisation's ``Pacer``, and the reading of the package's answer.
+
+The retry policy (``RETRY_POLICY``). It is the only one in KCC Desktop: nothing above this layer
+(connector methods, the upload run) and nothing below it (xero-python, python-quickbooks, urllib3,
+requests: their retries are off) ever sends a request again.
+
+- **At most 3 sends.** One request is sent at most ``sends`` = 3 times in all, whatever made it go
+  again (a transient failure or a 429). Every send of a write carries the same idempotency key (Xero's
+  ``Idempotency-Key``, QuickBooks' ``requestid``), so the package applies it at most once.
+- **Transient failure** (HTTP 5xx or 408, a timeout, a dropped connection): the request is sent again after
+  0.5 s, then 1 s (``backoff``, doubling), only if it is safe to repeat: a read, a query, or a write
+  carrying its idempotency key. A write without one is sent once. Still failing after the last send:
+  ``TransientError`` in the package's words ("the request may or may not have been applied").
+- **429, minute or concurrency limits**: ``Retry-After`` is waited out (a whole window when the package
+  gives none, as QuickBooks does) and the request sent again. A ``Retry-After`` over 120 s
+  (``max_wait``) is not waited out, and a 429 on the last send is not either: both raise
+  ``RateLimited`` ("Wait, then try again").
+- **429, daily limit**: never waited out and never sent again. ``RateLimited(limit="day")`` at once,
+  its message saying when uploads resume; the pacer lets no call out until that time.
+- **A refused sign-in** (HTTP 401; Xero also 403): the token is refreshed once and the request sent
+  once more; that send is not counted among the 3 (the request itself never reached the package).
+  Refused again: the connector raises ``ConnectionRequired``.
+- **When a run gives up.** The upload run sends each batch once through its connector
+  (``sync/export/sending.py``). A ``TransientError`` or unreadable answer stops the run with the
+  batch's keys kept, so the next Upload Data replays them or looks the documents up: nothing is
+  created twice. ``RateLimited`` and ``ConnectionRequired`` stop the run with their message.
+
+So one injected transient failure costs 2 sends and a failure that persists 3; one forced 429 costs
+2 sends, one that persists 3; a daily-limit 429 costs 1. Backoff and the wait cap shrink with a
+time-scaled sandbox's scale, as the pacer's window does (never below 2 s for the cap).
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from .base import RateLimited
+from .pacing import Pacer
+from .tokens import TokenManager
+
+log = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    sends: int = 3              # sends in all for one request (transient failures and 429s alike)
+    backoff: float = 0.5        # seconds before the second send after a transient failure; doubles
+    max_wait: float = 120.0     # a Retry-After longer than this is not waited out
+
+
+RETRY_POLICY = RetryPolicy()
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """How a package said "too many": which limit, and how long it asked us to wait (None: unsaid)."""
+
+    limit: str
+    retry_after: float | None
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (None when absent or unreadable; dates are not used)."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def is_transient_status(status: int) -> bool:
+    """5xx, or 408 (the package timed the request out): it may or may not have been applied."""
+    return status >= 500 or status == 408
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header's value, whatever its case in ``headers``."""
+    wanted = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == wanted), None)
+
+
+class Transport(abc.ABC, Generic[R]):
+    """Sends one package's requests under ``RETRY_POLICY``; ``R`` is the package's raw reply type.
+
+    A subclass says how its package's replies read (``status``, ``headers``, ``throttle``), which
+    exceptions of one send mean a transient failure (``network_errors``), and which statuses ask for
+    a fresh token (``refresh_statuses``).
+    """
+
+    refresh_statuses: frozenset[int] = frozenset({401})
+    network_errors: tuple[type[Exception], ...] = ()
+
+    def __init__(self, tokens: TokenManager, pacer: Pacer, policy: RetryPolicy = RETRY_POLICY) -> None:
+        self.tokens = tokens
+        self.pacer = pacer
+        self.policy = policy
+        self._count_lock = threading.Lock()
+        self.request_count = 0      # requests put on the wire (every send counts)
+
+    @abc.abstractmethod
+    def status(self, reply: R) -> int: ...
+
+    @abc.abstractmethod
+    def headers(self, reply: R) -> Mapping[str, str]: ...
+
+    def throttle(self, reply: R) -> Throttle | None:
+        """A 429 as the package's headers describe it (Xero: ``X-Rate-Limit-Problem``, ``Retry-After``)."""
+        if self.status(reply) != 429:
+            return None
+        headers = self.headers(reply)
+        limit = (header(headers, "X-Rate-Limit-Problem") or "minute").strip().lower()
+        return Throttle(limit, parse_retry_after(header(headers, "Retry-After")))
+
+    # --- the policy ----------------------------------------------------------------------------------
+
+    @property
+    def label(self) -> str:
+        return self.pacer.policy.label
+
+    def _scaled(self, seconds: float) -> float:
+        return seconds * self.pacer.time_scale
+
+    def send(self, once: Callable[[str], R], *, repeatable: bool, batch: bool = False) -> R:
+        """Send with ``once(access_token)`` under the retry policy; returns the last reply.
+
+        A reply that is not retried (any status) comes back for the connector to read and translate; an
+        exception of the last send is raised as it is. ``repeatable``: a read, a query or a keyed write.
+        """
+        sends = 0
+        refreshed = False
+        while True:
+            token = self.tokens.access_token()       # refreshed ahead of expiry
+            with self._count_lock:
+                self.request_count += 1
+            try:
+                with self.pacer.slot(batch):
+                    reply = once(token)
+                    throttle = self.throttle(reply)
+                    # A refused call was not counted by the package; Retry-After already says when.
+                    self.pacer.observe(self.headers(reply), counted=throttle is None)
+            except self.network_errors as exc:
+                sends += 1
+                if not repeatable or sends >= self.policy.sends:
+                    raise
+                self._back_off(sends, f"{type(exc).__name__} on the way")
+                continue
+            status = self.status(reply)
+            if status in self.refresh_statuses and not refreshed:
+                refreshed = True
+                log.info("%s refused the sign-in (HTTP %d); renewing it, then sending again.", self.label, status)
+                self.tokens.force_refresh(stale_access_token=token)
+                continue
+            sends += 1
+            if throttle is not None:
+                self._wait_out(throttle, last=sends >= self.policy.sends)
+                continue
+            if is_transient_status(status) and repeatable and sends < self.policy.sends:
+                self._back_off(sends, f"HTTP {status}")
+                continue
+            return reply
+
+    def _back_off(self, sends: int, reason: str) -> None:
+        log.info("%s: transient failure (%s); sending again (send %d of %d).", self.label, reason, sends + 1,
+                 self.policy.sends)
+        self.pacer.wait(self._scaled(self.policy.backoff * 2 ** (sends - 1)))
+
+    def _wait_out(self, throttle: Throttle, *, last: bool) -> None:
+        """Wait a 429 out, or raise RateLimited when the policy says not to."""
+        self.pacer.note_throttled()
+        window = self.pacer.policy.window_seconds
+        wait = throttle.retry_after if throttle.retry_after is not None else window
+        if throttle.limit == "day":
+            error = self.pacer.block_for_day(wait)
+            log.info("%s's daily limit is reached; no call goes out for %.0f s.", self.label, wait)
+            raise error
+        cap = self.policy.max_wait if self.pacer.time_scale == 1.0 else max(self._scaled(self.policy.max_wait), 2.0)
+        if last or wait > cap:
+            log.info("%s is still limiting calls (%s limit); giving up after the policy's sends.", self.label,
+                     throttle.limit)
+            raise RateLimited(f"{self.label} is limiting how fast KCC Desktop may send ({throttle.limit} limit) "
+                              f"and asked to wait {wait:.0f} seconds.", limit=throttle.limit, retry_after=wait)
+        log.info("%s asked KCC Desktop to wait %.1f s (%s limit).", self.label, wait, throttle.limit)
+        self.pacer.wait(wait)

@@ -79,7 +79,7 @@ class Sandbox(SandboxHandle):
 
 
 @pytest.fixture(scope="module")
-def qbo_server():
+def qbo_clocked_server():
     # One server per module (stopping one costs half a second); each test gets it reset.
     clock = SandboxClock()
     server = start_sandbox("quickbooks", port=0, clock=clock)
@@ -90,10 +90,10 @@ def qbo_server():
 
 
 @pytest.fixture
-def qbo_sandbox(qbo_server):
-    qbo_server.clock.now = SandboxClock().now
-    qbo_server.reset()
-    return qbo_server
+def qbo_sandbox(qbo_clocked_server):
+    qbo_clocked_server.clock.now = SandboxClock().now
+    qbo_clocked_server.reset()
+    return qbo_clocked_server
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from qbo_connector_fixtures import (  # noqa: F401 - fixtures
     item_in,
     key,
     qbo_package,
+    qbo_clocked_server,
     qbo_sandbox,
-    qbo_server,
     vendor,
     vtime,
 )

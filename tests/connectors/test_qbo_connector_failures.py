@@ -15,8 +15,8 @@ from qbo_connector_fixtures import (  # noqa: F401 - fixtures
     key,
     make_package,
     qbo_package,
+    qbo_clocked_server,
     qbo_sandbox,
-    qbo_server,
     sign_in,
     vtime,
 )

@@ -1,9 +1,9 @@
 """Sync tests (mapping and export): a Xero sandbox per module, a company file connected to it through
 the real OAuth flow, a bookkeeper working in the sandbox through the SDK, and small ledgers.
 
-Fixtures: ``xero`` (the sandbox: its URLs as a dict, plus control helpers), ``connected`` (the ``store``
-signed in to it), ``bookkeeper`` (XeroBookkeeper), ``exporting`` ((store, package) with accounts
-fetched and the default mapping applied).
+Fixtures: ``xero_sync_sandbox`` (the module's ``xero_sync_server`` reset for the test: its URLs as a
+dict, plus control helpers), ``xero_connected_store`` (the ``store`` signed in to it), ``xero_bookkeeper``
+(XeroBookkeeper), ``xero_exporting`` ((store, package) with accounts fetched and the default mapping applied).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class Sandbox(SandboxHandle):
 
 
 @pytest.fixture(scope="module")
-def xero_server():
+def xero_sync_server():
     from kcc_desktop.sandbox.runner import start_sandbox
 
     sb = Sandbox(start_sandbox(provider="xero", port=0))
@@ -53,11 +53,11 @@ def xero_server():
 
 
 @pytest.fixture
-def xero(xero_server, monkeypatch):
-    xero_server.reset()
-    monkeypatch.setenv("KCC_XERO_URL", xero_server.root)
+def xero_sync_sandbox(xero_sync_server, monkeypatch):
+    xero_sync_server.reset()
+    monkeypatch.setenv("KCC_XERO_URL", xero_sync_server.root)
     reset_pacers()
-    yield xero_server
+    yield xero_sync_server
     reset_pacers()
 
 
@@ -95,27 +95,27 @@ def open_package(store):
 
 
 @pytest.fixture
-def connected(store, xero):
+def xero_connected_store(store, xero_sync_sandbox):
     """The company file, signed in to the sandbox through the app's own connect flow."""
     connect_store(store)
     return store
 
 
 @pytest.fixture
-def bookkeeper(xero):
+def xero_bookkeeper(xero_sync_sandbox):
     """Someone working in the package: records payments etc. through xero-python over HTTP."""
     from kcc_desktop.sandbox.testing import XeroBookkeeper, xero_login, xero_sdk_client
 
-    return XeroBookkeeper(xero_sdk_client(dict(xero), xero_login(dict(xero))))
+    return XeroBookkeeper(xero_sdk_client(dict(xero_sync_sandbox), xero_login(dict(xero_sync_sandbox))))
 
 
 @pytest.fixture
-def exporting(connected):
+def xero_exporting(xero_connected_store):
     """(store, package): connected, accounts fetched, default mapping applied, integration on."""
     from kcc_desktop.sync.mapping import MappingService
     from kcc_desktop.sync.options import OptionsService
 
-    store = connected
+    store = xero_connected_store
     install_queue_listeners()
     package = open_package(store)
     OptionsService(store).update(enabled=True)

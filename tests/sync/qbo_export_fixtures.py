@@ -1,9 +1,10 @@
 """Fixtures for Upload Data against the QuickBooks Online sandbox over HTTP.
 
-``qbo`` is the sandbox (reset per test; control helpers for /_sandbox/*), ``qbo_exporting`` the company
-file signed in through the app's own connect flow (the test plays the browser), with the chart fetched
-and the default mapping applied, and ``bookkeeper`` a python-quickbooks client of a person working in
-QuickBooks (what the tests read the sandbox back with). Nothing of the SDK or connector is replaced.
+``qbo_sync_sandbox`` is the module's ``qbo_sync_server`` reset for the test (control helpers for
+/_sandbox/*), ``qbo_exporting`` the company file signed in through the app's own connect flow (the test
+plays the browser), with the chart fetched and the default mapping applied, and ``qbo_bookkeeper`` a
+python-quickbooks client of a person working in QuickBooks (what the tests read the sandbox back with).
+Nothing of the SDK or connector is replaced.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class QboSandbox(SandboxHandle):
 
 
 @pytest.fixture(scope="module")
-def qbo_export_server():
+def qbo_sync_server():
     from kcc_desktop.sandbox.runner import start_sandbox
 
     sb = QboSandbox(start_sandbox(provider="quickbooks", port=0))
@@ -55,12 +56,12 @@ def qbo_export_server():
 
 
 @pytest.fixture
-def qbo(qbo_export_server, monkeypatch):
-    qbo_export_server.reset()
-    monkeypatch.setenv("KCC_QBO_URL", qbo_export_server.root)
+def qbo_sync_sandbox(qbo_sync_server, monkeypatch):
+    qbo_sync_server.reset()
+    monkeypatch.setenv("KCC_QBO_URL", qbo_sync_server.root)
     monkeypatch.setenv("KCC_QBO_CLIENT_ID", "test")
     reset_pacers()
-    yield qbo_export_server
+    yield qbo_sync_server
     reset_pacers()
 
 
@@ -80,7 +81,7 @@ def open_package(store):
 
 
 @pytest.fixture
-def qbo_exporting(store, qbo):
+def qbo_exporting(store, qbo_sync_sandbox):
     """(store, package): connected to QuickBooks, chart fetched, default mapping applied, integration on."""
     from kcc_desktop.sync.mapping import MappingService
     from kcc_desktop.sync.options import OptionsService
@@ -96,10 +97,10 @@ def qbo_exporting(store, qbo):
 
 
 @pytest.fixture
-def bookkeeper(qbo):
+def qbo_bookkeeper(qbo_sync_sandbox):
     from kcc_desktop.sandbox.qbo_testing import qbo_login, qbo_sdk_client
 
-    return qbo_sdk_client(dict(qbo), qbo_login(dict(qbo)))
+    return qbo_sdk_client(dict(qbo_sync_sandbox), qbo_login(dict(qbo_sync_sandbox)))
 
 
 def build_qbo_ledger(store, invoices: int = 3) -> dict:

@@ -5,22 +5,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from qbo_connector_fixtures import (  # noqa: F401 - fixtures
-    PURCHASES_CODE,
-    VAT20,
-    customer,
-    invoice,
-    item_in,
-    key,
-    qbo_package,
-    qbo_clocked_server,
-    qbo_sandbox,
-    vendor,
-    vtime,
-)
-
 from kcc_desktop.connectors.base import ContactIn, DocKind, DocumentIn, LineIn
 from kcc_desktop.connectors.quickbooks.http import BATCH_REQUEST_ID_MAX, request_id
+from tests.helpers.qbo_connector import PURCHASES_CODE, VAT20, customer, invoice, item_in, key, vendor
 
 
 def test_seventy_invoices_go_in_three_batch_requests(qbo_package, qbo_sandbox):

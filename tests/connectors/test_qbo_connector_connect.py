@@ -7,21 +7,12 @@ import socket
 
 import pytest
 import requests
-from qbo_connector_fixtures import (  # noqa: F401 - fixtures
-    CLIENT_ID,
-    make_package,
-    qbo_package,
-    qbo_clocked_server,
-    qbo_sandbox,
-    settings_for,
-    sign_in,
-    vtime,
-)
 
 from kcc_desktop.connectors import connect as connect_mod
 from kcc_desktop.connectors.base import ConnectionRequired, TransientError
 from kcc_desktop.connectors.settings import QUICKBOOKS, ConnectionSettings, MemorySettingsStore, load_connection
 from kcc_desktop.connectors.tokens import TokenStore
+from tests.helpers.qbo_connector import CLIENT_ID, make_package, settings_for, sign_in
 
 URL = re.compile(r"(https?://\S+)")
 

@@ -8,18 +8,6 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from qbo_connector_fixtures import (  # noqa: F401 - fixtures
-    customer,
-    invoice,
-    item_in,
-    key,
-    make_package,
-    qbo_package,
-    qbo_clocked_server,
-    qbo_sandbox,
-    sign_in,
-    vtime,
-)
 from quickbooks import exceptions as qbx
 
 from kcc_desktop.connectors.base import (
@@ -35,6 +23,7 @@ from kcc_desktop.connectors.quickbooks import QuickBooksPackage
 from kcc_desktop.connectors.quickbooks.http import translate
 from kcc_desktop.connectors.settings import QUICKBOOKS, ConnectionSettings
 from kcc_desktop.connectors.tokens import TokenSet, TokenStore
+from tests.helpers.qbo_connector import customer, invoice, item_in, key, make_package, sign_in
 
 
 def invoices_in_books(package: QuickBooksPackage) -> int:
@@ -169,7 +158,7 @@ def test_unknown_account_code_fails_the_element_before_sending(qbo_package, qbo_
 
 def test_payment_against_a_missing_invoice_is_refused_per_element(qbo_package):
     cust = customer(qbo_package)
-    from qbo_connector_fixtures import receipt
+    from tests.helpers.qbo_connector import receipt
     [result] = qbo_package.create_payments([receipt("4242", "10.00", contact_id=cust)], key())
     assert not result.ok
     assert "Invalid Reference Id" in result.messages[0]
@@ -213,7 +202,7 @@ def broken_server():
 
 def _package_on(root: str, vtime) -> QuickBooksPackage:
     TokenStore().save(QUICKBOOKS, "123", TokenSet("access-token-abc", "refresh-token-xyz", expires_at=4e9))
-    from qbo_connector_fixtures import QBO_POLICY, Pacer
+    from kcc_desktop.connectors.pacing import QBO_POLICY, Pacer
     return QuickBooksPackage(ConnectionSettings(provider=QUICKBOOKS, api_root=root, client_id="c", tenant_id="123"),
                              TokenStore(), client_secret="s", transient_retries=0,
                              pacer=Pacer(QBO_POLICY, clock=vtime, sleep=vtime.sleep))

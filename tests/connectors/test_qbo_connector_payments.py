@@ -7,22 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from qbo_connector_fixtures import (  # noqa: F401 - fixtures
-    BANK_ID,
-    customer,
-    invoice,
-    key,
-    make_package,
-    qbo_package,
-    qbo_clocked_server,
-    qbo_sandbox,
-    receipt,
-    sign_in,
-    vendor,
-    vtime,
-)
 
 from kcc_desktop.connectors.base import DocKind
+from tests.helpers.qbo_connector import BANK_ID, customer, invoice, key, make_package, receipt, sign_in, vendor
 
 
 def all_payments(package, since=None):

@@ -13,9 +13,7 @@ from kcc_desktop.ledger.chart import seed_standard_chart
 from kcc_desktop.ledger.errors import LedgerError, PaymentGuardError
 from kcc_desktop.models import AppSetting
 from kcc_desktop.store import open_store
-
-from .conftest import table_digests
-from .factories import add_company, add_item, bank
+from tests.helpers.ledger import add_company, add_item, bank, table_digests
 
 D = Decimal
 

@@ -11,8 +11,7 @@ from kcc_desktop.ledger import service as L
 from kcc_desktop.ledger.errors import LedgerError, PaymentGuardError
 from kcc_desktop.ledger.trial_balance import trial_balance
 from kcc_desktop.models import Allocation, AppSetting, JournalLine
-
-from .factories import add_company, add_item, bank, codes
+from tests.helpers.ledger import add_company, add_item, bank, codes
 
 DAY = date(2026, 3, 1)
 

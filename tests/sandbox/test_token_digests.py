@@ -12,8 +12,7 @@ from kcc_desktop.sandbox.qbo_testing import qbo_login, qbo_refresh, qbo_sdk_clie
 from kcc_desktop.sandbox.runner import start_sandbox
 from kcc_desktop.sandbox.state import token_digest
 from kcc_desktop.sandbox.testing import sdk_token, xero_login, xero_sdk_client
-
-from .qbo_fixtures import start_qbo
+from tests.helpers.qbo_builders import start_qbo
 
 
 def _xero_refresh(urls, refresh_token):

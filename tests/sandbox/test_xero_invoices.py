@@ -7,7 +7,7 @@ import requests
 from xero_python.accounting import Account, Invoice, Invoices, Item, Items, LineAmountTypes, LineItem, Purchase
 from xero_python.exceptions import AccountingBadRequestException, NotFoundException
 
-from .xero_builders import D, contact, create_invoice, create_invoices, invoice, line
+from tests.helpers.xero_builders import D, contact, create_invoice, create_invoices, invoice, line
 
 
 def test_line_maths_per_line_rounding_half_up(xero):

@@ -10,8 +10,7 @@ from xero_python.accounting import Contact, Contacts
 from xero_python.exceptions import HTTPStatusException, RateLimitException
 
 from kcc_desktop.sandbox.testing import sandbox_call
-
-from .xero_builders import contact, invoice, line
+from tests.helpers.xero_builders import contact, invoice, line
 
 
 def _headers(xero, **extra):

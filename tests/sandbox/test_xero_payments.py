@@ -9,8 +9,7 @@ from xero_python.accounting import Account, CreditNote, Invoice, Overpayment, Pa
 from xero_python.exceptions import AccountingBadRequestException
 
 from kcc_desktop.sandbox.testing import XeroBookkeeper, sandbox_call
-
-from .xero_builders import TODAY, D, contact, create_invoice, credit_note, line
+from tests.helpers.xero_builders import TODAY, D, contact, create_invoice, credit_note, line
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ import pytest
 
 from kcc_desktop.sandbox.runner import start_sandbox
 from kcc_desktop.sandbox.testing import XeroBookkeeper, sandbox_call, xero_login, xero_sdk_client
-
-from .xero_builders import TODAY, D, contact, create_invoice, line
+from tests.helpers.xero_builders import TODAY, D, contact, create_invoice, line
 
 
 def test_state_file_survives_restart(tmp_path):

@@ -24,8 +24,7 @@ from kcc_desktop.models import (
 from kcc_desktop.sync.export import ExportService
 from kcc_desktop.sync.export import rules as export_rules
 from kcc_desktop.sync.mapping import NOMINAL, MappingService
-
-from .conftest import build_ledger
+from tests.helpers.ledger import build_ledger
 
 
 def items(store, **where):

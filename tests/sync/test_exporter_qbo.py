@@ -17,17 +17,11 @@ from kcc_desktop.ledger import service
 from kcc_desktop.models import Company, Document, ExportFeedback, ExportItem, NominalCode, StockItem, TaxCode
 from kcc_desktop.sync.export import ExportService
 from kcc_desktop.sync.mapping import NOMINAL, MappingService
-
-from .qbo_export_fixtures import (  # noqa: F401 - fixtures
-    DOC_ENTITIES,
-    build_qbo_ledger,
-    qbo_bookkeeper,
-    qbo_exporting,
-    qbo_sync_sandbox,
-    qbo_sync_server,
-)
+from tests.helpers.ledger import build_qbo_ledger
 
 INVENTORY_ASSET_ID = "6"     # seed: Inventory Asset (AcctNum 1001)
+DOC_ENTITIES = {"sales_invoice": "Invoice", "purchase_invoice": "Bill", "sales_credit": "CreditMemo",
+                "purchase_credit": "VendorCredit"}
 
 
 def rows(qb, entity: str) -> list[dict]:

@@ -24,8 +24,7 @@ from kcc_desktop.models import (
 )
 from kcc_desktop.sync import payloads as pl
 from kcc_desktop.sync.options import OptionsService
-
-from .conftest import build_ledger
+from tests.helpers.ledger import build_ledger
 
 ACCOUNTS = [("200", "Sales", "REVENUE"), ("300", "Purchases", "DIRECTCOSTS"), ("630", "Inventory", "INVENTORY"),
             ("310", "Cost of Goods Sold", "DIRECTCOSTS"), ("090", "Business Bank Account", "BANK")]

@@ -21,8 +21,7 @@ from kcc_desktop.models import Company, Document, Payment
 from kcc_desktop.sync import payments_import as pi
 from kcc_desktop.sync.mapping import BANK, MappingService
 from kcc_desktop.sync.payments_import import PaymentsImport
-
-from .import_helpers import Books, export_books
+from tests.helpers.books import Books, export_books
 
 ON = date(2026, 2, 1)
 

@@ -13,8 +13,7 @@ from sqlalchemy import select
 
 from kcc_desktop.models import Payment, RemoteLink
 from kcc_desktop.sync.payments_import import PaymentsImport
-
-from .import_helpers import Books, export_books
+from tests.helpers.books import Books, export_books
 
 ON = date(2026, 2, 1)
 
@@ -90,8 +89,7 @@ def test_our_own_exported_prepayment_allocation_is_never_imported_back(xero_expo
     from kcc_desktop.ledger import service
     from kcc_desktop.models import BankAccount, Company, Document
     from kcc_desktop.sync.export import ExportService
-
-    from .conftest import build_ledger
+    from tests.helpers.ledger import build_ledger
 
     store, package = xero_exporting
     build_ledger(store, invoices=2, lines_per_invoice=1)

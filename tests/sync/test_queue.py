@@ -22,8 +22,7 @@ from kcc_desktop.models import (
 )
 from kcc_desktop.sync.options import OptionsService
 from kcc_desktop.sync.queue import SKIP_QUEUE, enqueue_all, install_queue_listeners
-
-from .conftest import build_ledger
+from tests.helpers.ledger import build_ledger
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -15,10 +14,8 @@ from kcc_desktop.models import Company, ExportItem, NominalCode
 from kcc_desktop.sync.mapping import NOMINAL, MappingService
 from kcc_desktop.sync.options import OptionsService
 from kcc_desktop.sync.queue import install_queue_listeners
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests/: share the sync tests' helpers
-# The sync tests' Xero sandbox fixtures (xero_server, xero), imported to be used here as well.
-from sync.conftest import build_ledger, connect_store, open_package, xero_sync_sandbox, xero_sync_server  # noqa: F401
+from tests.helpers.connect import connect_store, open_package
+from tests.helpers.ledger import build_ledger
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 

@@ -22,27 +22,6 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 URL = re.compile(r"(https?://\S+)")
 
 
-@pytest.fixture(scope="module")
-def xero_server():
-    from kcc_desktop.sandbox.runner import start_sandbox
-
-    server = start_sandbox(provider="xero", port=0)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def xero(xero_server, monkeypatch):
-    from kcc_desktop.connectors.pacing import reset_pacers
-
-    urls = xero_server.urls()
-    requests.post(urls["root"] + "/_sandbox/reset", json={"tokens": True}, timeout=10).raise_for_status()
-    monkeypatch.setenv("KCC_XERO_URL", urls["root"])
-    reset_pacers()
-    yield urls
-    reset_pacers()
-
-
 @pytest.fixture
 def demo_store(tmp_path):
     from kcc_desktop.demo.company import build_demo
@@ -102,7 +81,7 @@ def connect_and_fetch(qtbot, tab: MappingTab) -> None:
     assert "accounts fetched" in tab.status_label.text() and "connected to Demo Company (UK)" in tab.status_label.text()
 
 
-def test_connect_fetch_apply_defaults_edit_and_audit_on_the_demo(qtbot, xero, demo_store):
+def test_connect_fetch_apply_defaults_edit_and_audit_on_the_demo(qtbot, xero_sync_sandbox, demo_store):
     tab = make_tab(qtbot, demo_store)
     connect_and_fetch(qtbot, tab)
 
@@ -165,7 +144,7 @@ def test_connect_fetch_apply_defaults_edit_and_audit_on_the_demo(qtbot, xero, de
     assert tab.grab().save(str(ARTIFACTS / "mapping_tab.png"))
 
 
-def test_archived_account_is_flagged_after_a_refetch(qtbot, xero, store):
+def test_archived_account_is_flagged_after_a_refetch(qtbot, xero_sync_sandbox, store):
     from xero_python.accounting import Account, Accounts
 
     from kcc_desktop.sandbox.testing import xero_login, xero_sdk_client
@@ -173,7 +152,7 @@ def test_archived_account_is_flagged_after_a_refetch(qtbot, xero, store):
     tab = make_tab(qtbot, store)
     connect_and_fetch(qtbot, tab)
     tab.service.set_nominal("4010", "260")
-    bookkeeper = xero_sdk_client(xero, xero_login(xero))
+    bookkeeper = xero_sdk_client(xero_sync_sandbox, xero_login(xero_sync_sandbox))
     other = next(a for a in bookkeeper.accounting.get_accounts(bookkeeper.tenant_id).accounts if a.code == "260")
     bookkeeper.accounting.update_account(bookkeeper.tenant_id, other.account_id,
                                          Accounts(accounts=[Account(status="ARCHIVED")]))

@@ -1,5 +1,7 @@
-"""Shared pieces for the QuickBooks connector tests: a sandbox per test, a connected package on it,
-a bookkeeper's own SDK client (to do what a person would do in QBO), and a virtual clock for pacing.
+"""Shared pieces for the QuickBooks connector tests: a sandbox handle with a clock the tests move, a
+package connected to it, a bookkeeper's own SDK client (to do what a person would do in QBO), a virtual
+clock for pacing, and ledger-side values to send. The fixtures built on them are in
+``qbo_connector_fixtures``.
 
 Everything talks real HTTP to the sandbox; nothing of the SDK or the connector is replaced.
 """
@@ -10,15 +12,12 @@ import itertools
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-import pytest
-
 from kcc_desktop.connectors.base import ContactIn, DocKind, DocumentIn, ItemIn, LineIn, PaymentIn
 from kcc_desktop.connectors.pacing import QBO_POLICY, Pacer
 from kcc_desktop.connectors.quickbooks import QuickBooksPackage
 from kcc_desktop.connectors.settings import QUICKBOOKS, ConnectionSettings
 from kcc_desktop.connectors.tokens import TokenSet, TokenStore
 from kcc_desktop.sandbox.qbo_testing import qbo_login, qbo_sdk_client
-from kcc_desktop.sandbox.runner import start_sandbox
 from kcc_desktop.sandbox.testing import SandboxHandle
 
 CLIENT_ID = "test"
@@ -59,7 +58,7 @@ class SandboxClock:
         return self.now
 
 
-class Sandbox(SandboxHandle):
+class QboClockedSandbox(SandboxHandle):
     def __init__(self, server, clock: SandboxClock) -> None:
         super().__init__(server)
         self.clock = clock
@@ -78,35 +77,12 @@ class Sandbox(SandboxHandle):
         return qbo_sdk_client(self.urls, qbo_login(self.urls))
 
 
-@pytest.fixture(scope="module")
-def qbo_clocked_server():
-    # One server per module (stopping one costs half a second); each test gets it reset.
-    clock = SandboxClock()
-    server = start_sandbox("quickbooks", port=0, clock=clock)
-    try:
-        yield Sandbox(server, clock)
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def qbo_sandbox(qbo_clocked_server):
-    qbo_clocked_server.clock.now = SandboxClock().now
-    qbo_clocked_server.reset()
-    return qbo_clocked_server
-
-
-@pytest.fixture
-def vtime() -> VirtualTime:
-    return VirtualTime()
-
-
-def settings_for(sandbox: Sandbox) -> ConnectionSettings:
+def settings_for(sandbox: QboClockedSandbox) -> ConnectionSettings:
     return ConnectionSettings(provider=QUICKBOOKS, api_root=sandbox.root, client_id=CLIENT_ID,
                               tenant_id=sandbox.urls["realm_id"])
 
 
-def sign_in(sandbox: Sandbox, store: TokenStore | None = None) -> TokenSet:
+def sign_in(sandbox: QboClockedSandbox, store: TokenStore | None = None) -> TokenSet:
     """Log in as the user would and keep the tokens in the (test) keyring."""
     data = qbo_login(sandbox.urls, CLIENT_ID, CLIENT_SECRET)
     tokens = TokenSet.from_response(data)
@@ -114,17 +90,11 @@ def sign_in(sandbox: Sandbox, store: TokenStore | None = None) -> TokenSet:
     return tokens
 
 
-def make_package(sandbox: Sandbox, vtime: VirtualTime, **options) -> QuickBooksPackage:
+def make_package(sandbox: QboClockedSandbox, vtime: VirtualTime, **options) -> QuickBooksPackage:
     options.setdefault("transient_retries", 0)
     pacer = options.pop("pacer", None) or Pacer(QBO_POLICY, clock=vtime, sleep=vtime.sleep)
     return QuickBooksPackage(settings_for(sandbox), TokenStore(), client_secret=CLIENT_SECRET, pacer=pacer,
                              **options)
-
-
-@pytest.fixture
-def qbo_package(qbo_sandbox, vtime) -> QuickBooksPackage:
-    sign_in(qbo_sandbox)
-    return make_package(qbo_sandbox, vtime)
 
 
 # --- ledger-side values -----------------------------------------------------------------------------------

@@ -11,8 +11,7 @@ from kcc_desktop.ledger import service
 from kcc_desktop.ledger.trial_balance import trial_balance
 from kcc_desktop.models import BankAccount, Company, Document, ImportedPayment, Payment, RemoteLink
 from kcc_desktop.sync.export import ExportService
-
-from .conftest import build_ledger
+from tests.helpers.ledger import build_ledger
 
 
 @dataclass

@@ -118,7 +118,6 @@ def test_item_codes_unique(xero):
 
 
 def test_contact_rules(xero):
-    api, tid = xero.accounting, xero.tenant_id
     contact(xero, "Acme Ltd")
     with pytest.raises(AccountingBadRequestException) as exc:
         contact(xero, "Acme Ltd")

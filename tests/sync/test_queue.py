@@ -79,7 +79,7 @@ def test_stock_postings_and_credit_note_allocations_are_never_queued_prepayment_
         s.execute(ExportItem.__table__.delete())
         inv = s.get(Document, info["docs"]["SI-0001"])
         cn = s.get(Document, info["docs"]["SC-0001"])
-        acme, bloggs = s.get(Company, info["companies"][0]), s.get(Company, info["companies"][1])
+        bloggs = s.get(Company, info["companies"][1])
         service.allocate_credit_note(s, cn, inv, Decimal("5.00"))
         bank = s.scalar(select(service.BankAccount).where(service.BankAccount.code == "CUR"))
         inv2 = service.create_document(s, "sales_invoice", bloggs, "SI-9", date(2026, 2, 1),

@@ -110,7 +110,7 @@ def test_calls_the_pacer_did_not_make_fill_its_window():
 def test_own_calls_in_flight_are_not_taken_for_someone_elses():
     # Three calls in flight together: the package's count for each includes only those that had
     # arrived; none of that may be mistaken for another app's calls.
-    pacer, clock = make()
+    pacer, _clock = make()
     pacer.run(lambda: pacer.observe({"X-MinLimit-Remaining": "59"}))   # the first goes alone
     together = threading.Barrier(3)
     remaining = iter(["58", "57", "56"])

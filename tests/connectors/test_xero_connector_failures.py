@@ -97,7 +97,7 @@ def test_the_daily_limit_says_when_uploads_resume(connected, sandbox):
 # --- connection -----------------------------------------------------------------------------------------
 
 def test_an_organisation_no_longer_connected_is_connection_required(connected, sandbox):
-    store, tokens, settings = connected
+    _store, tokens, settings = connected
     other = replace(settings, tenant_id="00000000-0000-0000-0000-000000000000")
     tokens.save("xero", other.tenant_id, tokens.load("xero", settings.tenant_id))
     from kcc_desktop.connectors import oauth
@@ -149,7 +149,7 @@ def test_without_retries_the_drop_is_transient_and_the_callers_retry_creates_not
 # --- rejected and malformed -----------------------------------------------------------------------------
 
 def test_other_4xx_is_rejected(connected, sandbox):
-    store, tokens, settings = connected
+    _store, tokens, settings = connected
     ep = replace(sandbox_endpoints("xero", sandbox.root), api_url=sandbox.root + "/api.xro/9.9")
     from kcc_desktop.connectors import oauth
     from kcc_desktop.connectors.tokens import TokenManager
@@ -188,7 +188,7 @@ class Scripted:
         self.root = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
     def package(self, connected) -> XeroPackage:
-        store, tokens, settings = connected
+        _store, tokens, settings = connected
         ep = replace(sandbox_endpoints("xero", self.root), token_url=settings.endpoints().token_url)
         from kcc_desktop.connectors import oauth
         from kcc_desktop.connectors.tokens import TokenManager
@@ -246,7 +246,7 @@ def test_a_batch_answer_with_the_wrong_count_is_malformed(connected, scripted):
 
 
 def test_production_document_links_use_go_xero(connected, monkeypatch):
-    store, tokens, _ = connected
+    store, _tokens, _ = connected
     monkeypatch.delenv("KCC_XERO_URL")
     settings = load_connection(store)
     pkg = XeroPackage(settings, None)   # no call is made: only the address is built

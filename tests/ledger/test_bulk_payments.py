@@ -80,7 +80,7 @@ def test_bulk_validate_keeps_record_payments_rules(tmp_path):
     store = build(tmp_path / "rules.sqlite")
     with store.transaction() as s:
         s.add(AppSetting(key=service.INTEGRATION_ENABLED_KEY, value="1"))
-        kind, acme, cur, amount, when, allocs, ref, _ = plans(s)[0]
+        kind, acme, cur, amount, when, allocs, _ref, _ = plans(s)[0]
         due = {allocs[0][0].id: service.outstanding(s, allocs[0][0].id)}
         with pytest.raises(PaymentGuardError):
             bulk.validate(s, bulk.PaymentSpec(kind, acme, cur, amount, when, allocs), due)

@@ -217,7 +217,7 @@ def test_running_it_twice_changes_nothing(books, xero_bookkeeper, xero_sync_sand
 
 
 def test_the_import_command_prints_its_summary(books, xero_bookkeeper, capsys):
-    b, package = books
+    b, _package = books
     xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
     xero_bookkeeper.pay(b.remote["SI-0003"], Decimal("1.00"), ON)
     db = b.store.url.replace("sqlite:///", "")
@@ -252,7 +252,7 @@ def test_a_payment_another_window_created_first_is_kept_once(books, xero_bookkee
 
 
 def test_the_import_command_reverses_deleted_payments_only_when_told(books, xero_bookkeeper, capsys):
-    b, package = books
+    b, _package = books
     paid = xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
     db = b.store.url.replace("sqlite:///", "")
     assert cli_main(["--db", db, "import", "--json"]) == 0

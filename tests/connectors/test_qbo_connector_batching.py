@@ -53,7 +53,7 @@ def test_each_document_kind_maps_to_its_qbo_entity(qbo_package, qbo_sandbox):
     results = qbo_package.create_documents(docs, key())
 
     assert all(r.ok for r in results), [r.messages for r in results]
-    for doc, entity in zip(docs, ("Invoice", "Bill", "CreditMemo", "VendorCredit")):
+    for doc, entity in zip(docs, ("Invoice", "Bill", "CreditMemo", "VendorCredit"), strict=True):
         [row] = qbo_package._query_all(entity, f"DocNumber = '{doc.number}'", what="test")
         assert row["TotalAmt"] == Decimal("120.00")
         assert row["TxnDate"] == "2026-01-05"

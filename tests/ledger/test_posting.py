@@ -138,7 +138,7 @@ def test_random_books_always_balance_and_outstanding_is_total_less_allocations(s
                     L.record_payment(s, pkind, company, cur, part + D("1.00"), doc.date, [(doc, part)])
         tb = trial_balance(s)
         assert tb.total_debit == tb.total_credit
-        assert sum(l.amount for l in s.query(JournalLine)) == 0
+        assert sum(line.amount for line in s.query(JournalLine)) == 0
         for doc in docs:
             allocated = sum((a.amount for a in s.query(Allocation).filter_by(document_id=doc.id)), D(0))
             sign = -1 if doc.kind.endswith("credit") else 1

@@ -18,7 +18,7 @@ def test_line_maths_per_line_rounding_half_up(xero):
         line("2", "10.00", discount_rate=D("12.5")),  # 17.50, VAT 3.50
         line("1", "9.99", tax="RROUTPUT"),         # VAT 5%: 0.4995 -> 0.50
     ])
-    amounts = [(l.unit_amount, l.line_amount, l.tax_amount) for l in inv.line_items]
+    amounts = [(item.unit_amount, item.line_amount, item.tax_amount) for item in inv.line_items]
     assert amounts == [(D("10.12"), D("30.36"), D("6.07")), (D("0.12"), D("0.12"), D("0.02")),
                        (D("10.00"), D("17.50"), D("3.50")), (D("9.99"), D("9.99"), D("0.50"))]
     assert (inv.sub_total, inv.total_tax, inv.total) == (D("57.97"), D("10.09"), D("68.06"))

@@ -336,7 +336,7 @@ def test_rollup_transactions_keep_the_ledgers_totals(qbo_exporting, qbo_sync_san
     assert summary.failed == 0, [(f.item_label, f.message) for f in feedback(store)]
     assert_each_once_with_ledger_totals(store, qbo_bookkeeper)
     invoices = [d for d in rows(qbo_bookkeeper, "Invoice")]
-    assert any(len([l for l in d["Line"] if l["DetailType"] == "SalesItemLineDetail"]) < 3 for d in invoices)
+    assert any(len([line for line in d["Line"] if line["DetailType"] == "SalesItemLineDetail"]) < 3 for d in invoices)
 
 
 def test_a_lost_bill_is_found_by_number_and_supplier_not_another_suppliers_bill(qbo_exporting, qbo_sync_sandbox, qbo_bookkeeper):

@@ -102,7 +102,7 @@ def test_purchase_of_stock_goes_to_the_purchase_account_not_stock(store):
     map_everything(store)
     build_ledger(store, invoices=0)
     payload, _total, _doc = doc_payload(store, "PI-0001")
-    assert [(l.account_code, l.tax_code, l.item_code) for l in payload.lines] == [("300", "INPUT2", "")]
+    assert [(line.account_code, line.tax_code, line.item_code) for line in payload.lines] == [("300", "INPUT2", "")]
 
 
 def test_totals_equal_the_ledgers_to_the_penny(store):
@@ -127,7 +127,7 @@ def test_rollup_sends_one_line_per_tax_rate_with_the_same_total(store):
                                                   (1, "20.00", "T5"), (2, "2.00", "T5")])]
         service.create_document(s, "sales_invoice", acme, "R-1", date(2026, 1, 1), lines)
     payload, total, _ = doc_payload(store, "R-1")
-    assert [(l.tax_code, l.quantity, l.unit_amount) for l in payload.lines] == [
+    assert [(line.tax_code, line.quantity, line.unit_amount) for line in payload.lines] == [
         ("OUTPUT2", 1, Decimal("47.50")), ("RROUTPUT", 1, Decimal("24.00"))]
     assert package_total(payload) == total
 

@@ -152,8 +152,8 @@ def test_deleted_payments_reverse_only_after_confirmation(books, xero_bookkeeper
 def test_an_invoice_this_ledger_never_exported_writes_nothing(books, xero_bookkeeper, xero_sync_sandbox):
     b, package = books
     with b.store.session() as s:
-        acme_remote = next(l.remote_id for l in s.scalars(select(pi.RemoteLink))
-                           if l.object_type == "company" and l.object_id == b.companies["ACME"])
+        acme_remote = next(link.remote_id for link in s.scalars(select(pi.RemoteLink))
+                           if link.object_type == "company" and link.object_id == b.companies["ACME"])
     [made] = package.create_documents([DocumentIn(
         "outside-1", DocKind.SALES_INVOICE, "XERO-ONLY-1", acme_remote, "Acme Tools Ltd", ON, None, "GBP",
         [LineIn("Raised in Xero", Decimal("1"), Decimal("50.00"), "200", "OUTPUT2", line_amount=Decimal("50.00"),

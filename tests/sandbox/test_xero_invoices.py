@@ -60,11 +60,11 @@ def test_sales_numbers_generated_and_unique_bills_may_repeat(xero):
 
 
 @pytest.mark.parametrize("bad_line, message", [
-    (dict(account=None), "Account code or ID must be specified"),
-    (dict(account="999"), "Account code '999' is not a valid code for this document."),
-    (dict(account="090"), "Account code '090' is not a valid code for this document."),
-    (dict(tax="VAT99"), "The TaxType code 'VAT99' does not exist or cannot be used for this type of transaction."),
-    (dict(item_code="NOPE"), "Item code 'NOPE' is not valid"),
+    ({"account": None}, "Account code or ID must be specified"),
+    ({"account": "999"}, "Account code '999' is not a valid code for this document."),
+    ({"account": "090"}, "Account code '090' is not a valid code for this document."),
+    ({"tax": "VAT99"}, "The TaxType code 'VAT99' does not exist or cannot be used for this type of transaction."),
+    ({"item_code": "NOPE"}, "Item code 'NOPE' is not valid"),
 ])
 def test_line_validations(xero, bad_line, message):
     cid = contact(xero)

@@ -335,7 +335,7 @@ def test_rollup_transactions_keep_the_ledgers_totals(qbo_exporting, qbo_sync_san
     summary = svc.upload(svc.pending_ids(), package)
     assert summary.failed == 0, [(f.item_label, f.message) for f in feedback(store)]
     assert_each_once_with_ledger_totals(store, qbo_bookkeeper)
-    invoices = [d for d in rows(qbo_bookkeeper, "Invoice")]
+    invoices = rows(qbo_bookkeeper, "Invoice")
     assert any(len([line for line in d["Line"] if line["DetailType"] == "SalesItemLineDetail"]) < 3 for d in invoices)
 
 

@@ -119,9 +119,9 @@ def test_enqueue_all_queues_bulk_rows_once_and_fast(store):
         c = Company(code="BULK", name="Bulk Ltd", kind="customer")
         s.add(c)
         s.flush()
-        rows = [dict(kind="sales_invoice", number=f"B{i:06d}", company_id=c.id, date=date(2026, 1, 1),
-                     currency="GBP", reference="", net_total=Decimal(10), tax_total=Decimal(2),
-                     gross_total=Decimal(12)) for i in range(20000)]
+        rows = [{"kind": "sales_invoice", "number": f"B{i:06d}", "company_id": c.id, "date": date(2026, 1, 1),
+                 "currency": "GBP", "reference": "", "net_total": Decimal(10), "tax_total": Decimal(2),
+                 "gross_total": Decimal(12)} for i in range(20000)]
         s.execute(insert(Document), rows)
     assert queued(store) == []
     with store.transaction() as s:

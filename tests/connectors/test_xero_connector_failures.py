@@ -232,7 +232,7 @@ def test_a_400_lists_every_elements_messages(connected, scripted):
 ])
 def test_wrong_shaped_answers_are_malformed_never_a_crash(connected, scripted, body):
     pkg = scripted(200, body).package(connected)
-    with pytest.raises(MalformedResponse, match="unexpected shape|no organisation"):
+    with pytest.raises(MalformedResponse, match=r"unexpected shape|no organisation"):
         pkg.organisation()
 
 

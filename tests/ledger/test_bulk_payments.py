@@ -85,7 +85,7 @@ def test_bulk_validate_keeps_record_payments_rules(tmp_path):
         with pytest.raises(PaymentGuardError):
             bulk.validate(s, bulk.PaymentSpec(kind, acme, cur, amount, when, allocs), due)
         bulk.validate(s, bulk.PaymentSpec(kind, acme, cur, amount, when, allocs, source="xero"), due)
-        with pytest.raises(LedgerError, match="more than the 71.96 outstanding"):
+        with pytest.raises(LedgerError, match=r"more than the 71\.96 outstanding"):
             bulk.validate(s, bulk.PaymentSpec(kind, acme, cur, D("80"), when, [(allocs[0][0], D("80"))],
                                               source="xero"), due)
         with pytest.raises(LedgerError, match="more than zero"):

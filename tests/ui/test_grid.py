@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 from enum import IntEnum
+from types import MappingProxyType
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt
 from PySide6.QtGui import QGuiApplication
@@ -22,7 +23,7 @@ class FakeRowsModel(LazyTableModel):
     """Rows made on demand from the id, counting fetch calls: no database needed for the contract."""
 
     Columns = Col
-    headers = {Col.NUMBER: "Number", Col.NAME: "Name", Col.AMOUNT: "Amount"}
+    headers = MappingProxyType({Col.NUMBER: "Number", Col.NAME: "Name", Col.AMOUNT: "Amount"})
 
     def __init__(self, n: int, parent=None):
         super().__init__(parent=parent)

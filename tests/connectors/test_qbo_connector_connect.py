@@ -158,7 +158,8 @@ def test_standalone_connect_flow_with_a_loopback_listener(qbo_sandbox):
     settings = ConnectionSettings(provider=QUICKBOOKS, api_root=qbo_sandbox.root, client_id=CLIENT_ID)
 
     settings = connect_flow(settings, store, tokens, open_browser=False, timeout=10,
-                            print_fn=lambda text: URL.search(text) and requests.get(URL.search(text).group(1), timeout=10))
+                            print_fn=lambda text: URL.search(text) and requests.get(URL.search(text).group(1),
+                                                                                     timeout=10))
 
     assert settings.organisation_name == "KCC Sandbox Trading Ltd"
     assert load_connection(store).tenant_id == qbo_sandbox.urls["realm_id"]

@@ -239,8 +239,8 @@ def test_sdk_failures_translate_to_connector_failures(exc, status, kind):
 
 
 def test_validation_failure_keeps_qbos_message_and_detail():
-    failure = translate(qbx.QuickbooksException("Duplicate Name Exists Error", 6240, "The name supplied already exists."),
-                        400, "the contact upload")
+    failure = translate(qbx.QuickbooksException("Duplicate Name Exists Error", 6240,
+                                                "The name supplied already exists."), 400, "the contact upload")
     assert failure.messages == ["Duplicate Name Exists Error: The name supplied already exists."]
 
 

@@ -78,7 +78,8 @@ def test_reading_back_a_payment():
 
 def test_credit_memo_lines_are_not_allocations():
     ctx = m.PaymentContext()
-    assert m.remote_payment("Payment", _payment([("30", "11", "Invoice"), ("30", "12", "CreditMemo")], "0"), ctx) is None
+    assert m.remote_payment("Payment", _payment([("30", "11", "Invoice"), ("30", "12", "CreditMemo")], "0"),
+                            ctx) is None
     mixed = m.remote_payment("Payment", _payment([("60", "11", "Invoice"), ("20", "12", "Invoice"),
                                                   ("35", "13", "CreditMemo")], "45"), ctx)
     assert [(a.document_remote_id, a.amount) for a in mixed.allocations] == [("11", Decimal("45"))]

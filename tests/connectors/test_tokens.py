@@ -148,7 +148,8 @@ def test_no_saved_sign_in_is_connection_required():
 def test_token_values_never_appear_in_repr_or_redacted_logs(caplog):
     t = token(access="access-secret-zz99", refresh="refresh-secret-zz99")
     assert "secret-zz99" not in repr(t) and "secret-zz99" not in str(t)
-    record = logging.LogRecord("x", logging.INFO, __file__, 1, "got %s and Bearer %s", (t.to_json(), "abcdefghijk"), None)
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "got %s and Bearer %s", (t.to_json(), "abcdefghijk"),
+                               None)
     RedactingFilter().filter(record)
     assert "secret-zz99" not in record.getMessage()
     assert "abcdefghijk" not in record.getMessage()

@@ -199,4 +199,5 @@ def test_document_url_opens_the_document(package, sandbox, customer):
     assert url.startswith(sandbox.urls["web_url"]) and r.remote_id in url
     page = requests.get(url, timeout=5)
     assert page.status_code == 200 and "INV-4001" in page.text
-    assert package.document_url(DocKind.PURCHASE_CREDIT, "abc").endswith("/AccountsPayable/ViewCreditNote.aspx?creditNoteID=abc")
+    assert package.document_url(DocKind.PURCHASE_CREDIT, "abc").endswith(
+        "/AccountsPayable/ViewCreditNote.aspx?creditNoteID=abc")

@@ -103,7 +103,8 @@ def test_an_organisation_no_longer_connected_is_connection_required(connected, s
     from kcc_desktop.connectors import oauth
     from kcc_desktop.connectors.tokens import TokenManager
     ep = other.endpoints()
-    pkg = XeroPackage(other, TokenManager(tokens, "xero", other.tenant_id, oauth.refresher(ep.token_url, other.client_id)))
+    pkg = XeroPackage(other, TokenManager(tokens, "xero", other.tenant_id,
+                                          oauth.refresher(ep.token_url, other.client_id)))
     with pytest.raises(ConnectionRequired, match="HTTP 403"):
         pkg.fetch_accounts()
 

@@ -67,7 +67,8 @@ def test_an_overpayment_is_listed_with_its_allocation_bank_and_what_remains(pack
     assert set(got) == {f"overpayment:{op}"}               # the refund is not a receipt: left out
     p = got[f"overpayment:{op}"]
     assert (p.kind, p.amount, p.unapplied, p.status, p.date) == ("receipt", D("145.00"), D("20.00"), "AUTHORISED", ON)
-    assert [(a.document_remote_id, a.document_number, a.amount) for a in p.allocations] == [(inv, "OP-1001", D("120.00"))]
+    assert [(a.document_remote_id, a.document_number, a.amount) for a in p.allocations] == [
+        (inv, "OP-1001", D("120.00"))]
     assert (p.bank_account_code, p.contact_remote_id, p.contact_name) == ("090", cust.remote_id, "Overpaying Ltd")
     assert p.currency == "GBP" and p.reference == "Paid too much" and p.updated_at.tzinfo is not None
     assert p.bank_account_id                               # the bank transaction's account, read by its id

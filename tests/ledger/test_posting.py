@@ -126,7 +126,8 @@ def test_random_books_always_balance_and_outstanding_is_total_less_allocations(s
             company = cust if kind.startswith("sales") else sup
             specs = [L.LineInput(q, p, item.id if j % 2 == 0 else None, description="x",
                                  discount_rate=D(d), tax_code_id=t[tc].id,
-                                 nominal_id=None if j % 2 == 0 else n["4010" if kind.startswith("sales") else "5010"].id)
+                                 nominal_id=None if j % 2 == 0
+                                 else n["4010" if kind.startswith("sales") else "5010"].id)
                      for j, (q, p, d, tc) in enumerate(lines)]
             doc = L.create_document(s, kind, company, f"D{id(ops)}-{i}", DAY + timedelta(days=i), specs)
             docs.append(doc)

@@ -106,7 +106,8 @@ def test_item_without_sales_account_needs_account_code(xero):
     assert exc.value.reason == "Account code or ID must be specified"
     inv = create_invoice(xero, cid, lines=[LineItem(item_code="W1", quantity=D("2"))])
     li = inv.line_items[0]
-    assert (li.account_code, li.unit_amount, li.line_amount, li.tax_amount) == ("200", D("12.50"), D("25.00"), D("5.00"))
+    assert (li.account_code, li.unit_amount, li.line_amount, li.tax_amount) == (
+        "200", D("12.50"), D("25.00"), D("5.00"))
 
 
 def test_item_codes_unique(xero):

@@ -36,7 +36,8 @@ def items(store, **where):
 
 
 def item_id(store, reference, item_type=None):
-    return next(i.id for i in items(store) if i.reference == reference and (item_type is None or i.item_type == item_type))
+    return next(i.id for i in items(store)
+                if i.reference == reference and (item_type is None or i.item_type == item_type))
 
 
 def feedback(store):
@@ -76,8 +77,8 @@ def test_upload_sends_each_document_once_with_the_ledgers_totals(xero_exporting,
     codes = {line["AccountCode"] for d in docs for line in d["LineItems"]}
     assert codes <= allowed and not codes & {"630", "1001", "5100"}   # never stock or cost of sale
     # one request per batch: contacts, items, invoices and bills together, credit notes
-    assert (xero_sync_sandbox.count("PUT", "/Contacts"), xero_sync_sandbox.count("PUT", "/Items"), xero_sync_sandbox.count("PUT", "/Invoices"),
-            xero_sync_sandbox.count("PUT", "/CreditNotes")) == (1, 1, 1, 1)
+    assert (xero_sync_sandbox.count("PUT", "/Contacts"), xero_sync_sandbox.count("PUT", "/Items"),
+            xero_sync_sandbox.count("PUT", "/Invoices"), xero_sync_sandbox.count("PUT", "/CreditNotes")) == (1, 1, 1, 1)
     # every row moved to Exported Successfully with the package's id and a tick, and is linked
     rows = items(store)
     assert all(r.status == "exported" and r.confirmed and r.remote_id for r in rows)
@@ -158,7 +159,8 @@ class Killed(BaseException):
 
 
 @pytest.mark.parametrize("restart", [False, True], ids=["same-process-replay", "after-restart-lookup"])
-def test_killed_mid_upload_then_rerun_creates_nothing_twice_and_loses_nothing(xero_exporting, xero_sync_sandbox, restart):
+def test_killed_mid_upload_then_rerun_creates_nothing_twice_and_loses_nothing(xero_exporting, xero_sync_sandbox,
+                                                                              restart):
     store, package = xero_exporting
     build_ledger(store, invoices=3)
     svc = ExportService(store)
@@ -265,7 +267,8 @@ def test_a_revoked_connection_stops_the_run_with_a_clear_message(xero_exporting,
     assert summary.pending == 8
 
 
-def test_the_export_command_prints_counts_and_fails_when_anything_failed(xero_exporting, xero_sync_sandbox, tmp_db_path, capsys):
+def test_the_export_command_prints_counts_and_fails_when_anything_failed(xero_exporting, xero_sync_sandbox, tmp_db_path,
+                                                                        capsys):
     from kcc_desktop.cli import main
 
     store, _package = xero_exporting
@@ -291,8 +294,8 @@ def wait_until(condition, timeout=30.0):
         time.sleep(0.02)
 
 
-def test_a_killed_export_process_loses_nothing_and_creates_nothing_twice(xero_exporting, xero_sync_sandbox, tmp_db_path, tmp_path,
-                                                                       _temporary_keyring):
+def test_a_killed_export_process_loses_nothing_and_creates_nothing_twice(xero_exporting, xero_sync_sandbox, tmp_db_path,
+                                                                        tmp_path, _temporary_keyring):
     """The real thing: `kcc-desktop export` in its own process, SIGKILLed while the invoices are in flight."""
     import os
     import shutil

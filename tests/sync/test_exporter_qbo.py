@@ -75,7 +75,8 @@ def line_accounts(qb, doc: dict, items_by_id: dict[str, dict]) -> set[str]:
     return out
 
 
-def test_upload_puts_each_object_in_quickbooks_once_with_the_ledgers_totals(qbo_exporting, qbo_sync_sandbox, qbo_bookkeeper):
+def test_upload_puts_each_object_in_quickbooks_once_with_the_ledgers_totals(qbo_exporting, qbo_sync_sandbox,
+                                                                            qbo_bookkeeper):
     store, package = qbo_exporting
     info = build_qbo_ledger(store, invoices=3)
     svc = ExportService(store)
@@ -162,7 +163,8 @@ def test_thirty_one_invoices_take_two_batches(qbo_exporting, qbo_sync_sandbox, q
     assert remote == {n: t for (e, n), t in ledger_docs(store).items() if e == "Invoice"}
 
 
-def test_a_missing_mapping_gives_one_feedback_row_and_nothing_else_changes(qbo_exporting, qbo_sync_sandbox, qbo_bookkeeper):
+def test_a_missing_mapping_gives_one_feedback_row_and_nothing_else_changes(qbo_exporting, qbo_sync_sandbox,
+                                                                           qbo_bookkeeper):
     store, package = qbo_exporting
     build_qbo_ledger(store, invoices=2)
     svc = ExportService(store)
@@ -213,7 +215,8 @@ def test_a_connection_dropped_after_commit_creates_nothing_twice(qbo_exporting, 
     assert_each_once_with_ledger_totals(store, qbo_bookkeeper)
 
 
-def test_a_write_lost_every_time_is_found_by_the_next_run_after_a_restart(qbo_exporting, qbo_sync_sandbox, qbo_bookkeeper):
+def test_a_write_lost_every_time_is_found_by_the_next_run_after_a_restart(qbo_exporting, qbo_sync_sandbox,
+                                                                          qbo_bookkeeper):
     from kcc_desktop.sync.export import rules as export_rules
 
     store, package = qbo_exporting
@@ -339,7 +342,8 @@ def test_rollup_transactions_keep_the_ledgers_totals(qbo_exporting, qbo_sync_san
     assert any(len([line for line in d["Line"] if line["DetailType"] == "SalesItemLineDetail"]) < 3 for d in invoices)
 
 
-def test_a_lost_bill_is_found_by_number_and_supplier_not_another_suppliers_bill(qbo_exporting, qbo_sync_sandbox, qbo_bookkeeper):
+def test_a_lost_bill_is_found_by_number_and_supplier_not_another_suppliers_bill(qbo_exporting, qbo_sync_sandbox,
+                                                                                qbo_bookkeeper):
     from kcc_desktop.sync.export import rules as export_rules
 
     store, package = qbo_exporting
@@ -372,7 +376,8 @@ class Killed(BaseException):
 
 @pytest.mark.parametrize("phase", ["company", "sales_invoice"])
 @pytest.mark.parametrize("restart", [False, True], ids=["same-process-replay", "after-restart-lookup"])
-def test_killed_mid_upload_then_rerun_creates_nothing_twice(qbo_exporting, qbo_sync_sandbox, qbo_bookkeeper, phase, restart):
+def test_killed_mid_upload_then_rerun_creates_nothing_twice(qbo_exporting, qbo_sync_sandbox, qbo_bookkeeper, phase,
+                                                            restart):
     from kcc_desktop.sync.export import rules as export_rules
 
     store, package = qbo_exporting

@@ -109,7 +109,8 @@ def test_apply_default_setup_on_the_sandbox_chart_says_why(xero_connected_store)
 # --- rules that need no package ---------------------------------------------------------------------
 
 XERO_CHART = [("200", "Sales", "REVENUE"), ("260", "Other Revenue", "REVENUE"), ("300", "Purchases", "DIRECTCOSTS"),
-              ("4905", "Carriage", "REVENUE"), ("630", "Inventory", "INVENTORY"), ("310", "Cost of Goods Sold", "DIRECTCOSTS"),
+              ("4905", "Carriage", "REVENUE"), ("630", "Inventory", "INVENTORY"),
+              ("310", "Cost of Goods Sold", "DIRECTCOSTS"),
               ("090", "Business Bank Account", "BANK"), ("800", "Accounts Payable", "CURRLIAB"),
               ("999", "Old Sales", "REVENUE", "ARCHIVED")]
 
@@ -207,7 +208,8 @@ def test_resolve_names_the_nominal_to_map_and_problems_list_it(store):
 
 
 def test_quickbooks_types_fit_by_their_own_names(store):
-    add_accounts(store, [("4000", "Sales of Product Income", "Income"), ("5000", "Cost of Goods Sold", "Cost of Goods Sold"),
+    add_accounts(store, [("4000", "Sales of Product Income", "Income"),
+                         ("5000", "Cost of Goods Sold", "Cost of Goods Sold"),
                          ("1200", "Business Bank Account", "Bank"), ("2300", "Deposits", "Other Current Liabilities")],
                  provider="quickbooks")
     svc = MappingService(store, provider="quickbooks")

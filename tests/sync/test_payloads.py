@@ -122,7 +122,8 @@ def test_rollup_sends_one_line_per_tax_rate_with_the_same_total(store):
         acme = Company(code="A", name="A Ltd", kind="customer")
         s.add(acme)
         s.flush()
-        lines = [service.LineInput(Decimal(q), Decimal(p), description=f"L{i}", tax_code_id=t[tax], nominal_id=n["4000"])
+        lines = [service.LineInput(Decimal(q), Decimal(p), description=f"L{i}", tax_code_id=t[tax],
+                                   nominal_id=n["4000"])
                  for i, (q, p, tax) in enumerate([(2, "10.00", "T1"), (1, "5.00", "T1"), (3, "7.50", "T1"),
                                                   (1, "20.00", "T5"), (2, "2.00", "T5")])]
         service.create_document(s, "sales_invoice", acme, "R-1", date(2026, 1, 1), lines)

@@ -46,7 +46,10 @@ def make_tab(qtbot, store) -> MappingTab:
 def menu_action(tab: MappingTab, text: str, grid=None):
     """The QAction as the user finds it: in the Actions button's menu, or in a grid's right-click menu."""
     menu = grid.build_context_menu() if grid is not None else tab.actions_button.menu()
-    plain = lambda t: t.replace("&&", "\0").replace("&", "").replace("\0", "&")  # noqa: E731
+
+    def plain(t: str) -> str:
+        return t.replace("&&", "\0").replace("&", "").replace("\0", "&")
+
     return next(a for a in menu.actions() if plain(a.text()) == text)
 
 
@@ -88,7 +91,10 @@ def test_connect_fetch_apply_defaults_edit_and_audit_on_the_demo(qtbot, xero_syn
     with qtbot.waitSignal(tab.defaults_applied):
         menu_action(tab, "Apply Default Setup").trigger()
     grid, model = tab.nominal_grid, tab.nominal_model
-    shown = lambda code, col: grid.proxy.data(cell(grid, model, code, col))  # noqa: E731
+
+    def shown(code, col):
+        return grid.proxy.data(cell(grid, model, code, col))
+
     assert shown("5000", NominalColumns.MAPPED) == "300 — Purchases (DIRECTCOSTS)"
     assert shown("5000", NominalColumns.WHY).startswith("Same name \u201cPurchases\u201d in Xero")
     assert shown("7502", NominalColumns.MAPPED) == "489 — Telephone & Internet (OVERHEADS)"

@@ -12,8 +12,7 @@ from kcc_desktop.models import Company, Document, ExportItem, NominalCode, Packa
 from kcc_desktop.sync.precheck import run_precheck
 from kcc_desktop.sync.queue import install_queue_listeners
 from tests.helpers.ledger import build_ledger
-
-from .test_payloads import map_everything
+from tests.helpers.mapping import map_everything
 
 
 def ids_by_ref(store):

@@ -22,7 +22,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _TMP = Path(tempfile.mkdtemp(prefix="kcc-bench-export-"))
 os.environ["KCC_DATA_DIR"] = str(_TMP / "data")
@@ -59,15 +58,14 @@ class _ProcessServer:
 
 
 def start(time_scale: float = 1.0):
-    from sync.conftest import Sandbox
+    from tests.helpers.sandboxes import XeroSyncSandbox
 
-    return Sandbox(_ProcessServer(time_scale))
+    return XeroSyncSandbox(_ProcessServer(time_scale))
 
 
 def company(documents: int, sandbox, name: str):
     """A demo company of ``documents`` documents, connected to ``sandbox``, mapped, everything queued."""
     from sqlalchemy import select
-    from sync.conftest import connect_store, open_package
 
     from kcc_desktop.demo.company import build_demo
     from kcc_desktop.models import NominalCode, NominalKind
@@ -75,6 +73,7 @@ def company(documents: int, sandbox, name: str):
     from kcc_desktop.sync import queue
     from kcc_desktop.sync.mapping import NOMINAL, MappingService
     from kcc_desktop.sync.options import OptionsService
+    from tests.helpers.connect import connect_store, open_package
 
     os.environ["KCC_XERO_URL"] = sandbox.root
     store = open_store(_TMP / f"{name}.sqlite")

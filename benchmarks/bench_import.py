@@ -28,7 +28,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _TMP = Path(tempfile.mkdtemp(prefix="kcc-bench-import-"))
 os.environ["KCC_DATA_DIR"] = str(_TMP / "data")
@@ -146,11 +145,10 @@ def _prepare(provider: str, n: int, server: Server):
 
 
 def connect(provider: str, server: Server, store):
-    from sync.conftest import connect_store, open_package
-
     from kcc_desktop.connectors.settings import QUICKBOOKS, ConnectionSettings, save_connection
     from kcc_desktop.connectors.tokens import TokenSet, TokenStore
     from kcc_desktop.settings_db import DbSettingsStore
+    from tests.helpers.connect import connect_store, open_package
 
     if provider == "xero":
         os.environ["KCC_XERO_URL"] = server.root

@@ -1,18 +1,23 @@
-"""Test-wide setup: offscreen Qt, private data/log folders, a keyring in a temporary folder."""
+"""Test-wide setup: offscreen Qt, private data/log folders, a keyring in a temporary folder, a company file,
+and the shared fixtures of tests/helpers (registered here as plugins)."""
 
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-# Helper modules beside the tests (e.g. qbo_fixtures) are imported by plain name from their folders.
-for _folder in sorted(Path(__file__).parent.iterdir()):
-    if _folder.is_dir() and (_folder / "__init__.py").exists() and str(_folder) not in sys.path:
-        sys.path.append(str(_folder))
+# Shared code is the package tests.helpers; its asserts report like a test's.
+pytest.register_assert_rewrite("tests.helpers")
+# Shared fixtures: pytest allows plugins to be named only here, in the top-level conftest.
+pytest_plugins = [
+    "tests.helpers.qbo_connector_fixtures",
+    "tests.helpers.qbo_sandbox_fixtures",
+    "tests.helpers.qbo_sync_fixtures",
+    "tests.helpers.xero_sync_fixtures",
+]
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Never the developer's own folders or keyring: everything a test writes goes under one temp folder.

@@ -1,6 +1,6 @@
 """Fixtures for connector tests: a Xero sandbox per module, settings and token stores, a helper that
-runs the connect flow while the test plays the browser over real HTTP, and the QuickBooks sandbox,
-virtual clock and connected package (helpers in ``qbo_helpers.py``).
+runs the connect flow while the test plays the browser over real HTTP. (The QuickBooks connector
+fixtures are in tests/helpers/qbo_connector_fixtures.py.)
 
 The keyring is the temporary PlaintextKeyring from tests/conftest.py (never the developer's own).
 """
@@ -15,12 +15,9 @@ from typing import Any
 
 import pytest
 import requests
-from qbo_helpers import Sandbox as QboSandbox
-from qbo_helpers import SandboxClock, VirtualTime, make_package, sign_in
 
 from kcc_desktop.connectors import connect as connect_mod
 from kcc_desktop.connectors.pacing import reset_pacers
-from kcc_desktop.connectors.quickbooks import QuickBooksPackage
 from kcc_desktop.connectors.settings import MemorySettingsStore
 from kcc_desktop.connectors.tokens import TokenStore
 from kcc_desktop.sandbox.testing import SandboxHandle
@@ -196,35 +193,3 @@ def scaled(sandbox_factory, monkeypatch, settings_store, token_store):
     yield sb, settings_store, token_store
     reset_pacers()
 
-
-# --- QuickBooks -----------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def qbo_server():
-    # One server per module (stopping one costs half a second); each test gets it reset.
-    from kcc_desktop.sandbox.runner import start_sandbox
-
-    clock = SandboxClock()
-    server = start_sandbox("quickbooks", port=0, clock=clock)
-    try:
-        yield QboSandbox(server, clock)
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def qbo_sandbox(qbo_server):
-    qbo_server.clock.now = SandboxClock().now
-    qbo_server.reset()
-    return qbo_server
-
-
-@pytest.fixture
-def vtime() -> VirtualTime:
-    return VirtualTime()
-
-
-@pytest.fixture
-def qbo_package(qbo_sandbox, vtime) -> QuickBooksPackage:
-    sign_in(qbo_sandbox)
-    return make_package(qbo_sandbox, vtime)

@@ -8,12 +8,12 @@ import re
 
 import pytest
 import requests
-from qbo_helpers import CLIENT_ID
 
 from kcc_desktop.connectors import connect as connect_mod
 from kcc_desktop.connectors.base import ConnectionRequired
 from kcc_desktop.connectors.settings import QUICKBOOKS, XERO, MemorySettingsStore
 from kcc_desktop.connectors.tokens import TokenSet, TokenStore
+from tests.helpers.qbo_connector import CLIENT_ID
 
 URL = re.compile(r"(https?://\S+)")
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from qbo_helpers import (
+from kcc_desktop.connectors.base import ContactIn, DocKind, DocumentIn, LineIn
+from kcc_desktop.connectors.quickbooks.http import BATCH_REQUEST_ID_MAX, request_id
+from tests.helpers.qbo_connector import (
     PURCHASES_CODE,
     VAT20,
     customer,
@@ -14,9 +16,6 @@ from qbo_helpers import (
     key,
     vendor,
 )
-
-from kcc_desktop.connectors.base import ContactIn, DocKind, DocumentIn, LineIn
-from kcc_desktop.connectors.quickbooks.http import BATCH_REQUEST_ID_MAX, request_id
 
 
 def test_seventy_invoices_go_in_three_batch_requests(qbo_package, qbo_sandbox):

@@ -7,12 +7,6 @@ import socket
 
 import pytest
 import requests
-from qbo_helpers import (
-    CLIENT_ID,
-    make_package,
-    settings_for,
-    sign_in,
-)
 
 from kcc_desktop.connectors import connect as connect_mod
 from kcc_desktop.connectors.base import ConnectionRequired, TransientError
@@ -24,6 +18,12 @@ from kcc_desktop.connectors.settings import (
     point_at,
 )
 from kcc_desktop.connectors.tokens import TokenStore
+from tests.helpers.qbo_connector import (
+    CLIENT_ID,
+    make_package,
+    settings_for,
+    sign_in,
+)
 
 URL = re.compile(r"(https?://\S+)")
 

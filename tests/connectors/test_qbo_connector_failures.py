@@ -8,14 +8,6 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from qbo_helpers import (
-    customer,
-    invoice,
-    item_in,
-    key,
-    make_package,
-    sign_in,
-)
 from quickbooks import exceptions as qbx
 
 from kcc_desktop.connectors.base import (
@@ -31,6 +23,14 @@ from kcc_desktop.connectors.quickbooks import QuickBooksPackage
 from kcc_desktop.connectors.quickbooks.http import translate
 from kcc_desktop.connectors.settings import QUICKBOOKS, ConnectionSettings
 from kcc_desktop.connectors.tokens import TokenSet, TokenStore
+from tests.helpers.qbo_connector import (
+    customer,
+    invoice,
+    item_in,
+    key,
+    make_package,
+    sign_in,
+)
 
 
 def invoices_in_books(package: QuickBooksPackage) -> int:
@@ -157,7 +157,7 @@ def test_unknown_account_code_fails_the_element_before_sending(qbo_package, qbo_
 
 def test_payment_against_a_missing_invoice_is_refused_per_element(qbo_package):
     cust = customer(qbo_package)
-    from qbo_helpers import receipt
+    from tests.helpers.qbo_connector import receipt
     [result] = qbo_package.create_payments([receipt("4242", "10.00", contact_id=cust)], key())
     assert not result.ok
     assert "Invalid Reference Id" in result.messages[0]

@@ -7,7 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from qbo_helpers import (
+
+from kcc_desktop.connectors.base import DocKind
+from tests.helpers.qbo_connector import (
     BANK_ID,
     customer,
     invoice,
@@ -17,8 +19,6 @@ from qbo_helpers import (
     sign_in,
     vendor,
 )
-
-from kcc_desktop.connectors.base import DocKind
 
 
 def all_payments(package, since=None):

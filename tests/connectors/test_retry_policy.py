@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from qbo_helpers import customer, invoice, key, make_package, sign_in
 
 from kcc_desktop.connectors import connect as connect_mod
 from kcc_desktop.connectors.base import AccountingPackage, ContactIn, RateLimited, TransientError
 from kcc_desktop.connectors.pacing import XERO_POLICY, Pacer
+from tests.helpers.qbo_connector import customer, invoice, key, make_package, sign_in
 
 SENDS = 3                       # the numbers transport.py's docstring promises
 BACKOFF = [0.5, 1.0]

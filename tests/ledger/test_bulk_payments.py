@@ -13,9 +13,7 @@ from kcc_desktop.ledger.chart import seed_standard_chart
 from kcc_desktop.ledger.errors import LedgerError, PaymentGuardError
 from kcc_desktop.models import AppSetting
 from kcc_desktop.store import open_store
-
-from .conftest import table_digests
-from .factories import add_company, add_item, bank
+from tests.helpers.ledger import add_company, add_item, bank, table_digests
 
 D = Decimal
 
@@ -82,12 +80,12 @@ def test_bulk_validate_keeps_record_payments_rules(tmp_path):
     store = build(tmp_path / "rules.sqlite")
     with store.transaction() as s:
         s.add(AppSetting(key=service.INTEGRATION_ENABLED_KEY, value="1"))
-        kind, acme, cur, amount, when, allocs, ref, _ = plans(s)[0]
+        kind, acme, cur, amount, when, allocs, _ref, _ = plans(s)[0]
         due = {allocs[0][0].id: service.outstanding(s, allocs[0][0].id)}
         with pytest.raises(PaymentGuardError):
             bulk.validate(s, bulk.PaymentSpec(kind, acme, cur, amount, when, allocs), due)
         bulk.validate(s, bulk.PaymentSpec(kind, acme, cur, amount, when, allocs, source="xero"), due)
-        with pytest.raises(LedgerError, match="more than the 71.96 outstanding"):
+        with pytest.raises(LedgerError, match=r"more than the 71\.96 outstanding"):
             bulk.validate(s, bulk.PaymentSpec(kind, acme, cur, D("80"), when, [(allocs[0][0], D("80"))],
                                               source="xero"), due)
         with pytest.raises(LedgerError, match="more than zero"):

@@ -14,8 +14,7 @@ from kcc_desktop.ledger import service as L
 from kcc_desktop.ledger.csv_import import import_documents
 from kcc_desktop.ledger.trial_balance import trial_balance
 from kcc_desktop.models import Company, Document
-
-from .factories import add_company, add_item, codes
+from tests.helpers.ledger import add_company, add_item, codes
 
 HEADER = ("type,number,date,due_date,company_code,company_name,currency,reference,stock_code,description,"
           "quantity,unit_price,discount_percent,tax_code,nominal_code")

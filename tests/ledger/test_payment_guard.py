@@ -13,8 +13,7 @@ from kcc_desktop.ledger.errors import PaymentGuardError
 from kcc_desktop.models import Payment
 from kcc_desktop.sync.guard import payment_refusal
 from kcc_desktop.sync.options import OptionsService
-
-from .factories import add_company, bank
+from tests.helpers.ledger import add_company, bank
 
 RULE = "account customer. While the accounts integration is on, payments from account customers are recorded"
 

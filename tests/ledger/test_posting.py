@@ -11,8 +11,7 @@ from kcc_desktop.ledger import service as L
 from kcc_desktop.ledger.errors import LedgerError, PaymentGuardError
 from kcc_desktop.ledger.trial_balance import trial_balance
 from kcc_desktop.models import Allocation, AppSetting, JournalLine
-
-from .factories import add_company, add_item, bank, codes
+from tests.helpers.ledger import add_company, add_item, bank, codes
 
 DAY = date(2026, 3, 1)
 
@@ -127,7 +126,8 @@ def test_random_books_always_balance_and_outstanding_is_total_less_allocations(s
             company = cust if kind.startswith("sales") else sup
             specs = [L.LineInput(q, p, item.id if j % 2 == 0 else None, description="x",
                                  discount_rate=D(d), tax_code_id=t[tc].id,
-                                 nominal_id=None if j % 2 == 0 else n["4010" if kind.startswith("sales") else "5010"].id)
+                                 nominal_id=None if j % 2 == 0
+                                 else n["4010" if kind.startswith("sales") else "5010"].id)
                      for j, (q, p, d, tc) in enumerate(lines)]
             doc = L.create_document(s, kind, company, f"D{id(ops)}-{i}", DAY + timedelta(days=i), specs)
             docs.append(doc)
@@ -139,7 +139,7 @@ def test_random_books_always_balance_and_outstanding_is_total_less_allocations(s
                     L.record_payment(s, pkind, company, cur, part + D("1.00"), doc.date, [(doc, part)])
         tb = trial_balance(s)
         assert tb.total_debit == tb.total_credit
-        assert sum(l.amount for l in s.query(JournalLine)) == 0
+        assert sum(line.amount for line in s.query(JournalLine)) == 0
         for doc in docs:
             allocated = sum((a.amount for a in s.query(Allocation).filter_by(document_id=doc.id)), D(0))
             sign = -1 if doc.kind.endswith("credit") else 1

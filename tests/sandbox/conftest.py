@@ -7,8 +7,7 @@ import pytest
 
 from kcc_desktop.sandbox.runner import start_sandbox
 from kcc_desktop.sandbox.testing import xero_login, xero_sdk_client
-
-from .xero_contract import SPEC_PATH, Seen
+from tests.helpers.xero_contract import SPEC_PATH, Seen
 
 
 @pytest.fixture

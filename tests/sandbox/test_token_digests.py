@@ -12,8 +12,7 @@ from kcc_desktop.sandbox.qbo_testing import qbo_login, qbo_refresh, qbo_sdk_clie
 from kcc_desktop.sandbox.runner import start_sandbox
 from kcc_desktop.sandbox.state import token_digest
 from kcc_desktop.sandbox.testing import sdk_token, xero_login, xero_sdk_client
-
-from .qbo_fixtures import start_qbo
+from tests.helpers.qbo_builders import start_qbo
 
 
 def _xero_refresh(urls, refresh_token):
@@ -82,7 +81,8 @@ def test_qbo_state_file_from_before_digests_is_hashed_on_load(tmp_path):
     # Rewrite the file as older sandboxes wrote it: token values as keys and in the grant.
     data = json.loads(state.read_text())
     oauth = data["oauth"]
-    oauth["access"] = {tokens["access_token"]: v for v in oauth["access"].values()}
+    [access] = oauth["access"].values()
+    oauth["access"] = {tokens["access_token"]: access}
     for grant in oauth["grants"].values():
         grant["refresh"] = [{"token": tokens["refresh_token"], "expires": r["expires"]} for r in grant["refresh"]]
     state.write_text(json.dumps(data))

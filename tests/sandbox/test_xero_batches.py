@@ -8,7 +8,7 @@ import pytest
 from xero_python.accounting import Contact, Contacts, Invoices
 from xero_python.exceptions import AccountingBadRequestException
 
-from .xero_builders import contact, create_invoices, invoice, line
+from tests.helpers.xero_builders import contact, create_invoices, invoice, line
 
 
 def test_summarised_400_lists_only_failures_but_creates_the_valid(xero):

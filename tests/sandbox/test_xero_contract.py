@@ -11,9 +11,8 @@ import json
 import pytest
 
 from kcc_desktop.sandbox.testing import XeroBookkeeper
-
-from .xero_builders import TODAY, contact, create_invoice, credit_note, line
-from .xero_contract import SPEC_PATH, contract_violations
+from tests.helpers.xero_builders import TODAY, contact, create_invoice, credit_note, line
+from tests.helpers.xero_contract import SPEC_PATH, contract_violations
 
 pytestmark = pytest.mark.skipif(not SPEC_PATH.exists(), reason=f"Xero OpenAPI spec not found at {SPEC_PATH}")
 

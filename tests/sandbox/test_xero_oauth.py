@@ -146,7 +146,7 @@ def test_access_token_lives_thirty_minutes(xero, xero_urls):
 
 
 def test_web_url_opens_a_document_page(xero, xero_urls):
-    from .xero_builders import contact, create_invoice
+    from tests.helpers.xero_builders import contact, create_invoice
 
     inv = create_invoice(xero, contact(xero))
     page = requests.get(f"{xero_urls['web_url']}/AccountsReceivable/View.aspx", params={"InvoiceID": inv.invoice_id})

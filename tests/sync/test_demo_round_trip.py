@@ -88,7 +88,7 @@ def test_demo_round_trip_upload_record_fetch_create_and_allocate(demo, provider)
         # Every invoice a recorded payment touched: the ledger owes what the package says is due.
         paid_ids = {a["id"] for r in rows for a in __import__("json").loads(r.allocations_json)}
         assert len(paid_ids) == 5
-        links = {l.remote_id: l.object_id for l in s.scalars(select(RemoteLink).where(
+        links = {link.remote_id: link.object_id for link in s.scalars(select(RemoteLink).where(
             RemoteLink.provider == provider, RemoteLink.remote_id.in_(paid_ids)))}
         for remote_id in paid_ids:
             doc = s.get(Document, links[remote_id])

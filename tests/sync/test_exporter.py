@@ -24,8 +24,7 @@ from kcc_desktop.models import (
 from kcc_desktop.sync.export import ExportService
 from kcc_desktop.sync.export import rules as export_rules
 from kcc_desktop.sync.mapping import NOMINAL, MappingService
-
-from .conftest import build_ledger
+from tests.helpers.ledger import build_ledger
 
 
 def items(store, **where):
@@ -37,7 +36,8 @@ def items(store, **where):
 
 
 def item_id(store, reference, item_type=None):
-    return next(i.id for i in items(store) if i.reference == reference and (item_type is None or i.item_type == item_type))
+    return next(i.id for i in items(store)
+                if i.reference == reference and (item_type is None or i.item_type == item_type))
 
 
 def feedback(store):
@@ -58,15 +58,15 @@ def ledger_totals(store) -> dict[str, Decimal]:
         return {d.number: d.gross_total for d in s.scalars(select(Document))}
 
 
-def test_upload_sends_each_document_once_with_the_ledgers_totals(exporting, xero):
-    store, package = exporting
+def test_upload_sends_each_document_once_with_the_ledgers_totals(xero_exporting, xero_sync_sandbox):
+    store, package = xero_exporting
     build_ledger(store, invoices=3, lines_per_invoice=3)
     svc = ExportService(store)
     seen = []
     summary = svc.upload(svc.pending_ids(), package, progress=lambda d, t, s: seen.append((d, t)))
     assert (summary.exported, summary.failed, summary.pending) == (10, 0, 0)
     assert seen[-1] == (10, 10)
-    docs = remote_docs(xero, package)
+    docs = remote_docs(xero_sync_sandbox, package)
     numbers = sorted(d["InvoiceNumber"] for d in docs)
     assert numbers == sorted(ledger_totals(store))                      # each document once
     assert {d["InvoiceNumber"]: Decimal(str(d["Total"])) for d in docs} == ledger_totals(store)  # to the penny
@@ -77,8 +77,8 @@ def test_upload_sends_each_document_once_with_the_ledgers_totals(exporting, xero
     codes = {line["AccountCode"] for d in docs for line in d["LineItems"]}
     assert codes <= allowed and not codes & {"630", "1001", "5100"}   # never stock or cost of sale
     # one request per batch: contacts, items, invoices and bills together, credit notes
-    assert (xero.count("PUT", "/Contacts"), xero.count("PUT", "/Items"), xero.count("PUT", "/Invoices"),
-            xero.count("PUT", "/CreditNotes")) == (1, 1, 1, 1)
+    assert (xero_sync_sandbox.count("PUT", "/Contacts"), xero_sync_sandbox.count("PUT", "/Items"),
+            xero_sync_sandbox.count("PUT", "/Invoices"), xero_sync_sandbox.count("PUT", "/CreditNotes")) == (1, 1, 1, 1)
     # every row moved to Exported Successfully with the package's id and a tick, and is linked
     rows = items(store)
     assert all(r.status == "exported" and r.confirmed and r.remote_id for r in rows)
@@ -88,8 +88,8 @@ def test_upload_sends_each_document_once_with_the_ledgers_totals(exporting, xero
     assert (again.exported, again.requests) == (0, 0)
 
 
-def test_an_invoice_takes_its_company_and_stock_items_first(exporting, xero):
-    store, package = exporting
+def test_an_invoice_takes_its_company_and_stock_items_first(xero_exporting, xero_sync_sandbox):
+    store, package = xero_exporting
     build_ledger(store, invoices=2)
     svc = ExportService(store)
     summary = svc.upload([item_id(store, "SI-0001")], package)
@@ -99,8 +99,8 @@ def test_an_invoice_takes_its_company_and_stock_items_first(exporting, xero):
     assert summary.exported == 4 and summary.pending == 5
 
 
-def test_a_missing_mapping_gives_one_feedback_row_and_nothing_else_changes(exporting, xero):
-    store, package = exporting
+def test_a_missing_mapping_gives_one_feedback_row_and_nothing_else_changes(xero_exporting, xero_sync_sandbox):
+    store, package = xero_exporting
     build_ledger(store, invoices=0)
     svc = ExportService(store)
     svc.upload(svc.pending_ids(), package)
@@ -114,18 +114,18 @@ def test_a_missing_mapping_gives_one_feedback_row_and_nothing_else_changes(expor
                                                    nominal_id=services.id, tax_code_id=t1)])
     mapping.set_mapping(NOMINAL, services.id, None)
     before = [(i.id, i.status, i.attempt_key) for i in items(store)]
-    puts = xero.count("PUT", "/Invoices")
+    puts = xero_sync_sandbox.count("PUT", "/Invoices")
     summary = svc.upload([item_id(store, "SI-SVC")], package)
     assert (summary.exported, summary.failed) == (0, 1)
     [fb] = feedback(store)
     assert fb.nominal_code == "4010" and "Mapping tab" in fb.advice and "SI-SVC" in fb.item_label
     assert "4010" in fb.message
     assert [(i.id, i.status, i.attempt_key) for i in items(store)] == before   # still pending, nothing sent
-    assert xero.count("PUT", "/Invoices") == puts
+    assert xero_sync_sandbox.count("PUT", "/Invoices") == puts
 
 
-def test_a_failed_dependency_holds_back_what_needs_it(exporting, xero):
-    store, package = exporting
+def test_a_failed_dependency_holds_back_what_needs_it(xero_exporting, xero_sync_sandbox):
+    store, package = xero_exporting
     build_ledger(store, invoices=2)
     with store.transaction() as s:
         s.scalar(select(Company).where(Company.code == "ACME")).email = "accounts at acme"
@@ -139,19 +139,21 @@ def test_a_failed_dependency_holds_back_what_needs_it(exporting, xero):
     assert "email address" in by_label["Company ACME"].advice
     held = by_label["Invoice SI-0001"]
     assert held.message.startswith("Not sent: Company ACME could not be uploaded")
-    assert "SI-0001" not in {d["InvoiceNumber"] for d in remote_docs(xero, package)}
+    assert "SI-0001" not in {d["InvoiceNumber"] for d in remote_docs(xero_sync_sandbox, package)}
 
 
-def test_a_connection_dropped_after_commit_is_retried_without_a_duplicate(exporting, xero):
-    store, package = exporting
+def test_a_connection_dropped_after_commit_is_retried_without_a_duplicate(xero_exporting, xero_sync_sandbox):
+    store, package = xero_exporting
     build_ledger(store, invoices=3)
-    xero.faults(drop_after_commit_count=2)    # the first batch is saved, its answer cut, twice: the third send
-    svc = ExportService(store)                # (same key) is the last the connector's retry policy allows
+    # The first batch is saved and its answer cut, twice: the third send (same key) is the last the
+    # connector's retry policy allows.
+    xero_sync_sandbox.faults(drop_after_commit_count=2)
+    svc = ExportService(store)
     summary = svc.upload(svc.pending_ids(), package)
     assert summary.exported == 10 and summary.failed == 0
-    numbers = [d["InvoiceNumber"] for d in remote_docs(xero, package)]
+    numbers = [d["InvoiceNumber"] for d in remote_docs(xero_sync_sandbox, package)]
     assert sorted(numbers) == sorted(set(numbers)) == sorted(ledger_totals(store))
-    assert xero.stats()["faults"]["dropped"] == 2
+    assert xero_sync_sandbox.stats()["faults"]["dropped"] == 2
 
 
 class Killed(BaseException):
@@ -159,8 +161,9 @@ class Killed(BaseException):
 
 
 @pytest.mark.parametrize("restart", [False, True], ids=["same-process-replay", "after-restart-lookup"])
-def test_killed_mid_upload_then_rerun_creates_nothing_twice_and_loses_nothing(exporting, xero, restart):
-    store, package = exporting
+def test_killed_mid_upload_then_rerun_creates_nothing_twice_and_loses_nothing(xero_exporting, xero_sync_sandbox,
+                                                                              restart):
+    store, package = xero_exporting
     build_ledger(store, invoices=3)
     svc = ExportService(store)
 
@@ -177,13 +180,13 @@ def test_killed_mid_upload_then_rerun_creates_nothing_twice_and_loses_nothing(ex
     rerun = ExportService(store)
     summary = rerun.upload(rerun.pending_ids(), package)
     assert summary.failed == 0 and summary.pending == 0
-    numbers = [d["InvoiceNumber"] for d in remote_docs(xero, package)]
+    numbers = [d["InvoiceNumber"] for d in remote_docs(xero_sync_sandbox, package)]
     assert sorted(numbers) == sorted(set(numbers)) == sorted(ledger_totals(store))
     assert all(i.status == "exported" and i.remote_id for i in items(store))
 
 
-def test_an_old_attempt_is_looked_up_before_creating_again(exporting, xero):
-    store, package = exporting
+def test_an_old_attempt_is_looked_up_before_creating_again(xero_exporting, xero_sync_sandbox):
+    store, package = xero_exporting
     build_ledger(store, invoices=1)
     svc = ExportService(store)
     si1 = item_id(store, "SI-0001")
@@ -196,16 +199,16 @@ def test_an_old_attempt_is_looked_up_before_creating_again(exporting, xero):
         svc.upload([si1], package)
     # Ten minutes later (past the package's memory of the key) the rerun must look it up.
     later = ExportService(store, clock=lambda: utcnow() + timedelta(minutes=10))
-    before = xero.count("PUT", "/Invoices")
+    before = xero_sync_sandbox.count("PUT", "/Invoices")
     later.upload(later.pending_ids(), package)
-    assert xero.count("GET", "/Invoices") >= 1
-    assert xero.count("PUT", "/Invoices") - before == 1       # the bill's batch only: SI-0001 was found
-    numbers = [d["InvoiceNumber"] for d in remote_docs(xero, package)]
+    assert xero_sync_sandbox.count("GET", "/Invoices") >= 1
+    assert xero_sync_sandbox.count("PUT", "/Invoices") - before == 1       # the bill's batch only: SI-0001 was found
+    numbers = [d["InvoiceNumber"] for d in remote_docs(xero_sync_sandbox, package)]
     assert numbers.count("SI-0001") == 1
 
 
-def test_mark_as_exported_and_not_exported(exporting, xero):
-    store, package = exporting
+def test_mark_as_exported_and_not_exported(xero_exporting, xero_sync_sandbox):
+    store, package = xero_exporting
     build_ledger(store, invoices=1)
     svc = ExportService(store)
     manual = item_id(store, "SI-0001")
@@ -213,17 +216,17 @@ def test_mark_as_exported_and_not_exported(exporting, xero):
     row = next(i for i in items(store) if i.id == manual)
     assert (row.status, row.marked_manually, row.confirmed) == ("exported", True, False)
     svc.upload(svc.pending_ids(), package)
-    assert "SI-0001" not in {d["InvoiceNumber"] for d in remote_docs(xero, package)}   # never sent
+    assert "SI-0001" not in {d["InvoiceNumber"] for d in remote_docs(xero_sync_sandbox, package)}   # never sent
     sent = item_id(store, "SC-0001")
     assert svc.mark_not_exported([sent]) == 0                 # sent rows stay exported
     assert svc.mark_not_exported([manual]) == 1
     assert next(i for i in items(store) if i.id == manual).status == "pending"
     svc.upload([manual], package)
-    assert "SI-0001" in {d["InvoiceNumber"] for d in remote_docs(xero, package)}
+    assert "SI-0001" in {d["InvoiceNumber"] for d in remote_docs(xero_sync_sandbox, package)}
 
 
-def test_verify_ticks_rows_found_in_the_package_and_goto_gives_the_address(exporting, xero):
-    store, package = exporting
+def test_verify_ticks_rows_found_in_the_package_and_goto_gives_the_address(xero_exporting, xero_sync_sandbox):
+    store, package = xero_exporting
     build_ledger(store, invoices=2)
     svc = ExportService(store)
     svc.mark_exported([item_id(store, "SI-0002")])            # marked by hand, not in Xero
@@ -235,11 +238,11 @@ def test_verify_ticks_rows_found_in_the_package_and_goto_gives_the_address(expor
     assert (found, missing) == (2, 1)
     assert next(i for i in items(store) if i.id == si1).confirmed
     url = svc.goto_url(si1, package)
-    assert url.startswith(xero.root) and next(i for i in items(store) if i.id == si1).remote_id in url
+    assert url.startswith(xero_sync_sandbox.root) and next(i for i in items(store) if i.id == si1).remote_id in url
 
 
-def test_cancel_stops_after_the_batch_in_flight(exporting, xero):
-    store, package = exporting
+def test_cancel_stops_after_the_batch_in_flight(xero_exporting, xero_sync_sandbox):
+    store, package = xero_exporting
     build_ledger(store, invoices=6)
     package.batch_size = 2
     cancel = threading.Event()
@@ -254,22 +257,23 @@ def test_cancel_stops_after_the_batch_in_flight(exporting, xero):
     assert not any(i.attempt_key for i in items(store, status="pending"))   # nothing left half-sent
 
 
-def test_a_revoked_connection_stops_the_run_with_a_clear_message(exporting, xero):
-    store, package = exporting
+def test_a_revoked_connection_stops_the_run_with_a_clear_message(xero_exporting, xero_sync_sandbox):
+    store, package = xero_exporting
     build_ledger(store, invoices=1)
-    xero.control("revoke")
+    xero_sync_sandbox.control("revoke")
     package.tokens.forget() if hasattr(package.tokens, "forget") else None
-    xero.control("expire-tokens")
+    xero_sync_sandbox.control("expire-tokens")
     svc = ExportService(store)
     summary = svc.upload(svc.pending_ids(), package)
     assert "Valid Connection Required" in summary.stopped and summary.exported == 0
     assert summary.pending == 8
 
 
-def test_the_export_command_prints_counts_and_fails_when_anything_failed(exporting, xero, tmp_db_path, capsys):
+def test_the_export_command_prints_counts_and_fails_when_anything_failed(xero_exporting, xero_sync_sandbox, tmp_db_path,
+                                                                        capsys):
     from kcc_desktop.cli import main
 
-    store, _package = exporting
+    store, _package = xero_exporting
     build_ledger(store, invoices=1)
     with store.transaction() as s:
         s.scalar(select(Company).where(Company.code == "SUPP")).email = "bad@"
@@ -292,8 +296,8 @@ def wait_until(condition, timeout=30.0):
         time.sleep(0.02)
 
 
-def test_a_killed_export_process_loses_nothing_and_creates_nothing_twice(exporting, xero, tmp_db_path, tmp_path,
-                                                                       _temporary_keyring):
+def test_a_killed_export_process_loses_nothing_and_creates_nothing_twice(xero_exporting, xero_sync_sandbox, tmp_db_path,
+                                                                        tmp_path, _temporary_keyring):
     """The real thing: `kcc-desktop export` in its own process, SIGKILLed while the invoices are in flight."""
     import os
     import shutil
@@ -301,14 +305,14 @@ def test_a_killed_export_process_loses_nothing_and_creates_nothing_twice(exporti
     import subprocess
     import sys
 
-    store, package = exporting
+    store, package = xero_exporting
     build_ledger(store, invoices=3)
     xdg = tmp_path / "xdg"
     (xdg / "python_keyring").mkdir(parents=True)
     shutil.copy(_temporary_keyring.file_path, xdg / "python_keyring" / "keyring_pass.cfg")
     env = dict(os.environ, XDG_DATA_HOME=str(xdg), PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring",
-               KCC_XERO_URL=xero.root)
-    xero.faults(latency=1.0)
+               KCC_XERO_URL=xero_sync_sandbox.root)
+    xero_sync_sandbox.faults(latency=1.0)
     proc = subprocess.Popen([sys.executable, "-m", "kcc_desktop", "--db", str(tmp_db_path), "export", "--json"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -319,11 +323,11 @@ def test_a_killed_export_process_loses_nothing_and_creates_nothing_twice(exporti
     stuck = items(store, item_type="sales_invoice")
     assert all(i.status == "pending" and i.attempt_key for i in stuck)          # sent, outcome never saved
     # The package finishes the request the dead process left behind.
-    wait_until(lambda: sum(xero.stats()["by_status"].values()) == xero.stats()["requests"])
-    xero.faults(latency=0.0)
+    wait_until(lambda: sum(xero_sync_sandbox.stats()["by_status"].values()) == xero_sync_sandbox.stats()["requests"])
+    xero_sync_sandbox.faults(latency=0.0)
     export_rules.SENT_KEYS.clear()
     rerun = ExportService(store)
     summary = rerun.upload(rerun.pending_ids(), package)
     assert summary.failed == 0 and summary.pending == 0
-    numbers = [d["InvoiceNumber"] for d in remote_docs(xero, package)]
+    numbers = [d["InvoiceNumber"] for d in remote_docs(xero_sync_sandbox, package)]
     assert sorted(numbers) == sorted(set(numbers)) == sorted(ledger_totals(store))

@@ -17,17 +17,11 @@ from kcc_desktop.ledger import service
 from kcc_desktop.models import Company, Document, ExportFeedback, ExportItem, NominalCode, StockItem, TaxCode
 from kcc_desktop.sync.export import ExportService
 from kcc_desktop.sync.mapping import NOMINAL, MappingService
-
-from .qbo_export_fixtures import (  # noqa: F401 - fixtures
-    DOC_ENTITIES,
-    bookkeeper,
-    build_qbo_ledger,
-    qbo,
-    qbo_export_server,
-    qbo_exporting,
-)
+from tests.helpers.ledger import build_qbo_ledger
 
 INVENTORY_ASSET_ID = "6"     # seed: Inventory Asset (AcctNum 1001)
+DOC_ENTITIES = {"sales_invoice": "Invoice", "purchase_invoice": "Bill", "sales_credit": "CreditMemo",
+                "purchase_credit": "VendorCredit"}
 
 
 def rows(qb, entity: str) -> list[dict]:
@@ -81,36 +75,37 @@ def line_accounts(qb, doc: dict, items_by_id: dict[str, dict]) -> set[str]:
     return out
 
 
-def test_upload_puts_each_object_in_quickbooks_once_with_the_ledgers_totals(qbo_exporting, qbo, bookkeeper):
+def test_upload_puts_each_object_in_quickbooks_once_with_the_ledgers_totals(qbo_exporting, qbo_sync_sandbox,
+                                                                            qbo_bookkeeper):
     store, package = qbo_exporting
     info = build_qbo_ledger(store, invoices=3)
     svc = ExportService(store)
-    before = qbo.writes()
+    before = qbo_sync_sandbox.writes()
     summary = svc.upload(svc.pending_ids(), package)
     assert summary.failed == 0 and summary.held == 0, [(f.item_label, f.message) for f in feedback(store)]
     assert summary.pending == 0
     # Companies: customers as Customers, suppliers as Vendors, the supplier named like a customer too.
-    customers = {c["DisplayName"] for c in rows(bookkeeper, "Customer")}
-    vendors = [v["DisplayName"] for v in rows(bookkeeper, "Vendor")]
+    customers = {c["DisplayName"] for c in rows(qbo_bookkeeper, "Customer")}
+    vendors = [v["DisplayName"] for v in rows(qbo_bookkeeper, "Vendor")]
     assert {"Acme Tools Ltd", "Bloggs Hardware"} <= customers
     assert "Widget Supplies plc" in vendors and any(v.startswith("Acme Tools Ltd") for v in vendors)
     # Stock items: NonInventory or Service, never Inventory; stock stays in KCC.
-    qbo_items = {i["Id"]: i for i in rows(bookkeeper, "Item")}
+    qbo_items = {i["Id"]: i for i in rows(qbo_bookkeeper, "Item")}
     ours = [i for i in qbo_items.values() if i["Name"] in ("W-100", "CHILD-1")]
     assert sorted(i["Name"] for i in ours) == ["CHILD-1", "W-100"]
     assert all(i["Type"] in ("NonInventory", "Service") and not i.get("AssetAccountRef") for i in ours)
     # Documents: each once, totals equal to the ledger's to the penny.
-    docs = remote_docs(bookkeeper)
+    docs = remote_docs(qbo_bookkeeper)
     keys = [(d["_entity"], d["DocNumber"]) for d in docs]
     assert sorted(keys) == sorted(set(keys)) == sorted(ledger_docs(store))
     assert {(d["_entity"], d["DocNumber"]): Decimal(str(d["TotalAmt"])) for d in docs} == ledger_docs(store)
     # No line posts to stock or cost of sale, directly or through its item.
-    banned = never_exported_accounts(bookkeeper)
-    used = set().union(*(line_accounts(bookkeeper, d, qbo_items) for d in docs))
+    banned = never_exported_accounts(qbo_bookkeeper)
+    used = set().union(*(line_accounts(qbo_bookkeeper, d, qbo_items) for d in docs))
     assert INVENTORY_ASSET_ID in banned and used and not used & banned
     # PI-0002's line coded to the stock nominal by mistake went to the default purchases account.
     pi2 = next(d for d in docs if d["DocNumber"] == "PI-0002")
-    assert len(line_accounts(bookkeeper, pi2, qbo_items)) == 2 and all(
+    assert len(line_accounts(qbo_bookkeeper, pi2, qbo_items)) == 2 and all(
         "AccountBasedExpenseLineDetail" in line for line in pi2["Line"])
     # Tax: QuickBooks TaxCode ids (not Xero tax types), the mapped one for each ledger code on both sides.
     by_name = {i["Name"]: i["Id"] for i in qbo_items.values()}
@@ -125,14 +120,14 @@ def test_upload_puts_each_object_in_quickbooks_once_with_the_ledgers_totals(qbo_
             assert detail["TaxCodeRef"]["value"] == wanted.get(item, "1"), (d["DocNumber"], line)
     # The prepayment allocation: one Payment linked to the invoice, for the allocated amount.
     invoice = next(d for d in docs if d["DocNumber"] == info["prepaid_invoice"] and d["_entity"] == "Invoice")
-    payments = rows(bookkeeper, "Payment")
+    payments = rows(qbo_bookkeeper, "Payment")
     assert len(payments) == 1
     [line] = payments[0]["Line"]
     assert [(t["TxnId"], t["TxnType"]) for t in line["LinkedTxn"]] == [(invoice["Id"], "Invoice")]
     assert Decimal(str(payments[0]["TotalAmt"])) == Decimal("20.00")
     assert Decimal(str(invoice["Balance"])) == Decimal(str(invoice["TotalAmt"])) - Decimal("20.00")
     # Requests: one batch per 30 of a kind, plus the dependencies' own batches.
-    writes = {k: n - before.get(k, 0) for k, n in qbo.writes().items() if n - before.get(k, 0)}
+    writes = {k: n - before.get(k, 0) for k, n in qbo_sync_sandbox.writes().items() if n - before.get(k, 0)}
     # batches: contacts, items, invoices+bills, credit notes; the supplier named like a customer goes again
     # as "Acme Tools Ltd (Supplier)"; the allocation is one Payment.
     assert writes == {"batch": 4, "vendor": 1, "payment": 1}, writes
@@ -142,10 +137,10 @@ def test_upload_puts_each_object_in_quickbooks_once_with_the_ledgers_totals(qbo_
     # Re-running creates nothing and sends nothing.
     again = svc.upload(svc.pending_ids(), package)
     assert (again.exported, again.requests) == (0, 0)
-    assert len(remote_docs(bookkeeper)) == len(docs) and len(rows(bookkeeper, "Payment")) == 1
+    assert len(remote_docs(qbo_bookkeeper)) == len(docs) and len(rows(qbo_bookkeeper, "Payment")) == 1
 
 
-def test_thirty_one_invoices_take_two_batches(qbo_exporting, qbo, bookkeeper):
+def test_thirty_one_invoices_take_two_batches(qbo_exporting, qbo_sync_sandbox, qbo_bookkeeper):
     store, package = qbo_exporting
     build_qbo_ledger(store, invoices=2)
     with store.transaction() as s:
@@ -157,18 +152,19 @@ def test_thirty_one_invoices_take_two_batches(qbo_exporting, qbo, bookkeeper):
                                                        discount_rate=Decimal("12.5"))])
     svc = ExportService(store)
     ids = [i.id for i in items(store) if i.item_type == "sales_invoice"]
-    before = qbo.writes()
+    before = qbo_sync_sandbox.writes()
     summary = svc.upload(ids, package)      # their customers and items go first without being asked
     assert summary.failed == 0 and summary.exported == 31 + 2 + 2
-    writes = {k: n - before.get(k, 0) for k, n in qbo.writes().items() if n - before.get(k, 0)}
+    writes = {k: n - before.get(k, 0) for k, n in qbo_sync_sandbox.writes().items() if n - before.get(k, 0)}
     # 2 customers: 1 batch; 2 items: 1 batch; 31 invoices: a batch of 30 and one single save.
     assert writes == {"batch": 3, "invoice": 1}, writes
-    remote = {d["DocNumber"]: Decimal(str(d["TotalAmt"])) for d in rows(bookkeeper, "Invoice")}
-    assert len(remote) == 31 == len(rows(bookkeeper, "Invoice"))
+    remote = {d["DocNumber"]: Decimal(str(d["TotalAmt"])) for d in rows(qbo_bookkeeper, "Invoice")}
+    assert len(remote) == 31 == len(rows(qbo_bookkeeper, "Invoice"))
     assert remote == {n: t for (e, n), t in ledger_docs(store).items() if e == "Invoice"}
 
 
-def test_a_missing_mapping_gives_one_feedback_row_and_nothing_else_changes(qbo_exporting, qbo, bookkeeper):
+def test_a_missing_mapping_gives_one_feedback_row_and_nothing_else_changes(qbo_exporting, qbo_sync_sandbox,
+                                                                           qbo_bookkeeper):
     store, package = qbo_exporting
     build_qbo_ledger(store, invoices=2)
     svc = ExportService(store)
@@ -182,14 +178,14 @@ def test_a_missing_mapping_gives_one_feedback_row_and_nothing_else_changes(qbo_e
                                                    nominal_id=services.id, tax_code_id=t1)])
     MappingService(store, "quickbooks").set_mapping(NOMINAL, services.id, None)
     before = [(i.id, i.status, i.attempt_key) for i in items(store)]
-    writes = qbo.writes()
+    writes = qbo_sync_sandbox.writes()
     summary = svc.upload([i.id for i in items(store) if i.reference == "SI-SVC"], package)
     assert (summary.exported, summary.failed) == (0, 1)
     [fb] = feedback(store)
     assert fb.nominal_code == "4010" and "Mapping tab" in fb.advice and "SI-SVC" in fb.item_label
     assert [(i.id, i.status, i.attempt_key) for i in items(store)] == before
-    assert qbo.writes() == writes
-    assert "SI-SVC" not in {d["DocNumber"] for d in rows(bookkeeper, "Invoice")}
+    assert qbo_sync_sandbox.writes() == writes
+    assert "SI-SVC" not in {d["DocNumber"] for d in rows(qbo_bookkeeper, "Invoice")}
 
 
 def assert_each_once_with_ledger_totals(store, bookkeeper) -> None:
@@ -205,21 +201,22 @@ def assert_each_once_with_ledger_totals(store, bookkeeper) -> None:
     assert all(i.status == "exported" and i.remote_id for i in items(store))
 
 
-def test_a_connection_dropped_after_commit_creates_nothing_twice(qbo_exporting, qbo, bookkeeper):
+def test_a_connection_dropped_after_commit_creates_nothing_twice(qbo_exporting, qbo_sync_sandbox, qbo_bookkeeper):
     store, package = qbo_exporting
     build_qbo_ledger(store, invoices=3)
     svc = ExportService(store)
     # Each kind in turn: its first write is cut after QuickBooks saved it; the retry carries the same
     # requestid, so QuickBooks answers with what it saved instead of saving again.
     for kinds in (("company",), ("stock_item",), tuple(DOC_ENTITIES), ("prepayment_allocation",)):
-        qbo.faults(drop_after_commit_count=1)
+        qbo_sync_sandbox.faults(drop_after_commit_count=1)
         summary = svc.upload([i.id for i in items(store, status="pending") if i.item_type in kinds], package)
         assert summary.failed == 0 and summary.exported, (kinds, summary.text)
-    assert qbo.stats()["faults"]["dropped"] == 4
-    assert_each_once_with_ledger_totals(store, bookkeeper)
+    assert qbo_sync_sandbox.stats()["faults"]["dropped"] == 4
+    assert_each_once_with_ledger_totals(store, qbo_bookkeeper)
 
 
-def test_a_write_lost_every_time_is_found_by_the_next_run_after_a_restart(qbo_exporting, qbo, bookkeeper):
+def test_a_write_lost_every_time_is_found_by_the_next_run_after_a_restart(qbo_exporting, qbo_sync_sandbox,
+                                                                          qbo_bookkeeper):
     from kcc_desktop.sync.export import rules as export_rules
 
     store, package = qbo_exporting
@@ -227,21 +224,21 @@ def test_a_write_lost_every_time_is_found_by_the_next_run_after_a_restart(qbo_ex
     svc = ExportService(store)
     docs = [i.id for i in items(store) if i.item_type in DOC_ENTITIES]
     assert svc.upload([i.id for i in items(store) if i.item_type in ("company", "stock_item")], package).ok
-    qbo.faults(drop_after_commit_count=20)          # every answer lost: the run stops with the reason
+    qbo_sync_sandbox.faults(drop_after_commit_count=20)          # every answer lost: the run stops with the reason
     stopped = svc.upload(docs, package)
     assert stopped.stopped and "nothing will be created twice" in stopped.stopped
     stuck = items(store, status="pending")
     assert stuck and all(i.attempt_key for i in stuck if i.item_type in DOC_ENTITIES)
-    qbo.faults(replace=True)
+    qbo_sync_sandbox.faults(replace=True)
     export_rules.SENT_KEYS.clear()                  # a new process: documents are looked up by number
     rerun = ExportService(store)
     summary = rerun.upload(rerun.pending_ids(), package)
     assert summary.failed == 0 and summary.pending == 0, summary.text
-    assert_each_once_with_ledger_totals(store, bookkeeper)
+    assert_each_once_with_ledger_totals(store, qbo_bookkeeper)
     assert rerun.upload(rerun.pending_ids(), package).requests == 0     # and running again sends nothing
 
 
-def test_a_changed_company_and_item_are_updated_not_created_again(qbo_exporting, qbo, bookkeeper):
+def test_a_changed_company_and_item_are_updated_not_created_again(qbo_exporting, qbo_sync_sandbox, qbo_bookkeeper):
     store, package = qbo_exporting
     build_qbo_ledger(store, invoices=2)
     svc = ExportService(store)
@@ -251,23 +248,23 @@ def test_a_changed_company_and_item_are_updated_not_created_again(qbo_exporting,
         s.scalar(select(StockItem).where(StockItem.code == "W-100")).price = Decimal("21.50")
     summary = svc.upload(svc.pending_ids(), package)
     assert summary.failed == 0 and summary.exported == 2
-    [acme] = [c for c in rows(bookkeeper, "Customer") if c["DisplayName"] == "Acme Tools Ltd"]
+    [acme] = [c for c in rows(qbo_bookkeeper, "Customer") if c["DisplayName"] == "Acme Tools Ltd"]
     assert acme["PrimaryEmailAddr"]["Address"] == "ledger@acme.example"
-    [w100] = [i for i in rows(bookkeeper, "Item") if i["Name"] == "W-100"]
+    [w100] = [i for i in rows(qbo_bookkeeper, "Item") if i["Name"] == "W-100"]
     assert Decimal(str(w100["UnitPrice"])) == Decimal("21.50")
     assert json.dumps(w100, default=str).count("Inventory Asset") == 0
 
 
-def test_accounts_without_numbers_are_used_by_their_id(qbo_exporting, qbo, bookkeeper):
+def test_accounts_without_numbers_are_used_by_their_id(qbo_exporting, qbo_sync_sandbox, qbo_bookkeeper):
     """Many QuickBooks companies use no account numbers: such an account is mapped and sent by its Id."""
     store, package = qbo_exporting
-    income = bookkeeper.create_object("Account", json.dumps(
+    income = qbo_bookkeeper.create_object("Account", json.dumps(
         {"Name": "Consulting Income", "AccountType": "Income", "AccountSubType": "ServiceFeeIncome"}))["Account"]
-    costs = bookkeeper.create_object("Account", json.dumps(
+    costs = qbo_bookkeeper.create_object("Account", json.dumps(
         {"Name": "Stationery", "AccountType": "Expense", "AccountSubType": "OfficeGeneralAdministrativeExpenses"}))
     costs = costs["Account"]
     # QuickBooks sales lines go through a product or service: the bookkeeper's own one for consulting.
-    bookkeeper.create_object("Item", json.dumps({"Name": "Consulting", "Type": "Service",
+    qbo_bookkeeper.create_object("Item", json.dumps({"Name": "Consulting", "Type": "Service",
                                                  "IncomeAccountRef": {"value": income["Id"]}}))
     mapping = MappingService(store, "quickbooks")
     mapping.fetch(package)
@@ -289,16 +286,16 @@ def test_accounts_without_numbers_are_used_by_their_id(qbo_exporting, qbo, bookk
     svc = ExportService(store)
     summary = svc.upload(svc.pending_ids(), package)
     assert summary.failed == 0, [(f.item_label, f.message) for f in feedback(store)]
-    docs = {d["DocNumber"]: d for d in remote_docs(bookkeeper)}
-    qbo_items = {i["Id"]: i for i in rows(bookkeeper, "Item")}
-    assert line_accounts(bookkeeper, docs["SI-CONS"], qbo_items) == {income["Id"]}
-    assert line_accounts(bookkeeper, docs["PI-STAT"], qbo_items) == {costs["Id"]}
+    docs = {d["DocNumber"]: d for d in remote_docs(qbo_bookkeeper)}
+    qbo_items = {i["Id"]: i for i in rows(qbo_bookkeeper, "Item")}
+    assert line_accounts(qbo_bookkeeper, docs["SI-CONS"], qbo_items) == {income["Id"]}
+    assert line_accounts(qbo_bookkeeper, docs["PI-STAT"], qbo_items) == {costs["Id"]}
     totals = {n: t for (_e, n), t in ledger_docs(store).items()}
     assert Decimal(str(docs["SI-CONS"]["TotalAmt"])) == totals["SI-CONS"]
     assert Decimal(str(docs["PI-STAT"]["TotalAmt"])) == totals["PI-STAT"]
 
 
-def test_pre_check_and_upload_name_what_quickbooks_refuses(qbo_exporting, qbo, bookkeeper):
+def test_pre_check_and_upload_name_what_quickbooks_refuses(qbo_exporting, qbo_sync_sandbox, qbo_bookkeeper):
     from kcc_desktop.sync.precheck import OK, run_precheck
 
     store, package = qbo_exporting
@@ -328,10 +325,10 @@ def test_pre_check_and_upload_name_what_quickbooks_refuses(qbo_exporting, qbo, b
     assert "longer than QuickBooks allows" in labels["Invoice SI-2026-0001-LONG-NUMBER"]
     assert "colon" in labels["Company ODD"].lower()                     # QuickBooks' own words
     assert labels["Invoice SI-ODD"].startswith("Not sent: Company ODD could not be uploaded")
-    assert {d["DocNumber"] for d in rows(bookkeeper, "Invoice")} == {"SI-0001", "SI-0002"}
+    assert {d["DocNumber"] for d in rows(qbo_bookkeeper, "Invoice")} == {"SI-0001", "SI-0002"}
 
 
-def test_rollup_transactions_keep_the_ledgers_totals(qbo_exporting, qbo, bookkeeper):
+def test_rollup_transactions_keep_the_ledgers_totals(qbo_exporting, qbo_sync_sandbox, qbo_bookkeeper):
     from kcc_desktop.sync.options import OptionsService
 
     store, package = qbo_exporting
@@ -340,33 +337,34 @@ def test_rollup_transactions_keep_the_ledgers_totals(qbo_exporting, qbo, bookkee
     svc = ExportService(store)
     summary = svc.upload(svc.pending_ids(), package)
     assert summary.failed == 0, [(f.item_label, f.message) for f in feedback(store)]
-    assert_each_once_with_ledger_totals(store, bookkeeper)
-    invoices = [d for d in rows(bookkeeper, "Invoice")]
-    assert any(len([l for l in d["Line"] if l["DetailType"] == "SalesItemLineDetail"]) < 3 for d in invoices)
+    assert_each_once_with_ledger_totals(store, qbo_bookkeeper)
+    invoices = rows(qbo_bookkeeper, "Invoice")
+    assert any(len([line for line in d["Line"] if line["DetailType"] == "SalesItemLineDetail"]) < 3 for d in invoices)
 
 
-def test_a_lost_bill_is_found_by_number_and_supplier_not_another_suppliers_bill(qbo_exporting, qbo, bookkeeper):
+def test_a_lost_bill_is_found_by_number_and_supplier_not_another_suppliers_bill(qbo_exporting, qbo_sync_sandbox,
+                                                                                qbo_bookkeeper):
     from kcc_desktop.sync.export import rules as export_rules
 
     store, package = qbo_exporting
     # The bookkeeper already has another supplier's bill numbered PI-0001 (bill numbers are per supplier).
-    other = bookkeeper.create_object("Vendor", json.dumps({"DisplayName": "Other Supplier Ltd"}))["Vendor"]
-    bookkeeper.create_object("Bill", json.dumps({
+    other = qbo_bookkeeper.create_object("Vendor", json.dumps({"DisplayName": "Other Supplier Ltd"}))["Vendor"]
+    qbo_bookkeeper.create_object("Bill", json.dumps({
         "VendorRef": {"value": other["Id"]}, "DocNumber": "PI-0001", "TxnDate": "2026-01-02",
         "Line": [{"Amount": "99.00", "DetailType": "AccountBasedExpenseLineDetail",
                   "AccountBasedExpenseLineDetail": {"AccountRef": {"value": "15"}, "TaxCodeRef": {"value": "1"}}}]}))
     build_qbo_ledger(store, invoices=2)
     svc = ExportService(store)
     assert svc.upload([i.id for i in items(store) if i.item_type in ("company", "stock_item")], package).ok
-    qbo.faults(drop_after_commit_count=20)
+    qbo_sync_sandbox.faults(drop_after_commit_count=20)
     assert svc.upload([i.id for i in items(store) if i.item_type in DOC_ENTITIES], package).stopped
-    qbo.faults(replace=True)
+    qbo_sync_sandbox.faults(replace=True)
     export_rules.SENT_KEYS.clear()
     rerun = ExportService(store)
     summary = rerun.upload(rerun.pending_ids(), package)
     assert summary.failed == 0 and summary.pending == 0, summary.text
-    bills = [b for b in rows(bookkeeper, "Bill") if b["DocNumber"] == "PI-0001"]
-    supp = next(v["Id"] for v in rows(bookkeeper, "Vendor") if v["DisplayName"] == "Widget Supplies plc")
+    bills = [b for b in rows(qbo_bookkeeper, "Bill") if b["DocNumber"] == "PI-0001"]
+    supp = next(v["Id"] for v in rows(qbo_bookkeeper, "Vendor") if v["DisplayName"] == "Widget Supplies plc")
     assert sorted(b["VendorRef"]["value"] for b in bills) == sorted([other["Id"], supp])   # ours once, theirs kept
     [pi] = items(store, reference="PI-0001")
     assert pi.remote_id == next(b["Id"] for b in bills if b["VendorRef"]["value"] == supp)
@@ -378,7 +376,8 @@ class Killed(BaseException):
 
 @pytest.mark.parametrize("phase", ["company", "sales_invoice"])
 @pytest.mark.parametrize("restart", [False, True], ids=["same-process-replay", "after-restart-lookup"])
-def test_killed_mid_upload_then_rerun_creates_nothing_twice(qbo_exporting, qbo, bookkeeper, phase, restart):
+def test_killed_mid_upload_then_rerun_creates_nothing_twice(qbo_exporting, qbo_sync_sandbox, qbo_bookkeeper, phase,
+                                                            restart):
     from kcc_desktop.sync.export import rules as export_rules
 
     store, package = qbo_exporting
@@ -397,8 +396,8 @@ def test_killed_mid_upload_then_rerun_creates_nothing_twice(qbo_exporting, qbo, 
     rerun = ExportService(store)
     summary = rerun.upload(rerun.pending_ids(), package)
     assert summary.failed == 0 and summary.pending == 0, summary.text
-    assert_each_once_with_ledger_totals(store, bookkeeper)
+    assert_each_once_with_ledger_totals(store, qbo_bookkeeper)
     # The supplier named like a customer is linked to its own vendor record, not to the customer.
-    vendors = {v["DisplayName"]: v["Id"] for v in rows(bookkeeper, "Vendor")}
+    vendors = {v["DisplayName"]: v["Id"] for v in rows(qbo_bookkeeper, "Vendor")}
     [acme_s] = items(store, reference="ACME-S")
     assert acme_s.remote_id == vendors["Acme Tools Ltd (Supplier)"]

@@ -43,9 +43,9 @@ def add_accounts(store, rows, provider="xero", category="account"):
 
 # --- over HTTP, against the Xero sandbox ----------------------------------------------------------
 
-def test_fetch_keeps_accounts_tax_rates_and_banks_with_the_time(connected):
-    svc = fetched(connected)
-    with connected.session() as s:
+def test_fetch_keeps_accounts_tax_rates_and_banks_with_the_time(xero_connected_store):
+    svc = fetched(xero_connected_store)
+    with xero_connected_store.session() as s:
         rows = {(p.category, p.code): p for p in s.scalars(select(PackageAccount))}
     assert (rows["account", "200"].name, rows["account", "200"].type) == ("Sales", "REVENUE")
     assert rows["tax_rate", "OUTPUT2"].rate == Decimal("20") and rows["tax_rate", "OUTPUT2"].type == "sales"
@@ -55,31 +55,31 @@ def test_fetch_keeps_accounts_tax_rates_and_banks_with_the_time(connected):
     assert svc.fetched_at() is not None
 
 
-def test_refetch_flags_mappings_to_archived_and_deleted_accounts(connected, xero):
+def test_refetch_flags_mappings_to_archived_and_deleted_accounts(xero_connected_store, xero_sync_sandbox):
     import requests
     from xero_python.accounting import Account, Accounts, AccountType
 
     from kcc_desktop.sandbox.testing import xero_login, xero_sdk_client
 
     # A bookkeeper changes the chart in Xero, through the SDK over HTTP.
-    client = xero_sdk_client(dict(xero), xero_login(dict(xero)))
+    client = xero_sdk_client(dict(xero_sync_sandbox), xero_login(dict(xero_sync_sandbox)))
     api, tenant = client.accounting, client.tenant_id
     api.create_account(tenant, Account(code="205", name="Sales - Trade", type=AccountType.REVENUE))
-    svc = fetched(connected)
-    n = ids(connected)
+    svc = fetched(xero_connected_store)
+    n = ids(xero_connected_store)
     svc.set_mapping(NOMINAL, n["4000"], "205")
     svc.set_mapping(NOMINAL, n["4010"], "260")
     assert svc.problems(NOMINAL, [n["4000"], n["4010"]]) == []
 
     other = next(a for a in api.get_accounts(tenant).accounts if a.code == "260")
     api.update_account(tenant, other.account_id, Accounts(accounts=[Account(status="ARCHIVED")]))
-    summary = svc.fetch(AppContext(connected).package())
+    summary = svc.fetch(AppContext(xero_connected_store).package())
     assert [p.local_code for p in summary.flagged] == ["4010"]
     assert svc.row(NOMINAL, n["4010"]).status == "Archived in Xero: choose another account"
 
     # A new organisation no longer has account 205: it was deleted as far as this ledger can tell.
-    requests.post(xero["root"] + "/_sandbox/reset", json={"tokens": False}, timeout=10).raise_for_status()
-    summary = svc.fetch(AppContext(connected).package())
+    requests.post(xero_sync_sandbox["root"] + "/_sandbox/reset", json={"tokens": False}, timeout=10).raise_for_status()
+    summary = svc.fetch(AppContext(xero_connected_store).package())
     assert "account 205" in summary.newly_deleted
     states = {p.local_code: p.state for p in svc.problems(NOMINAL, [n["4000"], n["4010"]])}
     assert states == {"4000": "deleted"}  # 260 is active again in the fresh organisation
@@ -87,8 +87,8 @@ def test_refetch_flags_mappings_to_archived_and_deleted_accounts(connected, xero
         svc.resolve_nominal(n["4000"])
 
 
-def test_apply_default_setup_on_the_sandbox_chart_says_why(connected):
-    svc = fetched(connected)
+def test_apply_default_setup_on_the_sandbox_chart_says_why(xero_connected_store):
+    svc = fetched(xero_connected_store)
     by_code = {s.local_code + ":" + s.category: s for s in svc.apply_default_setup()}
     assert by_code["5000:nominal"].remote_code == "300"
     assert "Same name" in by_code["5000:nominal"].reason
@@ -102,14 +102,15 @@ def test_apply_default_setup_on_the_sandbox_chart_says_why(connected):
     assert "1001:nominal" not in by_code and "5100:nominal" not in by_code
     # Nothing fits by code or name: left for the user, with the reason.
     assert by_code["4905:nominal"].remote_code == "" and "map it by hand" in by_code["4905:nominal"].reason
-    t = ids(connected, TaxCode)
+    t = ids(xero_connected_store, TaxCode)
     assert svc.resolve_tax(t["T1"]) == "OUTPUT2" and svc.resolve_tax(t["T1"], sales=False) == "INPUT2"
 
 
 # --- rules that need no package ---------------------------------------------------------------------
 
 XERO_CHART = [("200", "Sales", "REVENUE"), ("260", "Other Revenue", "REVENUE"), ("300", "Purchases", "DIRECTCOSTS"),
-              ("4905", "Carriage", "REVENUE"), ("630", "Inventory", "INVENTORY"), ("310", "Cost of Goods Sold", "DIRECTCOSTS"),
+              ("4905", "Carriage", "REVENUE"), ("630", "Inventory", "INVENTORY"),
+              ("310", "Cost of Goods Sold", "DIRECTCOSTS"),
               ("090", "Business Bank Account", "BANK"), ("800", "Accounts Payable", "CURRLIAB"),
               ("999", "Old Sales", "REVENUE", "ARCHIVED")]
 
@@ -207,7 +208,8 @@ def test_resolve_names_the_nominal_to_map_and_problems_list_it(store):
 
 
 def test_quickbooks_types_fit_by_their_own_names(store):
-    add_accounts(store, [("4000", "Sales of Product Income", "Income"), ("5000", "Cost of Goods Sold", "Cost of Goods Sold"),
+    add_accounts(store, [("4000", "Sales of Product Income", "Income"),
+                         ("5000", "Cost of Goods Sold", "Cost of Goods Sold"),
                          ("1200", "Business Bank Account", "Bank"), ("2300", "Deposits", "Other Current Liabilities")],
                  provider="quickbooks")
     svc = MappingService(store, provider="quickbooks")

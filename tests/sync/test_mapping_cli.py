@@ -13,7 +13,7 @@ def run(capsys, db, *args):
     return code, out.out, out.err
 
 
-def test_fetch_auto_list_and_set_without_the_window(connected, tmp_db_path, capsys):
+def test_fetch_auto_list_and_set_without_the_window(xero_connected_store, tmp_db_path, capsys):
     code, out, _ = run(capsys, tmp_db_path, "fetch", "--json")
     assert code == 0 and json.loads(out)["accounts"] > 30
 

@@ -13,46 +13,18 @@ from sqlalchemy import select
 from kcc_desktop.ledger import service
 from kcc_desktop.ledger.rounding import line_amounts, money
 from kcc_desktop.models import (
-    BankAccount,
     Company,
     Document,
-    Mapping,
     NominalCode,
-    PackageAccount,
     StockItem,
     TaxCode,
 )
 from kcc_desktop.sync import payloads as pl
 from kcc_desktop.sync.options import OptionsService
+from tests.helpers.ledger import build_ledger
+from tests.helpers.mapping import NOMINAL_MAP, map_everything
 
-from .conftest import build_ledger
-
-ACCOUNTS = [("200", "Sales", "REVENUE"), ("300", "Purchases", "DIRECTCOSTS"), ("630", "Inventory", "INVENTORY"),
-            ("310", "Cost of Goods Sold", "DIRECTCOSTS"), ("090", "Business Bank Account", "BANK")]
-TAXES = [("OUTPUT2", "20% (VAT on Income)", 20), ("INPUT2", "20% (VAT on Expenses)", 20),
-         ("RROUTPUT", "5% (VAT on Income)", 5), ("RRINPUT", "5% (VAT on Expenses)", 5)]
-NOMINAL_MAP = {"4000": "200", "5000": "300", "1001": "630", "5100": "310"}   # stock/COS mapped on purpose
-TAX_MAP = {("tax", "T1"): "OUTPUT2", ("tax_purchase", "T1"): "INPUT2", ("tax", "T5"): "RROUTPUT",
-           ("tax_purchase", "T5"): "RRINPUT"}
 NEVER = {"630", "310", "1001", "5100"}
-
-
-def map_everything(store, nominal_map=NOMINAL_MAP):
-    """Mapping rows as a company file could hold them, even for stock and cost of sale."""
-    with store.transaction() as s:
-        for code, name, typ in ACCOUNTS:
-            s.add(PackageAccount(provider="xero", category="bank" if typ == "BANK" else "account", code=code,
-                                 name=name, type=typ))
-        for code, name, rate in TAXES:
-            s.add(PackageAccount(provider="xero", category="tax_rate", code=code, name=name, rate=Decimal(rate)))
-        nominals = {n.code: n.id for n in s.scalars(select(NominalCode))}
-        taxes = {t.code: t.id for t in s.scalars(select(TaxCode))}
-        for local, remote in nominal_map.items():
-            s.add(Mapping(provider="xero", category="nominal", local_id=nominals[local], remote_code=remote))
-        for (cat, local), remote in TAX_MAP.items():
-            s.add(Mapping(provider="xero", category=cat, local_id=taxes[local], remote_code=remote))
-        cur = s.scalar(select(BankAccount.id).where(BankAccount.code == "CUR"))
-        s.add(Mapping(provider="xero", category="bank", local_id=cur, remote_code="090"))
 
 
 def context(store):
@@ -103,7 +75,7 @@ def test_purchase_of_stock_goes_to_the_purchase_account_not_stock(store):
     map_everything(store)
     build_ledger(store, invoices=0)
     payload, _total, _doc = doc_payload(store, "PI-0001")
-    assert [(l.account_code, l.tax_code, l.item_code) for l in payload.lines] == [("300", "INPUT2", "")]
+    assert [(line.account_code, line.tax_code, line.item_code) for line in payload.lines] == [("300", "INPUT2", "")]
 
 
 def test_totals_equal_the_ledgers_to_the_penny(store):
@@ -123,12 +95,13 @@ def test_rollup_sends_one_line_per_tax_rate_with_the_same_total(store):
         acme = Company(code="A", name="A Ltd", kind="customer")
         s.add(acme)
         s.flush()
-        lines = [service.LineInput(Decimal(q), Decimal(p), description=f"L{i}", tax_code_id=t[tax], nominal_id=n["4000"])
+        lines = [service.LineInput(Decimal(q), Decimal(p), description=f"L{i}", tax_code_id=t[tax],
+                                   nominal_id=n["4000"])
                  for i, (q, p, tax) in enumerate([(2, "10.00", "T1"), (1, "5.00", "T1"), (3, "7.50", "T1"),
                                                   (1, "20.00", "T5"), (2, "2.00", "T5")])]
         service.create_document(s, "sales_invoice", acme, "R-1", date(2026, 1, 1), lines)
     payload, total, _ = doc_payload(store, "R-1")
-    assert [(l.tax_code, l.quantity, l.unit_amount) for l in payload.lines] == [
+    assert [(line.tax_code, line.quantity, line.unit_amount) for line in payload.lines] == [
         ("OUTPUT2", 1, Decimal("47.50")), ("RROUTPUT", 1, Decimal("24.00"))]
     assert package_total(payload) == total
 

@@ -21,15 +21,14 @@ from kcc_desktop.models import Company, Document, Payment
 from kcc_desktop.sync import payments_import as pi
 from kcc_desktop.sync.mapping import BANK, MappingService
 from kcc_desktop.sync.payments_import import PaymentsImport
-
-from .import_helpers import Books, export_books
+from tests.helpers.books import Books, export_books
 
 ON = date(2026, 2, 1)
 
 
 @pytest.fixture
-def books(exporting) -> tuple[Books, object]:
-    store, package = exporting
+def books(xero_exporting) -> tuple[Books, object]:
+    store, package = xero_exporting
     return export_books(store, package, "xero"), package
 
 
@@ -40,11 +39,11 @@ def run(books: Books, package, create: bool = True) -> tuple[pi.ImportSummary, p
     return fetched, made
 
 
-def test_full_part_and_supplier_payments_are_created_and_allocated(books, bookkeeper):
+def test_full_part_and_supplier_payments_are_created_and_allocated(books, xero_bookkeeper):
     b, package = books
-    full = bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON, "BACS 1")
-    part = bookkeeper.pay(b.remote["SI-0002"], Decimal("10.00"), ON, "Part")
-    bill = bookkeeper.pay(b.remote["PI-0001"], b.gross["PI-0001"], ON, "Cheque 7")
+    full = xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON, "BACS 1")
+    part = xero_bookkeeper.pay(b.remote["SI-0002"], Decimal("10.00"), ON, "Part")
+    bill = xero_bookkeeper.pay(b.remote["PI-0001"], b.gross["PI-0001"], ON, "Cheque 7")
     acme_before, bank_before = b.company_balance("ACME"), b.bank_balance()
 
     fetched, made = run(b, package)
@@ -69,10 +68,10 @@ def test_full_part_and_supplier_payments_are_created_and_allocated(books, bookke
         assert {p.source for p in s.scalars(select(Payment))} == {"xero"}
 
 
-def test_a_receipt_across_several_invoices_allocates_each(books, bookkeeper):
+def test_a_receipt_across_several_invoices_allocates_each(books, xero_bookkeeper):
     b, package = books
     # Xero keeps a batch receipt as one Payment per invoice, sent in one request.
-    ids = bookkeeper.pay_many([(b.remote["SI-0001"], b.gross["SI-0001"]), (b.remote["SI-0003"], Decimal("5.00"))],
+    ids = xero_bookkeeper.pay_many([(b.remote["SI-0001"], b.gross["SI-0001"]), (b.remote["SI-0003"], Decimal("5.00"))],
                               ON, "Batch 12")
     before = b.company_balance("ACME")
 
@@ -86,7 +85,7 @@ def test_a_receipt_across_several_invoices_allocates_each(books, bookkeeper):
     assert b.trial_balance_balances()
 
 
-def test_more_than_the_ledger_has_due_goes_on_account(books, bookkeeper):
+def test_more_than_the_ledger_has_due_goes_on_account(books, xero_bookkeeper):
     b, package = books
     # The credit note was allocated in the ledger (that never syncs), so Xero still shows SI-0001 fully due
     # and the customer pays it all: the ledger allocates what is due and keeps the rest on account.
@@ -94,7 +93,7 @@ def test_more_than_the_ledger_has_due_goes_on_account(books, bookkeeper):
         service.allocate_credit_note(s, s.get(Document, b.docs["SC-0001"]), s.get(Document, b.docs["SI-0001"]),
                                      b.gross["SC-0001"])
     before = b.company_balance("ACME")
-    paid = bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
+    paid = xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
 
     _, made = run(b, package)
 
@@ -107,9 +106,9 @@ def test_more_than_the_ledger_has_due_goes_on_account(books, bookkeeper):
     assert b.trial_balance_balances()
 
 
-def test_a_credit_note_allocated_in_xero_never_appears(books, bookkeeper):
+def test_a_credit_note_allocated_in_xero_never_appears(books, xero_bookkeeper):
     b, package = books
-    bookkeeper.allocate_credit_note(b.remote["SC-0001"], b.remote["SI-0003"], Decimal("5.00"), ON)
+    xero_bookkeeper.allocate_credit_note(b.remote["SC-0001"], b.remote["SI-0003"], Decimal("5.00"), ON)
 
     fetched, made = run(b, package)
 
@@ -117,17 +116,17 @@ def test_a_credit_note_allocated_in_xero_never_appears(books, bookkeeper):
     assert b.outstanding("SI-0003") == b.gross["SI-0003"] and b.payments() == 0
 
 
-def test_deleted_payments_reverse_only_after_confirmation(books, bookkeeper):
+def test_deleted_payments_reverse_only_after_confirmation(books, xero_bookkeeper):
     b, package = books
-    imported = bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
+    imported = xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
     svc = PaymentsImport(b.store, "xero")
     svc.fetch(package)
     svc.create_and_allocate(svc.ready_ids())
-    waiting = bookkeeper.pay(b.remote["SI-0003"], Decimal("7.00"), ON)
+    waiting = xero_bookkeeper.pay(b.remote["SI-0003"], Decimal("7.00"), ON)
     svc.fetch(package)                                           # shown, not yet created
-    never_seen = bookkeeper.pay(b.remote["SI-0002"], Decimal("3.00"), ON)
+    never_seen = xero_bookkeeper.pay(b.remote["SI-0002"], Decimal("3.00"), ON)
     for payment_id in (imported, waiting, never_seen):
-        bookkeeper.delete_payment(payment_id)
+        xero_bookkeeper.delete_payment(payment_id)
 
     summary = svc.fetch(package)
 
@@ -150,17 +149,17 @@ def test_deleted_payments_reverse_only_after_confirmation(books, bookkeeper):
     assert b.status(imported).startswith("Deleted in Xero; reversed")
 
 
-def test_an_invoice_this_ledger_never_exported_writes_nothing(books, bookkeeper, xero):
+def test_an_invoice_this_ledger_never_exported_writes_nothing(books, xero_bookkeeper, xero_sync_sandbox):
     b, package = books
     with b.store.session() as s:
-        acme_remote = next(l.remote_id for l in s.scalars(select(pi.RemoteLink))
-                           if l.object_type == "company" and l.object_id == b.companies["ACME"])
+        acme_remote = next(link.remote_id for link in s.scalars(select(pi.RemoteLink))
+                           if link.object_type == "company" and link.object_id == b.companies["ACME"])
     [made] = package.create_documents([DocumentIn(
         "outside-1", DocKind.SALES_INVOICE, "XERO-ONLY-1", acme_remote, "Acme Tools Ltd", ON, None, "GBP",
         [LineIn("Raised in Xero", Decimal("1"), Decimal("50.00"), "200", "OUTPUT2", line_amount=Decimal("50.00"),
                 tax_amount=Decimal("10.00"))])], "outside-key-1")
     assert made.ok, made.messages
-    paid = bookkeeper.pay(made.remote_id, Decimal("60.00"), ON)
+    paid = xero_bookkeeper.pay(made.remote_id, Decimal("60.00"), ON)
     before = b.company_balance("ACME")
 
     _, summary = run(b, package)
@@ -172,12 +171,12 @@ def test_an_invoice_this_ledger_never_exported_writes_nothing(books, bookkeeper,
     assert b.company_balance("ACME") == before
 
 
-def test_an_unmapped_bank_account_writes_nothing_until_mapped(books, bookkeeper):
+def test_an_unmapped_bank_account_writes_nothing_until_mapped(books, xero_bookkeeper):
     b, package = books
     mapping = MappingService(b.store, "xero")
     for local_id in mapping.local_ids(BANK):       # Apply Default Setup mapped both ledger banks to 090
         mapping.set_mapping(BANK, local_id, None)
-    paid = bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
+    paid = xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
     before = b.company_balance("ACME")
 
     _, summary = run(b, package)
@@ -195,18 +194,18 @@ def test_an_unmapped_bank_account_writes_nothing_until_mapped(books, bookkeeper)
     assert b.company_balance("ACME") == before - b.gross["SI-0001"] and b.trial_balance_balances()
 
 
-def test_running_it_twice_changes_nothing(books, bookkeeper, xero):
+def test_running_it_twice_changes_nothing(books, xero_bookkeeper, xero_sync_sandbox):
     b, package = books
-    paid = bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
+    paid = xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
     first_fetch, first = run(b, package)
-    gets = xero.count("GET", "/Payments")
+    gets = xero_sync_sandbox.count("GET", "/Payments")
 
     second_fetch, second = run(b, package)
 
     assert (first_fetch.fetched, first.created) == (1, 1)
     assert (second_fetch.fetched, second.created) == (0, 0)
     assert len(b.rows()) == 1 and b.payments() == 1
-    assert xero.count("GET", "/Payments") == gets + 1           # one page asked for, since the watermark
+    assert xero_sync_sandbox.count("GET", "/Payments") == gets + 1           # one page asked for, since the watermark
     again = PaymentsImport(b.store, "xero").create_and_allocate([b.row(paid).id])
     assert (again.created, again.skipped) == (0, 1)
     assert b.outstanding("SI-0001") == 0 and b.bank_balance() == b.gross["SI-0001"]
@@ -217,10 +216,10 @@ def test_running_it_twice_changes_nothing(books, bookkeeper, xero):
         s.flush()
 
 
-def test_the_import_command_prints_its_summary(books, bookkeeper, capsys):
-    b, package = books
-    bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
-    bookkeeper.pay(b.remote["SI-0003"], Decimal("1.00"), ON)
+def test_the_import_command_prints_its_summary(books, xero_bookkeeper, capsys):
+    b, _package = books
+    xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
+    xero_bookkeeper.pay(b.remote["SI-0003"], Decimal("1.00"), ON)
     db = b.store.url.replace("sqlite:///", "")
 
     assert cli_main(["--db", db, "import", "--json"]) == 0
@@ -230,10 +229,10 @@ def test_the_import_command_prints_its_summary(books, bookkeeper, capsys):
     assert b.outstanding("SI-0001") == 0 and b.payments() == 2
 
 
-def test_a_payment_another_window_created_first_is_kept_once(books, bookkeeper):
+def test_a_payment_another_window_created_first_is_kept_once(books, xero_bookkeeper):
     b, package = books
-    first = bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
-    second = bookkeeper.pay(b.remote["SI-0003"], b.gross["SI-0003"], ON)
+    first = xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
+    second = xero_bookkeeper.pay(b.remote["SI-0003"], b.gross["SI-0003"], ON)
     svc = PaymentsImport(b.store, "xero")
     svc.fetch(package)
     with b.store.transaction() as s:     # another window's run got there first, between our fetch and create
@@ -252,13 +251,13 @@ def test_a_payment_another_window_created_first_is_kept_once(books, bookkeeper):
     assert b.bank_balance() == b.gross["SI-0001"] + b.gross["SI-0003"] and b.trial_balance_balances()
 
 
-def test_the_import_command_reverses_deleted_payments_only_when_told(books, bookkeeper, capsys):
-    b, package = books
-    paid = bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
+def test_the_import_command_reverses_deleted_payments_only_when_told(books, xero_bookkeeper, capsys):
+    b, _package = books
+    paid = xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
     db = b.store.url.replace("sqlite:///", "")
     assert cli_main(["--db", db, "import", "--json"]) == 0
     capsys.readouterr()
-    bookkeeper.delete_payment(paid)
+    xero_bookkeeper.delete_payment(paid)
 
     assert cli_main(["--db", db, "import", "--fetch", "--json"]) == 0
     out = capsys.readouterr()
@@ -278,10 +277,10 @@ def test_the_import_command_without_a_connection_says_what_to_do(store, capsys):
     assert "Fetch Payments: " in out.err and "Connect" in out.err
 
 
-def test_cancel_stops_between_batches_and_keeps_what_was_done(books, bookkeeper):
+def test_cancel_stops_between_batches_and_keeps_what_was_done(books, xero_bookkeeper):
     b, package = books
-    first = bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
-    second = bookkeeper.pay(b.remote["SI-0003"], b.gross["SI-0003"], ON)
+    first = xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
+    second = xero_bookkeeper.pay(b.remote["SI-0003"], b.gross["SI-0003"], ON)
     svc = PaymentsImport(b.store, "xero")
     svc.fetch(package)
     stop = __import__("threading").Event()

@@ -13,15 +13,14 @@ from sqlalchemy import select
 
 from kcc_desktop.models import Payment, RemoteLink
 from kcc_desktop.sync.payments_import import PaymentsImport
-
-from .import_helpers import Books, export_books
+from tests.helpers.books import Books, export_books
 
 ON = date(2026, 2, 1)
 
 
 @pytest.fixture
-def books(exporting) -> tuple[Books, object]:
-    store, package = exporting
+def books(xero_exporting) -> tuple[Books, object]:
+    store, package = xero_exporting
     return export_books(store, package, "xero"), package
 
 
@@ -31,10 +30,10 @@ def _contact(b: Books, code: str) -> str:
                                                            RemoteLink.object_id == b.companies[code]))
 
 
-def test_an_overpayment_pays_the_invoice_and_leaves_the_rest_on_account(books, bookkeeper):
+def test_an_overpayment_pays_the_invoice_and_leaves_the_rest_on_account(books, xero_bookkeeper):
     b, package = books
-    op = bookkeeper.receive_overpayment(_contact(b, "ACME"), b.gross["SI-0001"] + Decimal("25.00"), ON, "Over")
-    bookkeeper.allocate_overpayment(op, b.remote["SI-0001"], b.gross["SI-0001"], ON)
+    op = xero_bookkeeper.receive_overpayment(_contact(b, "ACME"), b.gross["SI-0001"] + Decimal("25.00"), ON, "Over")
+    xero_bookkeeper.allocate_overpayment(op, b.remote["SI-0001"], b.gross["SI-0001"], ON)
     acme_before = b.company_balance("ACME")
     svc = PaymentsImport(b.store, "xero")
 
@@ -52,7 +51,7 @@ def test_an_overpayment_pays_the_invoice_and_leaves_the_rest_on_account(books, b
     assert b.trial_balance_balances() and b.payments() == 1
 
     # Later the bookkeeper allocates the 25.00 left to another invoice: Xero shows the overpayment again.
-    bookkeeper.allocate_overpayment(op, b.remote["SI-0003"], Decimal("25.00"), ON)
+    xero_bookkeeper.allocate_overpayment(op, b.remote["SI-0003"], Decimal("25.00"), ON)
     again = svc.fetch(package)
     rerun = svc.create_and_allocate([row.id])
 
@@ -67,13 +66,13 @@ def test_an_overpayment_pays_the_invoice_and_leaves_the_rest_on_account(books, b
         assert s.scalar(select(Payment.remote_id)) == f"xero:overpayment:{op}"
 
 
-def test_a_refund_of_an_overpayment_is_not_a_receipt(books, bookkeeper):
+def test_a_refund_of_an_overpayment_is_not_a_receipt(books, xero_bookkeeper):
     from xero_python.accounting import Account, Overpayment, Payments
     from xero_python.accounting import Payment as XeroPayment
 
     b, package = books
-    op = bookkeeper.receive_overpayment(_contact(b, "ACME"), Decimal("30.00"), ON)
-    api, tenant = bookkeeper.client.accounting, bookkeeper.client.tenant_id
+    op = xero_bookkeeper.receive_overpayment(_contact(b, "ACME"), Decimal("30.00"), ON)
+    api, tenant = xero_bookkeeper.client.accounting, xero_bookkeeper.client.tenant_id
     [refund] = api.create_payments(tenant, Payments(payments=[XeroPayment(
         overpayment=Overpayment(overpayment_id=op), account=Account(code="090"), amount=Decimal("30.00"),
         date=ON)]), summarize_errors=False).payments
@@ -84,16 +83,15 @@ def test_a_refund_of_an_overpayment_is_not_a_receipt(books, bookkeeper):
     assert [r.remote_id for r in b.rows()] == [f"overpayment:{op}"]   # the money in; never the refund
 
 
-def test_our_own_exported_prepayment_allocation_is_never_imported_back(exporting):
+def test_our_own_exported_prepayment_allocation_is_never_imported_back(xero_exporting):
     """A non-account customer's prepayment, allocated in the ledger and uploaded as a Xero Payment, is
     already in the ledger: Fetch Payments must not list it and Create & Allocate must not make it twice."""
     from kcc_desktop.ledger import service
     from kcc_desktop.models import BankAccount, Company, Document
     from kcc_desktop.sync.export import ExportService
+    from tests.helpers.ledger import build_ledger
 
-    from .conftest import build_ledger
-
-    store, package = exporting
+    store, package = xero_exporting
     build_ledger(store, invoices=2, lines_per_invoice=1)
     with store.transaction() as s:
         bloggs = s.scalar(select(Company).where(Company.code == "BLOGGS"))

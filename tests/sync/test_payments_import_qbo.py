@@ -20,25 +20,15 @@ from kcc_desktop.sync.mapping import MappingService
 from kcc_desktop.sync.options import OptionsService
 from kcc_desktop.sync.payments_import import PaymentsImport
 from kcc_desktop.sync.queue import install_queue_listeners
-
-from .import_helpers import Books, export_books
-
-
-@pytest.fixture(scope="module")
-def qbo_server():
-    from kcc_desktop.sandbox.runner import start_sandbox
-
-    server = start_sandbox("quickbooks", port=0)
-    yield server
-    server.stop()
+from tests.helpers.books import Books, export_books
 
 
 @pytest.fixture
-def qbo(store, qbo_server):
+def qbo(store, qbo_sync_server):
     """(Books, package, bookkeeper's SDK client): the ledger exported to a fresh QuickBooks sandbox."""
     import requests
 
-    urls = qbo_server.urls()
+    urls = qbo_sync_server.urls
     requests.post(f"{urls['root']}/_sandbox/reset", json={"tokens": True}, timeout=10).raise_for_status()
     data = qbo_login(urls)
     TokenStore().save(QUICKBOOKS, data["realm_id"], TokenSet.from_response(data))

@@ -11,9 +11,8 @@ from kcc_desktop.ledger import service
 from kcc_desktop.models import Company, Document, ExportItem, NominalCode, PackageAccount, TaxCode
 from kcc_desktop.sync.precheck import run_precheck
 from kcc_desktop.sync.queue import install_queue_listeners
-
-from .conftest import build_ledger
-from .test_payloads import map_everything
+from tests.helpers.ledger import build_ledger
+from tests.helpers.mapping import map_everything
 
 
 def ids_by_ref(store):

@@ -22,8 +22,7 @@ from kcc_desktop.models import (
 )
 from kcc_desktop.sync.options import OptionsService
 from kcc_desktop.sync.queue import SKIP_QUEUE, enqueue_all, install_queue_listeners
-
-from .conftest import build_ledger
+from tests.helpers.ledger import build_ledger
 
 
 @pytest.fixture(autouse=True)
@@ -80,7 +79,7 @@ def test_stock_postings_and_credit_note_allocations_are_never_queued_prepayment_
         s.execute(ExportItem.__table__.delete())
         inv = s.get(Document, info["docs"]["SI-0001"])
         cn = s.get(Document, info["docs"]["SC-0001"])
-        acme, bloggs = s.get(Company, info["companies"][0]), s.get(Company, info["companies"][1])
+        bloggs = s.get(Company, info["companies"][1])
         service.allocate_credit_note(s, cn, inv, Decimal("5.00"))
         bank = s.scalar(select(service.BankAccount).where(service.BankAccount.code == "CUR"))
         inv2 = service.create_document(s, "sales_invoice", bloggs, "SI-9", date(2026, 2, 1),
@@ -120,9 +119,9 @@ def test_enqueue_all_queues_bulk_rows_once_and_fast(store):
         c = Company(code="BULK", name="Bulk Ltd", kind="customer")
         s.add(c)
         s.flush()
-        rows = [dict(kind="sales_invoice", number=f"B{i:06d}", company_id=c.id, date=date(2026, 1, 1),
-                     currency="GBP", reference="", net_total=Decimal(10), tax_total=Decimal(2),
-                     gross_total=Decimal(12)) for i in range(20000)]
+        rows = [{"kind": "sales_invoice", "number": f"B{i:06d}", "company_id": c.id, "date": date(2026, 1, 1),
+                 "currency": "GBP", "reference": "", "net_total": Decimal(10), "tax_total": Decimal(2),
+                 "gross_total": Decimal(12)} for i in range(20000)]
         s.execute(insert(Document), rows)
     assert queued(store) == []
     with store.transaction() as s:

@@ -8,12 +8,11 @@ import logging
 from kcc_desktop.sync.export import ExportService
 from kcc_desktop.sync.mapping import NOMINAL, MappingService
 from kcc_desktop.sync.options import OptionsService
+from tests.helpers.ledger import build_ledger
 
-from .conftest import build_ledger
 
-
-def test_an_upload_logs_each_batch_with_its_numbers_and_the_outcome(exporting, caplog):
-    store, package = exporting
+def test_an_upload_logs_each_batch_with_its_numbers_and_the_outcome(xero_exporting, caplog):
+    store, package = xero_exporting
     build_ledger(store, invoices=2)
     caplog.set_level(logging.INFO, logger="kcc_desktop")
     summary = ExportService(store).upload(ExportService(store).pending_ids(), package)
@@ -25,8 +24,8 @@ def test_an_upload_logs_each_batch_with_its_numbers_and_the_outcome(exporting, c
     assert package.tokens.access_token() not in text
 
 
-def test_mapping_and_option_changes_are_logged(exporting, caplog):
-    store, _package = exporting
+def test_mapping_and_option_changes_are_logged(xero_exporting, caplog):
+    store, _package = xero_exporting
     caplog.set_level(logging.INFO, logger="kcc_desktop")
     mapping = MappingService(store, "xero")
     nominal = mapping.find_local(NOMINAL, "4000")

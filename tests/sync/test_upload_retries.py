@@ -14,8 +14,7 @@ from kcc_desktop.connectors.tokens import TokenStore
 from kcc_desktop.models import ExportItem
 from kcc_desktop.settings_db import DbSettingsStore
 from kcc_desktop.sync.export import ExportService
-
-from .conftest import build_ledger
+from tests.helpers.ledger import build_ledger
 
 SENDS = 3    # the transport's documented sends for one request
 
@@ -45,30 +44,30 @@ def _package(store):
                                     pacer=Pacer(XERO_POLICY, clock=clock, sleep=clock.sleep))
 
 
-def test_a_batch_whose_failure_persists_costs_three_requests_and_stops_the_run(exporting, xero):
-    store, _ = exporting
+def test_a_batch_whose_failure_persists_costs_three_requests_and_stops_the_run(xero_exporting, xero_sync_sandbox):
+    store, _ = xero_exporting
     build_ledger(store, invoices=1)
     package = _package(store)
-    xero.faults(error_rate=1.0)
-    before = xero.stats()["requests"]
+    xero_sync_sandbox.faults(error_rate=1.0)
+    before = xero_sync_sandbox.stats()["requests"]
 
     summary = ExportService(store).upload(_one_company(store), package)
 
-    assert xero.stats()["requests"] - before == SENDS == summary.requests
+    assert xero_sync_sandbox.stats()["requests"] - before == SENDS == summary.requests
     assert "nothing will be created twice" in summary.stopped and summary.exported == 0
 
 
-def test_a_batch_throttled_throughout_costs_three_requests_and_stops_the_run(exporting, xero):
-    store, _ = exporting
+def test_a_batch_throttled_throughout_costs_three_requests_and_stops_the_run(xero_exporting, xero_sync_sandbox):
+    store, _ = xero_exporting
     build_ledger(store, invoices=1)
     package = _package(store)
-    xero.faults(forced_429=10)
-    before = xero.stats()["requests"]
+    xero_sync_sandbox.faults(forced_429=10)
+    before = xero_sync_sandbox.stats()["requests"]
     ids = _one_company(store)
 
     summary = ExportService(store).upload(ids, package)
 
-    assert xero.stats()["requests"] - before == SENDS == summary.requests
+    assert xero_sync_sandbox.stats()["requests"] - before == SENDS == summary.requests
     assert "limiting how fast" in summary.stopped and summary.exported == 0
     with store.session() as s:   # refused before the package took it: pending, sent afresh next time
         [item] = s.scalars(select(ExportItem).where(ExportItem.id.in_(ids))).all()

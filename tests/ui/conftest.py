@@ -23,7 +23,9 @@ def build_small_company(store) -> dict:
     from kcc_desktop.models import Company, NominalCode, StockItem, TaxCode
 
     with store.transaction() as s:
-        code = lambda c: s.scalar(select(NominalCode).where(NominalCode.code == c))  # noqa: E731
+        def code(c):
+            return s.scalar(select(NominalCode).where(NominalCode.code == c))
+
         t1 = s.scalar(select(TaxCode).where(TaxCode.code == "T1"))
         acme = Company(code="ACME", name="Acme Tools Ltd", kind="customer", is_account=True,
                        email="accounts@acme.example")

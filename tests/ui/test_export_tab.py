@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -15,16 +14,14 @@ from kcc_desktop.models import Company, ExportItem, NominalCode
 from kcc_desktop.sync.mapping import NOMINAL, MappingService
 from kcc_desktop.sync.options import OptionsService
 from kcc_desktop.sync.queue import install_queue_listeners
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests/: share the sync tests' helpers
-# The sync tests' Xero sandbox fixtures (xero_server, xero), imported to be used here as well.
-from sync.conftest import build_ledger, connect_store, open_package, xero, xero_server  # noqa: F401
+from tests.helpers.connect import connect_store, open_package
+from tests.helpers.ledger import build_ledger
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture
-def tab(store, xero, qtbot):
+def tab(store, xero_sync_sandbox, qtbot):
     from kcc_desktop.ui.export_tab import ExportTab
 
     install_queue_listeners()
@@ -70,7 +67,7 @@ def remote_numbers(xero, store):
     return [d["InvoiceNumber"] for d in xero.api("Invoices?page=1", package.tenant_id, token)["Invoices"]]
 
 
-def test_upload_from_the_context_menu_moves_rows_and_shows_ticks(tab, xero, qtbot, store):
+def test_upload_from_the_context_menu_moves_rows_and_shows_ticks(tab, xero_sync_sandbox, qtbot, store):
     assert not tab.upload_action.isEnabled()                      # nothing selected yet
     select_refs(tab.pending_grid, "SI-0001", "SI-0002")
     assert tab.upload_action.isEnabled()
@@ -88,14 +85,14 @@ def test_upload_from_the_context_menu_moves_rows_and_shows_ticks(tab, xero, qtbo
     r = exported.row_of(next(i for i in exported.ids() if exported.row_data(i).reference == "SI-0001"))
     from PySide6.QtCore import Qt
     assert not exported.data(exported.index(r, 0), Qt.ItemDataRole.DecorationRole).isNull()   # the green tick
-    assert sorted(remote_numbers(xero, store)) == ["SI-0001", "SI-0002"]
+    assert sorted(remote_numbers(xero_sync_sandbox, store)) == ["SI-0001", "SI-0002"]
     assert tab.pages.tabText(1).startswith("Exported Successfully (6)")
     tab.pages.setCurrentIndex(1)
     ARTIFACTS.mkdir(exist_ok=True)
     tab.grab().save(str(ARTIFACTS / "export_tab.png"))
 
 
-def test_cancel_mid_upload_stops_after_the_batch_in_flight(store, xero, qtbot):
+def test_cancel_mid_upload_stops_after_the_batch_in_flight(store, xero_sync_sandbox, qtbot):
     from kcc_desktop.ledger import service
     from kcc_desktop.ui.export_tab import ExportTab
 
@@ -116,7 +113,7 @@ def test_cancel_mid_upload_stops_after_the_batch_in_flight(store, xero, qtbot):
             service.create_document(s, "sales_invoice", acme, f"BULK-{k:04d}", date(2026, 2, 1),
                                     [service.LineInput(Decimal(1), Decimal("10"), description="x",
                                                        nominal_id=sales, tax_code_id=t1)])
-    xero.faults(latency=0.15)
+    xero_sync_sandbox.faults(latency=0.15)
     tab = ExportTab(AppContext(store))
     qtbot.addWidget(tab)
     tab.show()
@@ -139,7 +136,7 @@ def test_cancel_mid_upload_stops_after_the_batch_in_flight(store, xero, qtbot):
     with store.session() as s:
         assert not s.scalars(select(ExportItem).where(ExportItem.status == "pending",
                                                       ExportItem.attempt_key.is_not(None))).all()
-    assert len(set(remote_numbers(xero, store))) == len(remote_numbers(xero, store))
+    assert len(set(remote_numbers(xero_sync_sandbox, store))) == len(remote_numbers(xero_sync_sandbox, store))
 
 
 def test_a_missing_mapping_shows_a_feedback_row_that_opens_the_mapping_tab(tab, store, qtbot):

@@ -9,52 +9,24 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import requests
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtWidgets import QMessageBox
 
 from kcc_desktop.context import AppContext
 from kcc_desktop.ui.import_models import ImportCol
 from kcc_desktop.ui.import_tab import ImportTab
-from tests.sync.conftest import connect_store, open_package
-from tests.sync.import_helpers import export_books
+from tests.helpers.books import export_books
+from tests.helpers.connect import open_package
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 ON = date(2026, 2, 1)
 
 
-@pytest.fixture(scope="module")
-def xero_server():
-    from kcc_desktop.sandbox.runner import start_sandbox
-
-    server = start_sandbox(provider="xero", port=0)
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def books(store, xero_server, monkeypatch):
+def books(xero_exporting, xero_bookkeeper):
     """The small ledger exported to a fresh Xero sandbox, and a bookkeeper working in it."""
-    from kcc_desktop.connectors.pacing import reset_pacers
-    from kcc_desktop.sandbox.testing import XeroBookkeeper, xero_login, xero_sdk_client
-    from kcc_desktop.sync.mapping import MappingService
-    from kcc_desktop.sync.options import OptionsService
-    from kcc_desktop.sync.queue import install_queue_listeners
-
-    urls = xero_server.urls()
-    requests.post(urls["root"] + "/_sandbox/reset", json={"tokens": True}, timeout=10).raise_for_status()
-    monkeypatch.setenv("KCC_XERO_URL", urls["root"])
-    reset_pacers()
-    connect_store(store)
-    install_queue_listeners()
-    package = open_package(store)
-    OptionsService(store).update(enabled=True)
-    mapping = MappingService(store, "xero")
-    mapping.fetch(package)
-    mapping.apply_default_setup()
-    b = export_books(store, package, "xero")
-    yield b, XeroBookkeeper(xero_sdk_client(dict(urls), xero_login(dict(urls))))
-    reset_pacers()
+    store, package = xero_exporting
+    return export_books(store, package, "xero"), xero_bookkeeper
 
 
 def idle(tab: ImportTab, qtbot, action) -> None:

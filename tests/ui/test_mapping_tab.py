@@ -22,27 +22,6 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 URL = re.compile(r"(https?://\S+)")
 
 
-@pytest.fixture(scope="module")
-def xero_server():
-    from kcc_desktop.sandbox.runner import start_sandbox
-
-    server = start_sandbox(provider="xero", port=0)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def xero(xero_server, monkeypatch):
-    from kcc_desktop.connectors.pacing import reset_pacers
-
-    urls = xero_server.urls()
-    requests.post(urls["root"] + "/_sandbox/reset", json={"tokens": True}, timeout=10).raise_for_status()
-    monkeypatch.setenv("KCC_XERO_URL", urls["root"])
-    reset_pacers()
-    yield urls
-    reset_pacers()
-
-
 @pytest.fixture
 def demo_store(tmp_path):
     from kcc_desktop.demo.company import build_demo
@@ -67,7 +46,10 @@ def make_tab(qtbot, store) -> MappingTab:
 def menu_action(tab: MappingTab, text: str, grid=None):
     """The QAction as the user finds it: in the Actions button's menu, or in a grid's right-click menu."""
     menu = grid.build_context_menu() if grid is not None else tab.actions_button.menu()
-    plain = lambda t: t.replace("&&", "\0").replace("&", "").replace("\0", "&")  # noqa: E731
+
+    def plain(t: str) -> str:
+        return t.replace("&&", "\0").replace("&", "").replace("\0", "&")
+
     return next(a for a in menu.actions() if plain(a.text()) == text)
 
 
@@ -102,14 +84,17 @@ def connect_and_fetch(qtbot, tab: MappingTab) -> None:
     assert "accounts fetched" in tab.status_label.text() and "connected to Demo Company (UK)" in tab.status_label.text()
 
 
-def test_connect_fetch_apply_defaults_edit_and_audit_on_the_demo(qtbot, xero, demo_store):
+def test_connect_fetch_apply_defaults_edit_and_audit_on_the_demo(qtbot, xero_sync_sandbox, demo_store):
     tab = make_tab(qtbot, demo_store)
     connect_and_fetch(qtbot, tab)
 
     with qtbot.waitSignal(tab.defaults_applied):
         menu_action(tab, "Apply Default Setup").trigger()
     grid, model = tab.nominal_grid, tab.nominal_model
-    shown = lambda code, col: grid.proxy.data(cell(grid, model, code, col))  # noqa: E731
+
+    def shown(code, col):
+        return grid.proxy.data(cell(grid, model, code, col))
+
     assert shown("5000", NominalColumns.MAPPED) == "300 — Purchases (DIRECTCOSTS)"
     assert shown("5000", NominalColumns.WHY).startswith("Same name \u201cPurchases\u201d in Xero")
     assert shown("7502", NominalColumns.MAPPED) == "489 — Telephone & Internet (OVERHEADS)"
@@ -117,7 +102,8 @@ def test_connect_fetch_apply_defaults_edit_and_audit_on_the_demo(qtbot, xero, de
     assert "map it by hand" in shown("4905", NominalColumns.WHY) or "map it by hand" in tab.messages.toPlainText()
     assert shown("1001", NominalColumns.STATUS) == NEVER_EXPORTED
     assert not (grid.proxy.flags(cell(grid, model, "1001", NominalColumns.MAPPED)) & Qt.ItemFlag.ItemIsEnabled)
-    assert "Apply Default Setup:" in tab.messages.toPlainText() and "5000 → 300: Same name" in tab.messages.toPlainText()
+    assert "Apply Default Setup:" in tab.messages.toPlainText()
+    assert "5000 → 300: Same name" in tab.messages.toPlainText()
     tax = tab.tax_grid
     assert tax.proxy.data(cell(tax, tab.tax_model, "T1", TaxColumns.SALES)) == "OUTPUT2 — 20% (VAT on Income) (20%)"
 
@@ -165,7 +151,7 @@ def test_connect_fetch_apply_defaults_edit_and_audit_on_the_demo(qtbot, xero, de
     assert tab.grab().save(str(ARTIFACTS / "mapping_tab.png"))
 
 
-def test_archived_account_is_flagged_after_a_refetch(qtbot, xero, store):
+def test_archived_account_is_flagged_after_a_refetch(qtbot, xero_sync_sandbox, store):
     from xero_python.accounting import Account, Accounts
 
     from kcc_desktop.sandbox.testing import xero_login, xero_sdk_client
@@ -173,14 +159,15 @@ def test_archived_account_is_flagged_after_a_refetch(qtbot, xero, store):
     tab = make_tab(qtbot, store)
     connect_and_fetch(qtbot, tab)
     tab.service.set_nominal("4010", "260")
-    bookkeeper = xero_sdk_client(xero, xero_login(xero))
+    bookkeeper = xero_sdk_client(xero_sync_sandbox, xero_login(xero_sync_sandbox))
     other = next(a for a in bookkeeper.accounting.get_accounts(bookkeeper.tenant_id).accounts if a.code == "260")
     bookkeeper.accounting.update_account(bookkeeper.tenant_id, other.account_id,
                                          Accounts(accounts=[Account(status="ARCHIVED")]))
     with qtbot.waitSignal(tab.fetched, timeout=15000):
         menu_action(tab, "Get Nominal & Tax Accounts").trigger()
     grid, model = tab.nominal_grid, tab.nominal_model
-    assert grid.proxy.data(cell(grid, model, "4010", NominalColumns.STATUS)) == "Archived in Xero: choose another account"
+    assert grid.proxy.data(cell(grid, model, "4010", NominalColumns.STATUS)) == (
+        "Archived in Xero: choose another account")
     assert "now point at archived or deleted accounts: Nominal 4010 Sales - Services" in tab.messages.toPlainText()
 
 

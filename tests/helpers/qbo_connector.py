@@ -1,5 +1,7 @@
-"""Helpers for the QuickBooks connector tests: the sandbox handle, a virtual clock for pacing, signing in,
-a connected package, and ledger-side values. The fixtures built on them are in ``conftest.py``.
+"""Shared pieces for the QuickBooks connector tests: a sandbox handle with a clock the tests move, a
+package connected to it, a bookkeeper's own SDK client (to do what a person would do in QBO), a virtual
+clock for pacing, and ledger-side values to send. The fixtures built on them are in
+``qbo_connector_fixtures``.
 
 Everything talks real HTTP to the sandbox; nothing of the SDK or the connector is replaced.
 """
@@ -56,7 +58,7 @@ class SandboxClock:
         return self.now
 
 
-class Sandbox(SandboxHandle):
+class QboClockedSandbox(SandboxHandle):
     def __init__(self, server, clock: SandboxClock) -> None:
         super().__init__(server)
         self.clock = clock
@@ -75,12 +77,12 @@ class Sandbox(SandboxHandle):
         return qbo_sdk_client(self.urls, qbo_login(self.urls))
 
 
-def settings_for(sandbox: Sandbox) -> ConnectionSettings:
+def settings_for(sandbox: QboClockedSandbox) -> ConnectionSettings:
     return ConnectionSettings(provider=QUICKBOOKS, api_root=sandbox.root, client_id=CLIENT_ID,
                               tenant_id=sandbox.urls["realm_id"])
 
 
-def sign_in(sandbox: Sandbox, store: TokenStore | None = None) -> TokenSet:
+def sign_in(sandbox: QboClockedSandbox, store: TokenStore | None = None) -> TokenSet:
     """Log in as the user would and keep the tokens in the (test) keyring."""
     data = qbo_login(sandbox.urls, CLIENT_ID, CLIENT_SECRET)
     tokens = TokenSet.from_response(data)
@@ -88,7 +90,7 @@ def sign_in(sandbox: Sandbox, store: TokenStore | None = None) -> TokenSet:
     return tokens
 
 
-def make_package(sandbox: Sandbox, vtime: VirtualTime, **options) -> QuickBooksPackage:
+def make_package(sandbox: QboClockedSandbox, vtime: VirtualTime, **options) -> QuickBooksPackage:
     """A package on the sandbox whose pacer waits in virtual time (backoff and 429 waits cost nothing)."""
     pacer = options.pop("pacer", None) or Pacer(QBO_POLICY, clock=vtime, sleep=vtime.sleep)
     return QuickBooksPackage(settings_for(sandbox), TokenStore(), client_secret=CLIENT_SECRET, pacer=pacer,

@@ -11,8 +11,7 @@ from kcc_desktop.ledger import service
 from kcc_desktop.ledger.trial_balance import trial_balance
 from kcc_desktop.models import BankAccount, Company, Document, ImportedPayment, Payment, RemoteLink
 from kcc_desktop.sync.export import ExportService
-
-from .conftest import build_ledger
+from tests.helpers.ledger import build_ledger
 
 
 @dataclass
@@ -69,7 +68,7 @@ def export_books(store, package, provider: str, invoices: int = 4) -> Books:
     with store.session() as s:
         docs = {d.number: d.id for d in s.scalars(select(Document))}
         gross = {d.number: d.gross_total for d in s.scalars(select(Document))}
-        links = {(l.object_type, l.object_id): l.remote_id for l in s.scalars(select(RemoteLink))}
+        links = {(link.object_type, link.object_id): link.remote_id for link in s.scalars(select(RemoteLink))}
         kinds = {d.id: d.kind for d in s.scalars(select(Document))}
         remote = {n: links[(kinds[i], i)] for n, i in docs.items()}
         companies = {c.code: c.id for c in s.scalars(select(Company))}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -46,7 +47,8 @@ class FaultConfig:
 class FaultInjector:
     """Decides, per call, which fault (if any) to play. Thread-safe."""
 
-    def __init__(self, config: FaultConfig | dict | None = None, sleep=time.sleep) -> None:
+    def __init__(self, config: FaultConfig | dict[str, Any] | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.config = config if isinstance(config, FaultConfig) else FaultConfig.from_dict(config)
         self._rng = random.Random(self.config.seed)
         self._lock = threading.Lock()

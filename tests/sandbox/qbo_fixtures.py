@@ -1,5 +1,5 @@
-"""Fixtures and builders for the QuickBooks sandbox tests: a live server on loopback, a signed-in
-python-quickbooks client, and small helpers that create documents the way a bookkeeper would."""
+"""Builders for the QuickBooks sandbox tests: a live server on loopback, and small helpers that create
+documents the way a bookkeeper would (the fixtures that use them are in conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,7 @@ import warnings
 from collections.abc import Iterable
 from decimal import Decimal
 
-import pytest
-
 from kcc_desktop.sandbox.http import SandboxServer
-from kcc_desktop.sandbox.qbo_testing import qbo_login, qbo_sdk_client
 from kcc_desktop.sandbox.runner import make_provider
 
 # python-quickbooks warns about minorversion on every client; it is noise here.
@@ -31,28 +28,6 @@ def start_qbo(**options) -> SandboxServer:
                                       daemon=True)
     server._thread.start()
     return server
-
-
-@pytest.fixture
-def qbo_server(tmp_path):
-    server = start_qbo(state_file=str(tmp_path / "qbo-state.json"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def qbo_urls(qbo_server):
-    return qbo_server.urls()
-
-
-@pytest.fixture
-def qbo_tokens(qbo_urls):
-    return qbo_login(qbo_urls)
-
-
-@pytest.fixture
-def qb(qbo_urls, qbo_tokens):
-    return qbo_sdk_client(qbo_urls, qbo_tokens)
 
 
 def ref(value: str):

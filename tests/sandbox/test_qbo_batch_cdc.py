@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from quickbooks.batch import batch_create, batch_delete
@@ -16,19 +14,7 @@ from quickbooks.objects.customer import Customer
 from quickbooks.objects.invoice import Invoice
 from quickbooks.objects.payment import Payment
 
-sys.path.insert(0, str(Path(__file__).parent))  # finds qbo_fixtures even if tests/ becomes a package
-from qbo_fixtures import (  # noqa: F401
-    ZERO_RATED,
-    make_customer,
-    make_invoice,
-    make_payment,
-    qb,
-    qbo_server,
-    qbo_tokens,
-    qbo_urls,
-    ref,
-    sales_line,
-)
+from .qbo_fixtures import ZERO_RATED, make_customer, make_invoice, make_payment, sales_line
 
 
 def _invoice(customer_id: str, amount: str) -> Invoice:

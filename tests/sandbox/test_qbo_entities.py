@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import requests
@@ -21,9 +19,7 @@ from quickbooks.objects.taxrate import TaxRate
 from quickbooks.objects.vendor import Vendor
 from quickbooks.objects.vendorcredit import VendorCredit
 
-sys.path.insert(0, str(Path(__file__).parent))  # finds qbo_fixtures even if tests/ becomes a package
-from qbo_fixtures import (  # noqa: F401 - fixtures
-    PURCHASES,
+from .qbo_fixtures import (
     VAT20,
     ZERO_RATED,
     expense_line,
@@ -31,10 +27,6 @@ from qbo_fixtures import (  # noqa: F401 - fixtures
     make_customer,
     make_invoice,
     make_vendor,
-    qb,
-    qbo_server,
-    qbo_tokens,
-    qbo_urls,
     ref,
     sales_line,
 )

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import sys
 import threading
-from pathlib import Path
 
 import pytest
 import requests
@@ -15,18 +13,7 @@ from quickbooks.objects.invoice import Invoice
 
 from kcc_desktop.sandbox.qbo_testing import auth_client, qbo_login, qbo_sdk_client
 
-sys.path.insert(0, str(Path(__file__).parent))  # finds qbo_fixtures even if tests/ becomes a package
-from qbo_fixtures import (  # noqa: F401
-    ZERO_RATED,
-    make_customer,
-    make_invoice,
-    qb,
-    qbo_server,
-    qbo_tokens,
-    qbo_urls,
-    sales_line,
-    start_qbo,
-)
+from .qbo_fixtures import ZERO_RATED, make_customer, make_invoice, sales_line, start_qbo
 
 
 def _customer(name: str) -> Customer:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -15,9 +13,6 @@ from quickbooks.exceptions import AuthorizationException
 from quickbooks.objects.company_info import CompanyInfo
 
 from kcc_desktop.sandbox.qbo_testing import REDIRECT_URI, auth_client, qbo_login, qbo_refresh, qbo_sdk_client
-
-sys.path.insert(0, str(Path(__file__).parent))  # finds qbo_fixtures even if tests/ becomes a package
-from qbo_fixtures import qb, qbo_server, qbo_tokens, qbo_urls  # noqa: F401 - fixtures
 
 
 def test_discovery_document_has_what_intuitlib_reads(qbo_urls):

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from quickbooks.exceptions import ObjectNotFoundException, QuickbooksException, ValidationException
@@ -16,8 +14,7 @@ from quickbooks.objects.customer import Customer
 from quickbooks.objects.invoice import Invoice
 from quickbooks.objects.payment import Payment
 
-sys.path.insert(0, str(Path(__file__).parent))  # finds qbo_fixtures even if tests/ becomes a package
-from qbo_fixtures import (  # noqa: F401 - fixtures
+from .qbo_fixtures import (
     BANK,
     PURCHASES,
     ZERO_RATED,
@@ -28,10 +25,6 @@ from qbo_fixtures import (  # noqa: F401 - fixtures
     make_invoice,
     make_payment,
     make_vendor,
-    qb,
-    qbo_server,
-    qbo_tokens,
-    qbo_urls,
     ref,
     sales_line,
 )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import requests
@@ -13,8 +11,7 @@ from quickbooks.exceptions import ValidationException
 from quickbooks.objects.customer import Customer
 from quickbooks.objects.invoice import Invoice
 
-sys.path.insert(0, str(Path(__file__).parent))  # finds qbo_fixtures even if tests/ becomes a package
-from qbo_fixtures import ZERO_RATED, make_customer, make_invoice, qb, qbo_server, qbo_tokens, qbo_urls, sales_line  # noqa: F401
+from .qbo_fixtures import ZERO_RATED, make_customer, make_invoice, sales_line
 
 
 @pytest.fixture

@@ -82,7 +82,8 @@ def test_qbo_state_file_from_before_digests_is_hashed_on_load(tmp_path):
     # Rewrite the file as older sandboxes wrote it: token values as keys and in the grant.
     data = json.loads(state.read_text())
     oauth = data["oauth"]
-    oauth["access"] = {tokens["access_token"]: v for v in oauth["access"].values()}
+    (access,) = oauth["access"].values()
+    oauth["access"] = {tokens["access_token"]: access}
     for grant in oauth["grants"].values():
         grant["refresh"] = [{"token": tokens["refresh_token"], "expires": r["expires"]} for r in grant["refresh"]]
     state.write_text(json.dumps(data))

@@ -18,7 +18,7 @@ def test_line_maths_per_line_rounding_half_up(xero):
         line("2", "10.00", discount_rate=D("12.5")),  # 17.50, VAT 3.50
         line("1", "9.99", tax="RROUTPUT"),         # VAT 5%: 0.4995 -> 0.50
     ])
-    amounts = [(l.unit_amount, l.line_amount, l.tax_amount) for l in inv.line_items]
+    amounts = [(li.unit_amount, li.line_amount, li.tax_amount) for li in inv.line_items]
     assert amounts == [(D("10.12"), D("30.36"), D("6.07")), (D("0.12"), D("0.12"), D("0.02")),
                        (D("10.00"), D("17.50"), D("3.50")), (D("9.99"), D("9.99"), D("0.50"))]
     assert (inv.sub_total, inv.total_tax, inv.total) == (D("57.97"), D("10.09"), D("68.06"))
@@ -60,11 +60,11 @@ def test_sales_numbers_generated_and_unique_bills_may_repeat(xero):
 
 
 @pytest.mark.parametrize("bad_line, message", [
-    (dict(account=None), "Account code or ID must be specified"),
-    (dict(account="999"), "Account code '999' is not a valid code for this document."),
-    (dict(account="090"), "Account code '090' is not a valid code for this document."),
-    (dict(tax="VAT99"), "The TaxType code 'VAT99' does not exist or cannot be used for this type of transaction."),
-    (dict(item_code="NOPE"), "Item code 'NOPE' is not valid"),
+    ({"account": None}, "Account code or ID must be specified"),
+    ({"account": "999"}, "Account code '999' is not a valid code for this document."),
+    ({"account": "090"}, "Account code '090' is not a valid code for this document."),
+    ({"tax": "VAT99"}, "The TaxType code 'VAT99' does not exist or cannot be used for this type of transaction."),
+    ({"item_code": "NOPE"}, "Item code 'NOPE' is not valid"),
 ])
 def test_line_validations(xero, bad_line, message):
     cid = contact(xero)
@@ -106,7 +106,8 @@ def test_item_without_sales_account_needs_account_code(xero):
     assert exc.value.reason == "Account code or ID must be specified"
     inv = create_invoice(xero, cid, lines=[LineItem(item_code="W1", quantity=D("2"))])
     li = inv.line_items[0]
-    assert (li.account_code, li.unit_amount, li.line_amount, li.tax_amount) == ("200", D("12.50"), D("25.00"), D("5.00"))
+    assert (li.account_code, li.unit_amount, li.line_amount, li.tax_amount) == (
+        "200", D("12.50"), D("25.00"), D("5.00"))
 
 
 def test_item_codes_unique(xero):
@@ -118,7 +119,6 @@ def test_item_codes_unique(xero):
 
 
 def test_contact_rules(xero):
-    api, tid = xero.accounting, xero.tenant_id
     contact(xero, "Acme Ltd")
     with pytest.raises(AccountingBadRequestException) as exc:
         contact(xero, "Acme Ltd")

@@ -109,7 +109,8 @@ def test_dropped_after_commit_then_idempotent_retry(xero, xero_urls):
         requests.put(xero_urls["api_url"] + "/Contacts", json=body, headers=_headers(xero, **{"Idempotency-Key": "d1"}))
     names = [c.name for c in xero.accounting.get_contacts(xero.tenant_id).contacts]
     assert names == ["Dropped Ltd"]  # committed although the client never heard back
-    retry = requests.put(xero_urls["api_url"] + "/Contacts", json=body, headers=_headers(xero, **{"Idempotency-Key": "d1"}))
+    retry = requests.put(xero_urls["api_url"] + "/Contacts", json=body,
+                         headers=_headers(xero, **{"Idempotency-Key": "d1"}))
     assert retry.status_code == 200 and retry.json()["Contacts"][0]["Name"] == "Dropped Ltd"
     assert len(xero.accounting.get_contacts(xero.tenant_id).contacts) == 1
     assert sandbox_call(xero_urls, "stats", method="GET")["faults"]["dropped"] == 1

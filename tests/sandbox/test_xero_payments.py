@@ -139,7 +139,8 @@ def test_overpayment_received_allocated_and_refunded(xero, keeper):
     later = create_invoice(xero, cid, lines=[line(unit="20.00")])  # 24.00
     keeper.allocate_overpayment(op_id, later.invoice_id, "24.00", TODAY)
     got = api.get_invoice(tid, later.invoice_id).invoices[0]
-    assert got.status == "PAID" and got.amount_credited == D("24.00") and got.overpayments[0].applied_amount == D("24.00")
+    assert got.status == "PAID" and got.amount_credited == D("24.00")
+    assert got.overpayments[0].applied_amount == D("24.00")
     refund = api.create_payment(tid, Payment(overpayment=Overpayment(overpayment_id=op_id),
                                              account=Account(code="090"), amount=D("6.00"), date=TODAY))
     assert refund.payments[0].payment_type == "AROVERPAYMENTPAYMENT"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from xero_python.exceptions import HTTPStatusException
 
 from kcc_desktop.sandbox.runner import start_sandbox
 from kcc_desktop.sandbox.testing import XeroBookkeeper, sandbox_call, xero_login, xero_sdk_client
@@ -38,8 +39,9 @@ def test_reset_restores_seed_books_and_keeps_login(xero, xero_urls):
     assert xero.accounting.get_contacts(xero.tenant_id).contacts == []
     assert len(xero.accounting.get_accounts(xero.tenant_id).accounts) > 30
     sandbox_call(xero_urls, "reset", {"tokens": True})
-    with pytest.raises(Exception):
+    with pytest.raises(HTTPStatusException) as exc:
         xero.accounting.get_contacts(xero.tenant_id)
+    assert exc.value.status == 401
 
 
 def test_write_through_when_persist_delay_is_zero(tmp_path):

@@ -16,6 +16,8 @@ from typing import Any
 
 @dataclass
 class FaultConfig:
+    """Which faults to play (``POST /_sandbox/faults`` changes it at run time; all off by default)."""
+
     latency: float = 0.0                 # seconds added to every API call
     error_rate: float = 0.0              # share of calls answered 500 or 503 (nothing applied)
     timeout_rate: float = 0.0            # share of calls that hang ``timeout_seconds`` and then 504

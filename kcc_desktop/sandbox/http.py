@@ -40,6 +40,8 @@ class Headers(Mapping[str, str]):
 
 @dataclass
 class Request:
+    """One HTTP request as a provider sees it (query values are lists, as ``parse_qs`` gives them)."""
+
     method: str
     path: str
     query: dict[str, list[str]]
@@ -63,6 +65,8 @@ class Request:
 
 @dataclass
 class Response:
+    """A provider's answer; ``drop_connection`` cuts the connection instead of sending it."""
+
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""

@@ -36,6 +36,8 @@ _API = re.compile(r"^/v3/company/(?P<realm>[^/]+)/(?P<seg>[^/]+)(?:/(?P<id>[^/]+
 
 
 class QuickBooksProvider(SandboxProvider):
+    """QuickBooks Online for one company (``realm_id``): its OAuth pages and its v3 data API."""
+
     name = "quickbooks"
     default_limits: ClassVar[Mapping[str, int | None]] = {"minute": 500, "concurrent": 10}
 

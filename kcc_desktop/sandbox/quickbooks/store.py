@@ -22,6 +22,8 @@ from .seed import seed_objects
 
 @dataclass(frozen=True)
 class Kind:
+    """An entity the sandbox serves, and how it behaves."""
+
     name: str
     family: str            # "name" (lists: Customer, Item...), "txn" (transactions), "readonly"
     deletable: bool = False
@@ -52,6 +54,8 @@ def iso(dt: datetime) -> str:
 
 
 class Books:
+    """One company's objects by entity and Id, with the indexes and balances QBO derives from them."""
+
     def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.objects: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}

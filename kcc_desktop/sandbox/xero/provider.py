@@ -99,6 +99,8 @@ def _bad_request(message: str, type_: str = "PostDataInvalidException", number: 
 
 
 class XeroProvider(SandboxProvider):
+    """Xero for one connection: ``tenants`` organisations, each with its own books and rate limits."""
+
     name = "xero"
     default_limits: ClassVar[Mapping[str, int | None]] = {"concurrent": 5, "minute": 60, "day": 5000}
     app_minute_limit = 10_000

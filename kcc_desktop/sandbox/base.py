@@ -18,16 +18,19 @@ Control endpoints (JSON in and out, never rate limited or faulted):
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
+import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import ClassVar
 
 from .faults import FaultConfig, FaultInjector
 from .http import Provider, Request, Response
-from .idempotency import CONFLICT, NEW, REPLAY, IdempotencyStore, fingerprint
+from .idempotency import CONFLICT, REPLAY, IdempotencyStore, fingerprint
+from .json_types import JSONObject, JSONValue
 from .limits import Decision, RateLimiter, merge_limits
 from .state import dumps_exact, dumps_tagged, load_state, save_state
 
@@ -35,7 +38,7 @@ WRITE_METHODS = frozenset({"PUT", "POST", "PATCH", "DELETE"})
 _ID_SEGMENT = re.compile(r"/(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\d+)(?=/|$)")
 
 
-def exact_json(status: int, obj: Any, headers: dict[str, str] | None = None) -> Response:
+def exact_json(status: int, obj: JSONValue, headers: dict[str, str] | None = None) -> Response:
     """Like ``http.json_response`` but Decimals go out as exact JSON numbers."""
     h = {"Content-Type": "application/json; charset=utf-8"}
     h.update(headers or {})
@@ -44,11 +47,11 @@ def exact_json(status: int, obj: Any, headers: dict[str, str] | None = None) -> 
 
 class SandboxProvider(Provider):
     name = "sandbox"
-    default_limits: dict[str, int | None] = {}
+    default_limits: ClassVar[Mapping[str, int | None]] = {}
     idempotency_window = 360.0  # seconds a key is remembered (scaled by time_scale)
 
-    def __init__(self, state_file: str | None = None, faults: FaultConfig | dict | None = None,
-                 limits: dict[str, int | None] | None = None, time_scale: float = 1.0,
+    def __init__(self, state_file: str | None = None, faults: FaultConfig | JSONObject | None = None,
+                 limits: Mapping[str, int | None] | None = None, time_scale: float = 1.0,
                  persist_delay: float = 0.2) -> None:
         super().__init__()
         self.state_file = state_file
@@ -58,7 +61,7 @@ class SandboxProvider(Provider):
         self.persist_delay = persist_delay
         self._dirty = threading.Event()
         self._writer: threading.Thread | None = None
-        self._closed = False
+        self._closed = threading.Event()
         self.time_scale = time_scale
         self.faults = FaultInjector(faults)
         self.limit_config = merge_limits(self.default_limits, limits)
@@ -109,10 +112,11 @@ class SandboxProvider(Provider):
     def reset_books(self, tokens: bool = False) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def snapshot(self) -> dict:  # pragma: no cover - abstract
+    def snapshot(self) -> JSONObject:  # pragma: no cover - abstract
+        """Everything the state file keeps (Decimal, date and datetime values allowed)."""
         raise NotImplementedError
 
-    def restore(self, data: dict) -> None:  # pragma: no cover - abstract
+    def restore(self, data: JSONObject) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def revoke_tokens(self) -> int:  # pragma: no cover - abstract
@@ -141,7 +145,7 @@ class SandboxProvider(Provider):
         """Note a change: written now (``persist_delay`` 0) or by the writer thread shortly."""
         if not self.state_file:
             return
-        if self.persist_delay <= 0 or self._closed:
+        if self.persist_delay <= 0 or self._closed.is_set():
             self.flush()
             return
         self._dirty.set()
@@ -159,24 +163,20 @@ class SandboxProvider(Provider):
 
     def close(self) -> None:
         """Called by ``SandboxServer.stop``: the last changes reach the disk before the server goes."""
-        self._closed = True
+        self._closed.set()
         self._dirty.set()  # wake the writer so it can leave
         if self._writer is not None:
             self._writer.join(timeout=5)
         self.flush()
 
     def _write_behind(self) -> None:
-        import time
-
-        while not self._closed:
+        while not self._closed.is_set():
             self._dirty.wait()
-            if self._closed:
+            if self._closed.is_set():
                 return
             time.sleep(self.persist_delay)  # let a burst of writes land first
-            try:
+            with contextlib.suppress(OSError):  # a full disk must not kill the server; close() tries again
                 self.flush()
-            except OSError:
-                pass  # a full disk must not kill the server; close() tries again
 
     # --- idempotency ------------------------------------------------------------------------------
 
@@ -190,11 +190,10 @@ class SandboxProvider(Provider):
             return action()
         fp = fingerprint(request, ignore_query)
         outcome, stored = self.idempotency.lookup(key, fp)
-        if outcome == REPLAY:
+        if outcome == REPLAY and stored is not None:
             return stored
         if outcome == CONFLICT:
             return conflict()
-        assert outcome == NEW
         resp = action()
         if resp.status < 500:
             self.idempotency.store(key, fp, resp)
@@ -256,7 +255,7 @@ class SandboxProvider(Provider):
 
     # --- /_sandbox/* ------------------------------------------------------------------------------
 
-    def stats(self) -> dict:
+    def stats(self) -> JSONObject:
         with self._stats_lock:
             return {
                 "provider": self.name,
@@ -278,7 +277,7 @@ class SandboxProvider(Provider):
             self.rate_limited_count = 0
         self.faults.reset_counts()
 
-    def set_limits(self, data: dict) -> dict:
+    def set_limits(self, data: JSONObject) -> JSONObject:
         data = dict(data)
         if "time_scale" in data:
             self.time_scale = float(data.pop("time_scale"))

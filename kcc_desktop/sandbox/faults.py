@@ -9,12 +9,15 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 
 @dataclass
 class FaultConfig:
+    """Which faults to play (``POST /_sandbox/faults`` changes it at run time; all off by default)."""
+
     latency: float = 0.0                 # seconds added to every API call
     error_rate: float = 0.0              # share of calls answered 500 or 503 (nothing applied)
     timeout_rate: float = 0.0            # share of calls that hang ``timeout_seconds`` and then 504
@@ -46,7 +49,8 @@ class FaultConfig:
 class FaultInjector:
     """Decides, per call, which fault (if any) to play. Thread-safe."""
 
-    def __init__(self, config: FaultConfig | dict | None = None, sleep=time.sleep) -> None:
+    def __init__(self, config: FaultConfig | dict[str, Any] | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.config = config if isinstance(config, FaultConfig) else FaultConfig.from_dict(config)
         self._rng = random.Random(self.config.seed)
         self._lock = threading.Lock()

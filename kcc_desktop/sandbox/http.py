@@ -6,38 +6,42 @@ testable without sockets, while every client (SDKs, tests, the demo) talks real 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from .json_types import JSONValue
 
-class Headers(dict):
-    """Case-insensitive header mapping (keys stored lower-case)."""
 
-    def __init__(self, items=()):
-        super().__init__()
-        for k, v in dict(items).items():
-            self[k] = v
+class Headers(Mapping[str, str]):
+    """A request's headers, looked up case-insensitively (kept under lower-case names)."""
 
-    def __setitem__(self, key: str, value: str) -> None:
-        super().__setitem__(key.lower(), value)
+    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        pairs = items.items() if isinstance(items, Mapping) else items
+        self._items = {k.lower(): v for k, v in pairs}
 
     def __getitem__(self, key: str) -> str:
-        return super().__getitem__(key.lower())
+        return self._items[key.lower()]
 
-    def get(self, key: str, default=None):
-        return super().get(key.lower(), default)
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
 
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and super().__contains__(key.lower())
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({self._items!r})"
 
 
 @dataclass
 class Request:
+    """One HTTP request as a provider sees it (query values are lists, as ``parse_qs`` gives them)."""
+
     method: str
     path: str
     query: dict[str, list[str]]
@@ -52,7 +56,7 @@ class Request:
                 return v[0]
         return default
 
-    def json(self) -> Any:
+    def json(self) -> JSONValue:
         return json.loads(self.body.decode("utf-8")) if self.body else None
 
     def text(self) -> str:
@@ -61,6 +65,8 @@ class Request:
 
 @dataclass
 class Response:
+    """A provider's answer; ``drop_connection`` cuts the connection instead of sending it."""
+
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
@@ -68,7 +74,7 @@ class Response:
     drop_connection: bool = False
 
 
-def json_response(status: int, obj: Any, headers: dict[str, str] | None = None) -> Response:
+def json_response(status: int, obj: JSONValue, headers: dict[str, str] | None = None) -> Response:
     h = {"Content-Type": "application/json; charset=utf-8"}
     h.update(headers or {})
     return Response(status, h, json.dumps(obj, default=str).encode("utf-8"))
@@ -91,6 +97,9 @@ class Provider:
 
     def urls(self, root: str) -> dict[str, str]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def close(self) -> None:
+        """Called once the server has stopped (a provider with a state file writes it here)."""
 
 
 def _make_handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
@@ -120,10 +129,8 @@ def _make_handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
                 resp = json_response(500, {"Message": f"sandbox error: {exc!r}"})
             if resp.drop_connection:
                 self.close_connection = True
-                try:
+                with contextlib.suppress(OSError):
                     self.connection.shutdown(2)
-                except OSError:
-                    pass
                 return
             try:
                 self.send_response(resp.status)
@@ -154,6 +161,8 @@ class SandboxServer:
     @property
     def root(self) -> str:
         host, port = self.httpd.server_address[:2]
+        if isinstance(host, bytes):  # only for AF_UNIX addresses, never a loopback TCP server
+            host = host.decode()
         return f"http://{host}:{port}"
 
     def urls(self) -> dict[str, str]:
@@ -173,9 +182,7 @@ class SandboxServer:
         self.httpd.server_close()
         if self._thread:
             self._thread.join(timeout=5)
-        close = getattr(self.provider, "close", None)
-        if close is not None:
-            close()  # e.g. flush a pending state file
+        self.provider.close()  # e.g. flush a pending state file
 
     def __enter__(self) -> SandboxServer:
         return self.start()
@@ -183,5 +190,3 @@ class SandboxServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-
-Handler = Callable[[Request], Response]

@@ -11,10 +11,14 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
+from typing import Final, Literal, TypeAlias
 
 from .http import Request, Response
 
-NEW, REPLAY, CONFLICT = "new", "replay", "conflict"
+Outcome: TypeAlias = Literal["new", "replay", "conflict"]
+NEW: Final = "new"
+REPLAY: Final = "replay"
+CONFLICT: Final = "conflict"
 
 
 def fingerprint(request: Request, ignore_query: tuple[str, ...] = ()) -> str:
@@ -41,7 +45,7 @@ class IdempotencyStore:
         for k in [k for k, (t, _, _) in self._entries.items() if now - t >= self.window]:
             del self._entries[k]
 
-    def lookup(self, key: str, fp: str) -> tuple[str, Response | None]:
+    def lookup(self, key: str, fp: str) -> tuple[Outcome, Response | None]:
         """(NEW, None) | (REPLAY, copy of the first response) | (CONFLICT, None)."""
         with self._lock:
             self._expire(self.clock())

@@ -11,7 +11,7 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 # Standard window names and their length in (unscaled) seconds.
@@ -41,7 +41,7 @@ class RateLimiter:
     a missing or ``None`` entry means no limit of that kind.
     """
 
-    def __init__(self, limits: dict[str, int | None], time_scale: float = 1.0,
+    def __init__(self, limits: Mapping[str, int | None], time_scale: float = 1.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         unknown = set(limits) - set(WINDOW_SECONDS) - {CONCURRENT}
         if unknown:
@@ -58,7 +58,7 @@ class RateLimiter:
     def window_seconds(self, name: str) -> float:
         return WINDOW_SECONDS[name] * self.time_scale
 
-    def _windows(self):
+    def _windows(self) -> list[tuple[str, int]]:
         return [(n, lim) for n, lim in self.limits.items() if n != CONCURRENT]
 
     def _prune(self, key: str, now: float) -> None:
@@ -108,7 +108,8 @@ class RateLimiter:
             self._in_flight.clear()
 
 
-def merge_limits(defaults: dict[str, int | None], overrides: dict[str, int | None] | None) -> dict[str, int | None]:
+def merge_limits(defaults: Mapping[str, int | None],
+                 overrides: Mapping[str, int | None] | None) -> dict[str, int | None]:
     """Provider defaults with caller overrides on top; accepts CLI-style aliases (per_minute, in_flight)."""
     aliases = {"in_flight": CONCURRENT, "per_second": "second", "per_minute": "minute",
                "per_hour": "hour", "per_day": "day"}

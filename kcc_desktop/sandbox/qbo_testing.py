@@ -8,14 +8,32 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+if TYPE_CHECKING:  # the SDKs ship no types: these names are only documentation to mypy
+    from intuitlib.client import AuthClient
+    from quickbooks import QuickBooks
+
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 REDIRECT_URI = "http://127.0.0.1:8765/callback"  # never contacted: the code is read off the redirect
 MINOR_VERSION = 75
+
+
+class QboTokens(TypedDict):
+    """What a connection keeps after "Connect to QuickBooks": tokens, realm and client settings."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    x_refresh_token_expires_in: int
+    realm_id: str
+    client_id: str
+    client_secret: str
+    redirect_uri: str
 
 
 def _allow_plain_http(url: str) -> None:
@@ -24,16 +42,16 @@ def _allow_plain_http(url: str) -> None:
         os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
 
 
-def auth_client(urls: dict[str, str], client_id: str = "test", client_secret: str = "test",
-                redirect_uri: str = REDIRECT_URI, **tokens: Any):
+def auth_client(urls: Mapping[str, str], client_id: str = "test", client_secret: str = "test",
+                redirect_uri: str = REDIRECT_URI, **tokens: Any) -> AuthClient:
     """An intuit-oauth ``AuthClient`` whose discovery document comes from the sandbox."""
     from intuitlib.client import AuthClient
 
     return AuthClient(client_id, client_secret, redirect_uri, urls["discovery_url"], **tokens)
 
 
-def qbo_login(urls: dict[str, str], client_id: str = "test", client_secret: str = "test",
-              redirect_uri: str = REDIRECT_URI) -> dict[str, Any]:
+def qbo_login(urls: Mapping[str, str], client_id: str = "test", client_secret: str = "test",
+              redirect_uri: str = REDIRECT_URI) -> QboTokens:
     """Connect like a user clicking "Connect to QuickBooks": returns the token dict to keep."""
     from intuitlib.enums import Scopes
 
@@ -55,8 +73,8 @@ def qbo_login(urls: dict[str, str], client_id: str = "test", client_secret: str 
             "redirect_uri": redirect_uri}
 
 
-def qbo_sdk_client(urls: dict[str, str], tokens: dict[str, Any], minorversion: int = MINOR_VERSION,
-                   use_decimal: bool = True):
+def qbo_sdk_client(urls: Mapping[str, str], tokens: Mapping[str, Any], minorversion: int = MINOR_VERSION,
+                   use_decimal: bool = True) -> QuickBooks:
     """A python-quickbooks client on the sandbox. ``use_decimal`` reads amounts back as Decimal."""
     from quickbooks import QuickBooks
 
@@ -71,7 +89,7 @@ def qbo_sdk_client(urls: dict[str, str], tokens: dict[str, Any], minorversion: i
     return qb
 
 
-def qbo_refresh(urls: dict[str, str], tokens: dict[str, Any]) -> dict[str, Any]:
+def qbo_refresh(urls: Mapping[str, str], tokens: Mapping[str, Any]) -> dict[str, Any]:
     """Refresh through intuit-oauth; returns the token dict with the new (rolled) tokens."""
     client = auth_client(urls, tokens.get("client_id", "test"), tokens.get("client_secret", "test"),
                          tokens.get("redirect_uri", REDIRECT_URI))

@@ -15,15 +15,17 @@ import os
 import signal
 import sys
 import threading
+from types import FrameType
 from typing import Any
 
+from .base import SandboxProvider
 from .faults import FaultConfig
 from .http import SandboxServer
 
 PROVIDERS = ("xero", "quickbooks")
 
 
-def make_provider(provider: str = "xero", **options: Any):
+def make_provider(provider: str = "xero", **options: Any) -> SandboxProvider:
     """Build a provider by name; the package modules are imported only when asked for."""
     if provider == "xero":
         from .xero import XeroProvider
@@ -35,7 +37,7 @@ def make_provider(provider: str = "xero", **options: Any):
 
 
 def start_sandbox(provider: str = "xero", host: str = "127.0.0.1", port: int = 0,
-                  state_file: str | os.PathLike | None = None, **options: Any) -> SandboxServer:
+                  state_file: str | os.PathLike[str] | None = None, **options: Any) -> SandboxServer:
     """A started server on a free port (``port=0``). Options go to the provider's constructor:
     ``faults`` (FaultConfig or dict), ``limits`` (dict), ``time_scale``, and for Xero ``tenants``.
     Stop it with ``server.stop()`` or use it as a context manager."""
@@ -95,7 +97,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
                            **options_from_args(args))
     stop = threading.Event()
 
-    def _on_signal(signum, frame):
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
     for sig in (signal.SIGINT, signal.SIGTERM):

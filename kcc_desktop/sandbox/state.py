@@ -7,6 +7,7 @@ the same types; API responses instead write Decimals as bare JSON numbers, digit
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -28,7 +29,7 @@ def _tag(obj: Any) -> Any:
     raise TypeError(f"cannot save {type(obj).__name__}")
 
 
-def _untag(d: dict) -> Any:
+def _untag(d: dict[str, Any]) -> Any:
     if len(d) == 1:
         (k, v), = d.items()
         if k == "$decimal":
@@ -56,9 +57,9 @@ def as_digest(key: str) -> str:
     return key if _DIGEST_RE.fullmatch(key) else token_digest(key)
 
 
-def save_state(path: str | os.PathLike, data: Any) -> None:
+def save_state(where: str | os.PathLike[str], data: Any) -> None:
     """Write ``data`` atomically: temp file in the same folder, fsync, then ``os.replace``."""
-    path = Path(path)
+    path = Path(where)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
@@ -68,10 +69,8 @@ def save_state(path: str | os.PathLike, data: Any) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 
@@ -80,9 +79,9 @@ def dumps_tagged(data: Any) -> str:
     return json.dumps(data, default=_tag)
 
 
-def load_state(path: str | os.PathLike) -> Any | None:
+def load_state(where: str | os.PathLike[str]) -> Any | None:
     """The saved data, or None when there is no file yet."""
-    path = Path(path)
+    path = Path(where)
     if not path.exists():
         return None
     with path.open(encoding="utf-8") as fh:

@@ -10,15 +10,41 @@ import base64
 import hashlib
 import secrets
 import time
-from typing import Any
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, NotRequired, TypeAlias, TypedDict
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+
+from .json_types import JSONObject, JSONValue
+
+if TYPE_CHECKING:
+    from .http import SandboxServer
 
 DEFAULT_CLIENT_ID = "kcc-desktop-sandbox"
 DEFAULT_REDIRECT = "http://127.0.0.1:53682/callback"
 DEFAULT_SCOPES = ["openid", "profile", "email", "offline_access",
                   "accounting.transactions", "accounting.contacts", "accounting.settings"]
+
+Urls: TypeAlias = Mapping[str, str]
+"""A started sandbox's URLs by name (``server.urls()``): root, api_url, token_url..."""
+
+Amount: TypeAlias = Decimal | str | int
+"""Money as a bookkeeper types it: a Decimal, or its exact text ("120.50")."""
+
+
+class XeroToken(TypedDict):
+    """A token response as xero-python keeps it."""
+
+    access_token: str
+    refresh_token: str | None
+    expires_in: int
+    token_type: str
+    scope: list[str]
+    expires_at: float
+    id_token: NotRequired[str]
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -28,8 +54,9 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, challenge
 
 
-def xero_authorize(urls: dict, client_id: str = DEFAULT_CLIENT_ID, redirect_uri: str = DEFAULT_REDIRECT,
-                   scopes: list[str] | None = None, state: str = "xyz", challenge: str | None = None) -> requests.Response:
+def xero_authorize(urls: Urls, client_id: str = DEFAULT_CLIENT_ID, redirect_uri: str = DEFAULT_REDIRECT,
+                   scopes: list[str] | None = None, state: str = "xyz",
+                   challenge: str | None = None) -> requests.Response:
     """Play the browser on the authorize URL; returns the raw (redirect) response, not followed."""
     params = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
               "scope": " ".join(scopes or DEFAULT_SCOPES), "state": state}
@@ -43,7 +70,7 @@ def redirect_params(resp: requests.Response) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(resp.headers["Location"]).query).items()}
 
 
-def xero_exchange(urls: dict, code: str, verifier: str | None, client_id: str = DEFAULT_CLIENT_ID,
+def xero_exchange(urls: Urls, code: str, verifier: str | None, client_id: str = DEFAULT_CLIENT_ID,
                   redirect_uri: str = DEFAULT_REDIRECT) -> requests.Response:
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri, "client_id": client_id}
     if verifier is not None:
@@ -51,10 +78,10 @@ def xero_exchange(urls: dict, code: str, verifier: str | None, client_id: str = 
     return requests.post(urls["token_url"], data=data, timeout=10)
 
 
-def sdk_token(body: dict) -> dict:
+def sdk_token(body: JSONObject) -> XeroToken:
     """A token response as xero-python's token dict (only the keys it accepts; scope as a list)."""
     scope = body.get("scope", "")
-    token = {"access_token": body["access_token"], "refresh_token": body.get("refresh_token"),
+    token: XeroToken = {"access_token": body["access_token"], "refresh_token": body.get("refresh_token"),
              "expires_in": body["expires_in"], "token_type": body.get("token_type", "Bearer"),
              "scope": scope.split() if isinstance(scope, str) else list(scope),
              "expires_at": time.time() + int(body["expires_in"])}
@@ -63,30 +90,32 @@ def sdk_token(body: dict) -> dict:
     return token
 
 
-def xero_login(urls: dict, client_id: str = DEFAULT_CLIENT_ID, redirect_uri: str = DEFAULT_REDIRECT,
-               scopes: list[str] | None = None) -> dict:
+def xero_login(urls: Urls, client_id: str = DEFAULT_CLIENT_ID, redirect_uri: str = DEFAULT_REDIRECT,
+               scopes: list[str] | None = None) -> XeroToken:
     """Authorization Code + PKCE as a desktop app does it; returns an xero-python token dict."""
     verifier, challenge = pkce_pair()
     resp = xero_authorize(urls, client_id, redirect_uri, scopes, state=secrets.token_hex(8), challenge=challenge)
-    resp.raise_for_status() if resp.status_code >= 400 else None
+    resp.raise_for_status()
     params = redirect_params(resp)
     tok = xero_exchange(urls, params["code"], verifier, client_id, redirect_uri)
     tok.raise_for_status()
     return sdk_token(tok.json())
 
 
-def xero_tenants(urls: dict, token: dict) -> list[dict]:
+def xero_tenants(urls: Urls, token: Mapping[str, Any]) -> list[JSONObject]:
+    """GET /connections: the organisations the token may reach (``tenantId``, ``tenantName``...)."""
     resp = requests.get(urls["connections_url"], headers={"Authorization": f"Bearer {token['access_token']}"},
                         timeout=10)
     resp.raise_for_status()
-    return resp.json()
+    tenants: list[JSONObject] = resp.json()
+    return tenants
 
 
 class XeroClient:
     """An xero-python client pointed at the sandbox: ``.accounting``, ``.identity``, ``.api_client``,
     ``.tenant_id`` (the first connection unless given) and ``.token`` (kept current on refresh)."""
 
-    def __init__(self, urls: dict, token: dict, tenant_id: str | None = None,
+    def __init__(self, urls: Urls, token: Mapping[str, Any], tenant_id: str | None = None,
                  client_id: str = DEFAULT_CLIENT_ID, client_secret: str = "pkce-no-secret",
                  retries: object = False) -> None:
         from xero_python.accounting import AccountingApi
@@ -95,7 +124,7 @@ class XeroClient:
         from xero_python.identity import IdentityApi
 
         self.urls = urls
-        self.token = dict(token)
+        self.token: dict[str, Any] = dict(token)
         # TokenApi.refresh_token_url is a class attribute: point it here (process-wide, like Configuration).
         TokenApi.refresh_token_url = urls["token_url"]
         TokenApi.revoke_token_url = urls.get("revocation_url", urls["root"] + "/connect/revocation")
@@ -112,31 +141,33 @@ class XeroClient:
             self.api_client.rest_client.pool_manager.connection_pool_kw["retries"] = retries
         self.accounting = AccountingApi(self.api_client, base_url=urls["api_url"])
         self.identity = IdentityApi(self.api_client, base_url=urls["root"])
-        self.tenant_id = tenant_id or xero_tenants(urls, self.token)[0]["tenantId"]
+        self.tenant_id: str = tenant_id or xero_tenants(urls, self.token)[0]["tenantId"]
 
-    def _save(self, token: dict) -> None:
+    def _save(self, token: Mapping[str, Any]) -> None:
         self.token = dict(token)
 
-    def refresh(self) -> dict:
-        return self.api_client.refresh_oauth2_token()
+    def refresh(self) -> dict[str, Any]:
+        token: dict[str, Any] = self.api_client.refresh_oauth2_token()
+        return token
 
 
-def xero_sdk_client(urls: dict, token: dict, tenant_id: str | None = None, **kwargs: Any) -> XeroClient:
+def xero_sdk_client(urls: Urls, token: Mapping[str, Any], tenant_id: str | None = None,
+                    **kwargs: Any) -> XeroClient:
     return XeroClient(urls, token, tenant_id, **kwargs)
 
 
-def sandbox_call(urls: dict, what: str, payload: dict | None = None, method: str = "POST") -> dict:
+def sandbox_call(urls: Urls, what: str, payload: JSONObject | None = None, method: str = "POST") -> JSONObject:
     """Drive a ``/_sandbox/<what>`` control endpoint (stats, reset, faults, limits, revoke, expire-tokens)."""
     url = urls["root"] + "/_sandbox/" + what
     resp = requests.request(method, url, json=payload if method != "GET" else None, timeout=10)
     resp.raise_for_status()
-    return resp.json()
+    answer: JSONObject = resp.json()
+    return answer
 
 
 # --- the bookkeeper's hands: what a person does in Xero, done through the real API ------------------
 
-def _dec(value) -> Decimal:
-    from decimal import Decimal
+def _dec(value: Amount) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
@@ -150,17 +181,16 @@ class XeroBookkeeper:
         self.client, self.bank_code = client, bank_code
 
     @property
-    def _api(self):
+    def _api(self) -> Any:  # xero_python.accounting.AccountingApi (the SDK ships no types)
         return self.client.accounting
 
-    def pay(self, invoice_id: str, amount, on=None, reference: str = "") -> str:
+    def pay(self, invoice_id: str, amount: Amount, on: date | None = None, reference: str = "") -> str:
         """One payment against one invoice (or bill); returns the PaymentID."""
         return self.pay_many([(invoice_id, amount)], on, reference)[0]
 
-    def pay_many(self, allocations: list[tuple[str, object]], on=None, reference: str = "") -> list[str]:
+    def pay_many(self, allocations: Sequence[tuple[str, Amount]], on: date | None = None,
+                 reference: str = "") -> list[str]:
         """A "batch" receipt as Xero stores it: one Payment per invoice, sent in one PUT /Payments."""
-        from datetime import date
-
         from xero_python.accounting import Account, Invoice, Payment, Payments
 
         payments = [Payment(invoice=Invoice(invoice_id=iid), account=Account(code=self.bank_code),
@@ -177,18 +207,16 @@ class XeroBookkeeper:
 
         self._api.delete_payment(self.client.tenant_id, payment_id, PaymentDelete(status="DELETED"))
 
-    def allocate_credit_note(self, credit_note_id: str, invoice_id: str, amount, on=None) -> None:
-        from datetime import date
-
+    def allocate_credit_note(self, credit_note_id: str, invoice_id: str, amount: Amount,
+                             on: date | None = None) -> None:
         from xero_python.accounting import Allocation, Allocations, Invoice
 
         alloc = Allocation(invoice=Invoice(invoice_id=invoice_id), amount=_dec(amount), date=on or date.today())
         self._api.create_credit_note_allocation(self.client.tenant_id, credit_note_id, Allocations(allocations=[alloc]))
 
-    def receive_overpayment(self, contact_id: str, amount, on=None, reference: str = "") -> str:
+    def receive_overpayment(self, contact_id: str, amount: Amount, on: date | None = None,
+                            reference: str = "") -> str:
         """Money received with nothing to pay yet: a RECEIVE-OVERPAYMENT; returns the OverpaymentID."""
-        from datetime import date
-
         from xero_python.accounting import (
             Account,
             BankTransaction,
@@ -205,44 +233,46 @@ class XeroBookkeeper:
         result = self._api.create_bank_transactions(self.client.tenant_id, BankTransactions(bank_transactions=[tx]))
         return str(result.bank_transactions[0].overpayment_id)
 
-    def allocate_overpayment(self, overpayment_id: str, invoice_id: str, amount, on=None) -> None:
-        from datetime import date
-
+    def allocate_overpayment(self, overpayment_id: str, invoice_id: str, amount: Amount,
+                             on: date | None = None) -> None:
         from xero_python.accounting import Allocation, Allocations, Invoice
 
         alloc = Allocation(invoice=Invoice(invoice_id=invoice_id), amount=_dec(amount), date=on or date.today())
-        self._api.create_overpayment_allocations(self.client.tenant_id, overpayment_id, Allocations(allocations=[alloc]))
+        self._api.create_overpayment_allocations(self.client.tenant_id, overpayment_id,
+                                                 Allocations(allocations=[alloc]))
 
 
-class SandboxHandle(dict):
+class SandboxHandle(dict[str, str]):
     """A started sandbox as tests drive it: its URLs (``handle["api_url"]``, or ``handle.urls``) plus the
     ``/_sandbox/*`` controls. Test folders subclass it for their own shorthands."""
 
-    def __init__(self, server: Any) -> None:
+    def __init__(self, server: SandboxServer) -> None:
         super().__init__(server.urls())
         self.server = server
         self.root = self["root"]
 
     @property
-    def urls(self) -> dict:
+    def urls(self) -> dict[str, str]:
         return dict(self)
 
-    def control(self, what: str, body: dict | None = None, method: str = "POST") -> Any:
+    def control(self, what: str, body: JSONObject | None = None, method: str = "POST") -> JSONValue:
         resp = requests.request(method, f"{self.root}/_sandbox/{what}",
                                 json=(body or {}) if method == "POST" else None, timeout=10)
         resp.raise_for_status()
         return resp.json()
 
-    def stats(self) -> dict:
-        return self.control("stats", method="GET")
+    def stats(self) -> JSONObject:
+        stats: JSONObject = self.control("stats", method="GET")
+        return stats
 
     def requests_to(self, method: str, path_end: str) -> int:
         """How many ``method`` requests went to an endpoint ending with ``path_end`` (case-insensitive)."""
         return sum(n for key, n in self.stats()["by_endpoint"].items()
                    if key.split(" ", 1)[0] == method and key.split(" ", 1)[1].lower().endswith(path_end.lower()))
 
-    def faults(self, **values: Any) -> dict:
-        return self.control("faults", values)
+    def faults(self, **values: JSONValue) -> JSONObject:
+        config: JSONObject = self.control("faults", values)
+        return config
 
     def reset(self, tokens: bool = True) -> None:
         """Empty books (and, with ``tokens``, no sign-ins) and no faults."""

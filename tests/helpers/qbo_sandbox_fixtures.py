@@ -12,6 +12,7 @@ from tests.helpers.qbo_builders import start_qbo
 
 @pytest.fixture
 def qbo_server(tmp_path):
+    """A QuickBooks sandbox on loopback whose books are kept in a state file under ``tmp_path``."""
     server = start_qbo(state_file=str(tmp_path / "qbo-state.json"))
     yield server
     server.stop()
@@ -24,9 +25,11 @@ def qbo_urls(qbo_server):
 
 @pytest.fixture
 def qbo_tokens(qbo_urls):
+    """The tokens of a "Connect to QuickBooks" sign-in (and the realm it chose)."""
     return qbo_login(qbo_urls)
 
 
 @pytest.fixture
 def qb(qbo_urls, qbo_tokens):
+    """A signed-in python-quickbooks client on the sandbox."""
     return qbo_sdk_client(qbo_urls, qbo_tokens)

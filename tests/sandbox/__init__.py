@@ -1,0 +1,1 @@
+"""The sandbox's own tests: both packages' servers over real HTTP, through the official SDKs."""

@@ -1,22 +1,38 @@
 """Contract: the sandbox's JSON answers validate against Xero's own OpenAPI component schemas.
 
 Every test using the ``xero_server`` fixture is checked at teardown; this file makes sure the check
-itself bites, and walks the endpoints the app uses once more in one place.
+itself bites, walks the endpoints the app uses once more in one place, and makes sure a missing spec
+cannot switch the checks off without a word.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from kcc_desktop.sandbox.testing import XeroBookkeeper
 from tests.helpers.xero_builders import TODAY, contact, create_invoice, credit_note, line
-from tests.helpers.xero_contract import SPEC_PATH, contract_violations
-
-pytestmark = pytest.mark.skipif(not SPEC_PATH.exists(), reason=f"Xero OpenAPI spec not found at {SPEC_PATH}")
+from tests.helpers.xero_contract import SPEC_PATH, contract_violations, require_spec
 
 
+@pytest.fixture
+def xero_spec():
+    require_spec()
+
+
+def test_a_missing_spec_fails_under_ci_and_is_named_in_the_skip_elsewhere(tmp_path):
+    gone = tmp_path / "contract" / "xero_accounting.yaml"
+    with pytest.raises(pytest.fail.Exception, match=re.escape(str(gone))):
+        require_spec((SPEC_PATH, gone), {"CI": "true"})
+    with pytest.raises(pytest.skip.Exception, match=re.escape(str(gone))):
+        require_spec((SPEC_PATH, gone), {"CI": "false"})
+    with pytest.raises(pytest.skip.Exception, match=re.escape(str(gone))):
+        require_spec((gone,), {})
+
+
+@pytest.mark.usefixtures("xero_spec")
 def test_checker_rejects_off_contract_bodies():
     bad = json.dumps({"Invoices": [{"Type": "NOT-A-TYPE", "Total": "12.00"}]}).encode()
     problems = contract_violations([("/api.xro/2.0/Invoices", 200, bad)])
@@ -25,6 +41,7 @@ def test_checker_rejects_off_contract_bodies():
     assert contract_violations([("/connections", 200, b'[{"tenantId": 5}]')])
 
 
+@pytest.mark.usefixtures("xero_spec")
 def test_every_endpoint_answer_matches_spec(xero, xero_server):
     api, tid = xero.accounting, xero.tenant_id
     keeper = XeroBookkeeper(xero)

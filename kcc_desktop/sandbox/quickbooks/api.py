@@ -22,6 +22,8 @@ CDC_MAX = 1000
 
 
 class Api:
+    """The company's data API over its books; every method answers a JSON-ready dict or raises QboFault."""
+
     def __init__(self, books: Books) -> None:
         self.books = books
         self.rules = Rules(books)
@@ -149,13 +151,15 @@ class Api:
             if "Query" in item:
                 out["QueryResponse"] = self.query_response(item["Query"])
                 return out
-            entities = [k for k in item if kind_named(k) and k not in ("bId", "operation")]
+            entities = [(key, found) for key in item if key not in ("bId", "operation")
+                        and (found := kind_named(key)) is not None]
             if len(entities) != 1:
                 raise QboFault(2010, "Request has invalid or unsupported property",
                                "A batch item must carry exactly one entity or a Query")
-            kind = kind_named(entities[0]).name
+            key, found = entities[0]
+            kind = found.name
             op = (item.get("operation") or "create").lower()
-            obj = item[entities[0]]
+            obj = item[key]
             if op == "delete":
                 out[kind] = self.delete(kind, obj)
             elif op in ("create", "update"):

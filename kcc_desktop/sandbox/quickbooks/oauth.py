@@ -17,10 +17,11 @@ import base64
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..http import Request, Response, json_response, redirect
+from ..json_types import JSONObject
 from ..state import as_digest, token_digest
 from . import errors
 
@@ -28,6 +29,32 @@ SCOPE = "com.intuit.quickbooks.accounting"
 CODE_SECONDS = 300
 REFRESH_SECONDS = 100 * 86400
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+class CodeEntry(TypedDict):
+    client_id: str
+    redirect_uri: str
+    realm: str
+    expires: datetime
+
+
+class RefreshEntry(TypedDict):
+    digest: str
+    expires: datetime
+
+
+class Grant(TypedDict):
+    """One connection (a user's consent for a client and a company); ends when revoked."""
+
+    client_id: str
+    realm: str
+    refresh: list[RefreshEntry]   # the live refresh tokens: the newest, and the one just used
+
+
+class AccessEntry(TypedDict):
+    grant: str
+    realm: str
+    expires: datetime
 
 
 def discovery(root: str) -> dict[str, Any]:
@@ -49,7 +76,7 @@ def discovery(root: str) -> dict[str, Any]:
 
 
 def _oauth_error(status: int, error: str, description: str = "") -> Response:
-    body = {"error": error}
+    body: dict[str, str] = {"error": error}
     if description:
         body["error_description"] = description
     return json_response(status, body)
@@ -67,26 +94,29 @@ def _basic_client(req: Request) -> str | None:
 
 
 class OAuthServer:
+    """Intuit's authorisation server for one sandbox company: codes, grants and tokens by digest."""
+
     def __init__(self, realm_id: str, clock: Callable[[], datetime], access_seconds: int = 3600) -> None:
         self.realm_id = realm_id
         self.clock = clock
         self.access_seconds = access_seconds
-        self.codes: dict[str, dict[str, Any]] = {}       # code digest -> client, redirect, realm, expires
-        self.grants: dict[str, dict[str, Any]] = {}      # grant id -> client, realm, live refresh digests
-        self.access: dict[str, dict[str, Any]] = {}      # access token digest -> grant, expires
+        self.codes: dict[str, CodeEntry] = {}       # by code digest
+        self.grants: dict[str, Grant] = {}          # by grant id
+        self.access: dict[str, AccessEntry] = {}    # by access token digest
 
     # --- state -----------------------------------------------------------------------------------
-    def to_state(self) -> dict[str, Any]:
+    def to_state(self) -> JSONObject:
         return {"codes": self.codes, "grants": self.grants, "access": self.access}
 
-    def load_state(self, data: dict[str, Any]) -> None:
+    def load_state(self, data: JSONObject) -> None:
         # as_digest: older state files held the codes and tokens themselves; hash them on load.
         self.codes = {as_digest(k): v for k, v in data["codes"].items()}
         self.access = {as_digest(k): v for k, v in data["access"].items()}
-        self.grants = data["grants"]
-        for grant in self.grants.values():
+        grants: dict[str, Any] = data["grants"]
+        for grant in grants.values():
             grant["refresh"] = [{"digest": r["digest"] if "digest" in r else token_digest(r["token"]),
                                  "expires": r["expires"]} for r in grant["refresh"]]
+        self.grants = grants
 
     def reset(self) -> None:
         self.codes.clear()
@@ -102,7 +132,8 @@ class OAuthServer:
         if parts.scheme not in ("http", "https") or parts.hostname not in LOOPBACK:
             return Response(400, {"Content-Type": "text/plain"},
                             b"The sandbox only redirects to loopback addresses (127.0.0.1, localhost)")
-        params = {"state": req.arg("state")} if req.arg("state") is not None else {}
+        state = req.arg("state")
+        params: dict[str, str] = {"state": state} if state is not None else {}
         if req.arg("response_type") != "code":
             params["error"] = "unsupported_response_type"
         elif SCOPE not in (req.arg("scope") or "").split():
@@ -111,7 +142,7 @@ class OAuthServer:
             code = "AB" + secrets.token_urlsafe(30)
             self.codes[token_digest(code)] = {"client_id": client_id, "redirect_uri": redirect_uri,
                                               "realm": self.realm_id,
-                                "expires": self.clock() + timedelta(seconds=CODE_SECONDS)}
+                                              "expires": self.clock() + timedelta(seconds=CODE_SECONDS)}
             params = {"code": code, **params, "realmId": self.realm_id}
         query = dict(parse_qsl(parts.query))
         query.update(params)
@@ -171,7 +202,8 @@ class OAuthServer:
 
     def revoke_token(self, token: str) -> bool:
         key = token_digest(token)
-        grant_id = self.access.get(key, {}).get("grant")
+        access = self.access.get(key)
+        grant_id = access["grant"] if access else None
         if grant_id is None:
             grant_id = next((g for g, v in self.grants.items()
                              if any(r["digest"] == key for r in v["refresh"])), None)

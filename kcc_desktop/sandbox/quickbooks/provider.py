@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from ..base import SandboxProvider, exact_json
+from ..faults import FaultConfig
 from ..http import Request, Response
 from ..idempotency import REPLAY
+from ..json_types import JSONObject, JSONValue
 from ..limits import Decision, RateLimiter
+from ..state import dumps_exact
 from . import errors
 from .api import Api
 from .errors import QboFault
@@ -33,10 +36,13 @@ _API = re.compile(r"^/v3/company/(?P<realm>[^/]+)/(?P<seg>[^/]+)(?:/(?P<id>[^/]+
 
 
 class QuickBooksProvider(SandboxProvider):
-    name = "quickbooks"
-    default_limits = {"minute": 500, "concurrent": 10}
+    """QuickBooks Online for one company (``realm_id``): its OAuth pages and its v3 data API."""
 
-    def __init__(self, state_file: str | None = None, faults: Any = None, limits: dict | None = None,
+    name = "quickbooks"
+    default_limits: ClassVar[Mapping[str, int | None]] = {"minute": 500, "concurrent": 10}
+
+    def __init__(self, state_file: str | None = None, faults: FaultConfig | JSONObject | None = None,
+                 limits: Mapping[str, int | None] | None = None,
                  time_scale: float = 1.0, realm_id: str = DEFAULT_REALM, access_token_seconds: int = 3600,
                  batch_per_minute: int = 40, clock: Callable[[], datetime] | None = None,
                  **_unused: Any) -> None:
@@ -93,10 +99,10 @@ class QuickBooksProvider(SandboxProvider):
         if tokens:
             self.oauth.reset()
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> JSONObject:
         return {"realm_id": self.realm_id, "books": self.books.to_state(), "oauth": self.oauth.to_state()}
 
-    def restore(self, data: dict) -> None:
+    def restore(self, data: JSONObject) -> None:
         self.books.load_state(data["books"])
         self.oauth.load_state(data["oauth"])
 
@@ -155,7 +161,7 @@ class QuickBooksProvider(SandboxProvider):
             return self._fault(fault)
         return exact_json(200, body)
 
-    def _route(self, req: Request, seg: str, obj_id: str | None) -> dict[str, Any]:
+    def _route(self, req: Request, seg: str, obj_id: str | None) -> JSONObject:
         method = req.method
         if seg == "query" and obj_id is None and method in ("GET", "POST"):
             return self.api.query(req.arg("query") if method == "GET" else req.text())
@@ -178,7 +184,7 @@ class QuickBooksProvider(SandboxProvider):
         raise errors.unsupported(f"{method} is not supported on {req.path}")
 
     @staticmethod
-    def _json(req: Request) -> Any:
+    def _json(req: Request) -> JSONValue:
         try:
             return req.json()
         except ValueError:
@@ -195,7 +201,6 @@ class QuickBooksProvider(SandboxProvider):
         obj = self.books.find(kind.name, req.arg("txnId") or "") if kind else None
         text = "QuickBooks sandbox: open /app/{entity}?txnId={id}"
         if obj is not None:
-            from ..state import dumps_exact
             text = dumps_exact(render(obj))
         page = f"<html><body><h1>{html.escape(self.realm_id)}</h1><pre>{html.escape(text)}</pre></body></html>"
         return Response(200 if obj is not None or kind is None else 404,

@@ -10,11 +10,13 @@ STARTPOSITION counts from 1, lists (Customer, Item...) show only active rows unl
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
 from . import errors
@@ -38,6 +40,14 @@ class Cond:
     op: str           # =, !=, <, <=, >, >=, in, like
     values: list[Any]
 
+    @cached_property
+    def in_sets(self) -> tuple[frozenset[int], frozenset[str]]:
+        """The IN-list as _coerce would compare it with a stored string, built once per query: digit
+        strings as numbers (matched by a digit-string), every other value as casefolded text."""
+        digits = frozenset(int(str(v)) for v in self.values if not isinstance(v, bool) and str(v).isdigit())
+        text = frozenset(str(v).casefold() for v in self.values if isinstance(v, bool) or not str(v).isdigit())
+        return digits, text
+
 
 @dataclass
 class Query:
@@ -51,11 +61,12 @@ class Query:
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
-    out, pos = [], 0
+    out: list[tuple[str, str]] = []
+    pos = 0
     text = text.strip().rstrip(";")
     while pos < len(text):
         m = _TOKEN.match(text, pos)
-        if not m or m.end() == pos:
+        if not m or m.end() == pos or m.lastgroup is None:
             raise errors.query_error(f"Encountered unexpected text {text[pos:pos + 20]!r} at position {pos}")
         pos = m.end()
         kind = m.lastgroup
@@ -90,7 +101,8 @@ class _Parser:
 
     def expect_kw(self, word: str) -> None:
         if not self.kw(word):
-            raise errors.query_error(f"Expected {word} near {self.peek()[1] if self.peek() else 'end of query'!r}")
+            tok = self.peek()
+            raise errors.query_error(f"Expected {word} near {tok[1] if tok else 'end of query'!r}")
 
     def expect(self, kind: str, value: str | None = None) -> str:
         tok = self.take()
@@ -139,7 +151,7 @@ class _Parser:
                 if self.kw("OR"):
                     raise errors.query_error("OR is not supported in QuickBooks queries")
                 break
-        while self.peek():
+        while (tok := self.peek()) is not None:
             if self.kw("ORDER"):   # the SDK writes "ORDER BY"; Intuit's docs write "ORDERBY"
                 self.expect_kw("BY")
                 self._order(q)
@@ -150,7 +162,7 @@ class _Parser:
             elif self.kw("MAXRESULTS"):
                 q.max_results = int(self.expect("num"))
             else:
-                raise errors.query_error(f"Encountered {self.peek()[1]!r} where ORDERBY, STARTPOSITION or "
+                raise errors.query_error(f"Encountered {tok[1]!r} where ORDERBY, STARTPOSITION or "
                                          f"MAXRESULTS was expected")
         if q.start < 1 or q.max_results < 0:
             raise errors.query_error("STARTPOSITION must be at least 1 and MAXRESULTS at least 0")
@@ -229,34 +241,27 @@ def _coerce(stored: Any, value: Any) -> tuple[Any, Any]:
     return str(stored).casefold(), str(value).casefold()
 
 
-def _in_sets(cond: Cond) -> tuple[frozenset, frozenset]:
-    """An IN-list as _coerce would compare it with a stored string, built once per query: digit
-    strings as numbers (matched by a digit-string), every other value as casefolded text."""
-    sets = cond.__dict__.get("_in_sets")
-    if sets is None:
-        digits = frozenset(int(str(v)) for v in cond.values if not isinstance(v, bool) and str(v).isdigit())
-        text = frozenset(str(v).casefold() for v in cond.values if isinstance(v, bool) or not str(v).isdigit())
-        sets = cond.__dict__["_in_sets"] = (digits, text)
-    return sets
-
-
 def _match(obj: dict[str, Any], cond: Cond) -> bool:
     stored = lookup(obj, cond.field)
     if stored is None:
         return False
     if cond.op == "in":
         if isinstance(stored, str):   # the common case (Id IN (...)): set look-ups, same answers as _coerce
-            digits, text = _in_sets(cond)
+            digits, text = cond.in_sets
             return (stored.isdigit() and int(stored) in digits) or stored.casefold() in text
         return any(a == b for a, b in (_coerce(stored, v) for v in cond.values))
     if cond.op == "like":
         pattern = re.escape(str(cond.values[0]).casefold()).replace("%", ".*").replace("_", ".")
         return re.fullmatch(pattern, str(stored).casefold()) is not None
     a, b = _coerce(stored, cond.values[0])
-    return {"=": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[cond.op]
+    return bool(_COMPARISONS[cond.op](a, b))
 
 
-def _sort_key(value: Any) -> tuple:
+_COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
     if value is None:
         return (1, "")
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):

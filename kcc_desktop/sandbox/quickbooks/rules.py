@@ -8,12 +8,17 @@ recomputed. Balances that payments move are derived by ``Books`` as it stores th
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeAlias
 
+from ..json_types import Record
 from . import errors
 from .store import Books
+
+Preparer: TypeAlias = Callable[[Record, Record | None], Record]
+"""(submitted object, stored object it replaces or None) -> the object to store."""
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -71,8 +76,16 @@ def parse_date(value: Any, element: str) -> str:
 
 
 class Rules:
+    """QBO's checks and derived fields for each writable entity, over one company's books."""
+
     def __init__(self, books: Books) -> None:
         self.books = books
+        self._preparers: dict[str, Preparer] = {
+            "Customer": self._prepare_customer, "Vendor": self._prepare_vendor, "Item": self._prepare_item,
+            "Account": self._prepare_account, "CreditMemo": self._prepare_creditmemo, "Bill": self._prepare_bill,
+            "VendorCredit": self._prepare_vendorcredit, "Payment": self._prepare_payment,
+            "BillPayment": self._prepare_billpayment,
+        }
 
     # --- references ------------------------------------------------------------------------------
     def ref(self, kind: str, obj: dict[str, Any], key: str, element: str, required: bool = False,
@@ -95,24 +108,24 @@ class Rules:
     def prepare(self, kind: str, data: dict[str, Any], existing: dict[str, Any] | None = None,
                 allow_duplicate_docnum: bool = False) -> dict[str, Any]:
         readonly = READ_ONLY - PAYMENT_INPUT if kind in ("Payment", "BillPayment") else READ_ONLY
-        obj = clean({k: copy.deepcopy(v) for k, v in data.items() if k not in readonly})
+        obj: Record = clean({k: copy.deepcopy(v) for k, v in data.items() if k not in readonly})
         obj.pop("LinkedTxn", None)
-        handler = getattr(self, f"_prepare_{kind.lower()}", None)
-        if handler is None:
-            raise errors.unsupported(f"Operation create/update is not supported for {kind}")
         if kind == "Invoice":
-            return handler(obj, existing, allow_duplicate_docnum)
-        return handler(obj, existing)
+            return self._prepare_invoice(obj, existing, allow_duplicate_docnum)
+        prepare = self._preparers.get(kind)
+        if prepare is None:
+            raise errors.unsupported(f"Operation create/update is not supported for {kind}")
+        return prepare(obj, existing)
 
     # --- names -----------------------------------------------------------------------------------
-    def _unique_name(self, group: str, name: str, existing: dict | None, own_kind: str) -> None:
+    def _unique_name(self, group: str, name: str, existing: Record | None, own_kind: str) -> None:
         holders = self.books.holders(group, name)
         if existing is not None:
             holders.discard((own_kind, existing["Id"]))
         if holders:
             raise errors.duplicate_name(name)
 
-    def _party(self, kind: str, obj: dict[str, Any], existing: dict | None) -> dict[str, Any]:
+    def _party(self, kind: str, obj: Record, existing: Record | None) -> Record:
         display = obj.get("DisplayName") or obj.get("CompanyName") or " ".join(
             str(obj[p]) for p in ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix") if obj.get(p))
         if not display:
@@ -130,13 +143,13 @@ class Rules:
             obj["FullyQualifiedName"] = display
         return obj
 
-    def _prepare_customer(self, obj, existing):
+    def _prepare_customer(self, obj: Record, existing: Record | None) -> Record:
         return self._party("Customer", obj, existing)
 
-    def _prepare_vendor(self, obj, existing):
+    def _prepare_vendor(self, obj: Record, existing: Record | None) -> Record:
         return self._party("Vendor", obj, existing)
 
-    def _prepare_item(self, obj, existing):
+    def _prepare_item(self, obj: Record, existing: Record | None) -> Record:
         name = obj.get("Name")
         if not name:
             raise errors.required_param("Name")
@@ -169,7 +182,7 @@ class Rules:
         obj.setdefault("Active", True)
         return obj
 
-    def _prepare_account(self, obj, existing):
+    def _prepare_account(self, obj: Record, existing: Record | None) -> Record:
         name = obj.get("Name")
         if not name:
             raise errors.required_param("Name")
@@ -204,7 +217,9 @@ class Rules:
         if mode not in ("TaxExcluded", "TaxInclusive", "NotApplicable"):
             raise errors.invalid_value("GlobalTaxCalculation", f"GlobalTaxCalculation {mode!r} is not valid")
         obj["GlobalTaxCalculation"] = mode
-        out, net_total, taxes = [], ZERO, {}
+        out: list[Record] = []
+        net_total = ZERO
+        taxes: dict[str, list[Decimal]] = {}  # tax rate id -> [percent, tax, net amount taxed]
         for n, line in enumerate(lines, start=1):
             dt = line.get("DetailType")
             if dt in ("SubTotalLineDetail", "SubtotalLineDetail"):
@@ -290,7 +305,7 @@ class Rules:
             due = obj.get("DueDate") or (date.fromisoformat(obj["TxnDate"]) + timedelta(days=due_days)).isoformat()
             obj["DueDate"] = parse_date(due, "DueDate")
 
-    def _sales_doc(self, kind: str, obj, existing, check_docnum: bool):
+    def _sales_doc(self, kind: str, obj: Record, existing: Record | None, check_docnum: bool) -> Record:
         obj["CustomerRef"] = self.ref("Customer", obj, "CustomerRef", "CustomerRef", required=True,
                                       name_field="DisplayName")
         self._dates(obj, 30 if kind == "Invoice" else None)
@@ -308,13 +323,13 @@ class Rules:
         obj["ExchangeRate"] = Decimal("1")
         return obj
 
-    def _prepare_invoice(self, obj, existing, allow_duplicate_docnum=False):
+    def _prepare_invoice(self, obj: Record, existing: Record | None, allow_duplicate_docnum: bool = False) -> Record:
         return self._sales_doc("Invoice", obj, existing, not allow_duplicate_docnum)
 
-    def _prepare_creditmemo(self, obj, existing):
+    def _prepare_creditmemo(self, obj: Record, existing: Record | None) -> Record:
         return self._sales_doc("CreditMemo", obj, existing, False)
 
-    def _purchase_doc(self, kind: str, obj, existing):
+    def _purchase_doc(self, kind: str, obj: Record, existing: Record | None) -> Record:
         obj["VendorRef"] = self.ref("Vendor", obj, "VendorRef", "VendorRef", required=True, name_field="DisplayName")
         ap = self.ref("Account", obj, "APAccountRef", "APAccountRef") or {"value": "10",
                                                                           "name": "Accounts Payable (Creditors)"}
@@ -325,14 +340,15 @@ class Rules:
         obj["ExchangeRate"] = Decimal("1")
         return obj
 
-    def _prepare_bill(self, obj, existing):
+    def _prepare_bill(self, obj: Record, existing: Record | None) -> Record:
         return self._purchase_doc("Bill", obj, existing)
 
-    def _prepare_vendorcredit(self, obj, existing):
+    def _prepare_vendorcredit(self, obj: Record, existing: Record | None) -> Record:
         return self._purchase_doc("VendorCredit", obj, existing)
 
     # --- payments --------------------------------------------------------------------------------
-    def _apply_lines(self, kind: str, obj, existing, party_key: str, doc_kinds: dict[str, int]):
+    def _apply_lines(self, kind: str, obj: Record, existing: Record | None, party_key: str,
+                     doc_kinds: dict[str, int]) -> tuple[list[Record], Decimal, Decimal]:
         """Check LinkedTxn lines; returns (lines, net applied, excess beyond document balances).
 
         ``doc_kinds`` maps a linkable TxnType to +1 (a debt the payment settles) or -1 (a credit used).
@@ -374,7 +390,7 @@ class Rules:
             net += amount * doc_kinds[txn_type]
         return out, net, excess
 
-    def _prepare_payment(self, obj, existing):
+    def _prepare_payment(self, obj: Record, existing: Record | None) -> Record:
         obj["CustomerRef"] = self.ref("Customer", obj, "CustomerRef", "CustomerRef", required=True,
                                       name_field="DisplayName")
         if "TotalAmt" not in obj:
@@ -401,7 +417,7 @@ class Rules:
         obj.setdefault("ProcessPayment", False)
         return obj
 
-    def _prepare_billpayment(self, obj, existing):
+    def _prepare_billpayment(self, obj: Record, existing: Record | None) -> Record:
         obj["VendorRef"] = self.ref("Vendor", obj, "VendorRef", "VendorRef", required=True, name_field="DisplayName")
         pay_type = obj.get("PayType")
         if pay_type not in ("Check", "CreditCard"):

@@ -22,6 +22,8 @@ from .seed import seed_objects
 
 @dataclass(frozen=True)
 class Kind:
+    """An entity the sandbox serves, and how it behaves."""
+
     name: str
     family: str            # "name" (lists: Customer, Item...), "txn" (transactions), "readonly"
     deletable: bool = False
@@ -52,6 +54,8 @@ def iso(dt: datetime) -> str:
 
 
 class Books:
+    """One company's objects by entity and Id, with the indexes and balances QBO derives from them."""
+
     def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.objects: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}
@@ -114,7 +118,7 @@ class Books:
         obj["SyncToken"] = "0"
         obj["MetaData"] = {"CreateTime": now, "LastUpdatedTime": now}
         self.objects[kind][obj["Id"]] = obj
-        self._changed(kind, None, obj)
+        self._changed(kind, obj["Id"], None, obj)
         return obj
 
     def replace(self, kind: str, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -122,13 +126,13 @@ class Books:
         new["SyncToken"] = str(int(old["SyncToken"]) + 1)
         new["MetaData"] = {"CreateTime": old["MetaData"]["CreateTime"], "LastUpdatedTime": self.now()}
         self.objects[kind][old["Id"]] = new
-        self._changed(kind, old, new)
+        self._changed(kind, old["Id"], old, new)
         return new
 
     def delete(self, kind: str, obj_id: str) -> None:
         old = self.objects[kind].pop(obj_id)
         self.tombstones[kind][obj_id] = self.now()
-        self._changed(kind, old, None)
+        self._changed(kind, obj_id, old, None)
 
     def touch(self, obj: dict[str, Any]) -> None:
         """A change QBO makes itself (a payment moving an invoice's Balance) bumps SyncToken too."""
@@ -172,8 +176,7 @@ class Books:
             else:
                 self._applied[lt_key].pop(key, None)
 
-    def _changed(self, kind: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
-        obj_id = (new or old)["Id"]
+    def _changed(self, kind: str, obj_id: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
         docs: set[tuple[str, str]] = {(kind, obj_id)}
         for obj in (old, new):
             if obj is not None:
@@ -216,14 +219,14 @@ class Books:
 
     def _reshare(self, key: tuple[str, str]) -> set[tuple[str, str]]:
         """Move one transaction's share of its party's balance to its current value."""
-        touched = set()
+        touched: set[tuple[str, str]] = set()
         old = self._share.pop(key, None)
         if old is not None:
             self._party_total[old[0]] -= old[1]
             touched.add(old[0])
         obj = self.find(*key)
         party = party_of(key[0], obj) if obj is not None else None
-        if party is not None:
+        if obj is not None and party is not None:
             kind = key[0]
             amount = (obj["Balance"] if kind in ("Invoice", "Bill")
                       else -obj["Balance"] if kind in ("CreditMemo", "VendorCredit")

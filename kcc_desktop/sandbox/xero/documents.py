@@ -6,22 +6,30 @@ a client that totals differently sees the same pennies of difference it would se
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from .masters import Ctx, contact_ref, find, resolve_contact
+from ..json_types import JSONObject, Record
+from .books import CreditCollection, DocumentCollection, XeroBooks, credit_collection
+from .masters import Ctx, contact_ref, find, resolve_contact, unknown_tax_type
 from .serial import cut, money, new_id, parse_date, to_decimal
 
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
 
 
+@dataclass(frozen=True)
 class Kind:
     """What differs between invoices and credit notes."""
 
-    def __init__(self, coll: str, id_key: str, number_key: str, types: tuple[str, str], prefix: str, label: str):
-        self.coll, self.id_key, self.number_key, self.types, self.prefix, self.label = \
-            coll, id_key, number_key, types, prefix, label
+    coll: DocumentCollection
+    id_key: str
+    number_key: str
+    types: tuple[str, str]  # (sales type, purchase type)
+    prefix: str
+    label: str
 
     @property
     def sales_type(self) -> str:
@@ -32,7 +40,8 @@ class Kind:
 
 
 INVOICE = Kind("invoices", "InvoiceID", "InvoiceNumber", ("ACCREC", "ACCPAY"), "INV-", "Invoice")
-CREDIT_NOTE = Kind("credit_notes", "CreditNoteID", "CreditNoteNumber", ("ACCRECCREDIT", "ACCPAYCREDIT"), "CN-", "Credit Note")
+CREDIT_NOTE = Kind("credit_notes", "CreditNoteID", "CreditNoteNumber", ("ACCRECCREDIT", "ACCPAYCREDIT"), "CN-",
+                   "Credit Note")
 
 EDITABLE = {"DRAFT", "SUBMITTED", "AUTHORISED"}
 STATUS_MOVES = {  # from -> statuses a client may set
@@ -42,13 +51,14 @@ STATUS_MOVES = {  # from -> statuses a client may set
 }
 
 
-def tax_rate(books: dict, tax_type: str) -> Decimal:
+def tax_rate(books: XeroBooks, tax_type: str) -> Decimal:
     rate = books["tax_rates"][tax_type]
-    return sum((c["Rate"] for c in rate["TaxComponents"]), ZERO)
+    components: list[Decimal] = [c["Rate"] for c in rate["TaxComponents"]]
+    return sum(components, ZERO)
 
 
-def _line(books: dict, kind: Kind, typ: str, status: str, amount_types: str, el: dict, ctx: Ctx,
-          errors: list[str]) -> dict:
+def _line(books: XeroBooks, kind: Kind, typ: str, status: str, amount_types: str, el: JSONObject, ctx: Ctx,
+          errors: list[str]) -> Record:
     """One line: fill from item and account, then price, tax and round it."""
     line: dict[str, Any] = {"LineItemID": el.get("LineItemID") or new_id(), "Tracking": el.get("Tracking") or []}
     sales = kind.is_sales(typ)
@@ -70,7 +80,8 @@ def _line(books: dict, kind: Kind, typ: str, status: str, amount_types: str, el:
         account = books["accounts"].get(el["AccountID"])
         code = account["Code"] if account else el["AccountID"]
     if not code:
-        code = details.get("COGSAccountCode" if (item or {}).get("IsTrackedAsInventory") and not sales else "AccountCode")
+        tracked_purchase = (item or {}).get("IsTrackedAsInventory") and not sales
+        code = details.get("COGSAccountCode" if tracked_purchase else "AccountCode")
     if code:
         account = account or find(books["accounts"], code, "Code")
         if account is None or account["Type"] == "BANK" or account.get("SystemAccount"):
@@ -86,7 +97,7 @@ def _line(books: dict, kind: Kind, typ: str, status: str, amount_types: str, el:
     if amount_types == "NoTax":
         tax_type = "NONE"
     if tax_type not in books["tax_rates"]:
-        errors.append(f"The TaxType code '{tax_type}' does not exist or cannot be used for this type of transaction.")
+        errors.append(unknown_tax_type(tax_type))
         rate = ZERO
     else:
         rate = tax_rate(books, tax_type)
@@ -119,7 +130,7 @@ def _line(books: dict, kind: Kind, typ: str, status: str, amount_types: str, el:
     return line
 
 
-def next_number(books: dict, kind: Kind) -> str:
+def next_number(books: XeroBooks, kind: Kind) -> str:
     counters = books["counters"]
     while True:
         counters[kind.sales_type] = counters.get(kind.sales_type, 0) + 1
@@ -128,12 +139,12 @@ def next_number(books: dict, kind: Kind) -> str:
             return number
 
 
-def _number_taken(books: dict, kind: Kind, number: str, me: dict | None) -> bool:
+def _number_taken(books: XeroBooks, kind: Kind, number: str, me: Record | None) -> bool:
     return any(d.get(kind.number_key, "").lower() == number.lower() and d["Type"] == kind.sales_type
                and d["Status"] != "DELETED" and d is not me for d in books[kind.coll].values())
 
 
-def find_document(books: dict, kind: Kind, ref: str | None) -> dict | None:
+def find_document(books: XeroBooks, kind: Kind, ref: str | None) -> Record | None:
     """By id, or by number (numbers of deleted documents do not count)."""
     if not ref:
         return None
@@ -145,9 +156,8 @@ def find_document(books: dict, kind: Kind, ref: str | None) -> dict | None:
     return doc
 
 
-def save_document(books: dict, kind: Kind, el: dict, ctx: Ctx) -> tuple[dict | None, list[str]]:
+def save_document(books: XeroBooks, kind: Kind, el: JSONObject, ctx: Ctx) -> tuple[Record | None, list[str]]:
     """Create (PUT) or create-or-update (POST) one invoice / credit note."""
-    coll = books[kind.coll]
     ref = ctx.path_id or el.get(kind.id_key)
     existing = None
     if ref and not ctx.create_only:
@@ -193,35 +203,38 @@ def save_document(books: dict, kind: Kind, el: dict, ctx: Ctx) -> tuple[dict | N
     if amount_types not in ("Exclusive", "Inclusive", "NoTax"):
         errors.append(f"LineAmountTypes '{amount_types}' is not valid")
         amount_types = "Exclusive"
-    raw_lines = el["LineItems"] if "LineItems" in el else None
+    raw_lines = el.get("LineItems")
     if raw_lines is None and existing:
         raw_lines = [{k: v for k, v in line.items() if not k.startswith("_")} for line in existing["LineItems"]]
-    lines = [_line(books, kind, typ, status, amount_types, l or {}, ctx, errors) for l in raw_lines or []]
+    lines = [_line(books, kind, typ, status, amount_types, raw or {}, ctx, errors) for raw in raw_lines or []]
     if not lines and status != "DRAFT":
         errors.append(f"{kind.label} must have at least one line item")
     number = el.get(kind.number_key) if kind.number_key in el else base.get(kind.number_key)
     if kind.is_sales(typ) and number and _number_taken(books, kind, number, existing):
         errors.append(f"{'Invoice' if kind is INVOICE else 'Credit Note'} # must be unique.")
-    if errors:
-        return None, errors
+    if errors or contact is None:
+        return None, errors or ["Contact could not be found"]
     if kind.is_sales(typ) and not number:
         number = next_number(books, kind)
-    sub = sum((l["_net"] for l in lines), ZERO)
-    tax = sum((l["TaxAmount"] for l in lines), ZERO)
+    nets: list[Decimal] = [ln.pop("_net") for ln in lines]
+    taxes: list[Decimal] = [ln["TaxAmount"] for ln in lines]
+    sub, tax = sum(nets, ZERO), sum(taxes, ZERO)
     rec = existing
     if rec is None:
         rec = {kind.id_key: new_id(), "CurrencyCode": "GBP", "CurrencyRate": Decimal("1"),
                "HasAttachments": False, "HasErrors": False, "_payments": [], "_credits": []}
-        rec.update({"AmountPaid": ZERO, "AmountCredited": ZERO} if kind is INVOICE else {"Allocations": []})
-    for l in lines:
-        l.pop("_net", None)
+        if kind is INVOICE:
+            rec.update({"AmountPaid": ZERO, "AmountCredited": ZERO})
+        else:
+            rec["Allocations"] = []
     rec.update({
         "Type": typ, "Status": status, "Contact": contact_ref(contact), "Date": date, "DueDate": due,
         "LineAmountTypes": amount_types, "LineItems": lines, "SubTotal": sub, "TotalTax": tax, "Total": sub + tax,
-        "UpdatedDateUTC": ctx.now, "IsDiscounted": any("DiscountRate" in l for l in lines),
+        "UpdatedDateUTC": ctx.now, "IsDiscounted": any("DiscountRate" in ln for ln in lines),
     })
-    if any("_discount" in l for l in lines):
-        rec["TotalDiscount"] = sum((l.pop("_discount", ZERO) for l in lines), ZERO)
+    if any("_discount" in ln for ln in lines):
+        discounts: list[Decimal] = [ln.pop("_discount", ZERO) for ln in lines]
+        rec["TotalDiscount"] = sum(discounts, ZERO)
     if number:
         rec[kind.number_key] = number
     for key in ("Reference", "Url", "SentToContact", "ExpectedPaymentDate", "PlannedPaymentDate"):
@@ -237,7 +250,15 @@ def save_document(books: dict, kind: Kind, el: dict, ctx: Ctx) -> tuple[dict | N
     return rec, []
 
 
-def payments_of(books: dict, doc: dict, link: str, key: str) -> list[dict]:
+def save_invoice(books: XeroBooks, el: JSONObject, ctx: Ctx) -> tuple[Record | None, list[str]]:
+    return save_document(books, INVOICE, el, ctx)
+
+
+def save_credit_note(books: XeroBooks, el: JSONObject, ctx: Ctx) -> tuple[Record | None, list[str]]:
+    return save_document(books, CREDIT_NOTE, el, ctx)
+
+
+def payments_of(books: XeroBooks, doc: Record, link: str, key: str) -> list[Record]:
     """Payments made against ``doc`` (deleted ones too), via the ids the document keeps."""
     ids = doc.get("_payments")
     if ids is None:  # state saved before the index existed
@@ -245,28 +266,34 @@ def payments_of(books: dict, doc: dict, link: str, key: str) -> list[dict]:
     return [books["payments"][pid] for pid in ids if pid in books["payments"]]
 
 
-def credits_of(books: dict, inv: dict) -> list[tuple[str, dict, dict]]:
+def credits_of(books: XeroBooks, inv: Record) -> list[tuple[CreditCollection, Record, Record]]:
     """(source collection, credit note or overpayment, allocation) applied to invoice ``inv``."""
-    out, seen = [], set()
+    out: list[tuple[CreditCollection, Record, Record]] = []
+    seen: set[tuple[CreditCollection, str]] = set()
+    sources: tuple[CreditCollection, ...] = ("credit_notes", "overpayments")
     if "_credits" not in inv:  # state saved before the index existed
-        return [(c, src, a) for c in ("credit_notes", "overpayments") for src in books[c].values()
+        return [(c, src, a) for c in sources for src in books[c].values()
                 for a in src.get("Allocations", []) if a["Invoice"]["InvoiceID"] == inv["InvoiceID"]]
-    for coll, sid in inv["_credits"]:
+    for name, sid in inv["_credits"]:
+        coll = credit_collection(name)
         if (coll, sid) in seen or sid not in books[coll]:
             continue
         seen.add((coll, sid))
         source = books[coll][sid]
-        out += [(coll, source, a) for a in source.get("Allocations", []) if a["Invoice"]["InvoiceID"] == inv["InvoiceID"]]
+        out += [(coll, source, a) for a in source.get("Allocations", [])
+                if a["Invoice"]["InvoiceID"] == inv["InvoiceID"]]
     return out
 
 
-def refresh_amounts(books: dict, kind: Kind, doc: dict, now) -> None:
+def refresh_amounts(books: XeroBooks, kind: Kind, doc: Record, now: datetime) -> None:
     """Recompute what is paid, credited and due, and PAID status, from payments and allocations."""
     key = kind.id_key
-    paid = sum((p["Amount"] for p in payments_of(books, doc, kind.label.replace(" ", ""), key)
-                if p["Status"] == "AUTHORISED"), ZERO)
+    payments: list[Decimal] = [p["Amount"] for p in payments_of(books, doc, kind.label.replace(" ", ""), key)
+                               if p["Status"] == "AUTHORISED"]
+    paid = sum(payments, ZERO)
     if kind is INVOICE:
-        credited = sum((a["Amount"] for _, _, a in credits_of(books, doc)), ZERO)
+        credits: list[Decimal] = [a["Amount"] for _, _, a in credits_of(books, doc)]
+        credited = sum(credits, ZERO)
         doc["AmountPaid"], doc["AmountCredited"] = paid, credited
         outstanding = doc["Total"] - paid - credited
         if doc["Status"] in ("AUTHORISED", "PAID"):
@@ -274,7 +301,8 @@ def refresh_amounts(books: dict, kind: Kind, doc: dict, now) -> None:
         elif doc["Status"] in ("DRAFT", "SUBMITTED"):
             doc["AmountDue"] = doc["Total"]
     else:
-        applied = sum((a["Amount"] for a in doc.get("Allocations", [])), ZERO)
+        allocated: list[Decimal] = [a["Amount"] for a in doc.get("Allocations", [])]
+        applied = sum(allocated, ZERO)
         doc["AppliedAmount"] = applied
         outstanding = doc["Total"] - paid - applied
         doc["RemainingCredit"] = outstanding if doc["Status"] in ("AUTHORISED", "PAID") else doc["Total"]
@@ -287,7 +315,3 @@ def refresh_amounts(books: dict, kind: Kind, doc: dict, now) -> None:
             doc.pop("FullyPaidOnDate", None)
         if was != doc["Status"]:
             doc["UpdatedDateUTC"] = now
-
-
-def outstanding(doc: dict) -> Decimal:
-    return doc.get("AmountDue", doc.get("RemainingCredit", ZERO))

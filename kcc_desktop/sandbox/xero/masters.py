@@ -7,9 +7,12 @@ or the list of validation messages; nothing is changed unless the list is empty.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ..json_types import JSONObject, Record
+from .books import XeroBooks
 from .seed import ACCOUNT_CLASS
 from .serial import new_id, to_decimal, utcnow
 
@@ -25,7 +28,7 @@ class Ctx:
     now: datetime = field(default_factory=utcnow)
 
 
-def find(coll: dict, value: str | None, *keys: str, active_only: bool = False) -> dict | None:
+def find(coll: Mapping[str, Record], value: str | None, *keys: str, active_only: bool = False) -> Record | None:
     """Look a record up by id, or by any of ``keys`` (case-insensitive), as Xero resolves references."""
     if not value:
         return None
@@ -37,18 +40,25 @@ def find(coll: dict, value: str | None, *keys: str, active_only: bool = False) -
     return rec
 
 
+def unknown_tax_type(tax_type: str) -> str:
+    return f"The TaxType code '{tax_type}' does not exist or cannot be used for this type of transaction."
+
+
 # --- contacts -----------------------------------------------------------------------------------
 
-def contact_ref(contact: dict) -> dict:
+_CONTACT_REF_FIELDS = ("ContactID", "Name", "ContactStatus", "EmailAddress", "FirstName", "LastName", "AccountNumber",
+                       "IsSupplier", "IsCustomer", "UpdatedDateUTC")
+
+
+def contact_ref(contact: Record) -> Record:
     """The contact as it is embedded in documents."""
-    ref = {k: contact[k] for k in ("ContactID", "Name", "ContactStatus", "EmailAddress", "FirstName", "LastName",
-                                    "AccountNumber", "IsSupplier", "IsCustomer", "UpdatedDateUTC") if k in contact}
+    ref: Record = {k: contact[k] for k in _CONTACT_REF_FIELDS if k in contact}
     ref.update({"Addresses": contact.get("Addresses", []), "Phones": contact.get("Phones", []),
                 "ContactGroups": [], "ContactPersons": [], "HasValidationErrors": False})
     return ref
 
 
-def resolve_contact(books: dict, el: dict | None, ctx: Ctx) -> tuple[dict | None, list[str]]:
+def resolve_contact(books: XeroBooks, el: JSONObject | None, ctx: Ctx) -> tuple[Record | None, list[str]]:
     """A document's Contact: by ContactID (must exist), else by Name (created if new, as Xero does)."""
     el = el or {}
     cid, name = el.get("ContactID"), (el.get("Name") or "").strip()
@@ -68,7 +78,7 @@ def resolve_contact(books: dict, el: dict | None, ctx: Ctx) -> tuple[dict | None
     return None, ["A Contact must be specified for this type of transaction"]
 
 
-def save_contact(books: dict, el: dict, ctx: Ctx) -> tuple[dict | None, list[str]]:
+def save_contact(books: XeroBooks, el: JSONObject, ctx: Ctx) -> tuple[Record | None, list[str]]:
     contacts = books["contacts"]
     cid = ctx.path_id or el.get("ContactID")
     existing = None
@@ -97,7 +107,7 @@ def save_contact(books: dict, el: dict, ctx: Ctx) -> tuple[dict | None, list[str
         errors.append(f"ContactStatus '{status}' is not valid.")
     if errors:
         return None, errors
-    rec = existing if existing is not None else {
+    rec: Record = existing if existing is not None else {
         "ContactID": new_id(), "ContactStatus": "ACTIVE", "IsSupplier": False, "IsCustomer": False,
         "Addresses": [], "Phones": [], "ContactGroups": [], "ContactPersons": [], "HasAttachments": False,
         "HasValidationErrors": False,
@@ -113,10 +123,10 @@ def save_contact(books: dict, el: dict, ctx: Ctx) -> tuple[dict | None, list[str
 
 # --- items --------------------------------------------------------------------------------------
 
-def _details(books: dict, el: dict | None, errors: list[str], label: str) -> dict | None:
+def _details(books: XeroBooks, el: JSONObject | None, errors: list[str], label: str) -> JSONObject | None:
     if not el:
         return None
-    out: dict = {}
+    out: JSONObject = {}
     try:
         if el.get("UnitPrice") is not None:
             out["UnitPrice"] = to_decimal(el["UnitPrice"])
@@ -131,12 +141,12 @@ def _details(books: dict, el: dict | None, errors: list[str], label: str) -> dic
             out[key] = code
     if el.get("TaxType"):
         if el["TaxType"] not in books["tax_rates"]:
-            errors.append(f"The TaxType code '{el['TaxType']}' does not exist or cannot be used for this type of transaction.")
+            errors.append(unknown_tax_type(el["TaxType"]))
         out["TaxType"] = el["TaxType"]
     return out
 
 
-def save_item(books: dict, el: dict, ctx: Ctx) -> tuple[dict | None, list[str]]:
+def save_item(books: XeroBooks, el: JSONObject, ctx: Ctx) -> tuple[Record | None, list[str]]:
     items = books["items"]
     iid = ctx.path_id or el.get("ItemID")
     existing = None
@@ -164,7 +174,7 @@ def save_item(books: dict, el: dict, ctx: Ctx) -> tuple[dict | None, list[str]]:
             errors.append("The inventory asset account must be an account of type Inventory.")
     if errors:
         return None, errors
-    rec = existing if existing is not None else {
+    rec: Record = existing if existing is not None else {
         "ItemID": new_id(), "IsSold": True, "IsPurchased": True, "IsTrackedAsInventory": False,
         "SalesDetails": {}, "PurchaseDetails": {}, "ValidationErrors": [],
     }
@@ -186,7 +196,7 @@ def save_item(books: dict, el: dict, ctx: Ctx) -> tuple[dict | None, list[str]]:
 
 # --- accounts -----------------------------------------------------------------------------------
 
-def save_account(books: dict, el: dict, ctx: Ctx) -> tuple[dict | None, list[str]]:
+def save_account(books: XeroBooks, el: JSONObject, ctx: Ctx) -> tuple[Record | None, list[str]]:
     accounts = books["accounts"]
     aid = ctx.path_id or el.get("AccountID")
     existing = accounts.get(aid) if aid and not ctx.create_only else None
@@ -202,7 +212,7 @@ def save_account(books: dict, el: dict, ctx: Ctx) -> tuple[dict | None, list[str
     if not (el.get("Name") or (existing or {}).get("Name")):
         errors.append("Please enter a Name.")
     if el.get("TaxType") and el["TaxType"] not in books["tax_rates"]:
-        errors.append(f"The TaxType code '{el['TaxType']}' does not exist or cannot be used for this type of transaction.")
+        errors.append(unknown_tax_type(el["TaxType"]))
     status = el.get("Status", (existing or {}).get("Status", "ACTIVE"))
     if status not in ("ACTIVE", "ARCHIVED"):
         errors.append(f"Status '{status}' is not valid for an account.")
@@ -210,7 +220,7 @@ def save_account(books: dict, el: dict, ctx: Ctx) -> tuple[dict | None, list[str
         errors.append("System accounts cannot be archived.")
     if errors:
         return None, errors
-    rec = existing if existing is not None else {
+    rec: Record = existing if existing is not None else {
         "AccountID": new_id(), "Status": "ACTIVE", "TaxType": "NONE", "EnablePaymentsToAccount": False,
         "ShowInExpenseClaims": False, "HasAttachments": False, "AddToWatchlist": False, "ReportingCode": "",
     }

@@ -18,10 +18,13 @@ import base64
 import hashlib
 import json
 import secrets
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, NotRequired, TypedDict
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..http import Request, Response, redirect
+from ..json_types import JSONObject
 from ..state import as_digest, token_digest
 from .serial import iso_utc, new_id
 
@@ -33,19 +36,81 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 DEFAULT_SCOPE = "openid profile email accounting.transactions accounting.contacts accounting.settings offline_access"
 
 
-def empty_identity() -> dict:
+class CodeEntry(TypedDict):
+    client_id: str
+    redirect_uri: str
+    challenge: str | None   # PKCE S256 challenge, if the client sent one
+    scope: str
+    expires_at: datetime
+
+
+class AccessEntry(TypedDict):
+    client_id: str
+    scope: str
+    expires_at: datetime
+
+
+class RefreshEntry(TypedDict):
+    client_id: str
+    scope: str
+    expires_at: datetime
+    used_at: datetime | None
+    successor: str | None   # digest of the refresh token it was exchanged for
+    revoked: bool
+
+
+class Connection(TypedDict):
+    """One entry of GET /connections, as Xero lists a tenant the user connected."""
+
+    id: str
+    authEventId: str
+    tenantId: str
+    tenantType: str
+    tenantName: str
+    createdDateUtc: str
+    updatedDateUtc: str
+
+
+class IdentityState(TypedDict):
+    """What the identity service keeps (and saves); codes and tokens are keyed by their digest."""
+
+    codes: dict[str, CodeEntry]
+    access: dict[str, AccessEntry]
+    refresh: dict[str, RefreshEntry]
+    connections: list[Connection]
+
+
+class TokenPair(TypedDict):
+    access_token: str
+    refresh_token: str
+    scope: str
+
+
+class TokenBody(TypedDict):
+    """The token endpoint's JSON answer."""
+
+    access_token: str
+    expires_in: int
+    token_type: str
+    refresh_token: str
+    scope: str
+    id_token: NotRequired[str]
+
+
+def empty_identity() -> IdentityState:
     # codes, access and refresh are keyed by token digest, never by the token itself.
     return {"codes": {}, "access": {}, "refresh": {}, "connections": []}
 
 
-def upgrade_identity(state: dict) -> dict:
+def upgrade_identity(saved: JSONObject) -> IdentityState:
     """Loaded identity state with any plain tokens from an older state file turned into digests."""
-    for part in ("codes", "access", "refresh"):
-        state[part] = {as_digest(k): v for k, v in state.get(part, {}).items()}
-    for entry in state["refresh"].values():
+    refresh: dict[str, Any] = {as_digest(k): v for k, v in saved.get("refresh", {}).items()}
+    for entry in refresh.values():
         if isinstance(entry.get("successor"), dict):  # older files kept the whole successor pair
             entry["successor"] = token_digest(entry["successor"]["refresh_token"])
-    return state
+    return {"codes": {as_digest(k): v for k, v in saved.get("codes", {}).items()},
+            "access": {as_digest(k): v for k, v in saved.get("access", {}).items()},
+            "refresh": refresh, "connections": saved.get("connections", [])}
 
 
 def _oauth_error(error: str, status: int = 400) -> Response:
@@ -69,7 +134,8 @@ def pkce_challenge(verifier: str) -> str:
 class Identity:
     """Token bookkeeping over the ``identity`` part of the provider state (a plain dict)."""
 
-    def __init__(self, state: dict, tenants: list[tuple[str, str]], now, successors: dict | None = None) -> None:
+    def __init__(self, state: IdentityState, tenants: list[tuple[str, str]], now: Callable[[], datetime],
+                 successors: dict[str, TokenPair] | None = None) -> None:
         self.state = state
         self.tenants = tenants  # (tenant id, name)
         self.now = now
@@ -85,7 +151,7 @@ class Identity:
                             b"invalid redirect_uri: plain http is allowed only to a loopback address")
         state = req.arg("state")
 
-        def back(params: dict) -> Response:
+        def back(params: dict[str, str]) -> Response:
             if state is not None:
                 params["state"] = state
             sep = "&" if urlsplit(redirect_uri).query else "?"
@@ -93,14 +159,15 @@ class Identity:
 
         if req.arg("response_type") != "code":
             return back({"error": "unsupported_response_type"})
-        if not req.arg("client_id"):
+        client_id = req.arg("client_id")
+        if not client_id:
             return back({"error": "invalid_request", "error_description": "client_id is required"})
         challenge, method = req.arg("code_challenge"), req.arg("code_challenge_method") or "plain"
         if challenge and method != "S256":
             return back({"error": "invalid_request", "error_description": "code_challenge_method must be S256"})
         code = secrets.token_urlsafe(24)
         self.state["codes"][token_digest(code)] = {
-            "client_id": req.arg("client_id"), "redirect_uri": redirect_uri, "challenge": challenge,
+            "client_id": client_id, "redirect_uri": redirect_uri, "challenge": challenge,
             "scope": req.arg("scope") or DEFAULT_SCOPE, "expires_at": self.now() + CODE_TTL,
         }
         self._connect()
@@ -128,7 +195,7 @@ class Identity:
             return self._refresh_grant(form)
         return _oauth_error("unsupported_grant_type")
 
-    def _code_grant(self, form: dict) -> Response:
+    def _code_grant(self, form: dict[str, str]) -> Response:
         entry = self.state["codes"].pop(token_digest(form.get("code", "")), None)  # single use either way
         if entry is None or entry["expires_at"] < self.now():
             return _oauth_error("invalid_grant")
@@ -144,7 +211,7 @@ class Identity:
         pair = self._mint(client_id, scope)
         return self._token_response(pair)
 
-    def _mint(self, client_id: str, scope: str) -> dict:
+    def _mint(self, client_id: str, scope: str) -> TokenPair:
         now = self.now()
         access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         self.state["access"][token_digest(access)] = {"client_id": client_id, "scope": scope,
@@ -154,17 +221,17 @@ class Identity:
                                                         "successor": None, "revoked": False}  # successor: a digest
         return {"access_token": access, "refresh_token": refresh, "scope": scope}
 
-    def _token_response(self, pair: dict) -> Response:
+    def _token_response(self, pair: TokenPair) -> Response:
         access = self.state["access"].get(token_digest(pair["access_token"]))
         expires_in = round((access["expires_at"] - self.now()).total_seconds()) if access else 0
-        body = {"access_token": pair["access_token"], "expires_in": max(expires_in, 0), "token_type": "Bearer",
-                "refresh_token": pair["refresh_token"], "scope": pair["scope"]}
+        body: TokenBody = {"access_token": pair["access_token"], "expires_in": max(expires_in, 0),
+                           "token_type": "Bearer", "refresh_token": pair["refresh_token"], "scope": pair["scope"]}
         if "openid" in pair["scope"].split():
             body["id_token"] = _fake_jwt({"sub": "sandbox-user", "xero_userid": "sandbox-user"})
         return Response(200, {"Content-Type": "application/json", "Cache-Control": "no-store"},
                         json.dumps(body).encode())
 
-    def _refresh_grant(self, form: dict) -> Response:
+    def _refresh_grant(self, form: dict[str, str]) -> Response:
         key = token_digest(form.get("refresh_token", ""))
         entry = self.state["refresh"].get(key)
         now = self.now()
@@ -173,18 +240,19 @@ class Identity:
         if entry["used_at"] is None:
             entry["used_at"] = now
             return self._token_response(self._succeed(key, entry, now))
-        if now - entry["used_at"] <= REFRESH_GRACE and not self.state["refresh"].get(
-                entry["successor"] or "", {}).get("revoked"):
+        successor = self.state["refresh"].get(entry["successor"] or "")
+        if now - entry["used_at"] <= REFRESH_GRACE and not (successor and successor["revoked"]):
             # Grace period: a client that lost the answer gets the same new pair again (a fresh one if
             # the sandbox restarted since, as the pair itself was never saved).
             return self._token_response(self.successors.get(key) or self._succeed(key, entry, now))
         return _oauth_error("invalid_grant")
 
-    def _succeed(self, key: str, entry: dict, now) -> dict:
+    def _succeed(self, key: str, entry: RefreshEntry, now: datetime) -> TokenPair:
         pair = self._mint(entry["client_id"], entry["scope"])
         entry["successor"] = token_digest(pair["refresh_token"])
         for old in list(self.successors):  # past its grace a pair is never handed out again
-            used = (self.state["refresh"].get(old) or {}).get("used_at")
+            old_entry = self.state["refresh"].get(old)
+            used = old_entry["used_at"] if old_entry else None
             if used is None or now - used > REFRESH_GRACE:
                 del self.successors[old]
         self.successors[key] = pair
@@ -216,7 +284,7 @@ class Identity:
 
     # --- checks for API calls ----------------------------------------------------------------------
 
-    def bearer(self, req: Request) -> tuple[dict | None, str]:
+    def bearer(self, req: Request) -> tuple[AccessEntry | None, str]:
         """(token entry, "") or (None, reason) where reason is "missing", "unknown" or "expired: <when>"."""
         auth = req.headers.get("Authorization") or ""
         if not auth.lower().startswith("bearer "):
@@ -231,7 +299,7 @@ class Identity:
     def connected(self, tenant_id: str | None) -> bool:
         return bool(tenant_id) and any(c["tenantId"] == tenant_id for c in self.state["connections"])
 
-    def connections(self) -> list[dict]:
+    def connections(self) -> list[Connection]:
         return list(self.state["connections"])
 
     def disconnect(self, connection_id: str) -> bool:
@@ -240,8 +308,11 @@ class Identity:
         return len(self.state["connections"]) < before
 
 
-def _fake_jwt(claims: dict) -> str:
+def _fake_jwt(claims: dict[str, str]) -> str:
     """An unsigned JWT-shaped id_token: enough for clients that only decode the claims."""
-    enc = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()  # noqa: E731
-    return f"{enc({'alg': 'none', 'typ': 'JWT'})}.{enc(claims)}."
+    return f"{_b64_json({'alg': 'none', 'typ': 'JWT'})}.{_b64_json(claims)}."
+
+
+def _b64_json(part: dict[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
 

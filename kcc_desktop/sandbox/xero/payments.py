@@ -8,13 +8,20 @@ ARCREDITPAYMENT / AROVERPAYMENTPAYMENT (AP* for suppliers).
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
+from ..json_types import JSONObject, Record
+from .books import CreditCollection, SettledCollection, XeroBooks
 from .documents import CREDIT_NOTE, INVOICE, ZERO, find_document, payments_of, refresh_amounts
 from .masters import Ctx, contact_ref, find, resolve_contact
 from .serial import money, new_id, parse_date, to_decimal
 
-_SOURCE_KEY = {"credit_notes": "CreditNoteID", "overpayments": "OverpaymentID"}
+_SOURCE_KEY: dict[CreditCollection, str] = {"credit_notes": "CreditNoteID", "overpayments": "OverpaymentID"}
+# What a payment keeps of the document it settles: (member name, id key).
+_LINKS: dict[SettledCollection, tuple[str, str]] = {
+    "invoices": ("Invoice", "InvoiceID"), "credit_notes": ("CreditNote", "CreditNoteID"),
+    "overpayments": ("Overpayment", "OverpaymentID")}
 EXCEEDS = "Payment amount exceeds the amount outstanding on this document"
 PAYMENT_TYPES = {"ACCREC": "ACCRECPAYMENT", "ACCPAY": "ACCPAYPAYMENT", "ACCRECCREDIT": "ARCREDITPAYMENT",
                  "ACCPAYCREDIT": "APCREDITPAYMENT", "RECEIVE-OVERPAYMENT": "AROVERPAYMENTPAYMENT",
@@ -24,7 +31,7 @@ ALLOCATES_TO = {"ACCRECCREDIT": "ACCREC", "ACCPAYCREDIT": "ACCPAY",
                 "RECEIVE-OVERPAYMENT": "ACCREC", "SPEND-OVERPAYMENT": "ACCPAY"}
 
 
-def _bank_account(books: dict, ref: dict | None, errors: list[str]) -> dict | None:
+def _bank_account(books: XeroBooks, ref: JSONObject | None, errors: list[str]) -> Record | None:
     ref = ref or {}
     key = ref.get("AccountID") or ref.get("Code")
     if not key:
@@ -43,7 +50,7 @@ def _bank_account(books: dict, ref: dict | None, errors: list[str]) -> dict | No
     return None
 
 
-def _amount(el: dict, errors: list[str]) -> Decimal | None:
+def _amount(el: JSONObject, errors: list[str]) -> Decimal | None:
     try:
         amount = to_decimal(el.get("Amount"))
     except ValueError as exc:
@@ -55,10 +62,11 @@ def _amount(el: dict, errors: list[str]) -> Decimal | None:
     return money(amount)
 
 
-def refresh_overpayment(books: dict, op: dict, now) -> None:
-    refunded = sum((p["Amount"] for p in payments_of(books, op, "Overpayment", "OverpaymentID")
-                    if p["Status"] == "AUTHORISED"), ZERO)
-    applied = sum((a["Amount"] for a in op["Allocations"]), ZERO)
+def refresh_overpayment(books: XeroBooks, op: Record, now: datetime) -> None:
+    refunds: list[Decimal] = [p["Amount"] for p in payments_of(books, op, "Overpayment", "OverpaymentID")
+                              if p["Status"] == "AUTHORISED"]
+    allocated: list[Decimal] = [a["Amount"] for a in op["Allocations"]]
+    refunded, applied = sum(refunds, ZERO), sum(allocated, ZERO)
     op["AppliedAmount"] = applied
     op["RemainingCredit"] = op["Total"] - applied - refunded
     status = "PAID" if op["RemainingCredit"] <= 0 else "AUTHORISED"
@@ -66,15 +74,16 @@ def refresh_overpayment(books: dict, op: dict, now) -> None:
         op["Status"], op["UpdatedDateUTC"] = status, now
 
 
-def refresh_target(books: dict, coll: str, doc: dict, now) -> None:
+def refresh_target(books: XeroBooks, coll: SettledCollection, doc: Record, now: datetime) -> None:
     if coll == "overpayments":
         refresh_overpayment(books, doc, now)
     else:
         refresh_amounts(books, INVOICE if coll == "invoices" else CREDIT_NOTE, doc, now)
 
 
-def _target(books: dict, el: dict, errors: list[str]) -> tuple[str, dict] | None:
+def _target(books: XeroBooks, el: JSONObject, errors: list[str]) -> tuple[SettledCollection, Record] | None:
     """The document a payment settles: an invoice, a credit note (refund) or an overpayment (refund)."""
+    coll: SettledCollection
     if el.get("Invoice"):
         ref = el["Invoice"].get("InvoiceID") or el["Invoice"].get("InvoiceNumber")
         doc = find_document(books, INVOICE, ref)
@@ -95,7 +104,7 @@ def _target(books: dict, el: dict, errors: list[str]) -> tuple[str, dict] | None
     return coll, doc
 
 
-def save_payment(books: dict, el: dict, ctx: Ctx) -> tuple[dict | None, list[str]]:
+def save_payment(books: XeroBooks, el: JSONObject, ctx: Ctx) -> tuple[Record | None, list[str]]:
     """PUT/POST /Payments: create one; POST /Payments/{id} {"Status": "DELETED"} deletes one."""
     pid = ctx.path_id or el.get("PaymentID")
     if pid and not ctx.create_only:
@@ -117,12 +126,11 @@ def save_payment(books: dict, el: dict, ctx: Ctx) -> tuple[dict | None, list[str
             due = doc["AmountDue"] if coll == "invoices" else doc["RemainingCredit"]
             if amount > due:
                 errors.append(EXCEEDS)
-    if errors:
+    if errors or target is None or account is None:
         return None, errors
     coll, doc = target
-    link = {"invoices": ("Invoice", "InvoiceID"), "credit_notes": ("CreditNote", "CreditNoteID"),
-            "overpayments": ("Overpayment", "OverpaymentID")}[coll]
-    rec = {
+    link = _LINKS[coll]
+    rec: Record = {
         "PaymentID": new_id(), "Date": date, "Amount": amount, "BankAmount": amount, "CurrencyRate": Decimal("1"),
         "Reference": el.get("Reference", ""), "IsReconciled": bool(el.get("IsReconciled", False)),
         "Status": "AUTHORISED", "PaymentType": PAYMENT_TYPES[doc["Type"]], "UpdatedDateUTC": ctx.now,
@@ -136,7 +144,7 @@ def save_payment(books: dict, el: dict, ctx: Ctx) -> tuple[dict | None, list[str
     return rec, []
 
 
-def _link(doc: dict, key: str) -> dict:
+def _link(doc: Record, key: str) -> Record:
     """What a payment keeps of its document, so ``where`` can filter on Invoice.InvoiceNumber etc."""
     out = {key: doc[key], "Type": doc["Type"],
            "Contact": {"ContactID": doc["Contact"]["ContactID"], "Name": doc["Contact"]["Name"]}}
@@ -146,15 +154,15 @@ def _link(doc: dict, key: str) -> dict:
     return out
 
 
-def payment_target(books: dict, pay: dict) -> tuple[str, dict | None]:
-    for coll, key, idk in (("invoices", "Invoice", "InvoiceID"), ("credit_notes", "CreditNote", "CreditNoteID"),
-                           ("overpayments", "Overpayment", "OverpaymentID")):
+def payment_target(books: XeroBooks, pay: Record) -> tuple[SettledCollection, Record | None] | None:
+    """The collection and document a payment settled (the document None if it is gone)."""
+    for coll, (key, idk) in _LINKS.items():
         if pay.get(key):
             return coll, books[coll].get(pay[key][idk])
-    return "", None
+    return None
 
 
-def delete_payment(books: dict, pid: str, el: dict, ctx: Ctx) -> tuple[dict | None, list[str]]:
+def delete_payment(books: XeroBooks, pid: str, el: JSONObject, ctx: Ctx) -> tuple[Record | None, list[str]]:
     pay = books["payments"].get(pid)
     if pay is None:
         return None, ["Payment could not be found"]
@@ -163,14 +171,16 @@ def delete_payment(books: dict, pid: str, el: dict, ctx: Ctx) -> tuple[dict | No
     if pay["Status"] == "DELETED":
         return None, ["This payment has already been deleted"]
     pay["Status"], pay["UpdatedDateUTC"] = "DELETED", ctx.now
-    coll, doc = payment_target(books, pay)
-    if doc is not None:
+    target = payment_target(books, pay)
+    if target is not None and target[1] is not None:
+        coll, doc = target[0], target[1]
         refresh_target(books, coll, doc, ctx.now)
         doc["UpdatedDateUTC"] = ctx.now  # the invoice owes money again: it changed too
     return pay, []
 
 
-def allocate(books: dict, coll: str, source_id: str, el: dict, ctx: Ctx) -> tuple[dict | None, list[str]]:
+def allocate(books: XeroBooks, coll: CreditCollection, source_id: str, el: JSONObject,
+             ctx: Ctx) -> tuple[Record | None, list[str]]:
     """PUT /CreditNotes/{id}/Allocations or /Overpayments/{id}/Allocations: apply credit to an invoice."""
     source = (find_document(books, CREDIT_NOTE, source_id) if coll == "credit_notes"
               else books["overpayments"].get(source_id))
@@ -201,9 +211,9 @@ def allocate(books: dict, coll: str, source_id: str, el: dict, ctx: Ctx) -> tupl
             errors.append(EXCEEDS)
     if amount is not None and source["Status"] == "AUTHORISED" and amount > source["RemainingCredit"]:
         errors.append("The amount allocated exceeds the remaining credit")
-    if errors:
+    if errors or inv is None:
         return None, errors
-    alloc = {"AllocationID": new_id(), "Amount": amount, "Date": date, "IsDeleted": False,
+    alloc: Record = {"AllocationID": new_id(), "Amount": amount, "Date": date, "IsDeleted": False,
              "Invoice": {"InvoiceID": inv["InvoiceID"]}}
     source["Allocations"].append(alloc)
     inv.setdefault("_credits", []).append([coll, source[_SOURCE_KEY[coll]]])
@@ -213,7 +223,7 @@ def allocate(books: dict, coll: str, source_id: str, el: dict, ctx: Ctx) -> tupl
     return alloc, []
 
 
-def save_bank_transaction(books: dict, el: dict, ctx: Ctx) -> tuple[dict | None, list[str]]:
+def save_bank_transaction(books: XeroBooks, el: JSONObject, ctx: Ctx) -> tuple[Record | None, list[str]]:
     """Only what overpayments need: RECEIVE-/SPEND-OVERPAYMENT create an Overpayment of the total."""
     errors: list[str] = []
     typ = el.get("Type")
@@ -235,7 +245,8 @@ def save_bank_transaction(books: dict, el: dict, ctx: Ctx) -> tuple[dict | None,
         lines.append({"LineItemID": new_id(), "Description": raw.get("Description", ""), "Quantity": qty,
                       "UnitAmount": amount / qty if qty else amount, "LineAmount": amount,
                       "TaxAmount": ZERO, "TaxType": "NONE", "Tracking": []})
-    total = sum((l["LineAmount"] for l in lines), ZERO)
+    amounts: list[Decimal] = [line["LineAmount"] for line in lines]
+    total = sum(amounts, ZERO)
     if total <= 0:
         errors.append("An overpayment must be for an amount greater than zero")
     try:
@@ -243,17 +254,17 @@ def save_bank_transaction(books: dict, el: dict, ctx: Ctx) -> tuple[dict | None,
     except ValueError as exc:
         errors.append(str(exc))
         date = None
-    if errors:
+    if errors or contact is None or bank is None:
         return None, errors
     op_type = typ
-    overpayment = {
+    overpayment: Record = {
         "OverpaymentID": new_id(), "Type": op_type, "Contact": contact_ref(contact), "Date": date,
         "Status": "AUTHORISED", "LineAmountTypes": "NoTax", "LineItems": lines, "SubTotal": total,
         "TotalTax": ZERO, "Total": total, "RemainingCredit": total, "AppliedAmount": ZERO, "Allocations": [],
         "CurrencyCode": "GBP", "CurrencyRate": Decimal("1"), "HasAttachments": False, "UpdatedDateUTC": ctx.now,
         "Reference": el.get("Reference", ""), "_payments": [],
     }
-    tx = {
+    tx: Record = {
         "BankTransactionID": new_id(), "Type": typ, "Contact": contact_ref(contact), "Date": date,
         "BankAccount": {"AccountID": bank["AccountID"], "Code": bank["Code"], "Name": bank["Name"]},
         "Status": "AUTHORISED", "LineAmountTypes": "NoTax", "LineItems": lines, "SubTotal": total,

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import html
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ClassVar, TypeAlias
 
 from ..base import SandboxProvider, exact_json
+from ..faults import FaultConfig
 from ..http import Request, Response
+from ..json_types import JSONObject, JSONValue, Record
 from ..limits import Decision, RateLimiter
 from . import documents as docs
 from . import masters, payments
+from .books import Collection, XeroBooks, credit_collection
 from .masters import Ctx
-from .oauth import Identity, empty_identity, upgrade_identity
+from .oauth import Identity, IdentityState, TokenPair, empty_identity, upgrade_identity
 from .query import WhereError, id_list, order_by, paginate, select
 from .render import (
     envelope,
@@ -37,16 +41,24 @@ from .serial import new_id, parse_instant
 
 API = "/api.xro/2.0"
 
+Saver: TypeAlias = Callable[[XeroBooks, JSONObject, Ctx], tuple[Record | None, list[str]]]
+"""Saves one submitted element: (the stored record, []) or (None, the validation messages)."""
+Renderer: TypeAlias = Callable[[XeroBooks, Record, bool], JSONObject]
+"""(books, record, with line items) -> the record as Xero's JSON shows it."""
+
 
 @dataclass(frozen=True)
 class Entity:
+    """One collection of the Accounting API and how the sandbox reads, saves and shows it."""
+
     key: str                       # JSON collection key and URL segment
-    coll: str                      # books key
+    coll: Collection               # books key
     id_key: str
-    save: Callable | None          # (books, element, ctx) -> (record, errors)
-    render: Callable               # (books, record, with_lines) -> JSON
+    save: Saver | None             # None: read-only in the sandbox
+    render: Renderer
     number_key: str | None = None  # GET /X/{number} also works
-    list_params: tuple[tuple[str, str], ...] = ()  # (query param, record field) e.g. ("InvoiceNumbers", "InvoiceNumber")
+    # (query param, record field), e.g. ("InvoiceNumbers", "InvoiceNumber")
+    list_params: tuple[tuple[str, str], ...] = ()
     lines_only_paged: bool = False  # Xero leaves LineItems out of unpaged lists
 
 
@@ -56,12 +68,11 @@ ENTITIES = {e.key: e for e in [
     Entity("Contacts", "contacts", "ContactID", masters.save_contact, render_plain, "ContactNumber",
            (("IDs", "ContactID"),)),
     Entity("Items", "items", "ItemID", masters.save_item, render_plain, "Code"),
-    Entity("Invoices", "invoices", "InvoiceID", lambda b, e, c: docs.save_document(b, docs.INVOICE, e, c),
-           render_invoice, "InvoiceNumber",
+    Entity("Invoices", "invoices", "InvoiceID", docs.save_invoice, render_invoice, "InvoiceNumber",
            (("IDs", "InvoiceID"), ("InvoiceNumbers", "InvoiceNumber"), ("Statuses", "Status"),
             ("ContactIDs", "Contact.ContactID")), True),
-    Entity("CreditNotes", "credit_notes", "CreditNoteID", lambda b, e, c: docs.save_document(b, docs.CREDIT_NOTE, e, c),
-           render_credit_note, "CreditNoteNumber", (("IDs", "CreditNoteID"),), True),
+    Entity("CreditNotes", "credit_notes", "CreditNoteID", docs.save_credit_note, render_credit_note,
+           "CreditNoteNumber", (("IDs", "CreditNoteID"),), True),
     Entity("Payments", "payments", "PaymentID", payments.save_payment, render_payment),
     Entity("BankTransactions", "bank_transactions", "BankTransactionID", payments.save_bank_transaction, render_plain),
     Entity("Overpayments", "overpayments", "OverpaymentID", None, render_overpayment),
@@ -75,8 +86,8 @@ def _unauthorized(detail: str) -> Response:
 
 
 def _forbidden() -> Response:
-    return exact_json(403, {"Type": None, "Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful",
-                            "Instance": new_id(), "Extensions": {}})
+    return exact_json(403, {"Type": None, "Title": "Forbidden", "Status": 403,
+                            "Detail": "AuthenticationUnsuccessful", "Instance": new_id(), "Extensions": {}})
 
 
 def _not_found() -> Response:
@@ -88,11 +99,14 @@ def _bad_request(message: str, type_: str = "PostDataInvalidException", number: 
 
 
 class XeroProvider(SandboxProvider):
+    """Xero for one connection: ``tenants`` organisations, each with its own books and rate limits."""
+
     name = "xero"
-    default_limits = {"concurrent": 5, "minute": 60, "day": 5000}
+    default_limits: ClassVar[Mapping[str, int | None]] = {"concurrent": 5, "minute": 60, "day": 5000}
     app_minute_limit = 10_000
 
-    def __init__(self, state_file: str | None = None, faults=None, limits=None, time_scale: float = 1.0,
+    def __init__(self, state_file: str | None = None, faults: FaultConfig | JSONObject | None = None,
+                 limits: Mapping[str, int | None] | None = None, time_scale: float = 1.0,
                  tenants: int = 1, persist_delay: float = 0.2) -> None:
         super().__init__(state_file=state_file, faults=faults, limits=limits, time_scale=time_scale,
                          persist_delay=persist_delay)
@@ -102,9 +116,9 @@ class XeroProvider(SandboxProvider):
         self._clock_lock = threading.Lock()
         self._last_now = self.wall_now()
         self.app_limiter = RateLimiter({"minute": self.app_minute_limit}, time_scale=time_scale)
-        self.books: dict[str, dict] = {}
-        self.identity_state = empty_identity()
-        self.refresh_successors: dict = {}  # grace-period pairs, memory only (see oauth.py)
+        self.books: dict[str, XeroBooks] = {}
+        self.identity_state: IdentityState = empty_identity()
+        self.refresh_successors: dict[str, TokenPair] = {}  # grace-period pairs, memory only (see oauth.py)
         self.reset_books(tokens=True)
         self.load()
 
@@ -139,15 +153,16 @@ class XeroProvider(SandboxProvider):
             self.identity_state = empty_identity()
             self.refresh_successors.clear()
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> JSONObject:
         return {"version": 1, "tenants": self.books, "identity": self.identity_state, "last_now": self._last_now}
 
-    def restore(self, data: dict) -> None:
+    def restore(self, data: JSONObject) -> None:
         saved = data.get("tenants", {})
         for tid in list(self.books):
             if tid in saved:
                 self.books[tid] = saved[tid]
-        self.identity_state = upgrade_identity(data.get("identity") or empty_identity())
+        identity = data.get("identity")
+        self.identity_state = upgrade_identity(identity) if identity else empty_identity()
         if data.get("last_now"):
             self._last_now = max(self._last_now, data["last_now"])
 
@@ -173,7 +188,8 @@ class XeroProvider(SandboxProvider):
     def rate_limited(self, decision: Decision) -> Response:
         return exact_json(429, {"Title": "Too Many Requests", "Status": 429,
                                 "Detail": f"You've exceeded the per {decision.problem} rate limit"},
-                          {"Retry-After": decision.retry_after_header, "X-Rate-Limit-Problem": decision.problem or "minute"})
+                          {"Retry-After": decision.retry_after_header,
+                           "X-Rate-Limit-Problem": decision.problem or "minute"})
 
     # --- routing ----------------------------------------------------------------------------------
 
@@ -206,8 +222,8 @@ class XeroProvider(SandboxProvider):
                 return _bad_request("Idempotency-Key must be at most 128 characters")
             scoped = Request(req.method, req.path, req.query, req.headers, req.body, req.client)
             return self.idempotent(scoped, f"{tid}:{key}", lambda: self._api(req, books),
-                                   lambda: _bad_request("The Idempotency-Key has already been used with a different request",
-                                                        "IdempotencyConflict", 400))
+                                   lambda: _bad_request("The Idempotency-Key has already been used with a "
+                                                        "different request", "IdempotencyConflict", 400))
         return self._api(req, books)
 
     def _connections(self, req: Request, ident: Identity) -> Response:
@@ -230,12 +246,13 @@ class XeroProvider(SandboxProvider):
         body = f"<html><body><h1>{html.escape(title)}</h1><p>{html.escape(req.path)}</p></body></html>"
         return Response(200, {"Content-Type": "text/html; charset=utf-8"}, body.encode())
 
-    def _api(self, req: Request, books: dict) -> Response:
+    def _api(self, req: Request, books: XeroBooks) -> Response:
         parts = req.path[len(API):].strip("/").split("/")
         name = parts[0] if parts else ""
         try:
             if name == "Organisation" and req.method == "GET" and len(parts) == 1:
-                return exact_json(200, envelope("Organisations", [render_plain(books, books["organisation"])], self.now()))
+                organisation = render_plain(books, books["organisation"])
+                return exact_json(200, envelope("Organisations", [organisation], self.now()))
             entity = ENTITIES.get(name)
             if entity is None:
                 return _not_found()
@@ -249,7 +266,7 @@ class XeroProvider(SandboxProvider):
             if req.method in ("PUT", "POST") and len(parts) <= 2 and entity.save is not None:
                 if req.method == "PUT" and len(parts) == 2:
                     return _not_found()
-                return self._batch(req, books, entity, create_only=req.method == "PUT",
+                return self._batch(req, books, entity, entity.save, create_only=req.method == "PUT",
                                    path_id=parts[1] if len(parts) == 2 else None)
         except WhereError as exc:
             return _bad_request(str(exc), "QueryParseException", 16)
@@ -259,7 +276,7 @@ class XeroProvider(SandboxProvider):
 
     # --- reads ------------------------------------------------------------------------------------
 
-    def _find(self, books: dict, entity: Entity, ref: str) -> dict | None:
+    def _find(self, books: XeroBooks, entity: Entity, ref: str) -> Record | None:
         coll = books[entity.coll]
         rec = coll.get(ref)
         if rec is None and entity.number_key:
@@ -267,13 +284,13 @@ class XeroProvider(SandboxProvider):
                         and r.get("Status") != "DELETED"), None)
         return rec
 
-    def _get_one(self, req: Request, books: dict, entity: Entity, ref: str) -> Response:
+    def _get_one(self, req: Request, books: XeroBooks, entity: Entity, ref: str) -> Response:
         rec = self._find(books, entity, ref)
         if rec is None:
             return _not_found()
         return exact_json(200, envelope(entity.key, [entity.render(books, rec, True)], self.now()))
 
-    def _list(self, req: Request, books: dict, entity: Entity) -> Response:
+    def _list(self, req: Request, books: XeroBooks, entity: Entity) -> Response:
         records = list(books[entity.coll].values())
         if entity.key == "Contacts" and (req.arg("includeArchived") or "").lower() != "true":
             records = [r for r in records if r.get("ContactStatus") != "ARCHIVED"]
@@ -283,24 +300,26 @@ class XeroProvider(SandboxProvider):
         records = order_by(records, req.arg("order"))
         page, pagination = paginate(records, req.arg("page"), req.arg("pageSize"))
         with_lines = not entity.lines_only_paged or pagination is not None
-        if req.arg("summaryOnly", "").lower() == "true":
+        if (req.arg("summaryOnly") or "").lower() == "true":
             with_lines = False
         return exact_json(200, envelope(entity.key, [entity.render(books, r, with_lines) for r in page],
                                         self.now(), pagination))
 
     # --- writes -----------------------------------------------------------------------------------
 
-    def _elements(self, req: Request, key: str) -> list:
+    def _elements(self, req: Request, key: str) -> list[JSONValue]:
         body = req.json()
         if isinstance(body, dict) and isinstance(body.get(key), list):
-            return body[key]
+            elements: list[JSONValue] = body[key]
+            return elements
         if isinstance(body, dict):
             return [body]  # a single object, as create_payment and update_* send
         if isinstance(body, list):
             return body
         raise ValueError("the body must be a JSON object")
 
-    def _batch(self, req: Request, books: dict, entity: Entity, create_only: bool, path_id: str | None) -> Response:
+    def _batch(self, req: Request, books: XeroBooks, entity: Entity, save: Saver, create_only: bool,
+               path_id: str | None) -> Response:
         if path_id and not create_only:
             found = self._find(books, entity, path_id)
             if found is None:
@@ -308,14 +327,15 @@ class XeroProvider(SandboxProvider):
             path_id = found[entity.id_key]
         summarize = (req.arg("summarizeErrors") or "true").lower() != "false"
         unitdp = 4 if req.arg("unitdp") == "4" else 2
-        results, failed = [], []
+        results: list[JSONObject] = []
+        failed: list[JSONObject] = []
         for el in self._elements(req, entity.key):
             ctx = Ctx(create_only=create_only, path_id=path_id, unitdp=unitdp, now=self.now())
             if not isinstance(el, dict):
                 rec, errors = None, ["Each element must be a JSON object"]
             else:
-                rec, errors = entity.save(books, el, ctx)
-            if errors:
+                rec, errors = save(books, el, ctx)
+            if errors or rec is None:
                 echo = error_echo(el, errors, summarize)
                 failed.append(echo)
                 results.append(echo)
@@ -329,20 +349,22 @@ class XeroProvider(SandboxProvider):
             return exact_json(400, validation_exception(failed))
         return exact_json(200, envelope(entity.key, results, self.now()))
 
-    def _allocations(self, req: Request, books: dict, entity: Entity, ref: str) -> Response:
+    def _allocations(self, req: Request, books: XeroBooks, entity: Entity, ref: str) -> Response:
         source = self._find(books, entity, ref)
         if source is None:
             return _not_found()
+        coll = credit_collection(entity.coll)
         summarize = (req.arg("summarizeErrors") or "true").lower() != "false"
-        results, failed = [], []
+        results: list[JSONObject] = []
+        failed: list[JSONObject] = []
         for el in self._elements(req, "Allocations"):
-            rec, errors = payments.allocate(books, entity.coll, source[entity.id_key], el, Ctx(now=self.now()))
-            if errors:
+            rec, errors = payments.allocate(books, coll, source[entity.id_key], el, Ctx(now=self.now()))
+            if errors or rec is None:
                 echo = error_echo(el, errors, summarize)
                 failed.append(echo)
                 results.append(echo)
             else:
-                results.append(render_allocation(books, rec, entity.coll, source))
+                results.append(render_allocation(books, rec, coll, source))
         if failed and summarize:
             return exact_json(400, validation_exception(failed))
         return exact_json(200, envelope("Allocations", results, self.now()))

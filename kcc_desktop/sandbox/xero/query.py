@@ -8,28 +8,36 @@ Xero's ``where`` is a C#-like expression; the sandbox supports the forms integra
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
+
+from ..json_types import JSONObject, Record
+
+Test: TypeAlias = Callable[[Record], bool]
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 
 _COMPARE = re.compile(r'^\s*([A-Za-z][\w.]*)\s*(==|!=|>=|<=|>|<|=)\s*(.+?)\s*$', re.S)
 _METHOD = re.compile(r'^\s*([A-Za-z][\w.]*)\.(StartsWith|EndsWith|Contains)\(\s*"(.*)"\s*\)\s*$', re.S)
-_DATETIME = re.compile(r'^DateTime\(\s*(\d{4})\s*,\s*(\d{1,2})\s*,\s*(\d{1,2})(?:\s*,\s*(\d{1,2})\s*,\s*(\d{1,2})\s*,\s*(\d{1,2}))?\s*\)$', re.I)
+_DATETIME = re.compile(r'^DateTime\(\s*(\d{4})\s*,\s*(\d{1,2})\s*,\s*(\d{1,2})'
+                       r'(?:\s*,\s*(\d{1,2})\s*,\s*(\d{1,2})\s*,\s*(\d{1,2}))?\s*\)$', re.I)
 _GUID = re.compile(r'^Guid\(\s*"([^"]*)"\s*\)$', re.I)
 
 
 class WhereError(ValueError):
-    pass
+    """A ``where``, ``order`` or paging parameter the sandbox cannot read (Xero answers 400)."""
 
 
 def _split(expr: str, words: tuple[str, ...]) -> list[str]:
     """Split on any of ``words`` outside double quotes."""
-    parts, buf, i, quoted = [], [], 0, False
+    parts: list[str] = []
+    buf: list[str] = []
+    i, quoted = 0, False
     upper = expr.upper()
     while i < len(expr):
         ch = expr[i]
@@ -68,7 +76,7 @@ def _literal(text: str) -> Any:
         raise WhereError(f"cannot read value {t!r} in where clause") from None
 
 
-def _field(record: dict, path: str) -> Any:
+def _field(record: Record, path: str) -> Any:
     value: Any = record
     for part in path.split("."):
         if not isinstance(value, dict):
@@ -93,7 +101,11 @@ def _norm(a: Any, b: Any) -> tuple[Any, Any]:
     return a, b
 
 
-def _clause(text: str) -> Callable[[dict], bool]:
+_ORDERING: dict[str, Callable[[Any, Any], Any]] = {">": operator.gt, "<": operator.lt, ">=": operator.ge,
+                                                   "<=": operator.le}
+
+
+def _clause(text: str) -> Test:
     text = text.strip()
     while text.startswith("(") and text.endswith(")"):
         text = text[1:-1].strip()
@@ -101,7 +113,7 @@ def _clause(text: str) -> Callable[[dict], bool]:
     if m:
         path, method, arg = m.group(1), m.group(2), m.group(3).lower()
 
-        def test(rec: dict) -> bool:
+        def test(rec: Record) -> bool:
             v = _field(rec, path)
             v = "" if v is None else str(v).lower()
             return {"StartsWith": v.startswith, "EndsWith": v.endswith, "Contains": v.__contains__}[method](arg)
@@ -112,29 +124,45 @@ def _clause(text: str) -> Callable[[dict], bool]:
     path, op, raw = m.group(1), m.group(2), m.group(3)
     value = _literal(raw)
 
-    def compare(rec: dict) -> bool:
+    def compare(rec: Record) -> bool:
         a, b = _norm(_field(rec, path), value)
         if op in ("==", "="):
-            return a == b
+            return bool(a == b)
         if op == "!=":
-            return a != b
+            return bool(a != b)
         if a is None or b is None:
             return False
         try:
-            return {">": a > b, "<": a < b, ">=": a >= b, "<=": a <= b}[op]
+            return bool(_ORDERING[op](a, b))
         except TypeError:
             return False
     return compare
 
 
-def compile_where(expr: str | None) -> Callable[[dict], bool]:
+def compile_where(expr: str | None) -> Test:
     if not expr or not expr.strip():
         return lambda rec: True
     groups = [[_clause(c) for c in _split(g, (" AND ", "&&"))] for g in _split(expr, (" OR ", "||"))]
     return lambda rec: any(all(t(rec) for t in group) for group in groups)
 
 
-def order_by(records: list[dict], order: str | None, default: str | None = None) -> list[dict]:
+def _sort_key(path: str) -> Callable[[Record], tuple[int, Any]]:
+    """Sort on one field: missing values first, text ignoring case, dates in time order."""
+    def key(rec: Record) -> tuple[int, Any]:
+        v = _field(rec, path)
+        if v is None:
+            return (0, "")
+        if isinstance(v, str):
+            return (1, v.lower())
+        if isinstance(v, datetime):
+            return (1, v.timestamp())
+        if isinstance(v, date):
+            return (1, v.toordinal())
+        return (1, v)
+    return key
+
+
+def order_by(records: list[Record], order: str | None, default: str | None = None) -> list[Record]:
     """``order=Date DESC`` / ``InvoiceNumber ASC``; several keys comma separated."""
     spec = order or default
     if not spec:
@@ -142,20 +170,8 @@ def order_by(records: list[dict], order: str | None, default: str | None = None)
     out = list(records)
     for part in reversed([p.strip() for p in spec.split(",") if p.strip()]):
         bits = part.split()
-        path, desc = bits[0], len(bits) > 1 and bits[1].upper() == "DESC"
-
-        def key(rec: dict, path=path):
-            v = _field(rec, path)
-            if v is None:
-                return (0, "")
-            if isinstance(v, str):
-                return (1, v.lower())
-            if isinstance(v, datetime):
-                return (1, v.timestamp())
-            if isinstance(v, date):
-                return (1, v.toordinal())
-            return (1, v)
-        out.sort(key=key, reverse=desc)
+        desc = len(bits) > 1 and bits[1].upper() == "DESC"
+        out.sort(key=_sort_key(bits[0]), reverse=desc)
     return out
 
 
@@ -163,7 +179,8 @@ def id_list(raw: str | None) -> list[str]:
     return [x.strip() for x in (raw or "").split(",") if x.strip()]
 
 
-def paginate(records: list[dict], page: str | None, page_size: str | None) -> tuple[list[dict], dict | None]:
+def paginate(records: list[Record], page: str | None,
+             page_size: str | None) -> tuple[list[Record], JSONObject | None]:
     """Without ``page`` Xero returns everything; with it, ``pageSize`` (default 100, at most 1000)."""
     if page is None:
         return records, None
@@ -182,8 +199,8 @@ def _as_shown(when: datetime) -> datetime:
     return when.replace(microsecond=when.microsecond // 1000 * 1000)
 
 
-def select(records: Iterable[dict], where: str | None = None, modified_since: datetime | None = None,
-           filters: dict[str, list[str]] | None = None) -> list[dict]:
+def select(records: Iterable[Record], where: str | None = None, modified_since: datetime | None = None,
+           filters: dict[str, list[str]] | None = None) -> list[Record]:
     """Filter records: where clause, If-Modified-Since, and list params like {"InvoiceNumber": [...]}."""
     test = compile_where(where)
     out = []

@@ -6,16 +6,20 @@ invoice always shows its current payments and credits without copies to keep in 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from ..json_types import JSONObject, Record
+from .books import CreditCollection, XeroBooks
 from .documents import credits_of, payments_of
 from .serial import iso_utc, ms_date, new_id, render
 
 PROVIDER_NAME = "KCC Desktop Sandbox"
 
 
-def envelope(key: str, items: list[dict], now, pagination: dict | None = None, warnings=None) -> dict:
-    body: dict[str, Any] = {"Id": new_id(), "Status": "OK", "ProviderName": PROVIDER_NAME,
+def envelope(key: str, items: list[JSONObject], now: datetime, pagination: JSONObject | None = None,
+             warnings: list[JSONObject] | None = None) -> JSONObject:
+    body: JSONObject = {"Id": new_id(), "Status": "OK", "ProviderName": PROVIDER_NAME,
                             "DateTimeUTC": ms_date(now)}
     if pagination is not None:
         body["pagination"] = pagination
@@ -25,23 +29,24 @@ def envelope(key: str, items: list[dict], now, pagination: dict | None = None, w
     return body
 
 
-def _with_utc_string(rec: dict, out: dict) -> dict:
+def _with_utc_string(rec: Record, out: JSONObject) -> JSONObject:
     if rec.get("UpdatedDateUTC") is not None and "UpdatedDateUTCString" not in out:
         out["UpdatedDateUTCString"] = iso_utc(rec["UpdatedDateUTC"]) + "Z"
     return out
 
 
-def invoice_summary(books: dict, inv_id: str) -> dict:
+def invoice_summary(books: XeroBooks, inv_id: str) -> JSONObject:
     inv = books["invoices"].get(inv_id) or {}
-    out = {k: inv[k] for k in ("InvoiceID", "InvoiceNumber", "Type", "Reference", "CurrencyCode", "IsDiscounted",
-                               "HasErrors", "Status") if k in inv}
+    out: Record = {k: inv[k] for k in ("InvoiceID", "InvoiceNumber", "Type", "Reference", "CurrencyCode",
+                                       "IsDiscounted", "HasErrors", "Status") if k in inv}
     if inv.get("Contact"):
         out["Contact"] = {"ContactID": inv["Contact"]["ContactID"], "Name": inv["Contact"]["Name"]}
     out.update({"Payments": [], "CreditNotes": [], "Prepayments": [], "Overpayments": [], "LineItems": []})
     return render(out)
 
 
-def _doc_summary(books: dict, coll: str, key: str, doc_id: str, fields: tuple[str, ...]) -> dict:
+def _doc_summary(books: XeroBooks, coll: CreditCollection, key: str, doc_id: str,
+                 fields: tuple[str, ...]) -> JSONObject:
     doc = books[coll].get(doc_id) or {}
     out = {k: doc[k] for k in fields if k in doc}
     if doc.get("Contact"):
@@ -50,17 +55,17 @@ def _doc_summary(books: dict, coll: str, key: str, doc_id: str, fields: tuple[st
     return render(out)
 
 
-def _payment_brief(p: dict) -> dict:
+def _payment_brief(p: Record) -> JSONObject:
     return render({"PaymentID": p["PaymentID"], "Date": p["Date"], "Amount": p["Amount"],
                    "Reference": p.get("Reference", ""), "CurrencyRate": p["CurrencyRate"],
                    "HasAccount": True, "HasValidationErrors": False})
 
 
-def _payments_for(books: dict, doc: dict, link: str, key: str) -> list[dict]:
+def _payments_for(books: XeroBooks, doc: Record, link: str, key: str) -> list[JSONObject]:
     return [_payment_brief(p) for p in payments_of(books, doc, link, key) if p["Status"] == "AUTHORISED"]
 
 
-def render_invoice(books: dict, inv: dict, with_lines: bool = True) -> dict:
+def render_invoice(books: XeroBooks, inv: Record, with_lines: bool = True) -> JSONObject:
     out = render({k: v for k, v in inv.items() if with_lines or k != "LineItems"})
     out["Payments"] = _payments_for(books, inv, "Invoice", "InvoiceID")
     out["CreditNotes"], out["Overpayments"], out["Prepayments"] = [], [], []
@@ -77,7 +82,7 @@ def render_invoice(books: dict, inv: dict, with_lines: bool = True) -> dict:
     return _with_utc_string(inv, out)
 
 
-def render_allocation(books: dict, alloc: dict, source_coll: str, source: dict) -> dict:
+def render_allocation(books: XeroBooks, alloc: Record, source_coll: CreditCollection, source: Record) -> JSONObject:
     out = render({k: v for k, v in alloc.items() if k != "Invoice"})
     out["Invoice"] = invoice_summary(books, alloc["Invoice"]["InvoiceID"])
     if source_coll == "credit_notes":
@@ -88,21 +93,21 @@ def render_allocation(books: dict, alloc: dict, source_coll: str, source: dict) 
     return out
 
 
-def render_credit_note(books: dict, cn: dict, with_lines: bool = True) -> dict:
+def render_credit_note(books: XeroBooks, cn: Record, with_lines: bool = True) -> JSONObject:
     out = render({k: v for k, v in cn.items() if k != "Allocations" and (with_lines or k != "LineItems")})
     out["Allocations"] = [render_allocation(books, a, "credit_notes", cn) for a in cn.get("Allocations", [])]
     out["Payments"] = _payments_for(books, cn, "CreditNote", "CreditNoteID")
     return _with_utc_string(cn, out)
 
 
-def render_overpayment(books: dict, op: dict, with_lines: bool = True) -> dict:
+def render_overpayment(books: XeroBooks, op: Record, with_lines: bool = True) -> JSONObject:
     out = render({k: v for k, v in op.items() if k != "Allocations" and (with_lines or k != "LineItems")})
     out["Allocations"] = [render_allocation(books, a, "overpayments", op) for a in op.get("Allocations", [])]
     out["Payments"] = _payments_for(books, op, "Overpayment", "OverpaymentID")
     return _with_utc_string(op, out)
 
 
-def render_payment(books: dict, p: dict, with_lines: bool = True) -> dict:
+def render_payment(books: XeroBooks, p: Record, with_lines: bool = True) -> JSONObject:
     out = render({k: v for k, v in p.items() if k not in ("Invoice", "CreditNote", "Overpayment", "Account")})
     acc = books["accounts"].get(p["Account"]["AccountID"]) or p["Account"]
     out["Account"] = {"AccountID": acc["AccountID"], "Code": acc["Code"], "Name": acc.get("Name", "")}
@@ -117,11 +122,11 @@ def render_payment(books: dict, p: dict, with_lines: bool = True) -> dict:
     return _with_utc_string(p, out)
 
 
-def render_plain(books: dict, rec: dict, with_lines: bool = True) -> dict:
+def render_plain(books: XeroBooks, rec: Record, with_lines: bool = True) -> JSONObject:
     return render({k: v for k, v in rec.items() if with_lines or k != "LineItems"})
 
 
-def error_echo(el: Any, messages: list[str], summarized: bool) -> dict:
+def error_echo(el: Any, messages: list[str], summarized: bool) -> JSONObject:
     """A failed element as Xero returns it: what was sent, plus its ValidationErrors."""
     out = dict(el) if isinstance(el, dict) else {}
     out["HasErrors"] = True
@@ -131,6 +136,6 @@ def error_echo(el: Any, messages: list[str], summarized: bool) -> dict:
     return out
 
 
-def validation_exception(elements: list[dict]) -> dict:
+def validation_exception(elements: list[JSONObject]) -> JSONObject:
     return {"ErrorNumber": 10, "Type": "ValidationException", "Message": "A validation exception occurred",
             "Elements": elements}

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from ..json_types import Record
+from .books import XeroBooks
 from .serial import stable_id
 
 # code, name, type, tax type, system account
@@ -92,13 +94,13 @@ def tenant_name(index: int) -> str:
     return TENANT_NAMES[index] if index < len(TENANT_NAMES) else f"Company {index + 1} (UK)"
 
 
-def seed_books(index: int, now: datetime | None = None) -> dict:
+def seed_books(index: int, now: datetime | None = None) -> XeroBooks:
     """The books of tenant ``index`` as a new organisation has them."""
     now = now or datetime.now(UTC)
     tid = tenant_id(index)
-    accounts = {}
+    accounts: dict[str, Record] = {}
     for code, name, typ, tax, system in UK_ACCOUNTS:
-        acc = {
+        acc: Record = {
             "AccountID": stable_id(tid, "account", code), "Code": code, "Name": name, "Type": typ,
             "TaxType": tax, "Status": "ACTIVE", "Class": ACCOUNT_CLASS[typ],
             "EnablePaymentsToAccount": typ == "BANK", "ShowInExpenseClaims": typ in ("OVERHEADS",),
@@ -110,7 +112,7 @@ def seed_books(index: int, now: datetime | None = None) -> dict:
         if typ == "BANK":
             acc.update({"BankAccountNumber": BANK_ACCOUNT_NUMBER, "BankAccountType": "BANK", "CurrencyCode": "GBP"})
         accounts[acc["AccountID"]] = acc
-    tax_rates = {}
+    tax_rates: dict[str, Record] = {}
     for tax_type, name, rate, report, revenue, expenses in UK_TAX_RATES:
         r = Decimal(rate)
         tax_rates[tax_type] = {
@@ -120,7 +122,7 @@ def seed_books(index: int, now: datetime | None = None) -> dict:
             "CanApplyToLiabilities": True, "CanApplyToRevenue": revenue,
             "DisplayTaxRate": r, "EffectiveRate": r,
         }
-    organisation = {
+    organisation: Record = {
         "OrganisationID": stable_id(tid, "organisation"), "APIKey": "", "Name": tenant_name(index),
         "LegalName": tenant_name(index).replace(" (UK)", " Ltd"), "PaysTax": True, "Version": "UK",
         "OrganisationType": "COMPANY", "BaseCurrency": "GBP", "CountryCode": "GB", "IsDemoCompany": False,

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import Any
+
+from ..json_types import JSONObject, JSONValue
 
 CENT = Decimal("0.01")
 _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
@@ -113,22 +116,27 @@ def parse_instant(value: str) -> datetime | None:
 # --- rendering ---------------------------------------------------------------------------------------
 
 # Fields that carry a DateString twin in Xero's responses.
-_DATE_STRING_FIELDS = {"Date": "DateString", "DueDate": "DueDateString", "FullyPaidOnDate": None}
+_DATE_STRING_FIELDS = {"Date": "DateString", "DueDate": "DueDateString"}
 
 
-def render(value: Any) -> Any:
-    """Internal record -> wire JSON values (dates as /Date()/, Decimals kept for the exact encoder)."""
+def render(record: Mapping[str, Any]) -> JSONObject:
+    """Internal record -> wire JSON (dates as /Date()/, Decimals kept for the exact encoder)."""
+    out: JSONObject = {}
+    for k, v in record.items():
+        if k.startswith("_") or v is None:
+            continue  # private bookkeeping fields and nulls never go out (the SDK chokes on nulls)
+        out[k] = _wire(v)
+        twin = _DATE_STRING_FIELDS.get(k)
+        if twin and isinstance(v, date) and not isinstance(v, datetime):
+            out[twin] = date_string(v)
+    return out
+
+
+def _wire(value: Any) -> JSONValue:
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            if k.startswith("_") or v is None:
-                continue  # private bookkeeping fields and nulls never go out (the SDK chokes on nulls)
-            out[k] = render(v)
-            if isinstance(v, date) and not isinstance(v, datetime) and _DATE_STRING_FIELDS.get(k):
-                out[_DATE_STRING_FIELDS[k]] = date_string(v)
-        return out
+        return render(value)
     if isinstance(value, list):
-        return [render(v) for v in value]
+        return [_wire(v) for v in value]
     if isinstance(value, (date, datetime)):
         return ms_date(value)
     return value

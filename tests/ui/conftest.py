@@ -1,4 +1,5 @@
-"""UI test fixtures: private QSettings per test and a small demo company built with the ledger service."""
+"""UI test fixtures: private QSettings per test, a small demo company built with the ledger service, the
+sync tests' Xero sandbox (``xero_server``, ``xero``), and a tab's job stopped before the next test."""
 
 from __future__ import annotations
 
@@ -6,6 +7,18 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+
+# The sync tests' Xero sandbox fixtures, shared here (a module may still define its own xero_server).
+from tests.sync.conftest import xero, xero_server
+
+__all__ = ["build_small_company", "idle_after", "xero", "xero_server"]
+
+
+def idle_after(qtbot, tab) -> None:
+    """Teardown: a tab's job still running is cancelled, and the test waits until it has stopped."""
+    if tab.busy:
+        tab.cancel_action.trigger()
+        qtbot.waitUntil(lambda: not tab.busy, timeout=30_000)
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -15,10 +14,9 @@ from kcc_desktop.models import Company, ExportItem, NominalCode
 from kcc_desktop.sync.mapping import NOMINAL, MappingService
 from kcc_desktop.sync.options import OptionsService
 from kcc_desktop.sync.queue import install_queue_listeners
+from tests.sync.conftest import build_ledger, connect_store, open_package
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests/: share the sync tests' helpers
-# The sync tests' Xero sandbox fixtures (xero_server, xero), imported to be used here as well.
-from sync.conftest import build_ledger, connect_store, open_package, xero, xero_server  # noqa: F401
+from .conftest import idle_after
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -40,8 +38,7 @@ def tab(store, xero, qtbot):
     widget.resize(1280, 800)
     widget.show()
     yield widget
-    widget.shutdown()
-
+    idle_after(qtbot, widget)
 
 
 def right_click(grid, qtbot, text):

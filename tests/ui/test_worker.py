@@ -7,7 +7,8 @@ import threading
 from PySide6.QtCore import QThread
 
 from kcc_desktop.connectors.base import TransientError
-from kcc_desktop.ui.worker import CoalescedRefresh, ProgressMeter, Worker
+from kcc_desktop.ui.job_runner import CoalescedRefresh, ProgressMeter
+from kcc_desktop.ui.worker import Worker
 
 
 def test_finished_carries_the_result_and_slots_run_on_the_gui_thread(qtbot):

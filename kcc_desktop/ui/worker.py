@@ -17,12 +17,12 @@ Why two QObjects: the job object lives in the worker thread, and ``Worker`` (the
 to) lives in the GUI thread and re-emits, so every slot, lambdas included, runs on the GUI thread.
 
 Lifetime. The thread quits itself as soon as the job returns, so ``wait()`` needs nothing from the GUI
-thread; ``finished`` or ``failed``, then ``done``, are emitted once it has stopped. A running Worker is kept alive by this module, not by its owner: the owner (the tab or dialog
-that started it) may be deleted first, and then the job is cancelled and its result goes nowhere, but
-its thread still runs to its end instead of being destroyed mid-batch (which aborts the process). Once
-the thread has stopped, ``done`` fires and the Worker deletes itself. Closing the window asks
-``running_under(window)`` which jobs to cancel and wait for; ``wait_for_all`` is the app's last word
-before it exits, so no thread outlives it.
+thread; ``finished`` or ``failed``, then ``done``, are emitted once it has stopped, and the Worker then
+deletes itself. A running Worker is kept alive by this module, not by its owner: the owner (the tab or
+dialog that started it) may be deleted first, and then the job is cancelled and its result goes nowhere,
+but its thread still runs to its end instead of being destroyed mid-batch (which aborts the process).
+Closing the window asks ``running_under(window)`` which jobs to cancel and wait for; ``wait_for_all`` is
+the app's last word before it exits, so no thread outlives it.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ def test_lists_every_document_with_outstanding_from_the_journal(qtbot, company):
     assert sorted(column_texts(view, DocCol.NUMBER)) == sorted(info["ids"])
     with store.session() as s:
         expected = {d.number: f"{service.outstanding(s, d.id):,.2f}" for d in s.scalars(select(Document))}
-    shown = dict(zip(column_texts(view, DocCol.NUMBER), column_texts(view, DocCol.OUTSTANDING)))
+    shown = dict(zip(column_texts(view, DocCol.NUMBER), column_texts(view, DocCol.OUTSTANDING), strict=True))
     assert shown == expected
     assert shown["SC-0001"] == "-30.00" and shown["SI-0003"] == "1,200.00"
 
@@ -107,7 +107,8 @@ def test_enter_opens_the_read_only_document_view_with_lines_totals_and_allocatio
     dialog.findChildren(QDialogButtonBox)[0].button(QDialogButtonBox.StandardButton.Close).click()
     qtbot.waitUntil(lambda: not dialog.isVisible())
     # The outstanding column followed the allocation too.
-    assert dict(zip(column_texts(view, DocCol.NUMBER), column_texts(view, DocCol.OUTSTANDING)))["SI-0001"] == "90.00"
+    shown = dict(zip(column_texts(view, DocCol.NUMBER), column_texts(view, DocCol.OUTSTANDING), strict=True))
+    assert shown["SI-0001"] == "90.00"
 
 
 def test_context_menu_open_is_the_same_action_and_disabled_for_many(qtbot, company):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 from enum import IntEnum
+from typing import ClassVar
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt
 from PySide6.QtGui import QGuiApplication
@@ -22,7 +23,7 @@ class FakeRowsModel(LazyTableModel):
     """Rows made on demand from the id, counting fetch calls: no database needed for the contract."""
 
     Columns = Col
-    headers = {Col.NUMBER: "Number", Col.NAME: "Name", Col.AMOUNT: "Amount"}
+    headers: ClassVar[dict[int, str]] = {Col.NUMBER: "Number", Col.NAME: "Name", Col.AMOUNT: "Amount"}
 
     def __init__(self, n: int, parent=None):
         super().__init__(parent=parent)
@@ -99,7 +100,7 @@ def test_amounts_sort_numerically_not_as_text(qtbot):
 
 
 def test_filter_typed_by_the_user_and_ctrl_c_copies_tsv_with_headers(qtbot):
-    model, grid, panel = make_grid(qtbot, n=40)
+    _model, grid, panel = make_grid(qtbot, n=40)
     grid.filter_edit.setFocus()
     qtbot.keyClicks(grid.filter_edit, "name d n00001")   # every word must match, in any column
     qtbot.waitUntil(lambda: grid.proxy.filter_text == "name d n00001")
@@ -122,7 +123,7 @@ def test_filter_typed_by_the_user_and_ctrl_c_copies_tsv_with_headers(qtbot):
 
 
 def test_selection_from_disjoint_ranges_and_selection_actions(qtbot):
-    model, grid, _ = make_grid(qtbot, n=20)
+    _model, grid, _ = make_grid(qtbot, n=20)
     triggered = []
     one = selection_action(grid, "Open", lambda: triggered.append(grid.selected_ids()), maximum=1)
     many = selection_action(grid, "Upload", lambda: triggered.append(grid.selected_ids()))
@@ -142,7 +143,7 @@ def test_selection_from_disjoint_ranges_and_selection_actions(qtbot):
 
 
 def test_column_widths_order_and_filter_survive_a_new_grid(qtbot):
-    model, grid, _ = make_grid(qtbot, n=10, key="remembered")
+    _model, grid, _ = make_grid(qtbot, n=10, key="remembered")
     grid.setColumnWidth(0, 211)
     grid.horizontalHeader().moveSection(2, 0)
     grid.filter_edit.setText("name b")
@@ -169,7 +170,7 @@ def test_enter_and_double_click_activate_the_row_and_delete_does_nothing(qtbot):
 
 
 def test_copying_a_large_selection_runs_off_the_gui_thread(qtbot):
-    model, grid, _ = make_grid(qtbot, n=20_000, key="big_copy")
+    _model, grid, _ = make_grid(qtbot, n=20_000, key="big_copy")
     first = grid.visualRect(grid.proxy.index(0, 0)).center()
     qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=first)   # the user clicks into the grid
     QGuiApplication.clipboard().clear()

@@ -57,7 +57,7 @@ def test_opens_on_the_company_file_with_menus_and_status_bar(qtbot, company, tmp
     window.set_last_sync(datetime(2025, 3, 1, 9, 30, tzinfo=UTC))
     assert "Xero: Demo Company (UK)" in window.connection_label.text()
     assert window.last_sync_label.text().startswith("Last sync: 01/03/2025")
-    named = [w for w in window.findChildren(QAction)]  # every widget a user reaches has a name
+    named = window.findChildren(QAction)  # every widget a user reaches has a name
     assert named and documents.grid.accessibleName() and documents.grid.filter_edit.accessibleName()
 
 

@@ -117,7 +117,8 @@ def test_connect_fetch_apply_defaults_edit_and_audit_on_the_demo(qtbot, xero, de
     assert "map it by hand" in shown("4905", NominalColumns.WHY) or "map it by hand" in tab.messages.toPlainText()
     assert shown("1001", NominalColumns.STATUS) == NEVER_EXPORTED
     assert not (grid.proxy.flags(cell(grid, model, "1001", NominalColumns.MAPPED)) & Qt.ItemFlag.ItemIsEnabled)
-    assert "Apply Default Setup:" in tab.messages.toPlainText() and "5000 → 300: Same name" in tab.messages.toPlainText()
+    messages = tab.messages.toPlainText()
+    assert "Apply Default Setup:" in messages and "5000 → 300: Same name" in messages
     tax = tab.tax_grid
     assert tax.proxy.data(cell(tax, tab.tax_model, "T1", TaxColumns.SALES)) == "OUTPUT2 — 20% (VAT on Income) (20%)"
 
@@ -180,7 +181,8 @@ def test_archived_account_is_flagged_after_a_refetch(qtbot, xero, store):
     with qtbot.waitSignal(tab.fetched, timeout=15000):
         menu_action(tab, "Get Nominal & Tax Accounts").trigger()
     grid, model = tab.nominal_grid, tab.nominal_model
-    assert grid.proxy.data(cell(grid, model, "4010", NominalColumns.STATUS)) == "Archived in Xero: choose another account"
+    status = grid.proxy.data(cell(grid, model, "4010", NominalColumns.STATUS))
+    assert status == "Archived in Xero: choose another account"
     assert "now point at archived or deleted accounts: Nominal 4010 Sales - Services" in tab.messages.toPlainText()
 
 

@@ -49,7 +49,7 @@ def set_range(qtbot, view, date_from: date, date_to: date):
 
 def test_equals_the_ledger_for_a_range_and_balances(qtbot, company):
     store, _ = company
-    window, view = open_screen(qtbot, store)
+    _window, view = open_screen(qtbot, store)
     whole, rows = expected_rows(store, *view.date_range)
     assert [r[:4] for r in shown(view)[:-1]] == rows
     # A narrower range: February and March only leave out PI-0001 and SI-0001.

@@ -15,15 +15,12 @@ the rest stays pending; no thread outlives the window.
 from __future__ import annotations
 
 import logging
-import platform
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import TypeVar
 
-from PySide6 import __version__ as PYSIDE_VERSION
-from PySide6.QtCore import Qt, qVersion
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -39,11 +36,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .. import APP_NAME, __version__
+from .. import APP_NAME
 from ..connectors.provider import Provider
 from ..context import AppContext
 from ..ledger.csv_import import ImportReport
-from . import icons
+from . import icons, messages
 from .documents_view import DocumentsView
 from .errors import open_log_folder
 from .export_tab import ExportTab
@@ -68,18 +65,6 @@ TABS: list[tuple[str, TabFactory]] = [
 ]
 
 TRIAL_BALANCE = "Trial Balance"
-SDKS = ("xero-python", "python-quickbooks", "intuit-oauth")
-
-
-def versions_text() -> str:
-    lines = [f"{APP_NAME} {__version__}", f"Qt {qVersion()} (PySide6 {PYSIDE_VERSION})",
-             f"Python {platform.python_version()} on {platform.system()} {platform.release()}"]
-    for name in SDKS:
-        try:
-            lines.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            lines.append(f"{name}: not installed")
-    return "\n".join(lines)
 
 
 class MainWindow(QMainWindow):
@@ -419,30 +404,16 @@ class MainWindow(QMainWindow):
         name = Path(path).name
         if report.ok:
             self.statusBar().showMessage(f"Imported {len(report.documents)} documents from {name}.", 10000)
-            box = QMessageBox(QMessageBox.Icon.Information, "Import documents", report.text(), parent=self)
             self.refresh_all()
         else:
             self.statusBar().showMessage(f"{name} was not imported: {len(report.errors)} problems.", 10000)
-            box = QMessageBox(QMessageBox.Icon.Warning, "Import documents",
-                              f"Nothing was imported from {name}: {len(report.errors)} "
-                              f"problem{'s' if len(report.errors) != 1 else ''} found.", parent=self)
-            shown = [str(e) for e in report.errors[:10]]
-            more = len(report.errors) - len(shown)
-            box.setInformativeText("\n".join(shown + ([f"…and {more} more (see details)."] if more else []))
-                                   + "\n\nCorrect these rows in the file and import it again.")
-            box.setDetailedText(report.text())
-        box.setObjectName("import_result_dialog")
-        self.last_message = box
-        box.open()
+        self.last_message = messages.import_report_box(self, path, report)
+        self.last_message.open()
 
     def on_import_failed(self, path: str, message: str) -> None:
         self.statusBar().clearMessage()
-        box = QMessageBox(QMessageBox.Icon.Warning, "Import documents",
-                          f"{Path(path).name} was not imported; nothing was written.", parent=self)
-        box.setObjectName("import_result_dialog")
-        box.setInformativeText(message)
-        self.last_message = box
-        box.open()
+        self.last_message = messages.import_failed_box(self, path, message)
+        self.last_message.open()
 
     def refresh_all(self) -> None:
         for i in range(self.tabs.count()):
@@ -475,15 +446,9 @@ class MainWindow(QMainWindow):
 
     # -- help -------------------------------------------------------------------------------------------
     def show_about(self) -> QMessageBox:
-        box = QMessageBox(self)
-        box.setObjectName("about_dialog")
-        box.setWindowTitle(f"About {APP_NAME}")
-        box.setIconPixmap(icons.app_icon().pixmap(64, 64))
-        box.setText(f"<b>{APP_NAME}</b><br>Keeps the stock-and-order ledger in step with Xero or QuickBooks.")
-        box.setInformativeText(versions_text().replace("\n", "<br>"))
-        box.open()
-        self.about_box = box
-        return box
+        self.about_box = messages.about_box(self)
+        self.about_box.open()
+        return self.about_box
 
     # -- closing ------------------------------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:

@@ -248,8 +248,4 @@ def wait_for_all(ms: int = 30000) -> bool:
     deadline = time.monotonic() + ms / 1000
     for worker in list(_running):
         worker.cancel()
-    for worker in list(_running):
-        left = max(0, int((deadline - time.monotonic()) * 1000))
-        if not worker._thread.wait(left):
-            return False
-    return True
+    return all(worker.wait(max(0, int((deadline - time.monotonic()) * 1000))) for worker in list(_running))

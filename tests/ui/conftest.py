@@ -1,5 +1,5 @@
 """UI test fixtures: private QSettings per test, a small demo company built with the ledger service, the
-sync tests' Xero sandbox (``xero_server``, ``xero``), and a tab's job stopped before the next test."""
+sync tests' Xero sandbox (``xero_server``, ``xero``), and no background job outliving its test."""
 
 from __future__ import annotations
 
@@ -11,7 +11,17 @@ import pytest
 # The sync tests' Xero sandbox fixtures, shared here (a module may still define its own xero_server).
 from tests.sync.conftest import xero, xero_server
 
-__all__ = ["build_small_company", "idle_after", "xero", "xero_server"]
+__all__ = ["build_small_company", "idle_after", "pytest_runtest_call", "xero", "xero_server"]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """After the test body, before its fixtures close the company file: every job it left running is
+    cancelled and its thread waited for (a thread still running when the process ends aborts it)."""
+    yield
+    from kcc_desktop.ui.worker import wait_for_all
+
+    assert wait_for_all(30_000), "a background job did not stop within 30 s of its test"
 
 
 def idle_after(qtbot, tab) -> None:

@@ -1,4 +1,5 @@
-"""The core stays Qt-free: PySide6 only in kcc_desktop/ui/ and the app bootstrap."""
+"""The layers stay apart: PySide6 only in kcc_desktop/ui/ and the app bootstrap, SQL never in ui/ (the
+screens read through the Qt-free kcc_desktop/views/), and no import cycles."""
 
 import ast
 import subprocess
@@ -9,19 +10,53 @@ PACKAGE = Path(__file__).resolve().parents[1] / "kcc_desktop"
 ALLOWED = {PACKAGE / "app.py"}
 
 
-def _imports_qt(path: Path) -> bool:
+def _imports(path: Path, package: str) -> bool:
+    """Whether the module imports ``package`` (or a module of it) anywhere, in functions too."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-            [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-        if any(n == "PySide6" or n.startswith("PySide6.") for n in names):
+            [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+        if any(n == package or n.startswith(package + ".") for n in names):
             return True
     return False
+
+
+def _imports_qt(path: Path) -> bool:
+    return _imports(path, "PySide6")
+
+
+def test_the_import_finder_sees_imports_in_functions(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from sqlalchemy.orm import Session\n", encoding="utf-8")
+    assert _imports(module, "sqlalchemy") and not _imports(module, "PySide6")
 
 
 def test_pyside6_is_imported_only_in_ui_and_the_bootstrap():
     offenders = [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
                  if (PACKAGE / "ui") not in p.parents and p not in ALLOWED and _imports_qt(p)]
+    assert offenders == []
+
+
+def test_the_views_are_qt_free():
+    # The ban above covers kcc_desktop/views/; this says so, and fails if the package moves out of reach.
+    views = sorted((PACKAGE / "views").glob("*.py"))
+    assert len(views) > 5
+    assert [p.name for p in views if _imports_qt(p)] == []
+
+
+def test_sqlalchemy_is_not_imported_in_ui():
+    """The screens read through kcc_desktop/views/: no query, session or ORM object in ui/."""
+    screens = sorted((PACKAGE / "ui").rglob("*.py"))
+    assert len(screens) > 10
+    assert [p.name for p in screens if _imports(p, "sqlalchemy")] == []
+
+
+def test_ui_opens_no_sessions():
+    """``store.session()`` / ``store.transaction()`` belong in views/ and the services, not in the window."""
+    offenders = [f"{path.name}:{node.lineno}" for path in sorted((PACKAGE / "ui").rglob("*.py"))
+                 for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                 and node.func.attr in ("session", "transaction")]
     assert offenders == []
 
 

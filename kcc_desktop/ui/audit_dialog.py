@@ -1,14 +1,17 @@
-"""View Audit Trail: every mapping and option change, newest first (when, what, old value, new value)."""
+"""View Audit Trail: every mapping and option change, newest first (when, what, old value, new value).
+
+The rows come from ``views.audit`` already in the user's words; this only lays them out.
+"""
 
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import ClassVar
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QVBoxLayout
-from sqlalchemy import select
 
-from ..models import AuditEntry
-from ..sync.options import display_value, label_for_key
+from ..store import Store
+from ..views.audit import AuditRow, AuditTrail
 from .grid import GridPanel, GridView, LazyTableModel
 
 
@@ -19,45 +22,34 @@ class AuditColumns(IntEnum):
     NEW = 3
 
 
-def describe(entry: AuditEntry) -> tuple[str, str, str]:
-    """An entry in the user's words: option keys become their labels, "1"/"0" become On/Off."""
-    if entry.what.startswith("Option "):
-        key = entry.what[len("Option "):]
-        return (f"Option: {label_for_key(key)}", display_value(key, entry.old_value),
-                display_value(key, entry.new_value))
-    return entry.what, entry.old_value, entry.new_value
-
-
-class AuditModel(LazyTableModel):
+class AuditModel(LazyTableModel[AuditRow, AuditColumns]):
     Columns = AuditColumns
-    headers = {AuditColumns.WHEN: "When", AuditColumns.WHAT: "What", AuditColumns.OLD: "Old value",
-               AuditColumns.NEW: "New value"}
-    column_widths = {AuditColumns.WHEN: 140, AuditColumns.WHAT: 300, AuditColumns.OLD: 220}
+    headers: ClassVar[dict[int, str]] = {AuditColumns.WHEN: "When", AuditColumns.WHAT: "What",
+                                         AuditColumns.OLD: "Old value", AuditColumns.NEW: "New value"}
+    column_widths: ClassVar[dict[int, int]] = {AuditColumns.WHEN: 140, AuditColumns.WHAT: 300,
+                                               AuditColumns.OLD: 220}
 
-    def __init__(self, store, parent=None) -> None:
+    def __init__(self, store: Store, parent=None) -> None:
+        self.queries = AuditTrail(store)
         super().__init__(parent=parent)
-        self.store = store
 
     def load_ids(self) -> list[int]:
-        with self.store.session() as s:
-            return list(s.scalars(select(AuditEntry.id).order_by(AuditEntry.id.desc())))
+        return self.queries.ids()
 
-    def fetch_rows(self, ids):
-        with self.store.session() as s:
-            rows = s.scalars(select(AuditEntry).where(AuditEntry.id.in_(list(ids))))
-            return {e.id: (e.at, *describe(e)) for e in rows}
+    def fetch_rows(self, ids) -> dict[int, AuditRow]:
+        return self.queries.rows(ids)
 
-    def display(self, row, column):
+    def display(self, row: AuditRow, column: AuditColumns) -> str:
         if column == AuditColumns.WHEN:
-            return row[0].astimezone().strftime("%d %b %Y %H:%M:%S")   # the user's local time
-        return row[int(column)]
+            return row.at.astimezone().strftime("%d %b %Y %H:%M:%S")   # the user's local time
+        return {AuditColumns.WHAT: row.what, AuditColumns.OLD: row.old, AuditColumns.NEW: row.new}[column]
 
-    def sort_key(self, row, column):
-        return row[0] if column == AuditColumns.WHEN else self.display(row, column)
+    def sort_key(self, row: AuditRow, column: AuditColumns) -> object:
+        return row.at if column == AuditColumns.WHEN else self.display(row, column)
 
 
 class AuditDialog(QDialog):
-    def __init__(self, store, parent=None) -> None:
+    def __init__(self, store: Store, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Audit Trail — mapping and option changes")
         self.resize(900, 500)

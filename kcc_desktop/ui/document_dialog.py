@@ -1,14 +1,15 @@
 """A read-only view of one document: header, lines, totals and allocations.
 
-The data is read once into plain values (``DocumentSnapshot``) and the dialog only shows it; nothing
-here can change the ledger.
+The data is read once into plain values (``views.documents.DocumentSnapshot``) and the dialog only
+shows it; nothing here can change the ledger.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -24,58 +25,15 @@ from PySide6.QtWidgets import (
     QTableWidgetItem,
     QVBoxLayout,
 )
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
 
-from ..ledger.service import outstanding
-from ..models import Allocation, Document, DocumentKind
 from ..store import Store
+from ..views.documents import DocumentSnapshot, document_snapshot
 from .grid import GRID_STYLE
 
-
-@dataclass
-class DocumentSnapshot:
-    kind_label: str
-    number: str
-    company: str
-    date: date
-    due_date: date | None
-    currency: str
-    reference: str
-    net: Decimal
-    tax: Decimal
-    gross: Decimal
-    outstanding: Decimal
-    lines: list[tuple] = field(default_factory=list)        # no, item, description, qty, price, disc, tax code, nominal, net, tax
-    allocations: list[tuple] = field(default_factory=list)  # date, what, reference, amount, reversed
+__all__ = ["DocumentDialog", "DocumentSnapshot"]
 
 
-def load_snapshot(session: Session, document_id: int) -> DocumentSnapshot:
-    doc = session.get(Document, document_id)
-    if doc is None:
-        raise LookupError("This document no longer exists in the company file. Press F5 to refresh the list.")
-    kind = DocumentKind(doc.kind)
-    snap = DocumentSnapshot(kind.label, doc.number, f"{doc.company.name} ({doc.company.code})", doc.date,
-                            doc.due_date, doc.currency, doc.reference, doc.net_total, doc.tax_total,
-                            doc.gross_total, outstanding(session, doc.id))
-    for line in doc.lines:
-        snap.lines.append((line.line_no, line.stock_item.code if line.stock_item else "", line.description,
-                           line.quantity, line.unit_price, line.discount_rate, line.tax_code.code,
-                           f"{line.nominal.code} {line.nominal.name}", line.net, line.tax))
-    allocations = session.scalars(select(Allocation).where(
-        or_(Allocation.document_id == doc.id, Allocation.credit_note_id == doc.id)).order_by(Allocation.date))
-    for a in allocations:
-        if a.credit_note_id == doc.id:           # this credit note used against an invoice
-            what, ref = f"Applied to {a.document.number}", a.document.reference
-        elif a.payment is not None:              # a receipt, supplier payment or prepayment paying this
-            what, ref = f"Payment ({a.payment.kind.replace('_', ' ')})", a.payment.reference
-        else:                                    # a credit note set against this invoice
-            what, ref = f"Credit note {a.credit_note.number}", a.credit_note.reference
-        snap.allocations.append((a.date, what, ref, a.amount, "reversed" if a.reversed_at else ""))
-    return snap
-
-
-def _fmt(value) -> str:
+def _fmt(value: object) -> str:
     if isinstance(value, Decimal):
         return f"{value:,.2f}"
     if isinstance(value, date):
@@ -83,7 +41,8 @@ def _fmt(value) -> str:
     return "" if value is None else str(value)
 
 
-def _table(name: str, headers: list[str], rows: list[tuple], numeric: set[int], stretch: int) -> QTableWidget:
+def _table(name: str, headers: list[str], rows: Sequence[tuple[Any, ...]], numeric: set[int],
+           stretch: int) -> QTableWidget:
     table = QTableWidget(len(rows), len(headers))
     table.setAccessibleName(name)
     table.setHorizontalHeaderLabels(headers)
@@ -110,8 +69,7 @@ class DocumentDialog(QDialog):
 
     def __init__(self, store: Store, document_id: int, parent=None) -> None:
         super().__init__(parent)
-        with store.session() as s:
-            self.snapshot = snap = load_snapshot(s, document_id)
+        self.snapshot = snap = document_snapshot(store, document_id)
         self.setObjectName("document_dialog")
         self.setWindowTitle(f"{snap.kind_label} {snap.number} (read-only)")
         self.setAccessibleName(f"{snap.kind_label} {snap.number}")
@@ -127,10 +85,10 @@ class DocumentDialog(QDialog):
             header.addRow(f"{label}:", field_)
 
         totals = QFormLayout()
-        self.total_labels = {}
-        for label, value in (("Net", snap.net), ("Tax", snap.tax), ("Gross", snap.gross),
-                             ("Outstanding", snap.outstanding)):
-            field_ = QLabel(_fmt(value))
+        self.total_labels: dict[str, QLabel] = {}
+        for label, amount in (("Net", snap.net), ("Tax", snap.tax), ("Gross", snap.gross),
+                              ("Outstanding", snap.outstanding)):
+            field_ = QLabel(_fmt(amount))
             field_.setAlignment(Qt.AlignmentFlag.AlignRight)
             field_.setAccessibleName(f"{label} total")
             if label in ("Gross", "Outstanding"):

@@ -3,13 +3,15 @@
 Every action is one QAction (attributes below), shared by the Actions and Grid Actions buttons, the
 grids' right-click menus and the main window's menus; each is enabled by its grid's selection. Work
 that talks to the package (Upload Data, Verify) or reads many rows (Run Pre-Check) runs in a
-``worker.Worker`` on its own thread, so the window stays responsive and Cancel works between batches.
-No business rule lives here: ``sync.exporter.ExportService`` and ``sync.precheck`` decide everything.
+``worker.Worker`` shown by a ``job_runner.JobRunner``, so the window stays responsive and Cancel stops
+after the batch in flight. No business rule lives here: ``sync.export.ExportService`` and
+``sync.precheck`` decide everything; the grids read through ``views.export``.
 """
 
 from __future__ import annotations
 
 import csv
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import QDate, Qt, QUrl, Signal
@@ -28,16 +30,16 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import func, select
 
 from ..context import AppContext
-from ..models import ExportFeedback, ExportItem, ExportStatus
-from ..sync.export import ExportService
+from ..sync.export import ExportService, Summary
+from ..views.export import export_counts
 from . import icons
 from .export_models import ExportedModel, FeedbackModel, PendingExportModel
 from .grid import GridPanel, GridView, bind_button, selection_action
 from .job_runner import JobRunner
-from .worker import Worker
+from .qdates import to_date
+from .worker import ProgressFn, Worker
 
 ORANGE = ("QToolButton { background: #ef6c00; color: white; font-weight: bold; border-radius: 3px;"
           " padding: 4px 10px; } QToolButton:disabled { background: #ffcc80; }")
@@ -58,7 +60,7 @@ class ExportTab(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.service = ExportService(ctx.store)
-        self.last_summary = None
+        self.last_summary: Summary | None = None
         self.setAccessibleName("Export")
 
         self.pending_model = PendingExportModel(ctx.store, self)
@@ -71,9 +73,8 @@ class ExportTab(QWidget):
 
         self._make_actions()
         self._layout()
-        self.feedback_grid.id_activated.connect(lambda _id: self.open_mapping_action.isEnabled()
-                                                and self.open_mapping_action.trigger())
-        self.exported_grid.id_activated.connect(lambda _id: self.goto_action.isEnabled() and self.goto_action.trigger())
+        self.feedback_grid.id_activated.connect(lambda _id: self._trigger_if_enabled(self.open_mapping_action))
+        self.exported_grid.id_activated.connect(lambda _id: self._trigger_if_enabled(self.goto_action))
         self.refresh()
 
     # --- actions ----------------------------------------------------------------------------------------
@@ -219,6 +220,12 @@ class ExportTab(QWidget):
     def current_grid(self) -> GridView:
         return self.grids[max(0, self.pages.currentIndex())]
 
+    @staticmethod
+    def _trigger_if_enabled(action: QAction) -> None:
+        """Double-click or Enter on a row does what its action would, when the action may run."""
+        if action.isEnabled():
+            action.trigger()
+
     def _update_shared_actions(self) -> None:
         self.copy_action.setEnabled(self.current_grid().selectionModel().hasSelection())
 
@@ -249,16 +256,14 @@ class ExportTab(QWidget):
         self._reevaluate()
 
     def _update_counts(self) -> None:
-        with self.ctx.store.session() as s:
-            counts = dict(s.execute(select(ExportItem.status, func.count()).group_by(ExportItem.status)).all())
-            feedback = s.scalar(select(func.count()).select_from(ExportFeedback)) or 0
-        self.pages.setTabText(0, f"{PAGES[0]} ({counts.get(ExportStatus.PENDING, 0):,})")
-        self.pages.setTabText(1, f"{PAGES[1]} ({counts.get(ExportStatus.EXPORTED, 0):,})")
-        self.pages.setTabText(2, f"{PAGES[2]} ({feedback:,})")
+        counts = export_counts(self.ctx.store)
+        self.pages.setTabText(0, f"{PAGES[0]} ({counts.pending:,})")
+        self.pages.setTabText(1, f"{PAGES[1]} ({counts.exported:,})")
+        self.pages.setTabText(2, f"{PAGES[2]} ({counts.feedback:,})")
 
     def _apply_date_range(self) -> None:
         if self.date_filter.isChecked():
-            self.feedback_model.set_date_range(self.date_from.date().toPython(), self.date_to.date().toPython())
+            self.feedback_model.set_date_range(to_date(self.date_from.date()), to_date(self.date_to.date()))
         else:
             self.feedback_model.set_date_range(None, None)
 
@@ -270,11 +275,12 @@ class ExportTab(QWidget):
             return
         ctx, service = self.ctx, self.service
 
-        def job(progress, cancel):   # on the worker thread: its own package object and sessions
+        def job(progress: ProgressFn, cancel: threading.Event) -> Summary:
+            # On the worker thread: its own package object and sessions.
             return service.upload(ids, ctx.package(), progress=progress, cancel=cancel)
         self.jobs.run(f"Uploading {len(ids):,} rows…", job, self.on_upload_finished)
 
-    def on_upload_finished(self, summary) -> None:
+    def on_upload_finished(self, summary: Summary) -> None:
         self.last_summary = summary
         self.status_label.setText(summary.text)
         self.upload_finished.emit(summary)
@@ -283,12 +289,12 @@ class ExportTab(QWidget):
         ids = self.pending_grid.selected_ids()
         store = self.ctx.store
 
-        def job(progress, cancel):
+        def job(progress: ProgressFn, cancel: threading.Event) -> dict[int, str]:
             from ..sync.precheck import run_precheck
             return run_precheck(store, ids, progress=progress, cancel=cancel)
         self.jobs.run(f"Checking {len(ids):,} rows…", job, self.on_precheck_finished)
 
-    def on_precheck_finished(self, results: dict) -> None:
+    def on_precheck_finished(self, results: dict[int, str]) -> None:
         problems = sum(1 for text in results.values() if text != "OK")
         self.status_label.setText(f"Pre-check: {len(results):,} checked, {problems:,} with problems"
                                   + (" (see the Pre-check column)." if problems else "."))
@@ -297,9 +303,10 @@ class ExportTab(QWidget):
         ids = self.exported_grid.selected_ids()
         ctx, service = self.ctx, self.service
         self.jobs.run(f"Verifying {len(ids):,} rows…",
-                  lambda progress, cancel: service.verify(ids, ctx.package(), cancel=cancel), self.on_verify_finished)
+                      lambda _progress, cancel: service.verify(ids, ctx.package(), cancel=cancel),
+                      self.on_verify_finished)
 
-    def on_verify_finished(self, result) -> None:
+    def on_verify_finished(self, result: tuple[int, int]) -> None:
         found, missing = result
         self.status_label.setText(f"Verify: {found:,} found in the package and ticked"
                                   + (f", {missing:,} not found." if missing else "."))
@@ -363,8 +370,4 @@ class ExportTab(QWidget):
                 for row in model.rows_for(ids[start:start + 2000]):
                     if row is not None:
                         out.writerow([model.display(row, model.Columns(c)) for c in columns])
-
-    def shutdown(self, wait_ms: int = 30000) -> None:
-        """For the window's close: stop after the batch in flight and wait for the thread."""
-        self.jobs.shutdown(wait_ms)
 

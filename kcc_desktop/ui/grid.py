@@ -5,11 +5,13 @@ A subclass of ``LazyTableModel`` sets ``Columns`` (an IntEnum from 0) and ``head
 ``foreground``, ``tooltip``, and, for big tables, ``sorted_ids`` / ``matching_ids`` done in SQL.
 ``GridView(model, settings_key)`` shows it: green multi-selection, sorting, the filter box, a context
 menu of shared QActions, Ctrl+C, remembered columns; selections are read from ranges.
-The model half lives in ``lazy_model.py``; everything is importable from here.
+The model half lives in ``lazy_model.py``; everything is importable from here. The SQL behind a grid
+lives in ``kcc_desktop.views``, never here.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -29,8 +31,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .lazy_model import FILTER_ROLE, ID_ROLE, SORT_ROLE, Fetch, GridProxy, LazyTableModel, order_by_keys  # noqa: F401
+from .lazy_model import FILTER_ROLE, ID_ROLE, SORT_ROLE, Fetch, GridProxy, LazyTableModel, order_by_keys
 from .settings import UiSettings
+from .worker import Worker
+
+__all__ = ["FILTER_ROLE", "GREEN", "GRID_STYLE", "ID_ROLE", "SORT_ROLE", "Fetch", "GridHeader", "GridPanel",
+           "GridProxy", "GridView", "LazyTableModel", "bind_button", "order_by_keys", "plain_label",
+           "selection_action"]
 
 GREEN = "#2e7d32"
 GRID_STYLE = (f"QTableView {{ selection-background-color: {GREEN}; selection-color: white; }}"
@@ -86,7 +93,7 @@ class GridView(QTableView):
     selection_changed = Signal()      # selection or rows changed: re-evaluate actions
     id_activated = Signal(int)        # double-click or Enter on a row
 
-    def __init__(self, model: LazyTableModel, settings_key: str, parent=None, *,
+    def __init__(self, model: LazyTableModel[Any, Any], settings_key: str, parent=None, *,
                  name: str = "", settings: UiSettings | None = None) -> None:
         super().__init__(parent)
         self.source_model = model
@@ -94,7 +101,7 @@ class GridView(QTableView):
         self._settings = settings or UiSettings()
         self._context_actions: list[QAction | None] = []
         self._menu: QMenu | None = None
-        self.copy_worker = None   # the background copy of a large selection, while it runs
+        self.copy_worker: Worker | None = None   # the background copy of a large selection, while it runs
         name = name or settings_key.replace("_", " ")
         self.setObjectName(f"grid_{settings_key}")
         self.setAccessibleName(f"{name} grid")
@@ -172,11 +179,9 @@ class GridView(QTableView):
         self.filter_edit.clear()
         self.apply_filter()
         model = self.source_model
-        model._sort = None
-        try:
+        model.forget_sort()
+        with contextlib.suppress(NotImplementedError):   # a model fed by set_ids() has nothing to reload
             model.reload()
-        except NotImplementedError:
-            pass
         self.save_layout()
 
     # -- filter ------------------------------------------------------------------------------------------------
@@ -197,7 +202,9 @@ class GridView(QTableView):
         """The selected view rows as merged (top, bottom) intervals, read from the selection's ranges
         (not selectedRows(), which builds an index per row: Select All on 100k rows stays cheap)."""
         merged: list[list[int]] = []
-        for top, bottom in sorted((r.top(), r.bottom()) for r in self.selectionModel().selection()):
+        selection = self.selectionModel().selection()
+        ranges = (selection.at(i) for i in range(selection.count()))
+        for top, bottom in sorted((r.top(), r.bottom()) for r in ranges):
             if merged and top <= merged[-1][1] + 1:
                 merged[-1][1] = max(merged[-1][1], bottom)
             else:
@@ -222,7 +229,7 @@ class GridView(QTableView):
         """Select the rows of these ids (for code and tests), in one selection change."""
         wanted = set(wanted)
         selection = QItemSelection()
-        last = len(self.source_model.Columns) - 1
+        last = self.source_model.columnCount() - 1
         for r in range(self.proxy.rowCount()):
             index = self.proxy.index(r, 0)
             if self.proxy.data(index, ID_ROLE) in wanted:
@@ -262,22 +269,25 @@ class GridView(QTableView):
         if len(ids) <= self.BACKGROUND_COPY_ROWS:
             QGuiApplication.clipboard().setText(self.selection_as_tsv())
             return
-        from .worker import run_in_background
-
         model, columns = self.source_model, self.visible_columns()
-        header, fetch, chunk = self._tsv_header(columns), model._fetch, model.CHUNK * 4
+        header, chunk = self._tsv_header(columns), model.CHUNK * 4
 
-        def job(progress, cancel) -> str:
+        def job(progress: Callable[[int, int, str], None], cancel: object) -> str:
             lines = [header]
             for start in range(0, len(ids), chunk):
                 part = ids[start:start + chunk]
-                got = fetch(part)
+                got = model.fetch_uncached(part)
                 lines += _tsv_rows(model, [got.get(i) for i in part], columns)
                 progress(min(start + chunk, len(ids)), len(ids), "copying")
             return "\n".join(lines) + "\n"
 
-        self.copy_worker = run_in_background(job, parent=self,
-                                             on_finished=lambda text: QGuiApplication.clipboard().setText(text))
+        worker = Worker(job, owner=self)
+        worker.finished.connect(lambda text: QGuiApplication.clipboard().setText(str(text)))
+        worker.done.connect(self._on_copy_done)
+        self.copy_worker = worker.start()
+
+    def _on_copy_done(self) -> None:
+        self.copy_worker = None
 
     # -- context menu ------------------------------------------------------------------------------------------
     def set_context_actions(self, actions: Sequence[QAction | None]) -> None:
@@ -401,6 +411,6 @@ def _cell(value) -> str:
     return str(value or "").replace("\t", " ").replace("\n", " ")
 
 
-def _tsv_rows(model: LazyTableModel, rows: Iterable[Any], columns: Sequence[int]) -> list[str]:
+def _tsv_rows(model: LazyTableModel[Any, Any], rows: Iterable[Any], columns: Sequence[int]) -> list[str]:
     return ["\t".join(_cell(model.display(row, model.Columns(c))) for c in columns) for row in rows
             if row is not None]

@@ -2,14 +2,18 @@
 
 Every action is one QAction (attributes below), shared by the Actions and Grid Actions buttons, the grid's
 right-click menu and the main window's menus; each is enabled by the selection. Fetching and Create &
-Allocate run in a ``worker.Worker`` on their own thread (progress with count, rate and time left; Cancel
-stops between batches); the grid's statuses refresh through a CoalescedRefresh, never once per row.
-No business rule lives here: ``sync.payments_import.PaymentsImport`` decides everything.
+Allocate run in a ``worker.Worker`` shown by a ``job_runner.JobRunner`` (progress with count, rate and
+time left; Cancel stops between batches); the grid's statuses refresh through a CoalescedRefresh, never
+once per row. No business rule lives here: ``sync.payments_import.PaymentsImport`` decides everything;
+the grid reads through ``views.imports``.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -29,12 +33,12 @@ from PySide6.QtWidgets import (
 from ..connectors.provider import Provider
 from ..context import AppContext
 from ..sync.options import OptionsService
-from ..sync.payments_import import PaymentsImport
+from ..sync.payments_import import ImportSummary, PaymentsImport
 from . import icons
 from .grid import GridPanel, GridView, bind_button, selection_action
 from .import_models import ImportModel, write_csv
-from .job_runner import JobRunner
-from .worker import CoalescedRefresh, Worker
+from .job_runner import CoalescedRefresh, JobRunner
+from .worker import JobFn, ProgressFn, Worker
 
 ORANGE = ("QToolButton { background: #ef6c00; color: white; font-weight: bold; border-radius: 3px;"
           " padding: 4px 10px; } QToolButton:disabled { background: #ffcc80; }")
@@ -54,7 +58,8 @@ class ImportTab(QWidget):
     def __init__(self, ctx: AppContext, parent=None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.last_summary = None
+        self.last_summary: ImportSummary | None = None
+        self.confirm_box: QMessageBox | None = None
         self.fetch_on_show = True          # the first time the tab is shown it fetches (as the issue asks)
         self._new_rows = False
         self.setAccessibleName("Import")
@@ -199,7 +204,7 @@ class ImportTab(QWidget):
 
     # --- background work --------------------------------------------------------------------------------
 
-    def _run(self, what: str, fn, on_done, *, new_rows: bool = False) -> Worker:
+    def _run(self, what: str, fn: JobFn, on_done: Callable[[Any], None], *, new_rows: bool = False) -> Worker:
         """Starts ``fn`` on a worker. ``new_rows``: the job adds rows (a fetch), so the grid reloads its ids
         afterwards; otherwise only statuses changed and repainting the cached rows is enough."""
         self._new_rows = new_rows
@@ -217,12 +222,13 @@ class ImportTab(QWidget):
             return
         ctx, provider = self.ctx, self.provider
 
-        def job(progress, cancel):   # on the worker thread: its own package object and sessions
+        def job(progress: ProgressFn, cancel: threading.Event) -> ImportSummary:
+            # On the worker thread: its own package object and sessions.
             return PaymentsImport(ctx.store, provider).fetch(ctx.package(), cancel=cancel, progress=progress)
         self._run(f"Fetching payments from {Provider.label_of(provider, short=True)}…", job, self.on_fetch_finished,
                   new_rows=True)
 
-    def on_fetch_finished(self, summary) -> None:
+    def on_fetch_finished(self, summary: ImportSummary) -> None:
         self.last_summary = summary
         self.status_label.setText(f"Fetch: {summary.text}")
         self.fetch_finished.emit(summary)
@@ -236,7 +242,7 @@ class ImportTab(QWidget):
                   lambda progress, cancel: service.create_and_allocate(ids, progress=progress, cancel=cancel),
                   self.on_create_finished)
 
-    def on_create_finished(self, summary) -> None:
+    def on_create_finished(self, summary: ImportSummary) -> None:
         self.last_summary = summary
         self.status_label.setText(f"Create & Allocate Payments: {summary.text}")
         self.create_finished.emit(summary)
@@ -279,8 +285,4 @@ class ImportTab(QWidget):
         rows = write_csv(self.grid, Path(path))
         self.status_label.setText(f"Saved {rows:,} rows to {path}.")
         return Path(path)
-
-    def shutdown(self, wait_ms: int = 30000) -> None:
-        """For the window's close: stop after the batch in flight and wait for the thread."""
-        self.jobs.shutdown(wait_ms)
 

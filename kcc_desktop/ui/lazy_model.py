@@ -3,26 +3,38 @@
 Why ids: a 100,000-row grid must cost a list of ints, not 100,000 Python objects. The model holds the
 ids in display order and fetches rows into a cache the first time ``data()`` asks, a chunk at a time.
 Sorting reorders the id list (a subclass re-runs its query or fetches one key per id in one query);
-filtering asks the model once for the set of matching ids.
+filtering asks the model once for the set of matching ids. The queries themselves live in
+``kcc_desktop.views``; a model only says which to call and how a row looks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import IntEnum
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1     # typed key: Decimal, date, int or str, never display text
 FILTER_ROLE = Qt.ItemDataRole.UserRole + 2   # the text a filter word is matched against
 ID_ROLE = Qt.ItemDataRole.UserRole + 3       # the row's id
 
-_MISSING = object()
+Index = QModelIndex | QPersistentModelIndex
+RowT = TypeVar("RowT")
+ColT = TypeVar("ColT", bound=IntEnum)
+
+_ROOT = QModelIndex()   # "no parent": a table's rows all hang off the invisible root
 Fetch = Callable[[Sequence[int]], Mapping[int, Any]]
 
 
-def _none_safe(value: Any) -> tuple:
+def _none_safe(value: Any) -> tuple[bool, Any]:
     """Blanks sort first and never compare with values (None < Decimal would raise)."""
     return (value is not None, value if value is not None else 0)
 
@@ -32,60 +44,63 @@ def order_by_keys(ids: Iterable[int], keys: Mapping[int, Any], descending: bool)
     return sorted(ids, key=lambda i: _none_safe(keys.get(i)), reverse=descending)
 
 
-class LazyTableModel(QAbstractTableModel):
-    """A table over a list of ids with a row cache filled in chunks by ``fetch(ids) -> {id: row}``."""
+class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
+    """A table over a list of ids with a row cache filled in chunks by ``fetch(ids) -> {id: row}``.
 
-    Columns: type[IntEnum]
-    headers: Mapping[int, str] = {}
-    column_widths: Mapping[int, int] = {}   # default widths in pixels (layout reset goes back to these)
+    ``RowT`` is what ``fetch_rows`` returns per id (a NamedTuple from ``views``), ``ColT`` the IntEnum of
+    the columns, from 0."""
+
+    Columns: type[ColT]
+    headers: ClassVar[Mapping[int, str]] = {}
+    column_widths: ClassVar[Mapping[int, int]] = {}   # default widths in pixels (layout reset goes back to these)
     CHUNK = 500
 
-    def __init__(self, fetch: Fetch | None = None, parent=None) -> None:
+    def __init__(self, fetch: Callable[[Sequence[int]], Mapping[int, RowT]] | None = None, parent=None) -> None:
         super().__init__(parent)
-        self._fetch: Fetch = fetch or self.fetch_rows
+        self._fetch: Callable[[Sequence[int]], Mapping[int, RowT]] = fetch or self.fetch_rows
         self._ids: list[int] = []
         self._row_of: dict[int, int] | None = None
-        self._cache: dict[int, Any] = {}
+        self._cache: dict[int, RowT | None] = {}
         self._sort: tuple[int, bool] | None = None   # (column, descending)
         self.generation = 0                           # bumps on every reset; the proxy re-filters on change
         self._sorted_generation = -1
 
     # -- what a subclass provides -------------------------------------------------------------------
-    def fetch_rows(self, ids: Sequence[int]) -> Mapping[int, Any]:
+    def fetch_rows(self, ids: Sequence[int]) -> Mapping[int, RowT]:
         raise NotImplementedError("pass fetch= or override fetch_rows")
 
     def load_ids(self) -> list[int]:
         """The ids in natural order; ``reload()`` calls it."""
         raise NotImplementedError
 
-    def display(self, row: Any, column: IntEnum) -> str:
+    def display(self, row: RowT, column: ColT) -> str:
         raise NotImplementedError
 
-    def sort_key(self, row: Any, column: IntEnum) -> Any:
+    def sort_key(self, row: RowT, column: ColT) -> Any:
         return self.display(row, column)
 
-    def filter_text(self, row: Any) -> str:
+    def filter_text(self, row: RowT) -> str:
         return " ".join(self.display(row, c) for c in self.Columns)
 
-    def decoration(self, row: Any, column: IntEnum) -> Any:
+    def decoration(self, row: RowT, column: ColT) -> Any:
         return None
 
-    def foreground(self, row: Any, column: IntEnum) -> Any:
+    def foreground(self, row: RowT, column: ColT) -> Any:
         return None
 
-    def background(self, row: Any, column: IntEnum) -> Any:
+    def background(self, row: RowT, column: ColT) -> Any:
         return None
 
-    def font(self, row: Any, column: IntEnum) -> Any:
+    def font(self, row: RowT, column: ColT) -> Any:
         return None
 
-    def tooltip(self, row: Any, column: IntEnum) -> str | None:
+    def tooltip(self, row: RowT, column: ColT) -> str | None:
         return None
 
-    def alignment(self, column: IntEnum) -> Qt.AlignmentFlag | None:
+    def alignment(self, column: ColT) -> Qt.AlignmentFlag | None:
         return None
 
-    def sorted_ids(self, ids: list[int], column: IntEnum, descending: bool) -> list[int] | None:
+    def sorted_ids(self, ids: list[int], column: ColT, descending: bool) -> list[int] | None:
         """Override for big tables: re-run the query ordered by the column, or ``order_by_keys`` with
         keys from one query. ``None`` sorts the cached rows by ``sort_key`` (fine for small grids)."""
         return None
@@ -109,6 +124,10 @@ class LazyTableModel(QAbstractTableModel):
     def reload(self) -> None:
         self.set_ids(self.load_ids())
 
+    def forget_sort(self) -> None:
+        """Back to the natural order at the next reload (View → Reset layout)."""
+        self._sort = None
+
     def ids(self) -> list[int]:
         """The ids in display order (the model's own list: do not modify)."""
         return self._ids
@@ -121,19 +140,21 @@ class LazyTableModel(QAbstractTableModel):
             self._row_of = {i: r for r, i in enumerate(self._ids)}
         return self._row_of.get(id_)
 
-    def row_data(self, id_: int) -> Any:
+    def row_data(self, id_: int) -> RowT | None:
         """The cached row for an id (fetched if needed); None when it no longer exists."""
-        row = self._cache.get(id_, _MISSING)
-        if row is _MISSING:
+        if id_ not in self._cache:
             self._fill([id_])
-            row = self._cache.get(id_)
-        return row
+        return self._cache.get(id_)
 
-    def rows_for(self, ids: Sequence[int]) -> list[Any]:
+    def rows_for(self, ids: Sequence[int]) -> list[RowT | None]:
         missing = [i for i in ids if i not in self._cache]
         for start in range(0, len(missing), self.CHUNK * 4):
             self._fill(missing[start:start + self.CHUNK * 4])
         return [self._cache.get(i) for i in ids]
+
+    def fetch_uncached(self, ids: Sequence[int]) -> Mapping[int, RowT]:
+        """Rows straight from the query, bypassing (and not filling) the cache: safe on a worker thread."""
+        return self._fetch(ids)
 
     def invalidate(self, ids: Iterable[int] | None = None) -> None:
         """Rows changed in the database: drop them from the cache and repaint them."""
@@ -155,17 +176,18 @@ class LazyTableModel(QAbstractTableModel):
             return found
         words = text.lower().split()
         rows = self.rows_for(self._ids)
-        return {i for i, row in zip(self._ids, rows)
+        return {i for i, row in zip(self._ids, rows, strict=True)
                 if row is not None and all(w in self.filter_text(row).lower() for w in words)}
 
     # -- Qt model ---------------------------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+    def rowCount(self, parent: Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(self._ids)
 
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
+    def columnCount(self, parent: Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(self.Columns)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.Columns):
             return None
         column = self.Columns(section)
@@ -176,7 +198,7 @@ class LazyTableModel(QAbstractTableModel):
             return int(align | Qt.AlignmentFlag.AlignVCenter) if align is not None else None
         return None
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._ids):
             return None
         if role == ID_ROLE:
@@ -224,21 +246,19 @@ class LazyTableModel(QAbstractTableModel):
         col = self.Columns(column)
         ordered = self.sorted_ids(self._ids, col, descending)
         if ordered is None:
-            rows = dict(zip(self._ids, self.rows_for(self._ids)))
+            rows = dict(zip(self._ids, self.rows_for(self._ids), strict=True))
             keys = {i: (self.sort_key(r, col) if r is not None else None) for i, r in rows.items()}
             ordered = order_by_keys(self._ids, keys, descending)
         self._ids = list(ordered)
         self._row_of = None
 
-    def _row_at(self, r: int) -> Any:
+    def _row_at(self, r: int) -> RowT | None:
         id_ = self._ids[r]
-        row = self._cache.get(id_, _MISSING)
-        if row is _MISSING:
+        if id_ not in self._cache:
             # Fetch the neighbourhood too: the view asks for the rows around the one on screen next.
             start = max(0, r - self.CHUNK // 4)
             self._fill([i for i in self._ids[start:start + self.CHUNK] if i not in self._cache])
-            row = self._cache.get(id_)
-        return row
+        return self._cache.get(id_)
 
     def _fill(self, ids: Sequence[int]) -> None:
         if not ids:
@@ -254,9 +274,16 @@ class GridProxy(QSortFilterProxyModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._text = ""
-        self._matching: set[int] | None = None
+        self._matching: set[int] = set()
         self._generation: int | None = None
+        self._source: LazyTableModel[Any, Any] | None = None
         self.setDynamicSortFilter(False)
+
+    def setSourceModel(self, model: QAbstractItemModel) -> None:
+        if not isinstance(model, LazyTableModel):
+            raise TypeError("GridProxy shows a LazyTableModel")
+        self._source = model
+        super().setSourceModel(model)
 
     @property
     def filter_text(self) -> str:
@@ -272,10 +299,10 @@ class GridProxy(QSortFilterProxyModel):
         self._generation = None
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
-    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:
-        if not self._text:
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        src = self._source
+        if not self._text or src is None:
             return True
-        src: LazyTableModel = self.sourceModel()
         if self._generation != src.generation:
             self._matching = src.ids_matching(self._text)
             self._generation = src.generation
@@ -283,4 +310,5 @@ class GridProxy(QSortFilterProxyModel):
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         # The source re-orders its ids (a query), far cheaper than the proxy comparing 100k rows.
-        self.sourceModel().sort(column, order)
+        if self._source is not None:
+            self._source.sort(column, order)

@@ -3,23 +3,25 @@
 Adding a tab is one entry in ``TABS`` (title, factory taking (ctx, parent)). A tab may expose:
 - ``menu_actions``: QActions listed under the Actions menu (the same objects as its buttons);
 - ``refresh()``: called by F5 and View → Refresh;
-- ``focus_filter()``: called by Ctrl+F (else the tab's first visible grid filter is focused);
-- ``shutdown()``: called when the window closes, to stop background work.
+- ``focus_filter()``: called by Ctrl+F (else the tab's first visible grid filter is focused).
 Other tabs report the connection and last sync through ``set_connection_status`` / ``set_last_sync``.
+
+Closing while background work runs (an upload, an import): every job the window's tabs, dialogs and
+menus started (``worker.running_under``) is cancelled, the window waits, disabled, for the batch in
+flight to be saved, then closes for real. Nothing is killed mid-batch, so what was sent is recorded and
+the rest stays pending; no thread outlives the window.
 """
 
 from __future__ import annotations
 
 import logging
-import platform
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
+from typing import TypeVar
 
-from PySide6 import __version__ as PYSIDE_VERSION
-from PySide6.QtCore import Qt, qVersion
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -34,10 +36,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .. import APP_NAME, __version__
+from .. import APP_NAME
 from ..connectors.provider import Provider
 from ..context import AppContext
-from . import icons
+from ..ledger.csv_import import ImportReport
+from . import icons, messages
 from .documents_view import DocumentsView
 from .errors import open_log_folder
 from .export_tab import ExportTab
@@ -45,12 +48,13 @@ from .grid import GridView
 from .import_tab import ImportTab
 from .mapping_tab import MappingTab
 from .settings import UiSettings
-from .trial_balance import TrialBalanceView, stop_worker
-from .worker import Worker
+from .trial_balance import TrialBalanceView
+from .worker import Worker, running_under
 
 log = logging.getLogger(__name__)
 
 TabFactory = Callable[[AppContext, QWidget | None], QWidget]
+TabT = TypeVar("TabT", bound=QWidget)
 
 # The tabs, in order: the daily work first.
 TABS: list[tuple[str, TabFactory]] = [
@@ -61,18 +65,6 @@ TABS: list[tuple[str, TabFactory]] = [
 ]
 
 TRIAL_BALANCE = "Trial Balance"
-SDKS = ("xero-python", "python-quickbooks", "intuit-oauth")
-
-
-def versions_text() -> str:
-    lines = [f"{APP_NAME} {__version__}", f"Qt {qVersion()} (PySide6 {PYSIDE_VERSION})",
-             f"Python {platform.python_version()} on {platform.system()} {platform.release()}"]
-    for name in SDKS:
-        try:
-            lines.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            lines.append(f"{name}: not installed")
-    return "\n".join(lines)
 
 
 class MainWindow(QMainWindow):
@@ -85,8 +77,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{APP_NAME} — {Path(ctx.store.label).name}")
         self.setWindowIcon(icons.app_icon())
         self.setAccessibleName(APP_NAME)
-        self._workers: list[Worker] = []
-        self._next_windows: list[MainWindow] = []
+        self._closing = False        # close was asked for while jobs ran: waiting for them to stop
+        self._awaited: set[Worker] = set()
+        self._layout_saved = False
+        self.last_message: QMessageBox | None = None
 
         self.tabs = QTabWidget()
         self.tabs.setObjectName("main_tabs")
@@ -165,27 +159,29 @@ class MainWindow(QMainWindow):
 
     def _wire_tabs(self) -> None:
         """The few ways tabs affect each other, through signals: no tab reaches into another."""
-        export, importer = self.tab("Export"), self.tab("Import")
-        mapping, documents = self.tab("Mapping"), self.tab("Documents")
+        export, importer = self.typed_tab("Export", ExportTab), self.typed_tab("Import", ImportTab)
+        mapping, documents = self.typed_tab("Mapping", MappingTab), self.typed_tab("Documents", DocumentsView)
         if export is not None and mapping is not None:
             export.open_mapping_requested.connect(self.on_open_mapping_requested)
         if mapping is not None:
             mapping.connected.connect(lambda _settings: self.refresh_connection_status())
             if documents is not None:
                 mapping.options_changed.connect(lambda _name: documents.payment_action.refresh())
-        for tab in (export, importer):
-            if tab is not None:
-                done = tab.upload_finished if tab is export else tab.create_finished
-                done.connect(lambda _summary: self.on_sync_finished())
+        if export is not None:
+            export.upload_finished.connect(lambda _summary: self.on_sync_finished())
+        if importer is not None:
+            importer.create_finished.connect(lambda _summary: self.on_sync_finished())
         self.refresh_connection_status()
 
     def on_open_mapping_requested(self, nominal_code: str) -> None:
-        self.select_tab("Mapping")
-        self.tab("Mapping").show_nominal(nominal_code)
+        mapping = self.typed_tab("Mapping", MappingTab)
+        if mapping is not None:
+            self.tabs.setCurrentWidget(mapping)
+            mapping.show_nominal(nominal_code)
 
     def on_sync_finished(self) -> None:
         self.set_last_sync(datetime.now(UTC))
-        documents = self.tab("Documents")
+        documents = self.typed_tab("Documents", DocumentsView)
         if documents is not None:
             documents.refresh()
 
@@ -214,6 +210,11 @@ class MainWindow(QMainWindow):
                 return self.tabs.widget(i)
         return None
 
+    def typed_tab(self, title: str, kind: type[TabT]) -> TabT | None:
+        """The tab of that title if it is the screen expected (a window built with other tabs may differ)."""
+        widget = self.tab(title)
+        return widget if isinstance(widget, kind) else None
+
     def select_tab(self, title: str) -> bool:
         widget = self.tab(title)
         if widget is not None:
@@ -224,7 +225,7 @@ class MainWindow(QMainWindow):
         return self.tabs.currentWidget()
 
     def show_trial_balance(self) -> TrialBalanceView:
-        view = self.tab(TRIAL_BALANCE)
+        view = self.typed_tab(TRIAL_BALANCE, TrialBalanceView)
         if view is None:
             view = TrialBalanceView(self.ctx)
             self.add_tab(TRIAL_BALANCE, view, closable=True)
@@ -235,6 +236,8 @@ class MainWindow(QMainWindow):
         if self.tabs.tabText(index) != TRIAL_BALANCE:
             return   # only the on-demand screens close
         widget = self.tabs.widget(index)
+        if widget is None:
+            return
         for action in getattr(widget, "menu_actions", []):
             if action is not None:
                 self.actions_menu.removeAction(action)
@@ -242,9 +245,18 @@ class MainWindow(QMainWindow):
             if action.isSeparator() and action.text() == TRIAL_BALANCE:
                 self.actions_menu.removeAction(action)
         self.tabs.removeTab(index)
-        if hasattr(widget, "shutdown"):
-            widget.shutdown()
-        widget.deleteLater()
+        self._delete_when_idle(widget)
+
+    def _delete_when_idle(self, widget: QWidget) -> None:
+        """A closed screen goes once its jobs have stopped (cancelled now; the batch in flight finishes).
+        Until then it stays inside the window, so closing the window waits for them too."""
+        running = running_under(widget)
+        if not running:
+            widget.deleteLater()
+            return
+        for worker in running:
+            worker.cancel()
+            worker.done.connect(lambda: self._delete_when_idle(widget))
 
     def on_current_tab_changed(self, index: int) -> None:
         if index >= 0:
@@ -339,9 +351,9 @@ class MainWindow(QMainWindow):
 
     # -- shortcuts' targets ---------------------------------------------------------------------------
     def refresh_current(self) -> None:
-        tab = self.current_tab()
-        if tab is not None and hasattr(tab, "refresh"):
-            tab.refresh()
+        refresh = getattr(self.current_tab(), "refresh", None)
+        if callable(refresh):
+            refresh()
 
     def focus_filter(self) -> None:
         tab = self.current_tab()
@@ -382,48 +394,32 @@ class MainWindow(QMainWindow):
 
         store = self.ctx.store
         self.statusBar().showMessage(f"Importing {Path(path).name}…")
-        worker = Worker(lambda _p, _c: import_documents(store, path), self)
+        worker = Worker(lambda _p, _c: import_documents(store, path), owner=self)
         worker.finished.connect(lambda result: self.on_import_finished(path, result))
         worker.failed.connect(lambda message: self.on_import_failed(path, message))
-        worker.done.connect(lambda: self._workers.remove(worker))
-        self._workers.append(worker)
         return worker.start()
 
-    def on_import_finished(self, path: str, report) -> None:
+    def on_import_finished(self, path: str, report: ImportReport) -> None:
         """``report`` is ledger.csv_import's ImportReport: all imported, or nothing and every bad row."""
         name = Path(path).name
         if report.ok:
             self.statusBar().showMessage(f"Imported {len(report.documents)} documents from {name}.", 10000)
-            box = QMessageBox(QMessageBox.Icon.Information, "Import documents", report.text(), parent=self)
             self.refresh_all()
         else:
             self.statusBar().showMessage(f"{name} was not imported: {len(report.errors)} problems.", 10000)
-            box = QMessageBox(QMessageBox.Icon.Warning, "Import documents",
-                              f"Nothing was imported from {name}: {len(report.errors)} "
-                              f"problem{'s' if len(report.errors) != 1 else ''} found.", parent=self)
-            shown = [str(e) for e in report.errors[:10]]
-            more = len(report.errors) - len(shown)
-            box.setInformativeText("\n".join(shown + ([f"…and {more} more (see details)."] if more else []))
-                                   + "\n\nCorrect these rows in the file and import it again.")
-            box.setDetailedText(report.text())
-        box.setObjectName("import_result_dialog")
-        self.last_message = box
-        box.open()
+        self.last_message = messages.import_report_box(self, path, report)
+        self.last_message.open()
 
     def on_import_failed(self, path: str, message: str) -> None:
         self.statusBar().clearMessage()
-        box = QMessageBox(QMessageBox.Icon.Warning, "Import documents",
-                          f"{Path(path).name} was not imported; nothing was written.", parent=self)
-        box.setObjectName("import_result_dialog")
-        box.setInformativeText(message)
-        self.last_message = box
-        box.open()
+        self.last_message = messages.import_failed_box(self, path, message)
+        self.last_message.open()
 
     def refresh_all(self) -> None:
         for i in range(self.tabs.count()):
-            tab = self.tabs.widget(i)
-            if hasattr(tab, "refresh"):
-                tab.refresh()
+            refresh = getattr(self.tabs.widget(i), "refresh", None)
+            if callable(refresh):
+                refresh()
 
     def on_open_company_triggered(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open company file", str(Path(self.ctx.store.label).parent),
@@ -442,26 +438,35 @@ class MainWindow(QMainWindow):
             return None
         window = MainWindow(AppContext(store), settings=self.settings)
         app = QApplication.instance()
-        windows = app.property("kcc_windows") or []
-        app.setProperty("kcc_windows", [*windows, window])   # keep it alive after this one goes
+        if app is not None:   # keep it alive after this one goes
+            app.setProperty("kcc_windows", [*(app.property("kcc_windows") or []), window])
         window.show()
         self.close()
         return window
 
     # -- help -------------------------------------------------------------------------------------------
     def show_about(self) -> QMessageBox:
-        box = QMessageBox(self)
-        box.setObjectName("about_dialog")
-        box.setWindowTitle(f"About {APP_NAME}")
-        box.setIconPixmap(icons.app_icon().pixmap(64, 64))
-        box.setText(f"<b>{APP_NAME}</b><br>Keeps the stock-and-order ledger in step with Xero or QuickBooks.")
-        box.setInformativeText(versions_text().replace("\n", "<br>"))
-        box.open()
-        self.about_box = box
-        return box
+        self.about_box = messages.about_box(self)
+        self.about_box.open()
+        return self.about_box
 
     # -- closing ------------------------------------------------------------------------------------------
-    def closeEvent(self, event) -> None:
+    def showEvent(self, event: QShowEvent) -> None:
+        self._layout_saved = False
+        super().showEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._layout_saved:   # once: a second close (after the jobs stopped) must not undo a reset
+            self._layout_saved = True
+            self.save_layout()
+        running = running_under(self)
+        if running:
+            event.ignore()
+            self._close_after(running)
+            return
+        super().closeEvent(event)
+
+    def save_layout(self) -> None:
         self.settings.window_geometry = self.saveGeometry()
         self.settings.window_state = self.saveState()
         index = self.tabs.currentIndex()
@@ -470,10 +475,23 @@ class MainWindow(QMainWindow):
         for grid in self.findChildren(GridView):
             grid.save_layout()
         self.settings.sync()
-        for worker in list(self._workers):
-            stop_worker(worker)
-        for i in range(self.tabs.count()):   # tabs with background work stop it (``shutdown()``)
-            tab = self.tabs.widget(i)
-            if hasattr(tab, "shutdown"):
-                tab.shutdown()
-        super().closeEvent(event)
+
+    def _close_after(self, running: list[Worker]) -> None:
+        """Cancel the jobs and close when the last has stopped (each after its batch in flight)."""
+        if not self._closing:
+            self._closing = True
+            central = self.centralWidget()
+            if central is not None:
+                central.setEnabled(False)
+            self.menuBar().setEnabled(False)
+            self.statusBar().showMessage("Closing after the batch in progress…")
+        for worker in running:
+            if worker not in self._awaited:
+                self._awaited.add(worker)
+                worker.done.connect(lambda w=worker: self._on_closing_job_done(w))
+            worker.cancel()
+
+    def _on_closing_job_done(self, worker: Worker) -> None:
+        self._awaited.discard(worker)
+        if not running_under(self):
+            self.close()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtWidgets import QComboBox, QCompleter, QStyledItemDelegate, QWidget
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtWidgets import QComboBox, QCompleter, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from .mapping_models import CHOICES_ROLE
 
 NOT_MAPPED = "(not mapped)"
+Index = QModelIndex | QPersistentModelIndex
 
 
 class AccountComboDelegate(QStyledItemDelegate):
@@ -17,7 +18,7 @@ class AccountComboDelegate(QStyledItemDelegate):
     commits at once, so a mapping is one gesture.
     """
 
-    def createEditor(self, parent: QWidget, option, index: QModelIndex) -> QWidget:
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: Index) -> QWidget:
         combo = QComboBox(parent)
         combo.setObjectName("account_combo")
         combo.setAccessibleName("Package account")
@@ -38,17 +39,24 @@ class AccountComboDelegate(QStyledItemDelegate):
         self.commitData.emit(combo)
         self.closeEditor.emit(combo, QStyledItemDelegate.EndEditHint.NoHint)
 
-    def setEditorData(self, editor: QComboBox, index: QModelIndex) -> None:
+    def setEditorData(self, editor: QWidget, index: Index) -> None:
+        if not isinstance(editor, QComboBox):
+            return super().setEditorData(editor, index)
         found = editor.findData(index.data(Qt.ItemDataRole.EditRole) or "")
         editor.setCurrentIndex(max(found, 0))
-        editor.lineEdit().selectAll()   # typing replaces the current entry and starts the search
+        line = editor.lineEdit()
+        if line is not None:
+            line.selectAll()   # typing replaces the current entry and starts the search
 
-    def setModelData(self, editor: QComboBox, model, index: QModelIndex) -> None:
+    def setModelData(self, editor: QWidget, model: QAbstractItemModel, index: Index) -> None:
+        if not isinstance(editor, QComboBox):
+            return super().setModelData(editor, model, index)
         # Typed text must name one of the entries; anything else leaves the mapping as it was.
         i = editor.findText(editor.currentText(), Qt.MatchFlag.MatchFixedString)
         if i < 0:
-            return
+            return None
         model.setData(index, editor.itemData(i), Qt.ItemDataRole.EditRole)
+        return None
 
-    def updateEditorGeometry(self, editor: QWidget, option, index: QModelIndex) -> None:
+    def updateEditorGeometry(self, editor: QWidget, option: QStyleOptionViewItem, index: Index) -> None:
         editor.setGeometry(option.rect)

@@ -7,12 +7,16 @@ Rows are MappingService rows (plain values); the mapped-account cells are editab
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any, ClassVar
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 
 from ..sync.mapping import BANK, NOMINAL, TAX, TAX_PURCHASE, MappingError, MappingRow, MappingService
 from .grid import LazyTableModel
+
+# A grid row: one ledger record's MappingRow per category it maps (a tax code: sales and purchases).
+MappingRows = dict[str, MappingRow]
 
 CHOICES_ROLE = Qt.ItemDataRole.UserRole + 10   # [(code, "code — name (type)"), ...] for the combobox
 GREY = QBrush(QColor("#8a8a8a"))
@@ -22,12 +26,12 @@ _BAD_STATES = ("unmapped", "archived", "deleted", "unknown")
 _WORST = ("deleted", "archived", "unknown", "unmapped", "ok", "not_needed", "never_exported")
 
 
-class _MappingModel(LazyTableModel):
+class _MappingModel(LazyTableModel[MappingRows, Any]):
     """Shared behaviour; a subclass says which column maps which category (``mapped``)."""
 
     mapping_changed = Signal(str)   # after a successful edit: the audit-style description
     mapping_failed = Signal(str)    # the service's plain-words refusal
-    mapped: dict[int, str] = {}
+    mapped: ClassVar[dict[int, str]] = {}
     primary = NOMINAL
 
     def __init__(self, service: MappingService, parent=None) -> None:
@@ -38,14 +42,14 @@ class _MappingModel(LazyTableModel):
     def load_ids(self) -> list[int]:
         return self.service.local_ids(self.primary)
 
-    def fetch_rows(self, ids):
+    def fetch_rows(self, ids) -> dict[int, MappingRows]:
         cats = set(self.mapped.values()) | {self.primary}
         return {i: {c: self.service.row(c, i) for c in cats} for i in ids}
 
-    def _first(self, row) -> MappingRow:
+    def _first(self, row: MappingRows) -> MappingRow:
         return row[self.primary]
 
-    def _state(self, row) -> tuple[str, str]:
+    def _state(self, row: MappingRows) -> tuple[str, str]:
         rows = sorted(row.values(), key=lambda r: _WORST.index(r.state))
         worst = rows[0]
         return worst.state, worst.status if len(rows) == 1 or worst.state not in _BAD_STATES else \
@@ -67,7 +71,7 @@ class _MappingModel(LazyTableModel):
             return r.reason or ("Double-click to choose an account" if r.editable else r.status)
         return self._state(row)[1]
 
-    def flags(self, index: QModelIndex):
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         base = super().flags(index)
         if not index.isValid():
             return base
@@ -79,7 +83,7 @@ class _MappingModel(LazyTableModel):
             return base & ~Qt.ItemFlag.ItemIsEnabled   # greyed: stock and cost of sale
         return base
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         cat = self.mapped.get(index.column()) if index.isValid() else None
         if cat and role in (Qt.ItemDataRole.EditRole, CHOICES_ROLE):
             row = self._row_at(index.row())
@@ -90,7 +94,8 @@ class _MappingModel(LazyTableModel):
             return [(c.code, c.label) for c in self.service.choices(cat, row[cat].local_id)]
         return super().data(index, role)
 
-    def setData(self, index: QModelIndex, value, role: int = Qt.ItemDataRole.EditRole) -> bool:
+    def setData(self, index: QModelIndex | QPersistentModelIndex, value: Any,
+                role: int = Qt.ItemDataRole.EditRole) -> bool:
         cat = self.mapped.get(index.column()) if index.isValid() else None
         if not cat or role != Qt.ItemDataRole.EditRole:
             return False
@@ -120,12 +125,13 @@ class NominalColumns(IntEnum):
 
 class NominalMappingModel(_MappingModel):
     Columns = NominalColumns
-    headers = {NominalColumns.CODE: "Code", NominalColumns.NAME: "Name", NominalColumns.KIND: "Kind",
-               NominalColumns.MAPPED: "Mapped account", NominalColumns.STATUS: "Status",
-               NominalColumns.WHY: "Why"}
-    column_widths = {NominalColumns.CODE: 46, NominalColumns.NAME: 145, NominalColumns.KIND: 72,
-                     NominalColumns.MAPPED: 230, NominalColumns.STATUS: 338}
-    mapped = {NominalColumns.MAPPED: NOMINAL}
+    headers: ClassVar[dict[int, str]] = {
+        NominalColumns.CODE: "Code", NominalColumns.NAME: "Name", NominalColumns.KIND: "Kind",
+        NominalColumns.MAPPED: "Mapped account", NominalColumns.STATUS: "Status", NominalColumns.WHY: "Why"}
+    column_widths: ClassVar[dict[int, int]] = {
+        NominalColumns.CODE: 46, NominalColumns.NAME: 145, NominalColumns.KIND: 72, NominalColumns.MAPPED: 230,
+        NominalColumns.STATUS: 338}
+    mapped: ClassVar[dict[int, str]] = {NominalColumns.MAPPED: NOMINAL}
     primary = NOMINAL
 
     def display(self, row, column):
@@ -136,10 +142,10 @@ class NominalMappingModel(_MappingModel):
 
 
 class BankMappingModel(NominalMappingModel):
-    mapped = {NominalColumns.MAPPED: BANK}
+    mapped: ClassVar[dict[int, str]] = {NominalColumns.MAPPED: BANK}
     primary = BANK
-    headers = {**NominalMappingModel.headers, NominalColumns.KIND: "Currency",
-               NominalColumns.MAPPED: "Package bank account"}
+    headers: ClassVar[dict[int, str]] = {**NominalMappingModel.headers, NominalColumns.KIND: "Currency",
+                                         NominalColumns.MAPPED: "Package bank account"}
 
 
 class TaxColumns(IntEnum):
@@ -154,12 +160,14 @@ class TaxColumns(IntEnum):
 
 class TaxMappingModel(_MappingModel):
     Columns = TaxColumns
-    headers = {TaxColumns.CODE: "Code", TaxColumns.NAME: "Name", TaxColumns.RATE: "Rate",
-               TaxColumns.SALES: "Tax rate on sales", TaxColumns.PURCHASES: "Tax rate on purchases",
-               TaxColumns.STATUS: "Status", TaxColumns.WHY: "Why"}
-    column_widths = {TaxColumns.CODE: 45, TaxColumns.NAME: 125, TaxColumns.RATE: 45, TaxColumns.SALES: 220,
-                     TaxColumns.PURCHASES: 220, TaxColumns.STATUS: 160}
-    mapped = {TaxColumns.SALES: TAX, TaxColumns.PURCHASES: TAX_PURCHASE}
+    headers: ClassVar[dict[int, str]] = {
+        TaxColumns.CODE: "Code", TaxColumns.NAME: "Name", TaxColumns.RATE: "Rate",
+        TaxColumns.SALES: "Tax rate on sales", TaxColumns.PURCHASES: "Tax rate on purchases",
+        TaxColumns.STATUS: "Status", TaxColumns.WHY: "Why"}
+    column_widths: ClassVar[dict[int, int]] = {
+        TaxColumns.CODE: 45, TaxColumns.NAME: 125, TaxColumns.RATE: 45, TaxColumns.SALES: 220,
+        TaxColumns.PURCHASES: 220, TaxColumns.STATUS: 160}
+    mapped: ClassVar[dict[int, str]] = {TaxColumns.SALES: TAX, TaxColumns.PURCHASES: TAX_PURCHASE}
     primary = TAX
 
     def display(self, row, column):

@@ -1,10 +1,15 @@
 """The Mapping tab: connect, fetch the package's accounts, map nominals / tax codes / bank accounts, options.
 
 Holds no rule: MappingService and OptionsService decide; this adapts them to Qt. Connecting and fetching
-talk to the package, so they run on a worker thread (ui/worker.py); Apply Default Setup is local and quick.
+talk to the package, so they run in a ``worker.Worker``, their progress written to the messages box;
+Apply Default Setup is local and quick.
 """
 
 from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
@@ -24,8 +29,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..connectors.provider import Provider
-from ..sync.mapping import NOMINAL, MappingService, Suggestion
-from ..sync.options import OptionsService
+from ..connectors.settings import ConnectionSettings
+from ..context import AppContext
+from ..sync.mapping import NOMINAL, FetchSummary, MappingService, Suggestion
 from . import icons
 from .audit_dialog import AuditDialog
 from .grid import GridPanel, GridView
@@ -34,7 +40,7 @@ from .mapping_models import BankMappingModel, NominalMappingModel, TaxMappingMod
 from .options_panel import OptionsPanel
 from .settings import UiSettings
 from .tenant_chooser import TenantChooser
-from .worker import Worker
+from .worker import JobFn, ProgressFn, Worker
 
 EDIT_TRIGGERS = (QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
                  | QAbstractItemView.EditTrigger.SelectedClicked)
@@ -49,7 +55,7 @@ class MappingTab(QWidget):
     defaults_applied = Signal(list)  # [Suggestion]
     options_changed = Signal(str)   # an option's name, after it was saved (e.g. refresh the payment action)
 
-    def __init__(self, ctx, parent=None) -> None:
+    def __init__(self, ctx: AppContext, parent=None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.store = ctx.store
@@ -134,7 +140,7 @@ class MappingTab(QWidget):
         self.package_combo.setToolTip("Connect signs in to this accounting package")
         for provider in Provider:
             self.package_combo.addItem(provider.label, provider.value)
-        self.package_combo.setCurrentIndex(self.package_combo.findData(self.service.provider.value))
+        self.package_combo.setCurrentIndex(self.package_combo.findData(str(self.service.provider)))
 
         top = QHBoxLayout()
         top.addWidget(self.actions_button)
@@ -203,15 +209,23 @@ class MappingTab(QWidget):
         for action in (self.connect_action, self.fetch_action, self.apply_defaults_action):
             action.setEnabled(not busy)
 
-    def _start(self, job, on_finished) -> Worker:
+    def _start(self, job: JobFn, on_finished: Callable[[Any], None]) -> Worker:
         self._busy(True)
-        worker = Worker(job, self)
-        worker.progress.connect(lambda _d, _t, text: text and self.show_message(text))
+        worker = Worker(job, owner=self)
+        worker.progress.connect(self.on_worker_progress)
         worker.finished.connect(on_finished)
         worker.failed.connect(self.on_worker_failed)
-        worker.done.connect(lambda: self._busy(False))
+        worker.done.connect(self.on_worker_done)
         self.worker = worker
         return worker.start()
+
+    def on_worker_progress(self, _done: int, _total: int, text: str) -> None:
+        if text:
+            self.show_message(text)
+
+    def on_worker_done(self) -> None:
+        self.worker = None
+        self._busy(False)
 
     def on_connect_triggered(self) -> None:
         from ..connectors.connect import connect
@@ -222,12 +236,13 @@ class MappingTab(QWidget):
         store, open_browser, chooser = self.store, self.open_browser, self.tenant_chooser
         self.show_message(f"Connecting to {Provider(provider).label}: sign in in your browser…")
 
-        def job(progress, _cancel):
+        def job(progress: ProgressFn, _cancel: threading.Event) -> ConnectionSettings:
             return connect(provider, DbSettingsStore(store), TokenStore(), open_browser=open_browser,
                            choose_tenant=chooser, print_fn=lambda text: progress(0, 1, text))
-        self._start(job, self.on_connect_finished)
+        worker = self._start(job, self.on_connect_finished)
+        worker.cancel_requested.connect(chooser.refuse)   # the window closing answers an open question
 
-    def on_connect_finished(self, settings) -> None:
+    def on_connect_finished(self, settings: ConnectionSettings) -> None:
         self.show_message(f"Connected to {settings.organisation_name or settings.tenant_id}. "
                           "Next: Actions → Get Nominal & Tax Accounts.")
         self._rebuild_service()
@@ -238,7 +253,7 @@ class MappingTab(QWidget):
         self.show_message("Getting nominal and tax accounts…")
         self._start(lambda _p, _c: MappingService(ctx.store, provider).fetch(ctx.package()), self.on_fetch_finished)
 
-    def on_fetch_finished(self, summary) -> None:
+    def on_fetch_finished(self, summary: FetchSummary) -> None:
         self.reload()
         self.show_message(summary.text)
         self.fetched.emit(summary)
@@ -267,7 +282,7 @@ class MappingTab(QWidget):
 
     def _rebuild_service(self) -> None:
         self.service = MappingService(self.store)
-        self.package_combo.setCurrentIndex(self.package_combo.findData(self.service.provider.value))
+        self.package_combo.setCurrentIndex(self.package_combo.findData(str(self.service.provider)))
         for model in (self.nominal_model, self.tax_model, self.bank_model):
             model.service = self.service
         self.reload()

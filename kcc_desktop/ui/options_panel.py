@@ -1,13 +1,15 @@
-"""Integration options and default nominals, saved (and audited) the moment they change."""
+"""The Mapping tab's options panel: integration options and default nominals, saved (and audited) the
+moment they change. ``sync.options.OptionsService`` decides; the nominal pickers' choices come from
+``views.options``."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
-from sqlalchemy import select
 
-from ..models import NominalCode
+from ..store import Store
 from ..sync.options import CHECKS, DEFAULT_NOMINAL_KINDS, HELP, LABELS, OptionError, OptionsService
+from ..views.options import default_nominal_choices
 
 
 class OptionsPanel(QWidget):
@@ -16,7 +18,7 @@ class OptionsPanel(QWidget):
     option_changed = Signal(str)   # option name
     option_failed = Signal(str)    # plain-words refusal
 
-    def __init__(self, store, parent=None) -> None:
+    def __init__(self, store: Store, parent=None) -> None:
         super().__init__(parent)
         self.store = store
         self.service = OptionsService(store)
@@ -65,10 +67,7 @@ class OptionsPanel(QWidget):
             opts = self.service.load()
             for name, check in self.checks.items():
                 check.setChecked(getattr(opts, name))
-            with self.store.session() as s:
-                nominals = list(s.scalars(select(NominalCode).order_by(NominalCode.code)))
-                choices = {kind: [(n.code, f"{n.code} — {n.name}") for n in nominals if n.kind == kind]
-                           for kind in DEFAULT_NOMINAL_KINDS.values()}
+            choices = default_nominal_choices(self.store)
             for name, combo in self.pickers.items():
                 combo.clear()
                 combo.addItem("(first of its kind)", "")
@@ -78,7 +77,7 @@ class OptionsPanel(QWidget):
         finally:
             self._loading = False
 
-    def _save(self, name: str, value) -> None:
+    def _save(self, name: str, value: bool | str) -> None:
         if self._loading:
             return
         try:

@@ -2,12 +2,12 @@
 
 ``RecordPaymentAction`` follows the chosen company: with the integration on it is disabled for account
 customers and its tooltip carries the guard's own message. The dialog still lets the service decide, so
-a change made meanwhile (the integration switched on) is refused with the same message.
+a change made meanwhile (the integration switched on) is refused with the same message. What it reads
+and the payment it records go through ``views.payments``.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from PySide6.QtCore import QDate
@@ -20,15 +20,16 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import select
 
-from ..ledger import service
 from ..ledger.errors import LedgerError
-from ..models import BankAccount, Company
-from ..sync.guard import payment_kind_for, payment_refusal
+from ..store import Store
+from ..sync.guard import payment_refusal
+from ..views.payments import bank_choices, company_choices, payment_kind, record_payment
+from .qdates import to_date
 
 KIND_LABELS = {"receipt": "Customer receipt", "prepayment": "Prepayment (non-account customer)",
                "supplier_payment": "Supplier payment"}
@@ -37,7 +38,7 @@ KIND_LABELS = {"receipt": "Customer receipt", "prepayment": "Prepayment (non-acc
 class RecordPaymentAction(QAction):
     """Put it in a menu or a grid's context menu and call ``set_company`` as the selection changes."""
 
-    def __init__(self, store, parent=None) -> None:
+    def __init__(self, store: Store, parent=None) -> None:
         super().__init__("Record &Payment…", parent)
         self.store = store
         self.company_id: int | None = None
@@ -60,13 +61,13 @@ class RecordPaymentAction(QAction):
         self.setToolTip(reason or "Record a payment, or a prepayment from a non-account customer")
 
     def on_triggered(self) -> None:
-        parent = self.parent() if isinstance(self.parent(), QWidget) else None
-        self.dialog = PaymentDialog(self.store, self.company_id, parent)
+        owner = self.parent()
+        self.dialog = PaymentDialog(self.store, self.company_id, owner if isinstance(owner, QWidget) else None)
         self.dialog.open()
 
 
 class PaymentDialog(QDialog):
-    def __init__(self, store, company_id: int | None = None, parent=None) -> None:
+    def __init__(self, store: Store, company_id: int | None = None, parent=None) -> None:
         super().__init__(parent)
         self.store = store
         self.payment_id: int | None = None
@@ -75,11 +76,10 @@ class PaymentDialog(QDialog):
         self.company_combo.setAccessibleName("Company")
         self.bank_combo = QComboBox()
         self.bank_combo.setAccessibleName("Bank account")
-        with store.session() as s:
-            for c in s.scalars(select(Company).order_by(Company.name)):
-                self.company_combo.addItem(f"{c.name} ({c.code})", c.id)
-            for b in s.scalars(select(BankAccount).order_by(BankAccount.code)):
-                self.bank_combo.addItem(f"{b.code} — {b.name}", b.id)
+        for company in company_choices(store):
+            self.company_combo.addItem(company.label, company.id)
+        for bank in bank_choices(store):
+            self.bank_combo.addItem(bank.label, bank.id)
         self.kind_label = QLabel()
         self.amount_edit = QLineEdit()
         self.amount_edit.setAccessibleName("Amount")
@@ -112,15 +112,15 @@ class PaymentDialog(QDialog):
         self.on_company_changed()
 
     @property
-    def ok_button(self):
+    def ok_button(self) -> QPushButton:
         return self.buttons.button(QDialogButtonBox.StandardButton.Ok)
 
     def on_company_changed(self) -> None:
         company_id = self.company_combo.currentData()
         if company_id is None:
             return
-        with self.store.session() as s:
-            self.kind_label.setText(KIND_LABELS[payment_kind_for(s.get(Company, company_id))])
+        kind = payment_kind(self.store, company_id)
+        self.kind_label.setText(KIND_LABELS[kind] if kind is not None else "")
         reason = payment_refusal(self.store, company_id)
         self.error_label.setText(reason or "")
         self.ok_button.setEnabled(reason is None)
@@ -132,14 +132,13 @@ class PaymentDialog(QDialog):
         except InvalidOperation:
             self.error_label.setText("Enter the amount as a number, e.g. 120.00.")
             return
-        when: date = self.date_edit.date().toPython()
+        company_id, bank_id = self.company_combo.currentData(), self.bank_combo.currentData()
+        if company_id is None or bank_id is None:
+            self.error_label.setText("Choose the company and the bank account first.")
+            return
         try:
-            with self.store.transaction() as s:
-                company = s.get(Company, self.company_combo.currentData())
-                bank = s.get(BankAccount, self.bank_combo.currentData())
-                payment = service.record_payment(s, payment_kind_for(company), company, bank, amount, when,
-                                                 reference=self.reference_edit.text().strip())
-                self.payment_id = payment.id
+            self.payment_id = record_payment(self.store, company_id, bank_id, amount, to_date(self.date_edit.date()),
+                                             self.reference_edit.text().strip())
         except LedgerError as exc:   # the guard included: the service's own words
             self.error_label.setText(str(exc))
             return

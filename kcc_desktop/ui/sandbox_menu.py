@@ -1,25 +1,32 @@
 """The Sandbox menu, present only in demo mode: act as the bookkeeper in the sandbox, or switch package.
 
-Everything here goes over HTTP to the in-process sandbox, so it runs on a worker thread.
+Everything here goes over HTTP to the in-process sandbox, so it runs in a ``worker.Worker``; the menu is
+disabled while one runs.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from typing import Any
+
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox
+from PySide6.QtWidgets import QMenu, QMessageBox
 
 from ..connectors.provider import Provider
+from ..demo.mode import DemoSession
 from ..demo.payments import KINDS, DemoBookkeeper
-from .worker import Worker, run_in_background
+from .main_window import MainWindow
+from .worker import JobFn, ProgressFn, Worker
 
 
 class SandboxMenu(QMenu):
-    def __init__(self, window: QMainWindow, session) -> None:
+    def __init__(self, window: MainWindow, session: DemoSession) -> None:
         super().__init__("&Sandbox", window)
         self.setObjectName("sandbox_menu")
         self.window_ = window
         self.session = session
-        self._workers: list[Worker] = []
+        self.worker: Worker | None = None   # the running job's, until it is done
         self.payment_actions: dict[str, QAction] = {}
         self.last_error = ""
         for kind, text in KINDS.items():
@@ -45,19 +52,24 @@ class SandboxMenu(QMenu):
     def _update_labels(self) -> None:
         self.switch_action.setText(f"Switch the Demo to the {Provider(self._other()).label} Sandbox")
 
-    def _run(self, fn, on_done) -> Worker:
+    def _run(self, fn: JobFn, on_done: Callable[[Any], None]) -> Worker:
         self.setEnabled(False)
-        worker = run_in_background(fn, parent=self, on_finished=on_done, on_failed=self._on_failed)
-        worker.done.connect(lambda: self.setEnabled(True))
-        self._workers.append(worker)
-        worker.done.connect(lambda w=worker: self._workers.remove(w))
-        return worker
+        worker = Worker(fn, owner=self)
+        worker.finished.connect(on_done)
+        worker.failed.connect(self._on_failed)
+        worker.done.connect(self._on_done)
+        self.worker = worker
+        return worker.start()
+
+    def _on_done(self) -> None:
+        self.worker = None
+        self.setEnabled(True)
 
     def record_payment(self, kind: str) -> Worker:
-        store, provider, urls, ctx = (self.session.ctx.store, self.session.provider, self.session.server.urls(),
-                                      self.session.ctx)
+        ctx = self.session.ctx
+        store, provider, urls = ctx.store, self.session.provider, ctx.sandbox.urls()
 
-        def job(_progress, _cancel) -> str:
+        def job(_progress: ProgressFn, _cancel: threading.Event) -> str:
             return DemoBookkeeper(store, provider, urls, ctx.package()).record(kind).text
 
         return self._run(job, self._on_recorded)
@@ -72,12 +84,11 @@ class SandboxMenu(QMenu):
         self.session.stop()
         return self._run(lambda _p, _c: connect_sandbox(store, target), self._on_switched)
 
-    def _on_switched(self, result) -> None:
-        ctx, provider, server = result
+    def _on_switched(self, result: tuple[Any, str, Any]) -> None:
+        _ctx, provider, server = result
         self.session.ctx.sandbox, self.session.provider, self.session.server = server, provider, server
         self._update_labels()
-        if hasattr(self.window_, "set_connection_status"):
-            self.window_.set_connection_status(f"{Provider(provider).label} sandbox — connected", True)
+        self.window_.set_connection_status(f"{Provider(provider).label} sandbox — connected", True)
         self.window_.statusBar().showMessage(f"The demo now uses the {Provider(provider).label} sandbox.", 10000)
 
     def _on_failed(self, message: str) -> None:

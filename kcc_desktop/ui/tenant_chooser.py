@@ -7,7 +7,7 @@ answer back to the waiting worker.
 
 from __future__ import annotations
 
-import threading
+import queue
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QDialog, QInputDialog, QWidget
@@ -22,20 +22,17 @@ class TenantChooser(QObject):
         super().__init__(parent)
         self.parent_widget = parent
         self.dialog: QInputDialog | None = None
-        self._answer: str | None = None
-        self._answered = threading.Event()
+        self._answers: queue.Queue[str | None] = queue.Queue()   # the chosen tenant id, or None: refused
         self._asked.connect(self._on_asked, Qt.ConnectionType.QueuedConnection)
 
     def __call__(self, tenants: list[dict[str, str]]) -> str:
         """On the worker thread: blocks until the user has chosen (or refused) in the dialog."""
-        self._answer = None
-        self._answered.clear()
         self._asked.emit(tenants)
-        self._answered.wait()
-        if self._answer is None:
+        answer = self._answers.get()
+        if answer is None:
             raise ConnectorError("No organisation was chosen, so nothing was connected.",
                                  "Use Connect again and choose the organisation this company file belongs to.")
-        return self._answer
+        return answer
 
     def _on_asked(self, tenants: list[dict[str, str]]) -> None:
         names = [t["name"] for t in tenants]
@@ -52,7 +49,11 @@ class TenantChooser(QObject):
 
     def _on_finished(self, result: int, tenants: list[dict[str, str]], names: list[str]) -> None:
         chosen = self.dialog.textValue() if self.dialog is not None else ""
-        if result == QDialog.DialogCode.Accepted and chosen in names:
-            self._answer = tenants[names.index(chosen)]["tenant_id"]
+        accepted = result == QDialog.DialogCode.Accepted and chosen in names
         self.dialog = None
-        self._answered.set()
+        self._answers.put(tenants[names.index(chosen)]["tenant_id"] if accepted else None)
+
+    def refuse(self) -> None:
+        """Closing the window: answer a question still open with "none", so the waiting job can end."""
+        if self.dialog is not None:
+            self.dialog.reject()

@@ -1,20 +1,22 @@
 """Accounts → Trial Balance: nominal code, name, debit and credit for a date range, with its totals.
 
 Stock and cost-of-sale rows are marked: they never go to the accounting package, so users journal those
-figures by hand; the "Journal by hand" column says so. The sums run in a worker thread (a 100,000-
-document ledger has over half a million journal lines).
+figures by hand; the "Journal by hand" column says so. The sums (``views.trial_balance``) run in a
+``worker.Worker`` (a 100,000-document ledger has over half a million journal lines).
 """
 
 from __future__ import annotations
 
 import csv
+import threading
 from datetime import date
 from decimal import Decimal
 from enum import IntEnum
 from pathlib import Path
+from typing import Any, ClassVar
 
-from PySide6.QtCore import QDate, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QFont
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QFont, QIcon
 from PySide6.QtWidgets import (
     QDateEdit,
     QFileDialog,
@@ -26,18 +28,19 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import func, select
 
 from ..context import AppContext
-from ..ledger.trial_balance import TrialBalance, TrialBalanceRow, trial_balance
-from ..models import JournalLine, NominalKind
+from ..ledger.trial_balance import TrialBalance, TrialBalanceRow
+from ..models import NominalKind
+from ..views.trial_balance import journal_date_range, trial_balance_for
 from . import icons
 from .grid import GridPanel, GridView, LazyTableModel, order_by_keys
-from .worker import Worker
+from .qdates import to_date, to_qdate
+from .worker import ProgressFn, Worker
 
 TOTAL_ID = 0   # the totals row: always last, whatever the sort or filter
 
-HAND_NOTE = {
+HAND_NOTE: dict[str, str] = {
     NominalKind.STOCK: "Stock: journal by hand",
     NominalKind.COST_OF_SALE: "Cost of sale: journal by hand",
 }
@@ -54,13 +57,14 @@ class TbCol(IntEnum):
     JOURNAL_BY_HAND = 4
 
 
-class TrialBalanceModel(LazyTableModel):
+class TrialBalanceModel(LazyTableModel[TrialBalanceRow, TbCol]):
     """Rows of a computed ``TrialBalance``; ids are 1..n for the rows and 0 for the totals row."""
 
     Columns = TbCol
-    headers = {TbCol.CODE: "Nominal code", TbCol.NAME: "Name", TbCol.DEBIT: "Debit", TbCol.CREDIT: "Credit",
-               TbCol.JOURNAL_BY_HAND: "Journal by hand"}
-    column_widths = {TbCol.CODE: 110, TbCol.NAME: 300, TbCol.DEBIT: 130, TbCol.CREDIT: 130}
+    headers: ClassVar[dict[int, str]] = {TbCol.CODE: "Nominal code", TbCol.NAME: "Name", TbCol.DEBIT: "Debit",
+                                         TbCol.CREDIT: "Credit", TbCol.JOURNAL_BY_HAND: "Journal by hand"}
+    column_widths: ClassVar[dict[int, int]] = {TbCol.CODE: 110, TbCol.NAME: 300, TbCol.DEBIT: 130,
+                                               TbCol.CREDIT: 130}
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent=parent)
@@ -70,7 +74,7 @@ class TrialBalanceModel(LazyTableModel):
         self.balance = balance
         self.set_ids([*range(1, len(balance.rows) + 1), TOTAL_ID])
 
-    def fetch_rows(self, ids):
+    def fetch_rows(self, ids) -> dict[int, TrialBalanceRow]:
         rows = self.balance.rows
         total = TrialBalanceRow("", "Total", "", self.balance.total_debit, self.balance.total_credit)
         return {i: (total if i == TOTAL_ID else rows[i - 1]) for i in ids if i == TOTAL_ID or i <= len(rows)}
@@ -85,50 +89,46 @@ class TrialBalanceModel(LazyTableModel):
             return f"{value:,.2f}" if value or row.kind == "" else ""
         return HAND_NOTE.get(row.kind, "")
 
-    def sort_key(self, row: TrialBalanceRow, column: TbCol):
-        return {TbCol.DEBIT: row.debit, TbCol.CREDIT: row.credit}.get(column, self.display(row, column))
+    def sort_key(self, row: TrialBalanceRow, column: TbCol) -> Any:
+        if column == TbCol.DEBIT:
+            return row.debit
+        if column == TbCol.CREDIT:
+            return row.credit
+        return self.display(row, column)
 
-    def sorted_ids(self, ids, column, descending):
+    def sorted_ids(self, ids: list[int], column: TbCol, descending: bool) -> list[int]:
         rows = [i for i in ids if i != TOTAL_ID]
         keys = {i: self.sort_key(self.balance.rows[i - 1], column) for i in rows}
-        return order_by_keys(rows, keys, descending) + [TOTAL_ID]
+        return [*order_by_keys(rows, keys, descending), TOTAL_ID]
 
     def ids_matching(self, text: str) -> set[int]:
         return super().ids_matching(text) | {TOTAL_ID}
 
-    def alignment(self, column: TbCol):
+    def alignment(self, column: TbCol) -> Qt.AlignmentFlag | None:
         return Qt.AlignmentFlag.AlignRight if column in (TbCol.DEBIT, TbCol.CREDIT) else None
 
-    def decoration(self, row: TrialBalanceRow, column: TbCol):
+    def decoration(self, row: TrialBalanceRow, column: TbCol) -> QIcon | None:
         if column == TbCol.CODE and row.journal_by_hand:
             return icons.icon("journal-by-hand")
         return None
 
-    def background(self, row: TrialBalanceRow, column: TbCol):
+    def background(self, row: TrialBalanceRow, column: TbCol) -> QColor | None:
         return HAND_BACKGROUND if row.journal_by_hand else None
 
-    def foreground(self, row: TrialBalanceRow, column: TbCol):
+    def foreground(self, row: TrialBalanceRow, column: TbCol) -> QColor | None:
         if column == TbCol.JOURNAL_BY_HAND and row.journal_by_hand:
             return QColor("#e65100")
         return None
 
-    def font(self, row: TrialBalanceRow, column: TbCol):
+    def font(self, row: TrialBalanceRow, column: TbCol) -> QFont | None:
         if row.kind == "":
             font = QFont()
             font.setBold(True)
             return font
         return None
 
-    def tooltip(self, row: TrialBalanceRow, column: TbCol):
+    def tooltip(self, row: TrialBalanceRow, column: TbCol) -> str | None:
         return HAND_TOOLTIP if row.journal_by_hand else None
-
-
-def journal_date_range(ctx: AppContext) -> tuple[date, date]:
-    """From the first journal date to today (or the last journal date, if later): the whole ledger."""
-    with ctx.store.session() as s:
-        first, last = s.execute(select(func.min(JournalLine.date), func.max(JournalLine.date))).one()
-    today = date.today()
-    return (first or today.replace(month=1, day=1)), max(last or today, today)
 
 
 def write_csv(path: str | Path, balance: TrialBalance) -> None:
@@ -139,14 +139,6 @@ def write_csv(path: str | Path, balance: TrialBalance) -> None:
         for r in balance.rows:
             writer.writerow([r.code, r.name, f"{r.debit:.2f}", f"{r.credit:.2f}", HAND_NOTE.get(r.kind, "")])
         writer.writerow(["", "Total", f"{balance.total_debit:.2f}", f"{balance.total_credit:.2f}", ""])
-
-
-def stop_worker(worker: Worker, ms: int = 30_000) -> bool:
-    """Cancel and wait for a worker at shutdown. ``Worker.wait`` alone would wait for the thread's event
-    loop, which only quits once the GUI thread has handled the result, so quit the loop first."""
-    worker.cancel()
-    worker._thread.quit()   # ends the thread's event loop once the job returns
-    return worker.wait(ms)
 
 
 class TrialBalanceView(QWidget):
@@ -162,7 +154,7 @@ class TrialBalanceView(QWidget):
         self._worker: Worker | None = None
         self._again = False
 
-        first, last = journal_date_range(ctx)
+        first, last = journal_date_range(ctx.store, date.today())
         self.from_edit = self._date_edit("From date", first)
         self.to_edit = self._date_edit("To date", last)
         self._debounce = QTimer(self, singleShot=True, interval=250)
@@ -208,7 +200,7 @@ class TrialBalanceView(QWidget):
         self.refresh()
 
     def _date_edit(self, name: str, value: date) -> QDateEdit:
-        edit = QDateEdit(QDate(value.year, value.month, value.day))
+        edit = QDateEdit(to_qdate(value))
         edit.setCalendarPopup(True)
         edit.setDisplayFormat("yyyy-MM-dd")   # as the Documents grid shows dates
         edit.setAccessibleName(name)
@@ -216,7 +208,7 @@ class TrialBalanceView(QWidget):
 
     @property
     def date_range(self) -> tuple[date, date]:
-        return self.from_edit.date().toPython(), self.to_edit.date().toPython()
+        return to_date(self.from_edit.date()), to_date(self.to_edit.date())
 
     @property
     def balance(self) -> TrialBalance:
@@ -234,23 +226,14 @@ class TrialBalanceView(QWidget):
         store = self.ctx.store
         self.status_label.setText("Adding up the journal…")
 
-        def job(_progress, _cancel):
-            with store.session() as s:
-                return trial_balance(s, date_from, date_to)
+        def job(_progress: ProgressFn, _cancel: threading.Event) -> TrialBalance:
+            return trial_balance_for(store, date_from, date_to)
 
-        self._worker = Worker(job, self)
-        self._worker.finished.connect(self.on_balance_finished)
-        self._worker.failed.connect(self.on_balance_failed)
-        self._worker.start()
-
-    def _done(self) -> None:
-        worker, self._worker = self._worker, None
-        if worker is not None:
-            worker.wait()
-            worker.deleteLater()
-        if self._again:
-            self._again = False
-            self.refresh()
+        worker = Worker(job, owner=self)
+        worker.finished.connect(self.on_balance_finished)
+        worker.failed.connect(self.on_balance_failed)
+        worker.done.connect(self.on_worker_done)
+        self._worker = worker.start()
 
     def on_balance_finished(self, balance: TrialBalance) -> None:
         self.model.set_balance(balance)
@@ -259,20 +242,18 @@ class TrialBalanceView(QWidget):
         self.status_label.setText(
             f"Debit {balance.total_debit:,.2f} = Credit {balance.total_credit:,.2f}: balanced." if diff == 0 else
             f"Out of balance by {diff:,.2f}: please report this with the log file.")
-        self._done()
-        if self._worker is None:
+        if not self._again:
             self.loaded.emit()
 
     def on_balance_failed(self, message: str) -> None:
         self.status_label.setText(message)
         self.status_label.setToolTip(message)
-        self._done()
 
-    def shutdown(self) -> None:
-        """Before the window goes: let a running sum finish (it only reads) so no thread outlives us."""
-        self._again = False
-        if self._worker is not None:
-            stop_worker(self._worker)
+    def on_worker_done(self) -> None:
+        worker, self._worker = self._worker, None
+        again, self._again = self._again, False
+        if again and not (worker is not None and worker.cancelled):   # the range changed meanwhile
+            self.refresh()
 
     def on_export_triggered(self) -> None:
         date_from, date_to = self.date_range

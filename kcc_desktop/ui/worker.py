@@ -1,19 +1,28 @@
-"""Background work for the window: a job runs on a QThread, the GUI hears about it through signals.
+"""Background work for the window: every job runs through ``Worker``, on its own QThread.
 
-    worker = Worker(lambda progress, cancel: service.upload(ids, package, progress=progress, cancel=cancel))
-    worker.progress.connect(on_progress)     # (done, total, text), already throttled
-    worker.finished.connect(on_done)         # (summary): whatever the job returned
+    worker = Worker(job, owner=self)         # job(progress, cancel) -> result, called on the worker thread
+    worker.progress.connect(on_progress)     # (done, total, text), at most ~20 a second
+    worker.finished.connect(on_finished)     # (result): whatever the job returned
     worker.failed.connect(on_failed)         # (message): plain words, safe to show
+    worker.done.connect(on_done)             # after finished or failed, once the thread has stopped
     worker.start()
     ...
     worker.cancel()                          # sets the threading.Event the job checks between batches
 
-Rules the job must keep (see STYLE.md "Threads"): it opens its own session (``store.session()``),
-never touches the GUI, and returns plain values or ids, never ORM objects bound to its session.
+Tabs that show a job (progress bar, Cancel) do it through ``job_runner.JobRunner``; this module is the
+one way a job starts. Rules the job keeps (STYLE.md "Threads"): it opens its own sessions, never
+touches the GUI, and returns plain values or ids, never ORM objects bound to its session.
 
 Why two QObjects: the job object lives in the worker thread, and ``Worker`` (the object callers connect
-to) lives in the GUI thread and re-emits. So any slot, lambda included, runs on the GUI thread; a lambda
-connected straight to an object living in another thread would run there.
+to) lives in the GUI thread and re-emits, so every slot, lambdas included, runs on the GUI thread.
+
+Lifetime. The thread quits itself as soon as the job returns, so ``wait()`` needs nothing from the GUI
+thread; ``finished`` or ``failed``, then ``done``, are emitted once it has stopped, and the Worker then
+deletes itself. A running Worker is kept alive by this module, not by its owner: the owner (the tab or
+dialog that started it) may be deleted first, and then the job is cancelled and its result goes nowhere,
+but its thread still runs to its end instead of being destroyed mid-batch (which aborts the process).
+Closing the window asks ``running_under(window)`` which jobs to cancel and wait for; ``wait_for_all`` is
+the app's last word before it exits, so no thread outlives it.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
@@ -81,70 +91,91 @@ def _gc_release(generation: int | None = None) -> None:
 def plain_message(exc: BaseException) -> str:
     """An expected failure's own message; for anything else, what happened and what to do."""
     from ..connectors.base import ConnectorError
+    from ..ledger.errors import LedgerError
 
-    expected = (ConnectorError,)
-    try:
-        from ..ledger.errors import LedgerError
-
-        expected += (LedgerError,)
-    except ImportError:  # pragma: no cover - the ledger always ships
-        pass
-    if isinstance(exc, expected):
+    if isinstance(exc, ConnectorError | LedgerError):
         return str(exc)
     return (f"Something went wrong in the background ({type(exc).__name__}: {exc}). Nothing more was sent; "
             "what was saved stays saved. Try again, and if it keeps happening send the log file to support.")
 
 
-class _Job(QObject):
-    progressed = Signal(int, int, str)
-    succeeded = Signal(object)
-    errored = Signal(str)
+@dataclass
+class _Outcome:
+    """What the job came to: written by the worker thread before it ends, read by the GUI thread after."""
 
-    def __init__(self, fn: JobFn, cancel: threading.Event) -> None:
+    result: Any = None
+    error: str | None = None   # the failure in plain words
+
+
+class _Job(QObject):
+    """Lives in the worker thread: runs the job, reports, and ends its thread when the job returns."""
+
+    progressed = Signal(int, int, str)
+
+    def __init__(self, fn: JobFn, cancel: threading.Event, outcome: _Outcome) -> None:
         super().__init__()
         self._fn = fn
         self._cancel = cancel
+        self._outcome = outcome
         self._last = 0.0
 
     def _progress(self, done: int, total: int, text: str = "") -> None:
         now = time.monotonic()
         if done >= total or now - self._last >= PROGRESS_INTERVAL:
             self._last = now
-            self.progressed.emit(int(done), int(total), str(text))
+            self.progressed.emit(done, total, text)
 
     @Slot()
     def run(self) -> None:
         try:
-            result = self._fn(self._progress, self._cancel)
+            self._outcome.result = self._fn(self._progress, self._cancel)
         except BaseException as exc:
             log.exception("background job failed")
-            self.errored.emit(plain_message(exc))
-        else:
-            self.succeeded.emit(result)
+            self._outcome.error = plain_message(exc)
+        finally:
+            # QThread.quit() is thread-safe: the thread's event loop ends once this slot returns, so the
+            # thread stops without waiting for the GUI thread (which may be the one waiting for it).
+            thread = self.thread()
+            if thread is not None:
+                thread.quit()
+
+
+_running: set[Worker] = set()   # every started Worker until its thread has stopped
 
 
 class Worker(QObject):
-    """One background job. Create it on the GUI thread, connect, ``start()``; keep a reference until done."""
+    """One background job. Create it on the GUI thread, connect, ``start()``. It deletes itself after
+    ``done``: keep no reference to it past that (``is_running()`` and ``cancelled`` stay readable)."""
 
     progress = Signal(int, int, str)
-    finished = Signal(object)
+    finished = Signal(object)   # the thread has stopped; is_running() is already False
     failed = Signal(str)
-    done = Signal()  # after finished or failed, when the thread has stopped
+    done = Signal()             # right after finished or failed
+    # cancel() was called: for jobs that wait on something the event cannot reach (a question to the user)
+    cancel_requested = Signal()
 
-    def __init__(self, fn: JobFn, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, fn: JobFn, owner: QObject | None = None) -> None:
+        super().__init__()   # no parent: see "Lifetime" above
+        self.owner = owner
         self.cancel_event = threading.Event()
+        self._running = False
+        self._orphaned = False
         self._thread = QThread()
-        self._job = _Job(fn, self.cancel_event)
+        self._thread.setObjectName("kcc-worker")
+        self._outcome = _Outcome()
+        self._job = _Job(fn, self.cancel_event, self._outcome)
         self._job.moveToThread(self._thread)
         self._thread.started.connect(self._job.run)
-        # Queued: the job lives in the worker thread, this object in the GUI thread.
+        # Queued: the job lives in the worker thread, this object in the GUI thread; progress reports
+        # therefore all arrive before the thread's end.
         self._job.progressed.connect(self._on_progressed)
-        self._job.succeeded.connect(self._on_succeeded)
-        self._job.errored.connect(self._on_errored)
-        self._running = False
+        self._thread.finished.connect(self._job.deleteLater)     # run as the thread finishes, in it
+        self._thread.finished.connect(self._on_thread_finished)  # queued: the GUI side of the ending
+        if owner is not None:
+            owner.destroyed.connect(self._on_owner_destroyed)
 
     def start(self) -> Worker:
+        _running.add(self)
         self._running = True
         _gc_job_started()
         self._thread.start()
@@ -152,115 +183,69 @@ class Worker(QObject):
 
     def cancel(self) -> None:
         """Asks the job to stop after what is in flight (the job checks the event between batches)."""
+        first = not self.cancel_event.is_set()
         self.cancel_event.set()
+        if first and self._running and not self._orphaned:
+            self.cancel_requested.emit()
 
     @property
     def cancelled(self) -> bool:
         return self.cancel_event.is_set()
 
     def is_running(self) -> bool:
+        """True from ``start()`` until the thread has stopped and the GUI side heard of it."""
         return self._running
 
     def wait(self, ms: int = 30000) -> bool:
-        """Blocks until the thread ends (for shutdown); True if it ended."""
-        return self._thread.wait(ms)
+        """Blocks until the thread ends; True if it did. The result signals arrive once events run."""
+        return self._running is False or self._thread.wait(ms)
 
     @Slot(int, int, str)
     def _on_progressed(self, done: int, total: int, text: str) -> None:
-        self.progress.emit(done, total, text)
-
-    @Slot(object)
-    def _on_succeeded(self, result: object) -> None:
-        self._stop()
-        self.finished.emit(result)
-        self.done.emit()
-
-    @Slot(str)
-    def _on_errored(self, message: str) -> None:
-        self._stop()
-        self.failed.emit(message)
-        self.done.emit()
-
-    def _stop(self) -> None:
-        if self._running:
-            _gc_job_ended()
-        self._running = False
-        self._thread.quit()
-        self._thread.wait()
-
-
-def run_in_background(fn: JobFn, *, parent: QObject | None = None,
-                      on_finished: Callable[[object], None] | None = None,
-                      on_failed: Callable[[str], None] | None = None,
-                      on_progress: Callable[[int, int, str], None] | None = None) -> Worker:
-    """Start ``fn`` on a worker thread with the given callbacks (all called on the GUI thread)."""
-    worker = Worker(fn, parent)
-    if on_progress:
-        worker.progress.connect(on_progress)
-    if on_finished:
-        worker.finished.connect(on_finished)
-    if on_failed:
-        worker.failed.connect(on_failed)
-    return worker.start()
-
-
-class CoalescedRefresh(QObject):
-    """Many ``request()`` calls within ``interval_ms`` become one call of ``fn`` on the GUI thread.
-
-    Refresh grids this way while a job reports progress: never once per row.
-    """
-
-    def __init__(self, fn: Callable[[], None], interval_ms: int = 150, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._fn = fn
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(interval_ms)
-        self._timer.timeout.connect(self._fire)
-
-    def request(self) -> None:
-        if not self._timer.isActive():
-            self._timer.start()
-
-    def flush(self) -> None:
-        """Run now if a refresh is waiting (e.g. when the job finished)."""
-        if self._timer.isActive():
-            self._timer.stop()
-            self._fn()
+        if not self._orphaned:
+            self.progress.emit(done, total, text)
 
     @Slot()
-    def _fire(self) -> None:
-        self._fn()
+    def _on_thread_finished(self) -> None:
+        self._thread.wait()   # at once: the thread has left its event loop
+        self._running = False
+        _running.discard(self)
+        _gc_job_ended()
+        outcome, self._outcome = self._outcome, _Outcome()   # the result is the receivers', not ours
+        if not self._orphaned:
+            if outcome.error is not None:
+                self.failed.emit(outcome.error)
+            else:
+                self.finished.emit(outcome.result)
+            self.done.emit()
+        self._thread.deleteLater()
+        self.deleteLater()
+
+    @Slot()
+    def _on_owner_destroyed(self) -> None:
+        """The tab or dialog that started the job is gone: stop after the batch in flight, tell no one."""
+        self._orphaned = True
+        self.owner = None
+        self.cancel()
 
 
-class ProgressMeter:
-    """Counts, rate and time left for a progress bar's text: "120 of 1,000 · 40/s · about 22 s left"."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._start = clock()
-
-    def restart(self) -> None:
-        self._start = self._clock()
-
-    def text(self, done: int, total: int) -> str:
-        elapsed = max(self._clock() - self._start, 1e-6)
-        parts = [f"{done:,} of {total:,}"]
-        if done > 0 and elapsed > 0.2:
-            rate = done / elapsed
-            parts.append(f"{rate:,.0f}/s" if rate >= 1 else f"{rate * 60:,.1f}/min")
-            left = (total - done) / rate if rate > 0 else 0
-            if done < total:
-                parts.append(f"about {_duration(left)} left")
-        return " · ".join(parts)
+def _owned_by(obj: QObject | None, root: QObject) -> bool:
+    while obj is not None:
+        if obj is root:
+            return True
+        obj = obj.parent()
+    return False
 
 
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, sec = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {sec:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+def running_under(root: QObject) -> list[Worker]:
+    """The running jobs started by ``root`` or anything inside it (a window's tabs, dialogs, menus)."""
+    return [w for w in list(_running) if w.is_running() and _owned_by(w.owner, root)]
+
+
+def wait_for_all(ms: int = 30000) -> bool:
+    """Cancel every job still running and wait for its thread (the app, after its event loop): True if
+    none is left. The jobs stop after their batch in flight; what they saved stays saved."""
+    deadline = time.monotonic() + ms / 1000
+    for worker in list(_running):
+        worker.cancel()
+    return all(worker.wait(max(0, int((deadline - time.monotonic()) * 1000))) for worker in list(_running))

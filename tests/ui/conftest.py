@@ -1,4 +1,5 @@
-"""UI test fixtures: private QSettings per test and a small demo company built with the ledger service."""
+"""UI test fixtures: private QSettings per test, a small demo company built with the ledger service, and
+no background job outliving its test. (The Xero sandbox fixtures are in tests/helpers.)"""
 
 from __future__ import annotations
 
@@ -6,6 +7,24 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """After the test body, before its fixtures close the company file: every job it left running is
+    cancelled and its thread waited for (a thread still running when the process ends aborts it)."""
+    yield
+    from kcc_desktop.ui.worker import wait_for_all
+
+    assert wait_for_all(30_000), "a background job did not stop within 30 s of its test"
+
+
+def idle_after(qtbot, tab) -> None:
+    """Teardown: a tab's job still running is cancelled, and the test waits until it has stopped."""
+    if tab.busy:
+        tab.cancel_action.trigger()
+        qtbot.waitUntil(lambda: not tab.busy, timeout=30_000)
 
 
 @pytest.fixture(autouse=True)

@@ -17,6 +17,8 @@ from kcc_desktop.sync.queue import install_queue_listeners
 from tests.helpers.connect import connect_store, open_package
 from tests.helpers.ledger import build_ledger
 
+from .conftest import idle_after
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -37,8 +39,7 @@ def tab(store, xero_sync_sandbox, qtbot):
     widget.resize(1280, 800)
     widget.show()
     yield widget
-    widget.shutdown()
-
+    idle_after(qtbot, widget)
 
 
 def right_click(grid, qtbot, text):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 
-from PySide6.QtCore import QThread
+from PySide6.QtCore import QObject, QThread
+from shiboken6 import delete, isValid
 
 from kcc_desktop.connectors.base import TransientError
-from kcc_desktop.ui.worker import CoalescedRefresh, ProgressMeter, Worker
+from kcc_desktop.ui.job_runner import CoalescedRefresh, ProgressMeter
+from kcc_desktop.ui.worker import Worker, running_under, wait_for_all
 
 
 def test_finished_carries_the_result_and_slots_run_on_the_gui_thread(qtbot):
@@ -57,6 +59,45 @@ def test_cancel_sets_the_event_the_job_checks(qtbot):
         assert started.wait(5)
         worker.cancel()
     assert done.args == ["stopped"] and worker.cancelled
+
+
+def test_a_job_outlives_its_deleted_owner_cancelled_and_heard_by_no_one(qtbot):
+    # Deleting the tab that started a job must not destroy its running thread (that aborts the process).
+    owner = QObject()
+    started, release = threading.Event(), threading.Event()
+
+    def job(progress, cancel):
+        started.set()
+        assert release.wait(5)
+        return "done"
+    worker = Worker(job, owner=owner)
+    heard = []
+    worker.finished.connect(heard.append)
+    worker.failed.connect(heard.append)
+    worker.start()
+    assert started.wait(5) and running_under(owner) == [worker]
+    delete(owner)                                 # as Qt deletes a closed tab with its children
+    assert worker.cancelled and worker.is_running()
+    release.set()
+    qtbot.waitUntil(lambda: not isValid(worker), timeout=5000)   # stopped, then deleted itself
+    assert heard == [] and not worker.is_running()
+
+
+def test_wait_for_all_cancels_and_waits_for_every_job(qtbot):
+    owner = QObject()
+    started = threading.Event()
+
+    def job(progress, cancel):
+        started.set()
+        return cancel.wait(5)
+    results = []
+    worker = Worker(job, owner=owner)
+    worker.finished.connect(results.append)
+    worker.start()
+    assert started.wait(5)
+    assert wait_for_all(5000)                     # returns once the thread has ended, without the GUI
+    qtbot.waitUntil(lambda: results == [True])    # the job saw the cancel; its end reaches the GUI later
+    assert running_under(owner) == []
 
 
 def test_coalesced_refresh_runs_once_for_many_requests(qtbot):

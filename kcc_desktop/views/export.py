@@ -1,0 +1,259 @@
+"""The Export tab's three grids: Pending Export, Exported Successfully and Error Feedback.
+
+Each grid's model holds ids only; rows, sort keys and filter matches come from here, one SQL query each
+(IN lists in chunks), so 100,000 rows open, sort and filter without building 100,000 objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from enum import IntEnum
+from typing import Any, NamedTuple
+
+from sqlalchemy import Select, String, and_, case, cast, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from ..models import ExportFeedback, ExportItem, ExportStatus, ItemType
+from ..store import Store
+from .common import amount_text, chunked, has_digit, like_patterns
+
+TYPE_LABELS = {t.value: t.label for t in ItemType}
+
+
+def type_label(item_type: str) -> str:
+    return TYPE_LABELS.get(item_type, item_type)
+
+
+def _type_label_sql(column: Any) -> ColumnElement[str]:
+    """The item type as the grid names it, in SQL: sorting and filtering see what the user sees."""
+    return case(*((column == t.value, t.label) for t in ItemType), else_=column)
+
+
+# --- Pending Export ------------------------------------------------------------------------------------
+
+class PendingCol(IntEnum):
+    TYPE = 0
+    REFERENCE = 1
+    COMPANY = 2
+    DATE = 3
+    AMOUNT = 4
+    CURRENCY = 5
+    PRECHECK = 6
+    QUEUED = 7
+
+
+class PendingRow(NamedTuple):
+    id: int
+    item_type: str
+    reference: str
+    company: str
+    date: date | None
+    amount: Decimal | None
+    currency: str
+    precheck: str
+    queued_at: datetime
+    action: str
+
+
+# --- Exported Successfully -----------------------------------------------------------------------------
+
+class ExportedCol(IntEnum):
+    CONFIRMED = 0
+    TYPE = 1
+    REFERENCE = 2
+    COMPANY = 3
+    EXPORTED = 4
+    NUMBER = 5
+    REMOTE_ID = 6
+    HOW = 7
+
+
+class ExportedRow(NamedTuple):
+    id: int
+    item_type: str
+    reference: str
+    company: str
+    exported_at: datetime | None
+    number: str
+    remote_id: str
+    confirmed: bool
+    manual: bool
+
+
+_PENDING_SORT: dict[PendingCol, Any] = {
+    PendingCol.TYPE: _type_label_sql(ExportItem.item_type), PendingCol.REFERENCE: ExportItem.reference,
+    PendingCol.COMPANY: func.lower(ExportItem.company_name), PendingCol.DATE: ExportItem.doc_date,
+    PendingCol.AMOUNT: ExportItem.amount, PendingCol.CURRENCY: ExportItem.currency,
+    PendingCol.PRECHECK: ExportItem.precheck, PendingCol.QUEUED: ExportItem.queued_at}
+_EXPORTED_SORT: dict[ExportedCol, Any] = {
+    ExportedCol.CONFIRMED: ExportItem.confirmed, ExportedCol.TYPE: _type_label_sql(ExportItem.item_type),
+    ExportedCol.REFERENCE: ExportItem.reference, ExportedCol.COMPANY: func.lower(ExportItem.company_name),
+    ExportedCol.EXPORTED: ExportItem.exported_at, ExportedCol.NUMBER: ExportItem.remote_number,
+    ExportedCol.REMOTE_ID: ExportItem.remote_id, ExportedCol.HOW: ExportItem.marked_manually}
+
+
+class _ExportItems:
+    """The export items of one status: ids, sort keys and filter matches (rows: the subclasses)."""
+
+    status: ExportStatus
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def ids(self) -> list[int]:
+        order = ExportItem.id if self.status == ExportStatus.PENDING else ExportItem.exported_at.desc()
+        with self.store.session() as s:
+            return list(s.scalars(select(ExportItem.id).where(ExportItem.status == self.status).order_by(order)))
+
+    def _sort_keys(self, key: Any) -> dict[int, Any]:
+        with self.store.session() as s:
+            q = select(ExportItem.id, key).where(ExportItem.status == self.status)
+            return dict(s.execute(q).tuples().all())
+
+    def matching(self, text: str) -> set[int]:
+        """Ids whose type, reference, company, currency, pre-check, package number or id, date or amount
+        contains every word of ``text``."""
+        conditions = []
+        for like in like_patterns(text):
+            options = [func.lower(ExportItem.reference).like(like), func.lower(ExportItem.company_name).like(like),
+                       func.lower(_type_label_sql(ExportItem.item_type)).like(like),
+                       func.lower(ExportItem.currency).like(like), func.lower(ExportItem.precheck).like(like),
+                       func.lower(ExportItem.remote_number).like(like), func.lower(ExportItem.remote_id).like(like),
+                       cast(ExportItem.doc_date, String).like(like)]
+            if has_digit(like):
+                options.append(amount_text(ExportItem.amount).like(like))
+            conditions.append(or_(*options))
+        with self.store.session() as s:
+            return set(s.scalars(select(ExportItem.id).where(ExportItem.status == self.status, and_(*conditions))))
+
+
+class PendingExport(_ExportItems):
+    """Pending Export: what the package has not been told yet, oldest first."""
+
+    status = ExportStatus.PENDING
+
+    def rows(self, ids: Sequence[int]) -> dict[int, PendingRow]:
+        out: dict[int, PendingRow] = {}
+        q = select(ExportItem.id, ExportItem.item_type, ExportItem.reference, ExportItem.company_name,
+                   ExportItem.doc_date, ExportItem.amount, ExportItem.currency, ExportItem.precheck,
+                   ExportItem.queued_at, ExportItem.action)
+        with self.store.session() as s:
+            for chunk in chunked(ids):
+                for row in s.execute(q.where(ExportItem.id.in_(chunk))):
+                    out[row.id] = PendingRow(*row)
+        return out
+
+    def sort_keys(self, column: PendingCol) -> dict[int, Any]:
+        """One typed key per id (Decimal, date, datetime or text) for sorting by ``column``."""
+        return self._sort_keys(_PENDING_SORT[column])
+
+
+class ExportedItems(_ExportItems):
+    """Exported Successfully: what went (or was marked by hand), newest first."""
+
+    status = ExportStatus.EXPORTED
+
+    def rows(self, ids: Sequence[int]) -> dict[int, ExportedRow]:
+        out: dict[int, ExportedRow] = {}
+        q = select(ExportItem.id, ExportItem.item_type, ExportItem.reference, ExportItem.company_name,
+                   ExportItem.exported_at, ExportItem.remote_number, ExportItem.remote_id, ExportItem.confirmed,
+                   ExportItem.marked_manually)
+        with self.store.session() as s:
+            for chunk in chunked(ids):
+                for r in s.execute(q.where(ExportItem.id.in_(chunk))):
+                    out[r.id] = ExportedRow(r.id, r.item_type, r.reference, r.company_name, r.exported_at,
+                                            r.remote_number, r.remote_id, bool(r.confirmed), bool(r.marked_manually))
+        return out
+
+    def sort_keys(self, column: ExportedCol) -> dict[int, Any]:
+        return self._sort_keys(_EXPORTED_SORT[column])
+
+
+# --- Error Feedback ------------------------------------------------------------------------------------
+
+class FeedbackCol(IntEnum):
+    WHEN = 0
+    ITEM = 1
+    MESSAGE = 2
+    ADVICE = 3
+
+
+class FeedbackRow(NamedTuple):
+    id: int
+    at: datetime
+    item: str
+    message: str
+    advice: str
+    nominal_code: str
+    export_item_id: int | None
+
+
+_FEEDBACK_SORT: dict[FeedbackCol, Any] = {
+    FeedbackCol.WHEN: ExportFeedback.at, FeedbackCol.ITEM: func.lower(ExportFeedback.item_label),
+    FeedbackCol.MESSAGE: func.lower(ExportFeedback.message), FeedbackCol.ADVICE: func.lower(ExportFeedback.advice)}
+
+
+class FeedbackLog:
+    """Error Feedback, newest first, optionally only from ``date_from`` to ``date_to`` (local days)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.date_from: date | None = None
+        self.date_to: date | None = None
+
+    def _in_range(self, q: Select[Any]) -> Select[Any]:
+        if self.date_from is not None:
+            q = q.where(ExportFeedback.at >= datetime.combine(self.date_from, time.min).astimezone(UTC))
+        if self.date_to is not None:
+            q = q.where(ExportFeedback.at <= datetime.combine(self.date_to, time.max).astimezone(UTC))
+        return q
+
+    def ids(self) -> list[int]:
+        q = self._in_range(select(ExportFeedback.id)).order_by(ExportFeedback.at.desc(), ExportFeedback.id.desc())
+        with self.store.session() as s:
+            return list(s.scalars(q))
+
+    def rows(self, ids: Sequence[int]) -> dict[int, FeedbackRow]:
+        out: dict[int, FeedbackRow] = {}
+        q = select(ExportFeedback.id, ExportFeedback.at, ExportFeedback.item_label, ExportFeedback.message,
+                   ExportFeedback.advice, ExportFeedback.nominal_code, ExportFeedback.export_item_id)
+        with self.store.session() as s:
+            for chunk in chunked(ids):
+                for row in s.execute(q.where(ExportFeedback.id.in_(chunk))):
+                    out[row.id] = FeedbackRow(*row)
+        return out
+
+    def sort_keys(self, column: FeedbackCol) -> dict[int, Any]:
+        with self.store.session() as s:
+            q = self._in_range(select(ExportFeedback.id, _FEEDBACK_SORT[column]))
+            return dict(s.execute(q).tuples().all())
+
+    def matching(self, text: str) -> set[int]:
+        conditions = [or_(func.lower(ExportFeedback.item_label).like(like),
+                          func.lower(ExportFeedback.message).like(like),
+                          func.lower(ExportFeedback.advice).like(like),
+                          func.lower(ExportFeedback.nominal_code).like(like))
+                      for like in like_patterns(text)]
+        with self.store.session() as s:
+            return set(s.scalars(self._in_range(select(ExportFeedback.id)).where(and_(*conditions))))
+
+
+# --- the tab's page titles ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ExportCounts:
+    pending: int
+    exported: int
+    feedback: int
+
+
+def export_counts(store: Store) -> ExportCounts:
+    """How many rows each page holds (for the page titles)."""
+    with store.session() as s:
+        q = select(ExportItem.status, func.count()).group_by(ExportItem.status)
+        by_status = dict(s.execute(q).tuples().all())
+        feedback = s.scalar(select(func.count()).select_from(ExportFeedback)) or 0
+    return ExportCounts(by_status.get(ExportStatus.PENDING, 0), by_status.get(ExportStatus.EXPORTED, 0), feedback)

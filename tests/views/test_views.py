@@ -1,0 +1,85 @@
+"""The screens' queries without a window: plain rows, money as Decimal, typed sort keys, figures matched
+as the grids show them, and Record Payment behind the payment guard. A real SQLite company file."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from kcc_desktop.ledger.errors import LedgerError
+from kcc_desktop.models import Company, ExportItem, Payment
+from kcc_desktop.sync.options import OptionsService
+from kcc_desktop.sync.queue import install_queue_listeners
+from kcc_desktop.views.documents import DocCol, DocumentGone, DocumentList, document_snapshot
+from kcc_desktop.views.export import PendingCol, PendingExport, export_counts
+from kcc_desktop.views.payments import bank_choices, company_choices, record_payment
+from tests.ui.conftest import build_small_company
+
+
+@pytest.fixture
+def books(store):
+    install_queue_listeners()
+    return store, build_small_company(store)["ids"]
+
+
+def test_document_rows_are_plain_values_with_what_is_still_owed(books):
+    store, ids = books
+    docs = DocumentList(store)
+    rows = docs.rows(docs.ids())
+    si3 = rows[ids["SI-0003"]]
+    assert (si3.number, si3.company, si3.date) == ("SI-0003", "Acme Tools Ltd", date(2025, 3, 15))
+    assert si3.gross == Decimal("1200.00") == si3.outstanding and isinstance(si3.net, Decimal)
+    assert rows[ids["SC-0001"]].outstanding == Decimal("-30.00")          # credit not yet used
+    by_gross = docs.ordered_ids(DocCol.GROSS, descending=True)
+    assert by_gross[0] == ids["SI-0003"] and by_gross[-1] == ids["SI-0002"]   # 1,200.00 ... 11.99, as numbers
+
+
+def test_a_figure_typed_in_the_filter_matches_the_amount_shown(books):
+    store, ids = books
+    docs = DocumentList(store)
+    assert docs.matching("1200.00") == {ids["SI-0003"], ids["PI-0001"]}   # gross 1,200.00, stored as 12000000
+    assert docs.matching("11.99") == {ids["SI-0002"]}
+    assert docs.matching("acme 1200") == {ids["SI-0003"]}                 # every word, any column
+    assert docs.matching("12000000") == set()                             # never the stored integer
+
+
+def test_pending_export_rows_sort_keys_and_counts(books):
+    store, _ = books
+    pending = PendingExport(store)
+    rows = pending.rows(pending.ids())
+    assert {r.reference for r in rows.values()} >= {"SI-0001", "SI-0003", "ACME"}
+    by_amount = pending.sort_keys(PendingCol.AMOUNT)
+    assert all(v is None or isinstance(v, Decimal) for v in by_amount.values())
+    [si3] = [i for i, r in rows.items() if r.reference == "SI-0003"]
+    [si2] = [i for i, r in rows.items() if r.reference == "SI-0002"]
+    assert by_amount[si3] == Decimal("1200.00")
+    assert pending.matching("11.99") == {si2}
+    with store.session() as s:
+        queued = s.scalar(select(func.count()).select_from(ExportItem))
+    assert export_counts(store).pending == queued == len(rows)
+
+
+def test_a_document_gone_since_the_list_was_read_says_what_to_do(store):
+    with pytest.raises(DocumentGone, match="Press F5"):
+        document_snapshot(store, 999)
+
+
+def test_record_payment_keeps_the_guard_and_writes_nothing_when_refused(books):
+    store, _ = books
+    with store.session() as s:
+        acme = s.scalar(select(Company.id).where(Company.code == "ACME"))          # an account customer
+        bloggs = s.scalar(select(Company.id).where(Company.code == "BLOGGS"))      # pays up front
+    companies = {c.label: c.id for c in company_choices(store)}
+    assert companies["Acme Tools Ltd (ACME)"] == acme
+    bank = bank_choices(store)[0].id
+    OptionsService(store).update(enabled=True)
+    with pytest.raises(LedgerError, match="Acme Tools Ltd"):
+        record_payment(store, acme, bank, Decimal("10.00"), date(2025, 4, 1))
+    payment_id = record_payment(store, bloggs, bank, Decimal("10.00"), date(2025, 4, 1), "Cash")
+    with store.session() as s:
+        payments = s.scalars(select(Payment)).all()
+    assert [(p.id, p.company_id, p.amount, p.kind) for p in payments] == [
+        (payment_id, bloggs, Decimal("10.00"), "prepayment")]

@@ -3,6 +3,7 @@
 
     python3 dev.py demo     set up .venv and open the app on the demo company, connected to the sandbox
     python3 dev.py test     set up .venv and run the whole test suite offscreen
+    python3 dev.py check    set up .venv and run ruff and mypy (both must report nothing)
     python3 dev.py bundle   set up .venv, build the one-folder app with build.spec and smoke-test it
 """
 
@@ -46,7 +47,17 @@ def cmd_demo(args: list[str]) -> int:
 def cmd_test(args: list[str]) -> int:
     setup("test")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    return subprocess.call([str(PY), "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=ROOT, env=env)
+    # One worker per core (pytest-xdist); "-n 0" runs everything in this process, e.g. for a debugger.
+    workers = [] if any(a == "-n" or a.startswith("-n") for a in args) else ["-n", "auto"]
+    return subprocess.call([str(PY), "-m", "pytest", "-p", "no:cacheprovider", *workers, *args], cwd=ROOT, env=env)
+
+
+def cmd_check(args: list[str]) -> int:
+    """ruff and mypy over the whole project: both must report nothing."""
+    setup("test")
+    lint = subprocess.call([str(BIN / "ruff"), "check", "."], cwd=ROOT)
+    types = subprocess.call([str(PY), "-m", "mypy"], cwd=ROOT)
+    return lint or types
 
 
 def cmd_bundle(args: list[str]) -> int:
@@ -60,7 +71,7 @@ def cmd_bundle(args: list[str]) -> int:
 
 
 def main() -> int:
-    commands = {"demo": cmd_demo, "test": cmd_test, "bundle": cmd_bundle}
+    commands = {"demo": cmd_demo, "test": cmd_test, "check": cmd_check, "bundle": cmd_bundle}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2

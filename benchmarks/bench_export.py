@@ -85,7 +85,7 @@ def company(documents: int, sandbox, name: str):
     queue.install_queue_listeners()
     connect_store(store)
     package = open_package(store)
-    OptionsService(store).update(enabled=True, provider="xero", multicurrency=True)
+    OptionsService(store).update(enabled=True, multicurrency=True)
     mapping = MappingService(store, "xero")
     mapping.fetch(package)
     mapping.apply_default_setup()
@@ -151,10 +151,13 @@ def bench_throughput(n: int, minute_seconds: float, pipeline: int | None = None)
         summary = svc.upload(ids, package)
         elapsed = time.perf_counter() - t0
         after = sb.stats()
-        api = lambda st: sum(v for k, v in st["by_endpoint"].items() if "/api.xro/" in k)  # noqa: E731
+        def api(st: dict) -> int:
+            return sum(v for k, v in st["by_endpoint"].items() if "/api.xro/" in k)
+
         requests_made = api(after) - api(before)
         floor = requests_made / 60.0 * minute_seconds
-        return {"bench": "throughput_time_scaled", "pipeline": getattr(package, "pipeline", 3), "items": len(ids), "exported": summary.exported,
+        return {"bench": "throughput_time_scaled", "pipeline": getattr(package, "pipeline", 3), "items": len(ids),
+                "exported": summary.exported,
                 "failed": summary.failed + summary.held, "requests": requests_made,
                 "minute_is_seconds": minute_seconds, "elapsed_s": round(elapsed, 2),
                 "rate_limit_floor_s": round(floor, 2), "elapsed_over_floor": round(elapsed / floor, 3),
@@ -165,7 +168,7 @@ def bench_throughput(n: int, minute_seconds: float, pipeline: int | None = None)
 
 
 def bench_gui(n: int, runs: int, minute_seconds: float) -> dict:
-    from PySide6.QtCore import QElapsedTimer, QTimer
+    from heartbeat import Heartbeat  # beside this script
     from PySide6.QtWidgets import QApplication
 
     from kcc_desktop.context import AppContext
@@ -179,7 +182,7 @@ def bench_gui(n: int, runs: int, minute_seconds: float) -> dict:
         ctx = AppContext(store)
         opened, selected, started = [], [], []
         stalls = []
-        for run in range(runs):
+        for _ in range(runs):
             t0 = time.perf_counter()
             tab = ExportTab(ctx)
             tab.resize(1280, 800)
@@ -196,24 +199,14 @@ def bench_gui(n: int, runs: int, minute_seconds: float) -> dict:
             app.processEvents()
             started.append(time.perf_counter() - t0)
             # Heartbeat: a 10 ms timer; the longest gap between ticks is the worst GUI stall.
-            gaps, clock = [], QElapsedTimer()
-            clock.start()
-            last = [clock.elapsed()]
-
-            def tick():
-                now = clock.elapsed()
-                gaps.append(now - last[0])
-                last[0] = now
-            beat = QTimer()
-            beat.setInterval(10)
-            beat.timeout.connect(tick)
+            beat = Heartbeat(10)
             beat.start()
             end = time.perf_counter() + 15.0   # planning 100k rows, then sending
             while time.perf_counter() < end and tab.busy:
                 app.processEvents()
                 time.sleep(0.001)
             beat.stop()
-            stalls.append(max(gaps) if gaps else 0)
+            stalls.append(beat.worst_ms)
             tab.cancel_action.trigger()
             while tab.busy:
                 app.processEvents()
@@ -221,7 +214,9 @@ def bench_gui(n: int, runs: int, minute_seconds: float) -> dict:
             tab.close()
             tab.deleteLater()
             app.processEvents()
-        med = lambda xs: round(statistics.median(xs), 3)  # noqa: E731
+        def med(xs: list[float]) -> float:
+            return round(statistics.median(xs), 3)
+
         return {"bench": "export_tab_gui", "pending_rows": rows, "runs": runs, "open_tab_s": med(opened),
                 "select_all_s": med(selected), "start_upload_s": med(started),
                 "max_gui_stall_ms_while_uploading": max(stalls), "stall_per_run_ms": stalls}
@@ -232,7 +227,7 @@ def bench_gui(n: int, runs: int, minute_seconds: float) -> dict:
 def bench_stall(n: int, runs: int, minute_seconds: float) -> dict:
     """Worst GUI stall over a whole Upload Data of ``n`` documents (a fresh company each run), the
     tab's refresh at the end included: a 10 ms QTimer heartbeat, its longest gap."""
-    from PySide6.QtCore import QElapsedTimer, QTimer
+    from heartbeat import Heartbeat  # beside this script
     from PySide6.QtWidgets import QApplication
 
     from kcc_desktop.connectors.pacing import reset_pacers
@@ -254,17 +249,7 @@ def bench_stall(n: int, runs: int, minute_seconds: float) -> dict:
             app.processEvents()
             loads.append(os.getloadavg()[0])
             tab.upload_action.trigger()
-            gaps, clock = [], QElapsedTimer()
-            clock.start()
-            last = [clock.elapsed()]
-
-            def tick():
-                now = clock.elapsed()
-                gaps.append(now - last[0])
-                last[0] = now
-            beat = QTimer()
-            beat.setInterval(10)
-            beat.timeout.connect(tick)
+            beat = Heartbeat(10)
             beat.start()
             t0 = time.perf_counter()
             while tab.busy:
@@ -276,7 +261,7 @@ def bench_stall(n: int, runs: int, minute_seconds: float) -> dict:
                 app.processEvents()
                 time.sleep(0.001)
             beat.stop()
-            worst.append(max(gaps))
+            worst.append(beat.worst_ms)
             tab.close()
             tab.deleteLater()
             app.processEvents()

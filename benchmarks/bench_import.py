@@ -93,7 +93,7 @@ def ledger(store, n: int, customers: int = 50) -> None:
                          tax_code_id=s.scalar(select(TaxCode.id).where(TaxCode.code == "T1")))
         firms = [Company(code=f"C{i:03d}", name=f"Customer {i:03d} Ltd", kind="customer", is_account=True)
                  for i in range(customers)]
-        s.add_all(firms + [item])
+        s.add_all([*firms, item])
         s.flush()
         for k in range(n):
             price = Decimal(10 + k % 500) + Decimal("0.99")
@@ -128,7 +128,7 @@ def _prepare(provider: str, n: int, server: Server):
     built = time.perf_counter() - t0
     reset_pacers()
     package = connect(provider, server, store)
-    OptionsService(store).update(enabled=True, provider=provider)
+    OptionsService(store).update(enabled=True)
     mapping = MappingService(store, provider)
     mapping.fetch(package)
     mapping.apply_default_setup()
@@ -173,7 +173,7 @@ def _invoices(store, provider: str) -> list[tuple[str, Decimal, str]]:
     from kcc_desktop.models import Document, RemoteLink
 
     with store.session() as s:
-        links = {(l.object_type, l.object_id): l.remote_id for l in s.scalars(
+        links = {(link.object_type, link.object_id): link.remote_id for link in s.scalars(
             select(RemoteLink).where(RemoteLink.provider == provider))}
         return [(links[("sales_invoice", d.id)], d.gross_total, links.get(("company", d.company_id), ""))
                 for d in s.scalars(select(Document).order_by(Document.id))]
@@ -248,7 +248,7 @@ def bench_import(provider: str, n: int, minute: float) -> dict:
         again = svc.fetch(package)
         page = 100 if provider == "xero" else 1000
         return {"bench": f"import_{provider}", "payments": n, "fetched": fetched.fetched,
-                "fetch_requests": fetch_requests, "pages_of_%d" % page: -(-n // page),
+                "fetch_requests": fetch_requests, f"pages_of_{page}": -(-n // page),
                 "payments_per_request": round(n / max(fetch_requests, 1), 1), "fetch_s": round(fetch_s, 2),
                 "payment_reads": {k: v for k, v in by.items() if k.startswith(("GET", "POST"))
                                   and ("Payment" in k or "Overpayment" in k or "/query" in k or "/cdc" in k)},
@@ -269,8 +269,8 @@ def bench_gui(n: int) -> dict:
     from kcc_desktop.context import AppContext
     from kcc_desktop.ledger.chart import seed_standard_chart
     from kcc_desktop.models import ImportedPayment
+    from kcc_desktop.settings_db import DbSettingsStore
     from kcc_desktop.store import open_store
-    from kcc_desktop.sync.options import OptionsService
     from kcc_desktop.ui.import_tab import ImportTab
 
     app = QApplication.instance() or QApplication([])
@@ -278,13 +278,13 @@ def bench_gui(n: int) -> dict:
     with store.transaction() as s:
         seed_standard_chart(s)
         now = datetime.now(UTC)
-        s.execute(insert(ImportedPayment), [dict(
-            provider="xero", remote_id=f"P{i}", kind="receipt" if i % 4 else "supplier_payment",
-            date=date(2026, 1, 1 + i % 28), amount=Decimal(i % 9000) + Decimal("0.5"), currency="GBP",
-            company_name=f"Customer {i % 50:03d} Ltd", bank_account_code="090", reference=f"BACS {i}",
-            invoices=f"SI-{i:06d}", allocations_json="[]", remote_status="AUTHORISED", remote_updated_at=now,
-            status="Ready to create") for i in range(n)])
-    OptionsService(store).update(provider="xero")
+        s.execute(insert(ImportedPayment), [{
+            "provider": "xero", "remote_id": f"P{i}", "kind": "receipt" if i % 4 else "supplier_payment",
+            "date": date(2026, 1, 1 + i % 28), "amount": Decimal(i % 9000) + Decimal("0.5"), "currency": "GBP",
+            "company_name": f"Customer {i % 50:03d} Ltd", "bank_account_code": "090", "reference": f"BACS {i}",
+            "invoices": f"SI-{i:06d}", "allocations_json": "[]", "remote_status": "AUTHORISED",
+            "remote_updated_at": now, "status": "Ready to create"} for i in range(n)])
+    DbSettingsStore(store).set("connection.provider", "xero")   # as a saved connection would
     tab = ImportTab(AppContext(store))
     tab.fetch_on_show = False       # no package here: the grid alone
     t0 = time.perf_counter()

@@ -34,7 +34,8 @@ def _print(args: argparse.Namespace, data: object, text: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..connectors.base import ConnectorError
     from ..context import AppContext
-    from ..sync.mapping import MappingError, MappingService
+    from ..sync.mapping import MappingService
+    from ..sync.mapping_types import MappingError
     from . import NO_COMPANY_FILE, open_company_file
 
     store = open_company_file(args.db)

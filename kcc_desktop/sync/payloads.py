@@ -35,7 +35,8 @@ from ..models import (
     TaxCode,
 )
 from ..store import Store
-from .mapping import MappingError, MappingService
+from .mapping import MappingService
+from .mapping_types import MappingError
 from .options import IntegrationOptions, OptionsService
 
 

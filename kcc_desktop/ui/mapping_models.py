@@ -12,7 +12,8 @@ from typing import Any, ClassVar
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 
-from ..sync.mapping import BANK, NOMINAL, TAX, TAX_PURCHASE, MappingError, MappingRow, MappingService
+from ..sync.mapping import BANK, NOMINAL, TAX, TAX_PURCHASE, MappingService
+from ..sync.mapping_types import MappingError, MappingRow
 from .grid import LazyTableModel
 
 # A grid row: one ledger record's MappingRow per category it maps (a tax code: sales and purchases).

@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
 from ..connectors.provider import Provider
 from ..connectors.settings import ConnectionSettings
 from ..context import AppContext
-from ..sync.mapping import NOMINAL, FetchSummary, MappingService, Suggestion
+from ..sync.mapping import NOMINAL, MappingService
+from ..sync.mapping_types import FetchSummary, Suggestion
 from . import icons
 from .audit_dialog import AuditDialog
 from .grid import GridPanel, GridView

@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 
 
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
     """After the test body, before its fixtures close the company file: every job it left running is

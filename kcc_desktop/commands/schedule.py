@@ -55,16 +55,21 @@ def register(sub: Any) -> None:
 # --- scheduled-run ------------------------------------------------------------------------------------
 
 def run_scheduled(args: argparse.Namespace) -> int:
-    from ..schedule import BUSY_EXIT_CODE, SyncBusy
+    from ..schedule import BUSY_EXIT_CODE, Interval, IntervalError, SyncBusy
     from ..schedule.run import scheduled_run
     from . import NO_COMPANY_FILE, open_company_file
 
+    try:
+        every = Interval.parse(args.every).text if args.every else ""
+    except IntervalError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     store = open_company_file(args.db, must_exist=True)
     if store is None:
         log.error("scheduled run: the company file could not be opened")
         return NO_COMPANY_FILE
     try:
-        record = scheduled_run(store, export=args.export, import_=args.import_, every=args.every)
+        record = scheduled_run(store, export=args.export, import_=args.import_, every=every)
     except SyncBusy as busy:
         log.info("scheduled run skipped: %s", busy)
         print(busy, file=sys.stderr)

@@ -66,11 +66,16 @@ class LaunchdScheduler(Scheduler):
     def install(self, job: Job) -> str:
         path = self.directory / f"{label(job.name)}.plist"
         self.directory.mkdir(parents=True, exist_ok=True)
+        before = path.read_text(encoding="utf-8") if path.exists() else None
         self.runner(["launchctl", "bootout", f"{self.domain}/{label(job.name)}"])   # an older one, if loaded
         path.write_text(render_plist(job), encoding="utf-8")
         result = self.runner(["launchctl", "bootstrap", self.domain, str(path)])
         if result.returncode != 0:
-            path.unlink(missing_ok=True)
+            if before is None:        # leave things as they were: the older agent back, or none
+                path.unlink(missing_ok=True)
+            else:
+                path.write_text(before, encoding="utf-8")
+                self.runner(["launchctl", "bootstrap", self.domain, str(path)])
             raise SchedulerError(f"launchctl could not load the scheduled sync: {tool_said(result)}.")
         return f"Scheduled sync registered: {job.what} {job.every.words} ({path})."
 

@@ -12,9 +12,13 @@ from collections.abc import Callable
 from datetime import datetime
 
 from ..connectors.base import AccountingPackage, ConnectorError
+from ..context import AppContext
 from ..logging_setup import redact
 from ..models import utcnow
 from ..store import Store
+from ..sync.export import ExportService
+from ..sync.options import OptionsService
+from ..sync.payments_import import PaymentsImport
 from .lock import SyncLock
 from .record import RunRecord, save_run
 
@@ -42,13 +46,11 @@ def scheduled_run(store: Store, *, export: bool = True, import_: bool = True, ev
                                 "(the log has the details).")
         record = run.record()
         save_run(store, record)
-        (log.info if record.ok else log.warning)("scheduled run finished: %s", record.summary)
+        log.log(logging.INFO if record.ok else logging.WARNING, "scheduled run finished: %s", record.summary)
         return record
 
 
 def _package_of(store: Store) -> Callable[[], AccountingPackage]:
-    from ..context import AppContext
-
     return AppContext(store).package
 
 
@@ -67,9 +69,6 @@ class _Run:
                          notes=tuple(self.notes), **self.counts)
 
     def execute(self, open_package: Callable[[], AccountingPackage]) -> None:
-        from ..sync.export import ExportService
-        from ..sync.options import OptionsService
-
         options = OptionsService(self.store)
         if self.export:   # what is pending is counted even when nothing can be sent
             self.counts["pending"] = len(ExportService(self.store).pending_ids())
@@ -93,8 +92,6 @@ class _Run:
 
     def _export(self, package: AccountingPackage) -> bool:
         """Upload Data for everything pending; True when the run was stopped (connection, daily limit)."""
-        from ..sync.export import ExportService
-
         service = ExportService(self.store)
         summary = service.upload(service.pending_ids(), package)
         self.counts.update(exported=summary.exported, export_failed=summary.failed + summary.held,
@@ -107,9 +104,6 @@ class _Run:
         return bool(summary.stopped)
 
     def _fetch(self, package: AccountingPackage) -> None:
-        from ..sync.options import OptionsService
-        from ..sync.payments_import import PaymentsImport
-
         try:
             summary = PaymentsImport(self.store, OptionsService(self.store).provider).fetch(package)
         except ConnectorError as exc:
@@ -118,9 +112,6 @@ class _Run:
         self.counts["fetched"] = summary.fetched
 
     def _create_and_allocate(self) -> None:
-        from ..sync.options import OptionsService
-        from ..sync.payments_import import PaymentsImport
-
         service = PaymentsImport(self.store, OptionsService(self.store).provider)
         made = service.create_and_allocate(service.ready_ids())
         self.counts.update(created=made.created, import_failed=made.failed)

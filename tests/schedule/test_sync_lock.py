@@ -69,9 +69,12 @@ def test_scheduled_run_refuses_while_the_window_uploads(store, tmp_db_path, caps
     assert last_run(store) is None                           # nothing ran, so nothing is recorded
 
 
-def test_scheduled_run_never_creates_a_company_file(tmp_path, capsys):
+def test_scheduled_run_never_creates_a_company_file_nor_takes_a_wrong_interval(store, tmp_db_path, tmp_path,
+                                                                              capsys):
     from kcc_desktop.cli import main
 
     missing = tmp_path / "gone.sqlite"
     assert main(["--db", str(missing), "scheduled-run"]) == 2
     assert "There is no company file at" in capsys.readouterr().err and not missing.exists()
+    assert main(["--db", str(tmp_db_path), "scheduled-run", "--every", "often"]) == 2
+    assert "for example 30m, 2h or 1d" in capsys.readouterr().err and last_run(store) is None

@@ -5,11 +5,14 @@
     python3 dev.py test     set up .venv and run the whole test suite offscreen
     python3 dev.py check    set up .venv and run ruff and mypy (both must report nothing)
     python3 dev.py bundle   set up .venv, build the one-folder app with build.spec and smoke-test it
+    python3 dev.py installer   the bundle, then this OS's installer: a .deb (Linux), a .dmg (macOS) or a
+                            setup .exe (Windows, with Inno Setup 6), in dist/
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -70,8 +73,37 @@ def cmd_bundle(args: list[str]) -> int:
     return subprocess.call([str(exe), "--smoke-test"], cwd=ROOT, env=env)
 
 
+def find_iscc() -> str:
+    """Inno Setup's compiler: KCC_ISCC, on the PATH, or where its installer puts it."""
+    bases = (os.environ.get("PROGRAMFILES(X86)", ""), os.environ.get("PROGRAMFILES", ""),
+             os.environ.get("LOCALAPPDATA", "") + "\\Programs")
+    candidates = [os.environ.get("KCC_ISCC", ""), shutil.which("iscc") or "",
+                  *(base + "\\Inno Setup 6\\ISCC.exe" for base in bases)]
+    found = next((c for c in candidates if c and Path(c).is_file()), "")
+    if not found:
+        sys.exit("Inno Setup 6 is needed for the Windows installer (https://jrsoftware.org/isinfo.php), "
+                 "or set KCC_ISCC to its ISCC.exe.")
+    return found
+
+
+def cmd_installer(args: list[str]) -> int:
+    code = cmd_bundle([])
+    if code:
+        return code
+    version = subprocess.run([str(PY), "-c", "import kcc_desktop; print(kcc_desktop.__version__)"], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout.strip()
+    if sys.platform == "win32":
+        run(find_iscc(), f"/DAppVersion={version}", str(ROOT / "packaging" / "windows" / "kcc-desktop.iss"))
+    elif sys.platform == "darwin":
+        run(str(PY), str(ROOT / "packaging" / "macos" / "build_dmg.py"), *args)
+    else:
+        run(str(PY), str(ROOT / "packaging" / "linux" / "build_deb.py"), *args)
+    return 0
+
+
 def main() -> int:
-    commands = {"demo": cmd_demo, "test": cmd_test, "check": cmd_check, "bundle": cmd_bundle}
+    commands = {"demo": cmd_demo, "test": cmd_test, "check": cmd_check, "bundle": cmd_bundle,
+                "installer": cmd_installer}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2

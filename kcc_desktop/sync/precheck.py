@@ -93,10 +93,16 @@ class PreCheck:
         return results
 
     def _known_items(self, s: Session) -> set[int]:
+        """Stock items the connection's package (and organisation) has: exported there, or linked."""
+        from .target import read_target
+
+        target = read_target(s)
         done = set(s.scalars(select(ExportItem.object_id).where(
+            ExportItem.provider == target.provider, ExportItem.tenant_id == target.tenant_id,
             ExportItem.item_type == ItemType.STOCK_ITEM, ExportItem.status == ExportStatus.EXPORTED)))
         done |= set(s.scalars(select(RemoteLink.object_id).where(
-            RemoteLink.provider == self.provider, RemoteLink.object_type == ItemType.STOCK_ITEM)))
+            RemoteLink.provider == self.provider, RemoteLink.tenant_id == target.tenant_id,
+            RemoteLink.object_type == ItemType.STOCK_ITEM)))
         return done
 
     def check(self, s: Session, ctx: pl.PayloadContext, item: ExportItem, items_available: set[int]) -> list[str]:

@@ -10,14 +10,15 @@ from sqlalchemy.orm import Session
 from ...connectors.base import AccountingPackage, DocKind
 from ...models import Company, Document, ExportItem, ItemType, RemoteLink, StockItem, get_required, utcnow
 from .. import payloads as pl
+from ..target import Target
 from .rules import DOC_TYPES
 
 
-def save_link(s: Session, provider: str, object_type: str, object_id: int, remote_id: str, number: str) -> None:
-    link = pl.remote_link(s, provider, object_type, object_id)
+def save_link(s: Session, target: Target, object_type: str, object_id: int, remote_id: str, number: str) -> None:
+    link = pl.remote_link(s, target.provider, object_type, object_id, target.tenant_id)
     if link is None:
-        s.add(RemoteLink(provider=provider, object_type=object_type, object_id=object_id, remote_id=remote_id,
-                         remote_number=number or ""))
+        s.add(RemoteLink(provider=target.provider, tenant_id=target.tenant_id, object_type=object_type,
+                         object_id=object_id, remote_id=remote_id, remote_number=number or ""))
     else:
         link.remote_id, link.remote_number, link.linked_at = remote_id, number or "", utcnow()
 
@@ -26,7 +27,7 @@ def lookup(s: Session, package: AccountingPackage, item: ExportItem) -> tuple[st
     """(remote id, number) of the object in the package, found by number, name or code; None if absent."""
     if item.item_type in DOC_TYPES:
         doc = get_required(s, Document, item.object_id)
-        contact = pl.remote_link(s, package.provider, ItemType.COMPANY, doc.company_id)
+        contact = pl.remote_link(s, package.provider, ItemType.COMPANY, doc.company_id, item.tenant_id)
         # Bill and supplier credit numbers are per supplier: another supplier's document is not ours.
         per_supplier = item.item_type in (ItemType.PURCHASE_INVOICE, ItemType.PURCHASE_CREDIT)
         wanted = contact.remote_id if contact is not None and per_supplier else ""

@@ -1,5 +1,6 @@
-"""One Upload Data run: plan (dependencies first), then phase by phase, recovery first, then fresh batches
-with a few requests in flight. The rules are in this package's docstring; this is their machinery.
+"""One Upload Data run: round by round (the first small, so the first request leaves at once), each round
+planned (dependencies first), then phase by phase, recovery first, then fresh batches with a few requests
+in flight. The rules are in this package's docstring; this is their machinery.
 
 Threads: the run's own thread owns the session; pipeline threads only call the package (plain payloads
 in, plain Results out). Results are saved in the order the batches were sent.
@@ -29,13 +30,14 @@ from ...connectors.base import (
     ValidationFailed,
 )
 from ...connectors.provider import Provider
-from ...models import Allocation, Company, Document, ExportItem, ExportStatus, ItemType, StockItem
+from ...models import Allocation, Company, Document, ExportItem, ExportStatus, FeedbackSource, ItemType, StockItem
 from ...store import Store
 from .. import payloads as pl
 from ..gil import chunks, yield_gil
+from ..target import Target
 from .lookup import lookup
 from .outcomes import Outcomes
-from .planning import Plan, make_plan
+from .planning import Plan, Planner
 from .rules import BATCH_FAMILY, PIPELINE, REPLAY_WINDOW, SENT_KEYS, Progress, StopRun, Summary
 from .sending import Batch, call_package
 
@@ -46,9 +48,10 @@ class UploadRun:
     """One upload: plan, then phase by phase, recovery first, then fresh batches."""
 
     def __init__(self, store: Store, package: AccountingPackage, progress: Progress, cancel: threading.Event, *,
-                 clock: Callable[[], datetime], salt: str,
+                 target: Target, clock: Callable[[], datetime], salt: str,
                  after_send: Callable[[list[int]], None] | None = None) -> None:
         self.store = store
+        self.target = target
         self.clock = clock
         self.salt = salt            # per company file, so two files never send the same idempotency key
         self.after_send = after_send
@@ -65,28 +68,39 @@ class UploadRun:
     def execute(self, ids: list[int]) -> Summary:
         started = getattr(self.package, "request_count", 0)
         with self.store.session() as s:
-            self.plan: Plan = make_plan(s, self.provider, ids)
-            s.commit()
-            self.total = self.plan.total
+            planner = Planner(s, self.target, ids)
+            self.plan: Plan = planner.plan
+            self.total = len(planner.selection)
             self.ctx = pl.PayloadContext.load(self.store, self.provider)
-            self.out = Outcomes(self.provider, self.pkg_name, self.clock, self.plan.links, self.ctx.nominals,
+            self.out = Outcomes(self.target, self.pkg_name, self.clock, self.plan.links, self.ctx.nominals,
                                 self._step)
+            self.out.summary.selected_ids = set(planner.selection)
             self._report("Starting")
-            log.info("Upload Data to %s: %d selected, %d with what they need", self.pkg_name, len(ids), self.total)
+            log.info("Upload Data to %s: %d selected", self.pkg_name, len(ids))
             try:
-                for phase in self.plan.phases:
+                for round_ids in planner.rounds():
                     if self.cancel.is_set():
                         self.out.summary.cancelled = True
                         break
-                    self._phase(s, phase)
+                    phases = planner.plan_round(s, round_ids)
+                    s.commit()
+                    self.total = len(planner.selection)
+                    for phase in phases:
+                        if self.cancel.is_set():
+                            self.out.summary.cancelled = True
+                            break
+                        self._phase(s, phase)
             except StopRun as exc:
                 self.out.summary.stopped = str(exc)
             self.out.summary.pending = s.scalar(select(func.count()).select_from(ExportItem).where(
+                ExportItem.provider == self.target.provider, ExportItem.tenant_id == self.target.tenant_id,
                 ExportItem.status == ExportStatus.PENDING)) or 0
         summary = self.out.summary
         summary.requests = getattr(self.package, "request_count", 0) - started
         self._report(summary.text)
-        log.info("Upload Data to %s finished: %s (%d requests)", self.pkg_name, summary.text, summary.requests)
+        log.info("Upload Data to %s finished: %d exported, %d failed, %d held back, %d still pending (%d requests, "
+                 "%d items with what they needed). %s", self.pkg_name, summary.exported, summary.failed, summary.held,
+                 summary.pending, summary.requests, self.total, summary.text)
         return summary
 
     def _report(self, text: str) -> None:
@@ -150,13 +164,13 @@ class UploadRun:
             except ConnectionRequired as exc:
                 raise StopRun(str(exc)) from None
             except ConnectorError as exc:
-                self.out.fail(s, item_id, [str(exc)], keep_key=True)
+                self.out.fail(s, item_id, [str(exc)], keep_key=True, source=FeedbackSource.KCC)
                 continue
             if hit is not None:
                 self.out.succeed(s, item, Result(key=str(item_id), ok=True, remote_id=hit[0], remote_number=hit[1]))
             elif item.item_type == ItemType.PREPAYMENT_ALLOCATION:
                 self.out.fail(s, item_id, ["The last upload of this allocation was interrupted and it cannot be "
-                                           f"looked up in {self.pkg_name}."], keep_key=True,
+                                           f"looked up in {self.pkg_name}."], keep_key=True, source=FeedbackSource.KCC,
                               advice=f"Check the invoice's payments in {self.pkg_name}: if the payment is there, "
                                      "Mark as Exported; if not, Mark as Exported is wrong; contact support.")
             else:
@@ -262,7 +276,7 @@ class UploadRun:
                 self.out.fail(s, i, error.messages)
         elif isinstance(error, TransientError | MalformedResponse):
             for i in sendable:   # outcome unknown: keep the key, the next run replays or looks up
-                self.out.fail(s, i, [str(error)], keep_key=True,
+                self.out.fail(s, i, [str(error)], keep_key=True, source=FeedbackSource.KCC,
                               advice="The connection failed while sending. Upload Data again: what arrived "
                                      "will be found, not created twice.")
             s.commit()
@@ -298,7 +312,8 @@ class UploadRun:
                                             "Mark as Exported to clear it from the queue.")
                 payloads[item.id] = self._payload(s, item, obj)
             except pl.PayloadProblem as exc:
-                self.out.fail(s, item.id, [exc.message], advice=exc.advice, nominal_code=exc.nominal_code)
+                self.out.fail(s, item.id, [exc.message], advice=exc.advice, nominal_code=exc.nominal_code,
+                              source=FeedbackSource.KCC)
                 self._step(1)
         return payloads, [i.id for i in items if i.id in payloads]
 
@@ -323,7 +338,7 @@ class UploadRun:
                 return pl.contact_payload(self.ctx, obj, key, remote_id)
             return pl.item_payload(self.ctx, obj, key, remote_id)
         if item.item_type == ItemType.PREPAYMENT_ALLOCATION:
-            inv = pl.remote_link(s, self.provider, obj.document.kind, obj.document_id)
+            inv = pl.remote_link(s, self.provider, obj.document.kind, obj.document_id, self.target.tenant_id)
             if inv is None:
                 raise pl.PayloadProblem(f"Invoice {obj.document.number} is not in {self.pkg_name} yet.",
                                         "Upload the invoice first (select it too), then this allocation.")

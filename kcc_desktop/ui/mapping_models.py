@@ -111,7 +111,15 @@ class _MappingModel(LazyTableModel[MappingRows, Any]):
             return False
         self.invalidate([local_id])
         after = self.service.row(cat, local_id)
-        self.mapping_changed.emit(f"{after.local_code} {after.local_name} → {after.remote_label or 'not mapped'}")
+        what = f"{after.local_code} {after.local_name}"
+        if cat == TAX_PURCHASE:
+            what += " (purchases)"
+        elif cat == TAX:
+            what += " (sales)"
+        if after.remote_label:
+            self.mapping_changed.emit(f"Mapped {what} to {after.remote_label}.")
+        else:
+            self.mapping_changed.emit(f"{what} is no longer mapped (was {before.remote_label or before.remote_code}).")
         return True
 
 
@@ -130,8 +138,8 @@ class NominalMappingModel(_MappingModel):
         NominalColumns.CODE: "Code", NominalColumns.NAME: "Name", NominalColumns.KIND: "Kind",
         NominalColumns.MAPPED: "Mapped account", NominalColumns.STATUS: "Status", NominalColumns.WHY: "Why"}
     column_widths: ClassVar[dict[int, int]] = {
-        NominalColumns.CODE: 46, NominalColumns.NAME: 145, NominalColumns.KIND: 72, NominalColumns.MAPPED: 230,
-        NominalColumns.STATUS: 338}
+        NominalColumns.CODE: 46, NominalColumns.NAME: 190, NominalColumns.KIND: 80, NominalColumns.MAPPED: 270,
+        NominalColumns.STATUS: 190, NominalColumns.WHY: 400}
     mapped: ClassVar[dict[int, str]] = {NominalColumns.MAPPED: NOMINAL}
     primary = NOMINAL
 
@@ -166,8 +174,8 @@ class TaxMappingModel(_MappingModel):
         TaxColumns.SALES: "Tax rate on sales", TaxColumns.PURCHASES: "Tax rate on purchases",
         TaxColumns.STATUS: "Status", TaxColumns.WHY: "Why"}
     column_widths: ClassVar[dict[int, int]] = {
-        TaxColumns.CODE: 45, TaxColumns.NAME: 125, TaxColumns.RATE: 45, TaxColumns.SALES: 220,
-        TaxColumns.PURCHASES: 220, TaxColumns.STATUS: 160}
+        TaxColumns.CODE: 45, TaxColumns.NAME: 125, TaxColumns.RATE: 45, TaxColumns.SALES: 250,
+        TaxColumns.PURCHASES: 250, TaxColumns.STATUS: 150}
     mapped: ClassVar[dict[int, str]] = {TaxColumns.SALES: TAX, TaxColumns.PURCHASES: TAX_PURCHASE}
     primary = TAX
 

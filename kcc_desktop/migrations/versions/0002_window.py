@@ -23,8 +23,9 @@ depends_on = None
 def _connection_target() -> tuple[str, str]:
     """(provider, tenant id) of the file's connection now: what existing rows were exported to."""
     bind = op.get_bind()
-    rows: dict[str, str] = {key: value for key, value in bind.execute(sa.text(
-        "SELECT key, value FROM app_setting WHERE key IN ('connection.provider', 'connection.tenant_id')"))}
+    found = bind.execute(sa.text(
+        "SELECT key, value FROM app_setting WHERE key IN ('connection.provider', 'connection.tenant_id')")).all()
+    rows = {str(key): str(value) for key, value in found}
     return rows.get('connection.provider') or 'xero', rows.get('connection.tenant_id') or ''
 
 

@@ -7,19 +7,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import keyring
 import pytest
-import requests
 from keyring.backends import fail
 
+from kcc_desktop.commands.connect import connect_command, status_command
 from kcc_desktop.connectors import connect as connect_mod
 from kcc_desktop.connectors.base import ConnectionRequired
-from kcc_desktop.connectors.oauth import (
-    AuthorizationDenied,
-    AuthorizationTimeout,
-    LoopbackListener,
-    StateMismatch,
-    authorize,
-    make_pkce,
-)
+from kcc_desktop.connectors.loopback import AuthorizationTimeout, StateMismatch
+from kcc_desktop.connectors.oauth import SignInRefused, make_pkce
 from kcc_desktop.connectors.settings import load_connection
 from kcc_desktop.connectors.tokens import SERVICE, KeyringUnavailable
 
@@ -35,7 +29,8 @@ def test_connect_flow_saves_tokens_in_keyring_and_settings_in_store(sandbox, set
     assert url.startswith(sandbox.urls["authorize_url"])
     assert q["code_challenge_method"] == ["S256"] and len(q["code_challenge"][0]) == 43
     assert q["redirect_uri"][0].startswith("http://127.0.0.1:") and q["redirect_uri"][0].endswith("/callback")
-    assert "offline_access" in q["scope"][0].split()
+    assert "offline_access" in q["scope"][0].split() and "accounting.transactions" not in q["scope"][0].split()
+    assert "Signed in" in run.browser_page
     # Settings name the organisation; tokens are in the keyring only.
     saved = load_connection(settings_store)
     assert saved.tenant_id == settings.tenant_id and saved.organisation_name == "Demo Company (UK)"
@@ -57,7 +52,7 @@ def test_wrong_state_is_refused_and_nothing_is_saved(sandbox, settings_store, to
 
     run = connect_runner(settings_store, token_store, tamper=forge)
     assert isinstance(run.error, StateMismatch)
-    assert "does not belong to the current connection attempt" in run.browser_page
+    assert "Sign-in failed" in run.browser_page and "did not match this connection attempt" in run.browser_page
     assert "state" in str(run.error) and "Start Connect again" in str(run.error)
     assert load_connection(settings_store) is None
     assert connect_mod.status(settings_store, token_store)["connected"] is False
@@ -71,18 +66,17 @@ def test_waiting_for_the_browser_times_out_with_a_clear_message(sandbox, setting
     assert load_connection(settings_store) is None
 
 
-def test_denied_consent_is_reported(settings_store):
-    with LoopbackListener() as listener:
-        printed = []
+def test_denied_consent_is_reported_in_the_browser_and_by_connect(sandbox, settings_store, token_store,
+                                                                  connect_runner):
+    def deny(location: str) -> str:
+        parts = urlsplit(location)
+        state = parse_qs(parts.query)["state"][0]
+        return parts._replace(query=f"error=access_denied&state={state}").geturl()
 
-        def browser(text):
-            printed.append(text)
-            state = parse_qs(urlsplit(text.split()[-1]).query)["state"][0]
-            requests.get(f"{listener.redirect_uri}?error=access_denied&state={state}", timeout=5)
-
-        with pytest.raises(AuthorizationDenied, match="access_denied"):
-            authorize("https://login.example.com/authorize", "cid", ["openid"], open_browser=False, timeout=5,
-                      print_fn=browser, listener=listener)
+    run = connect_runner(settings_store, token_store, tamper=deny)
+    assert isinstance(run.error, SignInRefused) and "access_denied" in str(run.error)
+    assert "Sign-in failed" in run.browser_page and "cancelled" in run.browser_page
+    assert load_connection(settings_store) is None
 
 
 def test_pkce_verifier_and_challenge_follow_rfc7636():
@@ -124,11 +118,11 @@ def test_no_keyring_fails_before_the_browser_opens(sandbox, settings_store, toke
 
 
 def test_cli_commands(sandbox, settings_store, token_store, capsys):
-    assert connect_mod.status_command(settings_store, token_store, as_json=True) == 0
+    assert status_command(settings_store, token_store, as_json=True) == 2     # no valid sign-in
     out = json.loads(capsys.readouterr().out)
     assert out["connected"] is False and out["provider"] is None
     # No browser answers: the command reports the timeout and exits non-zero.
-    assert connect_mod.connect_command(settings_store, token_store, "xero", no_browser=True, timeout=0.2) == 1
+    assert connect_command(settings_store, token_store, "xero", no_browser=True, timeout=0.2) == 1
     captured = capsys.readouterr()
     assert sandbox.urls["authorize_url"] in captured.out
     assert "No answer came back" in captured.err

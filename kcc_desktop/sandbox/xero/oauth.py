@@ -8,8 +8,9 @@ Without an app registration any client id, loopback redirect and scope is accept
 redirect URI that is not registered exactly gets Xero's own error page and no redirect; a scope the app
 may not ask for, or a request without PKCE (a desktop app is a public client), goes back to the app as
 ``error=...``. The token endpoint refuses an unknown client (``invalid_client``) and, always, a code
-used twice, a verifier that is missing or wrong when the authorisation carried a challenge, or a
-redirect URI other than the authorisation's (``invalid_grant``).
+used twice, a verifier that is missing or wrong when the authorisation carried a challenge, a verifier
+when it carried none (PKCE stripped on the way), or a redirect URI other than the authorisation's
+(``invalid_grant``).
 
 Tokens and codes are held only as SHA-256 digests (``state.token_digest``), as a real authorisation
 server would, so the state file never holds a usable credential. The one exception is the refresh
@@ -231,10 +232,14 @@ class Identity:
             return _oauth_error("invalid_grant")
         if form.get("client_id") and form["client_id"] != entry["client_id"]:
             return _oauth_error("invalid_grant")
+        verifier = form.get("code_verifier") or ""
         if entry["challenge"]:  # RFC 7636 4.6: a code issued with a challenge needs its verifier
-            verifier = form.get("code_verifier") or ""
             if not verifier or pkce_challenge(verifier) != entry["challenge"]:
                 return _oauth_error("invalid_grant")
+        elif verifier:
+            # A verifier for a code issued without a challenge: PKCE was stripped from the authorisation on
+            # its way (the downgrade attack of RFC 9700 section 4.8.2): refused, never a token.
+            return _oauth_error("invalid_grant")
         return self._issue(entry["client_id"], entry["scope"])
 
     def _issue(self, client_id: str, scope: str) -> Response:

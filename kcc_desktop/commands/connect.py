@@ -50,6 +50,8 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--redirect-uri", default=None,
                    help="where the browser brings the answer back, exactly as registered with the app (default: "
                         "KCC_OAUTH_REDIRECT_URI, else http://localhost:53682/callback)")
+    p.add_argument("--save-callback-page", default=None, metavar="FILE",
+                   help="write the https hand-off page to FILE (to host for QuickBooks production keys), then exit")
     p.set_defaults(run=run_connect)
 
     s = sub.add_parser("status", help="which accounting package this company file is connected to")
@@ -79,7 +81,24 @@ def options_from_args(args: argparse.Namespace) -> ConnectOptions:
                           environment=args.environment, redirect_uri=args.redirect_uri)
 
 
+def save_callback_page(target: str) -> int:
+    from pathlib import Path
+
+    from ..connectors.loopback import callback_page_path
+
+    try:
+        Path(target).write_bytes(callback_page_path().read_bytes())
+    except OSError as exc:
+        print(f"Could not write the page to {target}: {exc.strerror or exc}.", file=sys.stderr)
+        return 1
+    print(f"Wrote {target}. Host it at an https address, register that address as your app's redirect URI, and "
+          "set KCC_OAUTH_REDIRECT_URI to it.")
+    return 0
+
+
 def run_connect(args: argparse.Namespace) -> int:
+    if args.save_callback_page:
+        return save_callback_page(args.save_callback_page)
     try:
         options = options_from_args(args)
     except ValueError as exc:

@@ -22,9 +22,11 @@ import os
 import queue
 import secrets
 import socket
+import sys
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -53,6 +55,13 @@ class RedirectUnusable(ConnectorError):
 
 class InvalidRedirect(RedirectUnusable, ValueError):
     """The redirect URI is not one KCC Desktop can use (a wrong setting, not a failure)."""
+
+
+def callback_page_path() -> Path:
+    """The hand-off page to host for an https redirect URI (beside the package, or in the bundle)."""
+    frozen = getattr(sys, "_MEIPASS", None)   # PyInstaller: build.spec copies resources/ into the bundle
+    base = Path(frozen) / "resources" if frozen else Path(__file__).resolve().parents[2] / "resources"
+    return base / "oauth" / "callback.html"
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,8 @@ def test_a_sign_in_without_a_scope_a_feature_needs_names_it(registered, settings
 
 def test_the_command_line_exits_non_zero_and_prints_the_unregistered_uri(registered, tmp_path):
     unknown = f"http://localhost:{free_port()}/callback"
-    env = {**os.environ, "KCC_OAUTH_REDIRECT_URI": unknown}
+    env = {**os.environ, "KCC_OAUTH_REDIRECT_URI": unknown, "XDG_DATA_HOME": str(tmp_path / "xdg"),
+           "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
     done = subprocess.run([sys.executable, "-m", "kcc_desktop", "--db", str(tmp_path / "c.sqlite"), "connect",
                            "xero", "--no-browser"], capture_output=True, text=True, env=env, timeout=60,
                           stdin=subprocess.DEVNULL)

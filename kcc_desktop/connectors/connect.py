@@ -105,11 +105,12 @@ def connect(provider: str, store: SettingsStore, token_store: TokenStore, *, opt
     run = _Run(open_browser, timeout, print_fn, answers, preflight)
     if provider == QUICKBOOKS:
         return _connect_quickbooks(settings, store, token_store, run, options or ConnectOptions())
-    return _connect_xero(settings, store, token_store, run, choose_tenant)
+    return _connect_xero(settings, store, token_store, run, options or ConnectOptions(), choose_tenant)
 
 
-def _redirect_uri(settings: ConnectionSettings) -> str:
-    return settings.redirect_uri or settings.redirect_uri_for_sign_in()
+def _redirect_uri(settings: ConnectionSettings, options: ConnectOptions) -> str:
+    """This Connect's own choice, else KCC_OAUTH_REDIRECT_URI, else the saved one, else the default."""
+    return options.redirect_uri or settings.redirect_uri_for_sign_in()
 
 
 def _ask_browser(sign_in: SignIn, endpoints: Endpoints, settings: ConnectionSettings, run: _Run,
@@ -145,7 +146,7 @@ def _ask_browser(sign_in: SignIn, endpoints: Endpoints, settings: ConnectionSett
 
 
 def _connect_xero(settings: ConnectionSettings, store: SettingsStore, token_store: TokenStore, run: _Run,
-                  choose_tenant: ChooseTenant | None) -> ConnectionSettings:
+                  options: ConnectOptions, choose_tenant: ChooseTenant | None) -> ConnectionSettings:
     from .xero import list_connections
 
     endpoints = settings.endpoints().check()
@@ -155,7 +156,7 @@ def _connect_xero(settings: ConnectionSettings, store: SettingsStore, token_stor
                              f"Set {ENV_CLIENT_ID[XERO]} to the client id of your Xero app (see the README, "
                              "'Register your app with Xero'), then connect again.")
     pkce = oauth.make_pkce()
-    with SignIn(_redirect_uri(settings), run.answers) as sign_in:
+    with SignIn(_redirect_uri(settings, options), run.answers) as sign_in:
         answer = _ask_browser(sign_in, endpoints, settings, run, pkce)
         tokens = TokenSet.from_response(oauth.exchange_code(
             endpoints.token_url, answer.code, sign_in.redirect_uri, settings.client_id,
@@ -194,7 +195,7 @@ def _connect_quickbooks(settings: ConnectionSettings, store: SettingsStore, toke
     if options.client_secret:
         register_secret(options.client_secret)
     secret = options.client_secret or client_secret_for(settings, token_store)
-    with SignIn(_redirect_uri(settings), run.answers) as sign_in:
+    with SignIn(_redirect_uri(settings, options), run.answers) as sign_in:
         answer = _ask_browser(sign_in, endpoints, settings, run, None)
         if not answer.realm_id:
             raise oauth.AuthorizationError("QuickBooks did not say which company was chosen (no realmId).")

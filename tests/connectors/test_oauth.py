@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import keyring
 import pytest
+import requests
 from keyring.backends import fail
 
 from kcc_desktop.commands.connect import connect_command, status_command
@@ -131,3 +132,47 @@ def test_cli_commands(sandbox, settings_store, token_store, capsys):
 def test_open_package_without_a_connection_says_reconnect(settings_store, token_store):
     with pytest.raises(ConnectionRequired, match="Valid Connection Required"):
         connect_mod.open_package(settings_store, token_store)
+
+
+def _query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def _with_query(url: str, query: dict[str, str]) -> str:
+    return urlsplit(url)._replace(query=urlencode(query)).geturl()
+
+
+def test_a_code_already_used_makes_the_page_say_the_sign_in_failed(sandbox, settings_store, token_store,
+                                                                   connect_runner):
+    def someone_redeems_it_first(location: str) -> str:
+        q = _query(location)
+        taken = requests.post(sandbox.urls["token_url"], timeout=10, data={
+            "grant_type": "authorization_code", "code": q["code"], "client_id": "kcc-desktop-sandbox",
+            "redirect_uri": location.split("?")[0], "code_verifier": "x" * 50})
+        assert taken.status_code == 400        # a wrong verifier, but the code is spent all the same
+        return location
+
+    run = connect_runner(settings_store, token_store, tamper=someone_redeems_it_first)
+    assert isinstance(run.error, SignInRefused) and "invalid_grant" in str(run.error)
+    assert "Sign-in failed" in run.browser_page and "already used" in run.browser_page
+    assert "Signed in" not in run.browser_page
+    assert load_connection(settings_store) is None
+
+
+@pytest.mark.parametrize("change", ["another challenge", "PKCE stripped"])
+def test_a_challenge_changed_on_the_way_makes_the_page_say_the_sign_in_failed(sandbox, settings_store, token_store,
+                                                                              connect_runner, change):
+    def tamper_url(url: str) -> str:
+        q = _query(url)
+        if change == "PKCE stripped":
+            del q["code_challenge"], q["code_challenge_method"]
+        else:
+            q["code_challenge"] = make_pkce().challenge    # the app's verifier no longer matches
+        return _with_query(url, q)
+
+    run = connect_runner(settings_store, token_store, tamper_url=tamper_url)
+    assert isinstance(run.error, SignInRefused) and "PKCE verifier" in str(run.error)
+    assert "Sign-in failed" in run.browser_page and "Signed in" not in run.browser_page
+    assert load_connection(settings_store) is None
+    assert connect_mod.status(settings_store, token_store)["connected"] is False
+

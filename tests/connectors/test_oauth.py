@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import keyring
@@ -176,3 +177,27 @@ def test_a_challenge_changed_on_the_way_makes_the_page_say_the_sign_in_failed(sa
     assert load_connection(settings_store) is None
     assert connect_mod.status(settings_store, token_store)["connected"] is False
 
+
+
+def test_a_redirect_uri_that_cannot_be_used_says_why(sandbox, settings_store, token_store, monkeypatch, capsys):
+    with socket.socket() as busy:                     # another program holds the registered port
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        monkeypatch.setenv("KCC_OAUTH_REDIRECT_URI", f"http://127.0.0.1:{port}/callback")
+        assert connect_command(settings_store, token_store, "xero", no_browser=True, timeout=5) == 1
+    err = capsys.readouterr().err
+    assert f"could not listen on 127.0.0.1 port {port}" in err and "KCC_OAUTH_REDIRECT_URI" in err
+    monkeypatch.setenv("KCC_OAUTH_REDIRECT_URI", "ftp://example.com/callback")
+    assert connect_command(settings_store, token_store, "xero", no_browser=True, timeout=5) == 2   # a wrong setting
+    assert "neither an http address on this computer nor an https page" in capsys.readouterr().err
+    assert load_connection(settings_store) is None
+
+
+def test_the_older_port_setting_still_names_the_redirect(monkeypatch):
+    from kcc_desktop.connectors.settings import ConnectionSettings
+
+    monkeypatch.delenv("KCC_OAUTH_REDIRECT_URI")
+    assert ConnectionSettings(provider="xero").redirect_uri_for_sign_in() == "http://localhost:53682/callback"
+    monkeypatch.setenv("KCC_OAUTH_REDIRECT_PORT", "8111")
+    assert ConnectionSettings(provider="xero").redirect_uri_for_sign_in() == "http://localhost:8111/callback"

@@ -85,14 +85,14 @@ def plan_redirect(redirect_uri: str) -> RedirectPlan:
     if parts.scheme == "http" and is_loopback_host(host):
         if port is None:
             raise InvalidRedirect(f"The redirect URI {redirect_uri} names no port.",
-                                   f"Give one, e.g. http://localhost:53682/callback, in {ENV_REDIRECT_URI} and "
-                                   "in the app's registration.")
+                                  f"Give one, e.g. http://localhost:53682/callback, in {ENV_REDIRECT_URI} and "
+                                  "in the app's registration.")
         hosts = ("127.0.0.1", "::1") if host == "localhost" else (host.strip("[]"),)
         return RedirectPlan(redirect_uri, hosts, port, parts.path or "/", relay=False)
     if parts.scheme == "https" and host:
         return RedirectPlan(redirect_uri, ("127.0.0.1",), 0, RELAY_PATH, relay=True)
     raise InvalidRedirect(f"The redirect URI {redirect_uri!r} is neither an http address on this computer nor "
-                           "an https page.", f"Check {ENV_REDIRECT_URI} or the connection settings.")
+                          "an https page.", f"Check {ENV_REDIRECT_URI} or the connection settings.")
 
 
 class AnswerBox:

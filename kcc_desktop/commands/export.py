@@ -2,7 +2,8 @@
 
 Runs the same ExportService as the Export tab (for scheduled sync) and prints
 ``{"exported", "failed", "pending"}``. Exit code 0 when everything sent went through, 1 when anything
-failed or was held back, 2 when the run could not start (no company file, no connection).
+failed or was held back, 2 when the run could not start (no company file, no connection) or was stopped
+because the sign-in is missing, revoked or was made for another address (Connect again).
 """
 
 from __future__ import annotations
@@ -54,4 +55,6 @@ def run_export(args: argparse.Namespace) -> int:
         print(summary.text)
     if summary.stopped:
         print(summary.stopped, file=sys.stderr)
+    if summary.sign_in_needed:
+        return 2
     return 0 if summary.ok else 1

@@ -88,7 +88,9 @@ class QuickBooksPackage(AccountingPackage):
         self.clock = clock or (lambda: datetime.now(UTC))
         self._client_secret = client_secret
         self._auth: AuthClient | None = None
-        self.tokens = tokens or TokenManager(self.store, QUICKBOOKS, self.realm_id, refresh=self._refresh)
+        self.tokens = tokens or TokenManager(self.store, QUICKBOOKS, self.realm_id, refresh=self._refresh,
+                                             audience=self.endpoints.audience,
+                                             unbound_ok=not self.endpoints.is_sandbox)
         self.pacer = pacer or pacer_for(QUICKBOOKS, self.realm_id, time_scale)
         self.session = QboSession(self.tokens, self.pacer, timeout, retry, min(connect_timeout, timeout))
         self.api = QboApi(self.realm_id, self._api_url(), self.session, page_size)

@@ -81,6 +81,7 @@ class UploadRun:
                     self._phase(s, phase)
             except StopRun as exc:
                 self.out.summary.stopped = str(exc)
+                self.out.summary.sign_in_needed = exc.sign_in
             self.out.summary.pending = s.scalar(select(func.count()).select_from(ExportItem).where(
                 ExportItem.status == ExportStatus.PENDING)) or 0
         summary = self.out.summary
@@ -148,7 +149,7 @@ class UploadRun:
             try:
                 hit = lookup(s, self.package, item)
             except ConnectionRequired as exc:
-                raise StopRun(str(exc)) from None
+                raise StopRun(str(exc), sign_in=True) from None
             except ConnectorError as exc:
                 self.out.fail(s, item_id, [str(exc)], keep_key=True)
                 continue

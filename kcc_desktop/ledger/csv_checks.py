@@ -9,9 +9,10 @@ first) is refused in every text column unless it is a plain number (``csv_cells`
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
@@ -114,14 +115,19 @@ class CheckedLine:
     description: str
 
 
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_UK_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+
+
+@functools.lru_cache(maxsize=4096)   # a file's dates repeat thousands of times
 def parse_date(text: str) -> date:
-    """ISO (2026-03-31) or the UK day-first form a spreadsheet writes (31/03/2026); never month-first."""
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            pass
-    raise ValueError
+    """ISO (2026-03-31) or the UK day-first form a spreadsheet writes (31/03/2026); never month-first.
+    ``ValueError`` for anything else, or a day the calendar lacks (2026-02-30)."""
+    if m := _ISO_DATE.fullmatch(text):
+        return date(int(m[1]), int(m[2]), int(m[3]))
+    if m := _UK_DATE.fullmatch(text):
+        return date(int(m[3]), int(m[2]), int(m[1]))
+    raise ValueError(text)
 
 
 def _parse_number(text: str) -> Decimal:

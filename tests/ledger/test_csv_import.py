@@ -14,31 +14,7 @@ from kcc_desktop.ledger import service as L
 from kcc_desktop.ledger.csv_import import import_documents
 from kcc_desktop.ledger.trial_balance import trial_balance
 from kcc_desktop.models import Company, Document
-from tests.helpers.ledger import add_company, add_item, codes
-
-HEADER = ("type,number,date,due_date,company_code,company_name,currency,reference,stock_code,description,"
-          "quantity,unit_price,discount_percent,tax_code,nominal_code")
-
-
-@pytest.fixture
-def ledger(store):
-    with store.transaction() as s:
-        n, t = codes(s)
-        cust = add_company(s, "ACME01", "Acme Trading Ltd")
-        add_company(s, "PAPER01", "Northern Paper Mills Ltd", kind="supplier")
-        add_item(s, "PAP001", "24.99", "18.40")
-        add_item(s, "TEA001", "26.50", "17.60", tax="T0")
-        L.create_document(s, "sales_invoice", cust, "INV-EXIST", date(2026, 1, 5),
-                          [L.LineInput(D(1), D(10), description="Old", nominal_id=n["4000"].id,
-                                       tax_code_id=t["T1"].id)])
-    return store
-
-
-def write(tmp_path, text: str, name="docs.csv", encoding="utf-8") -> str:
-    path = tmp_path / name
-    path.write_bytes(text.encode(encoding))
-    return str(path)
-
+from tests.helpers.orders_csv import HEADER, write
 
 GOOD = "\n".join([
     HEADER,

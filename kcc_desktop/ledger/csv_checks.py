@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..csv_cells import formula_start
+from ..csv_cells import FORMULA_STARTS, formula_start
 from ..models import Company, DocumentKind, NominalCode, NominalKind, StockItem, TaxCode
 from .bulk_rows import ItemCosts
 from .csv_limits import Problems
@@ -153,6 +153,8 @@ class RowChecker:
         before = self.problems.count
         for i, name in self.text_columns:
             cell = record[i]
+            if not cell or (cell[0] not in FORMULA_STARTS and not cell[0].isspace()):
+                continue   # the usual case, decided by the first character
             first = formula_start(cell) or formula_start(cell.strip())
             if first:
                 add(row, f"{name} {cell.strip()!r} starts with {first!r}, so a spreadsheet would run it as a "

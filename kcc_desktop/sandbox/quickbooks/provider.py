@@ -6,7 +6,9 @@ requests a minute. Over a limit: HTTP 429 with Fault code 3001 and no Retry-Afte
 
 ``requestid`` (at most 50 characters): the first answer to an id is replayed for any later request
 with that id in the same realm, whatever its body - Intuit's documented behaviour - for the
-idempotency window (6 minutes, scaled by ``time_scale``). Answers of 500 and above are not kept.
+idempotency window (6 minutes, scaled by ``time_scale``: Intuit documents none; see ``idempotency.py``).
+Answers of 500 and above are not kept. The ids and their answers are kept in the state file, so a replay
+after a restart still gets the first answer.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ from .integration import (
     Mapping,
     MappingCategory,
     PackageAccount,
+    PackageCall,
+    PacingTenant,
     RemoteLink,
 )
 from .ledger import (
@@ -60,6 +62,8 @@ __all__ = [
     "NominalCode",
     "NominalKind",
     "PackageAccount",
+    "PackageCall",
+    "PacingTenant",
     "Payment",
     "PaymentKind",
     "RemoteLink",

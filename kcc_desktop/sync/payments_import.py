@@ -252,8 +252,8 @@ class PaymentsImport:
             chunk = ids[start:start + batch]
             with self.store.transaction() as s:
                 # pysqlite opens its transaction lazily, at the first write; without this, the first
-                # SAVEPOINT would become the outermost transaction and commit on release.
-                s.execute(text("UPDATE imported_payment SET id = id WHERE 0"))
+                # SAVEPOINT would become the outermost transaction and commit on release. (A no-op anywhere.)
+                s.execute(text("UPDATE imported_payment SET id = id WHERE 1 = 0"))
                 rows = {r.id: r for r in s.scalars(select(ImportedPayment).where(ImportedPayment.id.in_(chunk)))}
                 self._create_batch(s, [rows.get(i) for i in chunk], self._cache(s, rows.values()), summary)
             if progress:

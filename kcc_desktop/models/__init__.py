@@ -11,9 +11,9 @@ from .integration import (
     ItemType,
     Mapping,
     MappingCategory,
+    PacingTenant,
     PackageAccount,
     PackageCall,
-    PacingTenant,
     RemoteLink,
 )
 from .ledger import (
@@ -61,9 +61,9 @@ __all__ = [
     "Money",
     "NominalCode",
     "NominalKind",
+    "PacingTenant",
     "PackageAccount",
     "PackageCall",
-    "PacingTenant",
     "Payment",
     "PaymentKind",
     "RemoteLink",

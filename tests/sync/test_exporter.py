@@ -23,6 +23,7 @@ from kcc_desktop.models import (
 )
 from kcc_desktop.sync.export import ExportService
 from kcc_desktop.sync.export import rules as export_rules
+from kcc_desktop.sync.export.claims import LEASE
 from kcc_desktop.sync.mapping import NOMINAL, MappingService
 from tests.helpers.ledger import build_ledger
 
@@ -326,7 +327,13 @@ def test_a_killed_export_process_loses_nothing_and_creates_nothing_twice(xero_ex
     wait_until(lambda: sum(xero_sync_sandbox.stats()["by_status"].values()) == xero_sync_sandbox.stats()["requests"])
     xero_sync_sandbox.faults(latency=0.0)
     export_rules.SENT_KEYS.clear()
-    rerun = ExportService(store)
+    # At once, the dead process's claims still hold: nothing of its is touched, nothing is sent.
+    puts = xero_sync_sandbox.count("PUT", "/Invoices")
+    early = ExportService(store).upload(ExportService(store).pending_ids(), package)
+    assert early.exported == 0 and early.failed == 0 and early.elsewhere >= 3
+    assert xero_sync_sandbox.count("PUT", "/Invoices") == puts
+    # Once its lease has run out (no heartbeat renews it), the next run takes over and recovers.
+    rerun = ExportService(store, clock=lambda: utcnow() + LEASE + timedelta(seconds=1))
     summary = rerun.upload(rerun.pending_ids(), package)
     assert summary.failed == 0 and summary.pending == 0
     numbers = [d["InvoiceNumber"] for d in remote_docs(xero_sync_sandbox, package)]

@@ -42,6 +42,7 @@ from ..models import (
 )
 from ..settings_db import DbSettingsStore
 from ..store import Store
+from .own_uploads import settle_own_uploads
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +160,7 @@ class PaymentsImport:
             with self.store.transaction() as s:
                 existing = self._existing(s, [p.remote_id for p in page.payments])
                 ours = self._exported_by_us(s, [p.remote_id for p in page.payments])
+                ours |= settle_own_uploads(s, self.provider, self.pkg, page.payments)
                 for remote in page.payments:
                     if remote.remote_id in ours:
                         continue   # a prepayment allocation this ledger uploaded: it is here already

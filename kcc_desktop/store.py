@@ -127,7 +127,7 @@ class Store:
             return str(path)
         url = self.engine.url
         if url.get_backend_name() == "postgresql":
-            url = url.set(drivername="postgresql", password=None)
+            url = url.set(drivername="postgresql")._replace(password=None)   # set() keeps a password given None
         return url.render_as_string(hide_password=True)
 
     @property
@@ -199,7 +199,12 @@ def _server_engine(url: str) -> Engine:
     args: dict[str, Any] = {}
     if parsed.get_backend_name() == "postgresql":
         args["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT}
-    engine = create_engine(url, pool_pre_ping=True, **args)
+    try:
+        engine = create_engine(url, pool_pre_ping=True, **args)
+    except ImportError as exc:   # the driver is missing from this installation
+        raise StoreError(f"Cannot open {parsed.render_as_string(hide_password=True)}: its database driver is not "
+                         f"installed ({exc.name or exc}). Install KCC Desktop with its dependencies "
+                         "(psycopg[binary] for PostgreSQL); nothing was changed.", "unreachable") from None
     if engine.dialect.name == "postgresql":
         event.listen(engine, "connect", _on_pg_connect)
     return engine

@@ -173,7 +173,9 @@ _COLS = ["item_type", "object_id", "action", "status", "reference", "company_nam
 def _insert(conn: Connection, sel: Select[Any]) -> int:
     """INSERT ... SELECT that skips an object already pending (the partial unique index), on either engine."""
     if conn.dialect.name == "postgresql":
-        stmt: Any = pg_insert(_table).from_select(_COLS, sel).on_conflict_do_nothing()
+        # psycopg reports no row count for this statement: the ids it returns are the count.
+        stmt: Any = pg_insert(_table).from_select(_COLS, sel).on_conflict_do_nothing().returning(_table.c.id)
+        return len(conn.execute(stmt).fetchall())
     else:
         stmt = insert(_table).prefix_with("OR IGNORE").from_select(_COLS, sel)
     return conn.execute(stmt).rowcount or 0

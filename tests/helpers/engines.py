@@ -12,6 +12,7 @@ PostgreSQL; ``.ci/run`` runs the store, export, import and concurrency tests a s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -43,12 +44,29 @@ def admin_url() -> str:
         import psycopg
     except ImportError:
         _unavailable("psycopg (psycopg[binary]) is not installed")
+    _pgpass(url)
     try:
         with psycopg.connect(url, connect_timeout=5, autocommit=True):
             pass
     except psycopg.Error as exc:
         _unavailable(f"{url.split('@')[-1]} does not answer ({str(exc).strip().splitlines()[0]})")
     return url
+
+
+def _pgpass(url: str) -> None:
+    """The password in a pgpass file, as a desk keeps it: URLs shown without it (``store.label``) still work,
+    in this process and in the commands the tests start."""
+    import tempfile
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.password and "PGPASSFILE" not in os.environ:
+        path = os.path.join(tempfile.mkdtemp(prefix="kcc-pgpass-"), "pgpass")
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(f"{parsed.host or 'localhost'}:{parsed.port or 5432}:*:{parsed.username}:{parsed.password}\n")
+        os.chmod(path, 0o600)
+        os.environ["PGPASSFILE"] = path
 
 
 def _with_database(url: str, name: str) -> str:
@@ -92,8 +110,6 @@ def fresh_pg_url(*, migrated: bool = True) -> Iterator[str]:
 
 def drop_templates() -> None:
     for url, name in list(_template.items()):
-        try:
+        with contextlib.suppress(Exception):   # the server went away first; its databases went with it
             _execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        except Exception:   # the server went away first; its databases went with it
-            pass
         _template.pop(url, None)

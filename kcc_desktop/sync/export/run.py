@@ -79,11 +79,15 @@ class UploadRun:
             self.recovery = Recovery(self)
             try:
                 with self.claims:
-                    for phase in self.plan.phases:
-                        if self.cancel.is_set():
-                            self.out.summary.cancelled = True
-                            break
-                        self._phase(s, phase)
+                    try:
+                        for phase in self.plan.phases:
+                            if self.cancel.is_set():
+                                self.out.summary.cancelled = True
+                                break
+                            self._phase(s, phase)
+                    except BaseException:
+                        s.rollback()   # its row locks go before the claims are let go
+                        raise
             except StopRun as exc:
                 s.rollback()
                 self.out.summary.stopped = str(exc)

@@ -16,6 +16,7 @@ REPLAY_WINDOW = timedelta(minutes=5)   # packages keep idempotency keys ~6 minut
 SALT_KEY = "export.key_salt"
 PIPELINE = 3                           # requests in flight (Xero allows 5 per organisation, QuickBooks 10)
 CONSECUTIVE_FAILURES = 3               # requests failing in a row (after the transport's own resends) stop a run
+OTHERS_PATIENCE = 600.0                # seconds a run waits for another desk to send what its items need
 SAVE_EVERY = 10                        # look-ups whose outcomes are saved together (never one long transaction)
 
 DOC_TYPES = (ItemType.SALES_INVOICE, ItemType.SALES_CREDIT, ItemType.PURCHASE_INVOICE, ItemType.PURCHASE_CREDIT)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from .claims import Claims
 from .outcomes import Outcomes
 from .planning import Plan, known_links, make_plan
 from .recovery import Recovery
-from .rules import BATCH_FAMILY, PIPELINE, REPLAY_WINDOW, SENT_KEYS, Progress, StopRun, Summary
+from .rules import BATCH_FAMILY, OTHERS_PATIENCE, PIPELINE, REPLAY_WINDOW, SENT_KEYS, Progress, StopRun, Summary
 from .sending import Batch, call_package
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ class UploadRun:
     # --- one phase ------------------------------------------------------------------------------------
 
     def _phase(self, s: Session, ids: list[int]) -> None:
+        self._wait_for_others(s, {d for i in ids for d in self.plan.deps.get(i, []) if d in self.elsewhere})
         # What other desks exported since the plan was made: their companies and items are there now.
         self.plan.links.update(known_links(s, self.provider))
         ready = []
@@ -149,6 +151,29 @@ class UploadRun:
         batches = [sorted(types[t])[start:start + size] for t in sorted(types)
                    for start in range(0, len(types[t]), size)]
         self._send_pipelined(s, batches)
+
+    def _wait_for_others(self, s: Session, deps: set[int]) -> None:
+        """What this phase needs that another desk is sending: wait (reading only) until that desk is done with
+        it, or its claim lapses. Exported there: it is there for this desk too. Let go unsent: what needs it is
+        held back, with that reason."""
+        give_up = time.monotonic() + OTHERS_PATIENCE
+        while deps and not self.cancel.is_set() and time.monotonic() < give_up:
+            if not self.claims.held_by_others(s, deps):
+                break
+            s.rollback()   # a fresh snapshot next time (PostgreSQL), nothing held while waiting
+            time.sleep(0.2)
+        if not deps:
+            return
+        s.rollback()
+        settled = set(s.scalars(select(ExportItem.id).where(ExportItem.id.in_(sorted(deps)),
+                                                            ExportItem.status == ExportStatus.EXPORTED)))
+        busy = self.claims.held_by_others(s, deps)
+        for d in deps:
+            if d in settled:
+                self.elsewhere.discard(d)
+            elif d not in busy:
+                self.elsewhere.discard(d)
+                self.out.failed[d] = "another desk did not upload it"
 
     def _leave(self, item_id: int) -> None:
         """Another desk is sending it, or something it needs: it stays pending, untouched, for that desk."""

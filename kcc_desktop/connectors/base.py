@@ -7,12 +7,16 @@ are ``date``; timestamps are timezone-aware UTC ``datetime``.
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .transport import Transport
 
 _Date = date   # ``DocumentIn`` has a field named ``date``: its other fields name the type by this alias
 
@@ -22,6 +26,24 @@ class DocKind(StrEnum):
     PURCHASE_INVOICE = "purchase_invoice"    # Xero ACCPAY invoice / QBO Bill
     SALES_CREDIT = "sales_credit"            # Xero ACCRECCREDIT / QBO CreditMemo
     PURCHASE_CREDIT = "purchase_credit"      # Xero ACCPAYCREDIT / QBO VendorCredit
+
+
+# --- KCC's stamp on what it creates ----------------------------------------------------------------
+
+# Every payment (a prepayment allocation) KCC creates carries this stamp where the package keeps it (Xero:
+# the payment's Reference; QuickBooks: its private note), so KCC knows its own upload when it reads it back,
+# whether or not it ever saved the package's answer: ``KCC-<the company file's key>-<ledger id>``.
+STAMP_RE = re.compile(r"KCC-[0-9a-f]{8}-\d+")
+
+
+def make_stamp(file_key: str, object_id: int) -> str:
+    return f"KCC-{file_key[:8].lower()}-{object_id}"
+
+
+def find_stamp(text: str | None) -> str:
+    """The stamp in a package's text field, or ""."""
+    found = STAMP_RE.search(text or "")
+    return found.group(0) if found else ""
 
 
 # --- what the package has -------------------------------------------------------------------------
@@ -167,6 +189,7 @@ class PaymentIn:
     bank_account_id: str = ""
     contact_remote_id: str = ""
     reference: str = ""
+    stamp: str = ""                   # KCC's stamp (``make_stamp``), kept where the package keeps it
 
 
 @dataclass
@@ -218,6 +241,7 @@ class RemotePayment:
     allocations: tuple[Allocation, ...]
     unapplied: Decimal                 # paid beyond what was allocated (an overpayment on account)
     updated_at: datetime               # UTC
+    stamp: str = ""                    # KCC's stamp when KCC itself created it (a prepayment allocation)
 
 
 @dataclass
@@ -333,6 +357,15 @@ class AccountingPackage(abc.ABC):
 
     @abc.abstractmethod
     def find_item(self, code: str) -> str | None: ...
+
+    def find_payment(self, stamp: str, payment: PaymentIn) -> str | None:
+        """The remote id of the payment KCC created with this stamp (for ``payment``), None when the package
+        cleanly has none. An answer that cannot be read raises, never counts as "not there"."""
+        raise NotImplementedError(f"{type(self).__name__} cannot look payments up")
+
+    def transports(self) -> list[Transport[Any]]:
+        """The transports this package sends through (to share the organisation's pacing with other desks)."""
+        return []
 
     @abc.abstractmethod
     def list_payments(self, since: datetime | None) -> Iterator[PaymentPage]:

@@ -11,7 +11,9 @@ from .integration import (
     ItemType,
     Mapping,
     MappingCategory,
+    PacingTenant,
     PackageAccount,
+    PackageCall,
     RemoteLink,
 )
 from .ledger import (
@@ -59,7 +61,9 @@ __all__ = [
     "Money",
     "NominalCode",
     "NominalKind",
+    "PacingTenant",
     "PackageAccount",
+    "PackageCall",
     "Payment",
     "PaymentKind",
     "RemoteLink",

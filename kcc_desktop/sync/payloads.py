@@ -202,7 +202,10 @@ def rollup(lines: list[LineIn], taxes: list[tuple[str, str, Decimal]]) -> list[L
 
 # --- prepayment allocations --------------------------------------------------------------------------
 
-def allocation_payload(ctx: PayloadContext, alloc: Allocation, key: str, invoice_remote_id: str) -> PaymentIn:
+def allocation_payload(ctx: PayloadContext, alloc: Allocation, key: str, invoice_remote_id: str,
+                       stamp: str = "") -> PaymentIn:
+    """``stamp``: KCC's mark (``connectors.base.make_stamp``), kept by the package on the payment, by which the
+    import and the upload's recovery know KCC's own upload whatever happened to its answer."""
     payment = alloc.payment
     what = f"Prepayment allocation to {alloc.document.number}"
     if payment is None:   # only a prepayment's allocations are queued; a credit note's never sync
@@ -216,7 +219,7 @@ def allocation_payload(ctx: PayloadContext, alloc: Allocation, key: str, invoice
                              category=exc.category) from None
     return PaymentIn(key=key, document_kind=DocKind.SALES_INVOICE, document_remote_id=invoice_remote_id,
                      amount=alloc.amount, date=alloc.date, bank_account_code=bank_code, bank_account_id=bank_id,
-                     reference=payment.reference or f"Prepayment {payment.id}")
+                     reference=payment.reference or f"Prepayment {payment.id}", stamp=stamp)
 
 
 def stock_and_cos_codes(ctx: PayloadContext) -> set[str]:

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from sqlalchemy import select, update
 
 from ...connectors.base import AccountingPackage, DocKind
-from ...models import AppSetting, ExportItem, ExportStatus, utcnow
+from ...models import ExportItem, ExportStatus, utcnow
 from ...store import Store
 from ..gil import chunks
+from ..own_uploads import file_key
 from ..queue import install_queue_listeners
 from .lookup import lookup, save_link
-from .rules import DOC_TYPES, SALT_KEY, Progress, Summary
+from .rules import DOC_TYPES, Progress, Summary
 from .run import UploadRun
 
 log = logging.getLogger(__name__)
@@ -48,12 +48,7 @@ class ExportService:
 
     def key_salt(self) -> str:
         """A random id per company file, so two files never send the same idempotency key."""
-        with self.store.transaction() as s:
-            row = s.get(AppSetting, SALT_KEY)
-            if row is None:
-                row = AppSetting(key=SALT_KEY, value=uuid.uuid4().hex)
-                s.add(row)
-            return row.value
+        return self.store.retrying(file_key, what="read the company file's key")
 
     # --- manual marks ---------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from .integration import (
     ItemType,
     Mapping,
     MappingCategory,
+    MatchState,
     PackageAccount,
     RemoteLink,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "JournalLine",
     "Mapping",
     "MappingCategory",
+    "MatchState",
     "MissingRecord",
     "Money",
     "NominalCode",

@@ -140,6 +140,16 @@ class ExportItem(Base):
     confirmed: Mapped[bool] = mapped_column(Boolean, default=False)  # the green tick
     remote_id: Mapped[str] = mapped_column(String(64), default="")
     remote_number: Mapped[str] = mapped_column(String(64), default="")
+    # A company or stock item the package already had: "matched" (linked to it, not created; Exported
+    # Successfully shows "matched existing"), "create" (the match was undone: create it, never match it),
+    # or "" (not decided: Upload Data looks for one before creating).
+    match_state: Mapped[str] = mapped_column(String(8), default="", server_default="")
+
+
+class MatchState(StrEnum):
+    NONE = ""
+    MATCHED = "matched"
+    CREATE = "create"
 
 
 class RemoteLink(Base):

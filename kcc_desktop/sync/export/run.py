@@ -34,6 +34,7 @@ from ...store import Store
 from .. import payloads as pl
 from ..gil import chunks, yield_gil
 from .lookup import lookup
+from .matching import follow_merged, match_existing, organisation_rules
 from .outcomes import Outcomes
 from .planning import Plan, make_plan
 from .rules import BATCH_FAMILY, PIPELINE, REPLAY_WINDOW, SENT_KEYS, Progress, StopRun, Summary
@@ -100,6 +101,12 @@ class UploadRun:
     # --- one phase ------------------------------------------------------------------------------------
 
     def _phase(self, s: Session, ids: list[int]) -> None:
+        kind = s.scalar(select(ExportItem.item_type).where(ExportItem.id == ids[0])) if ids else None
+        if kind not in (None, ItemType.COMPANY, ItemType.STOCK_ITEM) and self.ctx.rules is None:
+            # Documents and allocations are checked against the organisation's settings (matching.py).
+            self.ctx.rules = organisation_rules(self.store, self.package)
+            if self.ctx.rules is not None:
+                follow_merged(s, self.provider, self.ctx.rules, self.plan.links)
         ready = []
         for item_id in ids:
             blocked = [d for d in self.plan.deps.get(item_id, []) if d in self.out.failed]
@@ -120,6 +127,8 @@ class UploadRun:
         for key, members in unknown.items():
             times = [a for _, a in members if a is not None]
             fresh += self._recover(s, key, sorted(i for i, _ in members), min(times) if times else None)
+        if kind in (ItemType.COMPANY, ItemType.STOCK_ITEM):   # what the package already has is linked, not sent
+            fresh = match_existing(s, self.package, self.ctx, self.out, self.plan.links, fresh)
         types: dict[str, list[int]] = {}
         for chunk in chunks(sorted(fresh)):
             for item_id, item_type in s.execute(select(ExportItem.id, ExportItem.item_type)

@@ -174,10 +174,10 @@ def test_a_starter_plan_approves_twenty_invoices_and_five_bills_a_month_by_docum
 def test_a_refused_payment_carries_has_validation_errors_not_has_errors(xero_server, xero):
     cid = contact(xero)
     inv = create_invoice(xero, cid)
-    xero.accounting.create_payments(xero.tenant_id, Payments(payments=[
-        Payment(invoice=Invoice(invoice_id=inv.invoice_id), account=Account(code="090"), amount=D("9999"), date=TODAY)]),
-        summarize_errors=False)
-    path, status, body = next(s for s in reversed(xero_server.seen) if s[0].endswith("/Payments"))
+    too_much = Payment(invoice=Invoice(invoice_id=inv.invoice_id), account=Account(code="090"), amount=D("9999"),
+                       date=TODAY)
+    xero.accounting.create_payments(xero.tenant_id, Payments(payments=[too_much]), summarize_errors=False)
+    _path, status, body = next(s for s in reversed(xero_server.seen) if s[0].endswith("/Payments"))
     element = json.loads(body)["Payments"][0]
     assert status == 200 and element["HasValidationErrors"] is True and "HasErrors" not in element
 

@@ -181,9 +181,9 @@ def test_the_precheck_and_the_check_name_the_same_refusals(xero_exporting, xero_
     with store.transaction() as s:   # ... but a sales line coded to it takes a sales rate: Xero refuses the pair
         acme = s.scalar(select(Company).where(Company.code == "ACME"))
         t1 = s.scalar(select(TaxCode).where(TaxCode.code == "T1"))
-        service.create_document(s, "sales_invoice", acme, "SI-7500", date(2026, 2, 1),
-                                [service.LineInput(quantity=Decimal(1), unit_price=Decimal("40"), description="Recharge",
-                                                   tax_code_id=t1.id, nominal_id=mapping.find_local(NOMINAL, "7500"))])
+        recharge = service.LineInput(quantity=Decimal(1), unit_price=Decimal("40"), description="Recharge",
+                                     tax_code_id=t1.id, nominal_id=mapping.find_local(NOMINAL, "7500"))
+        service.create_document(s, "sales_invoice", acme, "SI-7500", date(2026, 2, 1), [recharge])
 
     report = check_connection(store, package)
     results = run_precheck(store, ExportService(store).pending_ids())

@@ -13,7 +13,8 @@ from typing import Any
 from ..http import Request
 from . import errors, query, queryable
 from .errors import QboFault, qbo_time
-from .rules import Rules, ref_id
+from .rules import Rules
+from .rules_values import ref_id
 from .store import KINDS, Books, kind_named, render, render_deleted
 
 MAX_BATCH = 30

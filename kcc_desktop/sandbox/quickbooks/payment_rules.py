@@ -68,8 +68,9 @@ def _deposit_account(rules: Rules, obj: Record) -> dict[str, Any]:
     if found is None:
         return dict(UNDEPOSITED)
     account = rules.books.get("Account", found["value"])
-    if account.get("AccountType") not in DEPOSIT_TYPES or (
-            account.get("AccountType") == "Other Current Asset" and account.get("AccountSubType") != "UndepositedFunds"):
+    kind = account.get("AccountType")
+    undeposited = account.get("AccountSubType") == "UndepositedFunds"
+    if kind not in DEPOSIT_TYPES or (kind == "Other Current Asset" and not undeposited):
         raise errors.business(f"A payment can be deposited to a bank account or Undeposited Funds, not to "
                               f"{account.get('Name')}", "DepositToAccountRef")
     return found

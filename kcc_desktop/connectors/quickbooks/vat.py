@@ -18,7 +18,7 @@ they multiply to the amount exactly; otherwise a price that does (amount / quant
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from quickbooks.objects.base import Ref
 from quickbooks.objects.tax import TaxLine, TaxLineDetail, TxnTaxDetail
@@ -62,7 +62,8 @@ def tax_detail(lines: list[tuple[str, Decimal, Decimal]], sales: bool, rates: Ta
             continue
         bucket = per_rate.setdefault(rate.rate_id, [Decimal("0"), Decimal("0")])
         bucket[0] += net
-        bucket[1] += tax
+        # The ledger's VAT on the line; where a caller left it out, the ledger's rule: net x rate, per line.
+        bucket[1] += tax if tax or not net else (net * rate.percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
         percents[rate.rate_id] = rate.percent
     if not per_rate:
         return None

@@ -14,14 +14,23 @@ another kind of account.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..json_types import Record
 from . import errors
+from .company import CompanySettings
 from .rules_values import ZERO, dec, money, parse_date
+from .store import Books
 
-if TYPE_CHECKING:
-    from .rules import Rules
+
+class Rules(Protocol):
+    """What these checks use of ``rules.Rules``: the books, the company's settings, reference checks."""
+
+    books: Books
+    company: CompanySettings
+
+    def ref(self, kind: str, obj: dict[str, Any], key: str, element: str, required: bool = False,
+            name_field: str | None = "Name") -> dict[str, Any] | None: ...
 
 UNDEPOSITED = {"value": "9", "name": "Undeposited Funds"}
 DEPOSIT_TYPES = {"Bank", "Other Current Asset"}

@@ -68,7 +68,8 @@ def _stored_totals(store, qb, ids: list[int]) -> list[tuple[Decimal, Decimal]]:
         for doc_id in ids:
             doc = s.get(Document, doc_id)
             link = s.scalar(select(RemoteLink).where(
-                RemoteLink.provider == "quickbooks", RemoteLink.object_id == doc_id, RemoteLink.object_type == doc.kind))
+                RemoteLink.provider == "quickbooks", RemoteLink.object_id == doc_id,
+                RemoteLink.object_type == doc.kind))
             assert link is not None, f"{doc.number} was not exported"
             row = qb.get_single_object(ENTITY[doc.kind], link.remote_id)[ENTITY[doc.kind]]
             out.append((doc.gross_total, Decimal(str(row["TotalAmt"]))))

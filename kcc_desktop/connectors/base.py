@@ -201,6 +201,7 @@ class RemoteBankAccount:
     name: str
     currency: str = "GBP"
     status: str = "ACTIVE"
+    kind: str = ""           # "" a bank account; "clearing": money received, not yet banked (QBO Undeposited Funds)
 
 
 # --- what the ledger sends ------------------------------------------------------------------------
@@ -215,6 +216,7 @@ class ContactIn:
     currency: str = "GBP"
     account_number: str = ""
     remote_id: str | None = None       # set for an update of an exported contact
+    other_side: bool = False           # also trades the other way (a customer who also supplies, or the reverse)
 
 
 @dataclass
@@ -256,6 +258,9 @@ class DocumentIn:
     reference: str = ""
     authorised: bool = True           # else DRAFT
     total: Decimal = Decimal("0")     # the ledger's gross total, to compare with what the package computed
+    contact_other_side: bool = False  # a sale to a supplier or a purchase from a customer (a company trading both ways)
+    contact_email: str = ""
+    contact_code: str = ""
 
 
 @dataclass
@@ -316,7 +321,7 @@ class RemotePayment:
     bank_account_code: str
     bank_account_id: str
     reference: str
-    status: str                        # AUTHORISED or DELETED
+    status: str                        # AUTHORISED, DELETED, or VOIDED (kept with a zero amount: QuickBooks)
     contact_remote_id: str
     contact_name: str
     allocations: tuple[Allocation, ...]

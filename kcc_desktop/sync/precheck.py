@@ -167,6 +167,9 @@ class PreCheck:
         if lock is not None and doc.date <= lock and self.rules.lock(doc.date) is not None:   # Xero keeps drafts
             problems.append(f"{label} is dated {doc.date:%d %b %Y}, on or before {self.pkg}'s "
                             f"{self.org.lock_date_label or 'lock date'} ({lock:%d %b %Y}); {self.pkg} refuses it")
+        if not self.org.document_numbers_kept and DocumentKind(doc.kind).is_sales:
+            problems.append(f"{label}: {self.pkg} numbers sales documents itself (custom transaction numbers are "
+                            f"off), so it would not keep {doc.number}; turn them on in {self.pkg}")
         if (ctx.options.multicurrency and doc.currency != self.org.base_currency
                 and doc.currency not in self.org.currencies):
             problems.append(f"{label} is in {doc.currency}, which {self.pkg} does not have: add the currency "

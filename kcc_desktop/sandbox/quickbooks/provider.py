@@ -117,6 +117,26 @@ class QuickBooksProvider(SandboxProvider):
     def expire_tokens(self) -> int:
         return self.oauth.expire_access_tokens()
 
+    # --- the company's settings the real API keeps read only ---------------------------------------
+    def handle(self, request: Request) -> Response:
+        """``GET|POST /_sandbox/company``: the closing date, custom transaction numbers, multicurrency and the
+        currencies with their rates (see ``company.CompanySettings.apply_company``); other paths as usual."""
+        if request.path.rstrip("/") != "/_sandbox/company":
+            return super().handle(request)
+        try:
+            body = request.json() or {}
+            if not isinstance(body, dict):
+                raise ValueError("body must be a JSON object")
+            with self.lock:
+                if request.method == "POST":
+                    answer = self.api.rules.company.apply_company(body)
+                    self.persist()
+                else:
+                    answer = self.api.rules.company.summary()
+        except (ValueError, ArithmeticError) as exc:
+            return exact_json(400, {"error": str(exc)})
+        return exact_json(200, answer)
+
     # --- routing ---------------------------------------------------------------------------------
     def dispatch(self, req: Request) -> Response:
         path, method = req.path.rstrip("/") or "/", req.method

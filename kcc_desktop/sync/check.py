@@ -35,8 +35,8 @@ from ..models import (
     ExportItem,
     ExportStatus,
     ItemType,
-    NominalCode,
     Mapping,
+    NominalCode,
     PackageAccount,
     Payment,
     RemoteLink,
@@ -44,8 +44,8 @@ from ..models import (
 )
 from ..store import Store
 from .mapping import BANK, NOMINAL, TAX, TAX_PURCHASE, MappingService
-from .mapping_types import MappingError
 from .mapping_rules import CLEARING
+from .mapping_types import MappingError
 from .options import IntegrationOptions, OptionsService
 from .org_rules import LIMIT_REACHED, OrganisationRules, Refusal
 from .org_settings import save_settings

@@ -35,7 +35,6 @@ from ...store import Store
 from .. import payloads as pl
 from ..gil import chunks, yield_gil
 from .claims import Claims
-from .lookup import lookup
 from .matching import follow_merged, match_existing, organisation_rules
 from .outcomes import Outcomes
 from .planning import Plan, known_links, make_plan

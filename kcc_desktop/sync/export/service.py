@@ -11,14 +11,14 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from ...connectors.base import AccountingPackage, DocKind
-from ...models import AppSetting, ExportItem, ExportStatus, MatchState, utcnow
+from ...models import ExportItem, ExportStatus, MatchState, utcnow
 from ...store import Store
 from .. import payloads as pl
 from ..gil import chunks
 from ..own_uploads import file_key
 from ..queue import install_queue_listeners
 from .lookup import lookup, save_link, sent_against
-from .rules import DOC_TYPES, SALT_KEY, Progress, Summary
+from .rules import DOC_TYPES, Progress, Summary
 from .run import UploadRun
 
 log = logging.getLogger(__name__)

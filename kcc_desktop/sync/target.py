@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from ..connectors.provider import Provider
-from ..models import AppSetting
+from ..models import AppSetting, ExportItem, ExportStatus
 
 PROVIDER_KEY = "connection.provider"
 TENANT_KEY = "connection.tenant_id"
@@ -46,3 +47,9 @@ def package_target(package: object) -> Target:
     """The package and organisation a connector object talks to (Xero's tenant, QuickBooks' realm)."""
     tenant = getattr(package, "tenant_id", None) or getattr(package, "realm_id", None) or ""
     return Target(str(getattr(package, "provider", "")), str(tenant))
+
+
+def pending_for(target: Target) -> ColumnElement[bool]:
+    """Export rows waiting to go to ``target`` (its package and organisation)."""
+    return and_(ExportItem.provider == target.provider, ExportItem.tenant_id == target.tenant_id,
+                ExportItem.status == ExportStatus.PENDING)

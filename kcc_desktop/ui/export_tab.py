@@ -13,7 +13,6 @@ through ``views.export``, always for the connection's own package and organisati
 
 from __future__ import annotations
 
-import csv
 import threading
 from pathlib import Path
 
@@ -41,6 +40,7 @@ from . import icons
 from .export_models import ExportedModel, FeedbackModel, PendingExportModel
 from .export_panels import FeedbackDialog, FeedbackPanel
 from .grid import GridPanel, GridView, bind_button, selection_action
+from .import_models import write_csv
 from .job_runner import JobRunner
 from .settings import remember_splitter
 from .worker import ProgressFn, Worker
@@ -380,22 +380,6 @@ class ExportTab(QWidget):
             path, _ = QFileDialog.getSaveFileName(self, "Export grid to CSV", f"{name}.csv", "CSV files (*.csv)")
             if not path:
                 return None
-        self.export_csv(grid, Path(path))
-        self.status_label.setText(f"Saved {grid.proxy.rowCount():,} rows to {path}.")
+        rows = write_csv(grid, Path(path))
+        self.status_label.setText(f"Saved {rows:,} rows to {path}.")
         return Path(path)
-
-    @staticmethod
-    def export_csv(grid: GridView, path: Path) -> None:
-        """Every row the grid shows (filtered, in its order), visible columns in their order."""
-        model = grid.source_model
-        columns = grid.visible_columns()
-        proxy = grid.proxy
-        ids = model.ids() if not proxy.is_filtering else [
-            model.id_at(proxy.mapToSource(proxy.index(r, 0)).row()) for r in range(proxy.rowCount())]
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            out = csv.writer(f)
-            out.writerow([model.headerData(c, Qt.Orientation.Horizontal) for c in columns])
-            for start in range(0, len(ids), 2000):
-                for row in model.rows_for(ids[start:start + 2000]):
-                    if row is not None:
-                        out.writerow([model.display(row, model.Columns(c)) for c in columns])

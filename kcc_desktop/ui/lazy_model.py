@@ -347,7 +347,7 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
 
         worker = Worker(job, owner=self)
         worker.finished.connect(lambda result: self._on_job_finished(request, result))
-        worker.done.connect(self._on_job_done)
+        worker.done.connect(lambda w=worker: self._on_job_done(w))
         self._job = worker
         worker.start()
 
@@ -355,11 +355,15 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
         ids, matching = result
         if self._wanted is not None and self._wanted.reload and not request.reload:
             return   # a reload follows at once: skip showing an order of ids about to be replaced
+        if self._wanted is None:
+            self._job = None   # nothing more is due: listeners of ``loaded`` see the model settled
         self._apply(ids, matching, clear_cache=request.reload)
         if request.sort:
             self._sorted_generation = self.generation
 
-    def _on_job_done(self) -> None:
+    def _on_job_done(self, worker: Worker) -> None:
+        if self._job is not worker:   # already settled (see _on_job_finished), or a newer job runs
+            return
         self._job = None
         wanted, self._wanted = self._wanted, None
         if wanted is not None:

@@ -47,7 +47,7 @@ class OptionsPanel(QWidget):
             combo.setAccessibleName(LABELS[name])
             combo.currentIndexChanged.connect(lambda _i, n=name, c=combo: self._save(n, c.currentData() or ""))
             self.pickers[name] = combo
-            grid.addRow(LABELS[name].replace(" nominal", "") + ":", combo)
+            grid.addRow(LABELS[name].removeprefix("Default ").replace(" nominal", "") + ":", combo)
 
         self.message = QLabel()
         self.message.setWordWrap(True)
@@ -72,7 +72,8 @@ class OptionsPanel(QWidget):
                 combo.clear()
                 kind_choices = choices[DEFAULT_NOMINAL_KINDS[name]]
                 kind_words = DEFAULT_NOMINAL_KINDS[name].value.replace("_", " ")
-                first = f"The first {kind_words} nominal" + (f" ({kind_choices[0][0]})" if kind_choices else "")
+                first = (f"{kind_choices[0][0]} (first {kind_words} nominal)" if kind_choices
+                         else f"The first {kind_words} nominal")
                 combo.addItem(first, "")
                 combo.setItemData(0, f"Not chosen: the ledger's first {kind_words} nominal is used",
                                   Qt.ItemDataRole.ToolTipRole)

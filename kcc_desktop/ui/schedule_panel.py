@@ -73,7 +73,7 @@ class SchedulePanel(QGroupBox):
     def on_status(self, status: ScheduleStatus) -> None:
         self.status = status
         mine = status.installed and status.job is not None and status.job.db == self.ctx.store.label
-        self.check.setChecked(mine and status.active)
+        self.check.setChecked(mine)   # registered for this file, running or not: unticking removes it
         if not status.installed:
             self.state_label.setText("Off: nothing is registered with the " + status.scheduler + ".")
         elif not mine:
@@ -90,7 +90,8 @@ class SchedulePanel(QGroupBox):
         self.state_label.setText(message)
         self.message.emit(f"Scheduled sync: {message}")
         if self.status is not None:   # back to what is really registered
-            self.check.setChecked(self.status.installed and self.status.active)
+            self.check.setChecked(self.status.installed and self.status.job is not None
+                                  and self.status.job.db == self.ctx.store.label)
         else:
             self.check.setChecked(False)
 

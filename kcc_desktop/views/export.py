@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, String, and_, case, cast, func, or_, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..models import ExportFeedback, ExportItem, ExportStatus, FeedbackSource, ItemType, UTCDateTime
+from ..models import ExportFeedback, ExportItem, ExportStatus, FeedbackSource, ItemType, MatchState, UTCDateTime
 from ..store import Store
 from ..sync.target import Target, read_target
 from .common import amount_text, chunked, has_digit, like_patterns
@@ -86,6 +86,7 @@ class ExportedRow(NamedTuple):
     remote_id: str
     confirmed: bool
     manual: bool
+    matched: bool = False   # linked to a record the package already had ("matched existing"), not created
 
 
 _PENDING_SORT: dict[PendingCol, Any] = {
@@ -173,12 +174,13 @@ class ExportedItems(_ExportItems):
         out: dict[int, ExportedRow] = {}
         q = select(ExportItem.id, ExportItem.item_type, ExportItem.reference, ExportItem.company_name,
                    ExportItem.exported_at, ExportItem.remote_number, ExportItem.remote_id, ExportItem.confirmed,
-                   ExportItem.marked_manually)
+                   ExportItem.marked_manually, ExportItem.match_state)
         with self.store.session() as s:
             for chunk in chunked(ids):
                 for r in s.execute(q.where(ExportItem.id.in_(chunk))):
                     out[r.id] = ExportedRow(r.id, r.item_type, r.reference, r.company_name, r.exported_at,
-                                            r.remote_number, r.remote_id, bool(r.confirmed), bool(r.marked_manually))
+                                            r.remote_number, r.remote_id, bool(r.confirmed), bool(r.marked_manually),
+                                            r.match_state == MatchState.MATCHED)
         return out
 
     def sort_keys(self, column: ExportedCol) -> dict[int, Any]:

@@ -21,6 +21,7 @@ from ...models import (
     ExportStatus,
     FeedbackSource,
     ItemType,
+    MatchState,
     RemoteLink,
     utcnow,
 )
@@ -63,6 +64,8 @@ class Outcomes:
         item.confirmed = True
         item.remote_id = result.remote_id
         item.remote_number = result.remote_number or item.reference
+        if result.matched:
+            item.match_state = MatchState.MATCHED   # linked to what the package had (matching.py)
         if links is None:
             save_link(s, self.target, item.item_type, item.object_id, result.remote_id, item.remote_number)
         elif item.id in links:

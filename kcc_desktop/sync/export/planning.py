@@ -51,7 +51,7 @@ class Planner:
 
     def __init__(self, s: Session, target: Target, ids: list[int]) -> None:
         self.target = target
-        self.plan = Plan(phases=[], links=_known_links(s, target),
+        self.plan = Plan(phases=[], links=known_links(s, target),
                          item_codes=dict(s.execute(select(StockItem.id, StockItem.code)).tuples().all()))
         self.selection = _selected(s, target, ids)          # id -> object key, pending ones only
         self.queued: dict[ObjectKey, int] = {v: k for k, v in self.selection.items()}
@@ -109,7 +109,7 @@ def _selected(s: Session, target: Target, ids: list[int]) -> dict[int, ObjectKey
     return out
 
 
-def _known_links(s: Session, target: Target) -> dict[ObjectKey, str]:
+def known_links(s: Session, target: Target) -> dict[ObjectKey, str]:
     """Remote ids of the companies and stock items the package has (links), and items marked by hand."""
     links: dict[ObjectKey, str] = {
         (t, o): r for t, o, r in s.execute(

@@ -6,7 +6,7 @@ and last-seen time (the same problem again is one row), a resolved time (the ite
 whose words it holds (the package's, or KCC's own finding). Additive: no column or row is dropped.
 
 Revision ID: 0002_window
-Revises: 0001
+Revises: 0002_both_sides
 Create Date: 2026-12-01 05:00:00
 """
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from alembic import op
 import kcc_desktop.models.types
 
 revision = '0002_window'
-down_revision = '0001'
+down_revision = '0002_both_sides'
 branch_labels = None
 depends_on = None
 
@@ -34,14 +34,15 @@ def upgrade() -> None:
     with op.batch_alter_table('export_item', schema=None) as batch_op:
         batch_op.add_column(sa.Column('provider', sa.String(length=16), server_default='', nullable=False))
         batch_op.add_column(sa.Column('tenant_id', sa.String(length=64), server_default='', nullable=False))
-        batch_op.drop_index('uq_export_item_pending_object', sqlite_where=sa.text("status = 'pending'"))
+        batch_op.drop_index('uq_export_item_pending_object', sqlite_where=sa.text("status = 'pending'"),
+                            postgresql_where=sa.text("status = 'pending'"))
     op.execute(sa.text("UPDATE export_item SET provider = :p, tenant_id = :t").bindparams(p=provider, t=tenant))
     with op.batch_alter_table('export_item', schema=None) as batch_op:
         batch_op.create_index('ix_export_item_target_status', ['provider', 'tenant_id', 'status', 'item_type', 'object_id'],
                               unique=False)
         batch_op.create_index('uq_export_item_pending_target_object',
                               ['provider', 'tenant_id', 'item_type', 'object_id'], unique=True,
-                              sqlite_where=sa.text("status = 'pending'"))
+                              sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
 
     with op.batch_alter_table('remote_link', schema=None) as batch_op:
         batch_op.add_column(sa.Column('tenant_id', sa.String(length=64), server_default='', nullable=False))
@@ -91,9 +92,10 @@ def downgrade() -> None:
         batch_op.create_unique_constraint('provider_object', ['provider', 'object_type', 'object_id'])
         batch_op.drop_column('tenant_id')
     with op.batch_alter_table('export_item', schema=None) as batch_op:
-        batch_op.drop_index('uq_export_item_pending_target_object', sqlite_where=sa.text("status = 'pending'"))
+        batch_op.drop_index('uq_export_item_pending_target_object', sqlite_where=sa.text("status = 'pending'"),
+                            postgresql_where=sa.text("status = 'pending'"))
         batch_op.drop_index('ix_export_item_target_status')
         batch_op.create_index('uq_export_item_pending_object', ['item_type', 'object_id'], unique=True,
-                              sqlite_where=sa.text("status = 'pending'"))
+                              sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
         batch_op.drop_column('tenant_id')
         batch_op.drop_column('provider')

@@ -151,12 +151,12 @@ def connect_sandbox(store: Store, provider: str, status: Callable[[str], None] =
     mapping = MappingService(store, provider)
     mapping.fetch(package)
     mapping.apply_default_setup()
-    _map_what_default_setup_left(mapping)
+    map_what_default_setup_left(mapping)
     OptionsService(store).update(enabled=True)
     return ctx, provider, server
 
 
-def _map_what_default_setup_left(mapping: MappingService) -> None:
+def map_what_default_setup_left(mapping: MappingService) -> None:
     """The demo's own nominals that default setup could not place (electricity, rent, delivery income) go
     to the package's general account of the same class ("General Expenses", "Other Revenue"), so a new
     user's first upload goes through. Never across classes: the choices are only accounts that can hold

@@ -181,7 +181,9 @@ class ExportedModel(LazyTableModel[ExportedRow, ExportedCol]):
             return row.number
         if column == ExportedCol.REMOTE_ID:
             return row.remote_id
-        return "Marked by hand" if row.manual else "Sent"
+        if row.manual:
+            return "Marked by hand"
+        return "Matched existing" if row.matched else "Sent"
 
     def sort_key(self, row: ExportedRow, column: ExportedCol) -> Any:
         if column == ExportedCol.CONFIRMED:

@@ -174,7 +174,8 @@ class MainWindow(FileMenu):
             export.upload_finished.connect(lambda _summary: self.on_sync_finished())
         if importer is not None:
             importer.create_finished.connect(lambda _summary: self.on_sync_finished())
-        self.refresh_connection_status()
+        # Reading the connection imports the sign-in machinery and asks the keyring: after the first paint.
+        QTimer.singleShot(0, self.refresh_connection_status)
 
     def on_open_mapping_requested(self, nominal_code: str) -> None:
         mapping = self.typed_tab("Mapping", MappingTab)

@@ -32,7 +32,7 @@ def short_status(status: str) -> str:
     if status.startswith("Mapped by Apply Default Setup"):
         return "Mapped (default setup)"
     if status.startswith("Not needed:"):
-        return "Not needed (package keeps it)"
+        return "Not needed"
     if status == NEVER_EXPORTED:
         return "Stays in KCC"
     return status
@@ -152,7 +152,7 @@ class NominalMappingModel(_MappingModel):
         NominalColumns.MAPPED: "Mapped account", NominalColumns.STATUS: "Status", NominalColumns.WHY: "Why"}
     column_widths: ClassVar[dict[int, int]] = {
         NominalColumns.CODE: 46, NominalColumns.NAME: 175, NominalColumns.KIND: 85, NominalColumns.MAPPED: 265,
-        NominalColumns.STATUS: 165, NominalColumns.WHY: 400}
+        NominalColumns.STATUS: 165, NominalColumns.WHY: 210}
     mapped: ClassVar[dict[int, str]] = {NominalColumns.MAPPED: NOMINAL}
     primary = NOMINAL
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -34,16 +34,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..connectors.connect import ConnectOptions
-from ..connectors.loopback import AnswerBox
 from ..connectors.provider import Provider
-from ..connectors.settings import ConnectionSettings
 from ..context import AppContext
 from ..sync.mapping import NOMINAL, MappingService
 from ..sync.mapping_types import FetchSummary, Suggestion
 from . import icons
 from .audit_dialog import AuditDialog
-from .connection_dialog import ConnectionDialog
 from .grid import GridPanel, GridView
 from .import_models import write_csv
 from .mapping_delegate import AccountComboDelegate
@@ -53,6 +49,12 @@ from .schedule_panel import SchedulePanel
 from .settings import UiSettings
 from .tenant_chooser import TenantChooser
 from .worker import JobFn, ProgressFn, Worker
+
+if TYPE_CHECKING:   # the sign-in machinery (requests, the keyring) is imported when it is first used
+    from ..connectors.connect import ConnectOptions
+    from ..connectors.loopback import AnswerBox
+    from ..connectors.settings import ConnectionSettings
+    from .connection_dialog import ConnectionDialog
 
 EDIT_TRIGGERS = (QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
                  | QAbstractItemView.EditTrigger.SelectedClicked)
@@ -186,7 +188,9 @@ class MappingTab(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.messages)
-        self.reload()
+        self.reload(status=False)
+        # The connection's state needs the sign-in machinery and the keyring: read after the first paint.
+        QTimer.singleShot(0, self.update_status)
 
     def _grid(self, model, key: str, name: str, editable_columns: list[int]) -> GridView:
         grid = GridView(model, key, name=name)
@@ -204,13 +208,14 @@ class MappingTab(QWidget):
 
     # --- refresh ----------------------------------------------------------------------------------------
 
-    def reload(self) -> None:
+    def reload(self, *, status: bool = True) -> None:
         """Re-read everything (after a fetch, a provider change, or another window's edits)."""
         self.service.refresh()
         for model in (self.nominal_model, self.tax_model, self.bank_model):
             model.reload()
         self.options_panel.reload()
-        self.update_status()
+        if status:
+            self.update_status()
 
     def update_status(self) -> None:
         from ..connectors.connect import status
@@ -272,6 +277,8 @@ class MappingTab(QWidget):
         self.start_connect(None)
 
     def on_settings_triggered(self) -> None:
+        from .connection_dialog import ConnectionDialog
+
         dialog = ConnectionDialog(self.package_combo.currentData(), self.ctx.settings, self)
         dialog.connect_requested.connect(self.start_connect)
         self.connection_dialog = dialog
@@ -280,6 +287,7 @@ class MappingTab(QWidget):
     def start_connect(self, options: ConnectOptions | None) -> None:
         """Connect in the background; ``options`` (from Connection Settings) are saved only if it succeeds."""
         from ..connectors.connect import connect
+        from ..connectors.loopback import AnswerBox
         from ..connectors.tokens import TokenStore
         from ..settings_db import DbSettingsStore
 

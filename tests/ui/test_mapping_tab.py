@@ -84,7 +84,7 @@ def connect_and_fetch(qtbot, tab: MappingTab) -> None:
     assert "accounts fetched" in tab.status_label.text() and "connected to Demo Company (UK)" in tab.status_label.text()
 
 
-def test_connect_fetch_apply_defaults_edit_and_audit_on_the_demo(qtbot, xero_sync_sandbox, demo_store):
+def test_connect_fetch_apply_defaults_edit_and_audit_on_the_demo(qtbot, qtlog, xero_sync_sandbox, demo_store):
     tab = make_tab(qtbot, demo_store)
     connect_and_fetch(qtbot, tab)
 
@@ -126,6 +126,9 @@ def test_connect_fetch_apply_defaults_edit_and_audit_on_the_demo(qtbot, xero_syn
     qtbot.keyClick(completer_popup, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: shown("4905", NominalColumns.MAPPED) == "260 — Other Revenue (REVENUE)")
     assert shown("4905", NominalColumns.STATUS) == "Mapped"
+    assert "Mapped 4905 Carriage and Delivery to 260 — Other Revenue (REVENUE)." in tab.messages.toPlainText()
+    # Each grid has its own editor: Qt has nothing to complain about (it did on every edit).
+    assert not [r.message for r in qtlog.records if "commitData" in r.message]
     with demo_store.session() as s:
         m = s.scalar(select(Mapping).where(Mapping.category == NOMINAL,
                                            Mapping.local_id == nominal_ids(demo_store)["4905"]))

@@ -49,6 +49,9 @@ class Painted(QObject):
             obj.removeEventFilter(self)
         return False
 f = Painted(); w.installEventFilter(f); w.show(); app.exec()
+if kind != "bare":   # as the app does on quitting: the jobs started after the paint stop first
+    from kcc_desktop.ui.worker import wait_for_all
+    wait_for_all(60_000)
 """
 
 
@@ -71,7 +74,19 @@ def cold_start(dbs: dict[str, str], runs: int) -> dict:
             "per_run_s": {k: [round(x, 3) for x in v] for k, v in out.items()}}
 
 
-def _settle(app, tab, beat) -> float:
+def _export_tab(app, store):
+    """The Export tab at 1280x800, its grids loaded."""
+    from kcc_desktop.context import AppContext
+    from kcc_desktop.ui.export_tab import ExportTab
+
+    tab = ExportTab(AppContext(store))
+    tab.resize(1280, 800)
+    tab.show()
+    _settle(app, tab)
+    return tab
+
+
+def _settle(app, tab) -> float:
     """Until the tab's grids have applied what was asked; returns the seconds it took."""
     t0 = time.perf_counter()
     while any(m.is_loading for m in (tab.pending_model, tab.exported_model, tab.feedback_model)):
@@ -88,16 +103,11 @@ def grid_ops(store, runs: int) -> dict:
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
-    from kcc_desktop.context import AppContext
-    from kcc_desktop.ui.export_tab import ExportTab
     from kcc_desktop.views.export import PendingCol
 
     app = QApplication.instance() or QApplication([])
-    tab = ExportTab(AppContext(store))
-    tab.resize(1280, 800)
-    tab.show()
+    tab = _export_tab(app, store)
     beat = Heartbeat(5)
-    _settle(app, tab, beat)
     rows = tab.pending_model.unfiltered_count()
     held: dict[str, list[int]] = {"refresh": [], "sort": [], "filter": [], "clear_filter": []}
 
@@ -107,7 +117,7 @@ def grid_ops(store, runs: int) -> dict:
     def timed(name: str, action) -> None:
         beat.start()
         action()
-        took[name].append(_settle(app, tab, beat))
+        took[name].append(_settle(app, tab))
         beat.stop()
         held[name].append(beat.worst_ms)
 
@@ -140,18 +150,13 @@ def first_request(store, sandbox, runs: int) -> dict:
     from heartbeat import Heartbeat
     from PySide6.QtWidgets import QApplication
 
-    from kcc_desktop.context import AppContext
-    from kcc_desktop.ui.export_tab import ExportTab
 
     app = QApplication.instance() or QApplication([])
     firsts, stalls = [], []
     rows = 0
     for _ in range(runs):
-        tab = ExportTab(AppContext(store))
-        tab.resize(1280, 800)
-        tab.show()
+        tab = _export_tab(app, store)
         beat = Heartbeat(5)
-        _settle(app, tab, beat)
         rows = tab.pending_model.unfiltered_count()
         tab.pending_grid.selectAll()
         app.processEvents()

@@ -30,6 +30,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
+from shiboken6 import isValid
 
 from .worker import Worker
 
@@ -42,6 +43,33 @@ RowT = TypeVar("RowT")
 ColT = TypeVar("ColT", bound=IntEnum)
 
 _ROOT = QModelIndex()   # "no parent": a table's rows all hang off the invisible root
+
+# Background loads asked for while a window is being built wait for its first paint (``hold_loads`` /
+# ``release_loads``, called by the main window): their worker threads would otherwise compete for the GIL
+# with the building and painting of the window, and a 100,000-row file would open seconds later. Other
+# work that can wait (reading the sign-in from the keyring) goes there too: ``after_first_paint``.
+_held: list[Callable[[], None]] | None = None
+
+
+def hold_loads() -> None:
+    global _held
+    if _held is None:
+        _held = []
+
+
+def after_first_paint(fn: Callable[[], None]) -> None:
+    """Run ``fn`` with the held loads once the window has painted (at once when nothing is held)."""
+    if _held is None:
+        fn()
+    else:
+        _held.append(fn)
+
+
+def release_loads() -> None:
+    global _held
+    held, _held = _held, None
+    for start in held or []:
+        start()
 Fetch = Callable[[Sequence[int]], Mapping[int, Any]]
 
 
@@ -97,6 +125,7 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
         self._sorted_generation = -1
         self._job: Worker | None = None
         self._wanted: _Request | None = None          # asked for while a job ran: the next job's work
+        self._held: _Request | None = None            # asked for while loads are held (see hold_loads)
         self.loads = 0                                # loads applied (tests wait on it)
 
     # -- what a subclass provides -------------------------------------------------------------------
@@ -174,7 +203,7 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
 
     @property
     def is_loading(self) -> bool:
-        return self._job is not None or self._wanted is not None
+        return self._job is not None or self._wanted is not None or self._held is not None
 
     def forget_sort(self) -> None:
         """Back to the natural order at the next reload (View → Reset layout)."""
@@ -339,6 +368,13 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
         return ids, matching
 
     def _start(self, request: _Request) -> None:
+        if self._held is not None:
+            self._held.merge(request)
+            return
+        if _held is not None:
+            self._held = request
+            _held.append(self._start_held)
+            return
         base, sort, text, matching = list(self._all), self._sort, self._filter, self._matching
         fetch = self._fetch_for_keys
 
@@ -350,6 +386,11 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
         worker.done.connect(lambda w=worker: self._on_job_done(w))
         self._job = worker
         worker.start()
+
+    def _start_held(self) -> None:
+        request, self._held = self._held, None
+        if request is not None and isValid(self):
+            self._request(request)
 
     def _on_job_finished(self, request: _Request, result: tuple[list[int], set[int] | None]) -> None:
         ids, matching = result

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -45,6 +45,7 @@ from .export_tab import ExportTab
 from .file_menu import FileMenu
 from .grid import GridView
 from .import_tab import ImportTab
+from .lazy_model import after_first_paint, hold_loads, release_loads
 from .mapping_tab import MappingTab
 from .settings import UiSettings
 from .status_bar import SyncStatus
@@ -73,6 +74,9 @@ class MainWindow(FileMenu):
     def __init__(self, ctx: AppContext, parent=None, *, tabs: Sequence[tuple[str, TabFactory]] | None = None,
                  settings: UiSettings | None = None) -> None:
         super().__init__(parent)
+        hold_loads()   # the grids' first loads start once the window has painted (lazy_model.hold_loads)
+        self._painted = False
+        QTimer.singleShot(1500, release_loads)   # in any case, once the event loop has run a while
         self.ctx = ctx
         self.settings = settings or UiSettings()
         self.setObjectName("main_window")
@@ -175,7 +179,7 @@ class MainWindow(FileMenu):
         if importer is not None:
             importer.create_finished.connect(lambda _summary: self.on_sync_finished())
         # Reading the connection imports the sign-in machinery and asks the keyring: after the first paint.
-        QTimer.singleShot(0, self.refresh_connection_status)
+        after_first_paint(lambda: QTimer.singleShot(0, self.refresh_connection_status))
 
     def on_open_mapping_requested(self, nominal_code: str) -> None:
         mapping = self.typed_tab("Mapping", MappingTab)
@@ -402,6 +406,12 @@ class MainWindow(FileMenu):
         return self.about_box
 
     # -- closing ------------------------------------------------------------------------------------------
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            QTimer.singleShot(0, release_loads)
+
     def showEvent(self, event: QShowEvent) -> None:
         self._layout_saved = False
         super().showEvent(event)

@@ -42,6 +42,7 @@ from . import icons
 from .audit_dialog import AuditDialog
 from .grid import GridPanel, GridView
 from .import_models import write_csv
+from .lazy_model import after_first_paint
 from .mapping_delegate import AccountComboDelegate
 from .mapping_models import BankMappingModel, NominalMappingModel, TaxMappingModel
 from .options_panel import OptionsPanel
@@ -190,7 +191,7 @@ class MappingTab(QWidget):
         layout.addWidget(self.messages)
         self.reload(status=False)
         # The connection's state needs the sign-in machinery and the keyring: read after the first paint.
-        QTimer.singleShot(0, self.update_status)
+        after_first_paint(lambda: QTimer.singleShot(0, self.update_status))
 
     def _grid(self, model, key: str, name: str, editable_columns: list[int]) -> GridView:
         grid = GridView(model, key, name=name)

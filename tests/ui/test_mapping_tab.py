@@ -305,10 +305,9 @@ def test_apply_default_setup_never_maps_across_classes_and_says_why(qtbot, xero_
     connect_and_fetch(qtbot, tab)
     with qtbot.waitSignal(tab.defaults_applied):
         menu_action(tab, "Apply Default Setup").trigger()
-    grid, model = tab.nominal_grid, tab.nominal_model
 
     def shown(code, col):
-        return grid.proxy.data(cell(grid, model, code, col)) or ""
+        return tab.nominal_grid.proxy.data(cell(tab.nominal_grid, tab.nominal_model, code, col)) or ""
 
     for code in ("7100", "7200", "7500"):
         mapped = shown(code, NominalColumns.MAPPED)

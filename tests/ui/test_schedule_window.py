@@ -14,8 +14,8 @@ from kcc_desktop.context import AppContext
 from kcc_desktop.schedule import Interval, make_job
 from kcc_desktop.schedule.record import RunRecord, save_run
 from kcc_desktop.schedule.systemd import SystemdUserScheduler, unit_dir
-from kcc_desktop.ui.main_window import MainWindow
 from kcc_desktop.ui.mapping_tab import MappingTab
+from tests.helpers.window import open_window
 from tests.schedule.test_schedule_command import NO_USER_MANAGER
 
 linux_only = pytest.mark.skipif(NO_USER_MANAGER == "not a Linux machine with systemd",
@@ -95,14 +95,6 @@ def run_record(*, ok: bool, minutes_ago: int = 5) -> RunRecord:
                      every="30m", exported=12, pending=0 if ok else 30, fetched=3, created=3,
                      problems=() if ok else ("Xero refused the sign-in: it expired. Connect again on the Mapping "
                                              "tab.",))
-
-
-def open_window(qtbot, store) -> MainWindow:
-    window = MainWindow(AppContext(store))
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
 
 
 def test_a_failed_scheduled_run_is_notified_once_and_stays_in_the_status_bar(qtbot, store):

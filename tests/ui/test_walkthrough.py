@@ -10,23 +10,14 @@ from kcc_desktop.context import AppContext
 from kcc_desktop.models import Company, Document, ExportItem, ExportStatus, ItemType
 from kcc_desktop.sync.options import OptionsService
 from kcc_desktop.ui.documents_view import DocCol, DocumentsView
-from kcc_desktop.ui.main_window import MainWindow
 from kcc_desktop.ui.mapping_tab import MappingTab
 from tests.helpers.grids import wait_loaded
-
-
-def open_window(qtbot, store) -> MainWindow:
-    window = MainWindow(AppContext(store))
-    qtbot.addWidget(window)
-    window.resize(1280, 800)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
+from tests.helpers.window import open_window
 
 
 def documents_tab_on(qtbot, store, number: str) -> DocumentsView:
     """The window on the Documents tab, the document ``number`` clicked (selected, current)."""
-    window = open_window(qtbot, store)
+    window = open_window(qtbot, store, size=(1280, 800))
     window.select_tab("Documents")
     documents = window.typed_tab("Documents", DocumentsView)
     assert documents is not None
@@ -44,7 +35,7 @@ def documents_tab_on(qtbot, store, number: str) -> DocumentsView:
 
 def test_status_bar_messages_are_not_cut_off_by_the_labels(qtbot, company):
     store, _ = company
-    window = open_window(qtbot, store)
+    window = open_window(qtbot, store, size=(1280, 800))
     window.set_connection_status("Xero: Demo Company (UK) with an organisation name far too long for a status "
                                  "bar — connected", True)
     message = "Layout reset to the defaults. Upload Data: 6 of 6 selected exported."
@@ -90,7 +81,7 @@ def test_supplier_payments_cannot_be_entered_with_the_integration_on(qtbot, comp
 
 def test_documents_and_mapping_grids_export_to_csv(qtbot, company, tmp_path):
     store, _ = company
-    window = open_window(qtbot, store)
+    window = open_window(qtbot, store, size=(1280, 800))
     documents = window.typed_tab("Documents", DocumentsView)
     mapping = window.typed_tab("Mapping", MappingTab)
     assert documents is not None and mapping is not None

@@ -105,3 +105,17 @@ def _receipt(doc_id: str, amount: str, contact_id: str):
     from tests.helpers.qbo_connector import receipt
 
     return receipt(doc_id, amount, contact_id)
+
+
+def test_an_allocation_never_applies_more_than_quickbooks_has_open(qbo_sandbox, qbo_package):
+    from tests.helpers.qbo_connector import receipt
+
+    cust = customer(qbo_package)
+    [inv] = qbo_package.create_documents([invoice("INV-OPEN", cust)], key())        # 120.00
+    qbo_package.create_payments([receipt(inv.remote_id, "100.00", cust)], key())    # a bookkeeper's part payment
+    [paid] = qbo_package.create_payments([receipt(inv.remote_id, "50.00", cust)], key())
+    assert paid.ok, paid.messages
+    assert "only 20.00 open" in paid.messages[0]
+    row = qbo_sandbox.bookkeeper().get_single_object("Payment", paid.remote_id)["Payment"]
+    assert (Decimal(str(row["TotalAmt"])), Decimal(str(row["UnappliedAmt"])), Decimal(str(row["Line"][0]["Amount"]))) \
+        == (Decimal("50.00"), Decimal("30.00"), Decimal("20.00"))

@@ -380,26 +380,35 @@ class QuickBooksPackage(AccountingPackage):
 
     def _create_payments(self, payments: list[PaymentIn], idempotency_key: str) -> list[Result]:
         results: list[Result | None] = [None] * len(payments)
-        # A payment needs the paid document's customer/vendor; read it when the ledger has none.
-        missing: dict[str, list[str]] = {"Invoice": [], "Bill": []}
+        # The paid documents: their customer/vendor (when the ledger has none) and what is still open on them.
+        # QuickBooks refuses a line above the open balance, so a line applies at most that; the rest of the
+        # payment stays on the customer's account there, as an unapplied amount.
+        wanted: dict[str, list[str]] = {"Invoice": [], "Bill": []}
         for p in payments:
-            if not p.contact_remote_id and p.document_kind == DocKind.SALES_INVOICE:
-                missing["Invoice"].append(p.document_remote_id)
-            elif not p.contact_remote_id and p.document_kind == DocKind.PURCHASE_INVOICE:
-                missing["Bill"].append(p.document_remote_id)
-        docs = {e: self.api.by_ids(e, ids, "the paid documents lookup") if ids else {} for e, ids in missing.items()}
+            if p.document_kind in (DocKind.SALES_INVOICE, DocKind.PURCHASE_INVOICE):
+                wanted["Invoice" if p.document_kind == DocKind.SALES_INVOICE else "Bill"].append(p.document_remote_id)
+        docs = {e: self.api.by_ids(e, ids, "the paid documents lookup") if ids else {} for e, ids in wanted.items()}
         banks = self._bank_ids([p.bank_account_code for p in payments if not p.bank_account_id])
         ops: list[Op] = []
+        notes: dict[int, list[str]] = {}
+        left: dict[str, Decimal] = {}
         for n, p in enumerate(payments):
             try:
                 if not p.bank_account_id and p.bank_account_code in banks:
                     p = replace(p, bank_account_id=banks[p.bank_account_code])
-                contact = p.contact_remote_id
-                if not contact and p.document_kind == DocKind.SALES_INVOICE:
-                    contact = m.ref_value(docs["Invoice"].get(p.document_remote_id, {}).get("CustomerRef"))
-                elif not contact and p.document_kind == DocKind.PURCHASE_INVOICE:
-                    contact = m.ref_value(docs["Bill"].get(p.document_remote_id, {}).get("VendorRef"))
-                obj = m.build_payment(p, contact)
+                entity = "Invoice" if p.document_kind == DocKind.SALES_INVOICE else "Bill"
+                doc = docs.get(entity, {}).get(p.document_remote_id, {})
+                contact = p.contact_remote_id or m.ref_value(doc.get("CustomerRef" if entity == "Invoice"
+                                                                     else "VendorRef"))
+                applied = None
+                if "Balance" in doc:
+                    open_now = left.setdefault(p.document_remote_id, m.to_decimal(doc.get("Balance")))
+                    applied = max(Decimal("0"), min(p.amount, open_now))
+                    left[p.document_remote_id] = open_now - applied
+                    if applied < p.amount:
+                        notes[n] = [f"QuickBooks had only {open_now} open on {doc.get('DocNumber') or entity}: "
+                                    f"{p.amount - applied} of the payment stays on the account there."]
+                obj = m.build_payment(p, contact, applied)
             except m.MappingError as exc:
                 results[n] = Result(p.key, False, messages=[str(exc)])
                 continue
@@ -408,6 +417,7 @@ class QuickBooksPackage(AccountingPackage):
         for op in ops:
             answer, p = answers[op.index], payments[op.index]
             results[op.index] = Result(p.key, True, remote_id=str(answer.data.get("Id")),
+                                       messages=notes.get(op.index, []),
                                        total=m.to_decimal(answer.data.get("TotalAmt"))) if answer.ok \
                 else Result(p.key, False, messages=answer.messages)
         return [r for r in results if r is not None]

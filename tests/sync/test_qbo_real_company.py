@@ -17,7 +17,16 @@ from sqlalchemy import select
 
 from kcc_desktop.cli import main
 from kcc_desktop.ledger import service
-from kcc_desktop.models import BankAccount, Company, Document, NominalCode, RemoteLink, TaxCode
+from kcc_desktop.models import (
+    BankAccount,
+    Company,
+    Document,
+    ExportFeedback,
+    ExportItem,
+    NominalCode,
+    RemoteLink,
+    TaxCode,
+)
 from kcc_desktop.sync.export import ExportService
 from kcc_desktop.sync.mapping import BANK, MappingService
 from kcc_desktop.sync.payments_import import PaymentsImport
@@ -223,3 +232,22 @@ def test_a_company_that_is_both_uploads_both_sides_and_its_bill(qbo_exporting, q
     assert [b["VendorRef"]["value"] for b in bills] == [vendor["Id"]]
     customers = qbo_bookkeeper.query("SELECT * FROM Customer WHERE DisplayName = 'Hartley Joinery'")
     assert len(customers["QueryResponse"]["Customer"]) == 1
+    with store.session() as s:    # Upload Data tells the user the name rule
+        notes = [f.message for f in s.scalars(select(ExportFeedback).where(ExportFeedback.item_label.contains("HART")))]
+    assert any("\u201cHartley Joinery (Supplier)\u201d" in n for n in notes), notes
+
+
+def test_a_company_numbering_its_own_invoices_keeps_its_number_beside_the_ledgers(qbo_exporting, qbo_sync_sandbox):
+    store, package = qbo_exporting
+    qbo_sync_sandbox.control("company", {"custom_txn_numbers": False})
+    doc = _document(store, "sales_invoice", [{"quantity": Decimal(1), "price": Decimal("5"), "discount": Decimal(0),
+                                              "tax": "T1"}])
+    svc = ExportService(store)
+    assert svc.upload(svc.pending_ids(), package).failed == 0
+    with store.session() as s:
+        number = s.get(Document, doc).number
+        item = s.scalar(select(ExportItem).where(ExportItem.item_type == "sales_invoice", ExportItem.object_id == doc))
+        notes = [f.message for f in s.scalars(select(ExportFeedback).where(ExportFeedback.export_item_id == item.id))]
+    assert item.remote_number != number            # QuickBooks' own number, shown in the Exported grid
+    assert notes == [f"QuickBooks numbered it {item.remote_number}, not {number}: custom transaction numbers are off "
+                     "there (Account and settings \u2192 Sales). Turn them on so it keeps the ledger's numbers."]

@@ -359,9 +359,13 @@ class QuickBooksPackage(AccountingPackage):
         for op in ops:
             answer, doc = answers[op.index], documents[op.index]
             if answer.ok:
-                results[op.index] = Result(doc.key, True, remote_id=str(answer.data.get("Id")),
-                                           remote_number=str(answer.data.get("DocNumber") or doc.number),
-                                           total=m.to_decimal(answer.data.get("TotalAmt")))
+                number = str(answer.data.get("DocNumber") or doc.number)
+                # Custom transaction numbers off: QuickBooks ignores DocNumber and numbers sales forms itself.
+                notes = [] if number == doc.number else [
+                    f"QuickBooks numbered it {number}, not {doc.number}: custom transaction numbers are off there "
+                    "(Account and settings → Sales). Turn them on so it keeps the ledger's numbers."]
+                results[op.index] = Result(doc.key, True, remote_id=str(answer.data.get("Id")), remote_number=number,
+                                           messages=notes, total=m.to_decimal(answer.data.get("TotalAmt")))
             else:
                 results[op.index] = Result(doc.key, False, messages=answer.messages)
         return [r for r in results if r is not None]

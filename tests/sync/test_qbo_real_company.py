@@ -23,6 +23,7 @@ from kcc_desktop.models import (
     Document,
     ExportFeedback,
     ExportItem,
+    ImportedPayment,
     NominalCode,
     RemoteLink,
     TaxCode,
@@ -170,6 +171,9 @@ def test_receipts_in_undeposited_funds_import_once_it_is_mapped(qbo_exporting, q
     imports.fetch(package)
     made = imports.create_and_allocate(imports.ready_ids())
     assert (made.created, made.failed) == (0, 1)
+    with store.session() as s:
+        [row] = s.scalars(select(ImportedPayment).where(ImportedPayment.remote_id == paid["Id"]))
+        assert row.status.startswith("Not created: bank account 1230 (Undeposited Funds) in QuickBooks is not mapped")
     mapping.set_mapping(BANK, dep, "1230")                        # Undeposited Funds -> the ledger's DEP
     made = imports.create_and_allocate(imports.ready_ids())
     assert (made.created, made.failed) == (1, 0)
@@ -201,7 +205,6 @@ def test_a_void_found_on_a_later_fetch_is_offered_for_reversal(qbo_exporting, qb
     fresh = open_package(store)
     imports.fetch(fresh)
     [row_id] = imports.deleted_imported_ids()
-    from kcc_desktop.models import ImportedPayment
     with store.session() as s:
         assert s.get(ImportedPayment, row_id).status == ("Voided in QuickBooks: use Reverse Deleted Payments to "
                                                          "undo it in the ledger")

@@ -119,3 +119,17 @@ def test_an_allocation_never_applies_more_than_quickbooks_has_open(qbo_sandbox, 
     row = qbo_sandbox.bookkeeper().get_single_object("Payment", paid.remote_id)["Payment"]
     assert (Decimal(str(row["TotalAmt"])), Decimal(str(row["UnappliedAmt"])), Decimal(str(row["Line"][0]["Amount"]))) \
         == (Decimal("50.00"), Decimal("30.00"), Decimal("20.00"))
+
+
+def test_a_bill_payment_quickbooks_could_not_apply_in_full_is_not_sent(qbo_sandbox, qbo_package):
+    from tests.helpers.qbo_connector import receipt, vendor
+
+    supplier = vendor(qbo_package)
+    [bill] = qbo_package.create_documents([invoice("SUP-OPEN", supplier, kind=DocKind.PURCHASE_INVOICE)], key())
+    pay = receipt(bill.remote_id, "100.00", supplier, kind=DocKind.PURCHASE_INVOICE)
+    assert qbo_package.create_payments([pay], key())[0].ok            # paid in part there already
+    [refused] = qbo_package.create_payments([receipt(bill.remote_id, "50.00", supplier,
+                                                     kind=DocKind.PURCHASE_INVOICE)], key())
+    assert not refused.ok and "only 20.00 open on bill SUP-OPEN" in refused.messages[0]
+    payments = qbo_sandbox.bookkeeper().query("SELECT * FROM BillPayment")["QueryResponse"]["BillPayment"]
+    assert len(payments) == 1

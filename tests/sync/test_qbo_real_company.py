@@ -58,7 +58,7 @@ def _companies(store) -> dict[str, int]:
         return found
 
 
-def _document(store, kind: str, lines: list[dict], day: date = date(2026, 6, 1)) -> int:
+def _document(store, kind: str, lines: list[dict], day: date = date(2026, 6, 1), number: str = "") -> int:
     companies = _companies(store)
     with store.transaction() as s:
         n = {x.code: x.id for x in s.scalars(select(NominalCode))}
@@ -68,7 +68,7 @@ def _document(store, kind: str, lines: list[dict], day: date = date(2026, 6, 1))
         items = [service.LineInput(quantity=ln["quantity"], unit_price=ln["price"], description="Goods",
                                    nominal_id=n["4010" if sales else "5000"], tax_code_id=t[ln["tax"]],
                                    discount_rate=ln["discount"]) for ln in lines]
-        return service.create_document(s, kind, company, f"P{next(_numbers):05d}", day, items).id
+        return service.create_document(s, kind, company, number or f"P{next(_numbers):05d}", day, items).id
 
 
 def _stored_totals(store, qb, ids: list[int]) -> list[tuple[Decimal, Decimal]]:
@@ -119,13 +119,15 @@ def test_check_lists_what_a_real_company_would_refuse(qbo_exporting, qbo_sync_sa
     _document(store, "sales_invoice", [{"quantity": Decimal(1), "price": Decimal("5"), "discount": Decimal(0),
                                         "tax": "T1"}], day=closed)
     _document(store, "sales_invoice", [{"quantity": Decimal(1), "price": Decimal("5"), "discount": Decimal(0),
-                                        "tax": "T1"}], day=closed + timedelta(days=1))
+                                        "tax": "T1"}], day=closed + timedelta(days=1),
+              number="WEB-ORDER-2026-0000123")                   # 22 characters: one more than QuickBooks keeps
 
     assert main(["--db", str(tmp_db_path), "check", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     codes = {p["code"]: p for p in report["problems"]}
-    assert {"lock_date", "numbers_not_kept", "undeposited_funds_unmapped"} <= set(codes)
-    assert "closing date" in codes["lock_date"]["message"] and "1 pending document" in codes["lock_date"]["message"]
+    assert {"lock_date", "numbers_not_kept", "number_too_long", "undeposited_funds_unmapped"} <= set(codes)
+    assert "WEB-ORDER-2026-0000123" in codes["number_too_long"]["message"]
+    assert "QuickBooks' closing date" in codes["lock_date"]["message"] and "1 pending document" in codes["lock_date"]["message"]
     assert "Undeposited Funds" in codes["undeposited_funds_unmapped"]["message"]
 
 

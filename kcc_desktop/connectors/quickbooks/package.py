@@ -385,8 +385,10 @@ class QuickBooksPackage(AccountingPackage):
     def _create_payments(self, payments: list[PaymentIn], idempotency_key: str) -> list[Result]:
         results: list[Result | None] = [None] * len(payments)
         # The paid documents: their customer/vendor (when the ledger has none) and what is still open on them.
-        # QuickBooks refuses a line above the open balance, so a line applies at most that; the rest of the
-        # payment stays on the customer's account there, as an unapplied amount.
+        # QuickBooks refuses a line above the open balance, so a line applies at most that; the rest of a
+        # customer's payment stays on their account there, as its UnappliedAmt (Intuit, Payment). A bill
+        # payment that would leave money unapplied is not sent: whether QuickBooks takes one without a line
+        # for it is *unconfirmed*, and a supplier payment the bill cannot take needs a person anyway.
         wanted: dict[str, list[str]] = {"Invoice": [], "Bill": []}
         for p in payments:
             if p.document_kind in (DocKind.SALES_INVOICE, DocKind.PURCHASE_INVOICE):
@@ -409,8 +411,14 @@ class QuickBooksPackage(AccountingPackage):
                     open_now = left.setdefault(p.document_remote_id, m.to_decimal(doc.get("Balance")))
                     applied = max(Decimal("0"), min(p.amount, open_now))
                     left[p.document_remote_id] = open_now - applied
+                    number = doc.get("DocNumber") or entity
+                    if applied < p.amount and entity == "Bill":
+                        raise m.MappingError(
+                            f"QuickBooks has only {open_now} open on bill {number}, less than this payment's "
+                            f"{p.amount}: it was paid there too. Record the payment in QuickBooks by hand and "
+                            "Mark as Exported, or correct the ledger.")
                     if applied < p.amount:
-                        notes[n] = [f"QuickBooks had only {open_now} open on {doc.get('DocNumber') or entity}: "
+                        notes[n] = [f"QuickBooks had only {open_now} open on {number}: "
                                     f"{p.amount - applied} of the payment stays on the account there."]
                 obj = m.build_payment(p, contact, applied)
             except m.MappingError as exc:

@@ -42,6 +42,15 @@ def test_each_company_look_up_is_made_once_however_many_threads_ask(qbo_sandbox,
     assert qbo_sandbox.count("/query") - before == 5
 
 
+def test_fetching_the_tax_rates_serves_the_uploads_vat_too(qbo_sandbox, qbo_package):
+    assert qbo_package.fetch_tax_rates()                  # Get Nominal & Tax Accounts: TaxCode, TaxRate
+    before = qbo_sandbox.count("/query")
+    assert qbo_package.lookups.tax_rates()[(VAT20, True)].percent == Decimal("20")
+    assert qbo_sandbox.count("/query") == before          # the upload's VAT per rate reads nothing again
+    qbo_package.fetch_tax_rates()                         # a fetch always reads afresh
+    assert qbo_sandbox.count("/query") - before == 2
+
+
 def test_quickbooks_keeps_the_ledgers_vat_for_several_lines_at_one_rate(qbo_sandbox, qbo_package):
     cust = customer(qbo_package)
     lines = [LineIn("Pack", Decimal("1"), Decimal("10.03"), "4010", VAT20, line_amount=Decimal("10.03"),

@@ -185,9 +185,7 @@ class QuickBooksPackage(AccountingPackage):
         return {c: c if c in ids else by_number[c] for c in codes if c in ids or c in by_number}
 
     def fetch_tax_rates(self) -> list[RemoteTaxRate]:
-        codes = self.api.query_all("TaxCode", what="the tax codes request")
-        rates = {str(r.get("Id")): m.to_decimal(r.get("RateValue"))
-                 for r in self.api.query_all("TaxRate", what="the tax rates request")}
+        codes, rates = self.lookups.tax_tables(refresh=True)
         out = []
         for c in codes:
             rate_list = (c.get("SalesTaxRateList") or {}).get("TaxRateDetail") \

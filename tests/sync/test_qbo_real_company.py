@@ -151,23 +151,38 @@ def test_check_names_multicurrency_off_for_foreign_documents(qbo_exporting, tmp_
     assert "package_multicurrency_off" in codes
 
 
-def test_receipts_in_undeposited_funds_import_once_it_is_mapped(qbo_exporting, qbo_bookkeeper):
-    store, package = qbo_exporting
-    doc = _document(store, "sales_invoice", [{"quantity": Decimal(2), "price": Decimal("15"),
+def _exported_invoice(store, package, quantity: int, price: str) -> tuple[int, tuple[str, str]]:
+    """A 20% invoice uploaded: (ledger id, (its QuickBooks id, its customer's))."""
+    doc = _document(store, "sales_invoice", [{"quantity": Decimal(quantity), "price": Decimal(price),
                                               "discount": Decimal(0), "tax": "T1"}])
     svc = ExportService(store)
     assert svc.upload(svc.pending_ids(), package).failed == 0
-    mapping = MappingService(store, "quickbooks")
     with store.session() as s:
-        dep = s.scalar(select(BankAccount.id).where(BankAccount.code == "DEP"))
         link = s.scalar(select(RemoteLink).where(RemoteLink.object_type == "sales_invoice",
                                                  RemoteLink.object_id == doc))
         cust = s.scalar(select(RemoteLink.remote_id).where(RemoteLink.object_type == "company"))
+    return doc, (link.remote_id, cust)
+
+
+def _bookkeeper_receipt(qb, paid_for: tuple[str, str], amount: str, deposit: str = "") -> dict:
+    """A receipt the bookkeeper records in QuickBooks for the whole ``amount`` (no ``deposit``: no bank chosen)."""
+    invoice_id, customer_id = paid_for
+    body = {"CustomerRef": {"value": customer_id}, "TotalAmt": amount, "TxnDate": "2026-06-02",
+            "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}]}
+    if deposit:
+        body["DepositToAccountRef"] = {"value": deposit}
+    return qb.create_object("Payment", json.dumps(body))["Payment"]
+
+
+def test_receipts_in_undeposited_funds_import_once_it_is_mapped(qbo_exporting, qbo_bookkeeper):
+    store, package = qbo_exporting
+    doc, paid_for = _exported_invoice(store, package, 2, "15")
+    mapping = MappingService(store, "quickbooks")
+    with store.session() as s:
+        dep = s.scalar(select(BankAccount.id).where(BankAccount.code == "DEP"))
     assert mapping.row(BANK, dep).remote_code == "1230"          # Apply Default Setup proposed it
     mapping.set_mapping(BANK, dep, None)
-    body = {"CustomerRef": {"value": cust}, "TotalAmt": "36.00", "TxnDate": "2026-06-02",   # no bank chosen
-            "Line": [{"Amount": "36.00", "LinkedTxn": [{"TxnId": link.remote_id, "TxnType": "Invoice"}]}]}
-    paid = qbo_bookkeeper.create_object("Payment", json.dumps(body))["Payment"]
+    paid = _bookkeeper_receipt(qbo_bookkeeper, paid_for, "36.00")  # no bank chosen
     assert paid["DepositToAccountRef"]["name"] == "Undeposited Funds"
 
     imports = PaymentsImport(store, "quickbooks")
@@ -188,18 +203,8 @@ def test_a_void_found_on_a_later_fetch_is_offered_for_reversal(qbo_exporting, qb
     from quickbooks.objects.payment import Payment
 
     store, package = qbo_exporting
-    doc = _document(store, "sales_invoice", [{"quantity": Decimal(1), "price": Decimal("50"),
-                                              "discount": Decimal(0), "tax": "T1"}])
-    svc = ExportService(store)
-    assert svc.upload(svc.pending_ids(), package).failed == 0
-    with store.session() as s:
-        link = s.scalar(select(RemoteLink).where(RemoteLink.object_type == "sales_invoice",
-                                                 RemoteLink.object_id == doc))
-        cust = s.scalar(select(RemoteLink.remote_id).where(RemoteLink.object_type == "company"))
-    body = {"CustomerRef": {"value": cust}, "TotalAmt": "60.00", "TxnDate": "2026-06-02",
-            "DepositToAccountRef": {"value": "8"},
-            "Line": [{"Amount": "60.00", "LinkedTxn": [{"TxnId": link.remote_id, "TxnType": "Invoice"}]}]}
-    paid = qbo_bookkeeper.create_object("Payment", json.dumps(body))["Payment"]
+    doc, paid_for = _exported_invoice(store, package, 1, "50")
+    paid = _bookkeeper_receipt(qbo_bookkeeper, paid_for, "60.00", deposit="8")
     imports = PaymentsImport(store, "quickbooks")
     imports.fetch(package)
     assert imports.create_and_allocate(imports.ready_ids()).created == 1

@@ -384,7 +384,7 @@ class _Checker:
         if company is None and not header["company_name"]:
             self.error(first.row, f"company_code {header['company_code']!r} is not in the ledger; add its "
                                   "company_name to create it, or correct the code.")
-        elif company is not None and company.kind != wanted:
+        elif company is not None and company.kind != wanted and not company.trades_both_ways:
             self.error(first.row, f"{company.code} ({company.name}) is a {company.kind}, but a "
                                   f"{DocumentKind(kind).label.lower()} needs a {wanted}.")
         elif company is not None and currency and currency != company.currency:

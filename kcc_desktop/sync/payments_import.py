@@ -42,6 +42,7 @@ from ..models import (
 )
 from ..settings_db import DbSettingsStore
 from ..store import Store
+from .own_uploads import settle_own_uploads
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,7 @@ class PaymentsImport:
             with self.store.transaction() as s:
                 existing = self._existing(s, [p.remote_id for p in page.payments])
                 ours = self._exported_by_us(s, [p.remote_id for p in page.payments])
+                ours |= settle_own_uploads(s, self.provider, self.pkg, page.payments)
                 for remote in page.payments:
                     if remote.remote_id in ours:
                         continue   # a prepayment allocation this ledger uploaded: it is here already
@@ -258,8 +260,8 @@ class PaymentsImport:
             chunk = ids[start:start + batch]
             with self.store.transaction() as s:
                 # pysqlite opens its transaction lazily, at the first write; without this, the first
-                # SAVEPOINT would become the outermost transaction and commit on release.
-                s.execute(text("UPDATE imported_payment SET id = id WHERE 0"))
+                # SAVEPOINT would become the outermost transaction and commit on release. (A no-op anywhere.)
+                s.execute(text("UPDATE imported_payment SET id = id WHERE 1 = 0"))
                 rows = {r.id: r for r in s.scalars(select(ImportedPayment).where(ImportedPayment.id.in_(chunk)))}
                 self._create_batch(s, [rows.get(i) for i in chunk], self._cache(s, rows.values()), summary)
             if progress:

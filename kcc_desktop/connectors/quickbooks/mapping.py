@@ -402,6 +402,7 @@ def build_payment(payment: PaymentIn, contact_id: str, applied: Decimal | None =
         obj.CustomerRef = ref(contact_id)
         obj.DepositToAccountRef = ref(bank)
         obj.PaymentRefNum = payment.reference[:21] or None
+        obj.PrivateNote = payment.stamp or None   # KCC's stamp, where QuickBooks keeps a payment's memo
         obj.TotalAmt = amount
         obj.TxnDate = qbo_date(payment.date)
         obj.Line = [line] if on_line > 0 else []

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from intuitlib.client import AuthClient
 
@@ -40,11 +40,12 @@ from ..base import (
     RemoteDocument,
     RemoteTaxRate,
     Result,
+    find_stamp,
 )
 from ..pacing import Pacer, pacer_for
 from ..settings import QUICKBOOKS, ConnectionSettings, require_secure
 from ..tokens import TokenManager, TokenResponse, TokenStore, redact
-from ..transport import RETRY_POLICY, RetryPolicy
+from ..transport import RETRY_POLICY, RetryPolicy, Transport
 from . import mapping as m
 from .api import MAX_BATCH, MAX_RESULTS, Answer, Op, QboApi, keyed
 from .auth import auth_failure, client_id_for, client_secret_for, make_auth_client, token_json
@@ -92,7 +93,9 @@ class QuickBooksPackage(AccountingPackage):
         self.clock = clock or (lambda: datetime.now(UTC))
         self._client_secret = client_secret
         self._auth: AuthClient | None = None
-        self.tokens = tokens or TokenManager(self.store, QUICKBOOKS, self.realm_id, refresh=self._refresh)
+        self.tokens = tokens or TokenManager(self.store, QUICKBOOKS, self.realm_id, refresh=self._refresh,
+                                             audience=self.endpoints.audience,
+                                             unbound_ok=not self.endpoints.is_sandbox)
         self.pacer = pacer or pacer_for(QUICKBOOKS, self.realm_id, time_scale)
         self.session = QboSession(self.tokens, self.pacer, timeout, retry, min(connect_timeout, timeout))
         self.api = QboApi(self.realm_id, self._api_url(), self.session, page_size)
@@ -462,6 +465,19 @@ class QuickBooksPackage(AccountingPackage):
     def find_item(self, code: str) -> str | None:
         rows = self.api.query(f"SELECT * FROM Item WHERE Name = {m.quote(code.strip())}", "the item lookup")
         return str(rows[0].get("Id")) if rows else None
+
+    def find_payment(self, stamp: str, payment: PaymentIn) -> str | None:
+        """By KCC's stamp in the private note, among that day's payments (the note cannot be queried)."""
+        entity = "Payment" if payment.document_kind == DocKind.SALES_INVOICE else "BillPayment"
+        day = payment.date.isoformat()
+        for rows in self.api.query_pages(entity, f"TxnDate = '{day}'", "Id", "the payment lookup"):
+            for row in rows:
+                if find_stamp(str(row.get("PrivateNote") or "")) == stamp:
+                    return str(row.get("Id"))
+        return None
+
+    def transports(self) -> list[Transport[Any]]:
+        return [self.session.transport]
 
     # --- payments back from QuickBooks ----------------------------------------------------------------
 

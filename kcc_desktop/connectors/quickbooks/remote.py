@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..base import Allocation, DocKind, RemoteDocument, RemotePayment
+from ..base import Allocation, DocKind, RemoteDocument, RemotePayment, find_stamp
 from .mapping import SALES_KINDS, Row, parse_date, parse_datetime, ref_name, ref_value, to_decimal
 
 # --- documents and payments -------------------------------------------------------------------------------------
@@ -111,6 +111,7 @@ def remote_payment(entity: str, data: Row, ctx: PaymentContext) -> RemotePayment
                           for txn_id, amount in doc_lines),
         unapplied=unapplied,
         updated_at=parse_datetime(meta.get("LastUpdatedTime")),
+        stamp=find_stamp(str(data.get("PrivateNote") or "")),
     )
 
 

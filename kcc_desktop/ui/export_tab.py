@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QMenu,
     QProgressBar,
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 from ..context import AppContext
 from ..csv_cells import SafeCsvWriter
 from ..sync.export import ExportService, Summary
+from ..sync.export.service import MarkReasonRequired
 from ..views.export import export_counts
 from . import icons
 from .export_models import ExportedModel, FeedbackModel, PendingExportModel
@@ -61,6 +63,7 @@ class ExportTab(QWidget):
         self.ctx = ctx
         self.service = ExportService(ctx.store)
         self.last_summary: Summary | None = None
+        self.mark_reason_dialog: QInputDialog | None = None
         self.setAccessibleName("Export")
 
         self.pending_model = PendingExportModel(ctx.store, self)
@@ -314,7 +317,23 @@ class ExportTab(QWidget):
     # --- immediate actions ------------------------------------------------------------------------------
 
     def on_mark_exported_triggered(self) -> None:
-        n = self.service.mark_exported(self.pending_grid.selected_ids())
+        """Asks why first (required, audited with the OS user); the rows move when a reason is given."""
+        ids = self.pending_grid.selected_ids()
+        dialog = QInputDialog(self)
+        dialog.setObjectName("mark_exported_reason_dialog")
+        dialog.setWindowTitle("Mark as Exported")
+        dialog.setLabelText(f"Why are these {len(ids):,} rows marked as exported without sending?\n"
+                            "(for example: entered in the package by hand). This goes in the audit trail.")
+        dialog.textValueSelected.connect(lambda reason: self.on_mark_exported_reason(ids, reason))
+        self.mark_reason_dialog = dialog
+        dialog.open()
+
+    def on_mark_exported_reason(self, ids: list[int], reason: str) -> None:
+        try:
+            n = self.service.mark_exported(ids, reason)
+        except MarkReasonRequired as exc:
+            self.status_label.setText(str(exc))
+            return
         self.status_label.setText(f"{n:,} rows marked as exported by hand (they will not be sent).")
         self.refresh()
 

@@ -1,0 +1,147 @@
+"""Reconciliation against both sandboxes over HTTP: a clean export agrees to the penny; each difference
+(deleted, voided, edited in the package; edited in the ledger; a row marked by hand with no match) is
+reported with its status and advice, in paged requests (at most ceil(n / 100) + 5)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from kcc_desktop.sync.reconcile.actions import ReconcileActions
+from kcc_desktop.sync.reconcile.engine import Reconciler, request_bound
+from kcc_desktop.sync.reconcile.report import Action, Status
+from tests.helpers.reconcile import export_ledger
+
+PROVIDERS = ["xero", "quickbooks"]
+
+
+@pytest.fixture(params=PROVIDERS)
+def exported(request):
+    return export_ledger(request, request.param)
+
+
+def test_a_clean_export_reconciles_with_no_variance(exported):
+    report = Reconciler(exported.store, exported.package).run()
+    assert report.documents > 0
+    assert [(r.number, r.status, r.advice) for r in report.differences] == []
+    assert all(r.variance == 0 for r in report.rows)
+    assert report.requests <= request_bound(report.documents)
+    assert all(b.difference == 0 for b in report.balances)
+    assert report.to_json()["differences"] == [] and report.to_json()["matched"] == report.documents
+
+
+
+def rows_by_number(report):
+    return {r.number: r for r in report.rows}
+
+
+@pytest.mark.parametrize("status", ["DELETED", "VOIDED"])
+def test_a_document_deleted_or_voided_in_the_package_is_reported_with_resend_or_handled(exported, status):
+    exported.add_invoice("SI-GONE", draft=status == "DELETED")
+    exported.set_status("SI-GONE", status)
+    report = Reconciler(exported.store, exported.package).run()
+    [diff] = report.differences
+    wanted = Status.DELETED if status == "DELETED" else Status.VOIDED
+    assert (diff.number, diff.status) == ("SI-GONE", wanted)
+    assert "Re-send" in diff.advice and "handled" in diff.advice
+    assert report.to_json()["differences"] == [{
+        "type": "sales_invoice", "number": "SI-GONE", "ledger_total": f"{diff.ledger_total:.2f}",
+        "package_total": None if status == "DELETED" and exported.provider == "quickbooks" else
+        f"{diff.package_total:.2f}", "status": wanted.value, "advice": diff.advice}]
+    assert report.requests <= request_bound(report.documents)
+
+
+def test_a_document_edited_in_the_package_is_reported(exported):
+    exported.edit_amount("SI-0003", Decimal("25.00"))
+    report = Reconciler(exported.store, exported.package).run()
+    [diff] = report.differences
+    assert (diff.number, diff.status) == ("SI-0003", Status.EDITED_IN_PACKAGE)
+    assert diff.package_total != diff.ledger_total and diff.variance == diff.package_total - diff.ledger_total
+    assert "after KCC sent it" in diff.advice and diff.changes
+
+
+def test_a_hand_marked_row_with_no_match_is_missing_and_one_with_a_match_agrees(exported):
+    from kcc_desktop.ledger import service
+    from kcc_desktop.models import Company, ExportItem, StockItem
+    from kcc_desktop.sync.export import ExportService
+
+    with exported.store.transaction() as s:
+        acme = s.scalar(select(Company).where(Company.code == "ACME"))
+        w100 = s.scalar(select(StockItem).where(StockItem.code == "W-100"))
+        service.create_document(s, "sales_invoice", acme, "SI-HAND", date(2026, 1, 9),
+                                [service.LineInput(Decimal(1), Decimal("10.00"), stock_item_id=w100.id)])
+    svc = ExportService(exported.store)
+    with exported.store.session() as s:
+        hand = s.scalar(select(ExportItem.id).where(ExportItem.reference == "SI-HAND"))
+    svc.mark_exported([hand], "typed into the package by hand", user="alice")
+    report = Reconciler(exported.store, exported.package).run()
+    [diff] = report.differences
+    assert (diff.number, diff.status, diff.package_total) == ("SI-HAND", Status.MISSING, None)
+    assert "alice" in diff.advice and "typed into the package by hand" in diff.advice
+    assert report.requests <= request_bound(report.documents)
+
+
+def test_a_ledger_edit_after_export_is_listed_and_sending_the_change_clears_it(exported):
+    from kcc_desktop.ledger import service
+    from kcc_desktop.models import Document
+
+    with exported.store.transaction() as s:
+        doc = s.scalar(select(Document).where(Document.number == "SI-0003"))
+        lines = [service.LineInput(line.quantity + 1, line.unit_price, stock_item_id=line.stock_item_id,
+                                   description=line.description, discount_rate=line.discount_rate,
+                                   tax_code_id=line.tax_code_id, nominal_id=line.nominal_id) for line in doc.lines]
+        service.amend_document(s, doc, lines=lines, when=doc.date + timedelta(days=1))
+    report = Reconciler(exported.store, exported.package).run()
+    [diff] = report.differences
+    assert (diff.number, diff.status) == ("SI-0003", Status.CHANGED_SINCE_EXPORT)
+    assert any(c.startswith("amount ") for c in diff.changes) and any(c.startswith("date ") for c in diff.changes)
+    assert "send the change" in diff.advice and Action.SEND_CHANGE in diff.actions
+    actions = ReconcileActions(exported.store, exported.provider)
+    outcome = actions.send_change(diff.item_id, exported.package)
+    assert outcome.ok, outcome.message
+    again = Reconciler(exported.store, exported.package).run()
+    assert again.differences == [], [(r.number, r.status, r.advice) for r in again.differences]
+    assert rows_by_number(again)["SI-0003"].package_total == rows_by_number(again)["SI-0003"].ledger_total
+
+
+def test_accepting_or_handling_needs_a_reason_and_is_audited(exported):
+    from kcc_desktop.models import AuditEntry
+    from kcc_desktop.sync.reconcile.actions import ReasonRequired
+
+    exported.set_status("SI-0001", "VOIDED")
+    exported.edit_amount("SI-0003", Decimal("25.00"))
+    report = Reconciler(exported.store, exported.package).run()
+    voided, edited = (rows_by_number(report)[n] for n in ("SI-0001", "SI-0003"))
+    actions = ReconcileActions(exported.store, exported.provider)
+    with pytest.raises(ReasonRequired):
+        actions.mark_handled(voided.item_id, voided.status.value, "  ")
+    actions.mark_handled(voided.item_id, voided.status.value, "voided on purpose: order cancelled")
+    with pytest.raises(ReasonRequired):
+        actions.accept(edited.item_id, "", edited.package_total)
+    actions.accept(edited.item_id, "customer agreed a discount in Xero", edited.package_total)
+    after = Reconciler(exported.store, exported.package).run()
+    assert after.differences == []
+    assert rows_by_number(after)["SI-0001"].status == Status.HANDLED
+    assert rows_by_number(after)["SI-0003"].status == Status.ACCEPTED
+    with exported.store.session() as s:
+        trail = [(e.what, e.reason, e.user) for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert [t[1] for t in trail[-2:]] == ["voided on purpose: order cancelled", "customer agreed a discount in Xero"]
+    assert all(t[2] for t in trail[-2:])
+
+
+def test_resend_puts_a_deleted_document_back_and_upload_creates_it(exported):
+    from kcc_desktop.sync.export import ExportService
+
+    exported.add_invoice("SI-GONE", draft=True)
+    exported.set_status("SI-GONE", "DELETED")
+    [diff] = Reconciler(exported.store, exported.package).run().differences
+    ReconcileActions(exported.store, exported.provider).resend(diff.item_id, "deleted in error")
+    queued = Reconciler(exported.store, exported.package).run()
+    assert queued.differences == [] and rows_by_number(queued)["SI-GONE"].status == Status.HANDLED
+    svc = ExportService(exported.store)
+    assert svc.upload(svc.pending_ids(), exported.package).exported == 1
+    after = Reconciler(exported.store, exported.package).run()
+    assert after.differences == [] and rows_by_number(after)["SI-GONE"].status == Status.MATCHED

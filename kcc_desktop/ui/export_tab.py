@@ -64,6 +64,7 @@ class ExportTab(QWidget):
         self.service = ExportService(ctx.store)
         self.last_summary: Summary | None = None
         self.mark_reason_dialog: QInputDialog | None = None
+        self.reconcile_screen: QWidget | None = None
         self.setAccessibleName("Export")
 
         self.pending_model = PendingExportModel(ctx.store, self)
@@ -111,6 +112,9 @@ class ExportTab(QWidget):
             fg, "Open &Mapping tab", self.on_open_mapping_triggered, parent=self, maximum=1,
             enabled_if=lambda g: bool(self._selected_nominal(g)),
             tooltip="Show the nominal to map in the Mapping tab")
+        self.reconcile_action = QAction("Re&concile…", self)
+        self.reconcile_action.setToolTip("Compare exported documents with the accounting package, side by side")
+        self.reconcile_action.triggered.connect(self.on_reconcile_triggered)
         self.copy_action = QAction("&Copy selected rows", self)
         self.copy_action.triggered.connect(lambda: self.current_grid().copy_selection())
         self.export_csv_action = QAction(icons.icon("export-csv"), "Export grid to CS&V…", self)
@@ -144,7 +148,8 @@ class ExportTab(QWidget):
         actions.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(actions)
         for a in (self.upload_action, self.precheck_action, self.mark_exported_action, None,
-                  self.mark_not_exported_action, self.goto_action, self.verify_action, None, self.open_mapping_action):
+                  self.mark_not_exported_action, self.goto_action, self.verify_action, None, self.open_mapping_action,
+                  None, self.reconcile_action):
             menu.addSeparator() if a is None else menu.addAction(a)
         actions.setMenu(menu)
         grid_actions = QToolButton()
@@ -336,6 +341,12 @@ class ExportTab(QWidget):
             return
         self.status_label.setText(f"{n:,} rows marked as exported by hand (they will not be sent).")
         self.refresh()
+
+    def on_reconcile_triggered(self) -> None:
+        from .reconcile_screen import ReconcileScreen  # its own screen (ui/reconcile_screen.py)
+
+        self.reconcile_screen = ReconcileScreen(self.ctx, self)
+        self.reconcile_screen.show()
 
     def on_mark_not_exported_triggered(self) -> None:
         ids = self.exported_grid.selected_ids()

@@ -336,3 +336,4 @@ def _balances(rows: list[Row]) -> list[Balance]:
         if r.status not in (Status.DELETED, Status.VOIDED, Status.MISSING, Status.HANDLED):
             b.package += sign * (r.package_outstanding or Decimal(0))
     return sorted(out.values(), key=lambda b: (b.difference == 0, b.company))
+

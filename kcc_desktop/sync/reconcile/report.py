@@ -71,6 +71,8 @@ class Row:
     def variance(self) -> Decimal | None:
         if self.status == Status.EXCHANGE_DIFFERENCE and self.package_base_total is not None:
             return self.package_base_total - self.ledger_total
+        if self.status in (Status.DELETED, Status.VOIDED, Status.MISSING):
+            return -self.ledger_total   # the package holds nothing that counts
         return None if self.package_total is None else self.package_total - self.ledger_total
 
     def to_json(self) -> dict[str, Any]:

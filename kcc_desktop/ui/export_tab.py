@@ -32,13 +32,12 @@ from PySide6.QtWidgets import (
 )
 
 from ..context import AppContext
-from ..csv_cells import SafeCsvWriter
 from ..sync.export import ExportService, Summary
 from ..sync.export.service import MarkReasonRequired
 from ..views.export import export_counts
 from . import icons
 from .export_models import ExportedModel, FeedbackModel, PendingExportModel
-from .grid import GridPanel, GridView, bind_button, selection_action
+from .grid import GridPanel, GridView, bind_button, export_grid_csv, selection_action
 from .job_runner import JobRunner
 from .qdates import to_date
 from .worker import ProgressFn, Worker
@@ -388,16 +387,5 @@ class ExportTab(QWidget):
     @staticmethod
     def export_csv(grid: GridView, path: Path) -> None:
         """Every row the grid shows (filtered, in its order), visible columns in their order."""
-        model = grid.source_model
-        columns = grid.visible_columns()
-        proxy = grid.proxy
-        ids = model.ids() if not proxy.is_filtering else [
-            model.id_at(proxy.mapToSource(proxy.index(r, 0)).row()) for r in range(proxy.rowCount())]
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            out = SafeCsvWriter(f)
-            out.writerow([model.headerData(c, Qt.Orientation.Horizontal) for c in columns])
-            for start in range(0, len(ids), 2000):
-                for row in model.rows_for(ids[start:start + 2000]):
-                    if row is not None:
-                        out.writerow([model.display(row, model.Columns(c)) for c in columns])
+        export_grid_csv(grid, path)
 

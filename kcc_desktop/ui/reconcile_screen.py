@@ -38,8 +38,7 @@ from ..sync.reconcile.actions import Outcome, ReconcileActions
 from ..sync.reconcile.engine import Reconciler
 from ..sync.reconcile.report import Action, Report, Row, Status, money
 from ..views.reconcile import exported_range
-from .export_tab import ExportTab
-from .grid import GridPanel, GridView, bind_button, selection_action
+from .grid import GridPanel, GridView, bind_button, export_grid_csv, selection_action
 from .job_runner import JobRunner
 from .lazy_model import LazyTableModel
 from .qdates import to_date
@@ -371,6 +370,6 @@ class ReconcileScreen(QDialog):
             path, _ = QFileDialog.getSaveFileName(self, "Export grid to CSV", "reconcile.csv", "CSV files (*.csv)")
             if not path:
                 return None
-        ExportTab.export_csv(self.grid, Path(path))   # the Export tab's CSV writer: safe cells, the grid's order
+        export_grid_csv(self.grid, Path(path))
         self.status_label.setText(f"Saved {self.grid.proxy.rowCount():,} rows to {path}.")
         return Path(path)

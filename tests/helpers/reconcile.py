@@ -70,6 +70,28 @@ class Exported:
         else:
             inv.void(qb=self.books)
 
+    def pay_in_full(self, number: str) -> None:
+        """The customer pays the invoice, recorded in the package."""
+        rid = self.remote_id(number)
+        if self.provider == "xero":
+            api = self.books.client.accounting
+            inv = api.get_invoice(self.books.client.tenant_id, rid).invoices[0]
+            self.books.pay(rid, inv.amount_due)
+            return
+        from quickbooks.objects.base import LinkedTxn
+        from quickbooks.objects.invoice import Invoice as QboInvoice
+        from quickbooks.objects.payment import Payment, PaymentLine
+
+        inv = QboInvoice.get(rid, qb=self.books)
+        line = PaymentLine()
+        line.Amount = inv.Balance
+        txn = LinkedTxn()
+        txn.TxnId, txn.TxnType = rid, "Invoice"
+        line.LinkedTxn = [txn]
+        payment = Payment()
+        payment.CustomerRef, payment.TotalAmt, payment.Line = inv.CustomerRef, inv.Balance, [line]
+        payment.save(qb=self.books)
+
     def edit_amount(self, number: str, unit: Decimal) -> None:
         """Change the first line's unit price in the package."""
         rid = self.remote_id(number)

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from kcc_desktop.connectors.base import DocKind
 from kcc_desktop.sync.reconcile.actions import ReconcileActions
 from kcc_desktop.sync.reconcile.engine import Reconciler, request_bound
 from kcc_desktop.sync.reconcile.report import Action, Status
@@ -145,3 +146,56 @@ def test_resend_puts_a_deleted_document_back_and_upload_creates_it(exported):
     assert svc.upload(svc.pending_ids(), exported.package).exported == 1
     after = Reconciler(exported.store, exported.package).run()
     assert after.differences == [] and rows_by_number(after)["SI-GONE"].status == Status.MATCHED
+
+
+def api_requests(sandbox) -> int:
+    return sum(n for key, n in sandbox.stats()["by_endpoint"].items() if "/_sandbox" not in key)
+
+
+def test_hundreds_of_documents_take_paged_requests_within_the_bound(exported):
+    from kcc_desktop.ledger import service
+    from kcc_desktop.models import Company, StockItem
+    from kcc_desktop.sync.export import ExportService
+
+    with exported.store.transaction() as s:
+        acme = s.scalar(select(Company).where(Company.code == "ACME"))
+        w100 = s.scalar(select(StockItem).where(StockItem.code == "W-100"))
+        for k in range(230):
+            service.create_document(s, "sales_invoice", acme, f"SI-M{k:03d}", date(2026, 1, 1) + timedelta(days=k % 28),
+                                    [service.LineInput(Decimal(k % 7 + 1), Decimal("3.33"), stock_item_id=w100.id)])
+    svc = ExportService(exported.store)
+    assert svc.upload(svc.pending_ids(), exported.package).failed == 0
+    before = api_requests(exported.sandbox)
+    report = Reconciler(exported.store, exported.package).run(date(2026, 1, 1), date(2026, 1, 31))
+    made = api_requests(exported.sandbox) - before
+    assert report.documents >= 235 and report.differences == []
+    assert made == report.requests <= request_bound(report.documents), (made, report.requests)
+    assert report.to_json()["requests"] == made
+
+
+def test_a_ledger_edit_to_a_paid_document_is_credited_and_reissued(exported):
+    from kcc_desktop.ledger import service
+    from kcc_desktop.models import Document
+
+    exported.pay_in_full("SI-0001")
+    with exported.store.transaction() as s:
+        doc = s.scalar(select(Document).where(Document.number == "SI-0001"))
+        service.amend_document(s, doc, lines=[service.LineInput(Decimal(2), Decimal("40.00"),
+                                                                tax_code_id=doc.lines[0].tax_code_id,
+                                                                nominal_id=doc.lines[0].nominal_id,
+                                                                description="Fitting")])
+    report = Reconciler(exported.store, exported.package).run()
+    diff = rows_by_number(report)["SI-0001"]
+    assert diff.status == Status.CHANGED_SINCE_EXPORT and "paid" in diff.advice
+    assert diff.actions == (Action.CREDIT_REISSUE, Action.ACCEPT)
+    old_remote = diff.remote_id
+    outcome = ReconcileActions(exported.store, exported.provider).credit_and_reissue(diff.item_id, exported.package)
+    assert outcome.ok, outcome.message
+    assert "SI-0001-CR1" in outcome.message and "SI-0001-R1" in outcome.message
+    again = Reconciler(exported.store, exported.package).run()
+    row = rows_by_number(again)["SI-0001"]
+    assert row.remote_id != old_remote and row.package_total == row.ledger_total == Decimal("96.00")
+    assert again.differences == [], [(r.number, r.status, r.advice) for r in again.differences]
+    found = exported.package.find_documents([(DocKind.SALES_CREDIT, "SI-0001-CR1")])
+    [credit] = found[(DocKind.SALES_CREDIT, "SI-0001-CR1")]
+    assert credit.total == diff.package_total

@@ -474,6 +474,12 @@ class AccountingPackage(abc.ABC):
         have no remote id): (kind, number) -> every document of that kind and number, voided ones too."""
         raise NotImplementedError(f"{type(self).__name__} cannot look documents up in bulk")
 
+    def fetch_payments(self, remote_ids: Sequence[str], stamp_prefix: str) -> dict[str, RemotePayment]:
+        """The payments KCC created (prepayment allocations), by remote id: those whose stamp starts with
+        ``stamp_prefix`` (``make_stamp``'s ``KCC-<file key>-``) or whose id is wanted, many a request. A payment
+        the package no longer holds is absent; a deleted or voided one comes back with that status."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list payments")
+
     def update_document(self, remote_id: str, document: DocumentIn, idempotency_key: str) -> Result:
         """Replace a document the package holds with the ledger's version (reconciliation's "send the change").
         A package that refuses (paid, locked) answers a Result with ok=False and its own words."""

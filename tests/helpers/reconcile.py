@@ -51,6 +51,35 @@ class Exported:
         assert svc.upload(svc.pending_ids(), self.package).exported == 1
         options.update(create_authorised=True)
 
+    def prepay(self, number: str = "SI-0002", amount: str = "20.00") -> str:
+        """Bloggs (a non-account customer) prepays and the prepayment is allocated to ``number``, uploaded;
+        returns the payment's id in the package. (The QuickBooks ledger has one already: SI-0002, 20.00.)"""
+        from kcc_desktop.ledger import service
+        from kcc_desktop.models import Allocation, BankAccount, Company, ExportItem
+        from kcc_desktop.sync.export import ExportService
+
+        if self.provider == "xero":
+            with self.store.transaction() as s:
+                bloggs = s.scalar(select(Company).where(Company.code == "BLOGGS"))
+                invoice = s.scalar(select(Document).where(Document.number == number))
+                bank = s.scalar(select(BankAccount).where(BankAccount.code == "CUR"))
+                pre = service.record_payment(s, "prepayment", bloggs, bank, Decimal("50.00"), date(2026, 1, 14),
+                                             reference="PRE-1")
+                service.allocate_prepayment(s, pre, invoice, Decimal(amount), date(2026, 1, 15))
+            svc = ExportService(self.store)
+            assert svc.upload(svc.pending_ids(), self.package).exported == 1
+        with self.store.session() as s:
+            return s.scalar(select(ExportItem.remote_id).join(Allocation, Allocation.id == ExportItem.object_id)
+                            .where(ExportItem.item_type == "prepayment_allocation"))
+
+    def delete_payment(self, remote_id: str) -> None:
+        if self.provider == "xero":
+            self.books.delete_payment(remote_id)
+            return
+        from quickbooks.objects.payment import Payment
+
+        Payment.get(remote_id, qb=self.books).delete(qb=self.books)
+
     # --- what a bookkeeper does in the package ------------------------------------------------------
 
     def set_status(self, number: str, status: str) -> None:

@@ -199,3 +199,24 @@ def test_a_ledger_edit_to_a_paid_document_is_credited_and_reissued(exported):
     found = exported.package.find_documents([(DocKind.SALES_CREDIT, "SI-0001-CR1")])
     [credit] = found[(DocKind.SALES_CREDIT, "SI-0001-CR1")]
     assert credit.total == diff.package_total
+
+
+def test_a_payment_kcc_sent_and_then_deleted_in_the_package_is_reported(exported):
+    payment_id = exported.prepay()
+    clean = Reconciler(exported.store, exported.package).run()
+    [paid] = [r for r in clean.rows if r.item_type == "prepayment_allocation"]
+    assert (paid.status, paid.ledger_total, paid.package_total) == (Status.MATCHED, Decimal("20.00"),
+                                                                    Decimal("20.00"))
+    assert clean.differences == [] and clean.requests <= request_bound(clean.documents)
+    exported.delete_payment(payment_id)
+    report = Reconciler(exported.store, exported.package).run()
+    kinds = {(r.item_type, r.number, r.status) for r in report.differences}
+    assert ("prepayment_allocation", paid.number, Status.DELETED) in kinds
+    # ...and the invoice it paid is owed more in the package than in the ledger.
+    assert ("sales_invoice", paid.number, Status.OUTSTANDING_DIFFERS) in kinds
+    row = next(r for r in report.differences if r.item_type == "prepayment_allocation")
+    assert "deleted" in row.advice and Action.RESEND in row.actions
+    ReconcileActions(exported.store, exported.provider).mark_handled(row.item_id, row.status.value,
+                                                                     "refunded instead")
+    after = Reconciler(exported.store, exported.package).run()
+    assert {(r.item_type, r.status) for r in after.differences} == {("sales_invoice", Status.OUTSTANDING_DIFFERS)}

@@ -38,6 +38,7 @@ from ..base import (
     RemoteAccount,
     RemoteBankAccount,
     RemoteDocument,
+    RemotePayment,
     RemoteTaxRate,
     Result,
     find_stamp,
@@ -53,7 +54,7 @@ from .http import DEFAULT_TIMEOUT, QboSession
 from .lookups import CompanyLookups
 from .mapping import Row
 from .payments import PaymentsBack
-from .remote import remote_document
+from .remote import PaymentContext, remote_document, remote_payment
 from .sides import OtherSide, other_entity, side_note
 
 log = logging.getLogger(__name__)
@@ -502,6 +503,21 @@ class QuickBooksPackage(AccountingPackage):
                         raise MalformedResponse("QuickBooks sent a document without an Id.") from None
                     if (kind, doc.number) in out:
                         out[(kind, doc.number)].append(doc)
+        return out
+
+    def fetch_payments(self, remote_ids: Sequence[str], stamp_prefix: str) -> dict[str, RemotePayment]:
+        """KCC's payments by Id (the private note that carries the stamp cannot be queried): one ``Id IN``
+        query per 1,000. A deleted payment is absent; a voided one comes back VOIDED at zero."""
+        rows = self.api.by_ids("Payment", remote_ids, "the reconciliation read of payments")
+        ctx = PaymentContext(base_currency=self.organisation().base_currency)
+        out: dict[str, RemotePayment] = {}
+        try:
+            for rid, row in rows.items():
+                found = remote_payment("Payment", row, ctx)
+                if found is not None:
+                    out[rid] = found
+        except (KeyError, TypeError, AttributeError):
+            raise MalformedResponse("QuickBooks sent a Payment KCC Desktop does not understand.") from None
         return out
 
     def update_document(self, remote_id: str, document: DocumentIn, idempotency_key: str) -> Result:

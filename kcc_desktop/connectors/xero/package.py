@@ -393,6 +393,23 @@ class XeroPackage(AccountingPackage):
                 out[key].append(doc)
         return out
 
+    @shape_guard("read payments back")
+    def fetch_payments(self, remote_ids: Sequence[str], stamp_prefix: str) -> dict[str, RemotePayment]:
+        """KCC's own payments by the stamp in their Reference (``where=Reference.Contains(...)``, 100 a page);
+        any wanted id not among them, by id in where-clauses (GET /Payments has no IDs filter)."""
+        out: dict[str, RemotePayment] = {}
+        if stamp_prefix:
+            for p in self._pages_of("read payments back", self.api.get_payments, "payments",
+                                    where=f'Reference.Contains("{stamp_prefix}")'):
+                kind = m.payment_kind(p) or "receipt"
+                out[str(p.payment_id)] = m.remote_payment(p, kind)
+        rest = [m.guid(i) for i in dict.fromkeys(remote_ids) if i and i not in out]
+        for n in range(0, len(rest), WHERE_CHUNK):
+            where = " OR ".join(f'PaymentID==Guid("{i}")' for i in rest[n:n + WHERE_CHUNK])
+            rows = _listed(self._call("read payments back", self.api.get_payments, where=where).payments, "payments")
+            out.update((str(p.payment_id), m.remote_payment(p, m.payment_kind(p) or "receipt")) for p in rows)
+        return out
+
     @shape_guard("send a changed document")
     def update_document(self, remote_id: str, document: DocumentIn, idempotency_key: str) -> Result:
         """``POST /Invoices/{id}`` (or CreditNotes): Xero edits a draft, submitted or unpaid authorised

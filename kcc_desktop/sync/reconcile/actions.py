@@ -94,24 +94,25 @@ class ReconcileActions:
         """A document deleted, voided or missing in the package, dealt with by hand."""
         why = _reason(reason, "mark this as handled")
         with self.store.transaction() as s:
-            item, doc = self._exported(s, item_id)
-            s.add(ReconcileNote(provider=self.provider, item_type=item.item_type, object_id=doc.id,
+            item = get_required(s, ExportItem, item_id)
+            label = _item_label(item)
+            s.add(ReconcileNote(provider=self.provider, item_type=item.item_type, object_id=item.object_id,
                                 remote_id=remote_id, status=status, action="handled", reason=why, user=os_user(),
                                 at=utcnow()))
-            audit(s, f"Reconcile: marked {_label(item, doc)} as handled", old=f"{status} in {self.name}",
-                  new="handled", reason=why)
-        return Outcome(True, f"{_label(item, doc)}: marked as handled.")
+            audit(s, f"Reconcile: marked {label} as handled", old=f"{status} in {self.name}", new="handled",
+                  reason=why)
+        return Outcome(True, f"{label}: marked as handled.")
 
     def resend(self, item_id: int, reason: str = "") -> Outcome:
         """Back to Pending Export, as a new document (the old link is dropped): the next Upload Data creates it.
         A row marked exported by hand simply goes back (as Mark as Not Exported does)."""
         with self.store.transaction() as s:
-            item, doc = self._exported(s, item_id)
-            label, was = _label(item, doc), f"exported ({item.remote_id or 'by hand'})"
+            item = get_required(s, ExportItem, item_id)
+            label, was = _item_label(item), f"exported ({item.remote_id or 'by hand'})"
             queued = s.scalar(select(ExportItem.id).where(ExportItem.item_type == item.item_type,
-                                                          ExportItem.object_id == doc.id,
+                                                          ExportItem.object_id == item.object_id,
                                                           ExportItem.status == ExportStatus.PENDING))
-            link = pl.remote_link(s, self.provider, item.item_type, doc.id)
+            link = pl.remote_link(s, self.provider, item.item_type, item.object_id)
             if link is not None:
                 s.delete(link)
             if item.marked_manually and queued is None:
@@ -120,9 +121,10 @@ class ReconcileActions:
             elif item.marked_manually:
                 s.delete(item)
             elif queued is None:
-                s.add(ExportItem(item_type=item.item_type, object_id=doc.id, action="create",
-                                 status=ExportStatus.PENDING, reference=doc.number, company_name=doc.company.name,
-                                 doc_date=doc.date, amount=doc.gross_total, currency=doc.currency))
+                s.add(ExportItem(item_type=item.item_type, object_id=item.object_id, action="create",
+                                 status=ExportStatus.PENDING, reference=item.reference,
+                                 company_name=item.company_name, doc_date=item.doc_date, amount=item.amount,
+                                 currency=item.currency))
             audit(s, f"Reconcile: re-send {label}", old=was, new="pending export", reason=(reason or "").strip())
         return Outcome(True, f"{label} is back in Pending Export: Upload Data sends it again.")
 
@@ -251,4 +253,8 @@ class ReconcileActions:
 
 def _label(item: ExportItem, doc: Document) -> str:
     return f"{ItemType(item.item_type).label} {doc.number}"
+
+
+def _item_label(item: ExportItem) -> str:
+    return f"{ItemType(item.item_type).label} {item.reference}".strip()
 

@@ -23,16 +23,19 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from ...connectors.base import AccountingPackage, DocKind, RemoteDocument
+from ...connectors.base import AccountingPackage, DocKind, RemoteDocument, RemotePayment, make_stamp
 from ...connectors.provider import Provider
 from ...ledger.service import controls
 from ...models import (
+    Allocation,
+    Company,
     Document,
     DocumentLine,
     ExportItem,
     ExportStatus,
     ItemType,
     JournalLine,
+    Payment,
     ReconcileNote,
     RemoteLink,
     from_stored,
@@ -40,6 +43,7 @@ from ...models import (
 from ...store import Store
 from ..export.rules import DOC_TYPES
 from ..org_settings import cached_settings
+from ..own_uploads import file_key
 from . import snapshot
 from .report import Action, Balance, Report, Row, Status, money
 
@@ -54,6 +58,21 @@ ROUNDING = Decimal("0.05")   # a variance this small is the package's rounding, 
 def request_bound(n: int) -> int:
     """The most requests reconciling ``n`` documents may take: ceil(n / 100) + 5."""
     return -(-n // 100) + 5
+
+
+@dataclass
+class _Paid:
+    """An exported prepayment allocation: KCC created a payment in the package for it."""
+
+    item: ExportItem
+    amount: Decimal
+    when: date
+    invoice: str
+    company: str
+    company_id: int
+    currency: str
+    reversed: bool
+    remote_id: str
 
 
 @dataclass
@@ -99,6 +118,14 @@ class Reconciler:
                     (DocKind(x.item.item_type), x.doc.number), []), x.doc.gross_total)
                 report.rows.append(self._row(x, found, sent.get((x.item.item_type, x.doc.id)),
                                              notes.get((x.item.item_type, x.doc.id), []), base))
+            paid = self._allocations(s, date_from, date_to)
+            if paid and not cancel.is_set():
+                notes = self._notes(s, [p.item.object_id for p in paid])
+                stamp = make_stamp(self.store.retrying(file_key, what="read the company file's key"), 0)[:-1]
+                remote_paid = self.package.fetch_payments([p.remote_id for p in paid if p.remote_id], stamp)
+                report.rows += [self._payment_row(p, remote_paid.get(p.remote_id) if p.remote_id else None,
+                                                  notes.get((p.item.item_type, p.item.object_id), []))
+                                for p in paid]
         report.balances = _balances(report.rows)
         report.requests = self.package.request_count - started
         progress(total, total, f"{report.matched:,} agree, {len(report.differences):,} differ")
@@ -124,12 +151,34 @@ class Reconciler:
         for item, doc in s.execute(q).tuples():
             latest[(item.item_type, doc.id)] = (item, doc)   # the newest exported row of each document
         self.queued = set(s.execute(select(ExportItem.item_type, ExportItem.object_id).where(
-            ExportItem.status == ExportStatus.PENDING, ExportItem.item_type.in_([t.value for t in DOC_TYPES])))
-            .tuples())
+            ExportItem.status == ExportStatus.PENDING, ExportItem.item_type.in_(
+                [*(t.value for t in DOC_TYPES), ItemType.PREPAYMENT_ALLOCATION.value]))).tuples())
         links = self._links(s, [d.id for _, d in latest.values()])
         due = _outstanding(s, [d for _, d in latest.values()])
         return [_Ledger(item, doc, item.remote_id or links.get((item.item_type, doc.id), ""),
                         due.get(doc.id, Decimal(0))) for item, doc in latest.values()]
+
+    def _allocations(self, s: Session, date_from: date | None, date_to: date | None) -> list[_Paid]:
+        q = (select(ExportItem, Allocation, Document.number, Company.name, Company.id, Payment.currency)
+             .join(Allocation, Allocation.id == ExportItem.object_id)
+             .join(Document, Document.id == Allocation.document_id)
+             .join(Payment, Payment.id == Allocation.payment_id)
+             .join(Company, Company.id == Payment.company_id)
+             .where(ExportItem.status == ExportStatus.EXPORTED,
+                    ExportItem.item_type == ItemType.PREPAYMENT_ALLOCATION.value)
+             .order_by(Allocation.date, ExportItem.id))
+        if date_from is not None:
+            q = q.where(Allocation.date >= date_from)
+        if date_to is not None:
+            q = q.where(Allocation.date <= date_to)
+        latest: dict[int, _Paid] = {}
+        for item, alloc, number, company, company_id, currency in s.execute(q).tuples():
+            latest[alloc.id] = _Paid(item, alloc.amount, alloc.date, number, company, company_id, currency,
+                                     alloc.reversed_at is not None, item.remote_id)
+        links = self._links(s, list(latest))
+        for p in latest.values():
+            p.remote_id = p.remote_id or links.get((p.item.item_type, p.item.object_id), "")
+        return list(latest.values())
 
     def _links(self, s: Session, ids: list[int]) -> dict[tuple[str, int], str]:
         out: dict[tuple[str, int], str] = {}
@@ -182,6 +231,32 @@ class Reconciler:
         return self.package.find_documents([(DocKind(x.item.item_type), x.doc.number) for x in unlinked])
 
     # --- one row ----------------------------------------------------------------------------------
+
+    def _payment_row(self, p: _Paid, found: RemotePayment | None, notes: list[ReconcileNote]) -> Row:
+        row = Row(item_id=p.item.id, item_type=p.item.item_type, object_id=p.item.object_id, number=p.invoice,
+                  company=p.company, company_id=p.company_id, date=p.when, currency=p.currency,
+                  ledger_total=p.amount, package_total=found.amount if found else None, status=Status.MATCHED,
+                  problem=False, remote_id=p.remote_id, marked_manually=bool(p.item.marked_manually))
+        if not p.remote_id:   # marked exported by hand: KCC made no payment it could look for
+            row.advice = (f"Marked as Exported by hand ({p.item.mark_reason or 'no reason recorded'}): KCC sent no "
+                          f"payment, so there is none of its own to check in {self.name}.")
+            return row
+        status, advice = _payment_status(p, found)
+        if status == Status.MATCHED:
+            return row
+        row.status, row.problem, row.advice = status, True, advice.format(name=self.name)
+        handled = next((n for n in reversed(notes) if n.status == status.value), None)
+        if (p.item.item_type, p.item.object_id) in self.queued:
+            row.status, row.problem = Status.HANDLED, False
+            row.advice = "Queued to be sent again: Upload Data sends it (Pending Export)."
+        elif handled is not None:
+            row.status, row.problem = Status.HANDLED, False
+            row.advice = (f"Marked as handled by {handled.user or 'someone'} on {handled.at:%Y-%m-%d}: "
+                          f"{handled.reason}")
+        else:
+            row.actions = (Action.RESEND, Action.MARK_HANDLED) if status in (Status.DELETED, Status.VOIDED) \
+                else (Action.MARK_HANDLED,)
+        return row
 
     def _row(self, x: _Ledger, found: RemoteDocument | None, sent: snapshot.Sent | None, notes: list[ReconcileNote],
              base: str) -> Row:
@@ -294,6 +369,24 @@ class Reconciler:
         return row
 
 
+def _payment_status(p: _Paid, found: RemotePayment | None) -> tuple[Status, str]:
+    """The package's side of a payment KCC created, and what to do (in words, with ``{name}`` for the package)."""
+    status = found.status.upper() if found is not None else ""
+    if found is None or status == "DELETED":
+        return Status.DELETED, ("The payment KCC sent for it was deleted in {name}. Re-send it, or mark it handled "
+                                "with a reason.")
+    if status == "VOIDED":
+        return Status.VOIDED, ("The payment KCC sent for it was voided in {name}. Re-send it, or mark it handled "
+                               "with a reason.")
+    if p.reversed:
+        return Status.CHANGED_SINCE_EXPORT, ("Reversed in the ledger after export, but still in {name}: delete the "
+                                             "payment there (Goto), then mark it handled with a reason.")
+    if found.amount != p.amount:
+        return Status.EDITED_IN_PACKAGE, ("The payment's amount was changed in {name} after KCC sent it: put it back "
+                                          "there, or mark it handled with a reason.")
+    return Status.MATCHED, ""
+
+
 def _pick(candidates: list[RemoteDocument], total: Decimal) -> RemoteDocument | None:
     """For a row marked by hand: a live document of that number, the one with the ledger's total first."""
     live = [d for d in candidates if d.status.upper() not in ("VOIDED", "DELETED")]
@@ -330,6 +423,8 @@ def _outstanding(s: Session, docs: list[Document]) -> dict[int, Decimal]:
 def _balances(rows: list[Row]) -> list[Balance]:
     out: dict[int, Balance] = {}
     for r in rows:
+        if r.item_type == ItemType.PREPAYMENT_ALLOCATION:   # its effect is in the invoice's outstanding already
+            continue
         b = out.setdefault(r.company_id, Balance(r.company_id, r.company))
         sign = -1 if r.item_type in (ItemType.SALES_CREDIT, ItemType.PURCHASE_CREDIT) else 1
         b.ledger += sign * (r.ledger_outstanding or Decimal(0))

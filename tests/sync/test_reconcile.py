@@ -220,3 +220,30 @@ def test_a_payment_kcc_sent_and_then_deleted_in_the_package_is_reported(exported
                                                                      "refunded instead")
     after = Reconciler(exported.store, exported.package).run()
     assert {(r.item_type, r.status) for r in after.differences} == {("sales_invoice", Status.OUTSTANDING_DIFFERS)}
+
+
+def test_a_foreign_currency_document_that_differs_only_by_exchange_is_labelled_not_an_error(request):
+    from kcc_desktop.ledger import service
+    from kcc_desktop.models import Company, NominalCode, TaxCode
+    from kcc_desktop.sync.export import ExportService
+    from kcc_desktop.sync.options import OptionsService
+
+    exported = export_ledger(request, "xero")
+    exported.sandbox.organisation(Currencies=["EUR"])
+    OptionsService(exported.store).update(multicurrency=True)
+    with exported.store.transaction() as s:
+        euro = Company(code="EURO", name="Euro Buyer SARL", kind="customer", currency="EUR")
+        s.add(euro)
+        s.flush()
+        t1 = s.scalar(select(TaxCode.id).where(TaxCode.code == "T1"))
+        sales = s.scalar(select(NominalCode.id).where(NominalCode.code == "4000"))
+        service.create_document(s, "sales_invoice", euro, "SI-EUR-1", date(2026, 1, 21),
+                                [service.LineInput(Decimal(1), Decimal("100"), description="Widgets",
+                                                   tax_code_id=t1, nominal_id=sales)], currency="EUR")
+    svc = ExportService(exported.store)
+    assert svc.upload(svc.pending_ids(), exported.package).failed == 0
+    report = Reconciler(exported.store, exported.package).run()
+    row = rows_by_number(report)["SI-EUR-1"]
+    assert (row.status, row.problem, row.package_total) == (Status.EXCHANGE_DIFFERENCE, False, Decimal("120.00"))
+    assert row.package_base_total != row.ledger_total and "Only exchange" in row.advice
+    assert report.differences == [] and report.to_json()["differences"] == []

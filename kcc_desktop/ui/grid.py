@@ -414,13 +414,15 @@ def _tsv_rows(model: LazyTableModel[Any, Any], rows: Iterable[Any], columns: Seq
     return [tsv_line(model.display(row, model.Columns(c)) for c in columns) for row in rows if row is not None]
 
 
-def export_grid_csv(grid: GridView, path: Path) -> None:
-    """Every row the grid shows (filtered, in its order), visible columns in their order, as safe CSV cells."""
+def export_grid_csv(grid: GridView, path: Path) -> int:
+    """Every row the grid shows (filtered, in its order), visible columns in their order, as safe CSV cells;
+    returns how many rows were written."""
     model = grid.source_model
     columns = grid.visible_columns()
     proxy = grid.proxy
     ids = model.ids() if not proxy.is_filtering else [
         model.id_at(proxy.mapToSource(proxy.index(r, 0)).row()) for r in range(proxy.rowCount())]
+    written = 0
     with open(path, "w", newline="", encoding="utf-8") as f:
         out = SafeCsvWriter(f)
         out.writerow([model.headerData(c, Qt.Orientation.Horizontal) for c in columns])
@@ -428,3 +430,5 @@ def export_grid_csv(grid: GridView, path: Path) -> None:
             for row in model.rows_for(ids[start:start + 2000]):
                 if row is not None:
                     out.writerow([model.display(row, model.Columns(c)) for c in columns])
+                    written += 1
+    return written

@@ -4,6 +4,7 @@ reported with its status and advice, in paged requests (at most ceil(n / 100) + 
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -165,6 +166,18 @@ def test_hundreds_of_documents_take_paged_requests_within_the_bound(exported):
                                     [service.LineInput(Decimal(k % 7 + 1), Decimal("3.33"), stock_item_id=w100.id)])
     svc = ExportService(exported.store)
     assert svc.upload(svc.pending_ids(), exported.package).failed == 0
+    # Cancel after the first read: what was read is reported, nothing unread is called deleted.
+    cancel, seen = threading.Event(), []
+
+    def progress(done: int, total: int, text: str) -> None:
+        seen.append((done, total))
+        if done:
+            cancel.set()
+
+    stopped = Reconciler(exported.store, exported.package).run(date(2026, 1, 1), date(2026, 1, 31),
+                                                               progress=progress, cancel=cancel)
+    assert stopped.cancelled and stopped.requests == 1 and stopped.differences == []
+    assert 0 < stopped.documents <= 100 < seen[0][1]
     before = api_requests(exported.sandbox)
     report = Reconciler(exported.store, exported.package).run(date(2026, 1, 1), date(2026, 1, 31))
     made = api_requests(exported.sandbox) - before

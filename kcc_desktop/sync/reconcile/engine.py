@@ -90,6 +90,7 @@ class Reconciler:
         self.provider = package.provider
         self.name = Provider.label_of(package.provider, short=True)
         self.queued: set[tuple[str, int]] = set()   # documents waiting in Pending Export (re-send asked for)
+        self.asked: set[str] = set()                # remote ids the package was asked for (Cancel may stop short)
 
     # --- the run ----------------------------------------------------------------------------------
 
@@ -98,6 +99,7 @@ class Reconciler:
         progress = progress or (lambda d, t, s: None)
         cancel = cancel or threading.Event()
         started = self.package.request_count
+        self.asked = set()
         report = Report(date_from, date_to, self.name)
         with self.store.session() as s:
             ledger = self._ledger(s, date_from, date_to)
@@ -112,8 +114,8 @@ class Reconciler:
             by_number = self._by_number([x for x in ledger if not x.remote_id]) if not cancel.is_set() else {}
             base = self._base_currency()
             for x in ledger:
-                if cancel.is_set() and x.remote_id and x.remote_id not in remote:
-                    continue   # not read before Cancel: left out rather than called deleted
+                if cancel.is_set() and (not x.remote_id or x.remote_id not in self.asked):
+                    continue   # not read before Cancel: left out rather than called deleted or missing
                 found = remote.get(x.remote_id) if x.remote_id else _pick(by_number.get(
                     (DocKind(x.item.item_type), x.doc.number), []), x.doc.gross_total)
                 report.rows.append(self._row(x, found, sent.get((x.item.item_type, x.doc.id)),
@@ -209,18 +211,23 @@ class Reconciler:
         """Invoices 100 a call (one request each), then credit notes in one call (the package pages them)."""
         out: dict[str, RemoteDocument] = {}
         linked = [(DocKind(x.item.item_type), x.remote_id) for x in ledger if x.remote_id]
+        # Kind by kind, so a chunk is one query where the package lists each kind apart (QuickBooks).
         invoices = [w for w in linked if w[0] in (DocKind.SALES_INVOICE, DocKind.PURCHASE_INVOICE)]
         credits = [w for w in linked if w[0] not in (DocKind.SALES_INVOICE, DocKind.PURCHASE_INVOICE)]
+        chunks = [chunk for kind in (DocKind.PURCHASE_INVOICE, DocKind.SALES_INVOICE)
+                  for group in [[w for w in invoices if w[0] == kind]]
+                  for chunk in (group[n:n + CHUNK] for n in range(0, len(group), CHUNK))]
         done = 0
-        for n in range(0, len(invoices), CHUNK):
+        for chunk in chunks:
             if cancel.is_set():
                 return out
-            chunk = invoices[n:n + CHUNK]
             out.update(self.package.fetch_documents(chunk, lo, hi))
+            self.asked.update(rid for _, rid in chunk)
             done += len(chunk)
             progress(done, len(ledger), f"Read {done:,} of {len(ledger):,} from {self.name}")
         if credits and not cancel.is_set():
             out.update(self.package.fetch_documents(credits, lo, hi))
+            self.asked.update(rid for _, rid in credits)
             done += len(credits)
             progress(done, len(ledger), f"Read {done:,} of {len(ledger):,} from {self.name}")
         return out

@@ -37,7 +37,8 @@ def test_a_clean_export_reconciles_with_no_variance(exported):
 
 
 def rows_by_number(report):
-    return {r.number: r for r in report.rows}
+    """Document rows by number (a prepayment allocation's row carries its invoice's number)."""
+    return {r.number: r for r in report.rows if r.item_type != "prepayment_allocation"}
 
 
 @pytest.mark.parametrize("status", ["DELETED", "VOIDED"])
@@ -84,6 +85,18 @@ def test_a_hand_marked_row_with_no_match_is_missing_and_one_with_a_match_agrees(
     assert (diff.number, diff.status, diff.package_total) == ("SI-HAND", Status.MISSING, None)
     assert "alice" in diff.advice and "typed into the package by hand" in diff.advice
     assert report.requests <= request_bound(report.documents)
+    # A row marked by hand whose document the package does hold (entered there by hand): found by number.
+    from kcc_desktop.models import RemoteLink
+
+    with exported.store.transaction() as s:
+        row = s.scalar(select(ExportItem).where(ExportItem.reference == "SI-0002"))
+        row.marked_manually, row.remote_id, row.marked_by, row.mark_reason = True, "", "bob", "keyed in"
+        s.execute(RemoteLink.__table__.delete().where(RemoteLink.object_id == row.object_id,
+                                                      RemoteLink.object_type == "sales_invoice"))
+    again = Reconciler(exported.store, exported.package).run()
+    found = rows_by_number(again)["SI-0002"]
+    assert not found.problem and found.package_total == found.ledger_total
+    assert "bob" in found.advice and "holds a matching" in found.advice
 
 
 def test_a_ledger_edit_after_export_is_listed_and_sending_the_change_clears_it(exported):

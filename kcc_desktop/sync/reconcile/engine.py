@@ -356,6 +356,10 @@ class Reconciler:
             row.actions = (Action.SEND_CHANGE, Action.ACCEPT)
             return row
         row.status = settled
+        if item.marked_manually and not x.remote_id:
+            who = f" by {item.marked_by}" if item.marked_by else ""
+            why = f" ({item.mark_reason})" if item.mark_reason else ""
+            row.advice = f"Marked as Exported{who}{why}; {name} holds a matching {label}."
         if row.ledger_outstanding is not None and found.amount_due != row.ledger_outstanding \
                 and remote_status not in ("DRAFT", "SUBMITTED"):
             row.status, row.problem = Status.OUTSTANDING_DIFFERS, True

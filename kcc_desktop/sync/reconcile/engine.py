@@ -101,33 +101,35 @@ class Reconciler:
         started = self.package.request_count
         self.asked = set()
         report = Report(date_from, date_to, self.name)
+        # The ledger's side first, in one short read; no transaction stays open while the package answers.
         with self.store.session() as s:
             ledger = self._ledger(s, date_from, date_to)
-            total = len(ledger)
-            progress(0, total, f"Reading {total:,} documents from {self.name}…")
             sent = snapshot.load(s, self.provider, [(x.item.item_type, x.doc.id) for x in ledger])
             notes = self._notes(s, [x.doc.id for x in ledger])
-            lo = date_from or min((x.doc.date for x in ledger), default=None)
-            hi = date_to or max((x.doc.date for x in ledger), default=None)
-            remote = self._read(ledger, lo, hi, progress, cancel)
-            report.cancelled = cancel.is_set()
-            by_number = self._by_number([x for x in ledger if not x.remote_id]) if not cancel.is_set() else {}
-            base = self._base_currency()
-            for x in ledger:
-                if cancel.is_set() and (not x.remote_id or x.remote_id not in self.asked):
-                    continue   # not read before Cancel: left out rather than called deleted or missing
-                found = remote.get(x.remote_id) if x.remote_id else _pick(by_number.get(
-                    (DocKind(x.item.item_type), x.doc.number), []), x.doc.gross_total)
-                report.rows.append(self._row(x, found, sent.get((x.item.item_type, x.doc.id)),
-                                             notes.get((x.item.item_type, x.doc.id), []), base))
             paid = self._allocations(s, date_from, date_to)
-            if paid and not cancel.is_set():
-                notes = self._notes(s, [p.item.object_id for p in paid])
-                stamp = make_stamp(self.store.retrying(file_key, what="read the company file's key"), 0)[:-1]
-                remote_paid = self.package.fetch_payments([p.remote_id for p in paid if p.remote_id], stamp)
-                report.rows += [self._payment_row(p, remote_paid.get(p.remote_id) if p.remote_id else None,
-                                                  notes.get((p.item.item_type, p.item.object_id), []))
-                                for p in paid]
+            paid_notes = self._notes(s, [p.item.object_id for p in paid])
+            s.expunge_all()   # loaded in full above; read after the session closes
+        stamp = make_stamp(self.store.retrying(file_key, what="read the company file's key"), 0)[:-1] if paid else ""
+        base = self._base_currency()
+        total = len(ledger)
+        progress(0, total, f"Reading {total:,} documents from {self.name}…")
+        lo = date_from or min((x.doc.date for x in ledger), default=None)
+        hi = date_to or max((x.doc.date for x in ledger), default=None)
+        remote = self._read(ledger, lo, hi, progress, cancel)
+        report.cancelled = cancel.is_set()
+        by_number = self._by_number([x for x in ledger if not x.remote_id]) if not cancel.is_set() else {}
+        for x in ledger:
+            if cancel.is_set() and (not x.remote_id or x.remote_id not in self.asked):
+                continue   # not read before Cancel: left out rather than called deleted or missing
+            found = remote.get(x.remote_id) if x.remote_id else _pick(by_number.get(
+                (DocKind(x.item.item_type), x.doc.number), []), x.doc.gross_total)
+            report.rows.append(self._row(x, found, sent.get((x.item.item_type, x.doc.id)),
+                                         notes.get((x.item.item_type, x.doc.id), []), base))
+        if paid and not cancel.is_set():
+            remote_paid = self.package.fetch_payments([p.remote_id for p in paid if p.remote_id], stamp)
+            report.rows += [self._payment_row(p, remote_paid.get(p.remote_id) if p.remote_id else None,
+                                              paid_notes.get((p.item.item_type, p.item.object_id), []))
+                            for p in paid]
         report.balances = _balances(report.rows)
         report.requests = self.package.request_count - started
         progress(total, total, f"{report.matched:,} agree, {len(report.differences):,} differ")

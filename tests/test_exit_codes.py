@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # connect and status belong to the sign-in work and are tested with it (tests/connectors).
 ELSEWHERE = {"connect", "status"}
 COVERED = {"demo", "import-documents", "trial-balance", "mapping", "export", "import", "schedule", "scheduled-run",
-           "sandbox", "reconcile", "mark-exported"}
+           "sandbox", "check", "migrate-store", "reconcile", "mark-exported"}
 
 
 def code(*argv: str) -> int:
@@ -85,9 +85,11 @@ def test_mapping(store, tmp_db_path, capsys):
 def test_export_and_import_not_connected(store, tmp_db_path, capsys):
     build_ledger(store)
     db = str(tmp_db_path)
-    assert code("--db", db, "export") == 1                                     # nothing can be sent
+    assert code("--db", db, "export") == 2                                     # no sign-in: Connect first
     assert "Valid Connection Required" in capsys.readouterr().err
-    assert code("--db", db, "import") == 1
+    assert code("--db", db, "import") == 2
+    assert code("--db", db, "check") == 2
+    assert "Connect" in capsys.readouterr().err
     assert code("--db", db, "export", "--ids", "999999") == 2                  # not a pending row
     assert "not pending export" in capsys.readouterr().err
     assert code("--db", db, "export", "--ids", "one") == 2
@@ -153,6 +155,17 @@ def test_sandbox(tmp_path, capsys):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_migrate_store(store, tmp_db_path, tmp_path, capsys):
+    build_ledger(store)
+    copy = tmp_path / "copy.sqlite"
+    assert code("migrate-store", str(tmp_path / "missing.sqlite"), str(copy)) == 2   # no such company file
+    assert not copy.exists()
+    assert code("migrate-store", str(tmp_db_path), str(copy)) == 0
+    assert code("migrate-store", str(tmp_db_path), str(copy)) == 1                   # TO is not empty any more
+    assert "empty" in capsys.readouterr().err
+    assert code("migrate-store", str(tmp_db_path)) == 2                              # TO missing
 
 
 def test_reconcile_and_mark_exported(xero_exporting, tmp_db_path, capsys):

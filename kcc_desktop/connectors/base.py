@@ -13,10 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .transport import Transport
+from typing import Any
 
 _Date = date   # ``DocumentIn`` has a field named ``date``: its other fields name the type by this alias
 
@@ -484,10 +481,6 @@ class AccountingPackage(abc.ABC):
         """Replace a document the package holds with the ledger's version (reconciliation's "send the change").
         A package that refuses (paid, locked) answers a Result with ok=False and its own words."""
         raise NotImplementedError(f"{type(self).__name__} cannot update documents")
-
-    def transports(self) -> list[Transport[Any]]:
-        """The transports this package sends through (to share the organisation's pacing with other desks)."""
-        return []
 
     def match_contacts(self, contacts: list[ContactIn]) -> dict[str, RemoteContact]:
         """Contacts the package already holds for these (by key): by account number, then by exact name.

@@ -6,6 +6,7 @@ from .integration import (
     AuditEntry,
     ExportFeedback,
     ExportItem,
+    ExportSnapshot,
     ExportStatus,
     FeedbackSource,
     ImportedPayment,
@@ -16,6 +17,7 @@ from .integration import (
     PacingTenant,
     PackageAccount,
     PackageCall,
+    ReconcileNote,
     RemoteLink,
 )
 from .ledger import (
@@ -52,6 +54,7 @@ __all__ = [
     "DocumentLine",
     "ExportFeedback",
     "ExportItem",
+    "ExportSnapshot",
     "ExportStatus",
     "FeedbackSource",
     "ImportedPayment",
@@ -70,6 +73,7 @@ __all__ = [
     "PackageCall",
     "Payment",
     "PaymentKind",
+    "ReconcileNote",
     "RemoteLink",
     "StockItem",
     "TaxCode",

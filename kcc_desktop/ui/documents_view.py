@@ -20,8 +20,7 @@ from ..models import DocumentKind
 from ..views.documents import DocCol, DocumentList, DocumentRow
 from . import icons
 from .document_dialog import DocumentDialog
-from .grid import GridPanel, GridView, LazyTableModel, bind_button, plain_label, selection_action
-from .import_models import write_csv
+from .grid import GridPanel, GridView, LazyTableModel, bind_button, export_grid_csv, plain_label, selection_action
 from .payment_dialog import RecordPaymentAction
 
 __all__ = ["DocCol", "DocumentsModel", "DocumentsView"]
@@ -161,7 +160,7 @@ class DocumentsView(QWidget):
             path, _ = QFileDialog.getSaveFileName(self, "Export grid to CSV", "documents.csv", "CSV files (*.csv)")
             if not path:
                 return None
-        rows = write_csv(self.grid, Path(path))
+        rows = export_grid_csv(self.grid, Path(path))
         self.status_label.setText(f"Saved {rows:,} rows to {path}.")
         return Path(path)
 

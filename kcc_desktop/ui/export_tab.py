@@ -21,6 +21,7 @@ from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QMenu,
     QProgressBar,
@@ -35,12 +36,12 @@ from ..connectors.provider import Provider
 from ..context import AppContext
 from ..schedule import SyncLock
 from ..sync.export import ExportService, Summary
+from ..sync.export.service import MarkReasonRequired
 from ..sync.options import OptionsService
 from . import icons
 from .export_models import ExportedModel, FeedbackModel, PendingExportModel
 from .export_panels import FeedbackDialog, FeedbackPanel
-from .grid import GridPanel, GridView, bind_button, selection_action
-from .import_models import write_csv
+from .grid import GridPanel, GridView, bind_button, export_grid_csv, selection_action
 from .job_runner import JobRunner
 from .settings import remember_splitter
 from .worker import ProgressFn, Worker
@@ -67,6 +68,8 @@ class ExportTab(QWidget):
         self.service = ExportService(ctx.store)
         self.last_summary: Summary | None = None
         self.feedback_dialog: FeedbackDialog | None = None
+        self.mark_reason_dialog: QInputDialog | None = None
+        self.reconcile_screen: QWidget | None = None
         self.setAccessibleName("Export")
 
         self.pending_model = PendingExportModel(ctx.store, self)
@@ -127,6 +130,9 @@ class ExportTab(QWidget):
         self.details_action = selection_action(
             fg, "Show &Details…", lambda: self.show_feedback(self.feedback_grid.selected_ids()[0]), parent=self,
             maximum=1, tooltip="Read the selected problem in full (or double-click it)")
+        self.reconcile_action = QAction("Re&concile…", self)
+        self.reconcile_action.setToolTip("Compare exported documents with the accounting package, side by side")
+        self.reconcile_action.triggered.connect(self.on_reconcile_triggered)
         self.copy_action = QAction("&Copy selected rows", self)
         self.copy_action.triggered.connect(lambda: self.current_grid().copy_selection())
         self.export_csv_action = QAction(icons.icon("export-csv"), "Export grid to CS&V…", self)
@@ -156,7 +162,8 @@ class ExportTab(QWidget):
         bind_button(cancel, self.cancel_action)
         self.actions_button = self._menu_button("Actions", [
             self.upload_action, self.precheck_action, self.mark_exported_action, None, self.mark_not_exported_action,
-            self.goto_action, self.verify_action, None, self.details_action, self.open_mapping_action])
+            self.goto_action, self.verify_action, None, self.details_action, self.open_mapping_action, None,
+            self.reconcile_action])
         self.grid_actions_button = self._menu_button("Grid Actions", [
             self.copy_action, self.export_csv_action, self.refresh_action, None, self.mark_exported_action,
             self.mark_not_exported_action])
@@ -327,11 +334,31 @@ class ExportTab(QWidget):
     # --- immediate actions ------------------------------------------------------------------------------
 
     def on_mark_exported_triggered(self) -> None:
+        """Asks why first (required, audited with the OS user); the rows move when a reason is given."""
         ids = self.pending_grid.selected_ids()
-        n = self.service.mark_exported(ids)
-        self.status_label.setText(f"{n:,} of {len(ids):,} selected rows marked as exported by hand "
-                                  "(they will not be sent).")
+        dialog = QInputDialog(self)
+        dialog.setObjectName("mark_exported_reason_dialog")
+        dialog.setWindowTitle("Mark as Exported")
+        dialog.setLabelText(f"Why are these {len(ids):,} rows marked as exported without sending?\n"
+                            "(for example: entered in the package by hand). This goes in the audit trail.")
+        dialog.textValueSelected.connect(lambda reason: self.on_mark_exported_reason(ids, reason))
+        self.mark_reason_dialog = dialog
+        dialog.open()
+
+    def on_mark_exported_reason(self, ids: list[int], reason: str) -> None:
+        try:
+            n = self.service.mark_exported(ids, reason)
+        except MarkReasonRequired as exc:
+            self.status_label.setText(str(exc))
+            return
+        self.status_label.setText(f"{n:,} rows marked as exported by hand (they will not be sent).")
         self.refresh()
+
+    def on_reconcile_triggered(self) -> None:
+        from .reconcile_screen import ReconcileScreen  # its own screen (ui/reconcile_screen.py)
+
+        self.reconcile_screen = ReconcileScreen(self.ctx, self)
+        self.reconcile_screen.show()
 
     def on_mark_not_exported_triggered(self) -> None:
         ids = self.exported_grid.selected_ids()
@@ -380,6 +407,6 @@ class ExportTab(QWidget):
             path, _ = QFileDialog.getSaveFileName(self, "Export grid to CSV", f"{name}.csv", "CSV files (*.csv)")
             if not path:
                 return None
-        rows = write_csv(grid, Path(path))
+        rows = export_grid_csv(grid, Path(path))
         self.status_label.setText(f"Saved {rows:,} rows to {path}.")
         return Path(path)

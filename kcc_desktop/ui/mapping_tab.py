@@ -40,8 +40,7 @@ from ..sync.mapping import NOMINAL, MappingService
 from ..sync.mapping_types import FetchSummary, Suggestion
 from . import icons
 from .audit_dialog import AuditDialog
-from .grid import GridPanel, GridView
-from .import_models import write_csv
+from .grid import GridPanel, GridView, export_grid_csv
 from .lazy_model import after_first_paint
 from .mapping_delegate import AccountComboDelegate
 from .mapping_models import BankMappingModel, NominalMappingModel, TaxMappingModel
@@ -364,7 +363,7 @@ class MappingTab(QWidget):
                                                   "CSV files (*.csv)")
             if not path:
                 return None
-        rows = write_csv(grid, Path(path))
+        rows = export_grid_csv(grid, Path(path))
         self.show_message(f"Saved {rows:,} rows to {path}.")
         return Path(path)
 

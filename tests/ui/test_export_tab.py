@@ -138,17 +138,25 @@ def test_the_three_grids_are_stacked_in_one_resizable_view(tab):
     assert tab.splitter.sizes()[0] > sizes[0]
 
 
+def give_reason(tab, qtbot, reason: str = "Entered in Xero by hand") -> None:
+    """Mark as Exported asks why: the user types a reason and presses OK."""
+    qtbot.waitUntil(lambda: tab.mark_reason_dialog is not None and tab.mark_reason_dialog.isVisible())
+    tab.mark_reason_dialog.setTextValue(reason)
+    tab.mark_reason_dialog.accept()
+
+
 def test_grid_actions_button_marks_as_exported_and_not_exported(tab, qtbot):
     texts = [a.text().replace("&", "") for a in tab.grid_actions_button.menu().actions() if not a.isSeparator()]
     assert texts == ["Copy selected rows", "Export grid to CSV…", "Refresh", "Mark as Exported",
                      "Mark as Not Exported"]
     select_refs(tab.pending_grid, "PI-0001")
     from_button(tab.grid_actions_button, "Mark as Exported")
+    give_reason(tab, qtbot)
     wait_tab(qtbot, tab)
     exported = tab.exported_model
     [row] = [exported.row_data(i) for i in exported.ids()]
     assert row.reference == "PI-0001" and row.manual and not row.confirmed
-    assert tab.status_label.text().startswith("1 of 1 selected rows marked as exported by hand")
+    assert tab.status_label.text().startswith("1 rows marked as exported by hand")
     tab.exported_grid.select_ids([row.id])
     assert not tab.goto_action.isEnabled()                         # never sent: nothing to open
     from_button(tab.grid_actions_button, "Mark as Not Exported")
@@ -158,6 +166,7 @@ def test_grid_actions_button_marks_as_exported_and_not_exported(tab, qtbot):
     # The right-click menus keep them too.
     select_refs(tab.pending_grid, "PI-0001")
     right_click(tab.pending_grid, qtbot, "Mark as Exported")
+    give_reason(tab, qtbot)
     wait_tab(qtbot, tab)
     assert references(exported) == {"PI-0001"}
 
@@ -297,6 +306,20 @@ def test_sorting_a_grid_keeps_the_selection_and_never_reads_on_the_gui_thread(ta
     amounts = [tab.pending_model.row_data(i).amount for i in tab.pending_model.ids()]
     assert [a for a in amounts if a is not None] == sorted((a for a in amounts if a is not None), reverse=True)
     assert sorted(tab.pending_grid.selected_ids()) == sorted(wanted)
+
+
+def test_mark_as_exported_asks_why_first(tab, qtbot):
+    select_refs(tab.pending_grid, "PI-0001")
+    right_click(tab.pending_grid, qtbot, "Mark as Exported")
+    qtbot.waitUntil(lambda: tab.mark_reason_dialog is not None and tab.mark_reason_dialog.isVisible())
+    tab.mark_reason_dialog.setTextValue("   ")                      # a reason is required
+    tab.mark_reason_dialog.accept()
+    wait_tab(qtbot, tab)
+    assert "reason" in tab.status_label.text() and tab.exported_model.rowCount() == 0
+    right_click(tab.pending_grid, qtbot, "Mark as Exported")
+    give_reason(tab, qtbot)
+    wait_tab(qtbot, tab)
+    assert references(tab.exported_model) == {"PI-0001"}
 
 
 def test_pending_grid_exports_to_csv(tab, tmp_path):

@@ -6,7 +6,7 @@ and last-seen time (the same problem again is one row), a resolved time (the ite
 whose words it holds (the package's, or KCC's own finding). Additive: no column or row is dropped.
 
 Revision ID: 0002_window
-Revises: 0002_both_sides
+Revises: 0005_reconcile
 Create Date: 2026-12-01 05:00:00
 """
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from alembic import op
 import kcc_desktop.models.types
 
 revision = '0002_window'
-down_revision = '0002_both_sides'
+down_revision = '0005_reconcile'
 branch_labels = None
 depends_on = None
 

@@ -143,3 +143,15 @@ def test_production_keys_without_a_redirect_uri_say_how_to_host_the_page(monkeyp
     sandbox_keys = ConnectionSettings(provider=QUICKBOOKS, client_id="x", environment="sandbox")
     assert sandbox_keys.redirect_uri_for_sign_in() == "http://localhost:53682/callback"
     assert sandbox_keys.endpoints().api_url == "https://sandbox-quickbooks.api.intuit.com/v3"
+
+
+def test_without_chromium_the_browser_tests_skip_saying_why_but_fail_under_ci():
+    from tests.helpers.https_page import chromium_or_skip
+
+    def absent(_name: str) -> str | None:
+        return None
+
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium chromium-driver"):
+        chromium_or_skip({}, absent)
+    with pytest.raises(pytest.fail.Exception, match="chromium and chromedriver not found"):
+        chromium_or_skip({"CI": "true"}, absent)

@@ -12,7 +12,7 @@ import os
 import shutil
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from kcc_desktop.connectors.loopback import callback_page_path
+from tests.helpers.xero_contract import on_ci
 
 HOST = "kcc-relay.test"
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
@@ -80,14 +81,17 @@ def hosted_callback_page(folder: Path, path: str = "/kcc/callback.html") -> Iter
         server.server_close()
 
 
-def chromium_or_skip() -> tuple[str, str]:
-    """(chromium, chromedriver) paths. Missing: the test skips, saying how to install them; under CI it fails."""
-    browser = next((found for name in CHROMIUM if (found := shutil.which(name))), None)
-    driver = shutil.which(DRIVER)
+def chromium_or_skip(environ: Mapping[str, str] = os.environ,
+                     which: Callable[[str], str | None] = shutil.which) -> tuple[str, str]:
+    """(chromium, chromedriver) paths. Missing: the test skips, saying how to install them; under CI
+    (``CI=true``, as .ci/run sets it after installing both) it fails instead."""
+    browser = next((found for name in CHROMIUM if (found := which(name))), None)
+    driver = which(DRIVER)
     if browser and driver:
         return browser, driver
-    why = "headless Chromium is not installed (apt-get install chromium chromium-driver)"
-    if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+    missing = " and ".join(name for name, found in (("chromium", browser), (DRIVER, driver)) if not found)
+    why = f"headless Chromium is not installed ({missing} not found; apt-get install chromium chromium-driver)"
+    if on_ci(environ):
         pytest.fail(why, pytrace=False)
     pytest.skip(why)
 

@@ -75,7 +75,16 @@ def test_a_production_app_hands_the_sign_in_back_through_the_hosted_page(product
     url, thread, outcome = _connect_in_background(store, tokens)
     assert parse_qs(urlsplit(url).query)["redirect_uri"] == [page]
 
-    with headless_chromium() as browser:
+    with headless_chromium(public_page=page) as browser:
+        # The page counts as a public address: the browser would refuse it a request to 127.0.0.1 ...
+        browser.get(page + "?state=none")
+        before = production.provider.stats()["requests"]
+        api = f"{production.root}/v3/company/{production.urls()['realm_id']}/companyinfo/1"
+        tried = browser.execute_async_script("const done = arguments[arguments.length - 1];"
+                                             f"fetch('{api}').then(() => done('sent'), () => done('blocked'));")
+        assert tried == "blocked"
+        assert production.provider.stats()["requests"] == before      # it never left the browser
+        # ... but its navigation there, which carries the answer, goes through.
         browser.get(url)                    # Intuit -> the https page -> KCC Desktop on 127.0.0.1
         WebDriverWait(browser, 30).until(lambda b: "Signed in" in b.find_element(By.ID, "outcome").text)
         assert browser.current_url.startswith("http://127.0.0.1:")

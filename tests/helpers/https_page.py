@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -97,8 +98,13 @@ def chromium_or_skip(environ: Mapping[str, str] = os.environ,
 
 
 @contextmanager
-def headless_chromium() -> Iterator[Any]:
-    """A selenium WebDriver on headless Chromium that resolves the page's host name to this computer."""
+def headless_chromium(public_page: str = "") -> Iterator[Any]:
+    """A selenium WebDriver on headless Chromium that resolves the page's host name to this computer.
+
+    ``public_page``: Chromium treats that page's server as a public address, as the user's host is, so
+    its Local Network Access rules apply when the page hands the answer to 127.0.0.1 (they block a
+    page's requests to this computer; a navigation, which the page uses, is allowed).
+    """
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -108,6 +114,8 @@ def headless_chromium() -> Iterator[Any]:
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--ignore-certificate-errors", f"--host-resolver-rules=MAP {HOST} 127.0.0.1"):
         options.add_argument(arg)
+    if public_page:
+        options.add_argument(f"--ip-address-space-overrides=127.0.0.1:{urlsplit(public_page).port}=public")
     driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
     driver.set_page_load_timeout(60)
     try:

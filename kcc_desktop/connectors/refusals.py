@@ -21,6 +21,7 @@ import html
 import ipaddress
 import logging
 import re
+import time
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
@@ -65,10 +66,14 @@ def preflight(url: str, redirect_uri: str, timeout: float = 10) -> tuple[str, st
     """
     back = redirect_uri.split("?")[0]
     target = url
+    deadline = time.monotonic() + timeout   # the whole look, however many hops: the browser is waiting
     try:
         with requests.Session() as session:
             for _hop in range(6):
-                resp = session.get(target, allow_redirects=False, timeout=timeout,
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                resp = session.get(target, allow_redirects=False, timeout=left,
                                    headers={"Accept": "text/html,application/xhtml+xml"})
                 location = resp.headers.get("Location")
                 if resp.is_redirect and location:

@@ -40,8 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from ..context import AppContext
     from ..sync.mapping import MappingService
     from ..sync.mapping_types import MappingError
-    from . import NO_COMPANY_FILE, open_company_file
-    from .connect import NOT_SIGNED_IN
+    from . import FAILED, NO_COMPANY_FILE, NO_SIGN_IN, open_company_file
 
     store = open_company_file(args.db)
     if store is None:
@@ -75,6 +74,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     except (MappingError, ConnectorError) as exc:
         print(exc, file=sys.stderr)
-        return NOT_SIGNED_IN if isinstance(exc, ConnectionRequired) else 1
+        return NO_SIGN_IN if isinstance(exc, ConnectionRequired) else FAILED
     finally:
         store.close()

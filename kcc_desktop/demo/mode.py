@@ -128,6 +128,13 @@ def connect_sandbox(store: Store, provider: str, status: Callable[[str], None] =
         log.info("No system keyring here: the demo keeps its sandbox sign-in in memory.")
     status(f"Starting the {provider} sandbox…")
     server = start_sandbox(provider, state_file=demo_folder() / f"sandbox-{provider}.json")
+    if provider == "quickbooks":
+        # Like the demo's Xero organisation, the QuickBooks company has euros added (its multicurrency on),
+        # so the demo's EUR customers upload; their invoices are still held back by the MultiCurrency option.
+        import requests
+
+        requests.post(server.root + "/_sandbox/company", json={"multicurrency": True, "currencies": {"EUR": "0.86"}},
+                      timeout=10).raise_for_status()
     settings = DbSettingsStore(store)
     settings.set(PROVIDER_KEY, provider)
     # The port is new each run, so the connection is made afresh, through the normal flow. The sandbox holds

@@ -97,7 +97,7 @@ def options_from_args(args: argparse.Namespace) -> dict[str, Any]:
     opts: dict[str, Any] = {"faults": faults, "limits": limits, "time_scale": args.time_scale}
     if args.tenants is not None:
         if args.provider != "xero":
-            raise SystemExit("--tenants applies to --provider xero only")
+            raise ValueError("--tenants applies to --provider xero only")
         opts["tenants"] = args.tenants
     registration = registration_from_args(args)
     if registration is not None:
@@ -122,12 +122,27 @@ def registration_from_args(args: argparse.Namespace) -> AppRegistration | None:
 
 
 def main(args: argparse.Namespace | list[str] | None = None) -> int:
+    """Exit codes as the app's commands (README "Command line"): 0 served until stopped; 1 could not serve
+    (the port is taken, the state file unreadable); 2 wrong arguments."""
     if not isinstance(args, argparse.Namespace):
         parser = argparse.ArgumentParser(prog="kcc-desktop sandbox", description=__doc__.splitlines()[0])
         add_arguments(parser)
         args = parser.parse_args(args)
-    server = start_sandbox(args.provider, host=args.host, port=args.port, state_file=args.state_file,
-                           **options_from_args(args))
+    try:
+        options = options_from_args(args)
+    except ValueError as exc:
+        print(f"kcc-desktop sandbox: {exc}", file=sys.stderr)
+        return 2
+    try:
+        server = start_sandbox(args.provider, host=args.host, port=args.port, state_file=args.state_file,
+                               **options)
+    except OSError as exc:
+        print(f"kcc-desktop sandbox: cannot serve on {args.host}:{args.port} with state file "
+              f"{args.state_file or '(none)'}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:   # a state file that is not the sandbox's JSON
+        print(f"kcc-desktop sandbox: the state file {args.state_file} cannot be read: {exc}", file=sys.stderr)
+        return 1
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:

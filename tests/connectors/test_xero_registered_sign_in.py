@@ -24,6 +24,7 @@ from kcc_desktop.models import RemoteLink
 from kcc_desktop.sandbox.registration import AppRegistration
 from kcc_desktop.sandbox.runner import start_sandbox
 from kcc_desktop.sandbox.testing import XeroBookkeeper, xero_login, xero_sdk_client
+from kcc_desktop.store import open_store
 from kcc_desktop.sync.mapping import MappingService
 from kcc_desktop.sync.options import OptionsService
 from kcc_desktop.sync.payments_import import PaymentsImport
@@ -38,6 +39,13 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def company_file(tmp_path) -> str:
+    """A new, empty company file (only the demo and File → New create one; ``connect`` needs it to exist)."""
+    path = tmp_path / "c.sqlite"
+    open_store(str(path), create=True).close()
+    return str(path)
 
 
 @pytest.fixture
@@ -138,11 +146,11 @@ def test_a_sign_in_without_a_scope_a_feature_needs_names_it(registered, settings
     assert stats["by_status"]["401"] == 1                 # no refresh: a new token would have the same scopes
 
 
-def test_the_command_line_exits_non_zero_and_prints_the_unregistered_uri(registered, store, tmp_db_path, tmp_path):
+def test_the_command_line_exits_non_zero_and_prints_the_unregistered_uri(registered, tmp_path):
     unknown = f"http://localhost:{free_port()}/callback"
     env = {**os.environ, "KCC_OAUTH_REDIRECT_URI": unknown, "XDG_DATA_HOME": str(tmp_path / "xdg"),
            "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
-    done = subprocess.run([sys.executable, "-m", "kcc_desktop", "--db", str(tmp_db_path), "connect",
+    done = subprocess.run([sys.executable, "-m", "kcc_desktop", "--db", company_file(tmp_path), "connect",
                            "xero", "--no-browser"], capture_output=True, text=True, env=env, timeout=60,
                           stdin=subprocess.DEVNULL)
     assert done.returncode == 1
@@ -151,14 +159,14 @@ def test_the_command_line_exits_non_zero_and_prints_the_unregistered_uri(registe
     assert parse_qs(urlsplit(url).query)["redirect_uri"] == [unknown]
 
 
-def test_the_command_line_signs_in_with_the_default_settings(registered, store, tmp_db_path, tmp_path):
+def test_the_command_line_signs_in_with_the_default_settings(registered, tmp_path):
     # As issue 12 checks it: KCC_XERO_CLIENT_ID and KCC_OAUTH_REDIRECT_URI set (the fixture), then
     # `connect xero --no-browser`; the person opens the printed address and the browser comes back.
     import requests
 
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg"),
            "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
-    db = str(tmp_db_path)                               # a company file (only demo or File → New make one)
+    db = company_file(tmp_path)
     proc = subprocess.Popen([sys.executable, "-m", "kcc_desktop", "--db", db, "connect", "xero", "--no-browser"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env)

@@ -240,7 +240,7 @@ def test_fetch_and_default_setup_against_the_quickbooks_sandbox(store):
         summary = svc.fetch(package)
     finally:
         server.stop()
-    assert (summary.accounts, summary.tax_rates, summary.bank_accounts) == (15, 5, 1)
+    assert (summary.accounts, summary.tax_rates, summary.bank_accounts) == (15, 5, 2)   # the bank and Undeposited Funds
     got = {(s.category, s.local_code): s for s in svc.apply_default_setup()}
     assert got[NOMINAL, "4000"].remote_code == "4000" and got[NOMINAL, "4000"].reason.startswith("Same code 4000")
     assert got[NOMINAL, "5000"].remote_code == "5000"     # "Cost of Goods Sold" type fits purchases

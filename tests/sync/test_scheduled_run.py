@@ -135,7 +135,7 @@ def test_an_unexpected_error_is_recorded_too(store):
     assert last_run(store) == record
 
 
-def test_the_unit_files_command_runs_the_sync_in_its_own_process(xero_exporting, xero_sync_sandbox, tmp_db_path,
+def test_the_unit_files_command_runs_the_sync_in_its_own_process(xero_exporting, xero_sync_sandbox, company_db,
                                                                  tmp_path, monkeypatch, _temporary_keyring):
     store, _package = xero_exporting
     build_ledger(store, invoices=2)
@@ -146,7 +146,7 @@ def test_the_unit_files_command_runs_the_sync_in_its_own_process(xero_exporting,
     shutil.copy(_temporary_keyring.file_path, xdg / "python_keyring" / "keyring_pass.cfg")
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
     monkeypatch.setenv("KCC_LOG_DIR", str(tmp_path / "job logs"))
-    job = make_job(str(tmp_db_path), Interval.parse("30m"), export=True, import_=True,
+    job = make_job(company_db, Interval.parse("30m"), export=True, import_=True,
                    program=[sys.executable, "-m", "kcc_desktop"])
     unit = parse_unit(render_service(job))["Service"]
     argv = split(unit["ExecStart"])

@@ -6,7 +6,9 @@ requests a minute. Over a limit: HTTP 429 with Fault code 3001 and no Retry-Afte
 
 ``requestid`` (at most 50 characters): the first answer to an id is replayed for any later request
 with that id in the same realm, whatever its body - Intuit's documented behaviour - for the
-idempotency window (6 minutes, scaled by ``time_scale``). Answers of 500 and above are not kept.
+idempotency window (6 minutes, scaled by ``time_scale``: Intuit documents none; see ``idempotency.py``).
+Answers of 500 and above are not kept. The ids and their answers are kept in the state file, so a replay
+after a restart still gets the first answer.
 """
 
 from __future__ import annotations
@@ -114,6 +116,26 @@ class QuickBooksProvider(SandboxProvider):
 
     def expire_tokens(self) -> int:
         return self.oauth.expire_access_tokens()
+
+    # --- the company's settings the real API keeps read only ---------------------------------------
+    def handle(self, request: Request) -> Response:
+        """``GET|POST /_sandbox/company``: the closing date, custom transaction numbers, multicurrency and the
+        currencies with their rates (see ``company.CompanySettings.apply_company``); other paths as usual."""
+        if request.path.rstrip("/") != "/_sandbox/company":
+            return super().handle(request)
+        try:
+            body = request.json() or {}
+            if not isinstance(body, dict):
+                raise ValueError("body must be a JSON object")
+            with self.lock:
+                if request.method == "POST":
+                    answer = self.api.rules.company.apply_company(body)
+                    self.persist()
+                else:
+                    answer = self.api.rules.company.summary()
+        except (ValueError, ArithmeticError) as exc:
+            return exact_json(400, {"error": str(exc)})
+        return exact_json(200, answer)
 
     # --- routing ---------------------------------------------------------------------------------
     def dispatch(self, req: Request) -> Response:

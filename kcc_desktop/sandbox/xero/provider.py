@@ -20,8 +20,9 @@ from ..http import Request, Response
 from ..json_types import JSONObject, JSONValue, Record
 from ..limits import Decision, RateLimiter
 from ..registration import AppRegistration
+from . import banking, masters, payments, scopes
 from . import documents as docs
-from . import masters, payments, scopes
+from . import organisation as org_settings
 from .books import Collection, XeroBooks, credit_collection
 from .masters import Ctx
 from .oauth import Identity, IdentityState, TokenPair, empty_identity, upgrade_identity
@@ -35,9 +36,10 @@ from .render import (
     render_overpayment,
     render_payment,
     render_plain,
+    render_prepayment,
     validation_exception,
 )
-from .seed import seed_books, tenant_id, tenant_name
+from .seed import seed_books, tenant_id, tenant_name, upgrade_books
 from .serial import new_id, parse_instant
 
 API = "/api.xro/2.0"
@@ -60,24 +62,31 @@ class Entity:
     number_key: str | None = None  # GET /X/{number} also works
     # (query param, record field), e.g. ("InvoiceNumbers", "InvoiceNumber")
     list_params: tuple[tuple[str, str], ...] = ()
-    lines_only_paged: bool = False  # Xero leaves LineItems out of unpaged lists
+    # Xero leaves details out of unpaged lists: LineItems of documents, a contact's MergedToContactID.
+    details_only_paged: bool = False
+    error_flag: str = "HasErrors"   # what marks a failed element (Payments: HasValidationErrors)
 
 
 ENTITIES = {e.key: e for e in [
     Entity("Accounts", "accounts", "AccountID", masters.save_account, render_plain),
     Entity("TaxRates", "tax_rates", "TaxType", None, render_plain),
-    Entity("Contacts", "contacts", "ContactID", masters.save_contact, render_plain, "ContactNumber",
-           (("IDs", "ContactID"),)),
+    Entity("Currencies", "currencies", "Code", None, render_plain),
+    Entity("Contacts", "contacts", "ContactID", masters.save_contact, masters.render_contact, "ContactNumber",
+           (("IDs", "ContactID"),), True),
     Entity("Items", "items", "ItemID", masters.save_item, render_plain, "Code"),
     Entity("Invoices", "invoices", "InvoiceID", docs.save_invoice, render_invoice, "InvoiceNumber",
            (("IDs", "InvoiceID"), ("InvoiceNumbers", "InvoiceNumber"), ("Statuses", "Status"),
             ("ContactIDs", "Contact.ContactID")), True),
     Entity("CreditNotes", "credit_notes", "CreditNoteID", docs.save_credit_note, render_credit_note,
            "CreditNoteNumber", (("IDs", "CreditNoteID"),), True),
-    Entity("Payments", "payments", "PaymentID", payments.save_payment, render_payment),
-    Entity("BankTransactions", "bank_transactions", "BankTransactionID", payments.save_bank_transaction, render_plain),
+    Entity("Payments", "payments", "PaymentID", payments.save_payment, render_payment,
+           error_flag="HasValidationErrors"),
+    Entity("BankTransactions", "bank_transactions", "BankTransactionID", banking.save_bank_transaction, render_plain),
     Entity("Overpayments", "overpayments", "OverpaymentID", None, render_overpayment),
+    Entity("Prepayments", "prepayments", "PrepaymentID", None, render_prepayment, None,
+           (("InvoiceNumbers", "InvoiceNumber"),), True),
 ]}
+ALLOCATABLE = ("CreditNotes", "Overpayments", "Prepayments")
 
 
 def _unauthorized(detail: str) -> Response:
@@ -170,7 +179,7 @@ class XeroProvider(SandboxProvider):
         saved = data.get("tenants", {})
         for tid in list(self.books):
             if tid in saved:
-                self.books[tid] = saved[tid]
+                self.books[tid] = upgrade_books(saved[tid])
         identity = data.get("identity")
         self.identity_state = upgrade_identity(identity) if identity else empty_identity()
         if data.get("last_now"):
@@ -200,6 +209,34 @@ class XeroProvider(SandboxProvider):
                                 "Detail": f"You've exceeded the per {decision.problem} rate limit"},
                           {"Retry-After": decision.retry_after_header,
                            "X-Rate-Limit-Problem": decision.problem or "minute"})
+
+    # --- what only Xero's web app can change ------------------------------------------------------
+
+    def control(self, what: str, method: str, body: JSONObject) -> Response | None:
+        """``/_sandbox/organisation`` (GET; POST the settings, see organisation.py) and
+        ``/_sandbox/merge-contacts`` (POST {"ContactID", "MergedToContactID"}), for the tenant named by
+        ``"tenant"`` (an index or a tenant id; the first by default)."""
+        if what not in ("organisation", "merge-contacts"):
+            return None
+        ref = body.get("tenant", 0)
+        tid = tenant_id(ref) if isinstance(ref, int) else str(ref)
+        if tid not in self.books:
+            return exact_json(404, {"error": f"no tenant {ref!r}"})
+        with self.lock:
+            books = self.books[tid]
+            if what == "organisation" and method == "GET":
+                return exact_json(200, org_settings.organisation_view(books))
+            if what == "organisation" and method == "POST":
+                errors = org_settings.set_organisation(books, body)
+            elif what == "merge-contacts" and method == "POST":
+                errors = masters.merge_contacts(books, str(body.get("ContactID") or ""),
+                                                str(body.get("MergedToContactID") or ""), self.now())
+            else:
+                return exact_json(405, {"error": f"{method} is not allowed on /_sandbox/{what}"})
+            if errors:
+                return exact_json(400, {"errors": errors})
+            self.persist()
+            return exact_json(200, org_settings.organisation_view(books))
 
     # --- routing ----------------------------------------------------------------------------------
 
@@ -269,7 +306,7 @@ class XeroProvider(SandboxProvider):
             if entity is None:
                 return _not_found()
             if len(parts) == 3 and parts[2] == "Allocations" and req.method in ("PUT", "POST") \
-                    and name in ("CreditNotes", "Overpayments"):
+                    and name in ALLOCATABLE:
                 return self._allocations(req, books, entity, parts[1])
             if req.method == "GET" and len(parts) == 1:
                 return self._list(req, books, entity)
@@ -289,6 +326,10 @@ class XeroProvider(SandboxProvider):
     # --- reads ------------------------------------------------------------------------------------
 
     def _find(self, books: XeroBooks, entity: Entity, ref: str) -> Record | None:
+        if entity.coll == "invoices":
+            return docs.find_document(books, docs.INVOICE, ref)   # by number in constant time
+        if entity.coll == "credit_notes":
+            return docs.find_document(books, docs.CREDIT_NOTE, ref)
         coll = books[entity.coll]
         rec = coll.get(ref)
         if rec is None and entity.number_key:
@@ -311,7 +352,7 @@ class XeroProvider(SandboxProvider):
         records = select(records, req.arg("where"), since, filters)
         records = order_by(records, req.arg("order"))
         page, pagination = paginate(records, req.arg("page"), req.arg("pageSize"))
-        with_lines = not entity.lines_only_paged or pagination is not None
+        with_lines = not entity.details_only_paged or pagination is not None
         if (req.arg("summaryOnly") or "").lower() == "true":
             with_lines = False
         return exact_json(200, envelope(entity.key, [entity.render(books, r, with_lines) for r in page],
@@ -348,7 +389,7 @@ class XeroProvider(SandboxProvider):
             else:
                 rec, errors = save(books, el, ctx)
             if errors or rec is None:
-                echo = error_echo(el, errors, summarize)
+                echo = error_echo(el, errors, summarize, entity.error_flag)
                 failed.append(echo)
                 results.append(echo)
             else:

@@ -209,3 +209,18 @@ def _invoices_entered_in_xero(package, n: int) -> None:
                                                    [LineIn("Counter sale", Decimal(1), Decimal(10), "200", "OUTPUT2")])
                                         for i in range(n)], "hand")
     assert all(r.ok for r in results)
+
+
+def test_a_customer_and_a_supplier_of_one_name_become_one_xero_contact(xero_exporting, xero_bookkeeper):
+    from tests.helpers.ledger import build_qbo_ledger
+
+    store, package = xero_exporting
+    build_qbo_ledger(store, invoices=2)     # ACME (customer) and ACME-S (supplier): both "Acme Tools Ltd"
+    companies = [i.id for i in _rows(store, "company").values()]
+
+    summary = ExportService(store).upload(companies, package)
+
+    assert summary.ok, summary.text
+    rows = _rows(store, "company")
+    assert rows["ACME-S"].remote_id == rows["ACME"].remote_id and rows["ACME-S"].match_state == MatchState.MATCHED
+    assert [c.name for c in _contacts(xero_bookkeeper)].count("Acme Tools Ltd") == 1

@@ -367,6 +367,8 @@ class MalformedResponse(Rejected):
 class AccountingPackage(abc.ABC):
     provider: str = ""
     batch_size: int = 50
+    # A customer and a supplier of one name are one contact (Xero); QuickBooks keeps Customers and Vendors apart.
+    contacts_shared: bool = False
 
     @abc.abstractmethod
     def organisation(self) -> Organisation: ...

@@ -73,6 +73,7 @@ PageFetch = Callable[[int, dict[str, Any]], tuple[list[RemotePayment], int, Any]
 class XeroPackage(AccountingPackage):
     provider = "xero"
     batch_size = 50
+    contacts_shared = True
 
     def __init__(self, settings: ConnectionSettings, tokens: TokenManager, *, endpoints: Endpoints | None = None,
                  pacer: Pacer | None = None, timeout: float = 60.0, connect_timeout: float = 10.0,

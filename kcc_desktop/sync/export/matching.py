@@ -65,7 +65,8 @@ def match_existing(s: Session, package: AccountingPackage, ctx: pl.PayloadContex
     """Links the companies and stock items among ``ids`` that the package already holds. Returns the ids to
     send now (updates, and new records the package does not have) and those to look for again once these
     are created: a second ledger company of the same name (a customer that is also a supplier) is one
-    contact in Xero, whose names are unique, so it is linked to the one created first."""
+    contact in Xero (``contacts_shared``), whose names are unique, so it is linked to the one created first;
+    likewise a second stock item of the same code."""
     items = list(s.scalars(select(ExportItem).where(ExportItem.id.in_(ids))))
     wanted = [i for i in items if i.item_type in (ItemType.COMPANY, ItemType.STOCK_ITEM)
               and (i.item_type, i.object_id) not in links and i.match_state != MatchState.CREATE]
@@ -83,6 +84,8 @@ def match_existing(s: Session, package: AccountingPackage, ctx: pl.PayloadContex
     first: set[str] = set()
     later: set[int] = set()
     for item in sorted((i for i in wanted if i.id not in done), key=lambda i: i.id):
+        if item.item_type == ItemType.COMPANY and not package.contacts_shared:
+            continue   # customers and suppliers are kept apart: the package names the second itself
         name = f"{item.item_type}:{_identity(s, item)}"
         if name in first:
             later.add(item.id)

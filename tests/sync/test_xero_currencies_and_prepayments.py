@@ -23,28 +23,15 @@ from kcc_desktop.models import (
     ImportedPayment,
     Payment,
     RemoteLink,
-    TaxCode,
 )
 from kcc_desktop.sync.export import ExportService
-from kcc_desktop.sync.mapping import NOMINAL, MappingService
+from kcc_desktop.sync.mapping import MappingService
 from kcc_desktop.sync.options import OptionsService
 from kcc_desktop.sync.payments_import import CREATED, PaymentsImport
 from kcc_desktop.sync.precheck import run_precheck
-from tests.helpers.ledger import build_qbo_ledger
+from tests.helpers.ledger import build_qbo_ledger, foreign_invoice
 
 ON = date(2026, 2, 3)
-
-
-def _foreign_customer(store, code: str, currency: str, number: str, price: str) -> None:
-    mapping = MappingService(store, "xero")
-    with store.transaction() as s:
-        company = Company(code=code, name=f"{code} Kunde", kind="customer", currency=currency)
-        s.add(company)
-        s.flush()
-        t1 = s.scalar(select(TaxCode).where(TaxCode.code == "T1"))
-        line = service.LineInput(quantity=Decimal(3), unit_price=Decimal(price), description="Widgets",
-                                 tax_code_id=t1.id, nominal_id=mapping.find_local(NOMINAL, "4000"))
-        service.create_document(s, "sales_invoice", company, number, ON, [line], currency=currency)
 
 
 def _item(store, reference: str) -> ExportItem:
@@ -58,8 +45,8 @@ def test_documents_go_in_added_currencies_and_their_payments_come_back(
     OptionsService(store).update(multicurrency=True)
     xero_sync_sandbox.organisation(Currencies=["EUR"], Rates={"EUR": "1.2500"})
     MappingService(store, "xero").fetch(package)    # Get Nominal & Tax Accounts keeps the settings read
-    _foreign_customer(store, "EURO1", "EUR", "SI-EUR-1", "33.33")
-    _foreign_customer(store, "USD1", "USD", "SI-USD-1", "10.00")
+    foreign_invoice(store, "EURO1", "EUR", "SI-EUR-1", "3", "33.33", ON)
+    foreign_invoice(store, "USD1", "USD", "SI-USD-1", "3", "10.00", ON)
     service_ = ExportService(store)
 
     assert "USD, which Xero does not have" in run_precheck(store, [_item(store, "SI-USD-1").id])[

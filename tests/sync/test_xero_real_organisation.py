@@ -13,26 +13,12 @@ from sqlalchemy import select
 
 from kcc_desktop.cli import main
 from kcc_desktop.connectors.base import ContactIn, DocKind, DocumentIn, LineIn
-from kcc_desktop.ledger import service
-from kcc_desktop.models import Company, ExportItem, ExportStatus, TaxCode
-from kcc_desktop.sync.mapping import NOMINAL, MappingService
+from kcc_desktop.models import ExportItem, ExportStatus
+from kcc_desktop.sync.mapping import MappingService
 from kcc_desktop.sync.options import OptionsService
-from tests.helpers.ledger import build_qbo_ledger
+from tests.helpers.ledger import build_qbo_ledger, foreign_invoice
 
 _DOCS = ("sales_invoice", "sales_credit", "purchase_invoice", "purchase_credit")
-
-
-def _foreign_invoice(store, code: str, currency: str, number: str) -> None:
-    mapping = MappingService(store, "xero")
-    with store.transaction() as s:
-        company = Company(code=code, name=f"{code} Kunde", kind="customer", currency=currency)
-        s.add(company)
-        s.flush()
-        t1 = s.scalar(select(TaxCode).where(TaxCode.code == "T1"))
-        line = service.LineInput(quantity=Decimal(7), unit_price=Decimal("13.337"), description="Widgets",
-                                 tax_code_id=t1.id, nominal_id=mapping.find_local(NOMINAL, "4000"),
-                                 discount_rate=Decimal("2.5"))
-        service.create_document(s, "sales_invoice", company, number, date(2026, 2, 3), [line], currency=currency)
 
 
 def _entered_by_hand(package, n: int, on: date) -> None:
@@ -51,8 +37,8 @@ def test_check_names_each_problem_and_export_sends_nothing_xero_refuses(
     build_qbo_ledger(store, invoices=4)   # SI-0001..4 dated 10-13 Jan, PI-0001 5 Jan, credit notes, a prepayment
     MappingService(store, "xero").set_nominal("7500", "429")
     OptionsService(store).update(multicurrency=True)
-    _foreign_invoice(store, "EURO1", "EUR", "SI-EUR-1")
-    _foreign_invoice(store, "USD1", "USD", "SI-USD-1")
+    foreign_invoice(store, "EURO1", "EUR", "SI-EUR-1", "7", "13.337", date(2026, 2, 3), discount="2.5")
+    foreign_invoice(store, "USD1", "USD", "SI-USD-1", "7", "13.337", date(2026, 2, 3))
     acme = xero_bookkeeper.add_contact("Acme Tools Ltd")
     w100 = xero_bookkeeper.add_item("W-100", "Widget", "19.99")
     _entered_by_hand(package, 19, date(2026, 1, 20))   # a Starter plan approves 20 a month: one left

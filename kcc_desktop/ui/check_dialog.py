@@ -8,7 +8,8 @@ tab's messages box and shows each problem, with what to do, in a ``CheckDialog``
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
@@ -24,11 +25,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..context import AppContext
 from ..sync.check import CheckReport
-from .worker import ProgressFn
+from ..sync.mapping import MappingService
+from .worker import JobFn, ProgressFn, Worker
 
-if TYPE_CHECKING:
-    from .mapping_tab import MappingTab
+
+class MappingTabLike(Protocol):
+    """What the action uses of the Mapping tab (not imported: the tab imports this module)."""
+
+    ctx: AppContext
+    service: MappingService
+    worker: Worker | None
+
+    def show_message(self, text: str) -> None: ...
+
+    def _start(self, job: JobFn, on_finished: Callable[[Any], None]) -> Worker: ...
 
 
 class CheckDialog(QDialog):
@@ -72,11 +84,12 @@ class CheckConnection(QObject):
 
     checked = Signal(object)
 
-    def __init__(self, tab: MappingTab) -> None:
-        super().__init__(tab)
+    def __init__(self, tab: MappingTabLike, parent: QWidget) -> None:
+        super().__init__(parent)
         self.tab = tab
+        self.parent_widget = parent
         self.dialog: CheckDialog | None = None
-        self.action = QAction("Check C&onnection…", tab)
+        self.action = QAction("Check C&onnection…", parent)
         self.action.setToolTip("Read the organisation's settings and list what would stop the pending documents "
                                "from uploading (lock dates, currencies, plan limits, mappings, sign-in scopes)")
         self.action.triggered.connect(self.start)
@@ -99,6 +112,6 @@ class CheckConnection(QObject):
         from ..connectors.provider import Provider
 
         self.tab.show_message(report.text)
-        self.dialog = CheckDialog(report, Provider.label_of(self.tab.service.provider, short=True), self.tab)
+        self.dialog = CheckDialog(report, Provider.label_of(self.tab.service.provider, short=True), self.parent_widget)
         self.dialog.show()
         self.checked.emit(report)

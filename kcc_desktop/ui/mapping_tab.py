@@ -78,7 +78,7 @@ class MappingTab(QWidget):
         self.apply_defaults_action.triggered.connect(self.on_apply_defaults_triggered)
         self.audit_action = QAction("View &Audit Trail…", self)
         self.audit_action.triggered.connect(self.on_audit_triggered)
-        self.check = CheckConnection(self)   # Check Connection: kcc-desktop check in a dialog (check_dialog.py)
+        self.check = CheckConnection(self, self)   # Check Connection: kcc-desktop check in a dialog (check_dialog.py)
         self.actions_list = [self.connect_action, self.fetch_action, self.check.action, self.apply_defaults_action,
                              None, self.audit_action]
         self.menu_actions = self.actions_list   # listed under the window's Actions menu

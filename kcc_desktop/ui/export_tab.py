@@ -307,7 +307,8 @@ class ExportTab(QWidget):
     def on_precheck_finished(self, results: dict[int, str]) -> None:
         problems = sum(1 for text in results.values() if text != "OK")
         self.status_label.setText(f"Pre-check: {len(results):,} checked, {problems:,} with problems"
-                                  + (" (see the Pre-check column)." if problems else "."))
+                                  + (" (see the Pre-check column, and Error Feedback for what to do)."
+                                     if problems else "."))
 
     def on_verify_triggered(self) -> None:
         ids = self.exported_grid.selected_ids()

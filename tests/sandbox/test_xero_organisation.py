@@ -245,3 +245,16 @@ def test_saving_an_invoice_reads_none_of_the_stored_invoices_but_those_of_its_nu
     assert errors == [] and saved["InvoiceNumber"] == "A-50"
     assert documents.save_invoice(books, el("a-7"), Ctx(create_only=True))[1] == ["Invoice # must be unique."]
     assert documents.next_number(books, documents.INVOICE).startswith("INV-")
+
+
+def test_the_settings_endpoint_refuses_what_xero_would_not_hold_and_changes_nothing_then(org):
+    import requests
+
+    org.organisation(PeriodLockDate="2026-01-31", Currencies=["EUR"], Plan="STARTER")
+    for bad in ({"PeriodLockDate": "31/01/2026"}, {"Currencies": ["EURO"]}, {"Rates": {"EUR": "-1"}},
+                {"Plan": "GOLD"}):
+        resp = requests.post(f"{org.root}/_sandbox/organisation", json=bad, timeout=10)
+        assert resp.status_code == 400 and resp.json()["errors"], bad
+    shown = org.control("organisation", method="GET")
+    assert (shown["PeriodLockDate"], shown["Currencies"], shown["Plan"]) == ("2026-01-31", ["EUR", "GBP"], "STARTER")
+    assert org.organisation(PeriodLockDate=None)["PeriodLockDate"] is None      # cleared, as in Xero's settings

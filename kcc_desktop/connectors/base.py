@@ -7,6 +7,7 @@ are ``date``; timestamps are timezone-aware UTC ``datetime``.
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -23,6 +24,24 @@ class DocKind(StrEnum):
     PURCHASE_INVOICE = "purchase_invoice"    # Xero ACCPAY invoice / QBO Bill
     SALES_CREDIT = "sales_credit"            # Xero ACCRECCREDIT / QBO CreditMemo
     PURCHASE_CREDIT = "purchase_credit"      # Xero ACCPAYCREDIT / QBO VendorCredit
+
+
+# --- KCC's stamp on what it creates ----------------------------------------------------------------
+
+# Every payment (a prepayment allocation) KCC creates carries this stamp where the package keeps it (Xero:
+# the payment's Reference; QuickBooks: its private note), so KCC knows its own upload when it reads it back,
+# whether or not it ever saved the package's answer: ``KCC-<the company file's key>-<ledger id>``.
+STAMP_RE = re.compile(r"KCC-[0-9a-f]{8}-\d+")
+
+
+def make_stamp(file_key: str, object_id: int) -> str:
+    return f"KCC-{file_key[:8].lower()}-{object_id}"
+
+
+def find_stamp(text: str | None) -> str:
+    """The stamp in a package's text field, or ""."""
+    found = STAMP_RE.search(text or "")
+    return found.group(0) if found else ""
 
 
 # --- what the package has -------------------------------------------------------------------------
@@ -192,6 +211,7 @@ class RemoteBankAccount:
     name: str
     currency: str = "GBP"
     status: str = "ACTIVE"
+    kind: str = ""           # "" a bank account; "clearing": money received, not yet banked (QBO Undeposited Funds)
 
 
 # --- what the ledger sends ------------------------------------------------------------------------
@@ -206,6 +226,7 @@ class ContactIn:
     currency: str = "GBP"
     account_number: str = ""
     remote_id: str | None = None       # set for an update of an exported contact
+    other_side: bool = False           # also trades the other way (a customer who also supplies, or the reverse)
 
 
 @dataclass
@@ -247,6 +268,9 @@ class DocumentIn:
     reference: str = ""
     authorised: bool = True           # else DRAFT
     total: Decimal = Decimal("0")     # the ledger's gross total, to compare with what the package computed
+    contact_other_side: bool = False  # a sale to a supplier or a purchase from a customer (a company trading both ways)
+    contact_email: str = ""
+    contact_code: str = ""
 
 
 @dataclass
@@ -260,6 +284,7 @@ class PaymentIn:
     bank_account_id: str = ""
     contact_remote_id: str = ""
     reference: str = ""
+    stamp: str = ""                   # KCC's stamp (``make_stamp``), kept where the package keeps it
 
 
 @dataclass
@@ -306,12 +331,13 @@ class RemotePayment:
     bank_account_code: str
     bank_account_id: str
     reference: str
-    status: str                        # AUTHORISED or DELETED
+    status: str                        # AUTHORISED, DELETED, or VOIDED (kept with a zero amount: QuickBooks)
     contact_remote_id: str
     contact_name: str
     allocations: tuple[Allocation, ...]
     unapplied: Decimal                 # paid beyond what was allocated (an overpayment on account)
     updated_at: datetime               # UTC
+    stamp: str = ""                    # KCC's stamp when KCC itself created it (a prepayment allocation)
 
 
 @dataclass
@@ -429,6 +455,11 @@ class AccountingPackage(abc.ABC):
 
     @abc.abstractmethod
     def find_item(self, code: str) -> str | None: ...
+
+    def find_payment(self, stamp: str, payment: PaymentIn) -> str | None:
+        """The remote id of the payment KCC created with this stamp (for ``payment``), None when the package
+        cleanly has none. An answer that cannot be read raises, never counts as "not there"."""
+        raise NotImplementedError(f"{type(self).__name__} cannot look payments up")
 
     def match_contacts(self, contacts: list[ContactIn]) -> dict[str, RemoteContact]:
         """Contacts the package already holds for these (by key): by account number, then by exact name.

@@ -12,7 +12,9 @@ from .integration import (
     Mapping,
     MappingCategory,
     MatchState,
+    PacingTenant,
     PackageAccount,
+    PackageCall,
     RemoteLink,
 )
 from .ledger import (
@@ -61,7 +63,9 @@ __all__ = [
     "Money",
     "NominalCode",
     "NominalKind",
+    "PacingTenant",
     "PackageAccount",
+    "PackageCall",
     "Payment",
     "PaymentKind",
     "RemoteLink",

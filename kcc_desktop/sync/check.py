@@ -8,7 +8,9 @@ sent, so what the package would refuse is found now rather than one upload at a 
 - more invoices and bills to approve than the plan allows this month;
 - document numbers the package would not keep (too long, or the package numbers documents itself);
 - scopes the sign-in lacks;
-- nominals, tax codes and bank accounts not mapped, or mapped to accounts archived or deleted since.
+- nominals, tax codes and bank accounts not mapped, or mapped to accounts archived or deleted since;
+- QuickBooks: Undeposited Funds not mapped to a ledger bank (its receipts could not be imported), and
+  Multicurrency off while documents in other currencies wait.
 
 Provider-specific checks register themselves in ``PROVIDER_CHECKS``. Each problem is a ``CheckProblem``
 with a stable ``code``, the message and what to do; ``CheckReport.to_json`` is the command's output.
@@ -33,13 +35,16 @@ from ..models import (
     ExportItem,
     ExportStatus,
     ItemType,
+    Mapping,
     NominalCode,
+    PackageAccount,
     Payment,
     RemoteLink,
     StockItem,
 )
 from ..store import Store
 from .mapping import BANK, NOMINAL, TAX, TAX_PURCHASE, MappingService
+from .mapping_rules import CLEARING
 from .mapping_types import MappingError
 from .options import IntegrationOptions, OptionsService
 from .org_rules import LIMIT_REACHED, OrganisationRules, Refusal
@@ -233,6 +238,42 @@ def _used_by_pending(store: Store) -> dict[str, set[int]]:
                                     .join(Allocation, Allocation.payment_id == Payment.id)
                                     .where(Allocation.id.in_(allocs)).distinct()))
     return used
+
+
+# --- QuickBooks Online ------------------------------------------------------------------------------
+
+def check_qbo_undeposited_funds(ctx: CheckContext) -> list[CheckProblem]:
+    """QuickBooks files a receipt in Undeposited Funds when no bank is chosen; the import needs it mapped."""
+    with ctx.store.session() as s:
+        clearing = list(s.execute(select(PackageAccount.code, PackageAccount.name).where(
+            PackageAccount.provider == ctx.provider, PackageAccount.category == "bank",
+            PackageAccount.type == CLEARING, PackageAccount.status == "ACTIVE")))
+        mapped = set(s.scalars(select(Mapping.remote_code).where(Mapping.provider == ctx.provider,
+                                                                 Mapping.category == BANK)))
+    return [CheckProblem(
+        "undeposited_funds_unmapped", f"No ledger bank account is mapped to {name} ({code}), where "
+                                      f"{ctx.package_name} files receipts not yet banked: they cannot be imported.",
+        f"On the Mapping tab, map a ledger bank or clearing account to {name} (Apply Default Setup proposes one), "
+        "then Fetch Payments again.")
+        for code, name in clearing if code not in mapped]
+
+
+def check_qbo_multicurrency(ctx: CheckContext) -> list[CheckProblem]:
+    """With Multicurrency off, QuickBooks refuses any currency but its home one."""
+    if getattr(ctx.package, "multicurrency_enabled", True):
+        return []
+    base = ctx.settings.base_currency
+    foreign = [n for _t, n, _d, c in ctx.pending_documents() if c and c != base]
+    if not foreign:
+        return []
+    return [CheckProblem(
+        "package_multicurrency_off", f"Multicurrency is off in {ctx.package_name}, so it refuses documents in "
+                                     f"any currency but {base}; {len(foreign)} pending: {_named(foreign)}.",
+        f"Turn on Multicurrency in {ctx.package_name} (Account and settings → Advanced → Currency; it cannot be "
+        "turned off again) and add the currencies, or Mark as Exported the ones entered there by hand.")]
+
+
+PROVIDER_CHECKS["quickbooks"] = [check_qbo_undeposited_funds, check_qbo_multicurrency]
 
 
 CHECKS: tuple[Check, ...] = (check_lock_date, check_currencies, check_plan_limit, check_numbering, check_scopes,

@@ -140,9 +140,12 @@ def remote_link(session: Session, provider: str, object_type: str, object_id: in
 # --- contacts and items ------------------------------------------------------------------------------
 
 def contact_payload(ctx: PayloadContext, company: Company, key: str, remote_id: str | None = None) -> ContactIn:
+    """``other_side``: the company trades both ways, so a package that keeps customers and suppliers apart
+    (QuickBooks) gets a record for each side."""
     return ContactIn(key=key, name=company.name, email=company.email or "", is_customer=company.kind == "customer",
                      is_supplier=company.kind == "supplier", currency=company.currency or ctx.base_currency,
-                     account_number=company.code, remote_id=remote_id or None)
+                     account_number=company.code, remote_id=remote_id or None,
+                     other_side=bool(company.trades_both_ways))
 
 
 def item_payload(ctx: PayloadContext, item: StockItem, key: str, remote_id: str | None = None) -> ItemIn:
@@ -190,7 +193,10 @@ def document_payload(ctx: PayloadContext, doc: Document, key: str, contact_remot
     return DocumentIn(key=key, kind=DocKind(kind.value), number=doc.number, contact_remote_id=contact_remote_id,
                       contact_name=doc.company.name, date=doc.date, due_date=doc.due_date, currency=doc.currency,
                       lines=lines, reference=doc.reference or "", authorised=ctx.options.create_authorised,
-                      total=doc.gross_total)
+                      total=doc.gross_total,
+                      # a purchase from a customer or a sale to a supplier: the company's other side
+                      contact_other_side=sales != (doc.company.kind == "customer"),
+                      contact_email=doc.company.email or "", contact_code=doc.company.code)
 
 
 def rollup(lines: list[LineIn], taxes: list[tuple[str, str, Decimal]]) -> list[LineIn]:
@@ -213,7 +219,10 @@ def rollup(lines: list[LineIn], taxes: list[tuple[str, str, Decimal]]) -> list[L
 
 # --- prepayment allocations --------------------------------------------------------------------------
 
-def allocation_payload(ctx: PayloadContext, alloc: Allocation, key: str, invoice_remote_id: str) -> PaymentIn:
+def allocation_payload(ctx: PayloadContext, alloc: Allocation, key: str, invoice_remote_id: str,
+                       stamp: str = "") -> PaymentIn:
+    """``stamp``: KCC's mark (``connectors.base.make_stamp``), kept by the package on the payment, by which the
+    import and the upload's recovery know KCC's own upload whatever happened to its answer."""
     payment = alloc.payment
     what = f"Prepayment allocation to {alloc.document.number}"
     if payment is None:   # only a prepayment's allocations are queued; a credit note's never sync
@@ -230,7 +239,7 @@ def allocation_payload(ctx: PayloadContext, alloc: Allocation, key: str, invoice
         raise PayloadProblem(locked.message, locked.advice)
     return PaymentIn(key=key, document_kind=DocKind.SALES_INVOICE, document_remote_id=invoice_remote_id,
                      amount=alloc.amount, date=alloc.date, bank_account_code=bank_code, bank_account_id=bank_id,
-                     reference=payment.reference or f"Prepayment {payment.id}")
+                     reference=payment.reference or f"Prepayment {payment.id}", stamp=stamp)
 
 
 def stock_and_cos_codes(ctx: PayloadContext) -> set[str]:

@@ -221,6 +221,11 @@ class PreCheck:
             problems.refused(locked, f"{label} is dated {doc.date:%d %b %Y}, on or before {self.pkg}'s "
                                      f"{self.org.lock_date_label or 'lock date'} ({lock:%d %b %Y}); {self.pkg} "
                                      "refuses it")
+        if not self.org.document_numbers_kept and DocumentKind(doc.kind).is_sales:
+            problems.add(f"{label}: {self.pkg} numbers sales documents itself (custom transaction numbers are "
+                         f"off), so it would not keep {doc.number}; turn them on in {self.pkg}",
+                         f"Turn on custom transaction numbers in {self.pkg} (Account and settings → Sales → "
+                         "Custom transaction numbers), then upload.")
         missing = self.rules.currency(doc.currency) if ctx.options.multicurrency else None
         if missing is not None:
             problems.refused(missing, f"{label} is in {doc.currency}, which {self.pkg} does not have: add the "

@@ -38,6 +38,7 @@ from ..base import (
     RemotePayment,
     RemoteTaxRate,
     Result,
+    find_stamp,
 )
 from .discounts import lines_for_xero
 
@@ -139,7 +140,9 @@ def document_model(d: DocumentIn, unitdp4: bool) -> Invoice | CreditNote:
 
 def payment_model(p: PaymentIn) -> Payment:
     account = Account(account_id=p.bank_account_id) if p.bank_account_id else Account(code=p.bank_account_code)
-    model = Payment(account=account, date=p.date, amount=money(p.amount), reference=p.reference or None)
+    # KCC's stamp goes in the Reference, the one text Xero keeps on a payment and filters on.
+    reference = " ".join(t for t in (p.reference, p.stamp) if t)
+    model = Payment(account=account, date=p.date, amount=money(p.amount), reference=reference or None)
     if is_credit(p.document_kind):
         model.credit_note = CreditNote(credit_note_id=p.document_remote_id)
     else:
@@ -273,7 +276,7 @@ def remote_payment(p: Any, kind: str) -> RemotePayment:
         currency=enum_value(getattr(inv, "currency_code", None)) if inv is not None else "",
         bank_account_code=str(getattr(account, "code", "") or ""),
         bank_account_id=str(getattr(account, "account_id", "") or ""),
-        reference=str(p.reference or ""), status=str(p.status or ""),
+        reference=str(p.reference or ""), status=str(p.status or ""), stamp=find_stamp(p.reference),
         contact_remote_id=str(getattr(contact, "contact_id", "") or ""),
         contact_name=str(getattr(contact, "name", "") or ""),
         allocations=allocations, unapplied=Decimal("0") if allocations else amount,

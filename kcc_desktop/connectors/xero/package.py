@@ -34,11 +34,12 @@ from ..base import (
     RemotePayment,
     RemoteTaxRate,
     Result,
+    find_stamp,
 )
 from ..pacing import Pacer, pacer_for
 from ..settings import ConnectionSettings, Endpoints
 from ..tokens import TokenManager
-from ..transport import RETRY_POLICY, RetryPolicy
+from ..transport import RETRY_POLICY, RetryPolicy, Transport
 from . import mapping as m
 from . import organisation as xo
 from .auth import Tenant, list_connections, make_api_client
@@ -283,18 +284,25 @@ class XeroPackage(AccountingPackage):
 
     # --- look-ups ----------------------------------------------------------------------------------
 
+    # Look-ups tell "not there" from "could not tell": only a clean answer (the list present, and whatever it
+    # holds matching what was asked) may say "not there"; anything else raises, and the caller keeps the item
+    # pending rather than create it again.
+
     @shape_guard("look up a document")
     def find_document(self, kind: DocKind, number: str, contact_remote_id: str = "") -> RemoteDocument | None:
         if not number:
             return None
         if m.is_credit(kind):
             where = f'{m.where_equals("CreditNoteNumber", number)} AND Type=="{m.CREDIT_TYPES[kind]}"'
-            rows = self._call("look up a credit note", self.api.get_credit_notes, where=where).credit_notes or []
+            rows = _listed(self._call("look up a credit note", self.api.get_credit_notes, where=where).credit_notes,
+                           "credit notes")
             docs = [m.remote_credit_note(r) for r in rows if r.credit_note_number == number]
         else:
-            rows = self._call("look up an invoice", self.api.get_invoices, invoice_numbers=[number],
-                              where=f'Type=="{m.INVOICE_TYPES[kind]}"').invoices or []
+            rows = _listed(self._call("look up an invoice", self.api.get_invoices, invoice_numbers=[number],
+                                      where=f'Type=="{m.INVOICE_TYPES[kind]}"').invoices, "invoices")
             docs = [m.remote_invoice(r) for r in rows if r.invoice_number == number and r.type == m.INVOICE_TYPES[kind]]
+        if rows and not docs:
+            raise _unclear("documents")
         if contact_remote_id:   # another supplier's bill of the same number is not ours
             docs = [d for d in docs if d.contact_remote_id in ("", contact_remote_id)]
         # A voided or deleted copy is history; a live one is the match.
@@ -303,19 +311,40 @@ class XeroPackage(AccountingPackage):
 
     @shape_guard("look up a contact")
     def find_contact(self, name: str, supplier: bool | None = None) -> str | None:   # one list in Xero
-        rows = self._call("look up a contact", self.api.get_contacts, where=m.where_equals("Name", name)).contacts or []
-        for c in rows:
-            if (c.name or "").casefold() == name.casefold() and c.contact_status != "ARCHIVED":
+        rows = _listed(self._call("look up a contact", self.api.get_contacts,
+                                  where=m.where_equals("Name", name)).contacts, "contacts")
+        same = [c for c in rows if (c.name or "").casefold() == name.casefold()]
+        if rows and not same:
+            raise _unclear("contacts")
+        for c in same:
+            if c.contact_status != "ARCHIVED":
                 return str(c.contact_id)
         return None
 
     @shape_guard("look up an item")
     def find_item(self, code: str) -> str | None:
-        rows = self._call("look up an item", self.api.get_items, where=m.where_equals("Code", code)).items or []
+        rows = _listed(self._call("look up an item", self.api.get_items, where=m.where_equals("Code", code)).items,
+                       "items")
         for i in rows:
             if (i.code or "") == code:
                 return str(i.item_id)
+        if rows:
+            raise _unclear("items")
         return None
+
+    @shape_guard("look up a payment")
+    def find_payment(self, stamp: str, payment: PaymentIn) -> str | None:
+        """By KCC's stamp in the Reference (see ``base.make_stamp``)."""
+        rows = _listed(self._call("look up a payment", self.api.get_payments,
+                                  where=f'Reference.Contains("{stamp}")').payments, "payments")
+        ours = [p for p in rows if find_stamp(p.reference) == stamp]
+        if rows and not ours:
+            raise _unclear("payments")
+        live = [p for p in ours if str(p.status or "").upper() != "DELETED"]
+        return str(live[0].payment_id) if live else None
+
+    def transports(self) -> list[Transport[Any]]:
+        return [self.client.transport]
 
     @shape_guard("look up existing contacts")
     def match_contacts(self, contacts: list[ContactIn]) -> dict[str, RemoteContact]:
@@ -456,3 +485,16 @@ class XeroPackage(AccountingPackage):
         if m.is_credit(kind):
             return f"{web}/{ledger}/ViewCreditNote.aspx?creditNoteID={remote_id}"
         return f"{web}/{ledger}/View.aspx?InvoiceID={remote_id}"
+
+
+def _listed(rows: Any, what: str) -> list[Any]:
+    """A look-up's list; Xero always sends it (empty when nothing matches), so its absence means the answer
+    was not what Xero sends, and "not there" cannot be told from it."""
+    if rows is None:
+        raise _unclear(what)
+    return list(rows)
+
+
+def _unclear(what: str) -> MalformedResponse:
+    return MalformedResponse(f"Could not look up {what}: Xero's answer could not be read, so KCC cannot tell "
+                             "whether it is there.", "Nothing is sent again until a clean answer says it is not.")

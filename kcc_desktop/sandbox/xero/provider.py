@@ -19,7 +19,8 @@ from ..faults import FaultConfig
 from ..http import Request, Response
 from ..json_types import JSONObject, JSONValue, Record
 from ..limits import Decision, RateLimiter
-from . import banking, masters, payments
+from ..registration import AppRegistration
+from . import banking, masters, payments, scopes
 from . import documents as docs
 from . import organisation as org_settings
 from .books import Collection, XeroBooks, credit_collection
@@ -94,6 +95,13 @@ def _unauthorized(detail: str) -> Response:
                       {"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
+def _insufficient_scope() -> Response:
+    # A call outside the token's scopes (see scopes.py for the sources).
+    return exact_json(401, {"Type": None, "Title": "Unauthorized", "Status": 401, "Detail": "AuthorizationUnsuccessful",
+                            "Instance": new_id(), "Extensions": {}},
+                      {"WWW-Authenticate": 'Bearer error="insufficient_scope"'})
+
+
 def _forbidden() -> Response:
     return exact_json(403, {"Type": None, "Title": "Forbidden", "Status": 403,
                             "Detail": "AuthenticationUnsuccessful", "Instance": new_id(), "Extensions": {}})
@@ -116,11 +124,13 @@ class XeroProvider(SandboxProvider):
 
     def __init__(self, state_file: str | None = None, faults: FaultConfig | JSONObject | None = None,
                  limits: Mapping[str, int | None] | None = None, time_scale: float = 1.0,
-                 tenants: int = 1, persist_delay: float = 0.2) -> None:
+                 tenants: int = 1, persist_delay: float = 0.2, registration: AppRegistration | None = None) -> None:
         super().__init__(state_file=state_file, faults=faults, limits=limits, time_scale=time_scale,
                          persist_delay=persist_delay)
         if tenants < 1:
             raise ValueError("tenants must be at least 1")
+        # With a registration the identity service and the API are as strict as Xero's (registration.py).
+        self.registration = registration.check_for_xero() if registration else None
         self.tenant_count = tenants
         self._clock_lock = threading.Lock()
         self._last_now = self.wall_now()
@@ -145,7 +155,7 @@ class XeroProvider(SandboxProvider):
     @property
     def identity(self) -> Identity:
         tenants = [(tenant_id(i), tenant_name(i)) for i in range(self.tenant_count)]
-        return Identity(self.identity_state, tenants, self.now, self.refresh_successors)
+        return Identity(self.identity_state, tenants, self.now, self.refresh_successors, self.registration)
 
     def urls(self, root: str) -> dict[str, str]:
         return {"root": root, "api_url": root + API, "authorize_url": root + "/identity/connect/authorize",
@@ -252,6 +262,8 @@ class XeroProvider(SandboxProvider):
         tid = req.headers.get("xero-tenant-id")
         if not ident.connected(tid) or tid not in self.books:
             return _forbidden()
+        if self.registration is not None and not scopes.allowed(entry["scope"], method, path[len(API):]):
+            return _insufficient_scope()
         books = self.books[tid]
         key = req.headers.get("Idempotency-Key")
         if key and method in ("PUT", "POST", "PATCH"):

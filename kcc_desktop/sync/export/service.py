@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,13 +11,14 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from ...connectors.base import AccountingPackage, DocKind
-from ...models import AppSetting, ExportItem, ExportStatus, MatchState, utcnow
+from ...models import ExportItem, ExportStatus, MatchState, utcnow
 from ...store import Store
 from .. import payloads as pl
 from ..gil import chunks
+from ..own_uploads import file_key
 from ..queue import install_queue_listeners
 from .lookup import lookup, save_link, sent_against
-from .rules import DOC_TYPES, SALT_KEY, Progress, Summary
+from .rules import DOC_TYPES, Progress, Summary
 from .run import UploadRun
 
 log = logging.getLogger(__name__)
@@ -58,12 +58,7 @@ class ExportService:
 
     def key_salt(self) -> str:
         """A random id per company file, so two files never send the same idempotency key."""
-        with self.store.transaction() as s:
-            row = s.get(AppSetting, SALT_KEY)
-            if row is None:
-                row = AppSetting(key=SALT_KEY, value=uuid.uuid4().hex)
-                s.add(row)
-            return row.value
+        return self.store.retrying(file_key, what="read the company file's key")
 
     # --- manual marks ---------------------------------------------------------------------------------
 

@@ -1,14 +1,14 @@
 """export items that matched a record the package already had (issue 13)
 
 Revision ID: 0002_matched_existing
-Revises: 0001
+Revises: 0002_claims
 Create Date: 2026-12-02 12:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0002_matched_existing'
-down_revision = '0001'
+down_revision = '0002_claims'
 branch_labels = None
 depends_on = None
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..connectors.base import OrganisationSettings
-from ..connectors.provider import Provider
+from ..connectors.provider import Provider, possessive
 from ..models import (
     Allocation,
     Company,
@@ -218,7 +218,7 @@ class PreCheck:
         lock = self.org.lock_date
         locked = self.rules.lock(doc.date) if lock is not None and doc.date <= lock else None   # Xero keeps drafts
         if locked is not None:
-            problems.refused(locked, f"{label} is dated {doc.date:%d %b %Y}, on or before {self.pkg}'s "
+            problems.refused(locked, f"{label} is dated {doc.date:%d %b %Y}, on or before {possessive(self.pkg)} "
                                      f"{self.org.lock_date_label or 'lock date'} ({lock:%d %b %Y}); {self.pkg} "
                                      "refuses it")
         if not self.org.document_numbers_kept and DocumentKind(doc.kind).is_sales:

@@ -188,9 +188,7 @@ class QuickBooksPackage(AccountingPackage):
         return {c: c if c in ids else by_number[c] for c in codes if c in ids or c in by_number}
 
     def fetch_tax_rates(self) -> list[RemoteTaxRate]:
-        codes = self.api.query_all("TaxCode", what="the tax codes request")
-        rates = {str(r.get("Id")): m.to_decimal(r.get("RateValue"))
-                 for r in self.api.query_all("TaxRate", what="the tax rates request")}
+        codes, rates = self.lookups.tax_tables(refresh=True)
         out = []
         for c in codes:
             rate_list = (c.get("SalesTaxRateList") or {}).get("TaxRateDetail") \
@@ -362,9 +360,13 @@ class QuickBooksPackage(AccountingPackage):
         for op in ops:
             answer, doc = answers[op.index], documents[op.index]
             if answer.ok:
-                results[op.index] = Result(doc.key, True, remote_id=str(answer.data.get("Id")),
-                                           remote_number=str(answer.data.get("DocNumber") or doc.number),
-                                           total=m.to_decimal(answer.data.get("TotalAmt")))
+                number = str(answer.data.get("DocNumber") or doc.number)
+                # Custom transaction numbers off: QuickBooks ignores DocNumber and numbers sales forms itself.
+                notes = [] if number == doc.number else [
+                    f"QuickBooks numbered it {number}, not {doc.number}: custom transaction numbers are off there "
+                    "(Account and settings → Sales). Turn them on so it keeps the ledger's numbers."]
+                results[op.index] = Result(doc.key, True, remote_id=str(answer.data.get("Id")), remote_number=number,
+                                           messages=notes, total=m.to_decimal(answer.data.get("TotalAmt")))
             else:
                 results[op.index] = Result(doc.key, False, messages=answer.messages)
         return [r for r in results if r is not None]
@@ -383,26 +385,43 @@ class QuickBooksPackage(AccountingPackage):
 
     def _create_payments(self, payments: list[PaymentIn], idempotency_key: str) -> list[Result]:
         results: list[Result | None] = [None] * len(payments)
-        # A payment needs the paid document's customer/vendor; read it when the ledger has none.
-        missing: dict[str, list[str]] = {"Invoice": [], "Bill": []}
+        # The paid documents: their customer/vendor (when the ledger has none) and what is still open on them.
+        # QuickBooks refuses a line above the open balance, so a line applies at most that; the rest of a
+        # customer's payment stays on their account there, as its UnappliedAmt (Intuit, Payment). A bill
+        # payment that would leave money unapplied is not sent: whether QuickBooks takes one without a line
+        # for it is *unconfirmed*, and a supplier payment the bill cannot take needs a person anyway.
+        wanted: dict[str, list[str]] = {"Invoice": [], "Bill": []}
         for p in payments:
-            if not p.contact_remote_id and p.document_kind == DocKind.SALES_INVOICE:
-                missing["Invoice"].append(p.document_remote_id)
-            elif not p.contact_remote_id and p.document_kind == DocKind.PURCHASE_INVOICE:
-                missing["Bill"].append(p.document_remote_id)
-        docs = {e: self.api.by_ids(e, ids, "the paid documents lookup") if ids else {} for e, ids in missing.items()}
+            if p.document_kind in (DocKind.SALES_INVOICE, DocKind.PURCHASE_INVOICE):
+                wanted["Invoice" if p.document_kind == DocKind.SALES_INVOICE else "Bill"].append(p.document_remote_id)
+        docs = {e: self.api.by_ids(e, ids, "the paid documents lookup") if ids else {} for e, ids in wanted.items()}
         banks = self._bank_ids([p.bank_account_code for p in payments if not p.bank_account_id])
         ops: list[Op] = []
+        notes: dict[int, list[str]] = {}
+        left: dict[str, Decimal] = {}
         for n, p in enumerate(payments):
             try:
                 if not p.bank_account_id and p.bank_account_code in banks:
                     p = replace(p, bank_account_id=banks[p.bank_account_code])
-                contact = p.contact_remote_id
-                if not contact and p.document_kind == DocKind.SALES_INVOICE:
-                    contact = m.ref_value(docs["Invoice"].get(p.document_remote_id, {}).get("CustomerRef"))
-                elif not contact and p.document_kind == DocKind.PURCHASE_INVOICE:
-                    contact = m.ref_value(docs["Bill"].get(p.document_remote_id, {}).get("VendorRef"))
-                obj = m.build_payment(p, contact)
+                entity = "Invoice" if p.document_kind == DocKind.SALES_INVOICE else "Bill"
+                doc = docs.get(entity, {}).get(p.document_remote_id, {})
+                contact = p.contact_remote_id or m.ref_value(doc.get("CustomerRef" if entity == "Invoice"
+                                                                     else "VendorRef"))
+                applied = None
+                if "Balance" in doc:
+                    open_now = left.setdefault(p.document_remote_id, m.to_decimal(doc.get("Balance")))
+                    applied = max(Decimal("0"), min(p.amount, open_now))
+                    left[p.document_remote_id] = open_now - applied
+                    number = doc.get("DocNumber") or entity
+                    if applied < p.amount and entity == "Bill":
+                        raise m.MappingError(
+                            f"QuickBooks has only {open_now} open on bill {number}, less than this payment's "
+                            f"{p.amount}: it was paid there too. Record the payment in QuickBooks by hand and "
+                            "Mark as Exported, or correct the ledger.")
+                    if applied < p.amount:
+                        notes[n] = [f"QuickBooks had only {open_now} open on {number}: "
+                                    f"{p.amount - applied} of the payment stays on the account there."]
+                obj = m.build_payment(p, contact, applied)
             except m.MappingError as exc:
                 results[n] = Result(p.key, False, messages=[str(exc)])
                 continue
@@ -411,6 +430,7 @@ class QuickBooksPackage(AccountingPackage):
         for op in ops:
             answer, p = answers[op.index], payments[op.index]
             results[op.index] = Result(p.key, True, remote_id=str(answer.data.get("Id")),
+                                       messages=notes.get(op.index, []),
                                        total=m.to_decimal(answer.data.get("TotalAmt"))) if answer.ok \
                 else Result(p.key, False, messages=answer.messages)
         return [r for r in results if r is not None]

@@ -72,6 +72,9 @@ class Outcomes:
             self.links[(item.item_type, item.object_id)] = result.remote_id
         self.summary.exported += 1
         self.summary.exported_ids.append(item.id)
+        for note in result.messages:   # what the package did differently (a renumbered document, a second record)
+            s.add(ExportFeedback(export_item_id=item.id, item_label=label(item), message=note, advice="",
+                                 at=self.clock()))
         if result.total is not None and item.amount is not None and result.total != item.amount:
             s.add(ExportFeedback(export_item_id=item.id, item_label=label(item),
                                  message=f"{self.pkg_name} shows a total of {result.total:.2f}; "

@@ -48,6 +48,7 @@ from .mapping_types import MappingError
 from .options import IntegrationOptions, OptionsService
 from .org_rules import LIMIT_REACHED, OrganisationRules, Refusal
 from .org_settings import save_settings
+from .queue import prepare_target
 from .target import pending_for, read_target
 
 SHOW = 5   # document numbers named in one problem (then "and N more")
@@ -372,6 +373,8 @@ def check_connection(store: Store, package: AccountingPackage) -> CheckReport:
     started = int(getattr(package, "request_count", 0))
     settings = package.organisation_settings()
     save_settings(store, package.provider, settings)
+    with store.transaction() as s:   # the queue made ready for the organisation connected (queue.prepare_target)
+        prepare_target(s)
     ctx = CheckContext(store, package.provider, Provider.label_of(package.provider, short=True), settings,
                        OptionsService(store).load(), package)
     report = CheckReport()

@@ -181,9 +181,9 @@ class ExportedModel(LazyTableModel[ExportedRow, ExportedCol]):
             return row.number
         if column == ExportedCol.REMOTE_ID:
             return row.remote_id
-        if row.manual:
-            return "Marked by hand"
-        return "Matched existing" if row.matched else "Sent"
+        if row.matched:
+            return "Matched existing"
+        return "Marked by hand" if row.manual else "Sent"
 
     def sort_key(self, row: ExportedRow, column: ExportedCol) -> Any:
         if column == ExportedCol.CONFIRMED:
@@ -204,7 +204,7 @@ class ExportedModel(LazyTableModel[ExportedRow, ExportedCol]):
     def foreground(self, row: ExportedRow, column: ExportedCol) -> QColor | None:
         if column == ExportedCol.CONFIRMED and row.confirmed:
             return QColor(GREEN)
-        if column == ExportedCol.HOW and row.manual:
+        if column == ExportedCol.HOW and (row.manual or row.matched):
             return QColor("#757575")
         return None
 
@@ -213,6 +213,9 @@ class ExportedModel(LazyTableModel[ExportedRow, ExportedCol]):
             return ("Seen in the accounting package: it confirmed this item" if row.confirmed else
                     "Not confirmed by the package (marked by hand, or not found by Verify): use Verify to look "
                     "it up")
+        if column == ExportedCol.HOW and row.matched:
+            return ("Linked to the record the package already had, not created. Undo Match puts it back in "
+                    "Pending Export, to be created as a new record")
         return None
 
 

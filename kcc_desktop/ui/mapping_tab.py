@@ -40,6 +40,7 @@ from ..sync.mapping import NOMINAL, MappingService
 from ..sync.mapping_types import FetchSummary, Suggestion
 from . import icons
 from .audit_dialog import AuditDialog
+from .check_dialog import CheckConnection
 from .grid import GridPanel, GridView, export_grid_csv
 from .lazy_model import after_first_paint
 from .mapping_delegate import AccountComboDelegate
@@ -105,8 +106,10 @@ class MappingTab(QWidget):
         self.export_csv_action = QAction(icons.icon("export-csv"), "Export grid to CS&V…", self)
         self.export_csv_action.setToolTip("Save the grid shown (nominals, tax codes or bank accounts) as a CSV file")
         self.export_csv_action.triggered.connect(lambda: self.on_export_csv_triggered())
+        self.check = CheckConnection(self, self)   # Check Connection: kcc-desktop check in a dialog (check_dialog.py)
         self.actions_list = [self.connect_action, self.settings_action, self.paste_action, None, self.fetch_action,
-                             self.apply_defaults_action, None, self.audit_action, None, self.export_csv_action]
+                             self.check.action, self.apply_defaults_action, None, self.audit_action, None,
+                             self.export_csv_action]
         self.menu_actions = self.actions_list   # listed under the window's Actions menu
 
         self.actions_button = QToolButton()

@@ -26,7 +26,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
@@ -36,29 +35,22 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))   # kcc_desktop and tests.helpers, imported where they are used
 
 BUDGET_PER_SECOND = 2_000
-# Runs the command in-process and reports the time inside main() and the peak RSS (KiB on Linux).
-WRAPPER = textwrap.dedent("""
-    import resource, sys, time
-    from kcc_desktop.cli import main
-    started = time.perf_counter()
-    code = main(sys.argv[1:])
-    inside = time.perf_counter() - started
-    print(f"BENCH {inside} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
-    sys.exit(code)
-""")
 
 
 def run_command(args: list[str], env: dict[str, str]) -> dict[str, float]:
+    """One ``kcc-desktop ARGS`` in a process of its own: wall and CPU time, the time inside ``cli.main``, and
+    that process's own peak resident memory (``tests.helpers.cli_process``)."""
+    from tests.helpers.cli_process import run_cli
+
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", WRAPPER, *args], env=env, capture_output=True, text=True)
+    done = run_cli(args, env)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    inside, peak = done.stderr.rsplit("BENCH ", 1)[1].split()
     return {"wall": wall, "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-            "inside": float(inside), "peak_mb": int(peak) / 1024}
+            "inside": done.inside_s, "peak_mb": done.peak_mb}
 
 
 def company_file(folder: Path, env: dict[str, str]) -> Path:
@@ -108,6 +100,7 @@ def bench_size(documents: int, repeats: int, env: dict[str, str]) -> dict[str, o
     return {"documents": documents, "rows": rows, "file_mb": round(size_mb, 1), "import": imp, "demo": demo,
             "ratio": imp["per_second"] / demo["per_second"],
             "import_wall_runs": [round(r["wall"], 2) for r in imports],
+            "import_peak_mb_runs": [round(r["peak_mb"]) for r in imports],
             "demo_wall_runs": [round(r["wall"], 2) for r in demos]}
 
 
@@ -164,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{imp['per_second']:,.0f}/s ({imp['per_second_inside']:,.0f}/s in main), peak "
                   f"{imp['peak_mb']:.0f} MB; demo {demo['wall']:.2f} s = {demo['per_second']:,.0f}/s "
                   f"({demo['per_second_inside']:,.0f}/s in main); import/demo {r['ratio']:.2f}; runs "
-                  f"{r['import_wall_runs']} / {r['demo_wall_runs']}")
+                  f"{r['import_wall_runs']} / {r['demo_wall_runs']}, import peaks {r['import_peak_mb_runs']} MB")
         if services:
             print(f"services path, {services['documents']:,} documents: median {services['median_s']:.2f} s = "
                   f"{services['per_second']:,.0f}/s")

@@ -1,7 +1,8 @@
 """Every command's exit code matches README "Command line": 0 it worked; 1 something failed (the output
-says what); 2 the company file could not be opened or the arguments are wrong; 3 scheduled-run found
-another sync holding the company file. Each command is run as the command line runs it (``cli.main``,
-or its own process where it serves until stopped) for success, failure and wrong arguments."""
+says what); 2 the company file could not be opened, the arguments are wrong, or export / import has no
+valid sign-in; 3 scheduled-run found another sync holding the company file. Each command is run as the
+command line runs it (``cli.main``, or its own process where it serves until stopped) for success, failure
+and wrong arguments."""
 
 from __future__ import annotations
 
@@ -85,9 +86,10 @@ def test_mapping(store, tmp_db_path, capsys):
 def test_export_and_import_not_connected(store, tmp_db_path, capsys):
     build_ledger(store)
     db = str(tmp_db_path)
-    assert code("--db", db, "export") == 1                                     # nothing can be sent
+    assert code("--db", db, "export") == 2                                     # no sign-in: Connect again
     assert "Valid Connection Required" in capsys.readouterr().err
-    assert code("--db", db, "import") == 1
+    assert code("--db", db, "import") == 2
+    assert "Valid Connection Required" in capsys.readouterr().err
     assert code("--db", db, "export", "--ids", "999999") == 2                  # not a pending row
     assert "not pending export" in capsys.readouterr().err
     assert code("--db", db, "export", "--ids", "one") == 2

@@ -22,6 +22,7 @@ OK = 0                 # everything worked
 FAILED = 1             # something failed; the output says what
 BAD_ARGUMENTS = 2      # the arguments are wrong (argparse's own errors exit 2 too)
 NO_COMPANY_FILE = 2    # the company file could not be opened
+NO_SIGN_IN = 2         # no valid sign-in: none, revoked, or made for another address (Connect again)
 # 3 (scheduled-run only): another sync holds the company file; see schedule.BUSY_EXIT_CODE.
 
 

@@ -2,8 +2,8 @@
 
 Runs the same ExportService as the Export tab (for scheduled sync) and prints
 ``{"exported", "failed", "pending"}``. Exit codes (README "Command line"): 0 when everything sent went
-through; 1 when anything failed or was held back, or there is no connection to send it over; 2 when the
-company file could not be opened or an ``--ids`` row is not pending export.
+through; 1 when anything failed or was held back; 2 when the company file could not be opened, an ``--ids``
+row is not pending export, or there is no valid sign-in (none, revoked, or made for another address).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def run_export(args: argparse.Namespace) -> int:
     from ..connectors.base import ConnectorError
     from ..context import AppContext
     from ..sync.export import ExportService
-    from . import BAD_ARGUMENTS, FAILED, NO_COMPANY_FILE, OK, open_company_file
+    from . import BAD_ARGUMENTS, FAILED, NO_COMPANY_FILE, NO_SIGN_IN, OK, open_company_file
 
     store = open_company_file(args.db)
     if store is None:
@@ -46,7 +46,7 @@ def run_export(args: argparse.Namespace) -> int:
         package = ctx.package()
     except ConnectorError as exc:
         print(str(exc), file=sys.stderr)
-        return FAILED
+        return NO_SIGN_IN
     ids = args.ids if args.ids else pending
 
     def progress(done: int, total: int, text: str) -> None:

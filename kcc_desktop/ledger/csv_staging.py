@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Document, DocumentKind
+from . import csv_limits
 from .csv_checks import HEADER_FIELDS, CheckedLine, KnownCompany, MasterData, parse_date
 from .csv_limits import Problems
 from .csv_reader import REQUIRED
@@ -142,8 +143,10 @@ class Staging(contextlib.AbstractContextManager["Staging"]):
     # --- checks across rows ------------------------------------------------------------------------------------
 
     def check_documents(self, session: Session, master: MasterData) -> None:
-        """Each document against the ledger: its number, dates and company; new companies described once."""
+        """Each document against the ledger: its number, dates and company; new companies described once; no
+        document longer than ``csv_limits.MAX_DOCUMENT_LINES``."""
         self._flush_lines()
+        self._check_line_counts()
         cursor = self.db.execute(f"SELECT id, kind, number, first_row, {', '.join(HEADER_FIELDS)} FROM doc "
                                  "ORDER BY id")
         while chunk := cursor.fetchmany(_CHUNK):
@@ -151,6 +154,17 @@ class Staging(contextlib.AbstractContextManager["Staging"]):
             for doc_id, kind, number, first_row, *values in chunk:
                 header = dict(zip(HEADER_FIELDS, values, strict=True))
                 self._check_document(master, doc_id, kind, number, first_row, header, (kind, number) in taken)
+
+    def _check_line_counts(self) -> None:
+        most = csv_limits.MAX_DOCUMENT_LINES
+        for doc_id, count in self.db.execute("SELECT doc, COUNT(*) FROM line GROUP BY doc HAVING COUNT(*) > ?",
+                                             (most,)).fetchall():
+            kind, number = self.db.execute("SELECT kind, number FROM doc WHERE id = ?", (doc_id,)).fetchone()
+            (row,) = self.db.execute("SELECT row FROM line WHERE doc = ? ORDER BY row LIMIT 1 OFFSET ?",
+                                     (doc_id, most)).fetchone()
+            self.problems.add(row, f"{DocumentKind(kind).label} {number} has {count:,} lines; one document takes "
+                                   f"at most {most:,} (this row is line {most + 1:,}). Split it into several "
+                                   "documents.")
 
     @staticmethod
     def _in_ledger(session: Session, chunk: list[tuple[object, ...]]) -> set[tuple[str, str]]:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kcc_desktop.cli import main
+from kcc_desktop.ledger import csv_limits
 from kcc_desktop.ledger.csv_import import ImportLimits, import_documents
 from kcc_desktop.models import Document
 from tests.helpers.cli_process import run_cli
@@ -92,6 +93,21 @@ def test_the_row_cap_stops_reading_and_can_be_raised(ledger, tmp_db_path, tmp_pa
     assert digests(ledger) == before
     assert main(["--db", str(tmp_db_path), "import-documents", path, "--max-rows", "5"]) == 0
     assert "Imported 5 documents" in capsys.readouterr().out
+
+
+def test_one_document_takes_at_most_the_line_cap_whatever_the_file_caps(ledger, tmp_path, monkeypatch, digests):
+    """A document is posted, and its lines held, as a whole: its lines are capped (10,000; 5 here, to be quick)."""
+    monkeypatch.setattr(csv_limits, "MAX_DOCUMENT_LINES", 5)
+    before = digests(ledger)
+    lines = [row("INV-LONG", description=f"Line {n}") for n in range(7)]
+    path = write(tmp_path, "\n".join([HEADER, row("INV-SHORT"), *lines]) + "\n")
+    report = import_documents(ledger, path, ImportLimits(max_mb=0, max_rows=0))
+    assert [(e.row, e.message) for e in report.errors] == [
+        (8, "Sales Invoice INV-LONG has 7 lines; one document takes at most 5 (this row is line 6). Split it into "
+            "several documents.")]
+    assert digests(ledger) == before
+    path = write(tmp_path, "\n".join([HEADER, *lines[:5]]) + "\n", "five.csv")
+    assert import_documents(ledger, path).ok
 
 
 @pytest.mark.parametrize("args, env, says", [

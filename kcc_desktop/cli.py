@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import pkgutil
 import sys
 
@@ -35,7 +36,30 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_gui(args)
     setup_logging()
-    return int(args.run(args) or 0)
+    return _run_command(args)
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    """A command; a company-file failure met while it works (the file damaged or locked meanwhile) is a
+    message and exit code 2, like one met while opening it, never a traceback."""
+    from sqlalchemy.exc import DBAPIError
+
+    from .commands import NO_COMPANY_FILE
+    from .store import StoreError, resolve_url, store_failure
+
+    try:
+        return int(args.run(args) or 0)
+    except StoreError as exc:
+        print(exc, file=sys.stderr)
+        return NO_COMPANY_FILE
+    except DBAPIError as exc:
+        url = resolve_url(getattr(args, "db", None))
+        failure = store_failure(url.removeprefix("sqlite:///"), exc)
+        if failure is None:
+            raise
+        logging.getLogger(__name__).warning("%s: %s", args.command, exc)
+        print(failure, file=sys.stderr)
+        return NO_COMPANY_FILE
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -35,5 +35,8 @@ class AppContext:
     def package(self) -> AccountingPackage:
         """The connected accounting package (raises ConnectionRequired when there is none)."""
         from .connectors.connect import open_package
+        from .sync.pacing_budget import share_pacing
 
-        return open_package(self.settings, self.token_store())
+        package = open_package(self.settings, self.token_store())
+        share_pacing(self.store, package)   # desks on this company pace together, inside the package's limits
+        return package

@@ -1,41 +1,69 @@
-"""The local store: an SQLite file (or any SQLAlchemy URL), migrated by Alembic when opened."""
+"""The company store: an SQLite file, or a PostgreSQL database several desks share, migrated by Alembic
+when opened.
+
+- ``--db`` / ``KCC_DB`` take a file path or a URL. ``postgresql://user@host/dbname`` uses psycopg 3 (a
+  plain ``postgresql://`` needs no driver suffix); the password comes from ``~/.pgpass`` or the URL.
+- A file is looked at before it is opened (``company_file``): only ``create=True`` (demo, File → New, the
+  default file on first run) makes a new one; anything unusable is a ``StoreError`` in words, unchanged.
+- Waits on locks are bounded: SQLite's busy timeout, PostgreSQL's ``lock_timeout``. ``retrying`` runs a
+  whole unit of work again when a lock wait ran out, and after ``BUSY_PATIENCE`` says so in words
+  (``StoreBusy``): no command dies with "database is locked".
+"""
 
 from __future__ import annotations
 
 import os
+import random
 import shutil
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import paths
+from .company_file import StoreError, damaged, inspect_sqlite, missing
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_BUSY_MS = 15_000          # one wait for SQLite's write lock
+PG_LOCK_TIMEOUT = "15s"          # one wait for a PostgreSQL row or table lock
+BUSY_PATIENCE = 120.0            # seconds ``retrying`` keeps trying a unit of work before giving up in words
+PG_CONNECT_TIMEOUT = 10          # seconds to reach a PostgreSQL server
+_MIGRATION_LOCK = 0x4B4343       # PostgreSQL advisory lock: one desk migrates a shared database at a time
+
+T = TypeVar("T")
+
+__all__ = ["BUSY_PATIENCE", "Store", "StoreBusy", "StoreError", "is_busy", "open_store", "resolve_url"]
 
 
-class StoreError(Exception):
-    """The company file cannot be opened; the message says why and what to do."""
+class StoreBusy(StoreError):
+    """Another desk or program kept the store locked for longer than ``BUSY_PATIENCE``."""
 
 
 def resolve_url(db: str | os.PathLike[str] | None) -> str:
-    """``--db`` / ``KCC_DB``: a file path or any SQLAlchemy URL; else the file in the data folder."""
+    """``--db`` / ``KCC_DB``: a file path or any SQLAlchemy URL; else the file in the data folder.
+
+    A plain ``postgresql://`` (or ``postgres://``) URL means psycopg 3, which the app ships with.
+    """
     db = db or os.environ.get("KCC_DB")
     if not db:
         return f"sqlite:///{paths.default_db_path()}"
-    text = str(db)
-    if "://" in text:
-        return text
-    path = Path(text).expanduser().resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path}"
+    text_ = str(db)
+    for plain in ("postgresql://", "postgres://"):
+        if text_.startswith(plain):
+            return "postgresql+psycopg://" + text_[len(plain):]
+    if "://" in text_:
+        return text_
+    return f"sqlite:///{Path(text_).expanduser().resolve()}"
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -45,13 +73,32 @@ def _sqlite_file(url: str) -> Path | None:
     return None
 
 
-def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")   # first: the PRAGMAs below may wait for a lock too
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses no committed transaction
-    cur.execute("PRAGMA busy_timeout=10000")  # the GUI and the worker thread share the file
     cur.close()
+
+
+def _on_pg_connect(dbapi_conn: Any, _record: Any) -> None:
+    with dbapi_conn.cursor() as cur:
+        cur.execute(f"SET lock_timeout = '{PG_LOCK_TIMEOUT}'")
+        cur.execute("SET TIME ZONE 'UTC'")
+    dbapi_conn.commit()
+
+
+def is_busy(exc: BaseException) -> bool:
+    """A lock wait that ran out (SQLite "database is locked", PostgreSQL lock timeout, serialisation, deadlock)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if code in ("55P03", "40001", "40P01"):
+        return True
+    words = str(exc.orig).lower()
+    return isinstance(exc, OperationalError) and ("database is locked" in words or "database table is locked" in words
+                                                  or "busy" in words)
 
 
 def _alembic_config(engine: Engine) -> Config:
@@ -62,7 +109,7 @@ def _alembic_config(engine: Engine) -> Config:
 
 
 class Store:
-    """An open company file. ``session()`` gives a unit of work that commits or rolls back whole."""
+    """An open company store. ``session()`` gives a unit of work that commits or rolls back whole."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -74,8 +121,18 @@ class Store:
 
     @property
     def label(self) -> str:
+        """The file's path, or the database's URL as a user types it (no driver, no password)."""
         path = _sqlite_file(str(self.engine.url))
-        return str(path) if path else self.url
+        if path:
+            return str(path)
+        url = self.engine.url
+        if url.get_backend_name() == "postgresql":
+            url = url.set(drivername="postgresql")._replace(password=None)   # set() keeps a password given None
+        return url.render_as_string(hide_password=True)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
 
     def session(self) -> Session:
         return self._factory()
@@ -85,55 +142,118 @@ class Store:
         with self._factory() as s, s.begin():
             yield s
 
+    def retrying(self, work: Callable[[Session], T], *, what: str = "save the work",
+                 patience: float = BUSY_PATIENCE) -> T:
+        """``work(session)`` in one transaction, run again (a fresh session) while the store is busy.
+
+        ``work`` must be safe to run again: it is only repeated when its transaction was rolled back.
+        """
+        give_up = time.monotonic() + patience
+        pause = 0.05
+        while True:
+            try:
+                with self.transaction() as s:
+                    return work(s)
+            except DBAPIError as exc:
+                if not is_busy(exc):
+                    raise
+                if time.monotonic() + pause > give_up:
+                    raise self.busy(what) from None
+            time.sleep(pause * (0.5 + random.random()))   # apart, so two desks do not retry in step
+            pause = min(pause * 2, 2.0)
+
+    def busy(self, what: str) -> StoreBusy:
+        return StoreBusy(f"Could not {what}: the company file {self.label} stayed locked by another desk or "
+                         "program for over two minutes. Nothing was lost; try again when it is free.", "busy")
+
     def close(self) -> None:
         self.engine.dispose()
 
 
-def open_store(db: str | os.PathLike[str] | None = None, *, migrate: bool = True) -> Store:
+def open_store(db: str | os.PathLike[str] | None = None, *, migrate: bool = True, create: bool = True) -> Store:
+    """The company store at ``db``, migrated. ``create=False`` refuses a file that does not exist (or an empty
+    database) instead of starting a new company there: every command but demo opens that way."""
     url = resolve_url(db)
-    engine = create_engine(url)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _on_connect)
+    path = _sqlite_file(url)
+    revision: str | None = None
+    if path is not None:
+        revision = inspect_sqlite(path, create=create)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+        event.listen(engine, "connect", _on_sqlite_connect)
+    else:
+        engine = _server_engine(url)
+        revision = _server_revision(engine, create=create)
+    if revision is None and not create and path is not None and path.exists() and path.stat().st_size:
+        engine.dispose()
+        raise StoreError(f"{path} holds no company: it is an empty database. Check the --db path; nothing was "
+                         "changed.", "not_company")
     if migrate:
-        upgrade(engine)
+        upgrade(engine, revision)
     return Store(engine)
 
 
-def _current_revision(engine: Engine) -> str | None:
-    path = _sqlite_file(str(engine.url))
-    if path is None:
+def _server_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql":
+        args["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT}
+    try:
+        engine = create_engine(url, pool_pre_ping=True, **args)
+    except ImportError as exc:   # the driver is missing from this installation
+        raise StoreError(f"Cannot open {parsed.render_as_string(hide_password=True)}: its database driver is not "
+                         f"installed ({exc.name or exc}). Install KCC Desktop with its dependencies "
+                         "(psycopg[binary] for PostgreSQL); nothing was changed.", "unreachable") from None
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _on_pg_connect)
+    return engine
+
+
+def _server_revision(engine: Engine, *, create: bool) -> str | None:
+    """The database's schema revision; unreachable, foreign or (without ``create``) empty ones refused."""
+    where = engine.url.render_as_string(hide_password=True)
+    try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
-    if not path.exists() or path.stat().st_size == 0:
-        return None
-    import sqlite3
+            tables = set(inspect(conn).get_table_names())
+            revision = MigrationContext.configure(conn).get_current_revision() if tables else None
+    except DBAPIError as exc:
+        engine.dispose()
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        raise StoreError(f"Cannot open the company database {where}: {first}. Check that the server is running, "
+                         "the database exists, and the user's password is in ~/.pgpass (or the URL); nothing was "
+                         "changed.", "unreachable") from None
+    if tables and "alembic_version" not in tables:
+        engine.dispose()
+        raise StoreError(f"The database {where} is not a KCC Desktop company database (it holds other tables). "
+                         "Check the --db URL; nothing was changed.", "not_company")
+    if revision is None and not create:
+        engine.dispose()
+        raise StoreError(f"The database {where} holds no company yet. Move a company file into it with "
+                         "`kcc-desktop migrate-store FILE URL`, or check the --db URL. Nothing was changed.",
+                         "missing")
+    return revision
 
-    # Read-only, so that merely looking (e.g. at a newer file we then refuse) changes no byte of it.
-    with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as conn:
-        try:
-            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-        except sqlite3.OperationalError:
-            return None
-        return row[0] if row else None
 
-
-def upgrade(engine: Engine) -> None:
-    """Bring the file to this version's schema; refuse a newer one; leave it untouched on failure."""
+def upgrade(engine: Engine, current: str | None = None) -> None:
+    """Bring the store to this version's schema; refuse a newer one; leave it untouched on failure."""
     cfg = _alembic_config(engine)
     script = ScriptDirectory.from_config(cfg)
     head = script.get_current_head()
-    current = _current_revision(engine)
     if current == head:
         return
     if current is not None and not _known(script, current):
+        where = _sqlite_file(str(engine.url)) or engine.url.render_as_string(hide_password=True)
         engine.dispose()
         raise StoreError(
-            "This company file was made by a newer version of KCC Desktop "
-            f"(schema {current}). Install the newer version to open it; nothing was changed."
-        )
+            f"The company file {where} was made by a newer version of KCC Desktop "
+            f"(schema {current}). Install the newer version to open it; nothing was changed.", "newer")
     path = _sqlite_file(str(engine.url))
+    if path is None:
+        _upgrade_server(engine, cfg)
+        return
     backup = None
-    if path and path.exists() and path.stat().st_size > 0:
+    if path.exists() and path.stat().st_size > 0:
         engine.dispose()
         _checkpoint(path)
         backup = path.with_name(path.name + ".pre-migration")
@@ -142,14 +262,37 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "head")
     except Exception as exc:
         engine.dispose()
-        if path and backup:
+        if backup:
             _restore(path, backup)
+        if isinstance(exc, DBAPIError) and is_busy(exc):
+            raise StoreError(f"The company file {path} could not be updated to this version: another desk or "
+                             "program kept it locked. Close the others, then open it again; nothing was "
+                             "changed.", "locked") from exc
         raise StoreError(
-            f"Updating the company file failed ({exc}). The file was left as it was; "
-            "please report this with the log file."
-        ) from exc
+            f"Updating the company file {path} failed ({exc}). The file was left as it was; "
+            "please report this with the log file.") from exc
     if backup:
         backup.unlink(missing_ok=True)
+
+
+def _upgrade_server(engine: Engine, cfg: Config) -> None:
+    """One desk at a time migrates a shared database; the others wait, then find it done. PostgreSQL's DDL is
+    transactional: a failed migration leaves the database as it was."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
+            conn.commit()
+        try:
+            current = MigrationContext.configure(conn).get_current_revision()
+            if current != ScriptDirectory.from_config(cfg).get_current_head():
+                command.upgrade(cfg, "head")
+        except Exception as exc:
+            raise StoreError(f"Updating the company database failed ({exc}). It was left as it was; please "
+                             "report this with the log file.") from exc
+        finally:
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
+                conn.commit()
 
 
 def _known(script: ScriptDirectory, rev: str) -> bool:
@@ -161,9 +304,10 @@ def _known(script: ScriptDirectory, rev: str) -> bool:
 
 def _checkpoint(path: Path) -> None:
     import sqlite3
+    from contextlib import closing
 
     # Only a file left in WAL mode needs folding back; a checkpoint on any other file changes nothing.
-    with closing(sqlite3.connect(path)) as conn:
+    with closing(sqlite3.connect(path, timeout=SQLITE_BUSY_MS / 1000)) as conn:
         if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
@@ -172,3 +316,25 @@ def _restore(path: Path, backup: Path) -> None:
     for suffix in ("-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
     os.replace(backup, path)
+
+
+def refuse_missing(db: str | os.PathLike[str] | None) -> None:
+    """Raise ``StoreError`` when ``db`` names a file that does not exist (for callers that must not create)."""
+    path = _sqlite_file(resolve_url(db))
+    if path is not None and not path.exists():
+        raise missing(path)
+
+
+def store_failure(store_label: str, exc: BaseException) -> StoreError | None:
+    """A database error met while working (not while opening), in words; None if it is not one we know."""
+    if isinstance(exc, DBAPIError):
+        words = str(exc.orig).lower()
+        if is_busy(exc):
+            return StoreBusy(f"The company file {store_label} stayed locked by another desk or program. Nothing "
+                             "was lost; try again when it is free.", "busy")
+        if "malformed" in words or "not a database" in words:
+            return damaged(Path(store_label), str(exc.orig))
+        if "readonly" in words or "read-only" in words:
+            return StoreError(f"The company file {store_label} is read-only; KCC Desktop must be able to write to "
+                              "it. Make it writable, then try again.", "read_only")
+    return None

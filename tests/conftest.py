@@ -27,6 +27,11 @@ os.environ["KCC_LOG_DIR"] = str(_SESSION_DIR / "logs")
 os.environ.pop("KCC_DB", None)
 os.environ.pop("KCC_XERO_URL", None)
 os.environ.pop("KCC_QBO_URL", None)
+# Sign-ins against unregistered sandboxes take any free loopback port (tests run in parallel); the tests of
+# registered sandboxes set their own fixed, registered address.
+os.environ["KCC_OAUTH_REDIRECT_URI"] = "http://127.0.0.1:0/callback"
+for _name in ("KCC_XERO_CLIENT_ID", "KCC_QBO_CLIENT_ID", "KCC_QBO_CLIENT_SECRET", "KCC_OAUTH_REDIRECT_PORT"):
+    os.environ.pop(_name, None)
 
 
 @pytest.fixture(autouse=True)
@@ -49,13 +54,34 @@ def tmp_db_path(tmp_path) -> Path:
 
 
 @pytest.fixture
-def store(tmp_db_path):
+def company_db(tmp_db_path):
+    """What ``--db`` names for the ``store`` fixture's company: the file's path, or (with
+    KCC_TEST_ENGINE=postgresql) a fresh PostgreSQL database's URL. See tests/helpers/engines.py."""
+    from tests.helpers.engines import engine_under_test, fresh_pg_url
+
+    if engine_under_test() == "postgresql":
+        with fresh_pg_url() as url:
+            yield url
+    else:
+        yield str(tmp_db_path)
+
+
+@pytest.fixture
+def store(company_db):
     """A migrated company file with the standard UK chart, tax codes and bank accounts."""
     from kcc_desktop.ledger.chart import seed_standard_chart
     from kcc_desktop.store import open_store
 
-    st = open_store(tmp_db_path)
+    st = open_store(company_db)
     with st.transaction() as s:
         seed_standard_chart(s)
     yield st
     st.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_pg_templates():
+    yield
+    from tests.helpers.engines import drop_templates
+
+    drop_templates()

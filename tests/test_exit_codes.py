@@ -21,7 +21,7 @@ from tests.helpers.orders_csv import HEADER, write
 
 ROOT = Path(__file__).resolve().parents[1]
 COVERED = {"demo", "import-documents", "trial-balance", "mapping", "export", "import", "schedule", "scheduled-run",
-           "sandbox", "check", "connect", "status"}
+           "sandbox", "check", "migrate-store", "connect", "status"}
 
 
 def code(*argv: str) -> int:
@@ -84,16 +84,17 @@ def test_mapping(store, tmp_db_path, capsys):
 def test_export_and_import_not_connected(store, tmp_db_path, capsys):
     build_ledger(store)
     db = str(tmp_db_path)
-    assert code("--db", db, "export") == 2                                     # no sign-in: Connect again
+    assert code("--db", db, "export") == 2                                     # no sign-in: Connect first
     assert "Valid Connection Required" in capsys.readouterr().err
     assert code("--db", db, "import") == 2
     assert "Valid Connection Required" in capsys.readouterr().err
+    assert code("--db", db, "status") == 2                                     # not connected
     assert code("--db", db, "export", "--ids", "999999") == 2                  # not a pending row
     assert "not pending export" in capsys.readouterr().err
     assert code("--db", db, "export", "--ids", "one") == 2
     assert code("--db", db, "import", "--everything") == 2
     assert code("--db", db, "check") == 2                                      # no sign-in to check with
-    assert "Valid Connection Required" in capsys.readouterr().err
+    assert "Connect" in capsys.readouterr().err
     assert code("--db", db, "check", "--yaml") == 2
 
 
@@ -174,3 +175,14 @@ def test_sandbox(tmp_path, capsys):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_migrate_store(store, tmp_db_path, tmp_path, capsys):
+    build_ledger(store)
+    copy = tmp_path / "copy.sqlite"
+    assert code("migrate-store", str(tmp_path / "missing.sqlite"), str(copy)) == 2   # no such company file
+    assert not copy.exists()
+    assert code("migrate-store", str(tmp_db_path), str(copy)) == 0
+    assert code("migrate-store", str(tmp_db_path), str(copy)) == 1                   # TO is not empty any more
+    assert "empty" in capsys.readouterr().err
+    assert code("migrate-store", str(tmp_db_path)) == 2                              # TO missing

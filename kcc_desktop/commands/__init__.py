@@ -26,22 +26,15 @@ NO_SIGN_IN = 2         # no valid sign-in: none, revoked, or made for another ad
 # 3 (scheduled-run only): another sync holds the company file; see schedule.BUSY_EXIT_CODE.
 
 
-def open_company_file(db: str | None, *, must_exist: bool = False) -> Store | None:
-    """The migrated company file named by ``--db`` (or KCC_DB, or the default), or None after saying why
-    on stderr. With ``must_exist`` a missing file is refused rather than created empty by mistake."""
-    from pathlib import Path
+def open_company_file(db: str | None, *, create: bool = False, must_exist: bool = True) -> Store | None:
+    """The migrated company file named by ``--db`` (or KCC_DB, or the default), or None after saying why on
+    stderr (the caller exits with ``NO_COMPANY_FILE``). Only ``create`` (the demo command) starts a new file
+    where there is none; every other command refuses a path that does not exist, so a mistyped --db never
+    reports on a new, empty company. (``must_exist`` is what callers used to ask for; it is now the rule.)"""
+    from ..store import StoreError, open_store
 
-    from ..store import StoreError, open_store, resolve_url
-
-    url = resolve_url(db)
-    if must_exist and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        path = Path(url[len("sqlite:///"):])
-        if not path.exists():
-            print(f"There is no company file at {path}. Check the --db path, or create a company file first "
-                  "(for example with the demo command).", file=sys.stderr)
-            return None
     try:
-        return open_store(db)
+        return open_store(db, create=create)
     except StoreError as exc:
         print(exc, file=sys.stderr)
         return None

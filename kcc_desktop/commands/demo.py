@@ -36,7 +36,7 @@ def _count(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    store = open_company_file(args.db)
+    store = open_company_file(args.db, create=True)
     if store is None:
         return NO_COMPANY_FILE
     try:

@@ -62,4 +62,6 @@ def run_export(args: argparse.Namespace) -> int:
         print(summary.text)
     if summary.stopped:
         print(summary.stopped, file=sys.stderr)
+    if summary.sign_in_needed:
+        return NO_SIGN_IN
     return OK if summary.ok else FAILED

@@ -24,11 +24,23 @@ requests: their retries are off) ever sends a request again.
   its message saying when uploads resume; the pacer lets no call out until that time.
 - **A refused sign-in** (HTTP 401; Xero also 403): the token is refreshed once and the request sent
   once more; that send is not counted among the 3 (the request itself never reached the package).
-  Refused again: the connector raises ``ConnectionRequired``.
+  Refused again: the connector raises ``ConnectionRequired``. A call outside the token's scopes is not
+  refreshed (a new token has the same scopes): the connector names the scope to connect again with.
+- **A deadline on every send** (``deadline``, 60 s): however the answer comes (a server that drips its
+  reply a byte at a time defeats a socket's read timeout), a send that has not finished by then is
+  abandoned and counts as a transient failure: the request may or may not have been applied, so it is
+  sent again only under its idempotency key. One request therefore takes at most about
+  ``sends × deadline`` plus the waits between.
 - **When a run gives up.** The upload run sends each batch once through its connector
   (``sync/export/sending.py``). A ``TransientError`` or unreadable answer stops the run with the
   batch's keys kept, so the next Upload Data replays them or looks the documents up: nothing is
-  created twice. ``RateLimited`` and ``ConnectionRequired`` stop the run with their message.
+  created twice. ``RateLimited`` and ``ConnectionRequired`` stop the run with their message. A
+  look-up that fails or cannot be read leaves its item pending (unknown is never "not there"), and
+  ``CONSECUTIVE_FAILURES`` (3) requests failing in a row stop the run: "Xero is not answering; nothing
+  was lost; try again later" (``sync/export/recovery.py``).
+- **Several desks, one organisation.** A transport may be given the organisation's shared pacing
+  budget (``budget``, kept in the company store: ``sync/pacing_budget.py``); every send then takes a
+  place in it as well as in this process's ``Pacer``, so desks together stay inside the package's limits.
 
 So one injected transient failure costs 2 sends and a failure that persists 3; one forced 429 costs
 2 sends, one that persists 3; a daily-limit 429 costs 1. Backoff and the wait cap shrink with a
@@ -40,9 +52,10 @@ from __future__ import annotations
 import abc
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from .base import RateLimited
 from .pacing import Pacer
@@ -58,6 +71,19 @@ class RetryPolicy:
     sends: int = 3              # sends in all for one request (transient failures and 429s alike)
     backoff: float = 0.5        # seconds before the second send after a transient failure; doubles
     max_wait: float = 120.0     # a Retry-After longer than this is not waited out
+    deadline: float = 60.0      # seconds one send may take in all, however slowly its answer comes
+
+
+class SharedBudget(Protocol):
+    """The organisation's pacing shared by every desk (see ``sync/pacing_budget.py``)."""
+
+    def acquire(self, pacer: Pacer, batch: bool) -> int: ...
+
+    def release(self, place: int) -> None: ...
+
+
+class DeadlineExceeded(TimeoutError):
+    """A send did not finish within the policy's deadline."""
 
 
 RETRY_POLICY = RetryPolicy()
@@ -107,6 +133,7 @@ class Transport(abc.ABC, Generic[R]):
         self.tokens = tokens
         self.pacer = pacer
         self.policy = policy
+        self.budget: SharedBudget | None = None
         self._count_lock = threading.Lock()
         self.request_count = 0      # requests put on the wire (every send counts)
 
@@ -115,6 +142,10 @@ class Transport(abc.ABC, Generic[R]):
 
     @abc.abstractmethod
     def headers(self, reply: R) -> Mapping[str, str]: ...
+
+    def wants_refresh(self, reply: R) -> bool:
+        """Whether a fresh token could change this answer (not so for a call outside the token's scopes)."""
+        return self.status(reply) in self.refresh_statuses
 
     def throttle(self, reply: R) -> Throttle | None:
         """A 429 as the package's headers describe it (Xero: ``X-Rate-Limit-Problem``, ``Retry-After``)."""
@@ -146,8 +177,8 @@ class Transport(abc.ABC, Generic[R]):
             with self._count_lock:
                 self.request_count += 1
             try:
-                with self.pacer.slot(batch):
-                    reply = once(token)
+                with self.pacer.slot(batch), self._shared(batch):
+                    reply = self._within_deadline(once, token)
                     throttle = self.throttle(reply)
                     # A refused call was not counted by the package; Retry-After already says when.
                     self.pacer.observe(self.headers(reply), counted=throttle is None)
@@ -158,7 +189,7 @@ class Transport(abc.ABC, Generic[R]):
                 self._back_off(sends, f"{type(exc).__name__} on the way")
                 continue
             status = self.status(reply)
-            if status in self.refresh_statuses and not refreshed:
+            if not refreshed and self.wants_refresh(reply):
                 refreshed = True
                 log.info("%s refused the sign-in (HTTP %d); renewing it, then sending again.", self.label, status)
                 self.tokens.force_refresh(stale_access_token=token)
@@ -171,6 +202,45 @@ class Transport(abc.ABC, Generic[R]):
                 self._back_off(sends, f"HTTP {status}")
                 continue
             return reply
+
+    @contextmanager
+    def _shared(self, batch: bool) -> Iterator[None]:
+        if self.budget is None:
+            yield
+            return
+        place = self.budget.acquire(self.pacer, batch)
+        try:
+            yield
+        finally:
+            self.budget.release(place)
+
+    def timed_out(self, seconds: float) -> Exception:
+        """What a send past its deadline raises: one of ``network_errors``, so the policy treats it as one."""
+        return DeadlineExceeded(f"{self.label} did not finish answering within {seconds:g} seconds; the request "
+                                "may or may not have been applied.")
+
+    def _within_deadline(self, once: Callable[[str], R], token: str) -> R:
+        """``once(token)`` on a helper thread, given up after ``policy.deadline`` (the thread, a daemon, ends
+        with its socket's own timeout; nothing waits for it)."""
+        box: list[R] = []
+        errors: list[BaseException] = []
+        done = threading.Event()
+
+        def target() -> None:
+            try:
+                box.append(once(token))
+            except BaseException as exc:   # handed to the caller's thread as it is
+                errors.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=target, name="kcc-request", daemon=True).start()
+        if not done.wait(self.policy.deadline):
+            log.info("%s: a send passed its %.0f s deadline; abandoned.", self.label, self.policy.deadline)
+            raise self.timed_out(self.policy.deadline)
+        if errors:
+            raise errors[0]
+        return box[0]
 
     def _back_off(self, sends: int, reason: str) -> None:
         log.info("%s: transient failure (%s); sending again (send %d of %d).", self.label, reason, sends + 1,

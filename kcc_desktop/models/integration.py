@@ -116,8 +116,9 @@ class ExportItem(Base):
         # At most one pending entry per object: a second change just keeps the first one queued.
         Index(
             "uq_export_item_pending_object", "item_type", "object_id", unique=True,
-            sqlite_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'"),
         ),
+        Index("ix_export_item_claim", "claim_owner"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -140,6 +141,19 @@ class ExportItem(Base):
     confirmed: Mapped[bool] = mapped_column(Boolean, default=False)  # the green tick
     remote_id: Mapped[str] = mapped_column(String(64), default="")
     remote_number: Mapped[str] = mapped_column(String(64), default="")
+    # Which live process is sending it, and until when its claim holds unless renewed (sync/export/claims.py).
+    claim_owner: Mapped[str | None] = mapped_column(String(64))
+    claim_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A company or stock item the package already had: "matched" (linked to it, not created; Exported
+    # Successfully shows "matched existing"), "create" (the match was undone: create it, never match it),
+    # or "" (not decided: Upload Data looks for one before creating).
+    match_state: Mapped[str] = mapped_column(String(8), default="", server_default="")
+
+
+class MatchState(StrEnum):
+    NONE = ""
+    MATCHED = "matched"
+    CREATE = "create"
 
 
 class RemoteLink(Base):
@@ -158,6 +172,35 @@ class RemoteLink(Base):
     remote_id: Mapped[str] = mapped_column(String(64))
     remote_number: Mapped[str] = mapped_column(String(64), default="")
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PackageCall(Base):
+    """One call to the package, by any desk on the company: the organisation's shared pacing budget.
+
+    A call is in flight while ``finished_at`` is empty and counts against the minute until a window after
+    it finished (sync/pacing_budget.py). Rows older than two windows are pruned as calls are made.
+    """
+
+    __tablename__ = "package_call"
+    __table_args__ = (Index("ix_package_call_tenant", "provider", "tenant", "finished_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    tenant: Mapped[str] = mapped_column(String(64))
+    batch: Mapped[bool] = mapped_column(Boolean, default=False)
+    owner: Mapped[str] = mapped_column(String(64), default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PacingTenant(Base):
+    """One row per organisation: the row every desk locks while it takes its place in ``package_call``."""
+
+    __tablename__ = "pacing_tenant"
+
+    provider: Mapped[str] = mapped_column(String(16), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ExportFeedback(Base):

@@ -14,6 +14,7 @@ Control endpoints (JSON in and out, never rate limited or faulted):
   POST /_sandbox/expire-tokens  access tokens expire now (the app must refresh)
   POST /_sandbox/advance-clock  {"seconds": 1900}: move the provider's clock on (grace periods, lifetimes)
   GET  /_sandbox/state          the provider's snapshot, for debugging
+A provider adds its own through ``control`` (Xero: ``/_sandbox/organisation``, ``/_sandbox/merge-contacts``).
 """
 
 from __future__ import annotations
@@ -126,6 +127,10 @@ class SandboxProvider(Provider):
 
     def expire_tokens(self) -> int:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def control(self, what: str, method: str, body: JSONObject) -> Response | None:
+        """A provider's own ``/_sandbox/<what>`` endpoints (None: not one of them). Runs outside the lock."""
+        return None
 
     def endpoint_pattern(self, request: Request) -> str:
         return f"{request.method} {_ID_SEGMENT.sub('/{id}', request.path)}"
@@ -343,6 +348,9 @@ class SandboxProvider(Provider):
                 with self.lock:
                     state = dumps_tagged(self.full_snapshot())
                 return Response(200, {"Content-Type": "application/json"}, state.encode())
+            own = self.control(what, request.method, body)
+            if own is not None:
+                return own
         except ValueError as exc:
             return exact_json(400, {"error": str(exc)})
         return exact_json(404, {"error": f"no control endpoint {request.method} /_sandbox/{what}"})

@@ -9,7 +9,8 @@ and credit-note allocations (local only).
 How: an ``after_flush`` listener on every ``Session`` collects the ids of what the flush touched and
 queues them with the same ``INSERT ... SELECT`` statements ``enqueue_all`` runs over whole tables, so the
 grid's columns (reference, company, date, amount, currency) are filled one way only. The partial unique
-index on ``export_item`` keeps at most one pending entry per object: ``INSERT OR IGNORE`` drops repeats,
+index on ``export_item`` keeps at most one pending entry per object: ``INSERT OR IGNORE`` (PostgreSQL:
+``ON CONFLICT DO NOTHING``) drops repeats,
 and the pending row's display columns are refreshed instead.
 
 Documents written in bulk (``ledger.bulk_rows``: the CSV import) pass no ORM flush, so the listener never
@@ -39,6 +40,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from sqlalchemy.orm.attributes import instance_state
 
@@ -194,7 +196,13 @@ _COLS = ["item_type", "object_id", "action", "status", "reference", "company_nam
 
 
 def _insert(conn: Connection, sel: Select[Any]) -> int:
-    stmt = insert(_table).prefix_with("OR IGNORE").from_select(_COLS, sel)
+    """INSERT ... SELECT that skips an object already pending (the partial unique index), on either engine."""
+    if conn.dialect.name == "postgresql":
+        # psycopg reports no row count for this statement: the ids it returns are the count.
+        stmt: Any = pg_insert(_table).from_select(_COLS, sel).on_conflict_do_nothing().returning(_table.c.id)
+        return len(conn.execute(stmt).fetchall())
+    else:
+        stmt = insert(_table).prefix_with("OR IGNORE").from_select(_COLS, sel)
     return conn.execute(stmt).rowcount or 0
 
 

@@ -23,6 +23,7 @@ from kcc_desktop.models import (
 )
 from kcc_desktop.sync.export import ExportService
 from kcc_desktop.sync.export import rules as export_rules
+from kcc_desktop.sync.export.claims import LEASE
 from kcc_desktop.sync.mapping import NOMINAL, MappingService
 from tests.helpers.ledger import build_ledger
 
@@ -269,7 +270,7 @@ def test_a_revoked_connection_stops_the_run_with_a_clear_message(xero_exporting,
     assert summary.pending == 8
 
 
-def test_the_export_command_prints_counts_and_fails_when_anything_failed(xero_exporting, xero_sync_sandbox, tmp_db_path,
+def test_the_export_command_prints_counts_and_fails_when_anything_failed(xero_exporting, xero_sync_sandbox, company_db,
                                                                         capsys):
     from kcc_desktop.cli import main
 
@@ -277,12 +278,12 @@ def test_the_export_command_prints_counts_and_fails_when_anything_failed(xero_ex
     build_ledger(store, invoices=1)
     with store.transaction() as s:
         s.scalar(select(Company).where(Company.code == "SUPP")).email = "bad@"
-    code = main(["--db", str(tmp_db_path), "export", "--all", "--json"])
+    code = main(["--db", company_db, "export", "--all", "--json"])
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out == {"exported": 6, "failed": 2, "pending": 2} and code == 1
     with store.transaction() as s:
         s.scalar(select(Company).where(Company.code == "SUPP")).email = "bad@supplies.example"
-    code = main(["--db", str(tmp_db_path), "export", "--json"])
+    code = main(["--db", company_db, "export", "--json"])
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == {"exported": 2, "failed": 0, "pending": 0}
     assert code == 0
 
@@ -296,7 +297,7 @@ def wait_until(condition, timeout=30.0):
         time.sleep(0.02)
 
 
-def test_a_killed_export_process_loses_nothing_and_creates_nothing_twice(xero_exporting, xero_sync_sandbox, tmp_db_path,
+def test_a_killed_export_process_loses_nothing_and_creates_nothing_twice(xero_exporting, xero_sync_sandbox, company_db,
                                                                         tmp_path, _temporary_keyring):
     """The real thing: `kcc-desktop export` in its own process, SIGKILLed while the invoices are in flight."""
     import os
@@ -313,7 +314,7 @@ def test_a_killed_export_process_loses_nothing_and_creates_nothing_twice(xero_ex
     env = dict(os.environ, XDG_DATA_HOME=str(xdg), PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring",
                KCC_XERO_URL=xero_sync_sandbox.root)
     xero_sync_sandbox.faults(latency=1.0)
-    proc = subprocess.Popen([sys.executable, "-m", "kcc_desktop", "--db", str(tmp_db_path), "export", "--json"],
+    proc = subprocess.Popen([sys.executable, "-m", "kcc_desktop", "--db", company_db, "export", "--json"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         wait_until(lambda: any(i.attempt_key for i in items(store, item_type="sales_invoice")))
@@ -326,7 +327,13 @@ def test_a_killed_export_process_loses_nothing_and_creates_nothing_twice(xero_ex
     wait_until(lambda: sum(xero_sync_sandbox.stats()["by_status"].values()) == xero_sync_sandbox.stats()["requests"])
     xero_sync_sandbox.faults(latency=0.0)
     export_rules.SENT_KEYS.clear()
-    rerun = ExportService(store)
+    # At once, the dead process's claims still hold: nothing of its is touched, nothing is sent.
+    puts = xero_sync_sandbox.count("PUT", "/Invoices")
+    early = ExportService(store).upload(ExportService(store).pending_ids(), package)
+    assert early.exported == 0 and early.failed == 0 and early.elsewhere >= 3
+    assert xero_sync_sandbox.count("PUT", "/Invoices") == puts
+    # Once its lease has run out (no heartbeat renews it), the next run takes over and recovers.
+    rerun = ExportService(store, clock=lambda: utcnow() + LEASE + timedelta(seconds=1))
     summary = rerun.upload(rerun.pending_ids(), package)
     assert summary.failed == 0 and summary.pending == 0
     numbers = [d["InvoiceNumber"] for d in remote_docs(xero_sync_sandbox, package)]

@@ -20,12 +20,12 @@ def test_defaults_before_anything_is_saved(store):
     assert opts.enabled is False and opts.create_authorised is True and opts.multicurrency is False
 
 
-def test_options_survive_reopening_the_file(store, tmp_db_path):
+def test_options_survive_reopening_the_file(store, company_db):
     from kcc_desktop.store import open_store
 
     OptionsService(store).update(enabled=True, use_rollup_transactions=True, default_sales_nominal="4010")
     store.close()
-    reopened = open_store(tmp_db_path)
+    reopened = open_store(company_db)
     opts = OptionsService(reopened).load()
     assert (opts.enabled, opts.use_rollup_transactions, opts.default_sales_nominal) == (True, True, "4010")
     reopened.close()

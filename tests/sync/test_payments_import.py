@@ -220,7 +220,7 @@ def test_the_import_command_prints_its_summary(books, xero_bookkeeper, capsys):
     b, _package = books
     xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
     xero_bookkeeper.pay(b.remote["SI-0003"], Decimal("1.00"), ON)
-    db = b.store.url.replace("sqlite:///", "")
+    db = b.store.label
 
     assert cli_main(["--db", db, "import", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"fetched": 2, "created": 2, "skipped": 0, "failed": 0}
@@ -254,7 +254,7 @@ def test_a_payment_another_window_created_first_is_kept_once(books, xero_bookkee
 def test_the_import_command_reverses_deleted_payments_only_when_told(books, xero_bookkeeper, capsys):
     b, _package = books
     paid = xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
-    db = b.store.url.replace("sqlite:///", "")
+    db = b.store.label
     assert cli_main(["--db", db, "import", "--json"]) == 0
     capsys.readouterr()
     xero_bookkeeper.delete_payment(paid)
@@ -270,7 +270,7 @@ def test_the_import_command_reverses_deleted_payments_only_when_told(books, xero
 
 
 def test_the_import_command_without_a_connection_says_what_to_do(store, capsys):
-    db = store.url.replace("sqlite:///", "")
+    db = store.label
     assert cli_main(["--db", db, "import", "--json"]) == 2         # no sign-in: exit 2, as the README says
     out = capsys.readouterr()
     assert json.loads(out.out) == {"fetched": 0, "created": 0, "skipped": 0, "failed": 0}

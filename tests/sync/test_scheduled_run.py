@@ -15,11 +15,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from kcc_desktop.connectors.settings import load_connection
+from kcc_desktop.connectors.tokens import TokenStore, bind
 from kcc_desktop.ledger import service as ledger
 from kcc_desktop.models import Document, RemoteLink
 from kcc_desktop.schedule import Interval, SyncLock, last_run, make_job, mark_seen, unseen_failure
 from kcc_desktop.schedule.run import scheduled_run
 from kcc_desktop.schedule.systemd import parse_unit, render_service, split
+from kcc_desktop.settings_db import DbSettingsStore
 from kcc_desktop.sync.export import ExportService
 from tests.helpers.ledger import build_ledger
 
@@ -90,6 +93,10 @@ def test_a_package_that_is_down_leaves_everything_pending(xero_exporting, xero_s
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
     monkeypatch.setenv("KCC_XERO_URL", f"http://127.0.0.1:{closed}")
+    # The sign-in was made there (a sign-in is never sent to another address), and that package is down.
+    settings = load_connection(DbSettingsStore(store))
+    tokens = TokenStore().load("xero", settings.tenant_id)
+    TokenStore().save("xero", settings.tenant_id, bind(tokens, settings.endpoints().audience, settings.tenant_id))
 
     record = scheduled_run(store, export=True, import_=True)
 
@@ -128,7 +135,7 @@ def test_an_unexpected_error_is_recorded_too(store):
     assert last_run(store) == record
 
 
-def test_the_unit_files_command_runs_the_sync_in_its_own_process(xero_exporting, xero_sync_sandbox, tmp_db_path,
+def test_the_unit_files_command_runs_the_sync_in_its_own_process(xero_exporting, xero_sync_sandbox, company_db,
                                                                  tmp_path, monkeypatch, _temporary_keyring):
     store, _package = xero_exporting
     build_ledger(store, invoices=2)
@@ -139,7 +146,7 @@ def test_the_unit_files_command_runs_the_sync_in_its_own_process(xero_exporting,
     shutil.copy(_temporary_keyring.file_path, xdg / "python_keyring" / "keyring_pass.cfg")
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
     monkeypatch.setenv("KCC_LOG_DIR", str(tmp_path / "job logs"))
-    job = make_job(str(tmp_db_path), Interval.parse("30m"), export=True, import_=True,
+    job = make_job(company_db, Interval.parse("30m"), export=True, import_=True,
                    program=[sys.executable, "-m", "kcc_desktop"])
     unit = parse_unit(render_service(job))["Service"]
     argv = split(unit["ExecStart"])

@@ -63,6 +63,10 @@ class QboTransport(Transport[requests.Response]):
 
     network_errors = (TransientError,)     # ``QboSession._send`` has already put them in our words
 
+    def timed_out(self, seconds: float) -> Exception:
+        return TransientError(f"QuickBooks did not finish answering within {seconds:g} seconds; the request may "
+                              "or may not have been applied.")
+
     def status(self, reply: requests.Response) -> int:
         return reply.status_code
 

@@ -72,7 +72,7 @@ def upgrade() -> None:
     with op.batch_alter_table('export_item', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_export_item_exported_at'), ['exported_at'], unique=False)
         batch_op.create_index('ix_export_item_status_type', ['status', 'item_type'], unique=False)
-        batch_op.create_index('uq_export_item_pending_object', ['item_type', 'object_id'], unique=True, sqlite_where=sa.text("status = 'pending'"))
+        batch_op.create_index('uq_export_item_pending_object', ['item_type', 'object_id'], unique=True, sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
 
     op.create_table('journal_entry',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -381,7 +381,7 @@ def downgrade() -> None:
 
     op.drop_table('journal_entry')
     with op.batch_alter_table('export_item', schema=None) as batch_op:
-        batch_op.drop_index('uq_export_item_pending_object', sqlite_where=sa.text("status = 'pending'"))
+        batch_op.drop_index('uq_export_item_pending_object', sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
         batch_op.drop_index('ix_export_item_status_type')
         batch_op.drop_index(batch_op.f('ix_export_item_exported_at'))
 

@@ -41,7 +41,7 @@ def make_plan(s: Session, provider: str, ids: list[int]) -> Plan:
         for row in s.execute(select(ExportItem.id, ExportItem.item_type, ExportItem.object_id)
                              .where(ExportItem.id.in_(chunk), ExportItem.status == ExportStatus.PENDING)):
             items[row.id] = (row.item_type, row.object_id)
-    plan = Plan(phases=[], links=_known_links(s, provider),
+    plan = Plan(phases=[], links=known_links(s, provider),
                 item_codes=dict(s.execute(select(StockItem.id, StockItem.code)).tuples().all()))
     queued: dict[ObjectKey, int] = {v: k for k, v in items.items()}
     todo = dict(items)
@@ -64,7 +64,7 @@ def make_plan(s: Session, provider: str, ids: list[int]) -> Plan:
     return plan
 
 
-def _known_links(s: Session, provider: str) -> dict[ObjectKey, str]:
+def known_links(s: Session, provider: str) -> dict[ObjectKey, str]:
     """Remote ids of the companies and stock items the package has (links), and items marked by hand."""
     links: dict[ObjectKey, str] = {
         (t, o): r for t, o, r in s.execute(

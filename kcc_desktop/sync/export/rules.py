@@ -15,6 +15,9 @@ from ...models import ItemType
 REPLAY_WINDOW = timedelta(minutes=5)   # packages keep idempotency keys ~6 minutes; stay inside that
 SALT_KEY = "export.key_salt"
 PIPELINE = 3                           # requests in flight (Xero allows 5 per organisation, QuickBooks 10)
+CONSECUTIVE_FAILURES = 3               # requests failing in a row (after the transport's own resends) stop a run
+OTHERS_PATIENCE = 600.0                # seconds a run waits for another desk to send what its items need
+SAVE_EVERY = 10                        # look-ups whose outcomes are saved together (never one long transaction)
 
 DOC_TYPES = (ItemType.SALES_INVOICE, ItemType.SALES_CREDIT, ItemType.PURCHASE_INVOICE, ItemType.PURCHASE_CREDIT)
 # One request per batch: sales invoices and bills share Xero's /Invoices, credit notes of both sides
@@ -37,10 +40,12 @@ class Summary:
     exported: int = 0
     failed: int = 0
     held: int = 0          # not sent because something they need failed
+    elsewhere: int = 0     # left to another desk that is sending them (or what they need) right now
     pending: int = 0       # still pending in the whole queue after the run
     requests: int = 0
     cancelled: bool = False
     stopped: str = ""      # why the run stopped early (connection, daily limit), in plain words
+    sign_in_needed: bool = False   # stopped because the sign-in is missing, revoked or made elsewhere
     exported_ids: list[int] = field(default_factory=list)
     failed_ids: list[int] = field(default_factory=list)
 
@@ -55,14 +60,28 @@ class Summary:
             parts.append(f"{self.failed:,} failed (see Error Feedback)")
         if self.held:
             parts.append(f"{self.held:,} held back")
+        if self.elsewhere:
+            parts.append(f"{self.elsewhere:,} being sent from another desk")
         if self.cancelled:
             parts.append("cancelled")
         text = ", ".join(parts) + f"; {self.pending:,} still pending."
         return f"{self.stopped} {text}" if self.stopped else text
 
     def as_dict(self) -> dict[str, Any]:
-        return {"exported": self.exported, "failed": self.failed + self.held, "pending": self.pending}
+        out: dict[str, Any] = {"exported": self.exported, "failed": self.failed + self.held, "pending": self.pending}
+        if self.elsewhere:   # only when another desk is at work, so a lone desk's output stays as it was
+            out["elsewhere"] = self.elsewhere
+        return out
 
 
 class StopRun(Exception):
-    """The whole run must stop (connection lost, daily limit): the message says why and when to retry."""
+    """The whole run must stop (connection lost, daily limit): the message says why and when to retry.
+    ``sign_in`` when only a new sign-in (Connect) can let it go on."""
+
+    def __init__(self, message: str, sign_in: bool = False) -> None:
+        super().__init__(message)
+        self.sign_in = sign_in
+
+
+def not_answering(pkg_name: str) -> StopRun:
+    return StopRun(f"{pkg_name} is not answering; nothing was lost; try again later.")

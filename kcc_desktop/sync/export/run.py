@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -21,22 +22,24 @@ from sqlalchemy.orm import Session, selectinload
 
 from ...connectors.base import (
     AccountingPackage,
-    ConnectionRequired,
     ConnectorError,
     MalformedResponse,
     Result,
     TransientError,
     ValidationFailed,
+    make_stamp,
 )
 from ...connectors.provider import Provider
 from ...models import Allocation, Company, Document, ExportItem, ExportStatus, ItemType, StockItem
 from ...store import Store
 from .. import payloads as pl
 from ..gil import chunks, yield_gil
-from .lookup import lookup
+from .claims import Claims
+from .matching import follow_merged, match_existing, organisation_rules
 from .outcomes import Outcomes
-from .planning import Plan, make_plan
-from .rules import BATCH_FAMILY, PIPELINE, REPLAY_WINDOW, SENT_KEYS, Progress, StopRun, Summary
+from .planning import Plan, known_links, make_plan
+from .recovery import Recovery
+from .rules import BATCH_FAMILY, OTHERS_PATIENCE, PIPELINE, REPLAY_WINDOW, SENT_KEYS, Progress, StopRun, Summary
 from .sending import Batch, call_package
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,8 @@ class UploadRun:
         self.cancel = cancel
         self.done = 0
         self.total = 0
+        self.claims = Claims(store, clock)
+        self.elsewhere: set[int] = set()    # items left to another desk this run
 
     # --- the run --------------------------------------------------------------------------------------
 
@@ -73,14 +78,22 @@ class UploadRun:
                                 self._step)
             self._report("Starting")
             log.info("Upload Data to %s: %d selected, %d with what they need", self.pkg_name, len(ids), self.total)
+            self.recovery = Recovery(self)
             try:
-                for phase in self.plan.phases:
-                    if self.cancel.is_set():
-                        self.out.summary.cancelled = True
-                        break
-                    self._phase(s, phase)
+                with self.claims:
+                    try:
+                        for phase in self.plan.phases:
+                            if self.cancel.is_set():
+                                self.out.summary.cancelled = True
+                                break
+                            self._phase(s, phase)
+                    except BaseException:
+                        s.rollback()   # its row locks go before the claims are let go
+                        raise
             except StopRun as exc:
+                s.rollback()
                 self.out.summary.stopped = str(exc)
+                self.out.summary.sign_in_needed = exc.sign_in
             self.out.summary.pending = s.scalar(select(func.count()).select_from(ExportItem).where(
                 ExportItem.status == ExportStatus.PENDING)) or 0
         summary = self.out.summary
@@ -100,14 +113,31 @@ class UploadRun:
     # --- one phase ------------------------------------------------------------------------------------
 
     def _phase(self, s: Session, ids: list[int]) -> None:
+        self._wait_for_others(s, {d for i in ids for d in self.plan.deps.get(i, []) if d in self.elsewhere})
+        # What other desks exported since the plan was made: their companies and items are there now.
+        self.plan.links.update(known_links(s, self.provider))
+        kind = s.scalar(select(ExportItem.item_type).where(ExportItem.id == ids[0])) if ids else None
+        if kind not in (None, ItemType.COMPANY, ItemType.STOCK_ITEM) and self.ctx.rules is None:
+            # Documents and allocations are checked against the organisation's settings (matching.py).
+            self.ctx.rules = organisation_rules(self.store, self.package)
+            if self.ctx.rules is not None:
+                follow_merged(s, self.provider, self.ctx.rules, self.plan.links)
         ready = []
         for item_id in ids:
-            blocked = [d for d in self.plan.deps.get(item_id, []) if d in self.out.failed]
+            deps = self.plan.deps.get(item_id, [])
+            blocked = [d for d in deps if d in self.out.failed]
             if blocked:
                 self.out.hold(s, item_id, blocked[0])
+            elif any(d in self.elsewhere for d in deps):
+                self._leave(item_id)   # what it needs is another desk's to send: so is this, for now
             else:
                 ready.append(item_id)
         s.commit()
+        mine = self.claims.take(ready)
+        taken = self.claims.held_by_others(s, set(ready) - mine)
+        for item_id in sorted(taken):
+            self._leave(item_id)
+        ready = [i for i in ready if i in mine]
         unknown: dict[str, list[tuple[int, datetime | None]]] = {}
         fresh = []
         for chunk in chunks(ready):
@@ -120,6 +150,8 @@ class UploadRun:
         for key, members in unknown.items():
             times = [a for _, a in members if a is not None]
             fresh += self._recover(s, key, sorted(i for i, _ in members), min(times) if times else None)
+        if kind in (ItemType.COMPANY, ItemType.STOCK_ITEM):   # what the package already has is linked, not sent
+            fresh = match_existing(s, self.package, self.ctx, self.out, self.plan.links, fresh)
         types: dict[str, list[int]] = {}
         for chunk in chunks(sorted(fresh)):
             for item_id, item_type in s.execute(select(ExportItem.id, ExportItem.item_type)
@@ -130,45 +162,52 @@ class UploadRun:
                    for start in range(0, len(types[t]), size)]
         self._send_pipelined(s, batches)
 
+    def _wait_for_others(self, s: Session, deps: set[int]) -> None:
+        """What this phase needs that another desk is sending: wait (reading only) until that desk is done with
+        it, or its claim lapses. Exported there: it is there for this desk too. Let go unsent: what needs it is
+        held back, with that reason."""
+        give_up = time.monotonic() + OTHERS_PATIENCE
+        while deps and not self.cancel.is_set() and time.monotonic() < give_up:
+            if not self.claims.held_by_others(s, deps):
+                break
+            s.rollback()   # a fresh snapshot next time (PostgreSQL), nothing held while waiting
+            time.sleep(0.2)
+        if not deps:
+            return
+        s.rollback()
+        settled = set(s.scalars(select(ExportItem.id).where(ExportItem.id.in_(sorted(deps)),
+                                                            ExportItem.status == ExportStatus.EXPORTED)))
+        busy = self.claims.held_by_others(s, deps)
+        for d in deps:
+            if d in settled:
+                self.elsewhere.discard(d)
+            elif d not in busy:
+                self.elsewhere.discard(d)
+                self.out.failed[d] = "another desk did not upload it"
+
+    def _leave(self, item_id: int) -> None:
+        """Another desk is sending it, or something it needs: it stays pending, untouched, for that desk."""
+        self.elsewhere.add(item_id)
+        self.out.summary.elsewhere += 1
+        self._step(1)
+
     def _recover(self, s: Session, key: str, ids: list[int], attempt_at: datetime | None) -> list[int]:
         """Items whose last attempt's outcome was never saved. Returns those that must be sent afresh."""
         kind = s.scalar(select(ExportItem.item_type).where(ExportItem.id == ids[0]))
         recent = attempt_at is not None and self.clock() - attempt_at < REPLAY_WINDOW
         # Replay only keys this process sent (after a restart the package may have restarted too), except
-        # payments, which cannot be looked up: for them the key is the only guard.
+        # payments, whose key is the surest guard while the package remembers it.
         if (recent and (key in SENT_KEYS or kind == ItemType.PREPAYMENT_ALLOCATION)
                 and self._send_batch(s, ids, key=key, replay=True)):
             return []
         # The package may have forgotten the key: look each object up before creating it again.
-        again = []
-        for item_id in ids:
-            item = s.get(ExportItem, item_id)
-            if item is None or item.status != ExportStatus.PENDING:
-                continue
-            try:
-                hit = lookup(s, self.package, item)
-            except ConnectionRequired as exc:
-                raise StopRun(str(exc)) from None
-            except ConnectorError as exc:
-                self.out.fail(s, item_id, [str(exc)], keep_key=True)
-                continue
-            if hit is not None:
-                self.out.succeed(s, item, Result(key=str(item_id), ok=True, remote_id=hit[0], remote_number=hit[1]))
-            elif item.item_type == ItemType.PREPAYMENT_ALLOCATION:
-                self.out.fail(s, item_id, ["The last upload of this allocation was interrupted and it cannot be "
-                                           f"looked up in {self.pkg_name}."], keep_key=True,
-                              advice=f"Check the invoice's payments in {self.pkg_name}: if the payment is there, "
-                                     "Mark as Exported; if not, Mark as Exported is wrong; contact support.")
-            else:
-                item.attempt_key = None
-                again.append(item_id)
-        s.commit()
-        return again
+        return self.recovery.look_up(s, ids)
 
     # --- batches --------------------------------------------------------------------------------------
 
     def _send_batch(self, s: Session, ids: list[int], key: str | None, replay: bool = False) -> bool:
         """Builds, stores the key, sends, saves. Returns False when a replay must fall back to look-ups."""
+        self._check_claims()
         batch = self._prepare(s, ids, key, replay)
         if batch is None:
             return not replay   # a replay that cannot rebuild the same body falls back to look-ups
@@ -193,6 +232,7 @@ class UploadRun:
                 if self.cancel.is_set():
                     self.out.summary.cancelled = True   # the remaining batches stay pending, untouched
                     break
+                self._check_claims()
                 batch = self._prepare(s, ids, None, False)
                 if batch is not None:
                     inflight.append((batch, pool.submit(call_package, self.package, batch.item_type,
@@ -219,6 +259,11 @@ class UploadRun:
             return None
         self._finish(s, batch, results, None)
         return None
+
+    def _check_claims(self) -> None:
+        if self.claims.lost:
+            raise StopRun("The company file did not answer for too long to keep this upload's place; nothing was "
+                          "lost. Upload Data again.")
 
     def _clear_keys(self, s: Session, batch: Batch) -> None:
         for i in batch.sendable:
@@ -248,6 +293,11 @@ class UploadRun:
 
     def _finish(self, s: Session, batch: Batch, results: list[Result] | None, error: ConnectorError | None) -> bool:
         """Saves one batch's outcome. Returns False when a replay must fall back to look-ups."""
+        mine = self.claims.still_mine(s, batch.sendable)
+        if len(mine) < len(batch.sendable):   # taken over meanwhile (this run stalled past its lease): theirs now
+            log.warning("Batch %s: %d items were taken over by another desk; their outcome is theirs to save",
+                        batch.key[:8], len(batch.sendable) - len(mine))
+            batch.sendable = [i for i in batch.sendable if i in mine]
         sendable = batch.sendable
         numbers = ", ".join(batch.items[i].reference for i in sendable)
         if error is None:
@@ -296,7 +346,7 @@ class UploadRun:
                 if obj is None:
                     raise pl.PayloadProblem("The ledger record no longer exists.",
                                             "Mark as Exported to clear it from the queue.")
-                payloads[item.id] = self._payload(s, item, obj)
+                payloads[item.id] = self.payload(s, item, obj)
             except pl.PayloadProblem as exc:
                 self.out.fail(s, item.id, [exc.message], advice=exc.advice, nominal_code=exc.nominal_code)
                 self._step(1)
@@ -314,7 +364,7 @@ class UploadRun:
         return {o.id: o for o in s.scalars(select(Document).where(Document.id.in_(ids)).options(
             selectinload(Document.lines), selectinload(Document.company)))}
 
-    def _payload(self, s: Session, item: ExportItem, obj: Any) -> Any:
+    def payload(self, s: Session, item: ExportItem, obj: Any) -> Any:
         key = str(item.id)
         links = self.plan.links
         if item.item_type in (ItemType.COMPANY, ItemType.STOCK_ITEM):
@@ -327,7 +377,7 @@ class UploadRun:
             if inv is None:
                 raise pl.PayloadProblem(f"Invoice {obj.document.number} is not in {self.pkg_name} yet.",
                                         "Upload the invoice first (select it too), then this allocation.")
-            return pl.allocation_payload(self.ctx, obj, key, inv.remote_id)
+            return pl.allocation_payload(self.ctx, obj, key, inv.remote_id, stamp=make_stamp(self.salt, obj.id))
         contact = links.get((ItemType.COMPANY.value, obj.company_id), "")
         # Lines carry an ItemCode only for items the package has (exported, or marked so by hand).
         codes = {line.stock_item_id: self.plan.item_codes[line.stock_item_id] for line in obj.lines

@@ -1,0 +1,94 @@
+"""KCC's own prepayment-allocation payments are known by the stamp the package keeps on them, at every crash
+point: killed after Xero saved the payments but before the ledger saved the answer, then the import run at
+once, or the export run again after the package forgot the idempotency key. Never a second receipt, never a
+second payment in the package."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from kcc_desktop.connectors.base import find_stamp
+from kcc_desktop.ledger import service
+from kcc_desktop.models import BankAccount, Company, Document, ExportItem, ImportedPayment, Payment, utcnow
+from kcc_desktop.sync.export import ExportService
+from kcc_desktop.sync.export import rules as export_rules
+from kcc_desktop.sync.export.claims import LEASE
+from kcc_desktop.sync.payments_import import PaymentsImport
+from tests.helpers.ledger import build_ledger
+
+ON = date(2026, 2, 1)
+
+
+class Killed(BaseException):
+    """The process died after the package answered and before the answer was saved."""
+
+
+def _prepaid(store) -> dict[str, int]:
+    build_ledger(store, invoices=2, lines_per_invoice=1)
+    with store.transaction() as s:
+        bloggs = s.scalar(select(Company).where(Company.code == "BLOGGS"))
+        invoice = s.scalar(select(Document).where(Document.number == "SI-0002"))
+        bank = s.scalar(select(BankAccount).where(BankAccount.code == "CUR"))
+        prepayment = service.record_payment(s, "prepayment", bloggs, bank, Decimal("50.00"), ON, reference="Deposit")
+        service.allocate_prepayment(s, prepayment, invoice, Decimal("30.00"), ON)
+        return {"company": bloggs.id, "bank": bank.id, "invoice": invoice.id}
+
+
+def _balances(store, ids) -> tuple[Decimal, Decimal, Decimal, int]:
+    with store.session() as s:
+        return (service.company_balance(s, ids["company"]), service.bank_balance(s, ids["bank"]),
+                service.outstanding(s, ids["invoice"]), s.scalar(select(func.count()).select_from(Payment)) or 0)
+
+
+def _xero_payments(package) -> list:
+    return [p for page in package.list_payments(None) for p in page.payments]
+
+
+def _killed_after_the_payments_were_saved(store, package) -> None:
+    svc = ExportService(store)
+
+    def die(ids):
+        with store.session() as s:
+            kinds = set(s.scalars(select(ExportItem.item_type).where(ExportItem.id.in_(ids))))
+        if "prepayment_allocation" in kinds:
+            raise Killed()
+    svc.after_send = die
+    with pytest.raises(Killed):
+        svc.upload(svc.pending_ids(), package)
+    export_rules.SENT_KEYS.clear()   # a new process remembers nothing
+
+
+@pytest.mark.parametrize("then", ["import at once", "export again later", "export, then import"])
+def test_a_kill_after_the_package_saved_our_payment_never_counts_the_money_twice(xero_exporting, then):
+    store, package = xero_exporting
+    ids = _prepaid(store)
+    before = _balances(store, ids)
+    _killed_after_the_payments_were_saved(store, package)
+    [ours] = [p for p in _xero_payments(package) if p.stamp]
+    assert find_stamp(ours.reference) == ours.stamp and ours.amount == Decimal("30.00")
+
+    later = lambda: utcnow() + LEASE + timedelta(minutes=10)   # noqa: E731 - past the key's memory and the lease
+    if then != "import at once":
+        exporter = ExportService(store, clock=later)
+        summary = exporter.upload(exporter.pending_ids(), package)
+        assert summary.failed == 0 and summary.pending == 0, summary.text
+    importer = PaymentsImport(store, "xero")
+    fetched = importer.fetch(package)
+    made = importer.create_and_allocate(importer.ready_ids())
+
+    assert fetched.fetched == 0 and made.created == 0
+    assert _balances(store, ids) == before                       # no second receipt in bank or debtors
+    assert len([p for p in _xero_payments(package) if p.stamp]) == 1   # and no second payment in Xero
+    with store.session() as s:
+        assert s.scalars(select(ImportedPayment)).all() == []
+        alloc = s.scalar(select(ExportItem).where(ExportItem.item_type == "prepayment_allocation"))
+        assert alloc.status == "exported" and alloc.remote_id == ours.remote_id
+    if then == "import at once":   # the export afterwards has nothing left to send for it
+        exporter = ExportService(store, clock=later)
+        again = exporter.upload(exporter.pending_ids(), package)
+        assert again.failed == 0 and again.pending == 0
+        assert len([p for p in _xero_payments(package) if p.stamp]) == 1

@@ -1,0 +1,148 @@
+"""Every command against every kind of unusable company file: a message naming the file and what to do,
+exit code 2, no traceback, and the file exactly as it was. Only demo creates a file where there is none."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from kcc_desktop import company_file
+from kcc_desktop.cli import main
+from kcc_desktop.store import open_store
+
+COMMANDS = {
+    "status": ["status"],
+    "status --json": ["status", "--json"],
+    "export": ["export", "--all", "--json"],
+    "import": ["import", "--json"],
+    "trial-balance": ["trial-balance"],
+    "mapping list": ["mapping", "list"],
+    "import-documents": ["import-documents", "orders.csv"],
+    "connect": ["connect", "xero", "--no-browser", "--timeout", "1"],
+    "scheduled-run": ["scheduled-run", "--json"],
+    "schedule install": ["schedule", "install", "--every", "30m", "--dry-run"],
+    "demo": ["demo", "--documents", "0"],
+}
+# What the message must say, for each kind of file: the problem, in words.
+WORDS = {
+    "not SQLite": "not a KCC Desktop company file",
+    "another program's database": "not a KCC Desktop company file",
+    "empty": "not a KCC Desktop company file",
+    "truncated": "damaged",
+    "damaged": "damaged",
+    "folder": "is a folder",
+    "read-only": "read-only",
+    "locked": "locked by another program",
+    "newer": "newer version of KCC Desktop",
+    "missing": "There is no company file",
+}
+
+
+def _company(path: Path) -> None:
+    open_store(path).close()
+
+
+def _snapshot(path: Path) -> object:
+    if path.is_dir():
+        return sorted(p.name for p in path.iterdir())
+    return path.read_bytes() if path.exists() else None
+
+
+def make_bad(kind: str, folder: Path) -> Path:
+    path = folder / "company.sqlite"
+    if kind == "not SQLite":
+        path.write_text("Customer,Balance\nACME,100.00\n", encoding="utf-8")
+    elif kind == "another program's database":
+        with sqlite3.connect(path) as conn:
+            conn.execute("CREATE TABLE photos (id INTEGER PRIMARY KEY, name TEXT)")
+        conn.close()
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "truncated":
+        _company(path)
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2 + 100])
+    elif kind == "damaged":
+        _company(path)
+        data = bytearray(path.read_bytes())
+        page = int.from_bytes(data[16:18], "big")
+        for n in range(2, len(data) // page):   # every page but the first: the schema still reads, the rest not
+            data[n * page: n * page + 64] = b"\xa5" * 64
+        path.write_bytes(bytes(data))
+        (folder / "company.sqlite.bak").write_bytes(b"SQLite format 3\x00 an older copy")
+    elif kind == "folder":
+        path.mkdir()
+        (path / "notes.txt").write_text("not a company", encoding="utf-8")
+    elif kind == "read-only":
+        _company(path)
+        path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    elif kind in ("locked", "newer"):
+        _company(path)
+        if kind == "newer":
+            with sqlite3.connect(path) as conn:
+                conn.execute("UPDATE alembic_version SET version_num = '9999_future'")
+            conn.close()
+    return path
+
+
+@pytest.fixture
+def locker():
+    """Another program holding the file in an exclusive lock (a database browser mid-write)."""
+    held: list[sqlite3.Connection] = []
+
+    def lock(path: Path) -> None:
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+        conn.execute("BEGIN EXCLUSIVE")
+        conn.execute("UPDATE app_setting SET value = value")
+        held.append(conn)
+
+    yield lock
+    for conn in held:
+        conn.execute("ROLLBACK")
+        conn.close()
+
+
+@pytest.mark.parametrize("kind", list(WORDS))
+def test_every_command_refuses_an_unusable_company_file_in_words(kind, tmp_path, capsys, monkeypatch, locker):
+    monkeypatch.setattr(company_file, "OPEN_WAIT", 0.2)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "orders.csv").write_text("type,number\n", encoding="utf-8")
+    path = make_bad(kind, tmp_path) if kind != "missing" else tmp_path / "mistyped.sqlite"
+    if kind == "locked":
+        locker(path)
+    before = _snapshot(path)
+    for name, argv in COMMANDS.items():
+        if kind in ("missing", "empty") and name == "demo":
+            continue   # demo is the one command that builds a company where there is none (below)
+        code = main(["--db", str(path), *argv])
+        err = capsys.readouterr().err
+        assert code == 2, f"{name} on a {kind} file: exit {code}, said {err!r}"
+        assert WORDS[kind] in err and str(path) in err, f"{name} on a {kind} file said {err!r}"
+        assert "Traceback" not in err
+        assert _snapshot(path) == before, f"{name} changed the {kind} file"
+    if kind == "missing":
+        assert not path.exists() and not (tmp_path / "mistyped.sqlite-wal").exists()
+    if kind == "damaged":
+        assert "company.sqlite.bak" in err   # the backup to restore is named
+
+
+def test_only_demo_creates_a_company_file(tmp_path, capsys):
+    path = tmp_path / "sub" / "new.sqlite"
+    assert main(["--db", str(path), "status"]) == 2 and not path.exists() and not path.parent.exists()
+    assert main(["--db", str(path), "demo", "--documents", "2"]) == 0 and path.exists()
+    capsys.readouterr()
+    assert main(["--db", str(path), "trial-balance", "--json"]) == 0
+
+
+def test_a_file_that_cannot_even_be_read_is_refused(tmp_path, capsys):
+    if os.geteuid() == 0:
+        pytest.skip("root reads any file")
+    path = make_bad("read-only", tmp_path)
+    path.chmod(0)
+    assert main(["--db", str(path), "status"]) == 2
+    assert str(path) in capsys.readouterr().err

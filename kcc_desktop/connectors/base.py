@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import abc
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -296,9 +296,14 @@ class RemoteDocument:
     number: str
     total: Decimal
     amount_due: Decimal
-    status: str
+    status: str                        # DRAFT, SUBMITTED, AUTHORISED, PAID, VOIDED, DELETED
     reference: str = ""
     contact_remote_id: str = ""
+    # Read by reconciliation's list calls (a look-up by number may leave them empty):
+    date: _Date | None = None
+    currency: str = ""                 # the document's currency ("" the organisation's own)
+    base_total: Decimal | None = None  # the total in the organisation's currency, at the document's rate
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -445,6 +450,37 @@ class AccountingPackage(abc.ABC):
         """The remote id of the payment KCC created with this stamp (for ``payment``), None when the package
         cleanly has none. An answer that cannot be read raises, never counts as "not there"."""
         raise NotImplementedError(f"{type(self).__name__} cannot look payments up")
+
+    # --- reconciliation (sync/reconcile): paged list calls, never one request per document -------------
+
+    @property
+    def request_count(self) -> int:
+        """Requests put on the wire so far (every send counts): reconciliation reports its figure from it."""
+        return 0
+
+    def fetch_documents(self, wanted: Sequence[tuple[DocKind, str]], date_from: _Date | None = None,
+                        date_to: _Date | None = None) -> dict[str, RemoteDocument]:
+        """The package's side of documents it was sent: (kind, remote id) -> what it holds now, by remote id.
+        A document the package no longer has (deleted where deleting removes it) is simply absent; an answer
+        that cannot be read raises. ``date_from``/``date_to`` are the range being reconciled, for packages
+        that list some kinds by date rather than by id. Paged: about one request per 100 documents."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list documents")
+
+    def find_documents(self, wanted: Sequence[tuple[DocKind, str]]) -> dict[tuple[DocKind, str], list[RemoteDocument]]:
+        """Documents by (kind, number), many numbers a request (for rows marked exported by hand, which
+        have no remote id): (kind, number) -> every document of that kind and number, voided ones too."""
+        raise NotImplementedError(f"{type(self).__name__} cannot look documents up in bulk")
+
+    def fetch_payments(self, remote_ids: Sequence[str], stamp_prefix: str) -> dict[str, RemotePayment]:
+        """The payments KCC created (prepayment allocations), by remote id: those whose stamp starts with
+        ``stamp_prefix`` (``make_stamp``'s ``KCC-<file key>-``) or whose id is wanted, many a request. A payment
+        the package no longer holds is absent; a deleted or voided one comes back with that status."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list payments")
+
+    def update_document(self, remote_id: str, document: DocumentIn, idempotency_key: str) -> Result:
+        """Replace a document the package holds with the ledger's version (reconciliation's "send the change").
+        A package that refuses (paid, locked) answers a Result with ok=False and its own words."""
+        raise NotImplementedError(f"{type(self).__name__} cannot update documents")
 
     def match_contacts(self, contacts: list[ContactIn]) -> dict[str, RemoteContact]:
         """Contacts the package already holds for these (by key): by account number, then by exact name.

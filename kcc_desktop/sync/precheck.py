@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..connectors.base import OrganisationSettings
-from ..connectors.provider import Provider
+from ..connectors.provider import Provider, possessive
 from ..models import (
     Allocation,
     Company,
@@ -165,7 +165,7 @@ class PreCheck:
                             "shorten the number in the ledger")
         lock = self.org.lock_date
         if lock is not None and doc.date <= lock and self.rules.lock(doc.date) is not None:   # Xero keeps drafts
-            problems.append(f"{label} is dated {doc.date:%d %b %Y}, on or before {self.pkg}'s "
+            problems.append(f"{label} is dated {doc.date:%d %b %Y}, on or before {possessive(self.pkg)} "
                             f"{self.org.lock_date_label or 'lock date'} ({lock:%d %b %Y}); {self.pkg} refuses it")
         if not self.org.document_numbers_kept and DocumentKind(doc.kind).is_sales:
             problems.append(f"{label}: {self.pkg} numbers sales documents itself (custom transaction numbers are "

@@ -164,6 +164,14 @@ def test_a_missing_mapping_shows_a_feedback_row_that_opens_the_mapping_tab(tab, 
 def test_mark_as_exported_then_not_exported(tab, qtbot):
     select_refs(tab.pending_grid, "PI-0001")
     right_click(tab.pending_grid, qtbot, "Mark as Exported")
+    qtbot.waitUntil(lambda: tab.mark_reason_dialog is not None and tab.mark_reason_dialog.isVisible())
+    tab.mark_reason_dialog.setTextValue("   ")                      # a reason is required
+    tab.mark_reason_dialog.accept()
+    assert "reason" in tab.status_label.text() and tab.exported_model.rowCount() == 0
+    right_click(tab.pending_grid, qtbot, "Mark as Exported")
+    qtbot.waitUntil(lambda: tab.mark_reason_dialog.isVisible())
+    tab.mark_reason_dialog.setTextValue("Entered in Xero by hand")
+    tab.mark_reason_dialog.accept()
     exported = tab.exported_model
     [row] = [exported.row_data(i) for i in exported.ids()]
     assert row.reference == "PI-0001" and row.manual and not row.confirmed

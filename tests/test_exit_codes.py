@@ -1,8 +1,8 @@
-"""Every command's exit code matches README "Command line": 0 it worked; 1 something failed (the output
-says what); 2 the company file could not be opened, the arguments are wrong, or export / import has no
-valid sign-in; 3 scheduled-run found another sync holding the company file. Each command is run as the
-command line runs it (``cli.main``, or its own process where it serves until stopped) for success, failure
-and wrong arguments."""
+"""Every command's exit code matches README "Command line": 0 it worked; 1 something failed (the output says what);
+2 the company file could not be opened, the arguments are wrong, or there is no valid sign-in (export, import,
+mapping fetch, status); 3 scheduled-run found another sync holding the company file. Each command is run as the
+command line runs it (``cli.main``, or its own process where it serves until stopped) for success, failure and
+wrong arguments."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def test_trial_balance(store, tmp_db_path, tmp_path):
 def test_mapping(store, tmp_db_path, capsys):
     db = str(tmp_db_path)
     assert code("--db", db, "mapping", "list", "--json") == 0
-    assert code("--db", db, "mapping", "fetch") == 1                           # not connected: says so
+    assert code("--db", db, "mapping", "fetch") == 2                           # no sign-in: Connect first
     assert "Valid Connection Required" in capsys.readouterr().err
     assert code("--db", db, "mapping", "set", "9999", "200") == 1              # no such nominal
     assert code("--db", db, "mapping") == 2

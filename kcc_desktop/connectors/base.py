@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 _Date = date   # ``DocumentIn`` has a field named ``date``: its other fields name the type by this alias
@@ -151,16 +152,28 @@ class OrganisationSettings:
 
     def archived_contact(self, remote_id: str = "", name: str = "", account_number: str = "") -> RemoteContact | None:
         """The archived contact (not merged away) with this id, or this account number, or this exact name."""
+        by_id, by_number, by_name = self._archived_index
         number = account_number.strip().casefold()
+        found = (by_id.get(remote_id) if remote_id else None) or (by_number.get(number) if number else None)
+        if found is None and name:
+            found = by_name.get(name.strip().casefold())
+        return found
+
+    @cached_property
+    def _archived_index(self) -> tuple[dict[str, RemoteContact], dict[str, RemoteContact], dict[str, RemoteContact]]:
+        """Archived contacts (merged ones left out) by id, account number and name: the pre-check asks once a
+        document, so a look-up must not read them all."""
+        by_id: dict[str, RemoteContact] = {}
+        by_number: dict[str, RemoteContact] = {}
+        by_name: dict[str, RemoteContact] = {}
         for c in self.archived_contacts:
             if c.merged_to:
                 continue
-            if (remote_id and c.remote_id == remote_id) or (number and c.account_number.strip().casefold() == number):
-                return c
-        if name:
-            return next((c for c in self.archived_contacts if not c.merged_to
-                         and c.name.strip().casefold() == name.strip().casefold()), None)
-        return None
+            by_id.setdefault(c.remote_id, c)
+            if c.account_number.strip():
+                by_number.setdefault(c.account_number.strip().casefold(), c)
+            by_name.setdefault(c.name.strip().casefold(), c)
+        return by_id, by_number, by_name
 
     def merged_into(self, remote_id: str) -> str:
         """Where a merged contact's documents go now ("" if it was not merged), followed to the end."""
@@ -398,6 +411,8 @@ class MalformedResponse(Rejected):
 class AccountingPackage(abc.ABC):
     provider: str = ""
     batch_size: int = 50
+    # A customer and a supplier of one name are one contact (Xero); QuickBooks keeps Customers and Vendors apart.
+    contacts_shared: bool = False
 
     @abc.abstractmethod
     def organisation(self) -> Organisation: ...

@@ -100,6 +100,11 @@ class ExportTab(QWidget):
             eg, "Mark as &Not Exported", self.on_mark_not_exported_triggered, parent=self,
             enabled_if=lambda g: not self.busy and self._any_manual(g),
             tooltip="Put rows marked by hand back in Pending Export (rows that were sent stay)")
+        self.undo_match_action = selection_action(
+            eg, "Undo Matc&h", self.on_undo_match_triggered, parent=self,
+            enabled_if=lambda g: not self.busy and self._any_matched(g),
+            tooltip="Unlink companies and stock items matched to what the package already had: they go back to "
+                    "Pending Export and are created as new records")
         self.goto_action = selection_action(
             eg, "&Goto Document", self.on_goto_triggered, parent=self, maximum=1,
             enabled_if=lambda g: self._selected_document_sent(g),
@@ -129,11 +134,12 @@ class ExportTab(QWidget):
         self.addActions([self.upload_action, self.refresh_action])
         pg.set_context_actions([self.upload_action, self.precheck_action, self.mark_exported_action, None,
                                 self.export_csv_action])
-        eg.set_context_actions([self.goto_action, self.verify_action, self.mark_not_exported_action, None,
-                                self.export_csv_action])
+        eg.set_context_actions([self.goto_action, self.verify_action, self.mark_not_exported_action,
+                                self.undo_match_action, None, self.export_csv_action])
         fg.set_context_actions([self.open_mapping_action, None, self.export_csv_action])
         self.menu_actions = [self.upload_action, self.precheck_action, self.mark_exported_action,
-                             self.mark_not_exported_action, self.goto_action, self.verify_action]
+                             self.mark_not_exported_action, self.undo_match_action, self.goto_action,
+                             self.verify_action]
 
     def _layout(self) -> None:
         bar = QHBoxLayout()
@@ -246,6 +252,10 @@ class ExportTab(QWidget):
             return True   # checking 100k rows on every click costs more than the service's own filter
         return any(r is not None and r.manual for r in grid.source_model.rows_for(ids))
 
+    def _any_matched(self, grid: GridView) -> bool:
+        ids = grid.selected_ids()
+        return len(ids) > 5000 or any(r is not None and r.matched for r in grid.source_model.rows_for(ids))
+
     def _selected_document_sent(self, grid: GridView) -> bool:
         ids = grid.selected_ids()
         row = grid.source_model.row_data(ids[0]) if len(ids) == 1 else None
@@ -304,7 +314,8 @@ class ExportTab(QWidget):
     def on_precheck_finished(self, results: dict[int, str]) -> None:
         problems = sum(1 for text in results.values() if text != "OK")
         self.status_label.setText(f"Pre-check: {len(results):,} checked, {problems:,} with problems"
-                                  + (" (see the Pre-check column)." if problems else "."))
+                                  + (" (see the Pre-check column, and Error Feedback for what to do)."
+                                     if problems else "."))
 
     def on_verify_triggered(self) -> None:
         ids = self.exported_grid.selected_ids()
@@ -353,6 +364,15 @@ class ExportTab(QWidget):
         kept = len(ids) - n
         self.status_label.setText(f"{n:,} rows back in Pending Export"
                                   + (f"; {kept:,} were sent to the package and stay exported." if kept else "."))
+        self.refresh()
+
+    def on_undo_match_triggered(self) -> None:
+        from ..sync.options import OptionsService
+
+        done = self.service.unlink_matched(self.exported_grid.selected_ids(), OptionsService(self.ctx.store).provider)
+        kept = "; ".join(sorted(set(done.kept.values())))
+        self.status_label.setText(f"{len(done.unlinked):,} back in Pending Export, to be created as new records"
+                                  + (f"; {len(done.kept):,} stay linked: {kept}." if done.kept else "."))
         self.refresh()
 
     def on_goto_triggered(self) -> None:

@@ -45,7 +45,7 @@ from ..base import (
 )
 from ..pacing import Pacer, pacer_for
 from ..settings import QUICKBOOKS, ConnectionSettings, require_secure
-from ..tokens import TokenManager, TokenResponse, TokenStore, redact
+from ..tokens import TokenManager, TokenResponse, TokenStore, binding_problem, redact
 from ..transport import RETRY_POLICY, RetryPolicy, Transport
 from . import mapping as m
 from .api import MAX_BATCH, MAX_RESULTS, Answer, Op, QboApi, keyed
@@ -137,10 +137,12 @@ class QuickBooksPackage(AccountingPackage):
         return token_json(client)
 
     def disconnect(self) -> None:
-        """Revoke the refresh token at Intuit and forget it here (the keyring entry goes too)."""
+        """Revoke the refresh token at Intuit and forget it here (the keyring entry goes too). A sign-in made
+        for another address is only forgotten: it is never sent anywhere else, not even to be revoked."""
         tokens = self.store.load(QUICKBOOKS, self.realm_id)
         try:
-            if tokens and tokens.refresh_token:
+            if tokens and tokens.refresh_token and not binding_problem(
+                    tokens, self.endpoints.audience, not self.endpoints.is_sandbox, self.realm_id):
                 self.auth_client().revoke(token=tokens.refresh_token)
         except Exception as exc:
             log.warning("Revoking the QuickBooks sign-in failed: %s", redact(auth_failure(exc, "revoke")))

@@ -9,7 +9,7 @@ in our terms); sign-in specifics are in ``auth.py``; SDK models are built and re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -48,23 +48,33 @@ from .http import UsageError, XeroClient, shape_guard
 
 PAGE_SIZE = 100          # GET /Payments pages hold 100
 OVERPAYMENT_LOOKUP = 25  # overpayment ids per GET /BankTransactions where-clause (keeps the URL short)
+LIST_PAGE = 1000         # contacts a page when listing them all (pageSize: at most 1000)
 MATCH_CHUNK = 10         # contacts or items per look-up for existing records (keeps the URL short)
 IDS_CHUNK = 100          # invoice ids per GET /Invoices?IDs= (reconciliation: one request per 100 documents)
 NUMBERS_CHUNK = 50       # invoice numbers per GET /Invoices?InvoiceNumbers= (numbers are longer than ids)
 WHERE_CHUNK = 25         # credit notes per where-clause of ids or numbers (GET /CreditNotes has no IDs filter)
 
 
-def _best_contact(wanted: ContactIn, rows: list[RemoteContact]) -> RemoteContact | None:
-    """By account number first; then by exact name, an active contact before an archived one."""
-    number = wanted.account_number.strip().casefold()
-    if number:
-        found = next((r for r in rows if r.account_number.strip().casefold() == number), None)
-        if found is not None:
-            return found
-    name = wanted.name.strip().casefold()
-    named = [r for r in rows if r.name.strip().casefold() == name]
-    named.sort(key=lambda r: (not r.active, not r.merged_to))
-    return named[0] if named else None
+class _ContactIndex:
+    """The organisation's contacts by account number and by name (both ignoring case and spaces around),
+    so matching many of ours against many of theirs is one look-up each."""
+
+    def __init__(self, rows: Iterable[RemoteContact]) -> None:
+        self.by_number: dict[str, RemoteContact] = {}
+        self.by_name: dict[str, list[RemoteContact]] = {}
+        for r in rows:
+            if r.account_number.strip():
+                self.by_number.setdefault(r.account_number.strip().casefold(), r)
+            self.by_name.setdefault(r.name.strip().casefold(), []).append(r)
+
+    def best(self, wanted: ContactIn) -> RemoteContact | None:
+        """By account number first; then by exact name, an active contact before an archived one."""
+        number = wanted.account_number.strip().casefold()
+        if number and number in self.by_number:
+            return self.by_number[number]
+        named = sorted(self.by_name.get(wanted.name.strip().casefold(), ()),
+                       key=lambda r: (not r.active, not r.merged_to))   # merged: followed
+        return named[0] if named else None
 
 
 class _Keyed(Protocol):
@@ -78,6 +88,7 @@ PageFetch = Callable[[int, dict[str, Any]], tuple[list[RemotePayment], int, Any]
 class XeroPackage(AccountingPackage):
     provider = "xero"
     batch_size = 50
+    contacts_shared = True
 
     def __init__(self, settings: ConnectionSettings, tokens: TokenManager, *, endpoints: Endpoints | None = None,
                  pacer: Pacer | None = None, timeout: float = 60.0, connect_timeout: float = 10.0,
@@ -445,20 +456,40 @@ class XeroPackage(AccountingPackage):
         """The organisation's own contacts for ours: by AccountNumber (unique in Xero), then by exact name
         (ignoring case, as Xero's name uniqueness does), an active one before an archived one. Archived ones
         are included; a merged one is followed to the contact it was merged into. Paged, so Xero includes
-        MergedToContactID (spec, Contact)."""
+        MergedToContactID (spec, Contact).
+
+        A few are looked up MATCH_CHUNK at a time; for many, listing every contact (LIST_PAGE a request)
+        is cheaper when the organisation has fewer contacts than that would take look-ups: the first
+        page's pagination says which, so a first upload of thousands costs a handful of requests."""
+        index = self._every_contact(-(-len(contacts) // MATCH_CHUNK)) if len(contacts) > MATCH_CHUNK else None
+        if index is not None:
+            return {c.key: self._follow_merge(found) for c in contacts if (found := index.best(c)) is not None}
         out: dict[str, RemoteContact] = {}
         for n in range(0, len(contacts), MATCH_CHUNK):
             chunk = contacts[n:n + MATCH_CHUNK]
             clauses = [m.where_equals("AccountNumber", c.account_number) for c in chunk if c.account_number]
             clauses += [m.where_equals("Name", c.name) for c in chunk]
-            rows = [xo.remote_contact(r) for r in self._pages_of(
+            found_in = _ContactIndex(xo.remote_contact(r) for r in self._pages_of(
                 "look up existing contacts", self.api.get_contacts, "contacts", where=" OR ".join(clauses),
-                include_archived=True)]
+                include_archived=True))
             for c in chunk:
-                found = _best_contact(c, rows)
+                found = found_in.best(c)
                 if found is not None:
                     out[c.key] = self._follow_merge(found)
         return out
+
+    def _every_contact(self, lookups: int) -> _ContactIndex | None:
+        """Every contact, archived ones included, if listing them takes no more requests than ``lookups``;
+        else None (one request spent finding out)."""
+        first = self._call("list contacts", self.api.get_contacts, page=1, page_size=LIST_PAGE, include_archived=True)
+        rows = list(first.contacts or [])
+        pages = getattr(getattr(first, "pagination", None), "page_count", None)
+        if not isinstance(pages, int) or pages > lookups:
+            return None
+        for page in range(2, pages + 1):
+            rows += self._call("list contacts", self.api.get_contacts, page=page, page_size=LIST_PAGE,
+                               include_archived=True).contacts or []
+        return _ContactIndex(xo.remote_contact(r) for r in rows)
 
     def _follow_merge(self, contact: RemoteContact) -> RemoteContact:
         seen = {contact.remote_id}
@@ -472,15 +503,13 @@ class XeroPackage(AccountingPackage):
 
     @shape_guard("look up existing items")
     def match_items(self, items: list[ItemIn]) -> dict[str, str]:
-        """The organisation's own items with our codes (item codes are unique in Xero, ignoring case)."""
-        out: dict[str, str] = {}
-        for n in range(0, len(items), MATCH_CHUNK):
-            chunk = items[n:n + MATCH_CHUNK]
-            where = " OR ".join(m.where_equals("Code", i.code) for i in chunk)
-            rows = self._call("look up existing items", self.api.get_items, where=where).items or []
-            by_code = {str(r.code or "").casefold(): str(r.item_id) for r in rows}
-            out.update({i.key: by_code[i.code.casefold()] for i in chunk if i.code.casefold() in by_code})
-        return out
+        """The organisation's own items with our codes (item codes are unique in Xero, ignoring case): a
+        few looked up by code, else every item in one request (GET /Items is not paged)."""
+        where = " OR ".join(m.where_equals("Code", i.code) for i in items) if len(items) <= MATCH_CHUNK else None
+        rows = self._call("look up existing items", self.api.get_items,
+                          **({"where": where} if where else {})).items or []
+        by_code = {str(r.code or "").casefold(): str(r.item_id) for r in rows}
+        return {i.key: by_code[i.code.casefold()] for i in items if i.code.casefold() in by_code}
 
     def list_payments(self, since: datetime | None) -> Iterator[PaymentPage]:
         """Receipts and supplier payments (GET /Payments), then overpayments (GET /Overpayments), then

@@ -146,3 +146,25 @@ def test_a_file_that_cannot_even_be_read_is_refused(tmp_path, capsys):
     path.chmod(0)
     assert main(["--db", str(path), "status"]) == 2
     assert str(path) in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["missing", "not SQLite", "damaged", "newer"])
+def test_the_window_refuses_a_named_file_it_cannot_use_and_makes_none(kind, tmp_path, monkeypatch):
+    """``kcc-desktop --db FILE`` (the window) opens through ``open_context``: a mistyped or unusable file is a
+    StoreError in words (the window shows it and exits 2), and nothing is created or changed."""
+    import argparse
+
+    from kcc_desktop.app import open_context
+    from kcc_desktop.store import StoreError
+
+    monkeypatch.delenv("KCC_DB", raising=False)
+    path = make_bad(kind, tmp_path) if kind != "missing" else tmp_path / "mistyped.sqlite"
+    before = _snapshot(path)
+    with pytest.raises(StoreError) as refused:
+        open_context(argparse.Namespace(db=str(path), demo=False))
+    assert WORDS[kind] in str(refused.value) and str(path) in str(refused.value)
+    assert _snapshot(path) == before
+    monkeypatch.setenv("KCC_DB", str(path))
+    with pytest.raises(StoreError):
+        open_context(argparse.Namespace(db=None, demo=False))
+    assert _snapshot(path) == before

@@ -432,7 +432,7 @@ class MainWindow(QMainWindow):
         from ..store import StoreError, open_store
 
         try:
-            store = open_store(path)
+            store = open_store(path, create=False)   # opening never makes a new file
         except StoreError as exc:
             QMessageBox.warning(self, "Open company file", str(exc))
             return None

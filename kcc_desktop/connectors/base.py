@@ -56,6 +56,47 @@ class Organisation:
 
 
 @dataclass(frozen=True)
+class OrganisationSettings:
+    """What the organisation's own settings let KCC send: read by ``kcc-desktop check`` and, from the copy
+    kept at Get Nominal & Tax Accounts, by the pre-check, so a refusal is predicted before anything is sent.
+    The defaults are what an organisation with no such setting allows."""
+
+    base_currency: str = "GBP"
+    currencies: frozenset[str] = frozenset({"GBP"})   # the currencies documents may be in (base included)
+    lock_date: date | None = None       # documents dated on or before it are refused
+    lock_date_label: str = ""           # what the package calls it: "period lock date", "closing date"
+    document_numbers_kept: bool = True  # False: the package numbers documents itself, ignoring ours
+    document_number_max: int = 255      # the longest document number the package keeps
+    approvals_left: int | None = None   # invoices and bills the plan still lets this month approve; None: no cap
+    granted_scopes: frozenset[str] = frozenset()   # what the sign-in allows (empty: the package does not say)
+    needed_scopes: frozenset[str] = frozenset()    # what KCC's features need of it
+
+    @property
+    def missing_scopes(self) -> frozenset[str]:
+        return self.needed_scopes - self.granted_scopes if self.granted_scopes else frozenset()
+
+    def to_json(self) -> dict[str, object]:
+        return {"base_currency": self.base_currency, "currencies": sorted(self.currencies),
+                "lock_date": self.lock_date.isoformat() if self.lock_date else None,
+                "lock_date_label": self.lock_date_label, "document_numbers_kept": self.document_numbers_kept,
+                "document_number_max": self.document_number_max, "approvals_left": self.approvals_left,
+                "granted_scopes": sorted(self.granted_scopes), "needed_scopes": sorted(self.needed_scopes)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OrganisationSettings:
+        lock = data.get("lock_date")
+        return cls(base_currency=str(data.get("base_currency") or "GBP"),
+                   currencies=frozenset(data.get("currencies") or ["GBP"]),
+                   lock_date=date.fromisoformat(lock) if lock else None,
+                   lock_date_label=str(data.get("lock_date_label") or ""),
+                   document_numbers_kept=bool(data.get("document_numbers_kept", True)),
+                   document_number_max=int(data.get("document_number_max") or 255),
+                   approvals_left=None if data.get("approvals_left") is None else int(data["approvals_left"]),
+                   granted_scopes=frozenset(data.get("granted_scopes") or []),
+                   needed_scopes=frozenset(data.get("needed_scopes") or []))
+
+
+@dataclass(frozen=True)
 class RemoteAccount:
     id: str
     code: str
@@ -272,6 +313,13 @@ class AccountingPackage(abc.ABC):
 
     @abc.abstractmethod
     def organisation(self) -> Organisation: ...
+
+    def organisation_settings(self) -> OrganisationSettings:
+        """The organisation's settings that decide what it accepts (lock dates, currencies, plan limits,
+        numbering, the sign-in's scopes). A package that knows none of them allows anything in its base
+        currency."""
+        base = self.organisation().base_currency
+        return OrganisationSettings(base_currency=base, currencies=frozenset({base}))
 
     @abc.abstractmethod
     def fetch_accounts(self) -> list[RemoteAccount]: ...

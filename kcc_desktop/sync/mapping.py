@@ -42,6 +42,7 @@ from .mapping_types import (
     Suggestion,
 )
 from .options import OptionsService
+from .org_settings import save_settings
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ class MappingService:
         accounts = package.fetch_accounts()
         rates = package.fetch_tax_rates()
         banks = package.fetch_bank_accounts()
+        save_settings(self.store, self.provider, package.organisation_settings())   # for the pre-check
         now = utcnow()
         # category -> (code, remote id, name, type, status, rate)
         incoming: dict[str, list[tuple[str, str, str, str, str, Decimal | None]]] = {

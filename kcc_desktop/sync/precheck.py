@@ -17,6 +17,7 @@ from functools import partial
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ..connectors.base import OrganisationSettings
 from ..connectors.provider import Provider
 from ..models import (
     Allocation,
@@ -31,6 +32,7 @@ from ..models import (
 )
 from ..store import Store
 from . import payloads as pl
+from .org_settings import cached_settings
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ class PreCheck:
         self.store = store
         self.provider = provider or OptionsService(store).provider
         self.pkg = Provider.label_of(self.provider, short=True)
+        # The organisation's settings as last read (Get Nominal & Tax Accounts, or Check Connection).
+        self.org = cached_settings(store, self.provider) or OrganisationSettings()
 
     def run(self, item_ids: Iterable[int], progress: Callable[[int, int, str], None] | None = None,
             cancel: threading.Event | None = None) -> dict[int, str]:
@@ -141,9 +145,18 @@ class PreCheck:
         found = email_problem(doc.company)
         if found:
             problems.append(found)
-        if self.provider == "quickbooks" and len(doc.number) > QBO_DOC_NUMBER_MAX:
-            problems.append(f"{label}: QuickBooks document numbers have at most {QBO_DOC_NUMBER_MAX} characters; "
+        longest = min(self.org.document_number_max, QBO_DOC_NUMBER_MAX if self.provider == "quickbooks" else 255)
+        if len(doc.number) > longest:
+            problems.append(f"{label}: {self.pkg} document numbers have at most {longest} characters; "
                             "shorten the number in the ledger")
+        lock = self.org.lock_date
+        if lock is not None and doc.date <= lock:
+            problems.append(f"{label} is dated {doc.date:%d %b %Y}, on or before {self.pkg}'s "
+                            f"{self.org.lock_date_label or 'lock date'} ({lock:%d %b %Y}); {self.pkg} refuses it")
+        if (ctx.options.multicurrency and doc.currency != self.org.base_currency
+                and doc.currency not in self.org.currencies):
+            problems.append(f"{label} is in {doc.currency}, which {self.pkg} does not have: add the currency "
+                            f"in {self.pkg} first")
         sales = DocumentKind(doc.kind).is_sales
         for line in doc.lines:
             what = f"Line {line.line_no}"

@@ -14,6 +14,7 @@ from kcc_desktop import company_file
 from kcc_desktop.cli import main
 from kcc_desktop.store import open_store
 
+# Every command that opens the company file (``schedule status``/``remove`` ask the OS scheduler, not --db).
 COMMANDS = {
     "status": ["status"],
     "status --json": ["status", "--json"],
@@ -25,6 +26,8 @@ COMMANDS = {
     "connect": ["connect", "xero", "--no-browser", "--timeout", "1"],
     "scheduled-run": ["scheduled-run", "--json"],
     "schedule install": ["schedule", "install", "--every", "30m", "--dry-run"],
+    "check": ["check"],
+    "mapping auto": ["mapping", "auto"],
     "demo": ["demo", "--documents", "0"],
 }
 # What the message must say, for each kind of file: the problem, in words.
@@ -116,15 +119,19 @@ def test_every_command_refuses_an_unusable_company_file_in_words(kind, tmp_path,
     if kind == "locked":
         locker(path)
     before = _snapshot(path)
-    for name, argv in COMMANDS.items():
+    copy = tmp_path / "copy.sqlite"
+    runs = {name: ["--db", str(path), *argv] for name, argv in COMMANDS.items()}
+    runs["migrate-store FROM"] = ["migrate-store", str(path), str(copy)]
+    for name, args in runs.items():
         if kind in ("missing", "empty") and name == "demo":
             continue   # demo is the one command that builds a company where there is none (below)
-        code = main(["--db", str(path), *argv])
+        code = main(args)
         err = capsys.readouterr().err
         assert code == 2, f"{name} on a {kind} file: exit {code}, said {err!r}"
         assert WORDS[kind] in err and str(path) in err, f"{name} on a {kind} file said {err!r}"
         assert "Traceback" not in err
         assert _snapshot(path) == before, f"{name} changed the {kind} file"
+    assert not copy.exists()
     if kind == "missing":
         assert not path.exists() and not (tmp_path / "mistyped.sqlite-wal").exists()
     if kind == "damaged":

@@ -130,6 +130,21 @@ def _database(engine: str, n: int) -> Iterator[str]:
         yield str(_TMP / f"company-{n}.sqlite")
 
 
+def _plan(kills: int, rounds: int, engines: list[str]) -> list[tuple[str, str]]:
+    """The runs in order: the engines take turns, and the rounds come spread among the kills, so a run
+    stopped early still has some of everything."""
+    plan: list[tuple[str, str]] = []
+    every = max(1, kills // rounds) if rounds else 0
+    done = 0
+    for i in range(kills):
+        plan += [("kill", e) for e in engines]
+        if every and (i + 1) % every == 0 and done < rounds:
+            plan += [("round", e) for e in engines]
+            done += 1
+    plan += [("round", e) for _ in range(rounds - done) for e in engines]
+    return plan
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.chaos", description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=50, help="kill runs per provider and engine (default 50)")
@@ -146,38 +161,40 @@ def main() -> int:
         ["sqlite"] + (["postgresql"] if os.environ.get("KCC_TEST_PG_URL") else [])
     (_TMP / "xdg" / "python_keyring").mkdir(parents=True, exist_ok=True)
     rng = random.Random(args.seed)
-    total, n = Audit(), 0
+    tally: dict[tuple[str, str, str], tuple[int, Audit]] = {}
+    n = 0
     started = time.monotonic()
-    for provider in args.providers.split(","):
-        world = WORLDS[provider](args.seed)
-        reach = {"export": 40, "import": 8}
-        try:
-            for engine in engines:
-                sub = Audit()
-                for k in range(args.kills):
+    try:
+        for provider in args.providers.split(","):
+            world = WORLDS[provider](args.seed)
+            reach = {"export": 40, "import": 8}
+            counts = {e: {"kill": 0, "round": 0} for e in engines}
+            try:
+                for kind, engine in _plan(args.kills, args.rounds, engines):
                     n += 1
+                    counts[engine][kind] += 1
                     t0 = time.monotonic()
                     with _database(engine, n) as db:
-                        what, audit = kill_run(world, db, rng, reach)
+                        if kind == "kill":
+                            what, audit = kill_run(world, db, rng, reach)
+                            label = f"kill {provider} {engine} {counts[engine][kind]} ({what}"
+                        else:
+                            desks = 3 if engine == "postgresql" else 2
+                            audit = desks_round(world, db, desks, seed=rng.randrange(1 << 30))
+                            label = f"round {provider} {engine} {desks} desks {counts[engine][kind]} ("
                         world.close()
-                    sub += audit
-                    print(f"kill {provider} {engine} {k + 1} ({what}; {time.monotonic() - t0:.0f} s): "
-                          f"{audit.text()}", flush=True)
-                desks = 3 if engine == "postgresql" else 2
-                for k in range(args.rounds):
-                    n += 1
-                    t0 = time.monotonic()
-                    with _database(engine, n) as db:
-                        audit = desks_round(world, db, desks, seed=rng.randrange(1 << 30))
-                        world.close()
-                    sub += audit
-                    print(f"round {provider} {engine} {desks} desks {k + 1} ({time.monotonic() - t0:.0f} s): "
-                          f"{audit.text()}", flush=True)
-                print(f"== {provider} {engine}: {args.kills} kills, {args.rounds} rounds: {sub.text()}", flush=True)
-                total += sub
-        finally:
-            world.stop()
-    print(f"TOTAL ({', '.join(args.providers.split(','))} on {', '.join(engines)}; "
+                    runs, sub = tally.get((provider, engine, kind), (0, Audit()))
+                    tally[(provider, engine, kind)] = (runs + 1, sub + audit)
+                    print(f"{label}; {time.monotonic() - t0:.0f} s): {audit.text()}", flush=True)
+            finally:
+                world.stop()
+    except KeyboardInterrupt:
+        print("stopped by hand; the totals so far:")
+    total = Audit()
+    for (provider, engine, kind), (runs, sub) in sorted(tally.items()):
+        print(f"== {provider} {engine} {kind}s: {runs}: {sub.text()}")
+        total += sub
+    print(f"TOTAL ({len(tally)} kinds of run, {sum(r for r, _ in tally.values())} runs; "
           f"{time.monotonic() - started:.0f} s): {total.text()}")
     return 0 if total.clean else 1
 

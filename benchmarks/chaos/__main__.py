@@ -103,7 +103,7 @@ def kill_run(world: World, db: str, rng: random.Random, reach: dict[str, int]) -
     return what, world.audit() + Audit(crashes=crashes)
 
 
-def desks_round(world: World, db: str, desks: int, seed: int) -> Audit:
+def desks_round(world: World, db: str, desks: int, seed: int) -> tuple[str, Audit]:
     world.new_company(db)
     faults = {"latency": 0.02, "error_rate": 0.1, "drop_after_commit_rate": 0.1, "seed": seed}
     world.sandbox.faults(**faults)
@@ -115,8 +115,11 @@ def desks_round(world: World, db: str, desks: int, seed: int) -> Audit:
     crashes += _run(db, *[["import", "--json"]] * (desks - 1), ["export", "--all", "--json"])
     world.sandbox.faults(error_rate=0.0, drop_after_commit_rate=0.0, latency=0.0)
     world.proxy.corrupt_rate = 0.0
+    played = world.sandbox.stats()["faults"]
+    what = (f"{played['error'] + played['dropped']} faults, {world.proxy.corrupted} answers corrupted of "
+            f"{world.proxy.answers}")
     crashes += _finish(db)
-    return world.audit() + Audit(crashes=crashes)
+    return what, world.audit() + Audit(crashes=crashes)
 
 
 @contextmanager
@@ -180,8 +183,8 @@ def main() -> int:
                             label = f"kill {provider} {engine} {counts[engine][kind]} ({what}"
                         else:
                             desks = 3 if engine == "postgresql" else 2
-                            audit = desks_round(world, db, desks, seed=rng.randrange(1 << 30))
-                            label = f"round {provider} {engine} {desks} desks {counts[engine][kind]} ("
+                            what, audit = desks_round(world, db, desks, seed=rng.randrange(1 << 30))
+                            label = f"round {provider} {engine} {desks} desks {counts[engine][kind]} ({what}"
                         world.close()
                     runs, sub = tally.get((provider, engine, kind), (0, Audit()))
                     tally[(provider, engine, kind)] = (runs + 1, sub + audit)

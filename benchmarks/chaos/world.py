@@ -98,7 +98,7 @@ class World:
 
         self.close()
         self.sandbox.reset()
-        self.proxy.corrupt_rate = 0.0
+        self.proxy.corrupt_rate, self.proxy.corrupted, self.proxy.answers = 0.0, 0, 0
         reset_pacers()
         os.environ[ENV_ROOT[self.provider]] = self.proxy.root   # the desks, and this sign-in, go through the proxy
         install_queue_listeners()

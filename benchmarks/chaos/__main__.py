@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -148,6 +149,10 @@ def _plan(kills: int, rounds: int, engines: list[str]) -> list[tuple[str, str]]:
     return plan
 
 
+def _stop(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.chaos", description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=50, help="kill runs per provider and engine (default 50)")
@@ -163,6 +168,7 @@ def main() -> int:
     engines = args.engines.split(",") if args.engines else \
         ["sqlite"] + (["postgresql"] if os.environ.get("KCC_TEST_PG_URL") else [])
     (_TMP / "xdg" / "python_keyring").mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, _stop)   # kill PID: the totals so far, and the test databases dropped
     rng = random.Random(args.seed)
     tally: dict[tuple[str, str, str], tuple[int, Audit]] = {}
     n = 0

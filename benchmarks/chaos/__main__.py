@@ -199,6 +199,11 @@ def main() -> int:
                 world.stop()
     except KeyboardInterrupt:
         print("stopped by hand; the totals so far:")
+    finally:
+        if "postgresql" in engines:
+            from tests.helpers.engines import drop_templates
+
+            drop_templates()
     total = Audit()
     for (provider, engine, kind), (runs, sub) in sorted(tally.items()):
         print(f"== {provider} {engine} {kind}s: {runs}: {sub.text()}")

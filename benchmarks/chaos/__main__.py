@@ -98,7 +98,7 @@ def kill_run(world: World, db: str, rng: random.Random, reach: dict[str, int]) -
         reach[scenario] = max(1, world.proxy.answers)
         what = f"{scenario}, finished before answer {at}"
     else:
-        what = f"{scenario}, killed at answer {at}"
+        what = f"{scenario}, killed at answer {at}: {world.proxy.killed_on}"
     world.sandbox.faults(latency=0.0)
     crashes += _finish(db)
     return what, world.audit() + Audit(crashes=crashes)

@@ -36,6 +36,7 @@ class CorruptingProxy:
         self._lock = threading.Lock()
         self._kill: tuple[int, int] | None = None   # (answer number, pid)
         self.killed_at: int | None = None
+        self.killed_on = ""                 # the request whose answer the desk never got
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -58,7 +59,7 @@ class CorruptingProxy:
                 finally:
                     conn.close()
                 if self.path.startswith(API_PREFIXES):
-                    proxy._answered()
+                    proxy._answered(f"{self.command} {self.path.split('?')[0]}")
                     if 200 <= status < 300:
                         status, out_headers, data = proxy._maybe_corrupt(status, out_headers, data)
                 self.send_response(status, reason)
@@ -90,12 +91,12 @@ class CorruptingProxy:
         with self._lock:
             self._kill = None
 
-    def _answered(self) -> None:
+    def _answered(self, what: str) -> None:
         with self._lock:
             self.answers += 1
             if self._kill is not None and self.answers >= self._kill[0]:
                 pid = self._kill[1]
-                self._kill, self.killed_at = None, self.answers
+                self._kill, self.killed_at, self.killed_on = None, self.answers, what
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
 

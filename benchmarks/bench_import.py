@@ -146,7 +146,7 @@ def _prepare(provider: str, n: int, server: Server):
 
 def connect(provider: str, server: Server, store):
     from kcc_desktop.connectors.settings import QUICKBOOKS, ConnectionSettings, save_connection
-    from kcc_desktop.connectors.tokens import TokenSet, TokenStore
+    from kcc_desktop.connectors.tokens import TokenSet, TokenStore, bind
     from kcc_desktop.settings_db import DbSettingsStore
     from tests.helpers.connect import connect_store, open_package
 
@@ -158,9 +158,10 @@ def connect(provider: str, server: Server, store):
     from kcc_desktop.sandbox.qbo_testing import qbo_login
 
     data = qbo_login(server.urls())
-    TokenStore().save(QUICKBOOKS, data["realm_id"], TokenSet.from_response(data))
     settings = ConnectionSettings(provider=QUICKBOOKS, api_root=server.root, client_id="test",
                                   tenant_id=data["realm_id"])
+    TokenStore().save(QUICKBOOKS, data["realm_id"],
+                      bind(TokenSet.from_response(data), settings.endpoints().audience, data["realm_id"]))
     save_connection(DbSettingsStore(store), settings)
     return QuickBooksPackage(settings, TokenStore(), client_secret="test",
                              time_scale=float(os.environ["KCC_PACING_TIME_SCALE"]))

@@ -27,6 +27,11 @@ os.environ["KCC_LOG_DIR"] = str(_SESSION_DIR / "logs")
 os.environ.pop("KCC_DB", None)
 os.environ.pop("KCC_XERO_URL", None)
 os.environ.pop("KCC_QBO_URL", None)
+# Sign-ins against unregistered sandboxes take any free loopback port (tests run in parallel); the tests of
+# registered sandboxes set their own fixed, registered address.
+os.environ["KCC_OAUTH_REDIRECT_URI"] = "http://127.0.0.1:0/callback"
+for _name in ("KCC_XERO_CLIENT_ID", "KCC_QBO_CLIENT_ID", "KCC_QBO_CLIENT_SECRET", "KCC_OAUTH_REDIRECT_PORT"):
+    os.environ.pop(_name, None)
 
 
 @pytest.fixture(autouse=True)

@@ -17,8 +17,13 @@ if TYPE_CHECKING:
 else:
     Subparsers = argparse._SubParsersAction
 
-# Exit code of every command when its company file cannot be opened.
-NO_COMPANY_FILE = 2
+# Exit codes, as README "Command line" lists them.
+OK = 0                 # everything worked
+FAILED = 1             # something failed; the output says what
+BAD_ARGUMENTS = 2      # the arguments are wrong (argparse's own errors exit 2 too)
+NO_COMPANY_FILE = 2    # the company file could not be opened
+NO_SIGN_IN = 2         # no valid sign-in: none, revoked, or made for another address (Connect again)
+# 3 (scheduled-run only): another sync holds the company file; see schedule.BUSY_EXIT_CODE.
 
 
 def open_company_file(db: str | None, *, create: bool = False, must_exist: bool = True) -> Store | None:

@@ -1,8 +1,9 @@
 """``kcc-desktop [--db PATH] export [--all | --ids N ...] [--json]``: Upload Data without the window.
 
 Runs the same ExportService as the Export tab (for scheduled sync) and prints
-``{"exported", "failed", "pending"}``. Exit code 0 when everything sent went through, 1 when anything
-failed or was held back, 2 when the run could not start (no company file, no connection).
+``{"exported", "failed", "pending"}``. Exit codes (README "Command line"): 0 when everything sent went
+through; 1 when anything failed or was held back; 2 when the company file could not be opened, an ``--ids``
+row is not pending export, or there is no valid sign-in (none, revoked, or made for another address).
 """
 
 from __future__ import annotations
@@ -27,19 +28,26 @@ def run_export(args: argparse.Namespace) -> int:
     from ..connectors.base import ConnectorError
     from ..context import AppContext
     from ..sync.export import ExportService
-    from . import NO_COMPANY_FILE, open_company_file
+    from . import BAD_ARGUMENTS, FAILED, NO_COMPANY_FILE, NO_SIGN_IN, OK, open_company_file
 
     store = open_company_file(args.db)
     if store is None:
         return NO_COMPANY_FILE
     ctx = AppContext(store)
     service = ExportService(ctx.store)
+    pending = service.pending_ids()
+    unknown = sorted(set(args.ids or ()) - set(pending))
+    if unknown:
+        print(f"kcc-desktop export: {', '.join(map(str, unknown))} {'is' if len(unknown) == 1 else 'are'} not "
+              "pending export (see the Pending Export grid's ids, or leave --ids out to send everything).",
+              file=sys.stderr)
+        return BAD_ARGUMENTS
     try:
         package = ctx.package()
     except ConnectorError as exc:
         print(str(exc), file=sys.stderr)
-        return 2
-    ids = args.ids if args.ids else service.pending_ids()
+        return NO_SIGN_IN
+    ids = args.ids if args.ids else pending
 
     def progress(done: int, total: int, text: str) -> None:
         if not args.json and sys.stderr.isatty():
@@ -54,4 +62,6 @@ def run_export(args: argparse.Namespace) -> int:
         print(summary.text)
     if summary.stopped:
         print(summary.stopped, file=sys.stderr)
-    return 0 if summary.ok else 1
+    if summary.sign_in_needed:
+        return NO_SIGN_IN
+    return OK if summary.ok else FAILED

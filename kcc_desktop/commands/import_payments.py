@@ -4,7 +4,7 @@ the Import tab without the window (for scheduled sync).
 With neither --fetch nor --create-allocate it does both. It prints {"fetched", "created", "skipped",
 "failed"} (and "reversed" with --reverse-deleted); the exit code is 0 when nothing failed, 1 when a
 payment could not be created (its status says why) or the package could not be reached, 2 when the
-company file could not be opened.
+company file could not be opened or the fetch needs a sign-in (none, revoked, or made for another address).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def register(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..connectors.base import ConnectorError
+    from ..connectors.base import ConnectionRequired, ConnectorError
     from ..context import AppContext
     from ..sync.options import OptionsService
     from ..sync.payments_import import ImportSummary, PaymentsImport
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
                 service.fetch(AppContext(store).package(), summary)
         except ConnectorError as exc:
             print(f"Fetch Payments: {exc}", file=sys.stderr)
-            code = 1
+            code = 2 if isinstance(exc, ConnectionRequired) else 1
         if args.create_allocate:
             made = service.create_and_allocate(service.ready_ids())
             summary.created, summary.skipped, summary.failed = made.created, made.skipped, made.failed
@@ -73,6 +73,6 @@ def run(args: argparse.Namespace) -> int:
         if to_reverse:
             print(f"{len(to_reverse)} imported payment(s) were deleted in {service.pkg}; run with --reverse-deleted "
                   "to reverse them in the ledger.", file=sys.stderr)
-        return 1 if summary.failed else code
+        return code if code == 2 else 1 if summary.failed else code
     finally:
         store.close()

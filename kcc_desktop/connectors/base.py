@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import abc
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .transport import Transport
+from typing import Any
 
 _Date = date   # ``DocumentIn`` has a field named ``date``: its other fields name the type by this alias
 
@@ -56,6 +53,38 @@ class Organisation:
 
 
 @dataclass(frozen=True)
+class RemoteContact:
+    """A contact (customer or supplier) the package already holds."""
+
+    remote_id: str
+    name: str
+    account_number: str = ""
+    status: str = "ACTIVE"   # ACTIVE, ARCHIVED (a merged contact is archived too)
+    merged_to: str = ""      # the contact it was merged into, if it was
+
+    @property
+    def active(self) -> bool:
+        return self.status.upper() == "ACTIVE"
+
+    def to_json(self) -> dict[str, str]:
+        return {"id": self.remote_id, "name": self.name, "account_number": self.account_number,
+                "status": self.status, "merged_to": self.merged_to}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RemoteContact:
+        return cls(str(data.get("id") or ""), str(data.get("name") or ""), str(data.get("account_number") or ""),
+                   str(data.get("status") or "ACTIVE"), str(data.get("merged_to") or ""))
+
+
+def _str_map(data: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (data or {}).items()}
+
+
+def _int_map(data: Any) -> dict[str, int]:
+    return {str(k): int(v) for k, v in (data or {}).items()}
+
+
+@dataclass(frozen=True)
 class OrganisationSettings:
     """What the organisation's own settings let KCC send: read by ``kcc-desktop check`` and, from the copy
     kept at Get Nominal & Tax Accounts, by the pre-check, so a refusal is predicted before anything is sent.
@@ -70,6 +99,17 @@ class OrganisationSettings:
     approvals_left: int | None = None   # invoices and bills the plan still lets this month approve; None: no cap
     granted_scopes: frozenset[str] = frozenset()   # what the sign-in allows (empty: the package does not say)
     needed_scopes: frozenset[str] = frozenset()    # what KCC's features need of it
+    # The plan's monthly allowance of approved documents, by the month of the document's date (Xero's
+    # Starter-type plans): DocKind value -> documents a month; and what is approved already, by
+    # "<DocKind value> YYYY-MM". Empty: no such cap. (``approvals_left`` is for packages that count this month only.)
+    plan: str = ""
+    monthly_caps: Mapping[str, int] = field(default_factory=dict, hash=False)
+    approved: Mapping[str, int] = field(default_factory=dict, hash=False)
+    # Which tax rates each account may carry: account code -> its class ("REVENUE", "EXPENSE", "ASSET",
+    # "LIABILITY", "EQUITY"), tax code -> the classes it may be used on. Empty: the package sets no such rule.
+    account_classes: Mapping[str, str] = field(default_factory=dict, hash=False)
+    tax_classes: Mapping[str, frozenset[str]] = field(default_factory=dict, hash=False)
+    archived_contacts: tuple[RemoteContact, ...] = ()   # documents to these are refused (merged: followed)
 
     @property
     def missing_scopes(self) -> frozenset[str]:
@@ -80,7 +120,11 @@ class OrganisationSettings:
                 "lock_date": self.lock_date.isoformat() if self.lock_date else None,
                 "lock_date_label": self.lock_date_label, "document_numbers_kept": self.document_numbers_kept,
                 "document_number_max": self.document_number_max, "approvals_left": self.approvals_left,
-                "granted_scopes": sorted(self.granted_scopes), "needed_scopes": sorted(self.needed_scopes)}
+                "granted_scopes": sorted(self.granted_scopes), "needed_scopes": sorted(self.needed_scopes),
+                "plan": self.plan, "monthly_caps": dict(self.monthly_caps), "approved": dict(self.approved),
+                "account_classes": dict(self.account_classes),
+                "tax_classes": {k: sorted(v) for k, v in self.tax_classes.items()},
+                "archived_contacts": [c.to_json() for c in self.archived_contacts]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> OrganisationSettings:
@@ -93,7 +137,40 @@ class OrganisationSettings:
                    document_number_max=int(data.get("document_number_max") or 255),
                    approvals_left=None if data.get("approvals_left") is None else int(data["approvals_left"]),
                    granted_scopes=frozenset(data.get("granted_scopes") or []),
-                   needed_scopes=frozenset(data.get("needed_scopes") or []))
+                   needed_scopes=frozenset(data.get("needed_scopes") or []),
+                   plan=str(data.get("plan") or ""), monthly_caps=_int_map(data.get("monthly_caps")),
+                   approved=_int_map(data.get("approved")), account_classes=_str_map(data.get("account_classes")),
+                   tax_classes={str(k): frozenset(v) for k, v in (data.get("tax_classes") or {}).items()},
+                   archived_contacts=tuple(RemoteContact.from_json(c) for c in data.get("archived_contacts") or []))
+
+    def tax_refused_on(self, account_code: str, tax_code: str) -> bool:
+        """Whether the package refuses this tax rate on this account (its class may not use it)."""
+        cls = self.account_classes.get(account_code)
+        allowed = self.tax_classes.get(tax_code)
+        return cls is not None and allowed is not None and cls not in allowed
+
+    def archived_contact(self, remote_id: str = "", name: str = "", account_number: str = "") -> RemoteContact | None:
+        """The archived contact (not merged away) with this id, or this account number, or this exact name."""
+        number = account_number.strip().casefold()
+        for c in self.archived_contacts:
+            if c.merged_to:
+                continue
+            if (remote_id and c.remote_id == remote_id) or (number and c.account_number.strip().casefold() == number):
+                return c
+        if name:
+            return next((c for c in self.archived_contacts if not c.merged_to
+                         and c.name.strip().casefold() == name.strip().casefold()), None)
+        return None
+
+    def merged_into(self, remote_id: str) -> str:
+        """Where a merged contact's documents go now ("" if it was not merged), followed to the end."""
+        merged = {c.remote_id: c.merged_to for c in self.archived_contacts if c.merged_to}
+        seen: set[str] = set()
+        target = ""
+        while remote_id in merged and remote_id not in seen:
+            seen.add(remote_id)
+            target = remote_id = merged[remote_id]
+        return target
 
 
 @dataclass(frozen=True)
@@ -121,6 +198,7 @@ class RemoteBankAccount:
     name: str
     currency: str = "GBP"
     status: str = "ACTIVE"
+    kind: str = ""           # "" a bank account; "clearing": money received, not yet banked (QBO Undeposited Funds)
 
 
 # --- what the ledger sends ------------------------------------------------------------------------
@@ -135,6 +213,7 @@ class ContactIn:
     currency: str = "GBP"
     account_number: str = ""
     remote_id: str | None = None       # set for an update of an exported contact
+    other_side: bool = False           # also trades the other way (a customer who also supplies, or the reverse)
 
 
 @dataclass
@@ -176,6 +255,9 @@ class DocumentIn:
     reference: str = ""
     authorised: bool = True           # else DRAFT
     total: Decimal = Decimal("0")     # the ledger's gross total, to compare with what the package computed
+    contact_other_side: bool = False  # a sale to a supplier or a purchase from a customer (a company trading both ways)
+    contact_email: str = ""
+    contact_code: str = ""
 
 
 @dataclass
@@ -202,6 +284,7 @@ class Result:
     remote_number: str = ""
     messages: list[str] = field(default_factory=list)
     total: Decimal | None = None       # for documents: the total the package computed
+    matched: bool = False              # linked to a record the package already had, not created
 
 
 # --- what comes back from the package -------------------------------------------------------------
@@ -235,7 +318,7 @@ class RemotePayment:
     bank_account_code: str
     bank_account_id: str
     reference: str
-    status: str                        # AUTHORISED or DELETED
+    status: str                        # AUTHORISED, DELETED, or VOIDED (kept with a zero amount: QuickBooks)
     contact_remote_id: str
     contact_name: str
     allocations: tuple[Allocation, ...]
@@ -363,9 +446,19 @@ class AccountingPackage(abc.ABC):
         cleanly has none. An answer that cannot be read raises, never counts as "not there"."""
         raise NotImplementedError(f"{type(self).__name__} cannot look payments up")
 
-    def transports(self) -> list[Transport[Any]]:
-        """The transports this package sends through (to share the organisation's pacing with other desks)."""
-        return []
+    def match_contacts(self, contacts: list[ContactIn]) -> dict[str, RemoteContact]:
+        """Contacts the package already holds for these (by key): by account number, then by exact name.
+        An archived match is returned as such (the caller decides); a merged one as what it became."""
+        out: dict[str, RemoteContact] = {}
+        for c in contacts:
+            found = self.find_contact(c.name, supplier=c.is_supplier and not c.is_customer)
+            if found:
+                out[c.key] = RemoteContact(found, c.name, c.account_number)
+        return out
+
+    def match_items(self, items: list[ItemIn]) -> dict[str, str]:
+        """Remote ids of the items the package already holds with these codes (by key)."""
+        return {i.key: found for i in items if (found := self.find_item(i.code))}
 
     @abc.abstractmethod
     def list_payments(self, since: datetime | None) -> Iterator[PaymentPage]:

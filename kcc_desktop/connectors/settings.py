@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -21,13 +21,48 @@ XERO = Provider.XERO
 QUICKBOOKS = Provider.QUICKBOOKS
 PROVIDERS = tuple(Provider)
 
-XERO_DEFAULT_SCOPES = ["openid", "profile", "email", "accounting.transactions", "accounting.contacts",
-                       "accounting.settings", "offline_access"]
+# Xero's granular scopes, exactly those KCC Desktop's features use: the organisation, accounts, tax rates
+# and items (accounting.settings); customers and suppliers (accounting.contacts); invoices and credit notes
+# (accounting.invoices); payments, overpayments and prepayment allocations (accounting.payments); reading
+# the bank transaction behind an overpayment (accounting.banktransactions.read). Apps created on or after
+# 2 March 2026 may ask for nothing else; see ../shared/reference/integration-facts.md.
+XERO_IDENTITY_SCOPES = ["openid", "profile", "email", "offline_access"]
+XERO_GRANULAR_SCOPES = [*XERO_IDENTITY_SCOPES, "accounting.settings", "accounting.contacts", "accounting.invoices",
+                        "accounting.payments", "accounting.banktransactions.read"]
+# Apps created before 2 March 2026 (until September 2027): the broad transactions scope.
+XERO_BROAD_SCOPES = [*XERO_IDENTITY_SCOPES, "accounting.transactions", "accounting.contacts", "accounting.settings"]
+XERO_SCOPE_SETS = {"granular": XERO_GRANULAR_SCOPES, "broad": XERO_BROAD_SCOPES}
+XERO_DEFAULT_SCOPES = XERO_GRANULAR_SCOPES
 QBO_DEFAULT_SCOPES = ["com.intuit.quickbooks.accounting"]
 DEFAULT_SCOPES = {XERO: XERO_DEFAULT_SCOPES, QUICKBOOKS: QBO_DEFAULT_SCOPES}
+# Intuit's two sets of hosts: production companies, or the sandbox companies of a developer account.
+QBO_ENVIRONMENTS = ("production", "sandbox")
 
 ENV_ROOT = {XERO: "KCC_XERO_URL", QUICKBOOKS: "KCC_QBO_URL"}
 ENV_CLIENT_ID = {XERO: "KCC_XERO_CLIENT_ID", QUICKBOOKS: "KCC_QBO_CLIENT_ID"}
+# Where the browser brings the sign-in's answer back. Register exactly this address with the app (Xero:
+# developer.xero.com; Intuit: development keys). ``KCC_OAUTH_REDIRECT_PORT`` is the older way to set its port.
+ENV_REDIRECT_URI = "KCC_OAUTH_REDIRECT_URI"
+ENV_REDIRECT_PORT = "KCC_OAUTH_REDIRECT_PORT"
+DEFAULT_REDIRECT_PORT = 53682
+DEFAULT_REDIRECT_URI = f"http://localhost:{DEFAULT_REDIRECT_PORT}/callback"
+
+
+def parse_scopes(provider: str, text: str) -> list[str]:
+    """A scope setting as the user gives it: "granular", "broad" (Xero), or the scopes themselves."""
+    words = text.replace(",", " ").split()
+    if not words:
+        raise ValueError("No scopes were given.")
+    if len(words) == 1 and words[0].lower() in XERO_SCOPE_SETS:
+        if check_provider(provider) != XERO:
+            raise ValueError("granular and broad are Xero's scope sets; give QuickBooks' scopes by name.")
+        return list(XERO_SCOPE_SETS[words[0].lower()])
+    return words
+
+
+def scope_setting(scopes: list[str]) -> str:
+    """The name of a scope list ("granular", "broad") or "custom"."""
+    return next((name for name, known in XERO_SCOPE_SETS.items() if set(scopes) == set(known)), "custom")
 
 
 class InsecureEndpoint(ConnectorError, ValueError):
@@ -87,6 +122,18 @@ class Endpoints:
     def is_sandbox(self) -> bool:
         return bool(self.root)
 
+    @property
+    def audience(self) -> str:
+        """Where a sign-in made on these endpoints may be used: tokens are saved bound to it, and are never
+        sent anywhere else (a changed root or environment needs a new sign-in)."""
+        return f"{self.api_url} {self.token_url}"
+
+    @property
+    def host(self) -> str:
+        """The API's address without its path, for messages."""
+        parts = urlsplit(self.api_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
     def check(self) -> Endpoints:
         for url in (self.api_url, self.authorize_url, self.token_url, self.connections_url,
                     self.revoke_url, self.web_url):
@@ -114,6 +161,9 @@ PRODUCTION = {
         web_url="https://app.qbo.intuit.com/app",
     ),
 }
+# Intuit's sandbox companies: the same sign-in hosts, other API and web hosts (Intuit's "sandbox" docs).
+INTUIT_SANDBOX = replace(PRODUCTION[QUICKBOOKS], api_url="https://sandbox-quickbooks.api.intuit.com/v3",
+                         web_url="https://app.sandbox.qbo.intuit.com/app")
 
 # Where each address sits under a sandbox root. Kept in one table so a change in the sandbox's
 # layout is a one-line fix here.
@@ -146,10 +196,15 @@ def resolve_root(provider: str, override: str = "") -> str:
     return (os.environ.get(ENV_ROOT[check_provider(provider)], "").strip() or (override or "").strip())
 
 
-def endpoints_for(provider: str, root_override: str = "") -> Endpoints:
-    """Production endpoints unless a sandbox root is configured (see module docstring)."""
+def endpoints_for(provider: str, root_override: str = "", environment: str = "production") -> Endpoints:
+    """Production endpoints unless a sandbox root is configured (see module docstring); QuickBooks'
+    ``environment`` "sandbox" picks Intuit's sandbox hosts."""
     root = resolve_root(provider, root_override)
-    return sandbox_endpoints(provider, root) if root else PRODUCTION[check_provider(provider)]
+    if root:
+        return sandbox_endpoints(provider, root)
+    if check_provider(provider) == QUICKBOOKS and environment == "sandbox":
+        return INTUIT_SANDBOX
+    return PRODUCTION[check_provider(provider)]
 
 
 @dataclass
@@ -163,9 +218,14 @@ class ConnectionSettings:
     tenant_id: str = ""
     organisation_name: str = ""
     environment: str = "production"        # QuickBooks: "production" or "sandbox"; Xero: informational
+    redirect_uri: str = ""                 # "" = KCC_OAUTH_REDIRECT_URI, else the default (see redirect_uri_for)
 
     def __post_init__(self) -> None:
         provider = check_provider(self.provider)
+        self.environment = self.environment or "production"
+        if provider == QUICKBOOKS and self.environment not in QBO_ENVIRONMENTS:
+            raise ValueError(f"Unknown QuickBooks environment {self.environment!r}; "
+                             f"expected one of {', '.join(QBO_ENVIRONMENTS)}.")
         if not self.scopes:
             self.scopes = list(DEFAULT_SCOPES[provider])
         if not self.client_id:
@@ -185,7 +245,24 @@ class ConnectionSettings:
         return bool(self.tenant_id)
 
     def endpoints(self) -> Endpoints:
-        return endpoints_for(self.provider, self.api_root)
+        return endpoints_for(self.provider, self.api_root, self.environment)
+
+    def redirect_uri_for_sign_in(self) -> str:
+        """Where the browser brings the answer: ``KCC_OAUTH_REDIRECT_URI``, else the saved address, else
+        ``http://localhost:53682/callback``. Intuit's production keys take only https: there is no default."""
+        explicit = os.environ.get(ENV_REDIRECT_URI, "").strip() or self.redirect_uri
+        if explicit:
+            return explicit
+        port = os.environ.get(ENV_REDIRECT_PORT, "").strip()
+        if port:
+            return f"http://localhost:{int(port)}/callback"
+        if self.provider == QUICKBOOKS and self.environment == "production" and not self.endpoints().is_sandbox:
+            raise ConnectorError(
+                "QuickBooks production keys need an https redirect URI, and none is set.",
+                "Host the page resources/oauth/callback.html on an https address of yours (see the README, "
+                "'Register your app with Intuit'), register that address in your app's production Keys & OAuth, "
+                f"and set {ENV_REDIRECT_URI} to it, or choose --environment sandbox with development keys.")
+        return DEFAULT_REDIRECT_URI
 
 
 # --- persistence ------------------------------------------------------------------------------------
@@ -210,7 +287,8 @@ class MemorySettingsStore:
 
 
 PREFIX = "connection."
-_FIELDS = ("provider", "api_root", "client_id", "scopes", "tenant_id", "organisation_name", "environment")
+_FIELDS = ("provider", "api_root", "client_id", "scopes", "tenant_id", "organisation_name", "environment",
+           "redirect_uri")
 
 
 def load_connection(store: SettingsStore) -> ConnectionSettings | None:

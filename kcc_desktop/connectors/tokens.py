@@ -8,6 +8,10 @@ text: every secret that passes through here is registered with ``redact`` so tha
 ``TokenManager`` hands out a valid access token: it refreshes ahead of expiry, one refresh at a time,
 and saves a rotated refresh token before the new access token is used (Xero's refresh tokens are
 single-use: losing the new one means reconnecting).
+
+A token set is bound to where it was issued (``bind``: the endpoints' ``audience`` and the organisation).
+``TokenManager`` hands a token out only for that audience, so a changed root, environment or organisation
+needs a new sign-in and a token is never sent to any other host.
 """
 
 from __future__ import annotations
@@ -184,6 +188,24 @@ class TokenSet:
                 "expires_at": None, "id_token": self.id_token or None}
 
 
+def bind(tokens: TokenSet, audience: str, tenant: str) -> TokenSet:
+    """Mark ``tokens`` as issued for ``audience`` (``Endpoints.audience``) and organisation ``tenant``."""
+    tokens.extra.update(audience=audience, tenant=tenant)
+    return tokens
+
+
+def binding_problem(tokens: TokenSet, audience: str, unbound_ok: bool = True) -> str:
+    """Why ``tokens`` may not be used for ``audience`` ("" when they may). Tokens saved before binding
+    existed are trusted only where ``unbound_ok`` (the real services' own hosts)."""
+    bound = tokens.extra.get("audience", "")
+    if not audience or bound == audience or (not bound and unbound_ok):
+        return ""
+    if not bound:
+        return "the saved sign-in does not say which address it was made for"
+    return (f"the saved sign-in was made for {bound.split()[0]}, but the connection now points at "
+            f"{audience.split()[0]}")
+
+
 # --- the keyring ----------------------------------------------------------------------------------------
 
 class KeyringUnavailable(ConnectorError):
@@ -311,10 +333,13 @@ class TokenManager:
     """
 
     def __init__(self, store: TokenStore, provider: str, tenant: str, refresh: RefreshFn,
-                 margin: float = REFRESH_MARGIN_SECONDS, clock: Callable[[], float] = time.time) -> None:
+                 margin: float = REFRESH_MARGIN_SECONDS, clock: Callable[[], float] = time.time,
+                 audience: str = "", unbound_ok: bool = True) -> None:
         self.store = store
         self.provider = provider
         self.tenant = tenant
+        self.audience = audience        # the only place these tokens may go (see ``bind``)
+        self.unbound_ok = unbound_ok
         self._refresh = refresh
         self.margin = margin
         self.clock = clock
@@ -329,6 +354,12 @@ class TokenManager:
             log.info("No saved %s sign-in for %s: a reconnect is needed.", _label(self.provider), self.tenant)
             raise ConnectionRequired("Valid Connection Required: KCC Desktop is not connected to "
                                      f"{_label(self.provider)} (no saved sign-in).")
+        problem = binding_problem(self._tokens, self.audience, self.unbound_ok)
+        if problem:
+            self._tokens = None
+            log.info("The %s sign-in for %s was not used: %s.", _label(self.provider), self.tenant, problem)
+            raise ConnectionRequired(f"Valid Connection Required: {problem}. A sign-in is never sent to another "
+                                     "address.", f"Use Connect to sign in to {_label(self.provider)} there.")
         return self._tokens
 
     def tokens(self) -> TokenSet:

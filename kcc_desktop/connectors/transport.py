@@ -24,7 +24,8 @@ requests: their retries are off) ever sends a request again.
   its message saying when uploads resume; the pacer lets no call out until that time.
 - **A refused sign-in** (HTTP 401; Xero also 403): the token is refreshed once and the request sent
   once more; that send is not counted among the 3 (the request itself never reached the package).
-  Refused again: the connector raises ``ConnectionRequired``.
+  Refused again: the connector raises ``ConnectionRequired``. A call outside the token's scopes is not
+  refreshed (a new token has the same scopes): the connector names the scope to connect again with.
 - **A deadline on every send** (``deadline``, 60 s): however the answer comes (a server that drips its
   reply a byte at a time defeats a socket's read timeout), a send that has not finished by then is
   abandoned and counts as a transient failure: the request may or may not have been applied, so it is
@@ -142,6 +143,10 @@ class Transport(abc.ABC, Generic[R]):
     @abc.abstractmethod
     def headers(self, reply: R) -> Mapping[str, str]: ...
 
+    def wants_refresh(self, reply: R) -> bool:
+        """Whether a fresh token could change this answer (not so for a call outside the token's scopes)."""
+        return self.status(reply) in self.refresh_statuses
+
     def throttle(self, reply: R) -> Throttle | None:
         """A 429 as the package's headers describe it (Xero: ``X-Rate-Limit-Problem``, ``Retry-After``)."""
         if self.status(reply) != 429:
@@ -184,7 +189,7 @@ class Transport(abc.ABC, Generic[R]):
                 self._back_off(sends, f"{type(exc).__name__} on the way")
                 continue
             status = self.status(reply)
-            if status in self.refresh_statuses and not refreshed:
+            if not refreshed and self.wants_refresh(reply):
                 refreshed = True
                 log.info("%s refused the sign-in (HTTP %d); renewing it, then sending again.", self.label, status)
                 self.tokens.force_refresh(stale_access_token=token)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEMO_DOCUMENTS = 400
+DEMO_REDIRECT_URI = "http://127.0.0.1:0/callback"   # any free port: the demo's sandbox has no registration
 PROVIDER_KEY = "demo.provider"
 
 
@@ -116,8 +117,7 @@ def open_demo(provider: str | None = None, documents: int = DEMO_DOCUMENTS,
 def connect_sandbox(store: Store, provider: str, status: Callable[[str], None] = lambda _m: None,
                     ) -> tuple[AppContext, str, SandboxServer]:
     """Starts the provider's sandbox beside the demo file and connects the company file to it."""
-    from ..connectors.connect import connect, open_package
-    from ..connectors.settings import PREFIX, point_at
+    from ..connectors.connect import ConnectOptions, connect, open_package
     from ..connectors.tokens import TokenStore
     from ..sandbox.runner import start_sandbox
     from ..settings_db import DbSettingsStore
@@ -128,15 +128,23 @@ def connect_sandbox(store: Store, provider: str, status: Callable[[str], None] =
         log.info("No system keyring here: the demo keeps its sandbox sign-in in memory.")
     status(f"Starting the {provider} sandbox…")
     server = start_sandbox(provider, state_file=demo_folder() / f"sandbox-{provider}.json")
+    if provider == "quickbooks":
+        # Like the demo's Xero organisation, the QuickBooks company has euros added (its multicurrency on),
+        # so the demo's EUR customers upload; their invoices are still held back by the MultiCurrency option.
+        import requests
+
+        requests.post(server.root + "/_sandbox/company", json={"multicurrency": True, "currencies": {"EUR": "0.86"}},
+                      timeout=10).raise_for_status()
     settings = DbSettingsStore(store)
     settings.set(PROVIDER_KEY, provider)
-    # The port is new each run, so the connection is made afresh, through the normal flow.
-    point_at(settings, provider, server.root, "kcc-desktop-demo")
-    settings.set(PREFIX + "tenant_id", "")
+    # The port is new each run, so the connection is made afresh, through the normal flow. The sandbox holds
+    # no app registration: any client id, and any free loopback port for the answer, will do.
     webbrowser.register("kcc-sandbox", None, _SandboxBrowser(), preferred=True)
     status("Connecting to the sandbox…")
     tokens = TokenStore()
-    connect(provider, settings, tokens, open_browser=True, timeout=30, print_fn=lambda m: log.info("%s", m))
+    options = ConnectOptions(api_root=server.root, client_id="kcc-desktop-demo", redirect_uri=DEMO_REDIRECT_URI)
+    connect(provider, settings, tokens, options=options, open_browser=True, timeout=30,
+            print_fn=lambda m: log.info("%s", m))
     ctx = AppContext(store, demo=True, sandbox=server)
     package = open_package(settings, tokens)
     status("Fetching the sandbox's accounts…")

@@ -101,7 +101,7 @@ def create_document(session: Session, kind: DocumentKind | str, company: Company
     if not lines:
         raise LedgerError(f"{kind.label} {number} has no lines.")
     expected = "customer" if kind.is_sales else "supplier"
-    if company.kind != expected:
+    if company.kind != expected and not company.trades_both_ways:   # a company trading both ways has both sides
         raise LedgerError(f"{kind.label} {number}: {company.name} is not a {expected}.")
     doc = Document(kind=kind, number=number, company_id=company.id, date=when, due_date=due_date,
                    currency=currency or company.currency, reference=reference,

@@ -144,6 +144,16 @@ class ExportItem(Base):
     # Which live process is sending it, and until when its claim holds unless renewed (sync/export/claims.py).
     claim_owner: Mapped[str | None] = mapped_column(String(64))
     claim_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A company or stock item the package already had: "matched" (linked to it, not created; Exported
+    # Successfully shows "matched existing"), "create" (the match was undone: create it, never match it),
+    # or "" (not decided: Upload Data looks for one before creating).
+    match_state: Mapped[str] = mapped_column(String(8), default="", server_default="")
+
+
+class MatchState(StrEnum):
+    NONE = ""
+    MATCHED = "matched"
+    CREATE = "create"
 
 
 class RemoteLink(Base):

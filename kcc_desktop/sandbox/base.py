@@ -14,6 +14,7 @@ Control endpoints (JSON in and out, never rate limited or faulted):
   POST /_sandbox/expire-tokens  access tokens expire now (the app must refresh)
   POST /_sandbox/advance-clock  {"seconds": 1900}: move the provider's clock on (grace periods, lifetimes)
   GET  /_sandbox/state          the provider's snapshot, for debugging
+A provider adds its own through ``control`` (Xero: ``/_sandbox/organisation``, ``/_sandbox/merge-contacts``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import ClassVar
 
 from .faults import FaultConfig, FaultInjector
 from .http import Provider, Request, Response
-from .idempotency import CONFLICT, REPLAY, IdempotencyStore, fingerprint
+from .idempotency import CONFLICT, REPLAY, WINDOW_SECONDS, IdempotencyStore, fingerprint
 from .json_types import JSONObject, JSONValue
 from .limits import Decision, RateLimiter, merge_limits
 from .state import dumps_exact, dumps_tagged, load_state, save_state
@@ -48,7 +49,7 @@ def exact_json(status: int, obj: JSONValue, headers: dict[str, str] | None = Non
 class SandboxProvider(Provider):
     name = "sandbox"
     default_limits: ClassVar[Mapping[str, int | None]] = {}
-    idempotency_window = 360.0  # seconds a key is remembered (scaled by time_scale)
+    idempotency_window = WINDOW_SECONDS  # seconds a key is remembered (scaled by time_scale; see idempotency.py)
 
     def __init__(self, state_file: str | None = None, faults: FaultConfig | JSONObject | None = None,
                  limits: Mapping[str, int | None] | None = None, time_scale: float = 1.0,
@@ -66,7 +67,9 @@ class SandboxProvider(Provider):
         self.faults = FaultInjector(faults)
         self.limit_config = merge_limits(self.default_limits, limits)
         self.limiter = RateLimiter(self.limit_config, time_scale=time_scale)
-        self.idempotency = IdempotencyStore(self.idempotency_window, time_scale=time_scale)
+        # Wall-clock times (kept in the state file), on the provider's clock that advance-clock moves.
+        self.idempotency = IdempotencyStore(self.idempotency_window, time_scale=time_scale,
+                                            clock=lambda: self.wall_now().timestamp())
         self._stats_lock = threading.Lock()
         self._stats: Counter[str] = Counter()
         self._by_method: Counter[str] = Counter()
@@ -125,6 +128,10 @@ class SandboxProvider(Provider):
     def expire_tokens(self) -> int:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def control(self, what: str, method: str, body: JSONObject) -> Response | None:
+        """A provider's own ``/_sandbox/<what>`` endpoints (None: not one of them). Runs outside the lock."""
+        return None
+
     def endpoint_pattern(self, request: Request) -> str:
         return f"{request.method} {_ID_SEGMENT.sub('/{id}', request.path)}"
 
@@ -138,8 +145,17 @@ class SandboxProvider(Provider):
         if data is None:
             self.persist()
             return False
+        if not isinstance(data, dict):
+            raise ValueError(f"{self.state_file} is not a sandbox state file")
+        keys = data.pop("idempotency", [])
         self.restore(data)
+        self.idempotency.load_state(keys if isinstance(keys, list) else [])
         return True
+
+    def full_snapshot(self) -> JSONObject:
+        """What the state file keeps: the provider's snapshot and the idempotency keys inside their window
+        (a replay after a restart must still find the first answer)."""
+        return {**self.snapshot(), "idempotency": self.idempotency.to_state()}
 
     def persist(self) -> None:
         """Note a change: written now (``persist_delay`` 0) or by the writer thread shortly."""
@@ -159,7 +175,7 @@ class SandboxProvider(Provider):
             return
         with self.lock:
             self._dirty.clear()
-            save_state(self.state_file, self.snapshot())
+            save_state(self.state_file, self.full_snapshot())
 
     def close(self) -> None:
         """Called by ``SandboxServer.stop``: the last changes reach the disk before the server goes."""
@@ -331,7 +347,11 @@ class SandboxProvider(Provider):
                                         "now": self.wall_now().isoformat()})
             if what == "state" and get:
                 with self.lock:
-                    return Response(200, {"Content-Type": "application/json"}, dumps_tagged(self.snapshot()).encode())
+                    state = dumps_tagged(self.full_snapshot())
+                return Response(200, {"Content-Type": "application/json"}, state.encode())
+            own = self.control(what, request.method, body)
+            if own is not None:
+                return own
         except ValueError as exc:
             return exact_json(400, {"error": str(exc)})
         return exact_json(404, {"error": f"no control endpoint {request.method} /_sandbox/{what}"})

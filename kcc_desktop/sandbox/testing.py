@@ -242,6 +242,63 @@ class XeroBookkeeper:
                                                  Allocations(allocations=[alloc]))
 
 
+    def receive_prepayment(self, contact_id: str, amount: Amount, on: date | None = None, reference: str = "",
+                           tax_type: str = "NONE", account_code: str = "200", currency: str | None = None) -> str:
+        """Money received before the invoice exists: a RECEIVE-PREPAYMENT; returns the PrepaymentID.
+        ``amount`` is the gross received (the line is tax inclusive)."""
+        from xero_python.accounting import (
+            Account,
+            BankTransaction,
+            BankTransactions,
+            Contact,
+            CurrencyCode,
+            LineAmountTypes,
+            LineItem,
+        )
+
+        tx = BankTransaction(type="RECEIVE-PREPAYMENT", contact=Contact(contact_id=contact_id),
+                             bank_account=Account(code=self.bank_code), date=on or date.today(),
+                             line_amount_types=LineAmountTypes.INCLUSIVE, reference=reference,
+                             currency_code=CurrencyCode(currency) if currency else None,
+                             line_items=[LineItem(description="Prepayment", line_amount=_dec(amount),
+                                                  tax_type=tax_type, account_code=account_code)])
+        result = self._api.create_bank_transactions(self.client.tenant_id, BankTransactions(bank_transactions=[tx]))
+        return str(result.bank_transactions[0].prepayment_id)
+
+    def allocate_prepayment(self, prepayment_id: str, invoice_id: str, amount: Amount,
+                            on: date | None = None) -> None:
+        from xero_python.accounting import Allocation, Allocations, Invoice
+
+        alloc = Allocation(invoice=Invoice(invoice_id=invoice_id), amount=_dec(amount), date=on or date.today())
+        self._api.create_prepayment_allocations(self.client.tenant_id, prepayment_id,
+                                                Allocations(allocations=[alloc]))
+
+    def add_contact(self, name: str, account_number: str = "", email: str = "") -> str:
+        """A contact the organisation already had before KCC connected; returns the ContactID."""
+        from xero_python.accounting import Contact, Contacts
+
+        contact = Contact(name=name, account_number=account_number or None, email_address=email or None)
+        result = self._api.create_contacts(self.client.tenant_id, Contacts(contacts=[contact]), summarize_errors=False)
+        found = result.contacts[0]
+        if found.validation_errors:
+            raise ValueError(f"contact refused: {found.validation_errors}")
+        return str(found.contact_id)
+
+    def archive_contact(self, contact_id: str) -> None:
+        from xero_python.accounting import Contact, Contacts
+
+        self._api.update_contact(self.client.tenant_id, contact_id,
+                                 Contacts(contacts=[Contact(contact_id=contact_id, contact_status="ARCHIVED")]))
+
+    def add_item(self, code: str, name: str = "", price: Amount = "0", account_code: str = "200") -> str:
+        from xero_python.accounting import Item, Items, Purchase
+
+        item = Item(code=code, name=(name or code)[:50],
+                    sales_details=Purchase(unit_price=_dec(price), account_code=account_code))
+        result = self._api.create_items(self.client.tenant_id, Items(items=[item]))
+        return str(result.items[0].item_id)
+
+
 class SandboxHandle(dict[str, str]):
     """A started sandbox as tests drive it: its URLs (``handle["api_url"]``, or ``handle.urls``) plus the
     ``/_sandbox/*`` controls. Test folders subclass it for their own shorthands."""
@@ -278,3 +335,13 @@ class SandboxHandle(dict[str, str]):
         """Empty books (and, with ``tokens``, no sign-ins) and no faults."""
         self.control("reset", {"tokens": tokens})
         self.control("faults", {"replace": True})
+
+    def organisation(self, **settings: JSONValue) -> JSONObject:
+        """Xero only: the organisation's settings screens (lock dates, currencies, plan), e.g.
+        ``organisation(PeriodLockDate="2026-03-31", Currencies=["EUR"], Plan="STARTER")``."""
+        answer: JSONObject = self.control("organisation", dict(settings))
+        return answer
+
+    def merge_contacts(self, contact_id: str, into: str) -> None:
+        """Xero only: Merge, as in Xero's web app (the API cannot merge)."""
+        self.control("merge-contacts", {"ContactID": contact_id, "MergedToContactID": into})

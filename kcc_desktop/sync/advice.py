@@ -21,6 +21,9 @@ def advice_for(message: str, *, package: str = "the accounting package", item_la
     """``line_nominals``: (code, name) of the ledger nominals on the item's lines, first line first."""
     low = message.lower()
     nominal = (line_nominals or [("", "")])[0]
+    found = _organisation_advice(low, package)
+    if found is not None:
+        return found
     if "account code or id must be specified" in low or ("accountcode" in low and "specified" in low):
         code, name = nominal
         if code:
@@ -54,3 +57,31 @@ def advice_for(message: str, *, package: str = "the accounting package", item_la
         return Advice(f"The company's contact in {package} is archived or missing. Restore it there, or "
                       "Upload Data for the company again.")
     return Advice("Correct the details in the ledger (or in the package), then Upload Data again.")
+
+
+def _organisation_advice(low: str, package: str) -> Advice | None:
+    """What an organisation with settings and data of its own refuses (the pre-check predicts these; the
+    advice is for when the package refused first), matched before the general rules below."""
+    if "cannot be used with account code" in low:
+        return Advice(f"{package} does not allow that tax rate on that account (a sales rate on a purchase "
+                      "account, or the reverse). Map the line's tax code to a rate that fits the account, or the "
+                      "nominal to a fitting account, in the Mapping tab; then upload again.")
+    if "lock date" in low:
+        return Advice(f"The date is on or before {package}'s lock date. Ask whoever closed the period: move the "
+                      f"lock date back in {package}, or enter the document there by hand and Mark as Exported.")
+    if "reached the limit of" in low:
+        return Advice(f"{package}'s plan approves only so many invoices and bills a month (by document date). "
+                      "Upgrade the plan, send drafts (turn off Create Authorised Invoices), or send it next month.")
+    if "account number already exists" in low:
+        return Advice(f"Another contact in {package} has this company's code as its account number. Change the "
+                      f"code in the ledger or that contact's account number in {package}, then upload again.")
+    if "already assigned to another contact" in low or "contact name already exists" in low:
+        return Advice(f"Another active contact in {package} has this name. Rename the company in the ledger (or "
+                      f"the contact in {package}), then upload again.")
+    if "item code" in low and "already exists" in low:
+        return Advice(f"{package} already has an item with this code. Give the stock item a new code in the "
+                      f"ledger (or change the item's code in {package}), then upload again.")
+    if "has been archived" in low and "contact" in low:
+        return Advice(f"The company's contact is archived in {package}. Restore it there (Contacts → Archived → "
+                      "Restore), then Upload Data again.")
+    return None

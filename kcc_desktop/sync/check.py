@@ -8,7 +8,9 @@ sent, so what the package would refuse is found now rather than one upload at a 
 - more invoices and bills to approve than the plan allows this month;
 - document numbers the package would not keep (too long, or the package numbers documents itself);
 - scopes the sign-in lacks;
-- nominals, tax codes and bank accounts not mapped, or mapped to accounts archived or deleted since.
+- nominals, tax codes and bank accounts not mapped, or mapped to accounts archived or deleted since;
+- QuickBooks: Undeposited Funds not mapped to a ledger bank (its receipts could not be imported), and
+  Multicurrency off while documents in other currencies wait.
 
 Provider-specific checks register themselves in ``PROVIDER_CHECKS``. Each problem is a ``CheckProblem``
 with a stable ``code``, the message and what to do; ``CheckReport.to_json`` is the command's output.
@@ -26,18 +28,26 @@ from ..connectors.base import AccountingPackage, OrganisationSettings
 from ..connectors.provider import Provider
 from ..models import (
     Allocation,
+    Company,
     Document,
     DocumentKind,
     DocumentLine,
     ExportItem,
     ExportStatus,
     ItemType,
+    Mapping,
+    NominalCode,
+    PackageAccount,
     Payment,
+    RemoteLink,
     StockItem,
 )
 from ..store import Store
 from .mapping import BANK, NOMINAL, TAX, TAX_PURCHASE, MappingService
+from .mapping_rules import CLEARING
+from .mapping_types import MappingError
 from .options import IntegrationOptions, OptionsService
+from .org_rules import LIMIT_REACHED, OrganisationRules, Refusal
 from .org_settings import save_settings
 
 SHOW = 5   # document numbers named in one problem (then "and N more")
@@ -230,8 +240,131 @@ def _used_by_pending(store: Store) -> dict[str, set[int]]:
     return used
 
 
+# --- QuickBooks Online ------------------------------------------------------------------------------
+
+def check_qbo_undeposited_funds(ctx: CheckContext) -> list[CheckProblem]:
+    """QuickBooks files a receipt in Undeposited Funds when no bank is chosen; the import needs it mapped."""
+    with ctx.store.session() as s:
+        clearing = list(s.execute(select(PackageAccount.code, PackageAccount.name).where(
+            PackageAccount.provider == ctx.provider, PackageAccount.category == "bank",
+            PackageAccount.type == CLEARING, PackageAccount.status == "ACTIVE")))
+        mapped = set(s.scalars(select(Mapping.remote_code).where(Mapping.provider == ctx.provider,
+                                                                 Mapping.category == BANK)))
+    return [CheckProblem(
+        "undeposited_funds_unmapped", f"No ledger bank account is mapped to {name} ({code}), where "
+                                      f"{ctx.package_name} files receipts not yet banked: they cannot be imported.",
+        f"On the Mapping tab, map a ledger bank or clearing account to {name} (Apply Default Setup proposes one), "
+        "then Fetch Payments again.")
+        for code, name in clearing if code not in mapped]
+
+
+def check_qbo_multicurrency(ctx: CheckContext) -> list[CheckProblem]:
+    """With Multicurrency off, QuickBooks refuses any currency but its home one."""
+    if getattr(ctx.package, "multicurrency_enabled", True):
+        return []
+    base = ctx.settings.base_currency
+    foreign = [n for _t, n, _d, c in ctx.pending_documents() if c and c != base]
+    if not foreign:
+        return []
+    return [CheckProblem(
+        "package_multicurrency_off", f"Multicurrency is off in {ctx.package_name}, so it refuses documents in "
+                                     f"any currency but {base}; {len(foreign)} pending: {_named(foreign)}.",
+        f"Turn on Multicurrency in {ctx.package_name} (Account and settings → Advanced → Currency; it cannot be "
+        "turned off again) and add the currencies, or Mark as Exported the ones entered there by hand.")]
+
+
+PROVIDER_CHECKS["quickbooks"] = [check_qbo_undeposited_funds, check_qbo_multicurrency]
+
+
 CHECKS: tuple[Check, ...] = (check_lock_date, check_currencies, check_plan_limit, check_numbering, check_scopes,
                              check_mappings)
+
+
+# --- Xero: what its organisation settings refuse beyond the checks above (see org_rules.py) ------------------
+
+def _rules(ctx: CheckContext) -> OrganisationRules:
+    return OrganisationRules(ctx.settings, ctx.provider, authorised=ctx.options.create_authorised)
+
+
+def check_xero_tax_on_accounts(ctx: CheckContext) -> list[CheckProblem]:
+    """Lines whose mapped account may not carry their mapped tax rate (CanApplyTo* against the class)."""
+    rules, mapping = _rules(ctx), MappingService(ctx.store, ctx.provider)
+    by_pair: dict[tuple[str, str], tuple[Refusal, list[str]]] = {}
+    pending = select(ExportItem.object_id).where(ExportItem.status == ExportStatus.PENDING,
+                                                 ExportItem.item_type.in_(_DOC_TYPES))
+    with ctx.store.session() as s:
+        rows = s.execute(select(Document.kind, Document.number, NominalCode.code, DocumentLine.nominal_id,
+                                DocumentLine.tax_code_id)
+                         .join(Document, Document.id == DocumentLine.document_id)
+                         .join(NominalCode, NominalCode.id == DocumentLine.nominal_id)
+                         .where(Document.id.in_(pending)).distinct().order_by(Document.number))
+        for kind, number, nominal, nominal_id, tax_id in rows:
+            sales = DocumentKind(kind).is_sales
+            try:
+                account, tax = mapping.resolve_nominal(nominal_id), mapping.resolve_tax(tax_id, sales=sales)
+            except MappingError:
+                continue   # check_mappings names it
+            refused = rules.tax_on_account(account, tax, nominal)
+            if refused is not None:
+                numbers = by_pair.setdefault((account, tax), (refused, []))[1]
+                if number not in numbers:
+                    numbers.append(number)
+    return [CheckProblem("tax_account_mismatch", f"{len(numbers)} pending document(s) have lines {ctx.package_name} "
+                                                 f"would refuse ({_named(numbers)}): \u201c{refused.message}\u201d",
+                         refused.advice)
+            for _pair, (refused, numbers) in sorted(by_pair.items())]
+
+
+def check_xero_plan_months(ctx: CheckContext) -> list[CheckProblem]:
+    """Invoices and bills beyond what the plan approves in their month (by document date)."""
+    if not ctx.settings.monthly_caps or not ctx.options.create_authorised:
+        return []
+    waiting: dict[tuple[str, str], list[str]] = {}
+    for item_type, number, when, _c in ctx.pending_documents(*_APPROVED):
+        if when is not None and item_type in ctx.settings.monthly_caps:
+            waiting.setdefault((item_type, f"{when:%Y-%m}"), []).append(number)
+    problems = []
+    plan = ctx.settings.plan.title() or "current"
+    for (kind, month), numbers in sorted(waiting.items()):
+        cap = ctx.settings.monthly_caps[kind]
+        used = ctx.settings.approved.get(f"{kind} {month}", 0)
+        over = numbers[max(0, cap - used):]
+        if over:
+            plural = "bills" if kind == ItemType.PURCHASE_INVOICE else "invoices"
+            problems.append(CheckProblem(
+                "plan_limit", f"{ctx.package_name}'s {plan} plan approves {cap} {plural} a month; {month} has {used} "
+                              f"approved and {len(numbers)} waiting, so {len(over)} would be refused "
+                              f"({_named(over)}): \u201c{LIMIT_REACHED[kind]}\u201d",
+                f"Upgrade the plan in {ctx.package_name}, turn off Create Authorised Invoices to send drafts, or "
+                "Mark as Exported those entered there by hand."))
+    return problems
+
+
+def check_xero_archived_contacts(ctx: CheckContext) -> list[CheckProblem]:
+    """Pending companies (and the companies of pending documents) whose Xero contact is archived."""
+    if not ctx.settings.archived_contacts:
+        return []
+    rules = _rules(ctx)
+    pending = select(ExportItem.object_id).where(ExportItem.status == ExportStatus.PENDING)
+    with ctx.store.session() as s:
+        ids = set(s.scalars(pending.where(ExportItem.item_type == ItemType.COMPANY)))
+        ids |= set(s.scalars(select(Document.company_id).where(
+            Document.id.in_(pending.where(ExportItem.item_type.in_(_DOC_TYPES)))).distinct()))
+        links = dict(s.execute(select(RemoteLink.object_id, RemoteLink.remote_id).where(
+            RemoteLink.provider == ctx.provider, RemoteLink.object_type == ItemType.COMPANY,
+            RemoteLink.object_id.in_(ids))).tuples().all())
+        companies = list(s.execute(select(Company.id, Company.name, Company.code).where(Company.id.in_(ids))
+                                   .order_by(Company.name)))
+    problems = []
+    for company_id, name, code in companies:
+        found = (rules.archived(name, links[company_id]) if company_id in links
+                 else rules.archived(name, account_number=code))
+        if found is not None:
+            problems.append(CheckProblem("contact_archived", f"{name}: {found.message}", found.advice))
+    return problems
+
+
+PROVIDER_CHECKS["xero"] = [check_xero_tax_on_accounts, check_xero_plan_months, check_xero_archived_contacts]
 
 
 def check_connection(store: Store, package: AccountingPackage) -> CheckReport:

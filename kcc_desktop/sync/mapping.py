@@ -100,7 +100,7 @@ class MappingService:
         incoming: dict[str, list[tuple[str, str, str, str, str, Decimal | None]]] = {
             "account": [(a.code or a.id, a.id, a.name, a.type, a.status or "ACTIVE", None) for a in accounts],
             "tax_rate": [(t.code, "", t.name, tax_side(t.name), t.status or "ACTIVE", t.rate) for t in rates],
-            "bank": [(b.code or b.id, b.id, b.name, "", b.status or "ACTIVE", None) for b in banks],
+            "bank": [(b.code or b.id, b.id, b.name, b.kind, b.status or "ACTIVE", None) for b in banks],
         }
         summary = FetchSummary(self.provider, len(accounts), len(rates), len(banks), fetched_at=now)
         with self.store.transaction() as s:
@@ -297,8 +297,41 @@ class MappingService:
                 suggestions.append(Suggestion(category, local_id, code, remote, reason))
                 if remote:
                     self.set_mapping(category, local_id, remote, set_by="auto", reason=reason)
+        suggestions = self._propose_clearing(suggestions)
         log.info("Apply Default Setup (%s): %d looked at, %d mapped", self.provider_label, len(suggestions),
                  sum(1 for s in suggestions if s.remote_code))
+        return suggestions
+
+    def _propose_clearing(self, suggestions: list[Suggestion]) -> list[Suggestion]:
+        """A clearing account (QuickBooks' Undeposited Funds) no ledger bank maps to gets a ledger bank that
+        adds nothing where it is: one mapped by default to the same package account as another ledger bank
+        (the import sends that account's payments to the other one anyway). Without one, the suggestion says
+        what to do."""
+        data = self._data()
+        mapped = {m.remote_code for (cat, _), m in data.maps.items() if cat == BANK}
+        by_target: dict[str, list[int]] = {}
+        for (cat, local_id), m in sorted(data.maps.items(), key=lambda kv: kv[0][1]):
+            if cat == BANK:
+                by_target.setdefault(m.remote_code, []).append(local_id)
+        spare = [ids[-1] for ids in by_target.values() if len(ids) > 1
+                 and data.maps[(BANK, ids[-1])].set_by == "auto"]
+        for (cat, code), p in list(data.remote.items()):
+            if cat != "bank" or p.type != rules.CLEARING or p.status != "ACTIVE" or code in mapped:
+                continue
+            pkg = self.provider_label
+            if not spare:
+                suggestions.append(Suggestion(BANK, 0, "", "", (
+                    f"{pkg} files receipts not yet banked in {p.name}; no ledger bank account is mapped to it, so "
+                    "those receipts cannot be imported. Map a ledger bank or clearing account to it on the "
+                    "Mapping tab.")))
+                continue
+            local_id = spare.pop()
+            bank_code, bank_name, _currency = self._local(BANK, local_id)
+            reason = (f"{pkg} files receipts not yet banked in {p.name}; {bank_code} {bank_name} receives them "
+                      f"(its {pkg} account already has another ledger bank). Change it if another should.")
+            self.set_mapping(BANK, local_id, code, set_by="auto", reason=reason)
+            suggestions = [s for s in suggestions if (s.category, s.local_id) != (BANK, local_id)]
+            suggestions.append(Suggestion(BANK, local_id, bank_code, code, reason))
         return suggestions
 
     def _suggest(self, category: str, local_id: int) -> tuple[str, str]:
@@ -307,7 +340,9 @@ class MappingService:
         if category in (TAX, TAX_PURCHASE):
             return rules.suggest_tax(self.provider_label, category == TAX, code, name, self._tax_rate(local_id),
                                      options)
-        return rules.suggest_account(self.provider_label, category == BANK, code, name, kind, options)
+        if category == BANK:
+            return rules.suggest_bank(self.provider_label, code, name, options)
+        return rules.suggest_account(self.provider_label, False, code, name, kind, options)
 
     def _tax_rate(self, tax_code_id: int) -> Decimal | None:
         with self.store.session() as s:

@@ -139,6 +139,24 @@ def suggest_account(pkg: str, is_bank: bool, code: str, name: str, kind: str,
                 "map it by hand.")
 
 
+# A package account that takes money not yet banked (QuickBooks' Undeposited Funds, where it files a receipt
+# when no bank is chosen): offered among the bank accounts, proposed for a ledger bank only by code, name or a
+# telling word, and never as "the only bank account".
+CLEARING = "clearing"
+_CLEARING_WORDS = frozenset({"undeposited", "clearing"})
+
+
+def suggest_bank(pkg: str, code: str, name: str, options: Sequence[AccountLike]) -> tuple[str, str]:
+    """(remote code or "", why) for a ledger bank account: a clearing account only where it is named so."""
+    for c in options:
+        if c.type != CLEARING:
+            continue
+        if c.code == code or c.name.strip().lower() == name.strip().lower() or words(name) & _CLEARING_WORDS:
+            return c.code, (f"{pkg} files receipts not yet banked in {c.name}, and {name} is the ledger's "
+                            "account for them.")
+    return suggest_account(pkg, True, code, name, "bank", [c for c in options if c.type != CLEARING])
+
+
 def suggest_tax(pkg: str, sales: bool, code: str, name: str, rate: Decimal | None,
                 options: Sequence[AccountLike]) -> tuple[str, str]:
     """(remote code or "", why) for one side of a ledger tax code: same code, else same rate and closest name."""

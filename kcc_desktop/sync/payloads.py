@@ -38,6 +38,7 @@ from ..store import Store
 from .mapping import MappingService
 from .mapping_types import MappingError
 from .options import IntegrationOptions, OptionsService
+from .org_rules import LineCoding, OrganisationRules
 
 
 class PayloadProblem(Exception):
@@ -72,6 +73,9 @@ class PayloadContext:
     default_sales_id: int | None
     default_purchase_id: int | None
     base_currency: str = "GBP"
+    # What the organisation's settings refuse (lock dates, currencies, tax rates on accounts, plan limits,
+    # archived contacts); set by the run that sends, None where nothing is predicted.
+    rules: OrganisationRules | None = None
 
     @classmethod
     def load(cls, store: Store, provider: str, base_currency: str = "GBP") -> PayloadContext:
@@ -136,9 +140,12 @@ def remote_link(session: Session, provider: str, object_type: str, object_id: in
 # --- contacts and items ------------------------------------------------------------------------------
 
 def contact_payload(ctx: PayloadContext, company: Company, key: str, remote_id: str | None = None) -> ContactIn:
+    """``other_side``: the company trades both ways, so a package that keeps customers and suppliers apart
+    (QuickBooks) gets a record for each side."""
     return ContactIn(key=key, name=company.name, email=company.email or "", is_customer=company.kind == "customer",
                      is_supplier=company.kind == "supplier", currency=company.currency or ctx.base_currency,
-                     account_number=company.code, remote_id=remote_id or None)
+                     account_number=company.code, remote_id=remote_id or None,
+                     other_side=bool(company.trades_both_ways))
 
 
 def item_payload(ctx: PayloadContext, item: StockItem, key: str, remote_id: str | None = None) -> ItemIn:
@@ -173,13 +180,23 @@ def document_payload(ctx: PayloadContext, doc: Document, key: str, contact_remot
             tax_code=ctx.tax(line.tax_code_id, sales=sales, what=what), discount_rate=line.discount_rate,
             item_code=item_codes.get(line.stock_item_id, "") if line.stock_item_id else "",
             line_amount=line.net, tax_amount=line.tax))
+    if ctx.rules is not None:
+        codings = [LineCoding(sent.account_code, sent.tax_code, ctx.nominals[line.nominal_id][0],
+                              f"{ctx.taxes[line.tax_code_id][0]} ({ctx.taxes[line.tax_code_id][1]})", sales)
+                   for sent, line in zip(lines, doc.lines, strict=True)]
+        refused = ctx.rules.document(kind.value, doc.date, doc.currency, doc.company.name, contact_remote_id, codings)
+        if refused:
+            raise PayloadProblem("; ".join(r.message for r in refused), " ".join(r.advice for r in refused))
     if ctx.options.use_rollup_transactions:
         rates = {line.tax_code_id: ctx.taxes[line.tax_code_id] for line in doc.lines}
         lines = rollup(lines, [rates[line.tax_code_id] for line in doc.lines])
     return DocumentIn(key=key, kind=DocKind(kind.value), number=doc.number, contact_remote_id=contact_remote_id,
                       contact_name=doc.company.name, date=doc.date, due_date=doc.due_date, currency=doc.currency,
                       lines=lines, reference=doc.reference or "", authorised=ctx.options.create_authorised,
-                      total=doc.gross_total)
+                      total=doc.gross_total,
+                      # a purchase from a customer or a sale to a supplier: the company's other side
+                      contact_other_side=sales != (doc.company.kind == "customer"),
+                      contact_email=doc.company.email or "", contact_code=doc.company.code)
 
 
 def rollup(lines: list[LineIn], taxes: list[tuple[str, str, Decimal]]) -> list[LineIn]:
@@ -217,6 +234,9 @@ def allocation_payload(ctx: PayloadContext, alloc: Allocation, key: str, invoice
     except MappingError as exc:
         raise PayloadProblem(f"{what}: {exc}", "Map the bank account in the Mapping tab, then upload again.",
                              category=exc.category) from None
+    locked = ctx.rules.lock(alloc.date, "payment", authorised=True) if ctx.rules is not None else None
+    if locked is not None:
+        raise PayloadProblem(locked.message, locked.advice)
     return PaymentIn(key=key, document_kind=DocKind.SALES_INVOICE, document_remote_id=invoice_remote_id,
                      amount=alloc.amount, date=alloc.date, bank_account_code=bank_code, bank_account_id=bank_id,
                      reference=payment.reference or f"Prepayment {payment.id}", stamp=stamp)

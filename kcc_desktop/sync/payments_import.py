@@ -65,6 +65,11 @@ CURRENCY = ("Not created: currency mismatch: the payment is in {paid} but {what}
 DELETED_NOT_IMPORTED = "Deleted in {pkg} before it was imported; nothing to do"
 DELETED_IMPORTED = "Deleted in {pkg}: use Reverse Deleted Payments to undo it in the ledger"
 REVERSED = "Deleted in {pkg}; reversed in the ledger with its allocations"
+# A QuickBooks void keeps the payment with a zero amount; for the ledger it is gone, like a deletion.
+VOIDED_NOT_IMPORTED = "Voided in {pkg} before it was imported; nothing to do"
+VOIDED_IMPORTED = "Voided in {pkg}: use Reverse Deleted Payments to undo it in the ledger"
+VOIDED_REVERSED = "Voided in {pkg}; reversed in the ledger with its allocations"
+GONE = ("DELETED", "VOIDED")   # remote statuses of a payment that no longer stands in the package
 CHANGED = ("Changed in {pkg} after it was imported (now {amount} {currency}): reverse and re-enter it by hand "
            "if the ledger must follow")
 ALREADY = CREATED + " (by an earlier run)"
@@ -201,10 +206,11 @@ class PaymentsImport:
 
     def _upsert(self, s: Session, row: ImportedPayment | None, remote: RemotePayment) -> ImportedPayment | None:
         """Adds a payment not seen before (returned) or brings a known one up to date (None)."""
-        deleted = remote.status.upper() == "DELETED"
+        deleted = remote.status.upper() in GONE
+        voided = remote.status.upper() == "VOIDED"
         if row is None:
             if deleted:
-                return None   # deleted before we ever saw it: nothing to show, nothing to do
+                return None   # deleted (or voided) before we ever saw it: nothing to show, nothing to do
             row = ImportedPayment(provider=self.provider, remote_id=remote.remote_id, status=READY,
                                   **_fields(remote))
             s.add(row)
@@ -213,7 +219,7 @@ class PaymentsImport:
         row.remote_updated_at = remote.updated_at
         if row.ledger_payment_id is None:
             if deleted:
-                row.status = DELETED_NOT_IMPORTED.format(pkg=self.pkg)
+                row.status = (VOIDED_NOT_IMPORTED if voided else DELETED_NOT_IMPORTED).format(pkg=self.pkg)
             else:   # changed in the package before we imported it: take the new figures
                 for name, value in _fields(remote).items():
                     setattr(row, name, value)
@@ -222,7 +228,7 @@ class PaymentsImport:
         if payment.reversed_at is not None:
             return None
         if deleted:
-            row.status = DELETED_IMPORTED.format(pkg=self.pkg)
+            row.status = (VOIDED_IMPORTED if voided else DELETED_IMPORTED).format(pkg=self.pkg)
         elif remote.amount != payment.amount:
             row.status = CHANGED.format(pkg=self.pkg, amount=f"{remote.amount:,.2f}", currency=remote.currency)
         else:
@@ -240,7 +246,7 @@ class PaymentsImport:
         with self.store.session() as s:
             return list(s.scalars(select(ImportedPayment.id).where(
                 ImportedPayment.provider == self.provider, ImportedPayment.ledger_payment_id.is_(None),
-                ImportedPayment.remote_status != "DELETED").order_by(ImportedPayment.date, ImportedPayment.id)))
+                ImportedPayment.remote_status.not_in(GONE)).order_by(ImportedPayment.date, ImportedPayment.id)))
 
     def create_and_allocate(self, ids: Iterable[int], progress: Callable[[int, int, str], None] | None = None,
                             cancel: threading.Event | None = None, batch: int = BATCH) -> ImportSummary:
@@ -273,7 +279,7 @@ class PaymentsImport:
         due = _Due(s)
         planned: list[tuple[ImportedPayment, str, bulk.PaymentSpec]] = []
         for row in rows:
-            if row is None or row.ledger_payment_id is not None or row.remote_status == "DELETED":
+            if row is None or row.ledger_payment_id is not None or row.remote_status in GONE:
                 summary.skipped += 1
                 continue
             try:
@@ -421,9 +427,9 @@ class PaymentsImport:
     # --- deleted in the package ---------------------------------------------------------------------
 
     def deleted_imported_ids(self, ids: Iterable[int] | None = None) -> list[int]:
-        """Payments deleted in the package whose ledger payment still stands (what Reverse would undo)."""
+        """Payments deleted or voided in the package whose ledger payment still stands (what Reverse would undo)."""
         q = (select(ImportedPayment.id).join(Payment, Payment.id == ImportedPayment.ledger_payment_id)
-             .where(ImportedPayment.provider == self.provider, ImportedPayment.remote_status == "DELETED",
+             .where(ImportedPayment.provider == self.provider, ImportedPayment.remote_status.in_(GONE),
                     Payment.reversed_at.is_(None)).order_by(ImportedPayment.id))
         with self.store.session() as s:
             found = list(s.scalars(q))
@@ -446,7 +452,7 @@ class PaymentsImport:
                     reversed_count += 1
                     log.info("Reversed ledger payment %d (%s %s, deleted in %s)", payment.id, payment.amount,
                              payment.currency, self.pkg)
-                row.status = REVERSED.format(pkg=self.pkg)
+                row.status = (VOIDED_REVERSED if row.remote_status == "VOIDED" else REVERSED).format(pkg=self.pkg)
         return reversed_count
 
 

@@ -32,6 +32,7 @@ from ..models import (
 )
 from ..store import Store
 from . import payloads as pl
+from .org_rules import OrganisationRules
 from .org_settings import cached_settings
 
 log = logging.getLogger(__name__)
@@ -68,11 +69,15 @@ class PreCheck:
         self.pkg = Provider.label_of(self.provider, short=True)
         # The organisation's settings as last read (Get Nominal & Tax Accounts, or Check Connection).
         self.org = cached_settings(store, self.provider) or OrganisationSettings()
+        self.rules = OrganisationRules(self.org, self.provider)
 
     def run(self, item_ids: Iterable[int], progress: Callable[[int, int, str], None] | None = None,
             cancel: threading.Event | None = None) -> dict[int, str]:
         ids = list(item_ids)
         ctx = pl.PayloadContext.load(self.store, self.provider)
+        # Xero's own refusals (tax rates on accounts, the plan's allowance, archived contacts), predicted
+        # from the kept settings; the plan's allowance is shared out in the order the rows are checked.
+        self.rules = OrganisationRules(self.org, self.provider, authorised=ctx.options.create_authorised)
         results: dict[int, str] = {}
         with self.store.session() as s:
             exported_items = self._known_items(s)
@@ -117,6 +122,12 @@ class PreCheck:
                 problems.append(f"{company.name} trades in {company.currency}; MultiCurrency is off")
             if self.provider == "quickbooks" and ":" in company.name:
                 problems.append(f"QuickBooks names cannot contain a colon: rename {company.name} in the ledger")
+            if self.provider == "xero":
+                link = pl.remote_link(s, self.provider, ItemType.COMPANY, company.id)
+                archived = (self.rules.archived(company.name, link.remote_id) if link is not None
+                            else self.rules.archived(company.name, account_number=company.code))
+                if archived is not None:
+                    problems.append(archived.text)
         elif kind == ItemType.STOCK_ITEM:
             stock = s.get(StockItem, item.object_id)
             if stock is None:
@@ -129,6 +140,9 @@ class PreCheck:
             if alloc is None:
                 return ["The allocation no longer exists in the ledger"]
             _try(problems, lambda: pl.allocation_payload(ctx, alloc, "", "x"))
+            locked = self.rules.lock(alloc.date, "payment", authorised=True) if self.provider == "xero" else None
+            if locked is not None:
+                problems.append(f"The payment is {locked.text}")
         else:
             doc = s.scalar(select(Document).where(Document.id == item.object_id)
                            .options(selectinload(Document.lines), selectinload(Document.company)))
@@ -150,9 +164,12 @@ class PreCheck:
             problems.append(f"{label}: {self.pkg} document numbers have at most {longest} characters; "
                             "shorten the number in the ledger")
         lock = self.org.lock_date
-        if lock is not None and doc.date <= lock:
+        if lock is not None and doc.date <= lock and self.rules.lock(doc.date) is not None:   # Xero keeps drafts
             problems.append(f"{label} is dated {doc.date:%d %b %Y}, on or before {self.pkg}'s "
                             f"{self.org.lock_date_label or 'lock date'} ({lock:%d %b %Y}); {self.pkg} refuses it")
+        if not self.org.document_numbers_kept and DocumentKind(doc.kind).is_sales:
+            problems.append(f"{label}: {self.pkg} numbers sales documents itself (custom transaction numbers are "
+                            f"off), so it would not keep {doc.number}; turn them on in {self.pkg}")
         if (ctx.options.multicurrency and doc.currency != self.org.base_currency
                 and doc.currency not in self.org.currencies):
             problems.append(f"{label} is in {doc.currency}, which {self.pkg} does not have: add the currency "
@@ -167,6 +184,30 @@ class PreCheck:
                 msg = f"Stock item {code} is not in {self.pkg} yet and not selected (Upload Data sends it first)"
                 if msg not in problems:
                     problems.append(msg)
+        if self.provider == "xero":
+            self._xero(s, ctx, doc, problems)
+
+    def _xero(self, s: Session, ctx: pl.PayloadContext, doc: Document, problems: list[str]) -> None:
+        """What the organisation's settings make Xero refuse: a tax rate on an account its class may not
+        use, an archived contact, and (for a document nothing else stops) the plan's monthly allowance."""
+        kind = DocumentKind(doc.kind)
+        link = pl.remote_link(s, self.provider, ItemType.COMPANY, doc.company_id)
+        archived = self.rules.archived(doc.company.name, link.remote_id) if link is not None else None
+        if archived is not None:
+            problems.append(archived.text)
+        for line in doc.lines:
+            try:
+                account = ctx.account(line.nominal_id, sales=kind.is_sales, what="")
+                tax = ctx.tax(line.tax_code_id, sales=kind.is_sales, what="")
+            except pl.PayloadProblem:
+                continue   # named above
+            refused = self.rules.tax_on_account(account, tax, ctx.nominals[line.nominal_id][0])
+            if refused is not None and refused.text not in problems:
+                problems.append(refused.text)
+        if not problems:
+            capped = self.rules.approval(kind.value, doc.date)
+            if capped is not None:
+                problems.append(capped.text)
 
 
 def run_precheck(store: Store, item_ids: Iterable[int], provider: str | None = None,

@@ -10,7 +10,6 @@ after the batch in flight. No business rule lives here: ``sync.export.ExportServ
 
 from __future__ import annotations
 
-import csv
 import threading
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..context import AppContext
+from ..csv_cells import SafeCsvWriter
 from ..sync.export import ExportService, Summary
 from ..views.export import export_counts
 from . import icons
@@ -364,7 +364,7 @@ class ExportTab(QWidget):
         ids = model.ids() if not proxy.is_filtering else [
             model.id_at(proxy.mapToSource(proxy.index(r, 0)).row()) for r in range(proxy.rowCount())]
         with open(path, "w", newline="", encoding="utf-8") as f:
-            out = csv.writer(f)
+            out = SafeCsvWriter(f)
             out.writerow([model.headerData(c, Qt.Orientation.Horizontal) for c in columns])
             for start in range(0, len(ids), 2000):
                 for row in model.rows_for(ids[start:start + 2000]):

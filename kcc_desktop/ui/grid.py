@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..csv_cells import tsv_line
 from .lazy_model import FILTER_ROLE, ID_ROLE, SORT_ROLE, Fetch, GridProxy, LazyTableModel, order_by_keys
 from .settings import UiSettings
 from .worker import Worker
@@ -250,7 +251,7 @@ class GridView(QTableView):
     BACKGROUND_COPY_ROWS = 5_000
 
     def _tsv_header(self, columns: Sequence[int]) -> str:
-        return "\t".join(_cell(self.source_model.headerData(c, Qt.Orientation.Horizontal)) for c in columns)
+        return tsv_line(self.source_model.headerData(c, Qt.Orientation.Horizontal) for c in columns)
 
     def selection_as_tsv(self, columns: Sequence[int] | None = None, with_headers: bool = True) -> str:
         model = self.source_model
@@ -407,10 +408,6 @@ def bind_button(button, action: QAction) -> None:
     button.setEnabled(action.isEnabled())
 
 
-def _cell(value) -> str:
-    return str(value or "").replace("\t", " ").replace("\n", " ")
-
-
 def _tsv_rows(model: LazyTableModel[Any, Any], rows: Iterable[Any], columns: Sequence[int]) -> list[str]:
-    return ["\t".join(_cell(model.display(row, model.Columns(c))) for c in columns) for row in rows
-            if row is not None]
+    """Copied rows: a cell a spreadsheet would run as a formula is pasted as text (``csv_cells``)."""
+    return [tsv_line(model.display(row, model.Columns(c)) for c in columns) for row in rows if row is not None]

@@ -7,7 +7,6 @@ here is how a row looks, and the grid's CSV export.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -15,6 +14,7 @@ from typing import Any, ClassVar
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
+from ..csv_cells import SafeCsvWriter
 from ..store import Store
 from ..views.imports import KIND_LABELS, ImportCol, ImportedPayments, ImportRow
 from .grid import GridView, LazyTableModel, order_by_keys
@@ -114,7 +114,7 @@ def write_csv(grid: GridView, path: Path) -> int:
         model.id_at(proxy.mapToSource(proxy.index(r, 0)).row()) for r in range(proxy.rowCount())]
     written = 0
     with open(path, "w", newline="", encoding="utf-8") as f:
-        out = csv.writer(f)
+        out = SafeCsvWriter(f)
         out.writerow([model.headerData(c, Qt.Orientation.Horizontal) for c in columns])
         for start in range(0, len(ids), 2000):
             for row in model.rows_for(ids[start:start + 2000]):

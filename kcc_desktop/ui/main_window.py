@@ -405,10 +405,10 @@ class MainWindow(QMainWindow):
         """``report`` is ledger.csv_import's ImportReport: all imported, or nothing and every bad row."""
         name = Path(path).name
         if report.ok:
-            self.statusBar().showMessage(f"Imported {len(report.documents)} documents from {name}.", 10000)
+            self.statusBar().showMessage(f"Imported {report.imported:,} documents from {name}.", 10000)
             self.refresh_all()
         else:
-            self.statusBar().showMessage(f"{name} was not imported: {len(report.errors)} problems.", 10000)
+            self.statusBar().showMessage(f"{name} was not imported: {report.error_count:,} problems.", 10000)
         self.last_message = messages.import_report_box(self, path, report)
         self.last_message.open()
 

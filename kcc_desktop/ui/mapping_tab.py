@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QMenu,
     QPlainTextEdit,
@@ -28,6 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..connectors.connect import ConnectOptions
+from ..connectors.loopback import AnswerBox
 from ..connectors.provider import Provider
 from ..connectors.settings import ConnectionSettings
 from ..context import AppContext
@@ -35,6 +38,7 @@ from ..sync.mapping import NOMINAL, MappingService
 from ..sync.mapping_types import FetchSummary, Suggestion
 from . import icons
 from .audit_dialog import AuditDialog
+from .connection_dialog import ConnectionDialog
 from .grid import GridPanel, GridView
 from .mapping_delegate import AccountComboDelegate
 from .mapping_models import BankMappingModel, NominalMappingModel, TaxMappingModel
@@ -48,7 +52,8 @@ EDIT_TRIGGERS = (QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView
 
 
 class MappingTab(QWidget):
-    """Actions → Connect / Get Nominal & Tax Accounts / Apply Default Setup / View Audit Trail."""
+    """Actions → Connect / Connection Settings / Paste Sign-in Address / Get Nominal & Tax Accounts /
+    Apply Default Setup / View Audit Trail."""
 
     connected = Signal(object)      # ConnectionSettings, after Connect succeeded
     fetched = Signal(object)        # FetchSummary, after Get Nominal & Tax Accounts succeeded
@@ -69,6 +74,17 @@ class MappingTab(QWidget):
         self.connect_action = QAction(icons.icon("connect"), "&Connect…", self)
         self.connect_action.setToolTip("Sign in to the accounting package in your browser")
         self.connect_action.triggered.connect(self.on_connect_triggered)
+        self.settings_action = QAction("Connection &Settings…", self)
+        self.settings_action.setToolTip("Client id, scopes, environment and redirect URI for the next Connect")
+        self.settings_action.triggered.connect(self.on_settings_triggered)
+        self.paste_action = QAction("&Paste Sign-in Address…", self)
+        self.paste_action.setToolTip("While connecting: paste the address the browser ended on, if it did not come "
+                                     "back to KCC Desktop by itself")
+        self.paste_action.setEnabled(False)
+        self.paste_action.triggered.connect(self.on_paste_triggered)
+        self.answers: AnswerBox | None = None      # where a pasted address goes while Connect waits
+        self.connection_dialog: ConnectionDialog | None = None
+        self.paste_dialog: QInputDialog | None = None
         self.fetch_action = QAction(icons.icon("refresh"), "&Get Nominal && Tax Accounts", self)
         self.fetch_action.setToolTip("Fetch the package's chart of accounts, tax rates and bank accounts")
         self.fetch_action.triggered.connect(self.on_fetch_triggered)
@@ -77,8 +93,8 @@ class MappingTab(QWidget):
         self.apply_defaults_action.triggered.connect(self.on_apply_defaults_triggered)
         self.audit_action = QAction("View &Audit Trail…", self)
         self.audit_action.triggered.connect(self.on_audit_triggered)
-        self.actions_list = [self.connect_action, self.fetch_action, self.apply_defaults_action, None,
-                             self.audit_action]
+        self.actions_list = [self.connect_action, self.settings_action, self.paste_action, None, self.fetch_action,
+                             self.apply_defaults_action, None, self.audit_action]
         self.menu_actions = self.actions_list   # listed under the window's Actions menu
 
         self.actions_button = QToolButton()
@@ -207,7 +223,7 @@ class MappingTab(QWidget):
     # --- actions -----------------------------------------------------------------------------------------
 
     def _busy(self, busy: bool) -> None:
-        for action in (self.connect_action, self.fetch_action, self.apply_defaults_action):
+        for action in (self.connect_action, self.settings_action, self.fetch_action, self.apply_defaults_action):
             action.setEnabled(not busy)
 
     def _start(self, job: JobFn, on_finished: Callable[[Any], None]) -> Worker:
@@ -226,22 +242,54 @@ class MappingTab(QWidget):
 
     def on_worker_done(self) -> None:
         self.worker = None
+        self.answers = None
+        self.paste_action.setEnabled(False)
         self._busy(False)
 
     def on_connect_triggered(self) -> None:
+        self.start_connect(None)
+
+    def on_settings_triggered(self) -> None:
+        dialog = ConnectionDialog(self.package_combo.currentData(), self.ctx.settings, self)
+        dialog.connect_requested.connect(self.start_connect)
+        self.connection_dialog = dialog
+        dialog.open()
+
+    def start_connect(self, options: ConnectOptions | None) -> None:
+        """Connect in the background; ``options`` (from Connection Settings) are saved only if it succeeds."""
         from ..connectors.connect import connect
         from ..connectors.tokens import TokenStore
         from ..settings_db import DbSettingsStore
 
         provider = self.package_combo.currentData()
         store, open_browser, chooser = self.store, self.open_browser, self.tenant_chooser
+        answers = self.answers = AnswerBox()
         self.show_message(f"Connecting to {Provider(provider).label}: sign in in your browser…")
 
         def job(progress: ProgressFn, _cancel: threading.Event) -> ConnectionSettings:
-            return connect(provider, DbSettingsStore(store), TokenStore(), open_browser=open_browser,
-                           choose_tenant=chooser, print_fn=lambda text: progress(0, 1, text))
+            return connect(provider, DbSettingsStore(store), TokenStore(), options=options, open_browser=open_browser,
+                           choose_tenant=chooser, print_fn=lambda text: progress(0, 1, text), answers=answers)
         worker = self._start(job, self.on_connect_finished)
+        self.paste_action.setEnabled(True)
         worker.cancel_requested.connect(chooser.refuse)   # the window closing answers an open question
+
+    def on_paste_triggered(self) -> None:
+        dialog = QInputDialog(self)
+        dialog.setObjectName("paste_sign_in_dialog")
+        dialog.setWindowTitle("Paste Sign-in Address")
+        dialog.setLabelText("The whole address the browser ended on after you signed in:")
+        dialog.textValueSelected.connect(self.on_address_pasted)
+        self.paste_dialog = dialog
+        dialog.open()
+
+    def on_address_pasted(self, text: str) -> None:
+        if self.answers is None:
+            self.show_message("No Connect is waiting for a sign-in now: use Connect first.")
+            return
+        try:
+            self.answers.paste(text)
+        except ValueError as exc:
+            self.show_message(str(exc))
 
     def on_connect_finished(self, settings: ConnectionSettings) -> None:
         self.show_message(f"Connected to {settings.organisation_name or settings.tenant_id}. "

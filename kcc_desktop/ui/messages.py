@@ -42,17 +42,17 @@ def about_box(parent: QWidget) -> QMessageBox:
 
 
 def import_report_box(parent: QWidget, path: str, report: ImportReport) -> QMessageBox:
-    """All imported, or nothing and the first bad rows (every one in the details)."""
+    """All imported, or nothing and the first bad rows (the first hundred, and the count, in the details)."""
     name = Path(path).name
     if report.ok:
         box = QMessageBox(QMessageBox.Icon.Information, "Import documents", report.text(), parent=parent)
     else:
         box = QMessageBox(QMessageBox.Icon.Warning, "Import documents",
-                          f"Nothing was imported from {name}: {len(report.errors)} "
-                          f"problem{'s' if len(report.errors) != 1 else ''} found.", parent=parent)
+                          f"Nothing was imported from {name}: {report.error_count:,} "
+                          f"problem{'s' if report.error_count != 1 else ''} found.", parent=parent)
         shown = [str(e) for e in report.errors[:10]]
-        more = len(report.errors) - len(shown)
-        box.setInformativeText("\n".join(shown + ([f"…and {more} more (see details)."] if more else []))
+        more = report.error_count - len(shown)
+        box.setInformativeText("\n".join(shown + ([f"…and {more:,} more (see details)."] if more else []))
                                + "\n\nCorrect these rows in the file and import it again.")
         box.setDetailedText(report.text())
     box.setObjectName("import_result_dialog")

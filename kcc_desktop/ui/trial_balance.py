@@ -7,7 +7,6 @@ figures by hand; the "Journal by hand" column says so. The sums (``views.trial_b
 
 from __future__ import annotations
 
-import csv
 import threading
 from datetime import date
 from decimal import Decimal
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..context import AppContext
+from ..csv_cells import SafeCsvWriter
 from ..ledger.trial_balance import TrialBalance, TrialBalanceRow
 from ..models import NominalKind
 from ..views.trial_balance import journal_date_range, trial_balance_for
@@ -134,7 +134,7 @@ class TrialBalanceModel(LazyTableModel[TrialBalanceRow, TbCol]):
 def write_csv(path: str | Path, balance: TrialBalance) -> None:
     """The rows as shown (plain amounts, no thousands separators), then the totals."""
     with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
+        writer = SafeCsvWriter(f)
         writer.writerow(["Nominal code", "Name", "Debit", "Credit", "Journal by hand"])
         for r in balance.rows:
             writer.writerow([r.code, r.name, f"{r.debit:.2f}", f"{r.credit:.2f}", HAND_NOTE.get(r.kind, "")])

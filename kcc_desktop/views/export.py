@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, String, and_, case, cast, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..models import ExportFeedback, ExportItem, ExportStatus, ItemType
+from ..models import ExportFeedback, ExportItem, ExportStatus, ItemType, MatchState
 from ..store import Store
 from .common import amount_text, chunked, has_digit, like_patterns
 
@@ -81,6 +81,7 @@ class ExportedRow(NamedTuple):
     remote_id: str
     confirmed: bool
     manual: bool
+    matched: bool = False   # linked to a record the package already had ("matched existing"), not created
 
 
 _PENDING_SORT: dict[PendingCol, Any] = {
@@ -160,12 +161,13 @@ class ExportedItems(_ExportItems):
         out: dict[int, ExportedRow] = {}
         q = select(ExportItem.id, ExportItem.item_type, ExportItem.reference, ExportItem.company_name,
                    ExportItem.exported_at, ExportItem.remote_number, ExportItem.remote_id, ExportItem.confirmed,
-                   ExportItem.marked_manually)
+                   ExportItem.marked_manually, ExportItem.match_state)
         with self.store.session() as s:
             for chunk in chunked(ids):
                 for r in s.execute(q.where(ExportItem.id.in_(chunk))):
                     out[r.id] = ExportedRow(r.id, r.item_type, r.reference, r.company_name, r.exported_at,
-                                            r.remote_number, r.remote_id, bool(r.confirmed), bool(r.marked_manually))
+                                            r.remote_number, r.remote_id, bool(r.confirmed), bool(r.marked_manually),
+                                            r.match_state == MatchState.MATCHED)
         return out
 
     def sort_keys(self, column: ExportedCol) -> dict[int, Any]:

@@ -61,8 +61,8 @@ def payment_state(ledger_payment_id: int | None, remote_status: str, status: str
     if ledger_payment_id is not None:
         if reversed_at is not None:
             return "reversed"
-        return "to_reverse" if remote_status == "DELETED" else "created"
-    if remote_status == "DELETED":
+        return "to_reverse" if remote_status in ("DELETED", "VOIDED") else "created"
+    if remote_status in ("DELETED", "VOIDED"):   # a QuickBooks void is a deletion for the ledger
         return "deleted"
     return "problem" if status.startswith("Not created") else "ready"
 

@@ -80,10 +80,13 @@ class ConnectRun:
 
 
 def play_browser(printed: list[str], wait: threading.Event, tamper: Callable[[str], str] | None = None,
-                 timeout: float = 10) -> requests.Response:
-    """What a browser does: open the printed address, follow the redirect to the loopback callback."""
+                 timeout: float = 10, tamper_url: Callable[[str], str] | None = None) -> requests.Response:
+    """What a browser does: open the printed address, follow the redirect to the loopback callback.
+    ``tamper_url`` changes the address on its way to the sign-in page, ``tamper`` the one coming back."""
     assert wait.wait(timeout), "connect never printed an address"
     url = next(m.group(1) for line in printed for m in [URL_IN_TEXT.search(line)] if m)
+    if tamper_url:
+        url = tamper_url(url)
     first = requests.get(url, allow_redirects=False, timeout=timeout)
     assert first.status_code in (302, 303), f"authorize answered {first.status_code}: {first.text[:200]}"
     location = first.headers["Location"]
@@ -94,7 +97,7 @@ def play_browser(printed: list[str], wait: threading.Event, tamper: Callable[[st
 
 def run_connect(settings_store, token_store, *, provider: str = "xero", browse: bool = True,
                 tamper: Callable[[str], str] | None = None, timeout: float = 10,
-                **kwargs: Any) -> ConnectRun:
+                tamper_url: Callable[[str], str] | None = None, **kwargs: Any) -> ConnectRun:
     """Run ``connect`` in a thread (as the CLI would), playing the browser from this thread."""
     run = ConnectRun(printed=[])
     printed_event = threading.Event()
@@ -114,7 +117,7 @@ def run_connect(settings_store, token_store, *, provider: str = "xero", browse: 
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
     if browse:
-        run.browser_page = play_browser(run.printed, printed_event, tamper).text
+        run.browser_page = play_browser(run.printed, printed_event, tamper, tamper_url=tamper_url).text
     thread.join(timeout + 10)
     assert not thread.is_alive(), "connect did not finish"
     return run

@@ -7,12 +7,12 @@ import logging
 import re
 
 import pytest
-import requests
 
 from kcc_desktop.connectors import connect as connect_mod
 from kcc_desktop.connectors.base import ConnectionRequired
 from kcc_desktop.connectors.settings import QUICKBOOKS, XERO, MemorySettingsStore
 from kcc_desktop.connectors.tokens import TokenSet, TokenStore
+from tests.helpers.connect import Browser
 from tests.helpers.qbo_connector import CLIENT_ID
 
 URL = re.compile(r"(https?://\S+)")
@@ -58,12 +58,7 @@ def test_a_quickbooks_connect_renewal_and_revocation_are_logged_without_a_token(
     store, tokens = MemorySettingsStore(), TokenStore()
     capture(caplog)
 
-    def browser(text: str) -> None:
-        found = URL.search(text)
-        if found:
-            requests.get(found.group(1), timeout=10)
-
-    settings = connect_mod.connect(QUICKBOOKS, store, tokens, open_browser=False, timeout=10, print_fn=browser)
+    settings = connect_mod.connect(QUICKBOOKS, store, tokens, open_browser=False, timeout=10, print_fn=Browser())
     realm = settings.realm_id
     first = tokens.load(QUICKBOOKS, realm)
     package = connect_mod.open_package(store, tokens)

@@ -22,7 +22,7 @@ from kcc_desktop.connectors.base import (
 from kcc_desktop.connectors.quickbooks import QuickBooksPackage
 from kcc_desktop.connectors.quickbooks.http import translate
 from kcc_desktop.connectors.settings import QUICKBOOKS, ConnectionSettings
-from kcc_desktop.connectors.tokens import TokenSet, TokenStore
+from kcc_desktop.connectors.tokens import TokenSet, TokenStore, bind
 from tests.helpers.qbo_connector import (
     customer,
     invoice,
@@ -200,10 +200,11 @@ def broken_server():
 
 
 def _package_on(root: str, vtime) -> QuickBooksPackage:
-    TokenStore().save(QUICKBOOKS, "123", TokenSet("access-token-abc", "refresh-token-xyz", expires_at=4e9))
+    settings = ConnectionSettings(provider=QUICKBOOKS, api_root=root, client_id="c", tenant_id="123")
+    TokenStore().save(QUICKBOOKS, "123", bind(TokenSet("access-token-abc", "refresh-token-xyz", expires_at=4e9),
+                                              settings.endpoints().audience, "123"))
     from kcc_desktop.connectors.pacing import QBO_POLICY, Pacer
-    return QuickBooksPackage(ConnectionSettings(provider=QUICKBOOKS, api_root=root, client_id="c", tenant_id="123"),
-                             TokenStore(), client_secret="s",
+    return QuickBooksPackage(settings, TokenStore(), client_secret="s",
                              pacer=Pacer(QBO_POLICY, clock=vtime, sleep=vtime.sleep))
 
 

@@ -12,6 +12,7 @@ from kcc_desktop.connectors.base import ContactIn, DocKind, DocumentIn, ItemIn, 
 from kcc_desktop.connectors.quickbooks import mapping as m
 from kcc_desktop.connectors.quickbooks import remote
 from kcc_desktop.connectors.quickbooks.http import BATCH_REQUEST_ID_MAX, REQUEST_ID_MAX, request_id
+from kcc_desktop.connectors.quickbooks.vat import TaxRateOf
 
 
 def test_request_id_keeps_short_keys_and_hashes_long_ones_stably():
@@ -29,13 +30,27 @@ def test_documents_carry_no_placeholders_or_read_only_fields():
     doc = DocumentIn("k", DocKind.SALES_INVOICE, "INV-9", "5", "Acme", date(2026, 1, 5), None, "", [
         LineIn("Bench", Decimal("3"), Decimal("9.99"), "4000", "1", discount_rate=Decimal("10"), item_code="B",
                line_amount=Decimal("26.97"), tax_amount=Decimal("5.39"))])
-    body = json.loads(m.build_document(doc, {}, {"B": "9"}).to_json())
+    body = json.loads(m.build_document(doc, {}, {"B": "9"}, {("1", True): TaxRateOf("1", Decimal("20"))}).to_json())
     text = json.dumps(body)
     assert '""' not in text and "Balance" not in text and "TotalAmt" not in text and "DueDate" not in text
     line = body["Line"][0]
     assert line["Amount"] == "26.97"                                      # exact string, never a float
-    assert line["SalesItemLineDetail"]["UnitPrice"] == "8.991"
+    # 3 x 8.991 is 26.973, not the ledger's 26.97: the price sent is the one that multiplies to the amount.
+    assert line["SalesItemLineDetail"]["UnitPrice"] == "8.99" and line["SalesItemLineDetail"]["Qty"] == "3"
     assert body["DocNumber"] == "INV-9" and body["TxnDate"] == "2026-01-05"
+    # One TaxLine per rate, with the ledger's VAT and the net it is on.
+    [tax_line] = body["TxnTaxDetail"]["TaxLine"]
+    assert tax_line["Amount"] == "5.39" and tax_line["TaxLineDetail"]["NetAmountTaxable"] == "26.97"
+
+
+def test_a_price_that_cannot_multiply_to_the_amount_goes_unsaid():
+    # 23 x 1.755 = 40.365: QuickBooks wants 40.36 for that product, the ledger has 40.37; no price of at most
+    # five decimals times 23 is 40.37, so the line goes as an amount alone.
+    doc = DocumentIn("k", DocKind.SALES_INVOICE, "INV-10", "5", "Acme", date(2026, 1, 5), None, "", [
+        LineIn("Tape", Decimal("23"), Decimal("1.95"), "4000", "1", discount_rate=Decimal("10"), item_code="B",
+               line_amount=Decimal("40.37"), tax_amount=Decimal("8.07"))])
+    detail = json.loads(m.build_document(doc, {}, {"B": "9"}).to_json())["Line"][0]["SalesItemLineDetail"]
+    assert "Qty" not in detail and "UnitPrice" not in detail
 
 
 def test_items_are_never_inventory():

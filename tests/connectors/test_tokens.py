@@ -13,6 +13,7 @@ from keyring.backends import fail
 
 from kcc_desktop.connectors.base import ConnectionRequired
 from kcc_desktop.connectors.settings import (
+    XERO_GRANULAR_SCOPES,
     ConnectionSettings,
     InsecureEndpoint,
     MemorySettingsStore,
@@ -163,7 +164,7 @@ def test_settings_round_trip_and_endpoint_rules(monkeypatch):
     save_connection(store, s)
     back = load_connection(store)
     assert back.tenant_id == "t-1" and back.scopes == ["openid", "accounting.invoices", "offline_access"]
-    assert ConnectionSettings(provider="xero").scopes[-1] == "offline_access"
+    assert ConnectionSettings(provider="xero").scopes == XERO_GRANULAR_SCOPES
     assert endpoints_for("xero").token_url == "https://identity.xero.com/connect/token"
     monkeypatch.setenv("KCC_XERO_URL", "http://127.0.0.1:9999")
     assert endpoints_for("xero").api_url.startswith("http://127.0.0.1:9999")

@@ -183,13 +183,14 @@ def test_payments_are_read_100_a_page_and_pagination_ends_the_list(package, sand
                       amount=D("1.20"), date=TODAY, bank_account_code="090") for i, r in enumerate(invoices)]
     for n, batch in enumerate(chunks(pays, 50)):
         assert all(r.ok for r in package.create_payments(batch, f"pg-pays-{n}"))
-    before = sandbox.count("GET /Payments"), sandbox.count("GET /Overpayments")
+    lists = ("GET /Payments", "GET /Overpayments", "GET /Prepayments")
+    before = [sandbox.count(endpoint) for endpoint in lists]
     pages = list(package.list_payments(None))
-    # A full page, then the (empty) overpayments list that ends the run.
-    assert [len(p.payments) for p in pages] == [100, 0]
-    assert [p.has_more for p in pages] == [True, False]
+    # A full page, then the (empty) overpayments and prepayments lists, the last ending the run.
+    assert [len(p.payments) for p in pages] == [100, 0, 0]
+    assert [p.has_more for p in pages] == [True, True, False]
     # pagination.pageCount says page 1 of 1: no trailing empty request for page 2.
-    assert (sandbox.count("GET /Payments") - before[0], sandbox.count("GET /Overpayments") - before[1]) == (1, 1)
+    assert [sandbox.count(endpoint) - b for endpoint, b in zip(lists, before, strict=True)] == [1, 1, 1]
     assert raw_get(sandbox, package, "/Payments?page=1")["pagination"]["pageCount"] == 1
 
 

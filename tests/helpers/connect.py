@@ -44,15 +44,38 @@ def connect_store(store) -> None:
         raise errors[0]
 
 
+class Browser:
+    """Plays the user's browser as the app's ``print_fn``: opens the first address printed, in the
+    background as a real browser would (the app's page answers only once the sign-in is over), and
+    follows the sandbox's redirect back to the app. ``page()`` is what the browser showed in the end."""
+
+    def __init__(self) -> None:
+        self.opened: list[str] = []
+        self._pages: list[requests.Response] = []
+        self._thread: threading.Thread | None = None
+
+    def __call__(self, text: str) -> None:
+        found = URL_IN_TEXT.search(text)
+        if found and self._thread is None:
+            self.opened.append(found.group(1))
+            self._thread = threading.Thread(target=lambda: self._pages.append(requests.get(found.group(1),
+                                                                                           timeout=30)),
+                                            daemon=True)
+            self._thread.start()
+
+    def page(self) -> requests.Response:
+        assert self._thread is not None, "no address was printed"
+        self._thread.join(40)
+        assert self._pages, "the browser got no page"
+        return self._pages[0]
+
+
 def connect_quickbooks(store) -> None:
     """Connect to QuickBooks as a user would: the test plays the browser on the printed address."""
-    def browser(text: str) -> None:
-        found = URL_IN_TEXT.search(text)
-        if found:   # open the consent page; the sandbox redirects straight back to the app's listener
-            requests.get(found.group(1), timeout=10).raise_for_status()
-
+    browser = Browser()
     connect_mod.connect("quickbooks", DbSettingsStore(store), TokenStore(), open_browser=False, timeout=10,
                         print_fn=browser)
+    assert browser.page().status_code == 200
 
 
 def open_package(store):

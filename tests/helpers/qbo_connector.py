@@ -16,7 +16,7 @@ from kcc_desktop.connectors.base import ContactIn, DocKind, DocumentIn, ItemIn, 
 from kcc_desktop.connectors.pacing import QBO_POLICY, Pacer
 from kcc_desktop.connectors.quickbooks import QuickBooksPackage
 from kcc_desktop.connectors.settings import QUICKBOOKS, ConnectionSettings
-from kcc_desktop.connectors.tokens import TokenSet, TokenStore
+from kcc_desktop.connectors.tokens import TokenSet, TokenStore, bind
 from kcc_desktop.sandbox.qbo_testing import qbo_login, qbo_sdk_client
 from kcc_desktop.sandbox.testing import SandboxHandle
 
@@ -85,7 +85,8 @@ def settings_for(sandbox: QboClockedSandbox) -> ConnectionSettings:
 def sign_in(sandbox: QboClockedSandbox, store: TokenStore | None = None) -> TokenSet:
     """Log in as the user would and keep the tokens in the (test) keyring."""
     data = qbo_login(sandbox.urls, CLIENT_ID, CLIENT_SECRET)
-    tokens = TokenSet.from_response(data)
+    # Bound to the sandbox and company, as Connect saves them: a package elsewhere may not use them.
+    tokens = bind(TokenSet.from_response(data), settings_for(sandbox).endpoints().audience, data["realm_id"])
     (store or TokenStore()).save(QUICKBOOKS, data["realm_id"], tokens)
     return tokens
 

@@ -21,9 +21,10 @@ def line(qty="1", unit="100.00", account="200", tax="OUTPUT2", **kw) -> LineItem
                     account_code=account, tax_type=tax, **kw)
 
 
-def invoice(contact_id: str, lines=None, type_="ACCREC", status="AUTHORISED", number=None, **kw) -> Invoice:
+def invoice(contact_id: str, lines=None, type_="ACCREC", status="AUTHORISED", number=None, date=TODAY,
+            **kw) -> Invoice:
     return Invoice(type=type_, contact=Contact(contact_id=contact_id), line_items=lines or [line()],
-                   date=TODAY, due_date=TODAY, status=status, invoice_number=number, **kw)
+                   date=date, due_date=kw.pop("due_date", date), status=status, invoice_number=number, **kw)
 
 
 def create_invoices(xero, *invoices_, **kw):

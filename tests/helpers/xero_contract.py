@@ -61,7 +61,8 @@ def contract_checks_on() -> bool:
 # URL segment -> component schema of a 200 body; Allocations sub-resources answer with "Allocations".
 SCHEMAS = {"Invoices": "Invoices", "Payments": "Payments", "Contacts": "Contacts", "Items": "Items",
            "Accounts": "Accounts", "TaxRates": "TaxRates", "CreditNotes": "CreditNotes",
-           "Organisation": "Organisations", "Overpayments": "Overpayments", "BankTransactions": "BankTransactions"}
+           "Organisation": "Organisations", "Overpayments": "Overpayments", "BankTransactions": "BankTransactions",
+           "Prepayments": "Prepayments", "Currencies": "Currencies"}
 
 _validators: dict[str, object] = {}
 

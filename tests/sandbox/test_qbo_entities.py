@@ -115,11 +115,11 @@ def test_amounts_may_be_json_numbers_and_wrapped(qbo_urls, qbo_tokens):
     assert r.json()["time"]
 
 
-def test_amount_not_matching_qty_times_price_is_6000(qb):
+def test_amount_not_matching_qty_times_price_is_6070(qb):
     c = make_customer(qb, "Mismatch Ltd")
     with pytest.raises(QuickbooksException) as err:
         make_invoice(qb, c, [sales_line(2, "5.00", amount="11.00")])
-    assert err.value.error_code == 6000
+    assert err.value.error_code == 6070
 
 
 def test_duplicate_invoice_number_is_6140_unless_allowed(qb):
@@ -230,7 +230,11 @@ def test_items_and_accounts(qb):
     acct.AccountType = "Expense"
     acct.AcctNum = "5100"
     saved_acct = acct.save(qb=qb)
-    assert [a.Id for a in Account.filter(AcctNum="5100", qb=qb)] == [saved_acct.Id]
+    assert [a.Id for a in Account.filter(Name="Packaging", qb=qb)] == [saved_acct.Id]
+    # AcctNum is not one of Account's filterable fields: QuickBooks refuses the query (4001).
+    with pytest.raises(QuickbooksException) as err:
+        Account.filter(AcctNum="5100", qb=qb)
+    assert err.value.error_code == 4001 and "'AcctNum' is not queryable" in err.value.detail
 
 
 def test_credit_memo_has_remaining_credit(qb):

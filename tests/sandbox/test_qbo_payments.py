@@ -67,11 +67,20 @@ def test_overpayment_becomes_unapplied_amount(qb, customer):
     inv = make_invoice(qb, customer, [sales_line(1, "100.00", ZERO_RATED)])
     pay = make_payment(qb, customer, "150.00", [(inv, "100.00")])
     assert pay.UnappliedAmt == Decimal("50.00") and balance(qb, inv) == Decimal("0.00")
-    # A line above the invoice's balance: the excess stays on the payment as credit too.
-    inv2 = make_invoice(qb, customer, [sales_line(1, "80.00", ZERO_RATED)])
-    pay2 = make_payment(qb, customer, "90.00", [(inv2, "90.00")])
-    assert pay2.Line[0].Amount == Decimal("80.00") and pay2.UnappliedAmt == Decimal("10.00")
-    assert Customer.get(customer.Id, qb=qb).Balance == Decimal("-60.00")
+    assert Customer.get(customer.Id, qb=qb).Balance == Decimal("-50.00")
+
+
+def test_line_above_the_open_balance_is_refused_not_capped(qb, customer):
+    inv = make_invoice(qb, customer, [sales_line(1, "80.00", ZERO_RATED)], doc_number="OVER-1")
+    with pytest.raises(QuickbooksException) as err:
+        make_payment(qb, customer, "90.00", [(inv, "90.00")])
+    assert err.value.error_code == 6000 and "has only 80.00 open" in err.value.detail
+    make_payment(qb, customer, "80.00", [(inv, "80.00")])
+    # A line against an invoice already paid in full is refused too, never silently dropped.
+    with pytest.raises(QuickbooksException) as err:
+        make_payment(qb, customer, "5.00", [(inv, "5.00")])
+    assert "already paid in full" in err.value.detail
+    assert balance(qb, inv) == Decimal("0.00") and Customer.get(customer.Id, qb=qb).Balance == Decimal("0.00")
 
 
 def test_unlinked_payment_is_all_unapplied(qb, customer):

@@ -53,13 +53,17 @@ def test_every_endpoint_answer_matches_spec(xero, xero_server):
     keeper.delete_payment(pid)
     op = keeper.receive_overpayment(cid, "5.00", TODAY)
     keeper.allocate_overpayment(op, inv.invoice_id, "5.00", TODAY)
+    pp = keeper.receive_prepayment(cid, "12.00", TODAY, tax_type="OUTPUT2")
+    keeper.allocate_prepayment(pp, inv.invoice_id, "12.00", TODAY)
     for call in (api.get_organisations, api.get_accounts, api.get_tax_rates, api.get_contacts, api.get_items,
                  api.get_invoices, api.get_credit_notes, api.get_payments, api.get_overpayments,
-                 api.get_bank_transactions):
+                 api.get_bank_transactions, api.get_prepayments, api.get_currencies):
         call(tid)
+    api.get_contacts(tid, page=1, include_archived=True)
     api.get_invoices(tid, page=1)
     api.get_invoice(tid, inv.invoice_id)
     api.get_credit_note(tid, cn.credit_note_id)
     checked = xero_server.seen.check()
     schemas = {p.split("/")[3] for p, s, _ in xero_server.seen if s == 200 and p.startswith("/api.xro/2.0/")}
-    assert checked >= 20 and {"Invoices", "Payments", "CreditNotes", "Overpayments", "Organisation"} <= schemas
+    assert checked >= 20 and {"Invoices", "Payments", "CreditNotes", "Overpayments", "Organisation", "Prepayments",
+                              "Currencies"} <= schemas

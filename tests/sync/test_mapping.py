@@ -223,7 +223,7 @@ def test_quickbooks_types_fit_by_their_own_names(store):
 def test_fetch_and_default_setup_against_the_quickbooks_sandbox(store):
     from kcc_desktop.connectors.quickbooks import QuickBooksPackage
     from kcc_desktop.connectors.settings import QUICKBOOKS, ConnectionSettings
-    from kcc_desktop.connectors.tokens import TokenSet, TokenStore
+    from kcc_desktop.connectors.tokens import TokenSet, TokenStore, bind
     from kcc_desktop.sandbox.qbo_testing import qbo_login
     from kcc_desktop.sandbox.runner import start_sandbox
 
@@ -231,15 +231,16 @@ def test_fetch_and_default_setup_against_the_quickbooks_sandbox(store):
     try:
         urls = server.urls()
         login = qbo_login(urls, "test", "test")
-        TokenStore().save(QUICKBOOKS, login["realm_id"], TokenSet.from_response(login))
         settings = ConnectionSettings(provider=QUICKBOOKS, api_root=urls["root"], client_id="test",
                                       tenant_id=urls["realm_id"])
+        TokenStore().save(QUICKBOOKS, login["realm_id"],
+                          bind(TokenSet.from_response(login), settings.endpoints().audience, login["realm_id"]))
         package = QuickBooksPackage(settings, TokenStore(), client_secret="test")
         svc = MappingService(store, provider="quickbooks")
         summary = svc.fetch(package)
     finally:
         server.stop()
-    assert (summary.accounts, summary.tax_rates, summary.bank_accounts) == (15, 5, 1)
+    assert (summary.accounts, summary.tax_rates, summary.bank_accounts) == (15, 5, 2)   # the bank and Undeposited Funds
     got = {(s.category, s.local_code): s for s in svc.apply_default_setup()}
     assert got[NOMINAL, "4000"].remote_code == "4000" and got[NOMINAL, "4000"].reason.startswith("Same code 4000")
     assert got[NOMINAL, "5000"].remote_code == "5000"     # "Cost of Goods Sold" type fits purchases

@@ -271,7 +271,7 @@ def test_the_import_command_reverses_deleted_payments_only_when_told(books, xero
 
 def test_the_import_command_without_a_connection_says_what_to_do(store, capsys):
     db = store.label
-    assert cli_main(["--db", db, "import", "--json"]) == 1
+    assert cli_main(["--db", db, "import", "--json"]) == 2         # no sign-in: exit 2, as the README says
     out = capsys.readouterr()
     assert json.loads(out.out) == {"fetched": 0, "created": 0, "skipped": 0, "failed": 0}
     assert "Fetch Payments: " in out.err and "Connect" in out.err

@@ -13,7 +13,7 @@ import pytest
 
 from kcc_desktop.connectors.quickbooks import QuickBooksPackage
 from kcc_desktop.connectors.settings import QUICKBOOKS, ConnectionSettings
-from kcc_desktop.connectors.tokens import TokenSet, TokenStore
+from kcc_desktop.connectors.tokens import TokenSet, TokenStore, bind
 from kcc_desktop.sandbox.qbo_testing import qbo_login, qbo_sdk_client
 from kcc_desktop.settings_db import DbSettingsStore
 from kcc_desktop.sync.mapping import MappingService
@@ -31,9 +31,11 @@ def qbo(store, qbo_sync_server):
     urls = qbo_sync_server.urls
     requests.post(f"{urls['root']}/_sandbox/reset", json={"tokens": True}, timeout=10).raise_for_status()
     data = qbo_login(urls)
-    TokenStore().save(QUICKBOOKS, data["realm_id"], TokenSet.from_response(data))
-    package = QuickBooksPackage(ConnectionSettings(provider=QUICKBOOKS, api_root=urls["root"], client_id="test",
-                                                   tenant_id=data["realm_id"]), TokenStore(), client_secret="test")
+    settings = ConnectionSettings(provider=QUICKBOOKS, api_root=urls["root"], client_id="test",
+                                  tenant_id=data["realm_id"])
+    TokenStore().save(QUICKBOOKS, data["realm_id"],
+                      bind(TokenSet.from_response(data), settings.endpoints().audience, data["realm_id"]))
+    package = QuickBooksPackage(settings, TokenStore(), client_secret="test")
     install_queue_listeners()
     DbSettingsStore(store).set("connection.provider", "quickbooks")   # as a saved connection would
     OptionsService(store).update(enabled=True)

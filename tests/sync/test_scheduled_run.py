@@ -15,11 +15,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from kcc_desktop.connectors.settings import load_connection
+from kcc_desktop.connectors.tokens import TokenStore, bind
 from kcc_desktop.ledger import service as ledger
 from kcc_desktop.models import Document, RemoteLink
 from kcc_desktop.schedule import Interval, SyncLock, last_run, make_job, mark_seen, unseen_failure
 from kcc_desktop.schedule.run import scheduled_run
 from kcc_desktop.schedule.systemd import parse_unit, render_service, split
+from kcc_desktop.settings_db import DbSettingsStore
 from kcc_desktop.sync.export import ExportService
 from tests.helpers.ledger import build_ledger
 
@@ -90,6 +93,10 @@ def test_a_package_that_is_down_leaves_everything_pending(xero_exporting, xero_s
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
     monkeypatch.setenv("KCC_XERO_URL", f"http://127.0.0.1:{closed}")
+    # The sign-in was made there (a sign-in is never sent to another address), and that package is down.
+    settings = load_connection(DbSettingsStore(store))
+    tokens = TokenStore().load("xero", settings.tenant_id)
+    TokenStore().save("xero", settings.tenant_id, bind(tokens, settings.endpoints().audience, settings.tenant_id))
 
     record = scheduled_run(store, export=True, import_=True)
 

@@ -269,7 +269,8 @@ def test_models_pass_the_model_tester(qtbot, qtmodeltester, store):
 def test_one_action_each_shared_by_the_button_and_every_grid_menu(qtbot, store):
     tab = make_tab(qtbot, store)
     button = [a for a in tab.actions_button.menu().actions() if not a.isSeparator()]
-    assert button == [tab.connect_action, tab.fetch_action, tab.apply_defaults_action, tab.audit_action]
+    assert button == [tab.connect_action, tab.settings_action, tab.paste_action, tab.fetch_action,
+                      tab.apply_defaults_action, tab.audit_action]
     for grid in tab.grids:
         in_menu = [a for a in grid.build_context_menu().actions() if a in button]
         assert in_menu == button

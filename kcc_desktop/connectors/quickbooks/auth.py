@@ -19,8 +19,9 @@ from intuitlib.config import DISCOVERY_URL
 from intuitlib.exceptions import AuthClientError
 
 from ..base import ConnectionRequired, MalformedResponse, Rejected, TransientError
+from ..oauth import code_refused
 from ..settings import QUICKBOOKS, ConnectionSettings, require_secure
-from ..tokens import TokenResponse, TokenSet, TokenStore, redact, register_secret
+from ..tokens import TokenResponse, TokenSet, TokenStore, bind, redact, register_secret
 from .http import DEFAULT_TIMEOUT
 
 log = logging.getLogger(__name__)
@@ -53,10 +54,7 @@ def auth_failure(exc: BaseException, doing: str) -> BaseException:
                               f"({type(exc).__name__}).")
     if isinstance(exc, AuthClientError):
         status = exc.status_code
-        try:
-            error = (exc.response.json() or {}).get("error", "")
-        except ValueError:
-            error = ""
+        error = _error_code(exc)
         if status >= 500 or status == 429:
             return TransientError(f"The QuickBooks sign-in service had a problem (HTTP {status}) "
                                   f"while trying to {doing}.")
@@ -136,22 +134,20 @@ def client_secret_for(settings: ConnectionSettings, token_store: TokenStore) -> 
 
 
 def finish_connect(settings: ConnectionSettings, code: str, realm_id: str, redirect_uri: str, *,
-                   token_store: TokenStore | None = None, client_secret: str | None = None,
-                   timeout: float = DEFAULT_TIMEOUT) -> TokenSet:
-    """Trade the code for tokens (intuit-oauth) and save them to the keyring.
-
-    The caller saves the settings afterwards (tokens first: settings never name a company without a
-    saved sign-in).
-    """
-    store = token_store or TokenStore()
+                   client_secret: str, timeout: float = DEFAULT_TIMEOUT) -> TokenSet:
+    """Trade the code for tokens (intuit-oauth); returns them bound to the settings' endpoints and the
+    company. The caller saves them (only once the whole sign-in has succeeded)."""
     if not realm_id:
         raise Rejected("QuickBooks did not say which company was chosen (no realmId came back).",
                        "Start Connect again.")
-    settings.client_id = client_id_for(settings)
-    secret = client_secret or client_secret_for(settings, store)
-    client = make_auth_client(settings, secret, redirect_uri, timeout=timeout)
+    client = make_auth_client(settings, client_secret, redirect_uri, timeout=timeout)
     try:
         client.get_bearer_token(code, realm_id=realm_id)
+    except AuthClientError as exc:
+        error = _error_code(exc)
+        if error in ("invalid_grant", "invalid_client", "unauthorized_client") or exc.status_code in (401, 403):
+            raise code_refused("Intuit", error or "invalid_client", settings.client_id, has_secret=True) from None
+        raise auth_failure(exc, "finish connecting") from None
     except Exception as exc:
         failure = auth_failure(exc, "finish connecting")
         if failure is exc:
@@ -159,7 +155,13 @@ def finish_connect(settings: ConnectionSettings, code: str, realm_id: str, redir
         raise failure from None
     tokens = TokenSet.from_response(token_json(client))
     tokens.extra["realm_id"] = realm_id
-    store.save(QUICKBOOKS, realm_id, tokens)
-    settings.realm_id = realm_id
-    log.info("Signed in to QuickBooks company %s; the sign-in is saved in the keyring.", realm_id)
+    bind(tokens, settings.endpoints().audience, realm_id)
+    log.info("Signed in to QuickBooks company %s.", realm_id)
     return tokens
+
+
+def _error_code(exc: AuthClientError) -> str:
+    try:
+        return str((exc.response.json() or {}).get("error", ""))
+    except (ValueError, AttributeError):
+        return ""

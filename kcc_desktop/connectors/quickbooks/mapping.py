@@ -28,7 +28,6 @@ from quickbooks.objects.detailline import (
 from quickbooks.objects.invoice import Invoice
 from quickbooks.objects.item import Item
 from quickbooks.objects.payment import Payment, PaymentLine
-from quickbooks.objects.tax import TxnTaxDetail
 from quickbooks.objects.vendor import Vendor
 from quickbooks.objects.vendorcredit import VendorCredit
 
@@ -41,6 +40,7 @@ from ..base import (
     MalformedResponse,
     PaymentIn,
 )
+from .vat import TaxRates, qty_and_price, tax_detail
 
 Row = dict[str, Any]   # one JSON object as QuickBooks sends it (a query row, a saved record, a Fault)
 
@@ -278,13 +278,18 @@ def _net_unit_price(line: LineIn) -> Decimal:
     return money((line.unit_amount * (Decimal(100) - line.discount_rate) / Decimal(100)).normalize())
 
 
+def _priced(detail: SalesItemLineDetail | ItemBasedExpenseLineDetail, line: LineIn, amount: Decimal) -> None:
+    """Qty and UnitPrice only where they multiply to the amount exactly (see ``vat.qty_and_price``)."""
+    found = qty_and_price(money(line.quantity), _net_unit_price(line), amount)
+    detail.Qty, detail.UnitPrice = (money(found[0]), money(found[1])) if found else (None, None)
+
+
 def _sales_line(line: LineIn, item_ids: dict[str, str]) -> SalesItemLine:
     out = SalesItemLine()
     out.Description = line.description or None
     out.Amount = line_amount(line)
     detail = SalesItemLineDetail()
-    detail.Qty = money(line.quantity)
-    detail.UnitPrice = _net_unit_price(line)
+    _priced(detail, line, out.Amount)
     if line.item_code:
         item_id = item_ids.get(line.item_code)
         if not item_id:
@@ -322,8 +327,7 @@ def _expense_line(line: LineIn, account_ids: dict[str, str], item_ids: dict[str,
         if not item_id:
             raise MappingError(f"Item {line.item_code} is not in QuickBooks yet; export the item first.")
         detail.ItemRef = ref(item_id)
-        detail.Qty = money(line.quantity)
-        detail.UnitPrice = _net_unit_price(line)
+        _priced(detail, line, amount)
         if line.tax_code:
             detail.TaxCodeRef = ref(line.tax_code)
         out.ItemBasedExpenseLineDetail = prune(detail, ("TaxInclusiveAmt", "BillableStatus"))
@@ -340,9 +344,10 @@ _DOC_READONLY = ("Balance", "HomeBalance", "HomeTotalAmt", "Deposit", "TotalAmt"
                  "ApplyTaxAfterDiscount")
 
 
-def build_document(doc: DocumentIn, account_ids: dict[str, str], item_ids: dict[str, str]
-                   ) -> Invoice | Bill | CreditMemo | VendorCredit:
-    """Invoice, Bill, CreditMemo or VendorCredit with DocNumber = the ledger's number."""
+def build_document(doc: DocumentIn, account_ids: dict[str, str], item_ids: dict[str, str],
+                   rates: TaxRates | None = None) -> Invoice | Bill | CreditMemo | VendorCredit:
+    """Invoice, Bill, CreditMemo or VendorCredit with DocNumber = the ledger's number, and the ledger's VAT
+    per rate (``rates``: the tax codes' rates, see ``vat.py``)."""
     if not doc.lines:
         raise MappingError(f"Document {doc.number} has no lines.")
     if len(doc.number) > DOC_NUMBER_MAX:
@@ -363,15 +368,13 @@ def build_document(doc: DocumentIn, account_ids: dict[str, str], item_ids: dict[
         obj.Line = [_expense_line(line, account_ids, item_ids) for line in doc.lines]
     if doc.kind in (DocKind.SALES_INVOICE, DocKind.PURCHASE_INVOICE):
         obj.DueDate = qbo_date(doc.due_date)
-    # Lines are net; QBO adds tax from each line's TaxCodeRef. The ledger's tax total goes with it
-    # so QBO keeps the ledger's per-line rounding rather than recomputing on the total.
+    # Lines are net; QBO works the VAT out per rate from each line's TaxCodeRef. One TaxLine per rate with
+    # the ledger's VAT for that rate makes it keep the ledger's per-line rounding (see vat.py).
     obj.GlobalTaxCalculation = "TaxExcluded"
-    tax_total = sum((money(line.tax_amount) for line in doc.lines), Decimal("0"))
-    if tax_total:
-        detail = TxnTaxDetail()
-        detail.TotalTax = tax_total
-        detail.TxnTaxCodeRef = None
-        obj.TxnTaxDetail = prune(detail)
+    sales = doc.kind in SALES_KINDS
+    detail = tax_detail([(line.tax_code, line_amount(line), money(line.tax_amount)) for line in doc.lines],
+                        sales, rates or {})
+    obj.TxnTaxDetail = prune(detail) if detail is not None else None
     return prune(obj, _DOC_READONLY)
 
 

@@ -32,6 +32,7 @@ from ..base import (
     ItemIn,
     MalformedResponse,
     Organisation,
+    OrganisationSettings,
     PaymentIn,
     PaymentPage,
     RemoteAccount,
@@ -49,14 +50,17 @@ from . import mapping as m
 from .api import MAX_BATCH, MAX_RESULTS, Answer, Op, QboApi, keyed
 from .auth import auth_failure, client_id_for, client_secret_for, make_auth_client, token_json
 from .http import DEFAULT_TIMEOUT, QboSession
+from .lookups import CompanyLookups
 from .mapping import Row
 from .payments import PaymentsBack
 from .remote import remote_document
+from .sides import OtherSide, other_entity, side_note
 
 log = logging.getLogger(__name__)
 
 INTUIT_SANDBOX_API = "https://sandbox-quickbooks.api.intuit.com/v3"
 INTUIT_SANDBOX_WEB = "https://app.sandbox.qbo.intuit.com/app"
+UNDEPOSITED = "UndepositedFunds"   # the AccountSubType of QuickBooks' Undeposited Funds
 
 
 class _Keyed(Protocol):
@@ -89,13 +93,14 @@ class QuickBooksPackage(AccountingPackage):
         self.clock = clock or (lambda: datetime.now(UTC))
         self._client_secret = client_secret
         self._auth: AuthClient | None = None
-        self.tokens = tokens or TokenManager(self.store, QUICKBOOKS, self.realm_id, refresh=self._refresh)
+        self.tokens = tokens or TokenManager(self.store, QUICKBOOKS, self.realm_id, refresh=self._refresh,
+                                             audience=self.endpoints.audience,
+                                             unbound_ok=not self.endpoints.is_sandbox)
         self.pacer = pacer or pacer_for(QUICKBOOKS, self.realm_id, time_scale)
         self.session = QboSession(self.tokens, self.pacer, timeout, retry, min(connect_timeout, timeout))
         self.api = QboApi(self.realm_id, self._api_url(), self.session, page_size)
-        self._org: Organisation | None = None
-        self._accounts: list[RemoteAccount] | None = None
-        self._income_items: dict[str, str] | None = None
+        self.lookups = CompanyLookups(self.api, self.realm_id)
+        self.sides = OtherSide(self.api)
 
     @property
     def request_count(self) -> int:
@@ -145,33 +150,18 @@ class QuickBooksPackage(AccountingPackage):
     # --- reading the organisation ------------------------------------------------------------------
 
     def organisation(self) -> Organisation:
-        if self._org is None:
-            # A query rather than GET /companyinfo/{realm}: works whatever Id the company record has.
-            rows = self.api.query("SELECT * FROM CompanyInfo", "the company details request")
-            try:
-                info = rows[0]
-                prefs = self.api.query("SELECT * FROM Preferences", "the preferences request")
-                currency = ((prefs[0].get("CurrencyPrefs") or {}).get("HomeCurrency") or {}).get("value") \
-                    if prefs else None
-                self._org = Organisation(id=str(info.get("Id") or self.realm_id),
-                                         name=str(info.get("CompanyName") or ""),
-                                         base_currency=str(currency or "GBP"))
-            except (KeyError, TypeError, AttributeError, IndexError):
-                raise MalformedResponse("QuickBooks sent company details KCC Desktop does not understand.") from None
-        return self._org
+        return self.lookups.organisation()
+
+    def organisation_settings(self) -> OrganisationSettings:
+        """The closing date, custom transaction numbers, currencies and DocNumber length (see ``lookups``)."""
+        return self.lookups.settings()
+
+    @property
+    def multicurrency_enabled(self) -> bool:
+        return self.lookups.multicurrency()
 
     def fetch_accounts(self) -> list[RemoteAccount]:
-        rows = self.api.query_all("Account", "Active IN (true, false)", what="the chart of accounts request")
-        try:
-            accounts = [RemoteAccount(id=str(r["Id"]), code=str(r.get("AcctNum") or ""), name=str(r.get("Name") or ""),
-                                      type=str(r.get("AccountType") or ""),
-                                      status="ACTIVE" if r.get("Active", True) else "ARCHIVED",
-                                      tax_type=m.ref_value(r.get("TaxCodeRef")))
-                        for r in rows]
-        except KeyError:
-            raise MalformedResponse("QuickBooks sent an account without an Id.") from None
-        self._accounts = accounts
-        return accounts
+        return self.lookups.accounts(refresh=True)
 
     def _account_ids(self, codes: Iterable[str] = ()) -> dict[str, str]:
         """Active account ids by code; the chart is re-read once if a wanted code is missing.
@@ -179,12 +169,9 @@ class QuickBooksPackage(AccountingPackage):
         A code is the AcctNum, or the Id for an account without one (many QBO companies use no account
         numbers; the mapping then keeps the Id as the code). An AcctNum wins over an equal Id.
         """
-        if self._accounts is None:
-            self.fetch_accounts()
-        table = _account_table(self._accounts or [])
+        table = _account_table(self.lookups.accounts())
         if any(c and c.strip() not in table for c in codes):
-            self.fetch_accounts()
-            table = _account_table(self._accounts or [])
+            table = _account_table(self.lookups.accounts(refresh=True))
         return table
 
     def _bank_ids(self, codes: list[str]) -> dict[str, str]:
@@ -193,11 +180,11 @@ class QuickBooksPackage(AccountingPackage):
         codes = [c for c in codes if c]
         if not codes:
             return {}
-        if self._accounts is None or any(c not in {a.id for a in self._accounts} for c in codes):
+        if any(c not in {a.id for a in self.lookups.accounts()} for c in codes):
             by_number = self._account_ids(codes)
         else:
             by_number = {}
-        ids = {a.id for a in self._accounts or []}
+        ids = {a.id for a in self.lookups.accounts()}
         return {c: c if c in ids else by_number[c] for c in codes if c in ids or c in by_number}
 
     def fetch_tax_rates(self) -> list[RemoteTaxRate]:
@@ -214,13 +201,17 @@ class QuickBooksPackage(AccountingPackage):
         return out
 
     def fetch_bank_accounts(self) -> list[RemoteBankAccount]:
+        """Bank accounts, and Undeposited Funds: QuickBooks files a receipt there when no bank is chosen, so the
+        import needs it mapped like a bank (AccountSubType UndepositedFunds; the filter is on AccountType,
+        which a query may use, and the subtype is read from the rows)."""
         base = self.organisation().base_currency
-        rows = self.api.query_all("Account", "AccountType = 'Bank' AND Active IN (true, false)",
-                               what="the bank accounts request")
+        rows = self.api.query_all("Account", "AccountType IN ('Bank', 'Other Current Asset') "
+                                  "AND Active IN (true, false)", what="the bank accounts request")
         return [RemoteBankAccount(id=str(r.get("Id")), code=str(r.get("AcctNum") or ""), name=str(r.get("Name") or ""),
                                   currency=m.ref_value(r.get("CurrencyRef")) or base,
-                                  status="ACTIVE" if r.get("Active", True) else "ARCHIVED")
-                for r in rows]
+                                  status="ACTIVE" if r.get("Active", True) else "ARCHIVED",
+                                  kind="" if r.get("AccountType") == "Bank" else "clearing")
+                for r in rows if r.get("AccountType") == "Bank" or r.get("AccountSubType") == UNDEPOSITED]
 
     # --- writing ------------------------------------------------------------------------------------
 
@@ -279,6 +270,13 @@ class QuickBooksPackage(AccountingPackage):
                 results[op.index] = Result(contacts[op.index].key, False, messages=[
                     *answers[op.index].messages,
                     f"Rename it in KCC Desktop or in QuickBooks so the {op.entity.lower()} name is unique."])
+        for i, c in enumerate(contacts):
+            done = results[i]
+            if c.other_side and done is not None and done.ok:   # both sides: the second record too
+                entity = other_entity(m.contact_entity(c))
+                _id, why = self.sides.record(entity, c.name, f"{idempotency_key}#{i}", c.email,
+                                             "" if c.currency in ("", base) else c.currency, c.account_number)
+                done.messages.append(why or side_note(c.name, entity))
         return [r for r in results if r is not None]
 
     def upsert_items(self, items: list[ItemIn], idempotency_key: str) -> list[Result]:
@@ -347,12 +345,15 @@ class QuickBooksPackage(AccountingPackage):
         wanted = {line.account_code for d in documents if d.kind in m.SALES_KINDS for line in d.lines
                   if not line.item_code}
         if wanted:
-            item_ids.update(self._items_by_income_account(wanted))
+            item_ids.update(self.lookups.income_items(wanted))
+        rates = self.lookups.tax_rates()
         ops: list[Op] = []
         for n, doc in enumerate(documents):
             try:
                 sendable = replace(doc, currency="" if doc.currency in ("", base) else doc.currency)
-                obj = m.build_document(sendable, accounts, item_ids)
+                if doc.contact_other_side:
+                    sendable = self._other_side_contact(sendable, f"{idempotency_key}#{n}")
+                obj = m.build_document(sendable, accounts, item_ids, rates)
             except m.MappingError as exc:
                 results[n] = Result(doc.key, False, messages=[str(exc)])
                 continue
@@ -368,20 +369,14 @@ class QuickBooksPackage(AccountingPackage):
                 results[op.index] = Result(doc.key, False, messages=answer.messages)
         return [r for r in results if r is not None]
 
-    def _items_by_income_account(self, wanted: set[str]) -> dict[str, str]:
-        """``ACCOUNT_ITEM + account code`` -> id of the first active item whose income account it is.
-
-        Kept between calls (one item-list read, not one per batch); read again when a code is missing.
-        """
-        if self._income_items is None or any(m.ACCOUNT_ITEM + c not in self._income_items for c in wanted):
-            codes = {a.id: a.code or a.id for a in (self._accounts or self.fetch_accounts())}
-            out: dict[str, str] = {}
-            for row in self.api.query_all("Item", what="the item list request"):
-                code = codes.get(m.ref_value(row.get("IncomeAccountRef")))
-                if code and row.get("Type") != "Inventory":
-                    out.setdefault(m.ACCOUNT_ITEM + code, str(row.get("Id")))
-            self._income_items = out
-        return self._income_items
+    def _other_side_contact(self, doc: DocumentIn, key: str) -> DocumentIn:
+        """A purchase from a customer (or a sale to a supplier) goes to the company's other QuickBooks record."""
+        entity = "Customer" if doc.kind in m.SALES_KINDS else "Vendor"
+        rid, why = self.sides.record(entity, doc.contact_name, key, doc.contact_email, doc.currency,
+                                     doc.contact_code)
+        if not rid:
+            raise m.MappingError(why)
+        return replace(doc, contact_remote_id=rid, contact_name="")
 
     def create_payments(self, payments: list[PaymentIn], idempotency_key: str) -> list[Result]:
         return self._in_chunks(payments, idempotency_key, self._create_payments)
@@ -472,7 +467,7 @@ class QuickBooksPackage(AccountingPackage):
         return reader.pages(since, lambda: self.organisation().base_currency)
 
     def _account_codes(self) -> dict[str, str]:
-        return {a.id: a.code for a in (self._accounts or self.fetch_accounts())}
+        return {a.id: a.code for a in self.lookups.accounts()}
 
     def document_url(self, kind: DocKind, remote_id: str) -> str:
         web = self.endpoints.web_url.rstrip("/")

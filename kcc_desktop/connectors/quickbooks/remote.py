@@ -61,6 +61,8 @@ def remote_payment(entity: str, data: Row, ctx: PaymentContext) -> RemotePayment
     want = _ALLOCATABLE[entity]
     total = to_decimal(data.get("TotalAmt"))
     unapplied = to_decimal(data.get("UnappliedAmt"))
+    if is_voided(data):
+        return voided_payment(entity, data, ctx)
     doc_lines: list[tuple[str, Decimal]] = []
     credit_applied = Decimal("0")
     for line in data.get("Line") or []:
@@ -111,6 +113,27 @@ def remote_payment(entity: str, data: Row, ctx: PaymentContext) -> RemotePayment
         updated_at=parse_datetime(meta.get("LastUpdatedTime")),
         stamp=find_stamp(str(data.get("PrivateNote") or "")),
     )
+
+
+def is_voided(data: Row) -> bool:
+    """A voided payment stays in QuickBooks with a zero total, no applied lines and the note "Voided"
+    (Intuit API reference, Payment: void operation); a live payment of nothing is not a thing QuickBooks keeps."""
+    if str(data.get("PrivateNote") or "").startswith("Voided") or data.get("TxnStatus") == "Voided":
+        return True
+    return to_decimal(data.get("TotalAmt")) == 0 and not any(line.get("Amount") for line in data.get("Line") or [])
+
+
+def voided_payment(entity: str, data: Row, ctx: PaymentContext) -> RemotePayment:
+    """A voided payment: offered for reversal like a deleted one."""
+    meta = data.get("MetaData") or {}
+    contact = data.get("CustomerRef") if entity == "Payment" else data.get("VendorRef")
+    return RemotePayment(
+        remote_id=str(data["Id"]), kind="receipt" if entity == "Payment" else "supplier_payment",
+        date=parse_date(data.get("TxnDate") or meta.get("LastUpdatedTime") or "1970-01-01"), amount=Decimal("0"),
+        currency=ref_value(data.get("CurrencyRef")) or ctx.base_currency, bank_account_code="", bank_account_id="",
+        reference=str(data.get("PaymentRefNum") or data.get("DocNumber") or ""), status="VOIDED",
+        contact_remote_id=ref_value(contact), contact_name=ref_name(contact), allocations=(),
+        unapplied=Decimal("0"), updated_at=parse_datetime(meta.get("LastUpdatedTime")))
 
 
 def deleted_payment(entity: str, data: Row, base_currency: str) -> RemotePayment:

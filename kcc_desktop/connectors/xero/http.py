@@ -79,6 +79,9 @@ class XeroTransport(Transport[urllib3.BaseHTTPResponse]):
     def headers(self, reply: urllib3.BaseHTTPResponse) -> Mapping[str, str]:
         return reply.headers
 
+    def wants_refresh(self, reply: urllib3.BaseHTTPResponse) -> bool:
+        return super().wants_refresh(reply) and not outside_scopes(reply.headers, None)
+
 
 class XeroWire:
     """What the SDK's ``RESTClientObject`` takes for its ``pool_manager``: ``request(method, url, **kw)``.
@@ -118,9 +121,21 @@ def _body(exc: ApiException) -> Any:
         return None
 
 
-def status_error(exc: ApiException, status: int, what: str) -> ConnectorError:
+def outside_scopes(headers: Mapping[str, str] | None, body: Any) -> bool:
+    """Xero's answer to a call the token's scopes do not allow: 401 (or 403) "AuthorizationUnsuccessful",
+    with ``WWW-Authenticate: Bearer error="insufficient_scope"`` (see sandbox/xero/scopes.py for sources)."""
+    challenge = next((v for k, v in (headers or {}).items() if k.lower() == "www-authenticate"), "")
+    detail = body.get("Detail") if isinstance(body, dict) else None
+    return "insufficient_scope" in challenge or detail == "AuthorizationUnsuccessful"
+
+
+def status_error(exc: ApiException, status: int, what: str, method: str = "",
+                 granted: list[str] | None = None) -> ConnectorError:
     """An HTTP refusal the transport handed back, in Xero's own words where it gave any."""
-    messages = [redact(x) for x in m.error_messages(_body(exc))]
+    body = _body(exc)
+    messages = [redact(x) for x in m.error_messages(body)]
+    if status in (401, 403) and outside_scopes(getattr(exc, "headers", None), body):
+        return scope_missing(what, status, method, granted or [])
     if status in (401, 403):
         return ConnectionRequired(f"Valid Connection Required: Xero refused the sign-in while trying to {what} "
                                   f"(HTTP {status}).")
@@ -144,6 +159,7 @@ class XeroClient:
                  timeout: tuple[float, float], policy: RetryPolicy = RETRY_POLICY) -> None:
         self.tenant_id = tenant_id
         self.timeout = timeout
+        self.tokens = tokens
         self.transport = XeroTransport(tokens, pacer, policy)
         rest = api_client.rest_client
         # The SDK's own pool keeps its TLS set-up (certifi); the wire sends through it, retries off.
@@ -158,10 +174,13 @@ class XeroClient:
             raise                    # the transport's own (RateLimited, a refused refresh)
         except HTTPStatusException as exc:
             status = _status(exc)
-            if status in (401, 403):   # the transport already renewed the sign-in once
+            error = status_error(exc, status, what, getattr(method, "__name__", ""), self._granted())
+            if isinstance(error, ScopeMissing):
+                log.info("Xero refused to %s (HTTP %d): the sign-in lacks the scope %s.", what, status, error.scope)
+            elif status in (401, 403):   # the transport already renewed the sign-in once
                 log.info("Xero refused the renewed sign-in while trying to %s (HTTP %d): a reconnect is needed.",
                          what, status)
-            raise status_error(exc, status, what) from None
+            raise error from None
         except ApiException as exc:   # status 0: SSL and request-building problems
             raise TransientError(f"Could not {what}: the secure connection to Xero failed "
                                  f"({redact(getattr(exc, 'reason', '') or type(exc).__name__)}).") from None
@@ -172,3 +191,50 @@ class XeroClient:
             raise MalformedResponse(f"Could not {what}: Xero answered with data in an unexpected shape "
                                     f"({type(exc).__name__}).", SHAPE_HINT) from None
 
+    def _granted(self) -> list[str]:
+        try:
+            return list(self.tokens.tokens().scope)
+        except ConnectorError:
+            return []
+
+
+# --- a call outside the sign-in's scopes ---------------------------------------------------------------
+
+# The SDK method's resource -> the granular scope that allows it (accounting.transactions covers the
+# invoices, payments and bank transactions of older apps). Sources: sandbox/xero/scopes.py.
+_RESOURCE_SCOPES = {
+    "organisations": "accounting.settings", "accounts": "accounting.settings", "tax_rates": "accounting.settings",
+    "items": "accounting.settings", "contacts": "accounting.contacts", "invoices": "accounting.invoices",
+    "credit_notes": "accounting.invoices", "credit_note_allocation": "accounting.invoices",
+    "payments": "accounting.payments", "overpayments": "accounting.payments",
+    "overpayment_allocations": "accounting.payments", "prepayments": "accounting.payments",
+    "bank_transactions": "accounting.banktransactions",
+}
+
+
+class ScopeMissing(ConnectionRequired):
+    """The sign-in's scopes do not allow this call: only a new sign-in, with the right scopes, helps."""
+
+    def __init__(self, message: str, hint: str, scope: str) -> None:
+        super().__init__(message, hint)
+        self.scope = scope
+
+
+def scope_needed(method: str) -> str:
+    """The scope an SDK method (``get_invoices``, ``create_payments``...) needs; "" when unknown."""
+    for prefix in ("update_or_create_", "create_", "update_", "get_", "delete_"):
+        if method.startswith(prefix):
+            scope = _RESOURCE_SCOPES.get(method[len(prefix):], "")
+            return scope + ".read" if scope and prefix == "get_" else scope
+    return ""
+
+
+def scope_missing(what: str, status: int, method: str, granted: list[str]) -> ScopeMissing:
+    scope = scope_needed(method)
+    named = f"the scope {scope}" if scope else "the scope this needs"
+    has = f" (it has {' '.join(granted)})" if granted else ""
+    return ScopeMissing(
+        f"Xero refused to {what} (HTTP {status}): this sign-in does not have {named}{has}.",
+        "Connect again with scopes that include it: kcc-desktop connect xero --scopes granular (apps created on "
+        "or after 2 March 2026), or --scopes broad for older apps; in the window, Mapping → Connection Settings, "
+        "then Connect.", scope)

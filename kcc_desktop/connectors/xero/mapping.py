@@ -40,6 +40,7 @@ from ..base import (
     Result,
     find_stamp,
 )
+from .discounts import lines_for_xero
 
 CENT = Decimal("0.01")
 UNIT4 = Decimal("0.0001")
@@ -56,6 +57,9 @@ SUPPLIER_PAYMENT_TYPES = {"ACCPAYPAYMENT"}
 OVERPAYMENT_KINDS = {"RECEIVE-OVERPAYMENT": "receipt", "AROVERPAYMENT": "receipt",
                      "SPEND-OVERPAYMENT": "supplier_payment", "APOVERPAYMENT": "supplier_payment"}
 OVERPAYMENT_PREFIX = "overpayment:"   # RemotePayment.remote_id of an overpayment: never a PaymentID
+PREPAYMENT_KINDS = {"RECEIVE-PREPAYMENT": "receipt", "ARPREPAYMENT": "receipt",
+                    "SPEND-PREPAYMENT": "supplier_payment", "APPREPAYMENT": "supplier_payment"}
+PREPAYMENT_PREFIX = "prepayment:"     # RemotePayment.remote_id of a prepayment
 
 
 class ElementError(ValueError):
@@ -118,9 +122,14 @@ def _doc_contact(d: DocumentIn) -> Contact:
     return Contact(contact_id=d.contact_remote_id) if d.contact_remote_id else Contact(name=d.contact_name)
 
 
+def document_needs_unitdp4(d: DocumentIn) -> bool:
+    return needs_unitdp4(lines_for_xero(d))
+
+
 def document_model(d: DocumentIn, unitdp4: bool) -> Invoice | CreditNote:
+    lines = lines_for_xero(d)   # discounts only where Xero applies them (discounts.py)
     common = {"contact": _doc_contact(d), "date": d.date, "line_amount_types": LineAmountTypes("Exclusive"),
-              "line_items": [line_model(line, unitdp4) for line in d.lines], "reference": d.reference or None,
+              "line_items": [line_model(line, unitdp4) for line in lines], "reference": d.reference or None,
               "currency_code": currency(d.currency), "status": "AUTHORISED" if d.authorised else "DRAFT"}
     if is_credit(d.kind):
         return CreditNote(type=CREDIT_TYPES[d.kind], credit_note_number=d.number or None, **common)
@@ -278,6 +287,10 @@ def overpayment_kind(o: Any) -> str | None:
     return OVERPAYMENT_KINDS.get(enum_value(o.type))
 
 
+def prepayment_kind(p: Any) -> str | None:
+    return PREPAYMENT_KINDS.get(enum_value(p.type))
+
+
 def guid(value: str) -> str:
     """An id as it may go inside ``Guid("...")``: hex digits and dashes only."""
     if not value or any(c not in "0123456789abcdefABCDEF-" for c in value):
@@ -285,7 +298,13 @@ def guid(value: str) -> str:
     return value
 
 
-def remote_overpayment(o: Any, kind: str, bank: Any | None) -> RemotePayment:
+def remote_prepayment(p: Any, kind: str, bank: Any | None) -> RemotePayment:
+    """A Prepayment, like an Overpayment: one payment of its Total (VAT included) through ``bank``,
+    allocated to the invoices it settled; what remains is on account."""
+    return remote_overpayment(p, kind, bank, PREPAYMENT_PREFIX + str(p.prepayment_id))
+
+
+def remote_overpayment(o: Any, kind: str, bank: Any | None, remote_id: str = "") -> RemotePayment:
     """An Overpayment as one payment: its Total came in (or went out) through ``bank`` (the account of
     the bank transaction that created it); its allocations pay invoices; what remains is on account.
     Refunds of it (AROVERPAYMENTPAYMENT) are not counted here: they never sync."""
@@ -304,7 +323,7 @@ def remote_overpayment(o: Any, kind: str, bank: Any | None) -> RemotePayment:
     status = str(o.status or "")
     contact = o.contact
     return RemotePayment(
-        remote_id=OVERPAYMENT_PREFIX + str(o.overpayment_id), kind=kind, date=d, amount=_dec(o.total),
+        remote_id=remote_id or OVERPAYMENT_PREFIX + str(o.overpayment_id), kind=kind, date=d, amount=_dec(o.total),
         currency=enum_value(o.currency_code), bank_account_code=str(getattr(bank, "code", "") or ""),
         bank_account_id=str(getattr(bank, "account_id", "") or ""), reference=str(o.reference or ""),
         status="DELETED" if status in ("VOIDED", "DELETED") else "AUTHORISED",

@@ -24,10 +24,12 @@ from ..base import (
     ItemIn,
     MalformedResponse,
     Organisation,
+    OrganisationSettings,
     PaymentIn,
     PaymentPage,
     RemoteAccount,
     RemoteBankAccount,
+    RemoteContact,
     RemoteDocument,
     RemotePayment,
     RemoteTaxRate,
@@ -39,11 +41,26 @@ from ..settings import ConnectionSettings, Endpoints
 from ..tokens import TokenManager
 from ..transport import RETRY_POLICY, RetryPolicy, Transport
 from . import mapping as m
+from . import organisation as xo
 from .auth import Tenant, list_connections, make_api_client
 from .http import UsageError, XeroClient, shape_guard
 
 PAGE_SIZE = 100          # GET /Payments pages hold 100
 OVERPAYMENT_LOOKUP = 25  # overpayment ids per GET /BankTransactions where-clause (keeps the URL short)
+MATCH_CHUNK = 10         # contacts or items per look-up for existing records (keeps the URL short)
+
+
+def _best_contact(wanted: ContactIn, rows: list[RemoteContact]) -> RemoteContact | None:
+    """By account number first; then by exact name, an active contact before an archived one."""
+    number = wanted.account_number.strip().casefold()
+    if number:
+        found = next((r for r in rows if r.account_number.strip().casefold() == number), None)
+        if found is not None:
+            return found
+    name = wanted.name.strip().casefold()
+    named = [r for r in rows if r.name.strip().casefold() == name]
+    named.sort(key=lambda r: (not r.active, not r.merged_to))
+    return named[0] if named else None
 
 
 class _Keyed(Protocol):
@@ -74,7 +91,8 @@ class XeroPackage(AccountingPackage):
                                  self.timeout, retry)
         self.api = self.client.api
         self._org: Organisation | None = None
-        self._bank_of_overpayment: dict[str, Any] = {}
+        self._bank_of_credit: dict[str, Any] = {}
+        self._raw: dict[str, list[Any]] = {}   # the chart and tax rates as last read, for the settings
 
     @property
     def request_count(self) -> int:
@@ -86,25 +104,64 @@ class XeroPackage(AccountingPackage):
 
     # --- reference data ----------------------------------------------------------------------------
 
+    def _organisation_model(self) -> Any:
+        orgs = self._call("read the organisation", self.api.get_organisations).organisations or []
+        if not orgs:
+            raise MalformedResponse("Xero returned no organisation for this connection.")
+        o = orgs[0]
+        self._org = Organisation(id=str(o.organisation_id or self.tenant_id), name=str(o.name or ""),
+                                 base_currency=m.enum_value(o.base_currency, "GBP"))
+        return o
+
     @shape_guard("read the organisation")
     def organisation(self) -> Organisation:
         if self._org is None:
-            orgs = self._call("read the organisation", self.api.get_organisations).organisations or []
-            if not orgs:
-                raise MalformedResponse("Xero returned no organisation for this connection.")
-            o = orgs[0]
-            self._org = Organisation(id=str(o.organisation_id or self.tenant_id), name=str(o.name or ""),
-                                     base_currency=m.enum_value(o.base_currency, "GBP"))
+            self._organisation_model()
+        assert self._org is not None
         return self._org
+
+    @shape_guard("read the organisation's settings")
+    def organisation_settings(self) -> OrganisationSettings:
+        """Lock dates, currencies, plan limits, tax rates on accounts, archived contacts and the sign-in's
+        scopes (see organisation.py). The chart and tax rates read by Get Nominal & Tax Accounts just
+        before are not read again."""
+        org = self._organisation_model()
+        currencies = self._call("read the currencies", self.api.get_currencies).currencies or []
+        # Read just before by Get Nominal & Tax Accounts: used once, so a later check reads them afresh.
+        accounts = self._raw.pop("accounts", None) or self._call("read the chart of accounts",
+                                                                  self.api.get_accounts).accounts
+        rates = self._raw.pop("tax_rates", None) or self._call("read the tax rates", self.api.get_tax_rates).tax_rates
+        archived = list(self._pages_of("read archived contacts", self.api.get_contacts, "contacts",
+                                       where='ContactStatus=="ARCHIVED"', include_archived=True))
+        approved: dict[str, int] = {}
+        if xo.plan_caps(m.enum_value(getattr(org, "_class", None))):
+            approved = xo.count_approved(self._pages_of(
+                "count approved invoices", self.api.get_invoices, "invoices", statuses=list(xo.APPROVED_STATUSES),
+                where='Type=="ACCREC" OR Type=="ACCPAY"', summary_only=True))
+        return xo.settings_from(org, currencies, accounts or [], rates or [], archived, approved,
+                                self.tokens.tokens().scope, self.settings.scopes)
+
+    def _pages_of(self, what: str, method: Callable[..., Any], key: str, **kwargs: Any) -> Iterator[Any]:
+        """Every row of a paged list (paging also makes Xero include details such as MergedToContactID)."""
+        page = 1
+        while True:
+            resp = self._call(what, method, page=page, **kwargs)
+            rows = getattr(resp, key, None) or []
+            yield from rows
+            count = getattr(getattr(resp, "pagination", None), "page_count", None)
+            if (page >= count) if isinstance(count, int) else len(rows) < PAGE_SIZE:
+                return
+            page += 1
 
     @shape_guard("read the chart of accounts")
     def fetch_accounts(self) -> list[RemoteAccount]:
-        rows = self._call("read the chart of accounts", self.api.get_accounts).accounts or []
+        rows = self._raw["accounts"] = self._call("read the chart of accounts", self.api.get_accounts).accounts or []
         return [m.remote_account(a) for a in rows]
 
     @shape_guard("read the tax rates")
     def fetch_tax_rates(self) -> list[RemoteTaxRate]:
-        return [m.remote_tax_rate(t) for t in self._call("read the tax rates", self.api.get_tax_rates).tax_rates or []]
+        rows = self._raw["tax_rates"] = self._call("read the tax rates", self.api.get_tax_rates).tax_rates or []
+        return [m.remote_tax_rate(t) for t in rows]
 
     @shape_guard("read the bank accounts")
     def fetch_bank_accounts(self) -> list[RemoteBankAccount]:
@@ -187,7 +244,7 @@ class XeroPackage(AccountingPackage):
         return [by_key[id(d)] for d in documents]
 
     def _send_documents(self, docs: list[DocumentIn], credit: bool, key: str) -> list[Result]:
-        unitdp4 = any(m.needs_unitdp4(d.lines) for d in docs)
+        unitdp4 = any(m.document_needs_unitdp4(d) for d in docs)
         extra = {"unitdp": 4} if unitdp4 else {}
 
         def send(models: list[Any]) -> list[Any]:
@@ -278,19 +335,64 @@ class XeroPackage(AccountingPackage):
     def transports(self) -> list[Transport[Any]]:
         return [self.client.transport]
 
+    @shape_guard("look up existing contacts")
+    def match_contacts(self, contacts: list[ContactIn]) -> dict[str, RemoteContact]:
+        """The organisation's own contacts for ours: by AccountNumber (unique in Xero), then by exact name
+        (ignoring case, as Xero's name uniqueness does), an active one before an archived one. Archived ones
+        are included; a merged one is followed to the contact it was merged into. Paged, so Xero includes
+        MergedToContactID (spec, Contact)."""
+        out: dict[str, RemoteContact] = {}
+        for n in range(0, len(contacts), MATCH_CHUNK):
+            chunk = contacts[n:n + MATCH_CHUNK]
+            clauses = [m.where_equals("AccountNumber", c.account_number) for c in chunk if c.account_number]
+            clauses += [m.where_equals("Name", c.name) for c in chunk]
+            rows = [xo.remote_contact(r) for r in self._pages_of(
+                "look up existing contacts", self.api.get_contacts, "contacts", where=" OR ".join(clauses),
+                include_archived=True)]
+            for c in chunk:
+                found = _best_contact(c, rows)
+                if found is not None:
+                    out[c.key] = self._follow_merge(found)
+        return out
+
+    def _follow_merge(self, contact: RemoteContact) -> RemoteContact:
+        seen = {contact.remote_id}
+        while contact.merged_to and contact.merged_to not in seen:
+            seen.add(contact.merged_to)
+            rows = self._call("follow a merged contact", self.api.get_contact, m.guid(contact.merged_to)).contacts
+            if not rows:
+                break
+            contact = xo.remote_contact(rows[0])
+        return contact
+
+    @shape_guard("look up existing items")
+    def match_items(self, items: list[ItemIn]) -> dict[str, str]:
+        """The organisation's own items with our codes (item codes are unique in Xero, ignoring case)."""
+        out: dict[str, str] = {}
+        for n in range(0, len(items), MATCH_CHUNK):
+            chunk = items[n:n + MATCH_CHUNK]
+            where = " OR ".join(m.where_equals("Code", i.code) for i in chunk)
+            rows = self._call("look up existing items", self.api.get_items, where=where).items or []
+            by_code = {str(r.code or "").casefold(): str(r.item_id) for r in rows}
+            out.update({i.key: by_code[i.code.casefold()] for i in chunk if i.code.casefold() in by_code})
+        return out
+
     def list_payments(self, since: datetime | None) -> Iterator[PaymentPage]:
-        """Receipts and supplier payments (GET /Payments), then overpayments (GET /Overpayments).
+        """Receipts and supplier payments (GET /Payments), then overpayments (GET /Overpayments), then
+        prepayments (GET /Prepayments).
 
         A customer paying more than an invoice is, in Xero, a RECEIVE-OVERPAYMENT bank transaction that
-        creates an Overpayment, later allocated to invoices: it never shows in GET /Payments. The two
-        lists are not in one time order; the import moves its watermark only after a complete run.
+        creates an Overpayment, later allocated to invoices; money received before the invoice is a
+        RECEIVE-PREPAYMENT that creates a Prepayment: neither ever shows in GET /Payments. The lists are
+        not in one time order; the import moves its watermark only after a complete run.
         """
         kwargs: dict[str, Any] = {"order": "UpdatedDateUTC ASC"}
         if since is not None:
             if since.tzinfo is None:
                 raise UsageError("list_payments needs a timezone-aware UTC datetime")
             kwargs["if_modified_since"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        lists: tuple[tuple[PageFetch, bool], ...] = ((self._payment_page, False), (self._overpayment_page, True))
+        lists: tuple[tuple[PageFetch, bool], ...] = ((self._payment_page, False), (self._overpayment_page, False),
+                                                     (self._prepayment_page, True))
         for fetch, last_list in lists:
             for out, has_more in self._pages(fetch, kwargs):
                 yield PaymentPage(payments=out, has_more=has_more or not last_list)
@@ -319,25 +421,34 @@ class XeroPackage(AccountingPackage):
     def _overpayment_page(self, page: int, kwargs: dict[str, Any]) -> tuple[list[RemotePayment], int, Any]:
         resp = self._call("read overpayments", self.api.get_overpayments, page=page, **kwargs)
         rows = [(o, kind) for o in resp.overpayments or [] if (kind := m.overpayment_kind(o)) is not None]
-        banks = self._overpayment_banks([str(o.overpayment_id) for o, _ in rows])
+        banks = self._credit_banks("OverpaymentID", [str(o.overpayment_id) for o, _ in rows])
         out = [m.remote_overpayment(o, kind, banks.get(str(o.overpayment_id))) for o, kind in rows]
         return out, len(resp.overpayments or []), resp.pagination
 
-    def _overpayment_banks(self, overpayment_ids: list[str]) -> dict[str, Any]:
-        """The bank account each overpayment's money went through. Xero's Overpayment has no bank
-        account: it is on the RECEIVE-/SPEND-OVERPAYMENT bank transaction that created it, which
-        names the overpayment in its ``OverpaymentID``. That transaction never changes after, so
-        what was read once is kept for the life of this connection."""
-        wanted = [i for i in dict.fromkeys(overpayment_ids) if i and i not in self._bank_of_overpayment]
+    @shape_guard("read prepayments")
+    def _prepayment_page(self, page: int, kwargs: dict[str, Any]) -> tuple[list[RemotePayment], int, Any]:
+        resp = self._call("read prepayments", self.api.get_prepayments, page=page, **kwargs)
+        rows = [(p, kind) for p in resp.prepayments or [] if (kind := m.prepayment_kind(p)) is not None]
+        banks = self._credit_banks("PrepaymentID", [str(p.prepayment_id) for p, _ in rows])
+        out = [m.remote_prepayment(p, kind, banks.get(str(p.prepayment_id))) for p, kind in rows]
+        return out, len(resp.prepayments or []), resp.pagination
+
+    def _credit_banks(self, id_field: str, credit_ids: list[str]) -> dict[str, Any]:
+        """The bank account each overpayment's or prepayment's money went through. Neither has a bank
+        account: it is on the RECEIVE-/SPEND-OVERPAYMENT (-PREPAYMENT) bank transaction that created it,
+        which names it in its ``OverpaymentID`` (``PrepaymentID``). That transaction never changes after,
+        so what was read once is kept for the life of this connection."""
+        wanted = [i for i in dict.fromkeys(credit_ids) if i and i not in self._bank_of_credit]
+        attr = "overpayment_id" if id_field == "OverpaymentID" else "prepayment_id"
         for n in range(0, len(wanted), OVERPAYMENT_LOOKUP):
             chunk = wanted[n:n + OVERPAYMENT_LOOKUP]
-            where = " OR ".join(f'OverpaymentID==Guid("{m.guid(i)}")' for i in chunk)
-            rows = self._call("find the bank account of overpayments", self.api.get_bank_transactions,
+            where = " OR ".join(f'{id_field}==Guid("{m.guid(i)}")' for i in chunk)
+            rows = self._call("find the bank account of overpayments and prepayments", self.api.get_bank_transactions,
                               where=where).bank_transactions or []
             for tx in rows:
-                if tx.overpayment_id and tx.bank_account is not None:
-                    self._bank_of_overpayment[str(tx.overpayment_id)] = tx.bank_account
-        return {i: self._bank_of_overpayment.get(i) for i in overpayment_ids}
+                if getattr(tx, attr, None) and tx.bank_account is not None:
+                    self._bank_of_credit[str(getattr(tx, attr))] = tx.bank_account
+        return {i: self._bank_of_credit.get(i) for i in credit_ids}
 
     def document_url(self, kind: DocKind, remote_id: str) -> str:
         web = self.endpoints.web_url.rstrip("/")

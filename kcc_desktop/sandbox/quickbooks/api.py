@@ -11,9 +11,10 @@ from decimal import Decimal
 from typing import Any
 
 from ..http import Request
-from . import errors, query
+from . import errors, query, queryable
 from .errors import QboFault, qbo_time
-from .rules import Rules, ref_id
+from .rules import Rules
+from .rules_values import ref_id
 from .store import KINDS, Books, kind_named, render, render_deleted
 
 MAX_BATCH = 30
@@ -52,6 +53,8 @@ class Api:
                            "The request body must be a JSON object")
         includes = {s.strip().lower() for s in (include or "").split(",") if s.strip()}
         op = (operation or "").lower()
+        if kind == "Preferences" and op in ("", "update"):
+            return self._envelope({kind: render(self.update_preferences(body))})
         if op == "delete":
             return self._envelope({kind: self.delete(kind, body)})
         if op == "void" or (op == "update" and "void" in includes):
@@ -69,10 +72,17 @@ class Api:
             stored = self.books.insert(kind, obj)
         else:
             existing = self._current(kind, body)
+            if existing.get("TxnDate"):
+                self.rules.company.check_open(existing["TxnDate"])
             merged = {**existing, **body} if body.get("sparse") in (True, "true") else body
             obj = self.rules.prepare(kind, merged, existing, allow_dup)
             stored = self.books.replace(kind, existing, obj)
         return stored
+
+    def update_preferences(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Preferences take a (sparse) update of their writable fields only; see ``company.py``."""
+        existing = self._current("Preferences", body)
+        return self.books.replace("Preferences", existing, self.rules.company.update_preferences(body))
 
     def _current(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         """The stored object a write names, checked against the SyncToken it was read with."""
@@ -91,6 +101,8 @@ class Api:
             raise errors.unsupported(f"Operation Delete is not supported for {kind}; make it inactive instead "
                                      f"(sparse update with Active=false)")
         existing = self._current(kind, body)
+        if existing.get("TxnDate"):
+            self.rules.company.check_open(existing["TxnDate"])
         if existing.get("LinkedTxn"):
             links = ", ".join(f"{lt['TxnType']} {lt['TxnId']}" for lt in existing["LinkedTxn"])
             raise errors.business(f"This transaction is linked to others ({links}); delete those first", "Id")
@@ -102,6 +114,7 @@ class Api:
         if kind not in ("Invoice", "Payment", "BillPayment", "CreditMemo", "Bill"):
             raise errors.unsupported(f"Operation Void is not supported for {kind}")
         existing = self._current(kind, body)
+        self.rules.company.check_open(existing["TxnDate"])
         if kind in ("Invoice", "CreditMemo", "Bill") and existing.get("LinkedTxn"):
             raise errors.business("This transaction has payments applied; void or delete them first", "Id")
         voided = {**existing, "PrivateNote": "Voided", "TotalAmt": Decimal("0.00")}
@@ -122,6 +135,7 @@ class Api:
         if not text or not text.strip():
             raise errors.query_error("The query is empty")
         q = query.parse(text)
+        queryable.check(q.entity, [c.field for c in q.where], [f for f, _desc in q.order])
         page, total = query.run(q, self.books.all(q.entity))
         if q.count:
             return {"totalCount": total}

@@ -1,10 +1,16 @@
 """Intuit OAuth 2.0 as intuit-oauth and requests-oauthlib use it.
 
-Consent is given at once: ``GET /connect/oauth2`` redirects straight to the (loopback) redirect_uri
-with ``code``, ``state`` and ``realmId``. The token endpoint wants HTTP Basic client credentials (any
-id and secret pass). Refresh tokens roll: each refresh returns a new one and the token just used
-stays valid until the new one is used, so a client that lost a refresh answer can retry, while one
-that always keeps the newest token never breaks. Revoking ends the whole grant.
+Consent is given at once: ``GET /connect/oauth2`` redirects straight to the redirect_uri with ``code``,
+``state`` and ``realmId``. The token endpoint wants HTTP Basic client credentials. Without an app
+registration any id and secret pass and any loopback redirect is taken. With one
+(``registration.AppRegistration``) the authorize step shows Intuit's error page, with no redirect, for
+an unknown client, a redirect URI not registered exactly, or (production keys) a redirect that is not
+https or names localhost or an IP address (Intuit, "Set app redirect URIs"); the token endpoint wants the
+registered id and secret (``invalid_client`` otherwise).
+
+Refresh tokens roll: each refresh returns a new one and the token just used stays valid until the new
+one is used, so a client that lost a refresh answer can retry, while one that always keeps the newest
+token never breaks. Revoking ends the whole grant.
 
 Codes and tokens are held only as SHA-256 digests (``state.token_digest``), as a real authorisation
 server would, so the state file never holds a usable credential; a token issued before a restart still
@@ -22,6 +28,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..http import Request, Response, json_response, redirect
 from ..json_types import JSONObject
+from ..registration import AppRegistration, error_page, intuit_production_problem
 from ..state import as_digest, token_digest
 from . import errors
 
@@ -82,7 +89,7 @@ def _oauth_error(status: int, error: str, description: str = "") -> Response:
     return json_response(status, body)
 
 
-def _basic_client(req: Request) -> str | None:
+def _basic_credentials(req: Request) -> tuple[str, str] | None:
     header = req.headers.get("Authorization") or ""
     if not header.lower().startswith("basic "):
         return None
@@ -90,14 +97,22 @@ def _basic_client(req: Request) -> str | None:
         client_id, _, secret = base64.b64decode(header[6:].strip()).decode("utf-8").partition(":")
     except (ValueError, UnicodeDecodeError):
         return None
-    return client_id if client_id and secret else None
+    return (client_id, secret) if client_id and secret else None
+
+
+# Intuit's wording for a redirect it does not know is not published; this is the closest we found in its
+# "Set app redirect URIs" and OAuth troubleshooting pages.
+UNKNOWN_REDIRECT = ("The redirect_uri query parameter value is invalid. Make sure it is listed in the Redirect "
+                    "URIs section on your app's Keys & OAuth tab and matches it exactly.")
 
 
 class OAuthServer:
     """Intuit's authorisation server for one sandbox company: codes, grants and tokens by digest."""
 
-    def __init__(self, realm_id: str, clock: Callable[[], datetime], access_seconds: int = 3600) -> None:
+    def __init__(self, realm_id: str, clock: Callable[[], datetime], access_seconds: int = 3600,
+                 registration: AppRegistration | None = None) -> None:
         self.realm_id = realm_id
+        self.registration = registration
         self.clock = clock
         self.access_seconds = access_seconds
         self.codes: dict[str, CodeEntry] = {}       # by code digest
@@ -129,7 +144,12 @@ class OAuthServer:
         if not client_id or not redirect_uri:
             return Response(400, {"Content-Type": "text/plain"}, b"client_id and redirect_uri are required")
         parts = urlsplit(redirect_uri)
-        if parts.scheme not in ("http", "https") or parts.hostname not in LOOPBACK:
+        reg = self.registration
+        if reg is not None:
+            refusal = self._refuse_app(client_id, redirect_uri)
+            if refusal is not None:
+                return refusal
+        elif parts.scheme not in ("http", "https") or parts.hostname not in LOOPBACK:
             return Response(400, {"Content-Type": "text/plain"},
                             b"The sandbox only redirects to loopback addresses (127.0.0.1, localhost)")
         state = req.arg("state")
@@ -148,11 +168,29 @@ class OAuthServer:
         query.update(params)
         return redirect(parts._replace(query=urlencode(query)).geturl())
 
+    def _refuse_app(self, client_id: str, redirect_uri: str) -> Response | None:
+        """Intuit's error page for a request its registration does not allow (None when it does)."""
+        reg = self.registration
+        assert reg is not None
+        if client_id != reg.client_id:
+            return error_page(400, "invalid_client", "The client_id is not valid for any app.", "Intuit")
+        if reg.environment == "production":
+            problem = intuit_production_problem(redirect_uri)
+            if problem:
+                return error_page(400, "invalid_redirect_uri", f"{problem} {UNKNOWN_REDIRECT}", "Intuit")
+        if not reg.knows_redirect(redirect_uri):
+            return error_page(400, "invalid_redirect_uri", UNKNOWN_REDIRECT, "Intuit")
+        return None
+
     # --- token endpoint --------------------------------------------------------------------------
     def token(self, req: Request) -> Response:
-        client_id = _basic_client(req)
-        if client_id is None:
+        credentials = _basic_credentials(req)
+        if credentials is None:
             return _oauth_error(401, "invalid_client", "HTTP Basic client authentication is required")
+        client_id, secret = credentials
+        if self.registration is not None and (client_id, secret) != (self.registration.client_id,
+                                                                     self.registration.client_secret):
+            return _oauth_error(401, "invalid_client")
         form = dict(parse_qsl(req.text()))
         grant_type = form.get("grant_type")
         now = self.clock()
@@ -191,7 +229,7 @@ class OAuthServer:
                                    "expires_in": self.access_seconds, "x_refresh_token_expires_in": REFRESH_SECONDS})
 
     def revoke(self, req: Request) -> Response:
-        if _basic_client(req) is None:
+        if _basic_credentials(req) is None:
             return _oauth_error(401, "invalid_client")
         try:
             token = (req.json() or {}).get("token", "")

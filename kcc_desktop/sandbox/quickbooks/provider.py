@@ -6,7 +6,9 @@ requests a minute. Over a limit: HTTP 429 with Fault code 3001 and no Retry-Afte
 
 ``requestid`` (at most 50 characters): the first answer to an id is replayed for any later request
 with that id in the same realm, whatever its body - Intuit's documented behaviour - for the
-idempotency window (6 minutes, scaled by ``time_scale``). Answers of 500 and above are not kept.
+idempotency window (6 minutes, scaled by ``time_scale``: Intuit documents none; see ``idempotency.py``).
+Answers of 500 and above are not kept. The ids and their answers are kept in the state file, so a replay
+after a restart still gets the first answer.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ..http import Request, Response
 from ..idempotency import REPLAY
 from ..json_types import JSONObject, JSONValue
 from ..limits import Decision, RateLimiter
+from ..registration import AppRegistration
 from ..state import dumps_exact
 from . import errors
 from .api import Api
@@ -45,14 +48,16 @@ class QuickBooksProvider(SandboxProvider):
                  limits: Mapping[str, int | None] | None = None,
                  time_scale: float = 1.0, realm_id: str = DEFAULT_REALM, access_token_seconds: int = 3600,
                  batch_per_minute: int = 40, clock: Callable[[], datetime] | None = None,
-                 **_unused: Any) -> None:
+                 registration: AppRegistration | None = None, **_unused: Any) -> None:
         super().__init__(state_file=state_file, faults=faults, limits=limits, time_scale=time_scale)
         self.realm_id = realm_id
         # The shared wall clock (moved by POST /_sandbox/advance-clock); tests may also swap ``clock``.
         self.clock = clock or self.wall_now
         self.books = Books(clock=self.now)
         self.api = Api(self.books)
-        self.oauth = OAuthServer(realm_id, self.now, access_token_seconds)
+        # With a registration the sign-in is as strict as Intuit's (registration.py).
+        self.registration = registration.check_for_intuit() if registration else None
+        self.oauth = OAuthServer(realm_id, self.now, access_token_seconds, self.registration)
         self.batch_limiter = RateLimiter({"minute": batch_per_minute}, time_scale=time_scale)
         self.load()
 
@@ -111,6 +116,26 @@ class QuickBooksProvider(SandboxProvider):
 
     def expire_tokens(self) -> int:
         return self.oauth.expire_access_tokens()
+
+    # --- the company's settings the real API keeps read only ---------------------------------------
+    def handle(self, request: Request) -> Response:
+        """``GET|POST /_sandbox/company``: the closing date, custom transaction numbers, multicurrency and the
+        currencies with their rates (see ``company.CompanySettings.apply_company``); other paths as usual."""
+        if request.path.rstrip("/") != "/_sandbox/company":
+            return super().handle(request)
+        try:
+            body = request.json() or {}
+            if not isinstance(body, dict):
+                raise ValueError("body must be a JSON object")
+            with self.lock:
+                if request.method == "POST":
+                    answer = self.api.rules.company.apply_company(body)
+                    self.persist()
+                else:
+                    answer = self.api.rules.company.summary()
+        except (ValueError, ArithmeticError) as exc:
+            return exact_json(400, {"error": str(exc)})
+        return exact_json(200, answer)
 
     # --- routing ---------------------------------------------------------------------------------
     def dispatch(self, req: Request) -> Response:

@@ -98,6 +98,8 @@ def seed_objects() -> dict[str, list[dict[str, Any]]]:
                "FiscalYearStartMonth": "April", "SupportedLanguages": "en", "CompanyStartDate": "2024-04-01",
                "Email": {"Address": "accounts@kcc-sandbox.example"}, "NameValue": []}
     prefs = {"Id": "1", "CurrencyPrefs": {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": "GBP"}},
+             "AccountingInfoPrefs": {"TrackDepartments": False, "ClassTrackingPerTxn": False,
+                                     "ClassTrackingPerTxnLine": False, "CustomerTerminology": "Customers"},
              "TaxPrefs": {"UsingSalesTax": True, "PartnerTaxEnabled": True},
              "SalesFormsPrefs": {"CustomTxnNumbers": True}}
     return {"Account": accounts, "TaxRate": rates, "TaxCode": codes, "Item": items, "Customer": customers,

@@ -32,7 +32,7 @@ class Kind:
 KINDS: dict[str, Kind] = {k.name: k for k in [
     Kind("Account", "name"), Kind("Customer", "name"), Kind("Vendor", "name"), Kind("Item", "name"),
     Kind("TaxCode", "readonly"), Kind("TaxRate", "readonly"), Kind("CompanyInfo", "readonly"),
-    Kind("Preferences", "readonly"),
+    Kind("Preferences", "readonly"), Kind("CompanyCurrency", "name"),
     Kind("Invoice", "txn", True), Kind("CreditMemo", "txn", True), Kind("Bill", "txn", True),
     Kind("VendorCredit", "txn", True), Kind("Payment", "txn", True), Kind("BillPayment", "txn", True),
 ]}
@@ -315,7 +315,7 @@ def _unique_keys(kind: str, obj: dict[str, Any]) -> list[tuple[str, str]]:
         return [("name", str(obj.get("DisplayName", "")).strip().casefold())]
     if kind in ("Item", "Account"):
         return [(kind, str(obj.get("Name", "")).strip().casefold())]
-    if kind in ("Invoice", "CreditMemo") and obj.get("DocNumber"):
+    if kind in ("Invoice", "CreditMemo", "Bill", "VendorCredit") and obj.get("DocNumber"):
         return [(f"{kind}#doc", str(obj["DocNumber"]).strip().casefold())]
     return []
 

@@ -6,17 +6,18 @@ Each collection maps an id (a TaxType for tax rates) to a record in Xero's own J
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Literal, TypeAlias, TypedDict
 
 from ..json_types import Record
 
 Collection: TypeAlias = Literal["accounts", "tax_rates", "contacts", "items", "invoices", "credit_notes",
-                                "payments", "overpayments", "bank_transactions"]
+                                "payments", "overpayments", "prepayments", "bank_transactions", "currencies"]
 DocumentCollection: TypeAlias = Literal["invoices", "credit_notes"]
-CreditCollection: TypeAlias = Literal["credit_notes", "overpayments"]
+CreditCollection: TypeAlias = Literal["credit_notes", "overpayments", "prepayments"]
 """Where credit that can be allocated to an invoice lives."""
-SettledCollection: TypeAlias = Literal["invoices", "credit_notes", "overpayments"]
-"""What a Payment can settle: an invoice, or (a refund) a credit note or an overpayment."""
+SettledCollection: TypeAlias = Literal["invoices", "credit_notes", "overpayments", "prepayments"]
+"""What a Payment can settle: an invoice, or (a refund) a credit note, an overpayment or a prepayment."""
 
 
 class XeroBooks(TypedDict):
@@ -31,8 +32,15 @@ class XeroBooks(TypedDict):
     credit_notes: dict[str, Record]
     payments: dict[str, Record]
     overpayments: dict[str, Record]
+    prepayments: dict[str, Record]
     bank_transactions: dict[str, Record]
+    currencies: dict[str, Record]   # Code -> {"Code", "Description"}: the base currency and those added
+    rates: dict[str, Decimal]       # Code -> the day rate (units per one of the base currency), XE.com's stand-in
     counters: dict[str, int]   # last number given, by document type (ACCREC, ACCRECCREDIT)
+    # Lower-cased document number -> ids of the documents that carry it, per collection: a number is
+    # checked in constant time, whatever the organisation holds (entries may be stale: checked on use).
+    number_index: dict[str, dict[str, list[str]]]
+    approved: dict[str, int]   # "ACCREC 2026-03" -> invoices approved dated that month (plan limits)
 
 
 def credit_collection(name: str) -> CreditCollection:
@@ -41,4 +49,6 @@ def credit_collection(name: str) -> CreditCollection:
         return "credit_notes"
     if name == "overpayments":
         return "overpayments"
+    if name == "prepayments":
+        return "prepayments"
     raise ValueError(f"not a collection of credits: {name!r}")

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..json_types import JSONObject, Record
-from .books import XeroBooks
+from .books import Collection, XeroBooks
 from .seed import ACCOUNT_CLASS
-from .serial import new_id, to_decimal, utcnow
+from .serial import new_id, render, to_decimal, utcnow
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -58,21 +58,31 @@ def contact_ref(contact: Record) -> Record:
     return ref
 
 
+# Expedo's list of Xero errors quotes it; merged contacts are archived too (MergedToContactID names where to).
+ARCHIVED = ("The contact with the specified contact details has been archived. The contact must be un-archived "
+            "before creating new invoices or credit notes.")
+
+
+def _usable(c: Record) -> tuple[Record | None, list[str]]:
+    return (c, []) if c.get("ContactStatus", "ACTIVE") == "ACTIVE" else (None, [ARCHIVED])
+
+
 def resolve_contact(books: XeroBooks, el: JSONObject | None, ctx: Ctx) -> tuple[Record | None, list[str]]:
-    """A document's Contact: by ContactID (must exist), else by Name (created if new, as Xero does)."""
+    """A document's Contact: by ContactID (must exist), else by Name (created if new, as Xero does).
+    An archived (or merged) contact is refused, however it is named."""
     el = el or {}
     cid, name = el.get("ContactID"), (el.get("Name") or "").strip()
     if cid:
         c = books["contacts"].get(cid)
-        return (c, []) if c else (None, ["Contact could not be found"])  # sic: real wording varies
+        return _usable(c) if c else (None, ["Contact could not be found"])  # sic: real wording varies
     if el.get("ContactNumber"):
         c = find(books["contacts"], el["ContactNumber"], "ContactNumber")
         if c:
-            return c, []
+            return _usable(c)
     if name:
-        c = find(books["contacts"], name, "Name")
+        c = find(books["contacts"], name, "Name", active_only=True) or find(books["contacts"], name, "Name")
         if c:
-            return c, []
+            return _usable(c)
         c, errors = save_contact(books, {"Name": name}, Ctx(create_only=True, now=ctx.now))
         return c, errors
     return None, ["A Contact must be specified for this type of transaction"]
@@ -89,22 +99,31 @@ def save_contact(books: XeroBooks, el: JSONObject, ctx: Ctx) -> tuple[Record | N
     errors: list[str] = []
     name = (el.get("Name") if "Name" in el else (existing or {}).get("Name")) or ""
     name = name.strip()
+    status_after = el.get("ContactStatus", (existing or {}).get("ContactStatus", "ACTIVE"))
     if not name:
         errors.append("The contact name must be specified.")
     elif len(name) > 255:
         errors.append("The contact name must not exceed 255 characters.")
-    else:
+    elif status_after == "ACTIVE":
         clash = next((c for c in contacts.values() if c["Name"].lower() == name.lower()
                       and c["ContactStatus"] == "ACTIVE" and c is not existing), None)
         if clash:
             errors.append(f"The contact name {name} is already assigned to another contact. "
                           "The contact name must be unique across all active contacts.")
+    account_number = str((el.get("AccountNumber") if "AccountNumber" in el else (existing or {}).get("AccountNumber"))
+                         or "").strip()
+    if account_number and any(str(c.get("AccountNumber") or "").lower() == account_number.lower()
+                              and c is not existing for c in contacts.values()):
+        # Xero keeps AccountNumber unique (xero-php issue #880 quotes the message).
+        errors.append("The Account Number already exists. Please enter a different Account Number.")
     email = el.get("EmailAddress")
     if email and not _EMAIL.match(email):
         errors.append("Email address must be valid.")
     status = el.get("ContactStatus", (existing or {}).get("ContactStatus", "ACTIVE"))
     if status not in ("ACTIVE", "ARCHIVED"):
         errors.append(f"ContactStatus '{status}' is not valid.")
+    if existing is not None and existing.get("MergedToContactID") and status == "ACTIVE":
+        errors.append("A merged contact cannot be restored.")
     if errors:
         return None, errors
     rec: Record = existing if existing is not None else {
@@ -119,6 +138,38 @@ def save_contact(books: XeroBooks, el: JSONObject, ctx: Ctx) -> tuple[Record | N
     rec["Name"], rec["ContactStatus"], rec["UpdatedDateUTC"] = name, status, ctx.now
     contacts[rec["ContactID"]] = rec
     return rec, []
+
+
+def merge_contacts(books: XeroBooks, from_id: str, to_id: str, now: datetime) -> list[str]:
+    """What Xero's Merge does (in its web app only; the API cannot): every transaction of ``from_id`` moves
+    to ``to_id``, and ``from_id`` is archived, keeping ``MergedToContactID`` (spec, Contact)."""
+    contacts = books["contacts"]
+    source, target = contacts.get(from_id), contacts.get(to_id)
+    if source is None or target is None or source is target:
+        return ["Both contacts must exist and differ"]
+    if target.get("ContactStatus") != "ACTIVE":
+        return ["The contact merged into must be active"]
+    ref = contact_ref(target)
+    moving: tuple[Collection, ...] = ("invoices", "credit_notes", "overpayments", "prepayments", "bank_transactions")
+    for coll in moving:
+        for doc in books[coll].values():
+            if doc.get("Contact", {}).get("ContactID") == from_id:
+                doc["Contact"], doc["UpdatedDateUTC"] = ref, now
+    for pay in books["payments"].values():
+        for link in ("Invoice", "CreditNote", "Overpayment", "Prepayment"):
+            if (pay.get(link) or {}).get("Contact", {}).get("ContactID") == from_id:
+                pay[link]["Contact"] = {"ContactID": to_id, "Name": target["Name"]}
+    for flag in ("IsCustomer", "IsSupplier"):
+        target[flag] = bool(target.get(flag) or source.get(flag))
+    source.update({"ContactStatus": "ARCHIVED", "MergedToContactID": to_id, "UpdatedDateUTC": now})
+    target["UpdatedDateUTC"] = now
+    return []
+
+
+def render_contact(books: XeroBooks, rec: Record, detailed: bool = True) -> JSONObject:
+    """MergedToContactID is "only returned when using paging or when fetching a contact by ContactId or
+    ContactNumber" (spec, Contact): ``detailed`` is that case."""
+    return render({k: v for k, v in rec.items() if detailed or k != "MergedToContactID"})
 
 
 # --- items --------------------------------------------------------------------------------------

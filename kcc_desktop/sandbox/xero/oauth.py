@@ -1,9 +1,16 @@
 """Xero's identity service: Authorization Code + PKCE, refresh rotation with a grace period,
 revocation, and the connections (tenants) list.
 
-Any client id is accepted and consent is given at once (no login page): the authorize URL answers
-with a redirect to the app's loopback ``redirect_uri`` carrying ``code`` and ``state``, so tests and
-the demo can "log in" with plain HTTP.
+Consent is given at once (no login page): the authorize URL answers with a redirect to the app's
+``redirect_uri`` carrying ``code`` and ``state``, so tests and the demo can "log in" with plain HTTP.
+Without an app registration any client id, loopback redirect and scope is accepted. With one
+(``registration.AppRegistration``) the authorize step refuses as Xero's does: an unknown client or a
+redirect URI that is not registered exactly gets Xero's own error page and no redirect; a scope the app
+may not ask for, or a request without PKCE (a desktop app is a public client), goes back to the app as
+``error=...``. The token endpoint refuses an unknown client (``invalid_client``) and, always, a code
+used twice, a verifier that is missing or wrong when the authorisation carried a challenge, a verifier
+when it carried none (PKCE stripped on the way), or a redirect URI other than the authorisation's
+(``invalid_grant``).
 
 Tokens and codes are held only as SHA-256 digests (``state.token_digest``), as a real authorisation
 server would, so the state file never holds a usable credential. The one exception is the refresh
@@ -25,7 +32,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..http import Request, Response, redirect
 from ..json_types import JSONObject
+from ..registration import AppRegistration, error_page
 from ..state import as_digest, token_digest
+from . import scopes
 from .serial import iso_utc, new_id
 
 ACCESS_TTL = timedelta(minutes=30)
@@ -135,8 +144,10 @@ class Identity:
     """Token bookkeeping over the ``identity`` part of the provider state (a plain dict)."""
 
     def __init__(self, state: IdentityState, tenants: list[tuple[str, str]], now: Callable[[], datetime],
-                 successors: dict[str, TokenPair] | None = None) -> None:
+                 successors: dict[str, TokenPair] | None = None,
+                 registration: AppRegistration | None = None) -> None:
         self.state = state
+        self.registration = registration
         self.tenants = tenants  # (tenant id, name)
         self.now = now
         # refresh digest -> the pair it was exchanged for, for the grace replay; memory only, never saved
@@ -145,8 +156,17 @@ class Identity:
     # --- authorize ---------------------------------------------------------------------------------
 
     def authorize(self, req: Request) -> Response:
+        reg = self.registration
         redirect_uri = req.arg("redirect_uri") or ""
-        if not redirect_uri or not loopback_ok(redirect_uri):
+        client_id = req.arg("client_id") or ""
+        if reg is not None:
+            # Xero's troubleshooting page: a wrong client id or redirect URI stops on its own error screen
+            # (shown as a 500), never redirected. Wording as Xero's identity server shows it (IdentityServer).
+            if client_id != reg.client_id:
+                return error_page(500, "unauthorized_client", "Unknown client or client not enabled", "Xero")
+            if not reg.knows_redirect(redirect_uri):
+                return error_page(500, "unauthorized_client", "Invalid redirect_uri", "Xero")
+        elif not redirect_uri or not loopback_ok(redirect_uri):
             return Response(400, {"Content-Type": "text/plain"},
                             b"invalid redirect_uri: plain http is allowed only to a loopback address")
         state = req.arg("state")
@@ -159,20 +179,26 @@ class Identity:
 
         if req.arg("response_type") != "code":
             return back({"error": "unsupported_response_type"})
-        client_id = req.arg("client_id")
         if not client_id:
             return back({"error": "invalid_request", "error_description": "client_id is required"})
+        scope = req.arg("scope") or ("" if reg else DEFAULT_SCOPE)
+        if reg is not None:
+            refused = scopes.refusal(scope.split(), reg.scopes) if scope else ("invalid_scope", "scope is required")
+            if refused:
+                return back({"error": refused[0], "error_description": refused[1]})
         challenge, method = req.arg("code_challenge"), req.arg("code_challenge_method") or "plain"
         if challenge and method != "S256":
             return back({"error": "invalid_request", "error_description": "code_challenge_method must be S256"})
+        if reg is not None and not challenge:
+            # A PKCE app has no secret: without a challenge its code could be redeemed by anyone.
+            return back({"error": "invalid_request", "error_description": "code challenge required"})
         code = secrets.token_urlsafe(24)
         self.state["codes"][token_digest(code)] = {
             "client_id": client_id, "redirect_uri": redirect_uri, "challenge": challenge,
-            "scope": req.arg("scope") or DEFAULT_SCOPE, "expires_at": self.now() + CODE_TTL,
+            "scope": scope, "expires_at": self.now() + CODE_TTL,
         }
         self._connect()
-        return back({"code": code, "scope": req.arg("scope") or DEFAULT_SCOPE,
-                     "session_state": secrets.token_hex(8)})
+        return back({"code": code, "scope": scope, "session_state": secrets.token_hex(8)})
 
     def _connect(self) -> None:
         """Consent connects every tenant of the sandbox (the user ticks them all)."""
@@ -188,6 +214,8 @@ class Identity:
 
     def token(self, req: Request) -> Response:
         form = dict(parse_qsl(req.text(), keep_blank_values=True))
+        if self.registration is not None and form.get("client_id") != self.registration.client_id:
+            return _oauth_error("invalid_client")
         grant = form.get("grant_type")
         if grant == "authorization_code":
             return self._code_grant(form)
@@ -199,12 +227,19 @@ class Identity:
         entry = self.state["codes"].pop(token_digest(form.get("code", "")), None)  # single use either way
         if entry is None or entry["expires_at"] < self.now():
             return _oauth_error("invalid_grant")
-        if form.get("redirect_uri") and form["redirect_uri"] != entry["redirect_uri"]:
+        # RFC 6749 4.1.3: the same redirect URI as the authorisation, and the client it was issued to.
+        if form.get("redirect_uri") != entry["redirect_uri"]:
             return _oauth_error("invalid_grant")
-        if entry["challenge"]:
-            verifier = form.get("code_verifier") or ""
+        if form.get("client_id") and form["client_id"] != entry["client_id"]:
+            return _oauth_error("invalid_grant")
+        verifier = form.get("code_verifier") or ""
+        if entry["challenge"]:  # RFC 7636 4.6: a code issued with a challenge needs its verifier
             if not verifier or pkce_challenge(verifier) != entry["challenge"]:
                 return _oauth_error("invalid_grant")
+        elif verifier:
+            # A verifier for a code issued without a challenge: PKCE was stripped from the authorisation on
+            # its way (the downgrade attack of RFC 9700 section 4.8.2): refused, never a token.
+            return _oauth_error("invalid_grant")
         return self._issue(entry["client_id"], entry["scope"])
 
     def _issue(self, client_id: str, scope: str) -> Response:

@@ -1,9 +1,12 @@
-"""Money movements: payments (and their deletion), credit-note and overpayment allocations, and
-bank transactions that create overpayments.
+"""Money movements: payments (and their deletion), and allocations of credit notes, overpayments and
+prepayments to invoices (the bank transactions that create overpayments and prepayments: ``banking.py``).
 
-As in Xero, allocating a credit note or an overpayment to an invoice is not a Payment; only cash
-leaving or entering the bank is. A refund of a credit note or an overpayment is a Payment of type
-ARCREDITPAYMENT / AROVERPAYMENTPAYMENT (AP* for suppliers).
+As in Xero, allocating a credit note, an overpayment or a prepayment to an invoice is not a Payment; only
+cash leaving or entering the bank is. A refund of one is a Payment of type ARCREDITPAYMENT /
+AROVERPAYMENTPAYMENT / ARPREPAYMENTPAYMENT (AP* for suppliers).
+
+Payments and allocations are refused on or before a lock date. A payment on a document in another
+currency is in that currency, at the rate sent or the day rate; ``BankAmount`` is what reached the bank.
 """
 
 from __future__ import annotations
@@ -14,24 +17,29 @@ from decimal import Decimal
 from ..json_types import JSONObject, Record
 from .books import CreditCollection, SettledCollection, XeroBooks
 from .documents import CREDIT_NOTE, INVOICE, ZERO, find_document, payments_of, refresh_amounts
-from .masters import Ctx, contact_ref, find, resolve_contact
+from .masters import Ctx, find
+from .organisation import base_currency, day_rate, lock_error
 from .serial import money, new_id, parse_date, to_decimal
 
-_SOURCE_KEY: dict[CreditCollection, str] = {"credit_notes": "CreditNoteID", "overpayments": "OverpaymentID"}
+_SOURCE_KEY: dict[CreditCollection, str] = {"credit_notes": "CreditNoteID", "overpayments": "OverpaymentID",
+                                            "prepayments": "PrepaymentID"}
+_SOURCE_LABEL: dict[CreditCollection, str] = {"credit_notes": "Credit Note", "overpayments": "Overpayment",
+                                              "prepayments": "Prepayment"}
 # What a payment keeps of the document it settles: (member name, id key).
 _LINKS: dict[SettledCollection, tuple[str, str]] = {
     "invoices": ("Invoice", "InvoiceID"), "credit_notes": ("CreditNote", "CreditNoteID"),
-    "overpayments": ("Overpayment", "OverpaymentID")}
+    "overpayments": ("Overpayment", "OverpaymentID"), "prepayments": ("Prepayment", "PrepaymentID")}
 EXCEEDS = "Payment amount exceeds the amount outstanding on this document"
 PAYMENT_TYPES = {"ACCREC": "ACCRECPAYMENT", "ACCPAY": "ACCPAYPAYMENT", "ACCRECCREDIT": "ARCREDITPAYMENT",
                  "ACCPAYCREDIT": "APCREDITPAYMENT", "RECEIVE-OVERPAYMENT": "AROVERPAYMENTPAYMENT",
-                 "SPEND-OVERPAYMENT": "APOVERPAYMENTPAYMENT"}
+                 "SPEND-OVERPAYMENT": "APOVERPAYMENTPAYMENT", "RECEIVE-PREPAYMENT": "ARPREPAYMENTPAYMENT",
+                 "SPEND-PREPAYMENT": "APPREPAYMENTPAYMENT"}
 # Which invoices a credit can be allocated to.
-ALLOCATES_TO = {"ACCRECCREDIT": "ACCREC", "ACCPAYCREDIT": "ACCPAY",
-                "RECEIVE-OVERPAYMENT": "ACCREC", "SPEND-OVERPAYMENT": "ACCPAY"}
+ALLOCATES_TO = {"ACCRECCREDIT": "ACCREC", "ACCPAYCREDIT": "ACCPAY", "RECEIVE-OVERPAYMENT": "ACCREC",
+                "SPEND-OVERPAYMENT": "ACCPAY", "RECEIVE-PREPAYMENT": "ACCREC", "SPEND-PREPAYMENT": "ACCPAY"}
 
 
-def _bank_account(books: XeroBooks, ref: JSONObject | None, errors: list[str]) -> Record | None:
+def bank_account(books: XeroBooks, ref: JSONObject | None, errors: list[str]) -> Record | None:
     ref = ref or {}
     key = ref.get("AccountID") or ref.get("Code")
     if not key:
@@ -62,8 +70,10 @@ def _amount(el: JSONObject, errors: list[str]) -> Decimal | None:
     return money(amount)
 
 
-def refresh_overpayment(books: XeroBooks, op: Record, now: datetime) -> None:
-    refunds: list[Decimal] = [p["Amount"] for p in payments_of(books, op, "Overpayment", "OverpaymentID")
+def refresh_credit(books: XeroBooks, coll: CreditCollection, op: Record, now: datetime) -> None:
+    """An overpayment's or prepayment's applied amount, remaining credit and status."""
+    link, key = _LINKS[coll]
+    refunds: list[Decimal] = [p["Amount"] for p in payments_of(books, op, link, key)
                               if p["Status"] == "AUTHORISED"]
     allocated: list[Decimal] = [a["Amount"] for a in op["Allocations"]]
     refunded, applied = sum(refunds, ZERO), sum(allocated, ZERO)
@@ -75,8 +85,8 @@ def refresh_overpayment(books: XeroBooks, op: Record, now: datetime) -> None:
 
 
 def refresh_target(books: XeroBooks, coll: SettledCollection, doc: Record, now: datetime) -> None:
-    if coll == "overpayments":
-        refresh_overpayment(books, doc, now)
+    if coll in ("overpayments", "prepayments"):
+        refresh_credit(books, "prepayments" if coll == "prepayments" else "overpayments", doc, now)
     else:
         refresh_amounts(books, INVOICE if coll == "invoices" else CREDIT_NOTE, doc, now)
 
@@ -95,6 +105,9 @@ def _target(books: XeroBooks, el: JSONObject, errors: list[str]) -> tuple[Settle
     elif el.get("Overpayment"):
         doc = books["overpayments"].get(el["Overpayment"].get("OverpaymentID") or "")
         coll, label = "overpayments", "Overpayment"
+    elif el.get("Prepayment"):
+        doc = books["prepayments"].get(el["Prepayment"].get("PrepaymentID") or "")
+        coll, label = "prepayments", "Prepayment"
     else:
         errors.append("You must specify either an Invoice, Credit Note, Prepayment or Overpayment for the payment")
         return None
@@ -111,7 +124,7 @@ def save_payment(books: XeroBooks, el: JSONObject, ctx: Ctx) -> tuple[Record | N
         return delete_payment(books, pid, el, ctx)
     errors: list[str] = []
     target = _target(books, el, errors)
-    account = _bank_account(books, el.get("Account"), errors)
+    account = bank_account(books, el.get("Account"), errors)
     amount = _amount(el, errors)
     try:
         date = parse_date(el.get("Date")) or ctx.now.date()
@@ -126,12 +139,18 @@ def save_payment(books: XeroBooks, el: JSONObject, ctx: Ctx) -> tuple[Record | N
             due = doc["AmountDue"] if coll == "invoices" else doc["RemainingCredit"]
             if amount > due:
                 errors.append(EXCEEDS)
-    if errors or target is None or account is None:
+    locked = lock_error(books, date, "payment")
+    if locked:
+        errors.append(locked)
+    if errors or target is None or account is None or amount is None:
         return None, errors
     coll, doc = target
+    rate, bank_amount = _in_the_bank(books, doc, account, amount, el, errors)
+    if errors:
+        return None, errors
     link = _LINKS[coll]
     rec: Record = {
-        "PaymentID": new_id(), "Date": date, "Amount": amount, "BankAmount": amount, "CurrencyRate": Decimal("1"),
+        "PaymentID": new_id(), "Date": date, "Amount": amount, "BankAmount": bank_amount, "CurrencyRate": rate,
         "Reference": el.get("Reference", ""), "IsReconciled": bool(el.get("IsReconciled", False)),
         "Status": "AUTHORISED", "PaymentType": PAYMENT_TYPES[doc["Type"]], "UpdatedDateUTC": ctx.now,
         "Account": {"AccountID": account["AccountID"], "Code": account["Code"]},
@@ -142,6 +161,28 @@ def save_payment(books: XeroBooks, el: JSONObject, ctx: Ctx) -> tuple[Record | N
     refresh_target(books, coll, doc, ctx.now)
     doc["UpdatedDateUTC"] = ctx.now
     return rec, []
+
+
+def _in_the_bank(books: XeroBooks, doc: Record, account: Record, amount: Decimal, el: JSONObject,
+                 errors: list[str]) -> tuple[Decimal, Decimal]:
+    """(CurrencyRate, BankAmount): a payment is in its document's currency, at the rate sent or the day
+    rate; a bank account in the base currency receives the converted amount (spec, Payment.BankAmount)."""
+    currency = doc.get("CurrencyCode") or base_currency(books)
+    base = base_currency(books)
+    if currency == base:
+        return Decimal("1"), amount
+    try:
+        given = to_decimal(el.get("CurrencyRate"))
+    except ValueError as exc:
+        errors.append(str(exc))
+        given = None
+    rate = given if given is not None and given > 0 else day_rate(books, currency)
+    bank_currency = account.get("CurrencyCode") or base
+    if bank_currency == currency:
+        return rate, amount
+    if bank_currency != base:
+        errors.append(f"A payment in {currency} must go through a bank account in {currency} or {base}.")
+    return rate, money(amount / rate)
 
 
 def _link(doc: Record, key: str) -> Record:
@@ -170,6 +211,9 @@ def delete_payment(books: XeroBooks, pid: str, el: JSONObject, ctx: Ctx) -> tupl
         return None, ["Payments can only be deleted: send Status DELETED"]
     if pay["Status"] == "DELETED":
         return None, ["This payment has already been deleted"]
+    locked = lock_error(books, pay["Date"], "payment")
+    if locked:
+        return None, [locked]
     pay["Status"], pay["UpdatedDateUTC"] = "DELETED", ctx.now
     target = payment_target(books, pay)
     if target is not None and target[1] is not None:
@@ -181,11 +225,11 @@ def delete_payment(books: XeroBooks, pid: str, el: JSONObject, ctx: Ctx) -> tupl
 
 def allocate(books: XeroBooks, coll: CreditCollection, source_id: str, el: JSONObject,
              ctx: Ctx) -> tuple[Record | None, list[str]]:
-    """PUT /CreditNotes/{id}/Allocations or /Overpayments/{id}/Allocations: apply credit to an invoice."""
+    """PUT /CreditNotes|Overpayments|Prepayments/{id}/Allocations: apply credit to an invoice."""
     source = (find_document(books, CREDIT_NOTE, source_id) if coll == "credit_notes"
-              else books["overpayments"].get(source_id))
+              else books[coll].get(source_id))
     if source is None:
-        return None, [f"{'Credit Note' if coll == 'credit_notes' else 'Overpayment'} could not be found"]
+        return None, [f"{_SOURCE_LABEL[coll]} could not be found"]
     errors: list[str] = []
     inv_ref = (el.get("Invoice") or {}).get("InvoiceID") or (el.get("Invoice") or {}).get("InvoiceNumber")
     inv = find_document(books, INVOICE, inv_ref)
@@ -209,6 +253,11 @@ def allocate(books: XeroBooks, coll: CreditCollection, source_id: str, el: JSONO
             errors.append("Allocations can only be made against Authorised documents")
         elif amount is not None and amount > inv["AmountDue"]:
             errors.append(EXCEEDS)
+        elif inv.get("CurrencyCode") != source.get("CurrencyCode"):
+            errors.append("The credit and the invoice must be in the same currency")
+    locked = lock_error(books, date, "allocation")
+    if locked:
+        errors.append(locked)
     if amount is not None and source["Status"] == "AUTHORISED" and amount > source["RemainingCredit"]:
         errors.append("The amount allocated exceeds the remaining credit")
     if errors or inv is None:
@@ -221,57 +270,3 @@ def allocate(books: XeroBooks, coll: CreditCollection, source_id: str, el: JSONO
     refresh_amounts(books, INVOICE, inv, ctx.now)
     source["UpdatedDateUTC"] = inv["UpdatedDateUTC"] = ctx.now
     return alloc, []
-
-
-def save_bank_transaction(books: XeroBooks, el: JSONObject, ctx: Ctx) -> tuple[Record | None, list[str]]:
-    """Only what overpayments need: RECEIVE-/SPEND-OVERPAYMENT create an Overpayment of the total."""
-    errors: list[str] = []
-    typ = el.get("Type")
-    if typ not in ("RECEIVE-OVERPAYMENT", "SPEND-OVERPAYMENT"):
-        return None, [f"Bank transaction type '{typ}' is not supported by the sandbox "
-                      "(RECEIVE-OVERPAYMENT and SPEND-OVERPAYMENT are)"]
-    contact, contact_errors = resolve_contact(books, el.get("Contact"), ctx)
-    errors += contact_errors
-    bank = _bank_account(books, el.get("BankAccount"), errors)
-    lines = []
-    for raw in el.get("LineItems") or []:
-        try:
-            qty = to_decimal(raw.get("Quantity")) or Decimal(1)
-            unit = to_decimal(raw.get("UnitAmount"))
-            amount = money(qty * unit) if unit is not None else money(to_decimal(raw.get("LineAmount")) or ZERO)
-        except ValueError as exc:
-            errors.append(str(exc))
-            continue
-        lines.append({"LineItemID": new_id(), "Description": raw.get("Description", ""), "Quantity": qty,
-                      "UnitAmount": amount / qty if qty else amount, "LineAmount": amount,
-                      "TaxAmount": ZERO, "TaxType": "NONE", "Tracking": []})
-    amounts: list[Decimal] = [line["LineAmount"] for line in lines]
-    total = sum(amounts, ZERO)
-    if total <= 0:
-        errors.append("An overpayment must be for an amount greater than zero")
-    try:
-        date = parse_date(el.get("Date")) or ctx.now.date()
-    except ValueError as exc:
-        errors.append(str(exc))
-        date = None
-    if errors or contact is None or bank is None:
-        return None, errors
-    op_type = typ
-    overpayment: Record = {
-        "OverpaymentID": new_id(), "Type": op_type, "Contact": contact_ref(contact), "Date": date,
-        "Status": "AUTHORISED", "LineAmountTypes": "NoTax", "LineItems": lines, "SubTotal": total,
-        "TotalTax": ZERO, "Total": total, "RemainingCredit": total, "AppliedAmount": ZERO, "Allocations": [],
-        "CurrencyCode": "GBP", "CurrencyRate": Decimal("1"), "HasAttachments": False, "UpdatedDateUTC": ctx.now,
-        "Reference": el.get("Reference", ""), "_payments": [],
-    }
-    tx: Record = {
-        "BankTransactionID": new_id(), "Type": typ, "Contact": contact_ref(contact), "Date": date,
-        "BankAccount": {"AccountID": bank["AccountID"], "Code": bank["Code"], "Name": bank["Name"]},
-        "Status": "AUTHORISED", "LineAmountTypes": "NoTax", "LineItems": lines, "SubTotal": total,
-        "TotalTax": ZERO, "Total": total, "IsReconciled": False, "CurrencyCode": "GBP", "HasAttachments": False,
-        "Reference": el.get("Reference", ""), "UpdatedDateUTC": ctx.now,
-        "OverpaymentID": overpayment["OverpaymentID"],
-    }
-    books["overpayments"][overpayment["OverpaymentID"]] = overpayment
-    books["bank_transactions"][tx["BankTransactionID"]] = tx
-    return tx, []

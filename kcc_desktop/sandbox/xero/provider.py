@@ -19,8 +19,10 @@ from ..faults import FaultConfig
 from ..http import Request, Response
 from ..json_types import JSONObject, JSONValue, Record
 from ..limits import Decision, RateLimiter
+from ..registration import AppRegistration
+from . import banking, masters, payments, scopes
 from . import documents as docs
-from . import masters, payments
+from . import organisation as org_settings
 from .books import Collection, XeroBooks, credit_collection
 from .masters import Ctx
 from .oauth import Identity, IdentityState, TokenPair, empty_identity, upgrade_identity
@@ -34,9 +36,10 @@ from .render import (
     render_overpayment,
     render_payment,
     render_plain,
+    render_prepayment,
     validation_exception,
 )
-from .seed import seed_books, tenant_id, tenant_name
+from .seed import seed_books, tenant_id, tenant_name, upgrade_books
 from .serial import new_id, parse_instant
 
 API = "/api.xro/2.0"
@@ -59,30 +62,44 @@ class Entity:
     number_key: str | None = None  # GET /X/{number} also works
     # (query param, record field), e.g. ("InvoiceNumbers", "InvoiceNumber")
     list_params: tuple[tuple[str, str], ...] = ()
-    lines_only_paged: bool = False  # Xero leaves LineItems out of unpaged lists
+    # Xero leaves details out of unpaged lists: LineItems of documents, a contact's MergedToContactID.
+    details_only_paged: bool = False
+    error_flag: str = "HasErrors"   # what marks a failed element (Payments: HasValidationErrors)
 
 
 ENTITIES = {e.key: e for e in [
     Entity("Accounts", "accounts", "AccountID", masters.save_account, render_plain),
     Entity("TaxRates", "tax_rates", "TaxType", None, render_plain),
-    Entity("Contacts", "contacts", "ContactID", masters.save_contact, render_plain, "ContactNumber",
-           (("IDs", "ContactID"),)),
+    Entity("Currencies", "currencies", "Code", None, render_plain),
+    Entity("Contacts", "contacts", "ContactID", masters.save_contact, masters.render_contact, "ContactNumber",
+           (("IDs", "ContactID"),), True),
     Entity("Items", "items", "ItemID", masters.save_item, render_plain, "Code"),
     Entity("Invoices", "invoices", "InvoiceID", docs.save_invoice, render_invoice, "InvoiceNumber",
            (("IDs", "InvoiceID"), ("InvoiceNumbers", "InvoiceNumber"), ("Statuses", "Status"),
             ("ContactIDs", "Contact.ContactID")), True),
     Entity("CreditNotes", "credit_notes", "CreditNoteID", docs.save_credit_note, render_credit_note,
            "CreditNoteNumber", (("IDs", "CreditNoteID"),), True),
-    Entity("Payments", "payments", "PaymentID", payments.save_payment, render_payment),
-    Entity("BankTransactions", "bank_transactions", "BankTransactionID", payments.save_bank_transaction, render_plain),
+    Entity("Payments", "payments", "PaymentID", payments.save_payment, render_payment,
+           error_flag="HasValidationErrors"),
+    Entity("BankTransactions", "bank_transactions", "BankTransactionID", banking.save_bank_transaction, render_plain),
     Entity("Overpayments", "overpayments", "OverpaymentID", None, render_overpayment),
+    Entity("Prepayments", "prepayments", "PrepaymentID", None, render_prepayment, None,
+           (("InvoiceNumbers", "InvoiceNumber"),), True),
 ]}
+ALLOCATABLE = ("CreditNotes", "Overpayments", "Prepayments")
 
 
 def _unauthorized(detail: str) -> Response:
     return exact_json(401, {"Type": None, "Title": "Unauthorized", "Status": 401, "Detail": detail,
                             "Instance": new_id(), "Extensions": {}},
                       {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+def _insufficient_scope() -> Response:
+    # A call outside the token's scopes (see scopes.py for the sources).
+    return exact_json(401, {"Type": None, "Title": "Unauthorized", "Status": 401, "Detail": "AuthorizationUnsuccessful",
+                            "Instance": new_id(), "Extensions": {}},
+                      {"WWW-Authenticate": 'Bearer error="insufficient_scope"'})
 
 
 def _forbidden() -> Response:
@@ -107,11 +124,13 @@ class XeroProvider(SandboxProvider):
 
     def __init__(self, state_file: str | None = None, faults: FaultConfig | JSONObject | None = None,
                  limits: Mapping[str, int | None] | None = None, time_scale: float = 1.0,
-                 tenants: int = 1, persist_delay: float = 0.2) -> None:
+                 tenants: int = 1, persist_delay: float = 0.2, registration: AppRegistration | None = None) -> None:
         super().__init__(state_file=state_file, faults=faults, limits=limits, time_scale=time_scale,
                          persist_delay=persist_delay)
         if tenants < 1:
             raise ValueError("tenants must be at least 1")
+        # With a registration the identity service and the API are as strict as Xero's (registration.py).
+        self.registration = registration.check_for_xero() if registration else None
         self.tenant_count = tenants
         self._clock_lock = threading.Lock()
         self._last_now = self.wall_now()
@@ -136,7 +155,7 @@ class XeroProvider(SandboxProvider):
     @property
     def identity(self) -> Identity:
         tenants = [(tenant_id(i), tenant_name(i)) for i in range(self.tenant_count)]
-        return Identity(self.identity_state, tenants, self.now, self.refresh_successors)
+        return Identity(self.identity_state, tenants, self.now, self.refresh_successors, self.registration)
 
     def urls(self, root: str) -> dict[str, str]:
         return {"root": root, "api_url": root + API, "authorize_url": root + "/identity/connect/authorize",
@@ -160,7 +179,7 @@ class XeroProvider(SandboxProvider):
         saved = data.get("tenants", {})
         for tid in list(self.books):
             if tid in saved:
-                self.books[tid] = saved[tid]
+                self.books[tid] = upgrade_books(saved[tid])
         identity = data.get("identity")
         self.identity_state = upgrade_identity(identity) if identity else empty_identity()
         if data.get("last_now"):
@@ -191,6 +210,34 @@ class XeroProvider(SandboxProvider):
                           {"Retry-After": decision.retry_after_header,
                            "X-Rate-Limit-Problem": decision.problem or "minute"})
 
+    # --- what only Xero's web app can change ------------------------------------------------------
+
+    def control(self, what: str, method: str, body: JSONObject) -> Response | None:
+        """``/_sandbox/organisation`` (GET; POST the settings, see organisation.py) and
+        ``/_sandbox/merge-contacts`` (POST {"ContactID", "MergedToContactID"}), for the tenant named by
+        ``"tenant"`` (an index or a tenant id; the first by default)."""
+        if what not in ("organisation", "merge-contacts"):
+            return None
+        ref = body.get("tenant", 0)
+        tid = tenant_id(ref) if isinstance(ref, int) else str(ref)
+        if tid not in self.books:
+            return exact_json(404, {"error": f"no tenant {ref!r}"})
+        with self.lock:
+            books = self.books[tid]
+            if what == "organisation" and method == "GET":
+                return exact_json(200, org_settings.organisation_view(books))
+            if what == "organisation" and method == "POST":
+                errors = org_settings.set_organisation(books, body)
+            elif what == "merge-contacts" and method == "POST":
+                errors = masters.merge_contacts(books, str(body.get("ContactID") or ""),
+                                                str(body.get("MergedToContactID") or ""), self.now())
+            else:
+                return exact_json(405, {"error": f"{method} is not allowed on /_sandbox/{what}"})
+            if errors:
+                return exact_json(400, {"errors": errors})
+            self.persist()
+            return exact_json(200, org_settings.organisation_view(books))
+
     # --- routing ----------------------------------------------------------------------------------
 
     def dispatch(self, req: Request) -> Response:
@@ -215,6 +262,8 @@ class XeroProvider(SandboxProvider):
         tid = req.headers.get("xero-tenant-id")
         if not ident.connected(tid) or tid not in self.books:
             return _forbidden()
+        if self.registration is not None and not scopes.allowed(entry["scope"], method, path[len(API):]):
+            return _insufficient_scope()
         books = self.books[tid]
         key = req.headers.get("Idempotency-Key")
         if key and method in ("PUT", "POST", "PATCH"):
@@ -257,7 +306,7 @@ class XeroProvider(SandboxProvider):
             if entity is None:
                 return _not_found()
             if len(parts) == 3 and parts[2] == "Allocations" and req.method in ("PUT", "POST") \
-                    and name in ("CreditNotes", "Overpayments"):
+                    and name in ALLOCATABLE:
                 return self._allocations(req, books, entity, parts[1])
             if req.method == "GET" and len(parts) == 1:
                 return self._list(req, books, entity)
@@ -277,6 +326,10 @@ class XeroProvider(SandboxProvider):
     # --- reads ------------------------------------------------------------------------------------
 
     def _find(self, books: XeroBooks, entity: Entity, ref: str) -> Record | None:
+        if entity.coll == "invoices":
+            return docs.find_document(books, docs.INVOICE, ref)   # by number in constant time
+        if entity.coll == "credit_notes":
+            return docs.find_document(books, docs.CREDIT_NOTE, ref)
         coll = books[entity.coll]
         rec = coll.get(ref)
         if rec is None and entity.number_key:
@@ -299,7 +352,7 @@ class XeroProvider(SandboxProvider):
         records = select(records, req.arg("where"), since, filters)
         records = order_by(records, req.arg("order"))
         page, pagination = paginate(records, req.arg("page"), req.arg("pageSize"))
-        with_lines = not entity.lines_only_paged or pagination is not None
+        with_lines = not entity.details_only_paged or pagination is not None
         if (req.arg("summaryOnly") or "").lower() == "true":
             with_lines = False
         return exact_json(200, envelope(entity.key, [entity.render(books, r, with_lines) for r in page],
@@ -336,7 +389,7 @@ class XeroProvider(SandboxProvider):
             else:
                 rec, errors = save(books, el, ctx)
             if errors or rec is None:
-                echo = error_echo(el, errors, summarize)
+                echo = error_echo(el, errors, summarize, entity.error_flag)
                 failed.append(echo)
                 results.append(echo)
             else:

@@ -75,10 +75,14 @@ def render_invoice(books: XeroBooks, inv: Record, with_lines: bool = True) -> JS
                 "CreditNoteID": source["CreditNoteID"], "CreditNoteNumber": source.get("CreditNoteNumber", ""),
                 "ID": source["CreditNoteID"], "AppliedAmount": a["Amount"], "Date": a["Date"],
                 "Total": source["Total"], "Type": source["Type"], "HasErrors": False}))
-        else:
+        elif coll == "overpayments":
             out["Overpayments"].append(render({
                 "OverpaymentID": source["OverpaymentID"], "ID": source["OverpaymentID"], "AppliedAmount": a["Amount"],
                 "Date": a["Date"], "Total": source["Total"], "Type": source["Type"]}))
+        else:
+            out["Prepayments"].append(render({
+                "PrepaymentID": source["PrepaymentID"], "AppliedAmount": a["Amount"], "Date": a["Date"],
+                "Total": source["Total"], "Type": source["Type"], "CurrencyCode": source.get("CurrencyCode")}))
     return _with_utc_string(inv, out)
 
 
@@ -88,8 +92,10 @@ def render_allocation(books: XeroBooks, alloc: Record, source_coll: CreditCollec
     if source_coll == "credit_notes":
         out["CreditNote"] = render({"CreditNoteID": source["CreditNoteID"],
                                     "CreditNoteNumber": source.get("CreditNoteNumber", ""), "Type": source["Type"]})
-    else:
+    elif source_coll == "overpayments":
         out["Overpayment"] = render({"OverpaymentID": source["OverpaymentID"], "Type": source["Type"]})
+    else:
+        out["Prepayment"] = render({"PrepaymentID": source["PrepaymentID"], "Type": source["Type"]})
     return out
 
 
@@ -107,8 +113,16 @@ def render_overpayment(books: XeroBooks, op: Record, with_lines: bool = True) ->
     return _with_utc_string(op, out)
 
 
+def render_prepayment(books: XeroBooks, pp: Record, with_lines: bool = True) -> JSONObject:
+    out = render({k: v for k, v in pp.items() if k != "Allocations" and (with_lines or k != "LineItems")})
+    out["Allocations"] = [render_allocation(books, a, "prepayments", pp) for a in pp.get("Allocations", [])]
+    out["Payments"] = _payments_for(books, pp, "Prepayment", "PrepaymentID")
+    return _with_utc_string(pp, out)
+
+
 def render_payment(books: XeroBooks, p: Record, with_lines: bool = True) -> JSONObject:
-    out = render({k: v for k, v in p.items() if k not in ("Invoice", "CreditNote", "Overpayment", "Account")})
+    out = render({k: v for k, v in p.items()
+                  if k not in ("Invoice", "CreditNote", "Overpayment", "Prepayment", "Account")})
     acc = books["accounts"].get(p["Account"]["AccountID"]) or p["Account"]
     out["Account"] = {"AccountID": acc["AccountID"], "Code": acc["Code"], "Name": acc.get("Name", "")}
     if p.get("Invoice"):
@@ -119,6 +133,9 @@ def render_payment(books: XeroBooks, p: Record, with_lines: bool = True) -> JSON
     if p.get("Overpayment"):
         out["Overpayment"] = _doc_summary(books, "overpayments", "OverpaymentID", p["Overpayment"]["OverpaymentID"],
                                           ("OverpaymentID", "Type", "CurrencyCode"))
+    if p.get("Prepayment"):
+        out["Prepayment"] = _doc_summary(books, "prepayments", "PrepaymentID", p["Prepayment"]["PrepaymentID"],
+                                         ("PrepaymentID", "Type", "CurrencyCode"))
     return _with_utc_string(p, out)
 
 
@@ -126,10 +143,11 @@ def render_plain(books: XeroBooks, rec: Record, with_lines: bool = True) -> JSON
     return render({k: v for k, v in rec.items() if with_lines or k != "LineItems"})
 
 
-def error_echo(el: Any, messages: list[str], summarized: bool) -> JSONObject:
-    """A failed element as Xero returns it: what was sent, plus its ValidationErrors."""
+def error_echo(el: Any, messages: list[str], summarized: bool, flag: str = "HasErrors") -> JSONObject:
+    """A failed element as Xero returns it: what was sent, ``flag`` true, and its ValidationErrors. A
+    Payment has no HasErrors: a failed one carries HasValidationErrors (spec, Payment)."""
     out = dict(el) if isinstance(el, dict) else {}
-    out["HasErrors"] = True
+    out[flag] = True
     out["ValidationErrors"] = [{"Message": m} for m in messages]
     if not summarized:
         out["StatusAttributeString"] = "ERROR"

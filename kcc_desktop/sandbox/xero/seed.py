@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any, cast
 
 from ..json_types import Record
 from .books import XeroBooks
@@ -137,6 +138,18 @@ def seed_books(index: int, now: datetime | None = None) -> XeroBooks:
     return {
         "tenant_id": tid, "tenant_name": tenant_name(index), "organisation": organisation,
         "accounts": accounts, "tax_rates": tax_rates, "contacts": {}, "items": {}, "invoices": {},
-        "credit_notes": {}, "payments": {}, "overpayments": {}, "bank_transactions": {},
-        "counters": {"ACCREC": 0, "ACCRECCREDIT": 0},
+        "credit_notes": {}, "payments": {}, "overpayments": {}, "prepayments": {}, "bank_transactions": {},
+        "currencies": {"GBP": {"Code": "GBP", "Description": "British Pound"}}, "rates": {},
+        "counters": {"ACCREC": 0, "ACCRECCREDIT": 0}, "number_index": {}, "approved": {},
     }
+
+
+def upgrade_books(saved: dict[str, Any]) -> XeroBooks:
+    """Books from a state file written before prepayments, currencies and the number index existed."""
+    saved.setdefault("prepayments", {})
+    saved.setdefault("currencies", {"GBP": {"Code": "GBP", "Description": "British Pound"}})
+    saved.setdefault("rates", {})
+    saved.setdefault("number_index", {})   # rebuilt on first use (documents.number_index)
+    saved.setdefault("approved", {})
+    books: XeroBooks = cast(XeroBooks, saved)
+    return books

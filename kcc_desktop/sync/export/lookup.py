@@ -5,10 +5,21 @@ Used by the run's recovery (an attempt whose answer was never saved) and by Veri
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...connectors.base import AccountingPackage, DocKind
-from ...models import Company, Document, ExportItem, ItemType, RemoteLink, StockItem, get_required, utcnow
+from ...models import (
+    Company,
+    Document,
+    DocumentLine,
+    ExportItem,
+    ItemType,
+    RemoteLink,
+    StockItem,
+    get_required,
+    utcnow,
+)
 from .. import payloads as pl
 from .rules import DOC_TYPES
 
@@ -45,3 +56,18 @@ def lookup(s: Session, package: AccountingPackage, item: ExportItem) -> tuple[st
         rid = package.find_item(stock.code)
         return (rid, stock.code) if rid else None
     return None   # a payment cannot be looked up by number
+
+
+def sent_against(s: Session, provider: str, item_type: str, object_id: int) -> str:
+    """What the package holds that points at this company or stock item ("3 documents"), or ""."""
+    docs = select(RemoteLink.object_id).where(RemoteLink.provider == provider,
+                                              RemoteLink.object_type.in_([t.value for t in DOC_TYPES]))
+    if item_type == ItemType.COMPANY:
+        n = s.scalar(select(func.count()).select_from(Document).where(Document.company_id == object_id,
+                                                                      Document.id.in_(docs))) or 0
+    elif item_type == ItemType.STOCK_ITEM:
+        n = s.scalar(select(func.count(func.distinct(DocumentLine.document_id))).where(
+            DocumentLine.stock_item_id == object_id, DocumentLine.document_id.in_(docs))) or 0
+    else:
+        n = 0
+    return f"{n} document{'s' if n != 1 else ''}" if n else ""

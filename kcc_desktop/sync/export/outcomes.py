@@ -12,7 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...connectors.base import Result
-from ...models import DocumentLine, ExportFeedback, ExportItem, ExportStatus, ItemType, RemoteLink, utcnow
+from ...models import (
+    DocumentLine,
+    ExportFeedback,
+    ExportItem,
+    ExportStatus,
+    ItemType,
+    MatchState,
+    RemoteLink,
+    utcnow,
+)
 from ..advice import advice_for
 from ..gil import yield_gil
 from .lookup import save_link
@@ -49,6 +58,8 @@ class Outcomes:
         item.confirmed = True
         item.remote_id = result.remote_id
         item.remote_number = result.remote_number or item.reference
+        if result.matched:
+            item.match_state = MatchState.MATCHED   # linked to what the package had (matching.py)
         if links is None:
             save_link(s, self.provider, item.item_type, item.object_id, result.remote_id, item.remote_number)
         elif item.id in links:

@@ -45,6 +45,7 @@ class Summary:
     requests: int = 0
     cancelled: bool = False
     stopped: str = ""      # why the run stopped early (connection, daily limit), in plain words
+    sign_in_needed: bool = False   # stopped because the sign-in is missing, revoked or made elsewhere
     exported_ids: list[int] = field(default_factory=list)
     failed_ids: list[int] = field(default_factory=list)
 
@@ -74,7 +75,12 @@ class Summary:
 
 
 class StopRun(Exception):
-    """The whole run must stop (connection lost, daily limit): the message says why and when to retry."""
+    """The whole run must stop (connection lost, daily limit): the message says why and when to retry.
+    ``sign_in`` when only a new sign-in (Connect) can let it go on."""
+
+    def __init__(self, message: str, sign_in: bool = False) -> None:
+        super().__init__(message)
+        self.sign_in = sign_in
 
 
 def not_answering(pkg_name: str) -> StopRun:

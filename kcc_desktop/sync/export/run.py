@@ -35,6 +35,7 @@ from ...store import Store
 from .. import payloads as pl
 from ..gil import chunks, yield_gil
 from .claims import Claims
+from .matching import follow_merged, match_existing, organisation_rules
 from .outcomes import Outcomes
 from .planning import Plan, known_links, make_plan
 from .recovery import Recovery
@@ -92,6 +93,7 @@ class UploadRun:
             except StopRun as exc:
                 s.rollback()
                 self.out.summary.stopped = str(exc)
+                self.out.summary.sign_in_needed = exc.sign_in
             self.out.summary.pending = s.scalar(select(func.count()).select_from(ExportItem).where(
                 ExportItem.status == ExportStatus.PENDING)) or 0
         summary = self.out.summary
@@ -114,6 +116,12 @@ class UploadRun:
         self._wait_for_others(s, {d for i in ids for d in self.plan.deps.get(i, []) if d in self.elsewhere})
         # What other desks exported since the plan was made: their companies and items are there now.
         self.plan.links.update(known_links(s, self.provider))
+        kind = s.scalar(select(ExportItem.item_type).where(ExportItem.id == ids[0])) if ids else None
+        if kind not in (None, ItemType.COMPANY, ItemType.STOCK_ITEM) and self.ctx.rules is None:
+            # Documents and allocations are checked against the organisation's settings (matching.py).
+            self.ctx.rules = organisation_rules(self.store, self.package)
+            if self.ctx.rules is not None:
+                follow_merged(s, self.provider, self.ctx.rules, self.plan.links)
         ready = []
         for item_id in ids:
             deps = self.plan.deps.get(item_id, [])
@@ -142,6 +150,8 @@ class UploadRun:
         for key, members in unknown.items():
             times = [a for _, a in members if a is not None]
             fresh += self._recover(s, key, sorted(i for i, _ in members), min(times) if times else None)
+        if kind in (ItemType.COMPANY, ItemType.STOCK_ITEM):   # what the package already has is linked, not sent
+            fresh = match_existing(s, self.package, self.ctx, self.out, self.plan.links, fresh)
         types: dict[str, list[int]] = {}
         for chunk in chunks(sorted(fresh)):
             for item_id, item_type in s.execute(select(ExportItem.id, ExportItem.item_type)

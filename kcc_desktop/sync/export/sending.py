@@ -39,4 +39,4 @@ def call_package(package: AccountingPackage, item_type: str, payloads: list[Any]
             return package.create_payments(payloads, key)
         return package.create_documents(payloads, key)
     except (ConnectionRequired, RateLimited) as exc:
-        raise StopRun(str(exc)) from None
+        raise StopRun(str(exc), sign_in=isinstance(exc, ConnectionRequired)) from None

@@ -5,21 +5,31 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select, update
 
 from ...connectors.base import AccountingPackage, DocKind
-from ...models import ExportItem, ExportStatus, utcnow
+from ...models import ExportItem, ExportStatus, MatchState, utcnow
 from ...store import Store
+from .. import payloads as pl
 from ..gil import chunks
 from ..own_uploads import file_key
 from ..queue import install_queue_listeners
-from .lookup import lookup, save_link
+from .lookup import lookup, save_link, sent_against
 from .rules import DOC_TYPES, Progress, Summary
 from .run import UploadRun
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Unlinked:
+    """What Unlink Matched did: the rows back in Pending Export, and those kept linked with the reason."""
+
+    unlinked: list[int] = field(default_factory=list)
+    kept: dict[int, str] = field(default_factory=dict)
 
 
 class ExportService:
@@ -85,6 +95,40 @@ class ExportService:
                     n += 1
         log.info("Mark as Not Exported: %d hand-marked rows back to pending", n)
         return n
+
+    def unlink_matched(self, item_ids: Iterable[int], provider: str) -> Unlinked:
+        """Undoes "matched existing" (see matching.py): the link goes and the row returns to Pending Export,
+        to be created as a new record on the next upload and never matched again. Refused for a match that
+        documents have been sent against since: they sit on that record in the package."""
+        done: list[int] = []
+        kept: dict[int, str] = {}
+        with self.store.transaction() as s:
+            for chunk in chunks(list(item_ids)):
+                rows = s.scalars(select(ExportItem).where(ExportItem.id.in_(chunk),
+                                                          ExportItem.status == ExportStatus.EXPORTED,
+                                                          ExportItem.match_state == MatchState.MATCHED)).all()
+                for row in rows:
+                    used = sent_against(s, provider, row.item_type, row.object_id)
+                    if used:
+                        kept[row.id] = (f"{used} sent against it are on that record in the package; it stays "
+                                        "linked")
+                        continue
+                    link = pl.remote_link(s, provider, row.item_type, row.object_id)
+                    if link is not None:
+                        s.delete(link)
+                    queued = s.scalar(select(ExportItem).where(
+                        ExportItem.item_type == row.item_type, ExportItem.object_id == row.object_id,
+                        ExportItem.status == ExportStatus.PENDING))
+                    if queued is not None:   # a newer change is queued: that entry creates it
+                        queued.match_state, queued.action = MatchState.CREATE, "create"
+                        s.delete(row)
+                    else:
+                        row.status, row.action, row.match_state = ExportStatus.PENDING, "create", MatchState.CREATE
+                        row.exported_at, row.confirmed, row.remote_id, row.remote_number = None, False, "", ""
+                        row.attempt_key = None
+                    done.append(row.id)
+        log.info("Unlink Matched: %d back to pending as new records, %d kept linked", len(done), len(kept))
+        return Unlinked(done, kept)
 
     # --- verify and goto ------------------------------------------------------------------------------
 

@@ -1,0 +1,168 @@
+"""Every command's exit code matches README "Command line": 0 it worked; 1 something failed (the output
+says what); 2 the company file could not be opened or the arguments are wrong; 3 scheduled-run found
+another sync holding the company file. Each command is run as the command line runs it (``cli.main``,
+or its own process where it serves until stopped) for success, failure and wrong arguments."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from kcc_desktop.cli import build_parser, main
+from kcc_desktop.sync.options import OptionsService
+from tests.helpers.ledger import build_ledger
+from tests.helpers.orders_csv import HEADER, write
+
+ROOT = Path(__file__).resolve().parents[1]
+# connect and status belong to the sign-in work and are tested with it (tests/connectors).
+ELSEWHERE = {"connect", "status"}
+COVERED = {"demo", "import-documents", "trial-balance", "mapping", "export", "import", "schedule", "scheduled-run",
+           "sandbox", "check", "migrate-store"}
+
+
+def code(*argv: str) -> int:
+    """``kcc-desktop ARGV``'s exit code (argparse's own refusals exit through SystemExit)."""
+    try:
+        return main(list(argv))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+
+
+def test_every_command_is_covered_here():
+    parser = build_parser()
+    [sub] = [a for a in parser._actions if a.dest == "command"]
+    assert set(sub.choices) == COVERED | ELSEWHERE
+    assert code("--version") == 0
+    assert code("--no-such-flag") == 2
+    assert code("no-such-command") == 2
+
+
+def test_demo(tmp_path, capsys):
+    db = str(tmp_path / "demo.sqlite")
+    assert code("--db", db, "demo", "--documents", "5") == 0
+    assert code("--db", db, "demo", "--documents", "5") == 1                  # already has books
+    assert "already has books" in capsys.readouterr().err
+    assert code("--db", str(tmp_path / "other.sqlite"), "demo", "--documents", "-1") == 2
+
+
+def test_import_documents(store, tmp_db_path, tmp_path, capsys):
+    build_ledger(store)
+    good = write(tmp_path, HEADER + "\nsales_invoice,SI-9001,2026-03-02,,ACME,,,,W-100,,1,19.99,,,\n", "good.csv")
+    bad = write(tmp_path, HEADER + "\nsales_invoice,SI-9002,2026-03-02,,ACME,,,,W-100,,1,=1+1,,,\n", "bad.csv")
+    db = str(tmp_db_path)
+    assert code("--db", db, "import-documents", good) == 0
+    assert code("--db", db, "import-documents", bad) == 1
+    assert code("--db", db, "import-documents", str(tmp_path / "missing.csv")) == 2   # no such file
+    assert "there is no file" in capsys.readouterr().err
+    assert code("--db", db, "import-documents") == 2                                 # no file named
+    assert code("--db", str(tmp_path / "missing.sqlite"), "import-documents", good) == 2
+
+
+def test_trial_balance(store, tmp_db_path, tmp_path):
+    db = str(tmp_db_path)
+    assert code("--db", db, "trial-balance", "--json") == 0
+    assert code("--db", db, "trial-balance", "--from", "31/31/2026") == 2
+    assert code("--db", db, "trial-balance", "--from", "2026-03-02", "--to", "2026-03-01") == 2
+    assert code("--db", str(tmp_path / "missing.sqlite"), "trial-balance") == 2
+    # Nothing else can fail: it only reads the journal.
+
+
+def test_mapping(store, tmp_db_path, capsys):
+    db = str(tmp_db_path)
+    assert code("--db", db, "mapping", "list", "--json") == 0
+    assert code("--db", db, "mapping", "fetch") == 1                           # not connected: says so
+    assert "Valid Connection Required" in capsys.readouterr().err
+    assert code("--db", db, "mapping", "set", "9999", "200") == 1              # no such nominal
+    assert code("--db", db, "mapping") == 2
+    assert code("--db", db, "mapping", "list", "--category", "sales") == 2
+
+
+def test_export_and_import_not_connected(store, tmp_db_path, capsys):
+    build_ledger(store)
+    db = str(tmp_db_path)
+    assert code("--db", db, "export") == 2                                     # no sign-in: Connect first
+    assert "Valid Connection Required" in capsys.readouterr().err
+    assert code("--db", db, "import") == 2
+    assert code("--db", db, "check") == 2
+    assert "Connect" in capsys.readouterr().err
+    assert code("--db", db, "export", "--ids", "999999") == 2                  # not a pending row
+    assert "not pending export" in capsys.readouterr().err
+    assert code("--db", db, "export", "--ids", "one") == 2
+    assert code("--db", db, "import", "--everything") == 2
+
+
+def test_export_import_and_scheduled_run_connected(xero_exporting, tmp_db_path, capsys):
+    store, _package = xero_exporting
+    build_ledger(store)
+    db = str(tmp_db_path)
+    assert code("--db", db, "export", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["failed"] == 0
+    assert code("--db", db, "import", "--json") == 0
+    assert code("--db", db, "scheduled-run") == 0
+    assert code("--db", db, "scheduled-run", "--every", "1s") == 2
+    OptionsService(store).update(enabled=False)
+    assert code("--db", db, "scheduled-run") == 1                              # the integration is off
+    assert "integration is off" in capsys.readouterr().out
+
+
+def test_scheduled_run_finds_the_company_file_busy(store, tmp_db_path, tmp_path):
+    hold = ("import sys; from kcc_desktop.schedule import SyncLock; lock = SyncLock(sys.argv[1], 'Upload Data'); "
+            "lock.acquire(); print('held', flush=True); sys.stdin.read()")
+    proc = subprocess.Popen([sys.executable, "-c", hold, f"sqlite:///{tmp_db_path}"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        assert code("--db", str(tmp_db_path), "scheduled-run") == 3
+    finally:
+        proc.communicate("", timeout=10)
+    assert code("--db", str(tmp_path / "missing.sqlite"), "scheduled-run") == 2
+
+
+def test_schedule(store, tmp_db_path, capsys):
+    db = str(tmp_db_path)
+    assert code("--db", db, "schedule", "install", "--every", "30m", "--dry-run", "--name", "kcc-test-codes") == 0
+    assert code("--db", db, "schedule", "install", "--every", "1s", "--dry-run") == 2
+    assert code("--db", "postgresql://kcc:secret@db.example/books", "schedule", "install", "--every", "30m",
+                "--dry-run") == 2                                              # a password in the URL
+    assert code("schedule") == 2
+    assert code("--db", db, "schedule", "status", "--json", "--name", "kcc-test-codes") == 0
+
+
+def test_sandbox(tmp_path, capsys):
+    assert code("sandbox", "--provider", "sage") == 2
+    assert code("sandbox", "--provider", "quickbooks", "--tenants", "2") == 2
+    assert "--tenants applies to --provider xero only" in capsys.readouterr().err
+    with socket.socket() as taken:                                             # the port is someone else's
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert code("sandbox", "--port", str(taken.getsockname()[1])) == 1
+    assert "cannot serve on 127.0.0.1" in capsys.readouterr().err
+    broken = tmp_path / "state.json"
+    broken.write_text("{not json", encoding="utf-8")
+    assert code("sandbox", "--state", str(broken)) == 1
+    assert "state file" in capsys.readouterr().err
+    proc = subprocess.Popen([sys.executable, "-m", "kcc_desktop", "sandbox", "--provider", "quickbooks"],
+                            stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        assert proc.stdout is not None and json.loads(proc.stdout.readline())["provider"] == "quickbooks"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0                                      # served until stopped
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_migrate_store(store, tmp_db_path, tmp_path, capsys):
+    build_ledger(store)
+    copy = tmp_path / "copy.sqlite"
+    assert code("migrate-store", str(tmp_path / "missing.sqlite"), str(copy)) == 2   # no such company file
+    assert not copy.exists()
+    assert code("migrate-store", str(tmp_db_path), str(copy)) == 0
+    assert code("migrate-store", str(tmp_db_path), str(copy)) == 1                   # TO is not empty any more
+    assert "empty" in capsys.readouterr().err
+    assert code("migrate-store", str(tmp_db_path)) == 2                              # TO missing

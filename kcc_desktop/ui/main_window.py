@@ -438,8 +438,7 @@ class MainWindow(QMainWindow):
     def open_company_file(self, path: str, new: bool = False) -> MainWindow | None:
         """A new window on the chosen file (``new``: a new company there, with the standard chart); this one
         closes (its company file with it). Only File → New makes a file; Open refuses a missing one."""
-        from ..ledger.chart import seed_standard_chart
-        from ..store import StoreError, open_store
+        from ..store import StoreError
 
         title = "New company file" if new else "Open company file"
         if new and Path(path).exists():
@@ -447,14 +446,11 @@ class MainWindow(QMainWindow):
                                              "Open Company File. Nothing was changed.")
             return None
         try:
-            store = open_store(path, create=new)
+            ctx = AppContext.open(path, new=new)
         except StoreError as exc:
             QMessageBox.warning(self, title, str(exc))
             return None
-        if new:
-            with store.transaction() as s:
-                seed_standard_chart(s)
-        window = MainWindow(AppContext(store), settings=self.settings)
+        window = MainWindow(ctx, settings=self.settings)
         app = QApplication.instance()
         if app is not None:   # keep it alive after this one goes
             app.setProperty("kcc_windows", [*(app.property("kcc_windows") or []), window])

@@ -21,7 +21,7 @@ allocation with no payment, a receipt not imported), double receipts (receipts i
 the bookkeeper recorded), crashes (a traceback or "database is locked" from any desk). Then the totals.
 Exit code 1 unless every count is 0.
 
-``--short`` (CI): 2 kills and 1 round per provider and engine.
+``--short`` (CI): 1 kill and 1 round per provider and engine.
 """
 
 from __future__ import annotations
@@ -157,14 +157,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.chaos", description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=50, help="kill runs per provider and engine (default 50)")
     parser.add_argument("--rounds", type=int, default=10, help="multi-desk rounds per provider and engine")
-    parser.add_argument("--short", action="store_true", help="CI: 2 kills and 1 round per provider and engine")
+    parser.add_argument("--short", action="store_true", help="CI: 1 kill and 1 round per provider and engine")
     parser.add_argument("--providers", default="xero,quickbooks")
     parser.add_argument("--engines", default="", help="sqlite,postgresql (default: PostgreSQL when "
                                                       "KCC_TEST_PG_URL is set)")
     parser.add_argument("--seed", type=int, default=15)
     args = parser.parse_args()
     if args.short:
-        args.kills, args.rounds = 2, 1
+        args.kills, args.rounds = 1, 1
     engines = args.engines.split(",") if args.engines else \
         ["sqlite"] + (["postgresql"] if os.environ.get("KCC_TEST_PG_URL") else [])
     (_TMP / "xdg" / "python_keyring").mkdir(parents=True, exist_ok=True)

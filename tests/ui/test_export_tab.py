@@ -164,6 +164,14 @@ def test_a_missing_mapping_shows_a_feedback_row_that_opens_the_mapping_tab(tab, 
 def test_mark_as_exported_then_not_exported(tab, qtbot):
     select_refs(tab.pending_grid, "PI-0001")
     right_click(tab.pending_grid, qtbot, "Mark as Exported")
+    qtbot.waitUntil(lambda: tab.mark_reason_dialog is not None and tab.mark_reason_dialog.isVisible())
+    tab.mark_reason_dialog.setTextValue("   ")                      # a reason is required
+    tab.mark_reason_dialog.accept()
+    assert "reason" in tab.status_label.text() and tab.exported_model.rowCount() == 0
+    right_click(tab.pending_grid, qtbot, "Mark as Exported")
+    qtbot.waitUntil(lambda: tab.mark_reason_dialog.isVisible())
+    tab.mark_reason_dialog.setTextValue("Entered in Xero by hand")
+    tab.mark_reason_dialog.accept()
     exported = tab.exported_model
     [row] = [exported.row_data(i) for i in exported.ids()]
     assert row.reference == "PI-0001" and row.manual and not row.confirmed
@@ -179,3 +187,27 @@ def test_pending_grid_exports_to_csv(tab, tmp_path):
     path = tab.on_export_csv_triggered(str(tmp_path / "pending.csv"))
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("Type,Reference,Company / Description") and len(lines) == 11
+
+
+def test_a_matched_existing_contact_is_shown_so_and_undo_match_puts_it_back(tab, qtbot, xero_bookkeeper):
+    from kcc_desktop.models import MatchState
+    from kcc_desktop.sync.export import ExportService
+    from kcc_desktop.ui.export_models import ExportedCol
+
+    xero_bookkeeper.add_contact("Acme Tools Ltd", account_number="ACME")
+    acme = next(i for i in tab.pending_model.ids() if tab.pending_model.row_data(i).reference == "ACME")
+    assert ExportService(tab.ctx.store).upload([acme], open_package(tab.ctx.store)).ok
+    tab.refresh()
+    exported = tab.exported_model
+    [row] = [exported.row_data(i) for i in exported.ids()]
+    assert row.reference == "ACME" and row.matched
+    assert exported.index(exported.row_of(row.id), ExportedCol.HOW).data() == "Matched existing"
+    tab.pages.setCurrentIndex(1)
+    tab.exported_grid.select_ids([row.id])
+
+    right_click(tab.exported_grid, qtbot, "Undo Match")
+
+    assert exported.rowCount() == 0 and "1 back in Pending Export" in tab.status_label.text()
+    with tab.ctx.store.session() as s:
+        item = s.get(ExportItem, row.id)
+        assert (item.status, item.match_state) == ("pending", MatchState.CREATE)

@@ -69,16 +69,28 @@ class FileMenu(QMainWindow):
         if path:
             self.open_company_file(path)
 
-    def open_company_file(self, path: str) -> FileMenu | None:
-        """A new window on the chosen file; this one closes (its company file with it)."""
-        from ..store import StoreError, open_store
+    def on_new_company_triggered(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "New company file", str(Path(self.ctx.store.label).parent),
+                                              "Company files (*.sqlite)")
+        if path:
+            self.open_company_file(path, new=True)
 
-        try:
-            store = open_store(path)
-        except StoreError as exc:
-            QMessageBox.warning(self, "Open company file", str(exc))
+    def open_company_file(self, path: str, new: bool = False) -> FileMenu | None:
+        """A new window on the chosen file (``new``: a new company there, with the standard chart); this one
+        closes (its company file with it). Only File → New makes a file; Open refuses a missing one."""
+        from ..store import StoreError
+
+        title = "New company file" if new else "Open company file"
+        if new and Path(path).exists():
+            QMessageBox.warning(self, title, f"{path} already exists. Choose a new name, or open it with File → "
+                                             "Open Company File. Nothing was changed.")
             return None
-        window = self.new_window(AppContext(store))
+        try:
+            ctx = AppContext.open(path, new=new)
+        except StoreError as exc:
+            QMessageBox.warning(self, title, str(exc))
+            return None
+        window = self.new_window(ctx)
         app = QApplication.instance()
         if app is not None:   # keep it alive after this one goes
             app.setProperty("kcc_windows", [*(app.property("kcc_windows") or []), window])

@@ -305,10 +305,12 @@ class MainWindow(FileMenu):
         self.import_documents_action = self._action(
             "&Import Documents…", self.on_import_documents_triggered,
             tip="Bring sales and purchase invoices and credit notes from a CSV file")
+        self.new_company_action = self._action("&New Company File…", self.on_new_company_triggered,
+                                               shortcut=QKeySequence.StandardKey.New)
         self.open_company_action = self._action("&Open Company File…", self.on_open_company_triggered,
                                                 shortcut=QKeySequence.StandardKey.Open)
         self.exit_action = self._action("E&xit", self.close, shortcut=QKeySequence("Ctrl+Q"))
-        file_menu.addActions([self.import_documents_action, self.open_company_action])
+        file_menu.addActions([self.import_documents_action, self.new_company_action, self.open_company_action])
         file_menu.addSeparator()
         file_menu.addAction(self.exit_action)
 

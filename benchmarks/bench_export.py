@@ -89,8 +89,11 @@ def company(documents: int, sandbox, name: str):
     mapping = MappingService(store, "xero")
     mapping.fetch(package)
     mapping.apply_default_setup()
-    fallback = {NominalKind.SALES: "200", NominalKind.DELIVERY: "260", NominalKind.OTHER: "429",
-                NominalKind.PURCHASE: "300"}
+    # What default setup left goes to the general account of the nominal's own class (as the demo does).
+    from kcc_desktop.demo.mode import map_what_default_setup_left
+
+    map_what_default_setup_left(mapping)
+    fallback = {NominalKind.SALES: "200", NominalKind.DELIVERY: "260", NominalKind.PURCHASE: "300"}
     with store.session() as s:
         kinds = {n.id: n.kind for n in s.scalars(select(NominalCode))}
     for p in mapping.problems(NOMINAL):

@@ -13,16 +13,29 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import cast
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
-from ..ledger import service
+from ..ledger import postings, service
 from ..ledger.chart import seed_standard_chart
 from ..ledger.errors import LedgerError
-from ..models import BankAccount, Company, Document, NominalCode, Payment, StockItem, TaxCode, get_required
+from ..models import (
+    BankAccount,
+    Company,
+    Document,
+    JournalLine,
+    NominalCode,
+    NominalKind,
+    Payment,
+    StockItem,
+    TaxCode,
+    from_stored,
+    get_required,
+)
 from .bulk import TABLES, BulkWriter, Refs
 from .data import EXTRA_NOMINALS
 from .plan import DemoPlan, PlanCreditAllocation, PlanPayment, PlanPrepaymentAllocation, make_plan
@@ -74,6 +87,7 @@ def build_demo(session: Session, documents: int = DEFAULT_DOCUMENTS, seed: int =
             _write_in_bulk(session, plan, refs)
         else:
             apply_with_services(session, plan, refs)
+    post_opening_stock(session)
     if after is not None:
         after(session)
     payments = sum(1 for op in plan.operations if isinstance(op, PlanPayment))
@@ -180,3 +194,34 @@ def apply_with_services(session: Session, plan: DemoPlan, refs: Refs) -> None:
             service.allocate_prepayment(session, payments[op.payment], docs[op.invoice], op.amount, op.date)
         elif isinstance(op, PlanCreditAllocation):
             service.allocate_credit_note(session, docs[op.credit], docs[op.invoice], op.amount)
+
+
+OPENING_CAPITAL = "3000"
+_ROUND_UP_TO = Decimal(1000)
+
+
+def post_opening_stock(session: Session) -> Decimal:
+    """The stock the demo company had when its books begin, so its stock never goes negative.
+
+    The plan sells from stock it buys along the way, and early sales can outrun early purchases: without an
+    opening balance the trial balance showed Stock in credit, which no warehouse can have. One journal the
+    day before the first document, Dr Stock / Cr Capital Introduced, covers the lowest point the stock
+    reaches, rounded up to the next thousand. Returns the amount (0 when none was needed)."""
+    stock_id = session.scalar(select(func.min(NominalCode.id)).where(NominalCode.kind == NominalKind.STOCK))
+    capital_id = session.scalar(select(NominalCode.id).where(NominalCode.code == OPENING_CAPITAL))
+    if stock_id is None or capital_id is None:
+        return Decimal(0)
+    running, lowest, first = Decimal(0), Decimal(0), None
+    for when, raw in session.execute(select(JournalLine.date, func.sum(JournalLine.amount))
+                                     .where(JournalLine.nominal_id == stock_id)
+                                     .group_by(JournalLine.date).order_by(JournalLine.date)).tuples():
+        first = first or when
+        running += from_stored(raw)
+        lowest = min(lowest, running)
+    if lowest >= 0 or first is None:
+        return Decimal(0)
+    amount = (-lowest / _ROUND_UP_TO).to_integral_value(rounding="ROUND_CEILING") * _ROUND_UP_TO
+    service.post(session, first - timedelta(days=1), "opening", 0, "Opening stock",
+                 [postings.Leg(stock_id, amount), postings.Leg(capital_id, -amount)])
+    session.flush()
+    return amount

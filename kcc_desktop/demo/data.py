@@ -10,6 +10,7 @@ from ..models import NominalKind
 
 # Beyond the standard chart: what a small UK wholesaler also posts to.
 EXTRA_NOMINALS = [
+    ("3000", "Capital Introduced", NominalKind.OTHER),      # where the opening stock came from
     ("4040", "Sales - Spares and Repairs", NominalKind.SALES),
     ("4900", "Miscellaneous Income", NominalKind.OTHER),
     ("5020", "Carriage Inwards", NominalKind.PURCHASE),

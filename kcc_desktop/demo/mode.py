@@ -151,20 +151,23 @@ def connect_sandbox(store: Store, provider: str, status: Callable[[str], None] =
     mapping = MappingService(store, provider)
     mapping.fetch(package)
     mapping.apply_default_setup()
-    _map_what_default_setup_left(mapping)
+    map_what_default_setup_left(mapping)
     OptionsService(store).update(enabled=True)
     return ctx, provider, server
 
 
-def _map_what_default_setup_left(mapping: MappingService) -> None:
-    """The demo's own nominals that default setup could not place (e.g. delivery income) go to the
-    package's "Other ..." account of a fitting type, so a new user's first upload goes through. A real
-    company maps these by hand: default setup never guesses that far."""
+def map_what_default_setup_left(mapping: MappingService) -> None:
+    """The demo's own nominals that default setup could not place (electricity, rent, delivery income) go
+    to the package's general account of the same class ("General Expenses", "Other Revenue"), so a new
+    user's first upload goes through. Never across classes: the choices are only accounts that can hold
+    the nominal. A real company maps these by hand: default setup never guesses that far."""
+    general = ("general", "other", "sundry", "miscellaneous", "office")
     for problem in mapping.problems("nominal"):
         if problem.state != "unmapped":
             continue
         choices = mapping.choices("nominal", problem.local_id)
-        pick = next((c for c in choices if "other" in c.name.lower()), choices[0] if choices else None)
+        pick = next((c for word in general for c in choices if word in c.name.lower()), None)
         if pick is not None:
             mapping.set_mapping("nominal", problem.local_id, pick.code, set_by="auto",
-                                reason=f"Demo: nothing matched by code or name, so {pick.label} was chosen")
+                                reason=f"Demo only: nothing matched by code or name, so the general account "
+                                       f"{pick.label} of the same class was chosen; map it by hand in a real company")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from ..connectors.base import DocKind
+from ..errors import PlainError
 from ..ledger.rounding import money
 from ..ledger.service import outstanding
 from ..models import Document, Mapping, RemoteLink
@@ -34,6 +35,10 @@ KINDS = {
 @dataclass
 class Recorded:
     text: str
+
+
+class NothingToPay(PlainError, LookupError):
+    """The sandbox has no uploaded invoice the bookkeeper could pay (upload some first)."""
 
 
 class DemoBookkeeper:
@@ -76,8 +81,10 @@ class DemoBookkeeper:
             raise ValueError(f"unknown payment kind {kind!r}")
         invoices = self._open_invoices(2 if kind == "across" else 1)
         if not invoices:
-            raise LookupError("No uploaded invoice is waiting for payment in the sandbox. "
-                              "Upload some invoices from the Export tab first.")
+            raise NothingToPay("No uploaded invoice is waiting for payment in the sandbox"
+                               + (" (a payment across two invoices needs one customer with two open invoices)"
+                                  if kind == "across" else "")
+                               + ". Upload some invoices from the Export tab first (select them, then Upload Data).")
         on = on or date.today()
         if kind == "across":
             parts = [(remote_id, due) for _, remote_id, due in invoices]
@@ -88,7 +95,8 @@ class DemoBookkeeper:
         amount = {"full": due, "part": money(due / 2), "over": due}[kind]
         extra = Decimal("25.00") if kind == "over" else Decimal(0)
         self._pay([(remote_id, amount)], on, extra=extra, contact=doc)
-        return Recorded(f"Recorded a {kind} payment of {amount + extra:.2f} for {doc.number}.")
+        what = {"full": "a full payment", "part": "a part payment", "over": "an overpayment"}[kind]
+        return Recorded(f"Recorded {what} of {amount + extra:.2f} for {doc.number}.")
 
     def _pay(self, parts: list[tuple[str, Decimal]], on: date, extra: Decimal, contact: Document | None = None) -> None:
         if self.provider == "quickbooks":
@@ -110,7 +118,7 @@ class DemoBookkeeper:
                     RemoteLink.provider == self.provider, RemoteLink.object_type == "company",
                     RemoteLink.object_id == contact.company_id))
             if link is None:
-                raise LookupError(f"The customer of {contact.number} is not in the sandbox yet; upload it first.")
+                raise NothingToPay(f"The customer of {contact.number} is not in the sandbox yet; upload it first.")
             overpayment = client.receive_overpayment(link, parts[0][1] + extra, on, "Demo overpayment")
             client.allocate_overpayment(overpayment, parts[0][0], parts[0][1], on)
             return

@@ -47,6 +47,10 @@ GUARD_MESSAGE = (
     "customers are recorded in the accounting package and imported with Create & Allocate Payments; "
     "they cannot be entered in the ledger."
 )
+SUPPLIER_GUARD_MESSAGE = (
+    "{name} is a supplier. While the accounts integration is on, payments to suppliers are recorded in "
+    "the accounting package and imported with Create & Allocate Payments; they cannot be entered in the ledger."
+)
 
 
 @dataclass
@@ -186,12 +190,18 @@ def integration_enabled(session: Session) -> bool:
 
 
 def check_payment_allowed(session: Session, company: Company, kind: str, source: str = "ledger") -> None:
-    """The payment guard: account customers' payments come from the accounting package only."""
+    """The payment guard (seed rule 1: KCC is not used for payments on account, for suppliers or
+    customers): while the integration is on, payments of account customers and of suppliers come from the
+    accounting package only. A non-account customer's prepayment may still be entered."""
+    if source != "ledger" or not integration_enabled(session):
+        return
     # Any ledger payment from an account customer (a receipt, or one keyed as a prepayment) is refused.
-    if (source == "ledger" and kind != PaymentKind.SUPPLIER_PAYMENT and company.kind == "customer"
-            and company.is_account and integration_enabled(session)):
+    if company.kind == "customer" and company.is_account and kind != PaymentKind.SUPPLIER_PAYMENT:
         log.info("Payment guard refused a ledger payment for account customer %s", company.code)
         raise PaymentGuardError(GUARD_MESSAGE.format(name=company.name))
+    if company.kind == "supplier" or kind == PaymentKind.SUPPLIER_PAYMENT:
+        log.info("Payment guard refused a ledger payment to supplier %s", company.code)
+        raise PaymentGuardError(SUPPLIER_GUARD_MESSAGE.format(name=company.name))
 
 
 def record_payment(session: Session, kind: PaymentKind | str, company: Company, bank: BankAccount,

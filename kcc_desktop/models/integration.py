@@ -107,8 +107,11 @@ class ExportStatus(StrEnum):
 
 
 class ExportItem(Base):
-    """One thing the package must learn. Stays pending until the package confirms it (or a user marks it).
+    """One thing one package (and organisation) must learn. Stays pending until that package confirms it
+    (or a user marks it).
 
+    ``provider`` and ``tenant_id`` name the package and organisation the row is for: what was exported to
+    Xero is still pending for QuickBooks, and Verify and Goto only ever use the row's own package's ids.
     ``attempt_key`` is stored before a request goes out, so a retry after a crash replays the same
     idempotency key instead of creating the document again.
     """
@@ -116,15 +119,18 @@ class ExportItem(Base):
     __tablename__ = "export_item"
     __table_args__ = (
         Index("ix_export_item_status_type", "status", "item_type"),
-        # At most one pending entry per object: a second change just keeps the first one queued.
+        Index("ix_export_item_target_status", "provider", "tenant_id", "status", "item_type", "object_id"),
+        # At most one pending entry per object and package: a second change keeps the first one queued.
         Index(
-            "uq_export_item_pending_object", "item_type", "object_id", unique=True,
+            "uq_export_item_pending_target_object", "provider", "tenant_id", "item_type", "object_id", unique=True,
             sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'"),
         ),
         Index("ix_export_item_claim", "claim_owner"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    tenant_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     item_type: Mapped[str] = mapped_column(String(24))
     object_id: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(8), default="create")  # create or update
@@ -163,16 +169,18 @@ class MatchState(StrEnum):
 
 
 class RemoteLink(Base):
-    """Which package object a ledger object became, so updates and payments find it."""
+    """Which package object a ledger object became, in one package and organisation (``tenant_id``), so
+    updates and payments find it."""
 
     __tablename__ = "remote_link"
     __table_args__ = (
-        UniqueConstraint("provider", "object_type", "object_id", name="provider_object"),
+        UniqueConstraint("provider", "tenant_id", "object_type", "object_id", name="provider_tenant_object"),
         Index("ix_remote_link_remote", "provider", "remote_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(16))
+    tenant_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     object_type: Mapped[str] = mapped_column(String(24))
     object_id: Mapped[int] = mapped_column(Integer)
     remote_id: Mapped[str] = mapped_column(String(64))
@@ -209,13 +217,26 @@ class PacingTenant(Base):
     calls: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class FeedbackSource(StrEnum):
+    PACKAGE = "package"   # the package's own words
+    KCC = "kcc"           # KCC's own finding (a mapping missing, a dependency that failed, a check)
+
+
 class ExportFeedback(Base):
-    """A problem with one export item, in the package's words and ours."""
+    """A problem with one export item, in the package's words and ours.
+
+    The same problem again (same item, same message) is one row: ``count`` goes up and ``last_seen_at``
+    moves. When the item is later exported (or marked so) its open problems get ``resolved_at``.
+    """
 
     __tablename__ = "export_feedback"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)   # first seen
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    source: Mapped[str] = mapped_column(String(8), default=FeedbackSource.PACKAGE, server_default="package")
     export_item_id: Mapped[int | None] = mapped_column(ForeignKey("export_item.id"), index=True)
     item_label: Mapped[str] = mapped_column(String(200), default="")
     message: Mapped[str] = mapped_column(Text)        # the package's own message

@@ -33,7 +33,6 @@ from ..models import (
     DocumentKind,
     DocumentLine,
     ExportItem,
-    ExportStatus,
     ItemType,
     Mapping,
     NominalCode,
@@ -49,6 +48,8 @@ from .mapping_types import MappingError
 from .options import IntegrationOptions, OptionsService
 from .org_rules import LIMIT_REACHED, OrganisationRules, Refusal
 from .org_settings import save_settings
+from .queue import prepare_target
+from .target import pending_for, read_target
 
 SHOW = 5   # document numbers named in one problem (then "and N more")
 _DOC_TYPES = (ItemType.SALES_INVOICE, ItemType.SALES_CREDIT, ItemType.PURCHASE_INVOICE, ItemType.PURCHASE_CREDIT)
@@ -102,15 +103,14 @@ class CheckContext:
         with self.store.session() as s:
             rows = s.execute(select(ExportItem.item_type, ExportItem.reference, ExportItem.doc_date,
                                     ExportItem.currency)
-                             .where(ExportItem.status == ExportStatus.PENDING,
-                                    ExportItem.item_type.in_(types or _DOC_TYPES))
+                             .where(pending_for(read_target(s)), ExportItem.item_type.in_(types or _DOC_TYPES))
                              .order_by(ExportItem.doc_date, ExportItem.id))
             return [(t, n, d, c) for t, n, d, c in rows]
 
     def pending_count(self, *types: str) -> int:
         with self.store.session() as s:
             return s.scalar(select(func.count()).select_from(ExportItem).where(
-                ExportItem.status == ExportStatus.PENDING, ExportItem.item_type.in_(types))) or 0
+                pending_for(read_target(s)), ExportItem.item_type.in_(types))) or 0
 
 
 Check = Callable[[CheckContext], list[CheckProblem]]
@@ -220,8 +220,8 @@ def _used_by_pending(store: Store) -> dict[str, set[int]]:
     """The ledger records the pending rows map through: lines' nominals and tax codes, items' nominals,
     allocations' bank accounts."""
     used: dict[str, set[int]] = {NOMINAL: set(), TAX: set(), TAX_PURCHASE: set(), BANK: set()}
-    pending = select(ExportItem.object_id).where(ExportItem.status == ExportStatus.PENDING)
     with store.session() as s:
+        pending = select(ExportItem.object_id).where(pending_for(read_target(s)))
         docs = pending.where(ExportItem.item_type.in_(_DOC_TYPES))
         for kind, nominal_id, tax_id in s.execute(
                 select(Document.kind, DocumentLine.nominal_id, DocumentLine.tax_code_id)
@@ -291,9 +291,8 @@ def check_xero_tax_on_accounts(ctx: CheckContext) -> list[CheckProblem]:
     """Lines whose mapped account may not carry their mapped tax rate (CanApplyTo* against the class)."""
     rules, mapping = _rules(ctx), MappingService(ctx.store, ctx.provider)
     by_pair: dict[tuple[str, str], tuple[Refusal, list[str]]] = {}
-    pending = select(ExportItem.object_id).where(ExportItem.status == ExportStatus.PENDING,
-                                                 ExportItem.item_type.in_(_DOC_TYPES))
     with ctx.store.session() as s:
+        pending = select(ExportItem.object_id).where(pending_for(read_target(s)), ExportItem.item_type.in_(_DOC_TYPES))
         rows = s.execute(select(Document.kind, Document.number, NominalCode.code, DocumentLine.nominal_id,
                                 DocumentLine.tax_code_id)
                          .join(Document, Document.id == DocumentLine.document_id)
@@ -346,14 +345,15 @@ def check_xero_archived_contacts(ctx: CheckContext) -> list[CheckProblem]:
     if not ctx.settings.archived_contacts:
         return []
     rules = _rules(ctx)
-    pending = select(ExportItem.object_id).where(ExportItem.status == ExportStatus.PENDING)
     with ctx.store.session() as s:
+        target = read_target(s)
+        pending = select(ExportItem.object_id).where(pending_for(target))
         ids = set(s.scalars(pending.where(ExportItem.item_type == ItemType.COMPANY)))
         ids |= set(s.scalars(select(Document.company_id).where(
             Document.id.in_(pending.where(ExportItem.item_type.in_(_DOC_TYPES)))).distinct()))
         links = dict(s.execute(select(RemoteLink.object_id, RemoteLink.remote_id).where(
-            RemoteLink.provider == ctx.provider, RemoteLink.object_type == ItemType.COMPANY,
-            RemoteLink.object_id.in_(ids))).tuples().all())
+            RemoteLink.provider == ctx.provider, RemoteLink.tenant_id == target.tenant_id,
+            RemoteLink.object_type == ItemType.COMPANY, RemoteLink.object_id.in_(ids))).tuples().all())
         companies = list(s.execute(select(Company.id, Company.name, Company.code).where(Company.id.in_(ids))
                                    .order_by(Company.name)))
     problems = []
@@ -373,6 +373,8 @@ def check_connection(store: Store, package: AccountingPackage) -> CheckReport:
     started = int(getattr(package, "request_count", 0))
     settings = package.organisation_settings()
     save_settings(store, package.provider, settings)
+    with store.transaction() as s:   # the queue made ready for the organisation connected (queue.prepare_target)
+        prepare_target(s)
     ctx = CheckContext(store, package.provider, Provider.label_of(package.provider, short=True), settings,
                        OptionsService(store).load(), package)
     report = CheckReport()

@@ -28,7 +28,7 @@ from ..models import (
 )
 from ..store import Store
 from . import mapping_rules as rules
-from .mapping_rules import FITTING_TYPES, NOT_NEEDED_KINDS, tax_side
+from .mapping_rules import NOT_NEEDED_KINDS, account_fits, tax_side
 from .mapping_types import (
     Choice,
     FetchSummary,
@@ -182,11 +182,10 @@ class MappingService:
     def fits(self, category: str, local_id: int, account: PackageAccount | Choice) -> bool:
         """Whether a package account may be chosen for this ledger record."""
         if category == NOMINAL:
-            kind = self._local(NOMINAL, local_id)[2]
+            code, _name, kind = self._local(NOMINAL, local_id)
             if kind in NEVER_EXPORTED_KINDS:
                 return False
-            allowed = FITTING_TYPES.get(self.provider, {}).get(kind, frozenset())
-            return allowed is None or account.type in allowed
+            return account_fits(self.provider, kind, code, account.type, account.name)
         if category in (TAX, TAX_PURCHASE):
             side = account.type  # the side stored at fetch: sales, purchases or both
             return side in ("both", "") or side == ("sales" if category == TAX else "purchases")

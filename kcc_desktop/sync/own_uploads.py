@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..connectors.base import RemotePayment, make_stamp
 from ..models import Allocation, AppSetting, ExportItem, ExportStatus, ItemType, RemoteLink, utcnow
+from .target import Target
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +33,10 @@ def file_key(s: Session) -> str:
     return row.value
 
 
-def settle_own_uploads(s: Session, provider: str, pkg: str, payments: list[RemotePayment]) -> set[str]:
+def settle_own_uploads(s: Session, target: Target, pkg: str, payments: list[RemotePayment]) -> set[str]:
     """The remote ids among ``payments`` that this company file uploaded; their allocations are linked and
-    their pending export items marked exported (confirmed) in ``s``."""
+    their pending export items for ``target`` (package and organisation) marked exported (confirmed) in ``s``."""
+    provider = target.provider
     prefix = make_stamp(file_key(s), 0)[:-1]
     stamped = {p.remote_id: int(p.stamp[len(prefix):]) for p in payments
                if p.stamp.startswith(prefix) and p.stamp[len(prefix):].isdigit()}
@@ -42,12 +44,15 @@ def settle_own_uploads(s: Session, provider: str, pkg: str, payments: list[Remot
         if s.get(Allocation, alloc_id) is None:
             continue
         link = s.scalar(select(RemoteLink).where(RemoteLink.provider == provider,
+                                                 RemoteLink.tenant_id == target.tenant_id,
                                                  RemoteLink.object_type == ItemType.PREPAYMENT_ALLOCATION,
                                                  RemoteLink.object_id == alloc_id))
         if link is None:
-            s.add(RemoteLink(provider=provider, object_type=ItemType.PREPAYMENT_ALLOCATION, object_id=alloc_id,
+            s.add(RemoteLink(provider=provider, tenant_id=target.tenant_id,
+                             object_type=ItemType.PREPAYMENT_ALLOCATION, object_id=alloc_id,
                              remote_id=remote_id))
         for item in s.scalars(select(ExportItem).where(
+                ExportItem.provider == provider, ExportItem.tenant_id == target.tenant_id,
                 ExportItem.item_type == ItemType.PREPAYMENT_ALLOCATION, ExportItem.object_id == alloc_id,
                 ExportItem.status == ExportStatus.PENDING)):
             item.status, item.confirmed, item.remote_id = ExportStatus.EXPORTED, True, remote_id

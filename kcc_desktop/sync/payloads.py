@@ -131,10 +131,14 @@ def mapping_advice(nominal_code: str, name: str = "") -> str:
     return f"Map nominal {label} to an account in the Mapping tab, then upload again."
 
 
-def remote_link(session: Session, provider: str, object_type: str, object_id: int) -> RemoteLink | None:
-    return session.scalar(select(RemoteLink).where(RemoteLink.provider == provider,
-                                                   RemoteLink.object_type == object_type,
-                                                   RemoteLink.object_id == object_id))
+def remote_link(session: Session, provider: str, object_type: str, object_id: int,
+                tenant_id: str | None = None) -> RemoteLink | None:
+    """The object's link in ``provider`` (and, given ``tenant_id``, in that organisation only)."""
+    q = select(RemoteLink).where(RemoteLink.provider == provider, RemoteLink.object_type == object_type,
+                                 RemoteLink.object_id == object_id)
+    if tenant_id is not None:
+        q = q.where(RemoteLink.tenant_id == tenant_id)
+    return session.scalars(q.order_by(RemoteLink.id.desc())).first()
 
 
 # --- contacts and items ------------------------------------------------------------------------------

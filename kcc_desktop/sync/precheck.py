@@ -31,6 +31,7 @@ from ..models import (
     ExportFeedback,
     ExportItem,
     ExportStatus,
+    FeedbackSource,
     ItemType,
     RemoteLink,
     StockItem,
@@ -105,6 +106,7 @@ class PreCheck:
         # Xero's own refusals (tax rates on accounts, the plan's allowance, archived contacts), predicted
         # from the kept settings; the plan's allowance is shared out in the order the rows are checked.
         self.rules = OrganisationRules(self.org, self.provider, authorised=ctx.options.create_authorised)
+        self.tenant = self._tenant()
         results: dict[int, str] = {}
         with self.store.session() as s:
             exported_items = self._known_items(s)
@@ -130,6 +132,14 @@ class PreCheck:
         log.info("Pre-check: %d checked, %d with problems", len(results), sum(1 for r in results.values() if r != OK))
         return results
 
+    def _tenant(self) -> str | None:
+        """The organisation connected now, when it is this package's (else any organisation's links do)."""
+        from .target import read_target
+
+        with self.store.session() as s:
+            target = read_target(s)
+        return target.tenant_id if target.provider == self.provider else None
+
     @staticmethod
     def _logged(s: Session, ids: list[int]) -> dict[tuple[int, str], ExportFeedback]:
         """The rows' Error Feedback so far, by (row, message): one query per chunk."""
@@ -139,20 +149,31 @@ class PreCheck:
     @staticmethod
     def _feedback(s: Session, item: ExportItem, problems: Findings,
                   logged: dict[tuple[int, str], ExportFeedback]) -> None:
-        """Each problem in Error Feedback; one already there (same row, same words) is brought up to date."""
+        """Each problem in Error Feedback, labelled as KCC's own finding; one already there (same row, same
+        words) is counted again and brought up to date, open again if it had been resolved."""
+        now = utcnow()
         for message, advice, nominal_code in problems.feedback:
             entry = logged.get((item.id, message))
             if entry is None:
-                entry = logged[(item.id, message)] = ExportFeedback(export_item_id=item.id, item_label=item_label(item),
-                                                                    message=message)
+                entry = logged[(item.id, message)] = ExportFeedback(
+                    export_item_id=item.id, item_label=item_label(item), message=message, at=now, count=0,
+                    source=FeedbackSource.KCC)
                 s.add(entry)
-            entry.at, entry.advice, entry.nominal_code = utcnow(), advice, nominal_code
+            entry.count = (entry.count or 0) + 1
+            entry.last_seen_at, entry.resolved_at = now, None
+            entry.advice, entry.nominal_code = advice, nominal_code
 
     def _known_items(self, s: Session) -> set[int]:
+        """Stock items the connection's package (and organisation) has: exported there, or linked."""
+        from .target import read_target
+
+        target = read_target(s)
         done = set(s.scalars(select(ExportItem.object_id).where(
+            ExportItem.provider == target.provider, ExportItem.tenant_id == target.tenant_id,
             ExportItem.item_type == ItemType.STOCK_ITEM, ExportItem.status == ExportStatus.EXPORTED)))
         done |= set(s.scalars(select(RemoteLink.object_id).where(
-            RemoteLink.provider == self.provider, RemoteLink.object_type == ItemType.STOCK_ITEM)))
+            RemoteLink.provider == self.provider, RemoteLink.tenant_id == target.tenant_id,
+            RemoteLink.object_type == ItemType.STOCK_ITEM)))
         return done
 
     def check(self, s: Session, ctx: pl.PayloadContext, item: ExportItem, items_available: set[int]) -> Findings:
@@ -172,7 +193,7 @@ class PreCheck:
                 problems.add(f"QuickBooks names cannot contain a colon: rename {company.name} in the ledger",
                              "Rename the company in the ledger without the colon, then upload.")
             if self.provider == "xero":
-                link = pl.remote_link(s, self.provider, ItemType.COMPANY, company.id)
+                link = pl.remote_link(s, self.provider, ItemType.COMPANY, company.id, self.tenant)
                 archived = (self.rules.archived(company.name, link.remote_id) if link is not None
                             else self.rules.archived(company.name, account_number=company.code))
                 if archived is not None:
@@ -246,7 +267,7 @@ class PreCheck:
         """What the organisation's settings make Xero refuse: a tax rate on an account its class may not
         use, an archived contact, and (for a document nothing else stops) the plan's monthly allowance."""
         kind = DocumentKind(doc.kind)
-        link = pl.remote_link(s, self.provider, ItemType.COMPANY, doc.company_id)
+        link = pl.remote_link(s, self.provider, ItemType.COMPANY, doc.company_id, self.tenant)
         archived = self.rules.archived(doc.company.name, link.remote_id) if link is not None else None
         if archived is not None:
             problems.refused(archived)

@@ -1,24 +1,26 @@
-"""The Documents tab: every ledger document, filterable and sortable, opening a read-only view.
+"""The Documents tab: every ledger document, filterable and sortable, opening a read-only view, exportable
+to CSV like every grid.
 
 The model holds document ids only and reads through ``views.documents``: rows, sorting and filtering
-are single SQL queries, so the tab stays smooth on 100,000 documents.
+are single SQL queries, run off the GUI thread, so the tab stays smooth on 100,000 documents.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, ClassVar
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QColor
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..context import AppContext
 from ..models import DocumentKind
 from ..views.documents import DocCol, DocumentList, DocumentRow
 from . import icons
 from .document_dialog import DocumentDialog
-from .grid import GridPanel, GridView, LazyTableModel, bind_button, plain_label, selection_action
+from .grid import GridPanel, GridView, LazyTableModel, bind_button, export_grid_csv, plain_label, selection_action
 from .payment_dialog import RecordPaymentAction
 
 __all__ = ["DocCol", "DocumentsModel", "DocumentsView"]
@@ -30,13 +32,14 @@ def money_text(value: Decimal | None) -> str:
 
 class DocumentsModel(LazyTableModel[DocumentRow, DocCol]):
     Columns = DocCol
+    load_in_background = True
     headers: ClassVar[dict[int, str]] = {
         DocCol.KIND: "Type", DocCol.NUMBER: "Number", DocCol.COMPANY: "Company", DocCol.DATE: "Date",
         DocCol.NET: "Net", DocCol.TAX: "Tax", DocCol.GROSS: "Gross", DocCol.OUTSTANDING: "Outstanding",
         DocCol.CURRENCY: "Currency"}
     column_widths: ClassVar[dict[int, int]] = {
-        DocCol.KIND: 150, DocCol.NUMBER: 110, DocCol.COMPANY: 260, DocCol.DATE: 100, DocCol.NET: 100, DocCol.TAX: 90,
-        DocCol.GROSS: 100, DocCol.OUTSTANDING: 110}
+        DocCol.KIND: 160, DocCol.NUMBER: 110, DocCol.COMPANY: 330, DocCol.DATE: 95, DocCol.NET: 110, DocCol.TAX: 100,
+        DocCol.GROSS: 110, DocCol.OUTSTANDING: 110}
     AMOUNTS = (DocCol.NET, DocCol.TAX, DocCol.GROSS, DocCol.OUTSTANDING)
 
     def __init__(self, queries: DocumentList, parent=None) -> None:
@@ -109,16 +112,24 @@ class DocumentsView(QWidget):
         # Payments are entered against the selected document's company, behind the payment guard.
         self.payment_action = RecordPaymentAction(ctx.store, self)
         self.payment_action.setObjectName("record_payment_action")
+        self.payment_action.triggered.connect(self.on_payment_dialog_opened)
+        self.export_csv_action = QAction(icons.icon("export-csv"), "Export grid to CS&V…", self)
+        self.export_csv_action.setToolTip("Save the documents shown (filtered, in their order) as a CSV file")
+        self.export_csv_action.triggered.connect(lambda: self.on_export_csv_triggered())
         self.grid.selection_changed.connect(self.on_grid_selection_changed)
-        self.grid.set_context_actions([self.open_action, self.payment_action, None, self.refresh_action])
-        self.menu_actions = [self.open_action, self.payment_action]
+        self.grid.set_context_actions([self.open_action, self.payment_action, None, self.refresh_action,
+                                       self.export_csv_action])
+        self.menu_actions = [self.open_action, self.payment_action, self.export_csv_action]
 
         buttons = QHBoxLayout()
-        for action in (self.open_action, self.payment_action, self.refresh_action):
+        for action in (self.open_action, self.payment_action, self.refresh_action, self.export_csv_action):
             button = QPushButton(action.icon(), plain_label(action.text()))
             bind_button(button, action)
             buttons.addWidget(button)
-        buttons.addStretch(1)
+        self.status_label = QLabel()
+        self.status_label.setAccessibleName("Documents status")
+        self.status_label.setWordWrap(True)
+        buttons.addWidget(self.status_label, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         self.panel = GridPanel(self.grid, title="Documents")
@@ -132,7 +143,26 @@ class DocumentsView(QWidget):
 
     def on_grid_selection_changed(self) -> None:
         current = self.grid.current_id() if self.grid.selected_count() == 1 else None
-        self.payment_action.set_company(None if current is None else self.model.queries.company_of(current))
+        self.payment_action.set_company(None if current is None else self.model.queries.company_of(current),
+                                        current)
+
+    def on_payment_dialog_opened(self) -> None:
+        dialog = self.payment_action.dialog
+        if dialog is not None:
+            dialog.accepted.connect(lambda: self.on_payment_recorded(dialog.result_text))
+
+    def on_payment_recorded(self, text: str) -> None:
+        self.status_label.setText(text)
+        self.refresh()
+
+    def on_export_csv_triggered(self, path: str | None = None) -> Path | None:
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Export grid to CSV", "documents.csv", "CSV files (*.csv)")
+            if not path:
+                return None
+        rows = export_grid_csv(self.grid, Path(path))
+        self.status_label.setText(f"Saved {rows:,} rows to {path}.")
+        return Path(path)
 
     def open_selected(self) -> None:
         ids = self.grid.selected_ids()

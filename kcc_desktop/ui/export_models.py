@@ -15,6 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
 
 from ..store import Store
+from ..sync.export import ExportService
 from ..views.export import (
     ExportedCol,
     ExportedItems,
@@ -80,19 +81,22 @@ def tick_icon() -> QIcon:
 
 class PendingExportModel(LazyTableModel[PendingRow, PendingCol]):
     Columns = PendingCol
+    load_in_background = True
     headers: ClassVar[dict[int, str]] = {
         PendingCol.TYPE: "Type", PendingCol.REFERENCE: "Reference", PendingCol.COMPANY: "Company / Description",
         PendingCol.DATE: "Date", PendingCol.AMOUNT: "Amount", PendingCol.CURRENCY: "Currency",
         PendingCol.PRECHECK: "Pre-check", PendingCol.QUEUED: "Queued at"}
     column_widths: ClassVar[dict[int, int]] = {
-        PendingCol.TYPE: 140, PendingCol.REFERENCE: 110, PendingCol.COMPANY: 220, PendingCol.DATE: 95,
-        PendingCol.AMOUNT: 100, PendingCol.CURRENCY: 70, PendingCol.PRECHECK: 260, PendingCol.QUEUED: 130}
+        PendingCol.TYPE: 175, PendingCol.REFERENCE: 110, PendingCol.COMPANY: 290, PendingCol.DATE: 90,
+        PendingCol.AMOUNT: 95, PendingCol.CURRENCY: 65, PendingCol.PRECHECK: 250, PendingCol.QUEUED: 120}
 
     def __init__(self, store: Store, parent=None) -> None:
         self.queries = PendingExport(store)
+        self.service = ExportService(store)
         super().__init__(parent=parent)
 
     def load_ids(self) -> list[int]:
+        self.service.prepare()   # a package just connected gets everything it has not had (worker thread)
         return self.queries.ids()
 
     def fetch_rows(self, ids) -> dict[int, PendingRow]:
@@ -143,13 +147,14 @@ class PendingExportModel(LazyTableModel[PendingRow, PendingCol]):
 
 class ExportedModel(LazyTableModel[ExportedRow, ExportedCol]):
     Columns = ExportedCol
+    load_in_background = True
     headers: ClassVar[dict[int, str]] = {
-        ExportedCol.CONFIRMED: "Confirmed", ExportedCol.TYPE: "Type", ExportedCol.REFERENCE: "Reference",
-        ExportedCol.COMPANY: "Company / Description", ExportedCol.EXPORTED: "Export date",
+        ExportedCol.CONFIRMED: "Seen", ExportedCol.TYPE: "Type", ExportedCol.REFERENCE: "Reference",
+        ExportedCol.COMPANY: "Company / Description", ExportedCol.EXPORTED: "Exported",
         ExportedCol.NUMBER: "Package number", ExportedCol.REMOTE_ID: "Package id", ExportedCol.HOW: "How"}
     column_widths: ClassVar[dict[int, int]] = {
-        ExportedCol.CONFIRMED: 80, ExportedCol.TYPE: 140, ExportedCol.REFERENCE: 110, ExportedCol.COMPANY: 200,
-        ExportedCol.EXPORTED: 130, ExportedCol.NUMBER: 120, ExportedCol.REMOTE_ID: 270}
+        ExportedCol.TYPE: 175, ExportedCol.REFERENCE: 110, ExportedCol.COMPANY: 290, ExportedCol.EXPORTED: 120,
+        ExportedCol.NUMBER: 120, ExportedCol.REMOTE_ID: 170, ExportedCol.HOW: 110, ExportedCol.CONFIRMED: 60}
 
     def __init__(self, store: Store, parent=None) -> None:
         self.queries = ExportedItems(store)
@@ -163,7 +168,7 @@ class ExportedModel(LazyTableModel[ExportedRow, ExportedCol]):
 
     def display(self, row: ExportedRow, column: ExportedCol) -> str:
         if column == ExportedCol.CONFIRMED:
-            return "Yes" if row.confirmed else ""
+            return "Seen" if row.confirmed else ""
         if column == ExportedCol.TYPE:
             return type_label(row.item_type)
         if column == ExportedCol.REFERENCE:
@@ -205,8 +210,9 @@ class ExportedModel(LazyTableModel[ExportedRow, ExportedCol]):
 
     def tooltip(self, row: ExportedRow, column: ExportedCol) -> str | None:
         if column == ExportedCol.CONFIRMED:
-            return ("Confirmed by the accounting package" if row.confirmed else
-                    "Marked as exported by hand: not confirmed (use Verify to look it up)")
+            return ("Seen in the accounting package: it confirmed this item" if row.confirmed else
+                    "Not confirmed by the package (marked by hand, or not found by Verify): use Verify to look "
+                    "it up")
         if column == ExportedCol.HOW and row.matched:
             return ("Linked to the record the package already had, not created. Undo Match puts it back in "
                     "Pending Export, to be created as a new record")
@@ -215,13 +221,18 @@ class ExportedModel(LazyTableModel[ExportedRow, ExportedCol]):
 
 # --- Error Feedback --------------------------------------------------------------------------------
 
+KCC_LABEL = "KCC pre-check: "    # KCC's own finding, never to be read as the package's words
+
+
 class FeedbackModel(LazyTableModel[FeedbackRow, FeedbackCol]):
     Columns = FeedbackCol
+    load_in_background = True
     headers: ClassVar[dict[int, str]] = {
-        FeedbackCol.WHEN: "When", FeedbackCol.ITEM: "Item", FeedbackCol.MESSAGE: "Package message",
-        FeedbackCol.ADVICE: "What to do"}
-    column_widths: ClassVar[dict[int, int]] = {FeedbackCol.WHEN: 130, FeedbackCol.ITEM: 170,
-                                               FeedbackCol.MESSAGE: 380}
+        FeedbackCol.WHEN: "Last seen", FeedbackCol.ITEM: "Item", FeedbackCol.MESSAGE: "Package message",
+        FeedbackCol.ADVICE: "What to do", FeedbackCol.COUNT: "Times", FeedbackCol.STATE: "State"}
+    column_widths: ClassVar[dict[int, int]] = {
+        FeedbackCol.WHEN: 120, FeedbackCol.ITEM: 170, FeedbackCol.MESSAGE: 420, FeedbackCol.ADVICE: 330,
+        FeedbackCol.COUNT: 55, FeedbackCol.STATE: 110}
 
     def __init__(self, store: Store, parent=None) -> None:
         self.queries = FeedbackLog(store)
@@ -231,19 +242,44 @@ class FeedbackModel(LazyTableModel[FeedbackRow, FeedbackCol]):
         self.queries.date_from, self.queries.date_to = start, end
         self.reload()
 
+    def set_show_resolved(self, show: bool) -> None:
+        """Open problems only (the default), or resolved ones too."""
+        if show != self.queries.show_resolved:
+            self.queries.show_resolved = show
+            self.reload()
+
     def load_ids(self) -> list[int]:
         return self.queries.ids()
 
     def fetch_rows(self, ids) -> dict[int, FeedbackRow]:
         return self.queries.rows(ids)
 
+    @staticmethod
+    def message_text(row: FeedbackRow) -> str:
+        """The package's own words as it sent them; KCC's own findings labelled as such."""
+        return KCC_LABEL + row.message if row.from_kcc else row.message
+
+    @staticmethod
+    def state_text(row: FeedbackRow) -> str:
+        return f"Resolved {when_text(row.resolved_at)[5:]}" if row.resolved_at else "Open"
+
     def display(self, row: FeedbackRow, column: FeedbackCol) -> str:
         if column == FeedbackCol.WHEN:
             return when_text(row.at)
-        return {FeedbackCol.ITEM: row.item, FeedbackCol.MESSAGE: row.message, FeedbackCol.ADVICE: row.advice}[column]
+        if column == FeedbackCol.MESSAGE:
+            return self.message_text(row)
+        if column == FeedbackCol.COUNT:
+            return f"{row.times:,}"
+        if column == FeedbackCol.STATE:
+            return self.state_text(row)
+        return {FeedbackCol.ITEM: row.item, FeedbackCol.ADVICE: row.advice}[column]
 
     def sort_key(self, row: FeedbackRow, column: FeedbackCol) -> Any:
-        return row.at if column == FeedbackCol.WHEN else self.display(row, column).lower()
+        if column == FeedbackCol.WHEN:
+            return row.at
+        if column == FeedbackCol.COUNT:
+            return row.times
+        return self.display(row, column).lower()
 
     def sorted_ids(self, ids: list[int], column: FeedbackCol, descending: bool) -> list[int]:
         return order_by_keys(ids, self.queries.sort_keys(column), descending)
@@ -251,8 +287,22 @@ class FeedbackModel(LazyTableModel[FeedbackRow, FeedbackCol]):
     def matching_ids(self, text: str) -> set[int]:
         return self.queries.matching(text)
 
+    def alignment(self, column: FeedbackCol) -> Qt.AlignmentFlag | None:
+        return Qt.AlignmentFlag.AlignRight if column == FeedbackCol.COUNT else None
+
     def tooltip(self, row: FeedbackRow, column: FeedbackCol) -> str | None:
-        return row.message if column == FeedbackCol.MESSAGE else (row.advice if column == FeedbackCol.ADVICE else None)
+        if column == FeedbackCol.COUNT:
+            return (f"Seen {row.times:,} time{'s' if row.times != 1 else ''}: first {when_text(row.first_seen)}, "
+                    f"last {when_text(row.at)}")
+        if column in (FeedbackCol.MESSAGE, FeedbackCol.ADVICE):
+            return (f"{self.message_text(row)}\n\nWhat to do: {row.advice}\n\n(Double-click to read it in full.)")
+        return None
 
     def foreground(self, row: FeedbackRow, column: FeedbackCol) -> QColor | None:
+        if row.resolved_at is not None:
+            return QColor("#757575")
+        if column == FeedbackCol.MESSAGE and row.from_kcc:
+            return QColor("#5d4037")
+        if column == FeedbackCol.STATE:
+            return QColor("#b71c1c")
         return QColor("#1565c0") if column == FeedbackCol.ADVICE and row.nominal_code else None

@@ -1,11 +1,14 @@
-"""The Export tab: Pending Export, Exported Successfully and Error Feedback, and the actions on them.
+"""The Export tab: Pending Export, Exported Successfully and Error Feedback, stacked in one view (a
+resizable splitter, each grid with its count), and the actions on them.
 
 Every action is one QAction (attributes below), shared by the Actions and Grid Actions buttons, the
 grids' right-click menus and the main window's menus; each is enabled by its grid's selection. Work
 that talks to the package (Upload Data, Verify) or reads many rows (Run Pre-Check) runs in a
 ``worker.Worker`` shown by a ``job_runner.JobRunner``, so the window stays responsive and Cancel stops
-after the batch in flight. No business rule lives here: ``sync.export.ExportService`` and
-``sync.precheck`` decide everything; the grids read through ``views.export``.
+after the batch in flight; the grids load, sort and filter on worker threads too. Upload Data holds the
+company file's sync lock (a scheduled run cannot start meanwhile, nor it while one runs). No business
+rule lives here: ``sync.export.ExportService`` and ``sync.precheck`` decide everything; the grids read
+through ``views.export``, always for the connection's own package and organisation.
 """
 
 from __future__ import annotations
@@ -13,11 +16,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QDateEdit,
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
@@ -25,26 +26,30 @@ from PySide6.QtWidgets import (
     QMenu,
     QProgressBar,
     QPushButton,
-    QTabWidget,
+    QSplitter,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from ..connectors.provider import Provider
 from ..context import AppContext
+from ..schedule import SyncLock
 from ..sync.export import ExportService, Summary
 from ..sync.export.service import MarkReasonRequired
-from ..views.export import export_counts
+from ..sync.options import OptionsService
 from . import icons
 from .export_models import ExportedModel, FeedbackModel, PendingExportModel
+from .export_panels import FeedbackDialog, FeedbackPanel
 from .grid import GridPanel, GridView, bind_button, export_grid_csv, selection_action
 from .job_runner import JobRunner
-from .qdates import to_date
+from .settings import remember_splitter
 from .worker import ProgressFn, Worker
 
 ORANGE = ("QToolButton { background: #ef6c00; color: white; font-weight: bold; border-radius: 3px;"
           " padding: 4px 10px; } QToolButton:disabled { background: #ffcc80; }")
 PAGES = ("Pending Export", "Exported Successfully", "Error Feedback")
+LOCK_HOLDER = "Upload Data in the window"
 
 
 class ExportTab(QWidget):
@@ -62,6 +67,7 @@ class ExportTab(QWidget):
         self.ctx = ctx
         self.service = ExportService(ctx.store)
         self.last_summary: Summary | None = None
+        self.feedback_dialog: FeedbackDialog | None = None
         self.mark_reason_dialog: QInputDialog | None = None
         self.reconcile_screen: QWidget | None = None
         self.setAccessibleName("Export")
@@ -70,14 +76,24 @@ class ExportTab(QWidget):
         self.exported_model = ExportedModel(ctx.store, self)
         self.feedback_model = FeedbackModel(ctx.store, self)
         self.pending_grid = GridView(self.pending_model, "export_pending", name="Pending Export")
-        self.exported_grid = GridView(self.exported_model, "export_exported", name="Exported Successfully")
-        self.feedback_grid = GridView(self.feedback_model, "export_feedback", name="Error Feedback")
+        self.exported_grid = GridView(self.exported_model, "export_exported_v2", name="Exported Successfully")
+        self.feedback_grid = GridView(self.feedback_model, "export_feedback_v2", name="Error Feedback")
         self.grids = (self.pending_grid, self.exported_grid, self.feedback_grid)
+        self._current = self.pending_grid
+        for grid in self.grids:
+            grid.installEventFilter(self)   # the grid last clicked is the one Copy and Export CSV act on
+        self.pending_grid.set_empty_text("Nothing is waiting to be exported. New or changed companies, stock "
+                                         "items, invoices, credit notes and prepayment allocations appear here.")
+        self.exported_grid.set_empty_text("Nothing has been exported to this package yet: select rows in "
+                                          "Pending Export, then Upload Data (Ctrl+U).")
+        self.feedback_grid.set_empty_text("No open problems.")
 
         self._make_actions()
         self._layout()
-        self.feedback_grid.id_activated.connect(lambda _id: self._trigger_if_enabled(self.open_mapping_action))
+        self.feedback_grid.id_activated.connect(self.show_feedback)
         self.exported_grid.id_activated.connect(lambda _id: self._trigger_if_enabled(self.goto_action))
+        for model in (self.pending_model, self.exported_model, self.feedback_model):
+            model.loaded.connect(self._update_counts)
         self.refresh()
 
     # --- actions ----------------------------------------------------------------------------------------
@@ -94,8 +110,8 @@ class ExportTab(QWidget):
             tooltip="Check the selected rows against the mapping and the ledger, without sending anything")
         self.mark_exported_action = selection_action(
             pg, "&Mark as Exported", self.on_mark_exported_triggered, parent=self, enabled_if=idle,
-            icon=icons.icon("mark-exported"), tooltip="Move the selected rows to Exported Successfully without "
-                                                      "sending them; they are never sent")
+            icon=icons.icon("mark-exported"), tooltip="Move the selected pending rows to Exported Successfully "
+                                                      "without sending them; they are never sent")
         self.mark_not_exported_action = selection_action(
             eg, "Mark as &Not Exported", self.on_mark_not_exported_triggered, parent=self,
             enabled_if=lambda g: not self.busy and self._any_manual(g),
@@ -116,6 +132,9 @@ class ExportTab(QWidget):
             fg, "Open &Mapping tab", self.on_open_mapping_triggered, parent=self, maximum=1,
             enabled_if=lambda g: bool(self._selected_nominal(g)),
             tooltip="Show the nominal to map in the Mapping tab")
+        self.details_action = selection_action(
+            fg, "Show &Details…", lambda: self.show_feedback(self.feedback_grid.selected_ids()[0]), parent=self,
+            maximum=1, tooltip="Read the selected problem in full (or double-click it)")
         self.reconcile_action = QAction("Re&concile…", self)
         self.reconcile_action.setToolTip("Compare exported documents with the accounting package, side by side")
         self.reconcile_action.triggered.connect(self.on_reconcile_triggered)
@@ -136,7 +155,7 @@ class ExportTab(QWidget):
                                 self.export_csv_action])
         eg.set_context_actions([self.goto_action, self.verify_action, self.mark_not_exported_action,
                                 self.undo_match_action, None, self.export_csv_action])
-        fg.set_context_actions([self.open_mapping_action, None, self.export_csv_action])
+        fg.set_context_actions([self.details_action, self.open_mapping_action, None, self.export_csv_action])
         self.menu_actions = [self.upload_action, self.precheck_action, self.mark_exported_action,
                              self.mark_not_exported_action, self.undo_match_action, self.goto_action,
                              self.verify_action]
@@ -147,78 +166,57 @@ class ExportTab(QWidget):
         bind_button(upload, self.upload_action)
         cancel = QPushButton("Cancel")
         bind_button(cancel, self.cancel_action)
-        actions = QToolButton()
-        actions.setText("Actions")
-        actions.setAccessibleName("Actions")
-        actions.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QMenu(actions)
-        for a in (self.upload_action, self.precheck_action, self.mark_exported_action, None,
-                  self.mark_not_exported_action, self.goto_action, self.verify_action, None, self.open_mapping_action,
-                  None, self.reconcile_action):
-            menu.addSeparator() if a is None else menu.addAction(a)
-        actions.setMenu(menu)
-        grid_actions = QToolButton()
-        grid_actions.setText("Grid Actions")
-        grid_actions.setAccessibleName("Grid Actions")
-        grid_actions.setStyleSheet(ORANGE)
-        grid_actions.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        gmenu = QMenu(grid_actions)
-        for a in (self.copy_action, self.export_csv_action, self.refresh_action):
-            gmenu.addAction(a)
-        grid_actions.setMenu(gmenu)
-        self.actions_button, self.grid_actions_button = actions, grid_actions
+        self.actions_button = self._menu_button("Actions", [
+            self.upload_action, self.precheck_action, self.mark_exported_action, None, self.mark_not_exported_action,
+            self.undo_match_action, self.goto_action, self.verify_action, None, self.details_action,
+            self.open_mapping_action, None, self.reconcile_action])
+        self.grid_actions_button = self._menu_button("Grid Actions", [
+            self.copy_action, self.export_csv_action, self.refresh_action, None, self.mark_exported_action,
+            self.mark_not_exported_action])
+        self.grid_actions_button.setStyleSheet(ORANGE)
         self.status_label = QLabel("")
         self.status_label.setAccessibleName("Export status")
         self.status_label.setWordWrap(True)
-        for w in (upload, cancel, actions, grid_actions):
-            bar.addWidget(w)
-        bar.addWidget(self.status_label, 1)
         self.progress = QProgressBar()
         self.progress.setAccessibleName("Upload progress")
         self.progress.setTextVisible(True)
-        # Hidden, it keeps its place: showing it when a job starts must not move (and so repaint) the
-        # grids, whose Python model is called per cell while the job's threads compete for the GIL.
-        policy = self.progress.sizePolicy()
-        policy.setRetainSizeWhenHidden(True)
-        self.progress.setSizePolicy(policy)
+        self.progress.setFixedWidth(380)
         self.progress.hide()
+        for w in (upload, cancel, self.actions_button, self.grid_actions_button):
+            bar.addWidget(w)
+        bar.addWidget(self.progress)       # in the toolbar's row: showing it moves no grid, leaves no band
+        bar.addWidget(self.status_label, 1)
         self.jobs = JobRunner(self.progress, self.status_label, self.cancel_action,
                               cancelling_text="Cancelling after the batch being sent…", parent=self)
         self.jobs.busy_changed.connect(self.busy_changed)
         self.jobs.busy_changed.connect(lambda _busy: self._reevaluate())
         self.jobs.ended.connect(self.refresh)
 
-        self.pages = QTabWidget()
-        self.pages.setDocumentMode(True)
-        self.pages.addTab(GridPanel(self.pending_grid), PAGES[0])
-        self.pages.addTab(GridPanel(self.exported_grid), PAGES[1])
-        feedback_page = QWidget()
-        fl = QVBoxLayout(feedback_page)
-        fl.setContentsMargins(0, 0, 0, 0)
-        dates = QHBoxLayout()
-        self.date_filter = QCheckBox("Only from")
-        self.date_from = QDateEdit(QDate.currentDate().addDays(-30))
-        self.date_to = QDateEdit(QDate.currentDate())
-        for edit, name in ((self.date_from, "Feedback from date"), (self.date_to, "Feedback to date")):
-            edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd")
-            edit.setAccessibleName(name)
-            edit.dateChanged.connect(self._apply_date_range)
-        self.date_filter.toggled.connect(self._apply_date_range)
-        dates.addWidget(self.date_filter)
-        dates.addWidget(self.date_from)
-        dates.addWidget(QLabel("to"))
-        dates.addWidget(self.date_to)
-        dates.addStretch(1)
-        fl.addLayout(dates)
-        fl.addWidget(GridPanel(self.feedback_grid))
-        self.pages.addTab(feedback_page, PAGES[2])
-        self.pages.currentChanged.connect(lambda _i: self._update_shared_actions())
+        self.panels = (GridPanel(self.pending_grid, title=PAGES[0]), GridPanel(self.exported_grid, title=PAGES[1]),
+                       FeedbackPanel(self.feedback_grid, self.feedback_model))
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("export_splitter")
+        self.splitter.setChildrenCollapsible(False)
+        for panel in self.panels:
+            self.splitter.addWidget(panel)
+        self.splitter.setSizes([330, 220, 170])
+        remember_splitter(self.splitter, "export")
 
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.pages, 1)
+        layout.addWidget(self.splitter, 1)
+
+    def _menu_button(self, text: str, actions: list[QAction | None]) -> QToolButton:
+        button = QToolButton()
+        button.setText(text)
+        button.setAccessibleName(text)
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(button)
+        for a in actions:
+            menu.addSeparator() if a is None else menu.addAction(a)
+        button.setMenu(menu)
+        return button
 
     # --- state ------------------------------------------------------------------------------------------
 
@@ -230,8 +228,18 @@ class ExportTab(QWidget):
     def worker(self) -> Worker | None:
         return self.jobs.worker
 
+    @property
+    def package_label(self) -> str:
+        return Provider.label_of(OptionsService(self.ctx.store).provider, short=True)
+
     def current_grid(self) -> GridView:
-        return self.grids[max(0, self.pages.currentIndex())]
+        return self._current
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.FocusIn and isinstance(watched, GridView) and watched in self.grids:
+            self._current = watched
+            self._update_shared_actions()
+        return super().eventFilter(watched, event)
 
     @staticmethod
     def _trigger_if_enabled(action: QAction) -> None:
@@ -267,22 +275,23 @@ class ExportTab(QWidget):
         return row.nominal_code if row else ""
 
     def refresh(self) -> None:
+        """Re-read the three grids, off the GUI thread (they keep their selection, sort and filter)."""
         for model in (self.pending_model, self.exported_model, self.feedback_model):
             model.reload()
-        self._update_counts()
         self._reevaluate()
 
-    def _update_counts(self) -> None:
-        counts = export_counts(self.ctx.store)
-        self.pages.setTabText(0, f"{PAGES[0]} ({counts.pending:,})")
-        self.pages.setTabText(1, f"{PAGES[1]} ({counts.exported:,})")
-        self.pages.setTabText(2, f"{PAGES[2]} ({counts.feedback:,})")
+    def on_connection_changed(self) -> None:
+        """Another package or organisation: its own pending and exported rows."""
+        self.status_label.setText(f"Showing what {self.package_label} has had and what it still needs.")
+        self.refresh()
 
-    def _apply_date_range(self) -> None:
-        if self.date_filter.isChecked():
-            self.feedback_model.set_date_range(to_date(self.date_from.date()), to_date(self.date_to.date()))
-        else:
-            self.feedback_model.set_date_range(None, None)
+    def _update_counts(self) -> None:
+        counts = (self.pending_model.unfiltered_count(), self.exported_model.unfiltered_count(),
+                  self.feedback_model.unfiltered_count())
+        titles = (PAGES[0], PAGES[1], PAGES[2] + (" (open)" if not self.feedback_model.queries.show_resolved else ""))
+        for panel, title, count in zip(self.panels, titles, counts, strict=True):
+            panel.title_label.setText(f"{title} ({count:,})")
+        self._reevaluate()
 
     # --- background work --------------------------------------------------------------------------------
 
@@ -293,13 +302,14 @@ class ExportTab(QWidget):
         ctx, service = self.ctx, self.service
 
         def job(progress: ProgressFn, cancel: threading.Event) -> Summary:
-            # On the worker thread: its own package object and sessions.
-            return service.upload(ids, ctx.package(), progress=progress, cancel=cancel)
-        self.jobs.run(f"Uploading {len(ids):,} rows…", job, self.on_upload_finished)
+            # On the worker thread: its own package object and sessions, under the company file's sync lock.
+            with SyncLock(ctx.store, LOCK_HOLDER):
+                return service.upload(ids, ctx.package(), progress=progress, cancel=cancel)
+        self.jobs.run(f"Uploading {len(ids):,} selected rows…", job, self.on_upload_finished)
 
     def on_upload_finished(self, summary: Summary) -> None:
         self.last_summary = summary
-        self.status_label.setText(summary.text)
+        self.status_label.setText(f"Upload Data: {summary.text}")
         self.upload_finished.emit(summary)
 
     def on_precheck_triggered(self) -> None:
@@ -313,6 +323,7 @@ class ExportTab(QWidget):
 
     def on_precheck_finished(self, results: dict[int, str]) -> None:
         problems = sum(1 for text in results.values() if text != "OK")
+        self.pending_model.invalidate(results)   # repaint the checked rows; the selection stays
         self.status_label.setText(f"Pre-check: {len(results):,} checked, {problems:,} with problems"
                                   + (" (see the Pre-check column, and Error Feedback for what to do)."
                                      if problems else "."))
@@ -320,14 +331,16 @@ class ExportTab(QWidget):
     def on_verify_triggered(self) -> None:
         ids = self.exported_grid.selected_ids()
         ctx, service = self.ctx, self.service
-        self.jobs.run(f"Verifying {len(ids):,} rows…",
+        self.jobs.run(f"Verifying {len(ids):,} rows in {self.package_label}…",
                       lambda _progress, cancel: service.verify(ids, ctx.package(), cancel=cancel),
                       self.on_verify_finished)
 
     def on_verify_finished(self, result: tuple[int, int]) -> None:
         found, missing = result
-        self.status_label.setText(f"Verify: {found:,} found in the package and ticked"
-                                  + (f", {missing:,} not found." if missing else "."))
+        checked = found + missing
+        self.status_label.setText(
+            f"Verify: {checked:,} row{'s' if checked != 1 else ''} looked up in {self.package_label}: {found:,} "
+            f"found and ticked" + (f", {missing:,} not found (their tick was removed)." if missing else "."))
 
     # --- immediate actions ------------------------------------------------------------------------------
 
@@ -362,7 +375,7 @@ class ExportTab(QWidget):
         ids = self.exported_grid.selected_ids()
         n = self.service.mark_not_exported(ids)
         kept = len(ids) - n
-        self.status_label.setText(f"{n:,} rows back in Pending Export"
+        self.status_label.setText(f"{n:,} of {len(ids):,} selected rows back in Pending Export"
                                   + (f"; {kept:,} were sent to the package and stay exported." if kept else "."))
         self.refresh()
 
@@ -386,26 +399,34 @@ class ExportTab(QWidget):
             return
         if url:
             QDesktopServices.openUrl(QUrl(url))
+        else:
+            self.status_label.setText(f"That row has no page in {self.package_label}.")
 
     def on_open_mapping_triggered(self) -> None:
         code = self._selected_nominal(self.feedback_grid)
         if code:
             self.open_mapping_requested.emit(code)
 
+    def show_feedback(self, feedback_id: int) -> FeedbackDialog | None:
+        """One problem in full (double-click, Enter, or Show Details)."""
+        row = self.feedback_model.row_data(feedback_id)
+        if row is None:
+            return None
+        dialog = FeedbackDialog(row, self.package_label, self)
+        dialog.open_mapping_requested.connect(self.open_mapping_requested)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.destroyed.connect(lambda: setattr(self, "feedback_dialog", None))
+        self.feedback_dialog = dialog
+        dialog.open()
+        return dialog
+
     def on_export_csv_triggered(self, path: str | None = None) -> Path | None:
         grid = self.current_grid()
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Export grid to CSV",
-                                                  f"{PAGES[self.pages.currentIndex()].lower().replace(' ', '-')}.csv",
-                                                  "CSV files (*.csv)")
+            name = PAGES[self.grids.index(grid)].lower().replace(" ", "-")
+            path, _ = QFileDialog.getSaveFileName(self, "Export grid to CSV", f"{name}.csv", "CSV files (*.csv)")
             if not path:
                 return None
-        self.export_csv(grid, Path(path))
-        self.status_label.setText(f"Saved {grid.proxy.rowCount():,} rows to {path}.")
+        rows = export_grid_csv(grid, Path(path))
+        self.status_label.setText(f"Saved {rows:,} rows to {path}.")
         return Path(path)
-
-    @staticmethod
-    def export_csv(grid: GridView, path: Path) -> None:
-        """Every row the grid shows (filtered, in its order), visible columns in their order."""
-        export_grid_csv(grid, path)
-

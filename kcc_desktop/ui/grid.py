@@ -11,13 +11,12 @@ lives in ``kcc_desktop.views``, never here.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -104,6 +103,9 @@ class GridView(QTableView):
         self._context_actions: list[QAction | None] = []
         self._menu: QMenu | None = None
         self.copy_worker: Worker | None = None   # the background copy of a large selection, while it runs
+        self.empty_text = ""                     # shown in an empty grid: what to do to fill it
+        self._kept: tuple[list[int] | None, int | None] = (None, None)   # selection across a reset
+        self._kept_all = False
         name = name or settings_key.replace("_", " ")
         self.setObjectName(f"grid_{settings_key}")
         self.setAccessibleName(f"{name} grid")
@@ -157,6 +159,8 @@ class GridView(QTableView):
         self.customContextMenuRequested.connect(self.on_context_menu_requested)
         self.doubleClicked.connect(self._on_double_clicked)
         self.selectionModel().selectionChanged.connect(lambda *_: self.selection_changed.emit())
+        model.modelAboutToBeReset.connect(self._keep_selection)
+        model.modelReset.connect(self._restore_selection)
         self.proxy.modelReset.connect(self.selection_changed.emit)
         self.proxy.layoutChanged.connect(lambda *_: self.selection_changed.emit())
         self.restore_layout()
@@ -182,7 +186,7 @@ class GridView(QTableView):
         self.apply_filter()
         model = self.source_model
         model.forget_sort()
-        with contextlib.suppress(NotImplementedError):   # a model fed by set_ids() has nothing to reload
+        if type(model).load_ids is not LazyTableModel.load_ids:   # a model fed by set_ids() has nothing to reload
             model.reload()
         self.save_layout()
 
@@ -228,15 +232,66 @@ class GridView(QTableView):
         return [ids[self.proxy.mapToSource(self.proxy.index(r, 0)).row()] for r in rows]
 
     def select_ids(self, wanted: Iterable[int]) -> None:
-        """Select the rows of these ids (for code and tests), in one selection change."""
-        wanted = set(wanted)
+        """Select the rows of these ids (for code and tests), in one selection change, as merged ranges."""
+        model = self.source_model
+        rows = sorted(r for r in (model.row_of(i) for i in set(wanted)) if r is not None)
         selection = QItemSelection()
-        last = self.source_model.columnCount() - 1
-        for r in range(self.proxy.rowCount()):
-            index = self.proxy.index(r, 0)
-            if self.proxy.data(index, ID_ROLE) in wanted:
-                selection.select(index, self.proxy.index(r, last))
+        last = model.columnCount() - 1
+        start = prev = None
+        for r in [*rows, None]:
+            if r is not None and prev is not None and r == prev + 1:
+                prev = r
+                continue
+            if start is not None and prev is not None:
+                selection.select(self.proxy.index(start, 0), self.proxy.index(prev, last))
+            start = prev = r
         self.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+
+    # Up to this many selected rows are selected again after a reload, sort or filter (beyond it the
+    # selection is kept only when it was every row).
+    KEEP_SELECTION = 20_000
+
+    def _keep_selection(self) -> None:
+        count = self.selected_count()
+        rows = self.source_model.rowCount()
+        self._kept_all = bool(count) and count == rows
+        if self._kept_all:
+            self._kept = (None, self.current_id())
+            return
+        self._kept = (self.selected_ids() if 0 < count <= self.KEEP_SELECTION else [], self.current_id())
+
+    def _restore_selection(self) -> None:
+        ids, current = self._kept
+        self._kept = (None, None)
+        if self._kept_all:
+            self._kept_all = False
+            if self.source_model.rowCount():
+                self.selectAll()
+            return
+        if ids:
+            self.select_ids(ids)
+        if current is not None:
+            row = self.source_model.row_of(current)
+            if row is not None:
+                self.selectionModel().setCurrentIndex(self.proxy.index(row, 0),
+                                                      QItemSelectionModel.SelectionFlag.NoUpdate)
+
+    # -- an empty grid says what to do --------------------------------------------------------------------
+    def set_empty_text(self, text: str) -> None:
+        self.empty_text = text
+        self.viewport().update()
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        model = self.source_model
+        if model.rowCount() or not (self.empty_text or model.is_loading):
+            return
+        painter = QPainter(self.viewport())
+        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        text = "Loading…" if model.is_loading else self.empty_text
+        rect = self.viewport().rect().adjusted(24, 24, -24, -24)
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), text)
+        painter.end()
 
     def current_id(self) -> int | None:
         index = self.currentIndex()
@@ -341,18 +396,19 @@ class GridView(QTableView):
 
 
 class GridPanel(QWidget):
-    """A grid with its filter box above it (and an optional label), for tabs that want the usual layout."""
+    """A grid with its filter box above it (and an optional title and count), the usual layout."""
 
     def __init__(self, grid: GridView, parent=None, *, title: str = "") -> None:
         super().__init__(parent)
         self.grid = grid
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        top = QHBoxLayout()
-        if title:
-            label = QLabel(title)
-            label.setStyleSheet("font-weight: bold;")
-            top.addWidget(label)
+        layout.setSpacing(2)
+        top = self.top_row = QHBoxLayout()
+        self.title_label = QLabel(title)
+        self.title_label.setStyleSheet("font-weight: bold;")
+        self.title_label.setVisible(bool(title))
+        top.addWidget(self.title_label)
         self.count_label = QLabel()
         self.count_label.setAccessibleName(f"{grid.accessibleName()} row count")
         top.addWidget(self.count_label)
@@ -361,12 +417,16 @@ class GridPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(grid)
         grid.selection_changed.connect(self.update_count)
+        grid.source_model.loaded.connect(self.update_count)
         self.update_count()
 
     def update_count(self) -> None:
-        shown = self.grid.proxy.rowCount()
-        total = self.grid.source_model.rowCount()
+        model = self.grid.source_model
+        shown, total = model.rowCount(), model.unfiltered_count()
         selected = self.grid.selected_count()
+        if model.is_loading and not total:
+            self.count_label.setText("loading…")
+            return
         text = f"{shown:,} of {total:,} rows" if shown != total else f"{total:,} rows"
         self.count_label.setText(text + (f", {selected:,} selected" if selected else ""))
 

@@ -26,13 +26,15 @@ STATE_COLOURS = {"created": "#2e7d32", "problem": "#c62828", "to_reverse": "#ef6
 
 class ImportModel(LazyTableModel[ImportRow, ImportCol]):
     Columns = ImportCol
+    load_in_background = True
     headers: ClassVar[dict[int, str]] = {
         ImportCol.DATE: "Date", ImportCol.TYPE: "Type", ImportCol.COMPANY: "Company",
         ImportCol.INVOICES: "Invoices paid", ImportCol.AMOUNT: "Amount", ImportCol.CURRENCY: "Currency",
         ImportCol.BANK: "Bank account", ImportCol.REFERENCE: "Reference", ImportCol.STATUS: "Status"}
     column_widths: ClassVar[dict[int, int]] = {
-        ImportCol.DATE: 90, ImportCol.TYPE: 120, ImportCol.COMPANY: 170, ImportCol.INVOICES: 120,
-        ImportCol.AMOUNT: 90, ImportCol.CURRENCY: 65, ImportCol.BANK: 200, ImportCol.REFERENCE: 100}
+        ImportCol.DATE: 85, ImportCol.TYPE: 115, ImportCol.COMPANY: 200, ImportCol.INVOICES: 95,
+        ImportCol.AMOUNT: 80, ImportCol.CURRENCY: 60, ImportCol.BANK: 150, ImportCol.REFERENCE: 95,
+        ImportCol.STATUS: 360}
     CHUNK = 150   # rows read around the one on screen: a screenful or three, cheap to re-read on each repaint
 
     def __init__(self, store: Store, provider: str, parent=None) -> None:

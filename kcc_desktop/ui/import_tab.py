@@ -1,11 +1,12 @@
 """The Import tab: payments recorded in the accounting package, fetched and created & allocated here.
 
 Every action is one QAction (attributes below), shared by the Actions and Grid Actions buttons, the grid's
-right-click menu and the main window's menus; each is enabled by the selection. Fetching and Create &
-Allocate run in a ``worker.Worker`` shown by a ``job_runner.JobRunner`` (progress with count, rate and
-time left; Cancel stops between batches); the grid's statuses refresh through a CoalescedRefresh, never
-once per row. No business rule lives here: ``sync.payments_import.PaymentsImport`` decides everything;
-the grid reads through ``views.imports``.
+right-click menu and the main window's menus; each is enabled by the selection. Fetching, Create &
+Allocate and Reverse run in a ``worker.Worker`` shown by a ``job_runner.JobRunner`` (progress with count,
+rate and time left; Cancel stops between batches), each under the company file's sync lock; the grid's
+statuses refresh through a CoalescedRefresh, never once per row, and the grid loads off the GUI thread.
+F5 is Fetch Payments here. No business rule lives here: ``sync.payments_import.PaymentsImport`` decides
+everything; the grid reads through ``views.imports``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from ..connectors.provider import Provider
 from ..context import AppContext
+from ..schedule import SyncLock
 from ..sync.options import OptionsService
 from ..sync.payments_import import ImportSummary, PaymentsImport
 from . import icons
@@ -40,6 +42,7 @@ from .import_models import ImportModel, write_csv
 from .job_runner import CoalescedRefresh, JobRunner
 from .worker import JobFn, ProgressFn, Worker
 
+LOCK_HOLDER = "{what} in the window"
 ORANGE = ("QToolButton { background: #ef6c00; color: white; font-weight: bold; border-radius: 3px;"
           " padding: 4px 10px; } QToolButton:disabled { background: #ffcc80; }")
 BIG_SELECTION = 5000   # above this, enabling an action does not look at every selected row
@@ -66,6 +69,7 @@ class ImportTab(QWidget):
 
         self.model = ImportModel(ctx.store, self.provider, self)
         self.grid = GridView(self.model, "import_payments", name="Imported payments")
+        self.grid.set_empty_text(self._empty_text())
         self.live_refresh = CoalescedRefresh(self.repaint_statuses, 200, self)
         self._make_actions()
         self._layout()
@@ -78,6 +82,16 @@ class ImportTab(QWidget):
     @property
     def service(self) -> PaymentsImport:
         return PaymentsImport(self.ctx.store, self.provider)
+
+    @property
+    def package_label(self) -> str:
+        return Provider.label_of(self.provider, short=True)
+
+    def _empty_text(self) -> str:
+        pkg = self.package_label
+        return (f"No payments fetched from {pkg} yet. When your bookkeeper records customer receipts or supplier "
+                f"payments in {pkg}, choose Fetch Payments (F5) to bring them here; then select them and choose "
+                "Create & Allocate Payments to record them in the ledger.")
 
     # --- actions ----------------------------------------------------------------------------------------
 
@@ -180,11 +194,20 @@ class ImportTab(QWidget):
         self.grid.selection_changed.emit()
 
     def refresh(self) -> None:
+        """Re-read the grid (off the GUI thread). F5 fetches instead: see ``on_f5``."""
         if self.model.provider != self.provider:
             self.model.provider = self.provider
+            self.grid.set_empty_text(self._empty_text())
         self.model.reload()
         self.panel.update_count()
         self._reevaluate()
+
+    def on_f5(self) -> None:
+        """F5 on this tab is Fetch Payments (as the README says), not just a re-read of the grid."""
+        self.on_fetch_triggered()
+
+    def on_connection_changed(self) -> None:
+        self.refresh()
 
     def repaint_statuses(self) -> None:
         """Re-read the rows on screen (the rest are re-read when scrolled to)."""
@@ -223,24 +246,36 @@ class ImportTab(QWidget):
         ctx, provider = self.ctx, self.provider
 
         def job(progress: ProgressFn, cancel: threading.Event) -> ImportSummary:
-            # On the worker thread: its own package object and sessions.
-            return PaymentsImport(ctx.store, provider).fetch(ctx.package(), cancel=cancel, progress=progress)
+            # On the worker thread: its own package object and sessions, under the company file's sync lock.
+            with SyncLock(ctx.store, LOCK_HOLDER.format(what="Fetch Payments")):
+                return PaymentsImport(ctx.store, provider).fetch(ctx.package(), cancel=cancel, progress=progress)
         self._run(f"Fetching payments from {Provider.label_of(provider, short=True)}…", job, self.on_fetch_finished,
                   new_rows=True)
 
     def on_fetch_finished(self, summary: ImportSummary) -> None:
         self.last_summary = summary
-        self.status_label.setText(f"Fetch: {summary.text}")
+        pkg = self.package_label
+        if summary.fetched:
+            text = f"Fetch Payments: {summary.fetched:,} new payment{'s' if summary.fetched != 1 else ''} from {pkg}"
+            text += " (cancelled; fetch again for the rest)." if summary.cancelled else "."
+        elif summary.cancelled:
+            text = "Fetch Payments: cancelled before anything new was read; fetch again."
+        else:
+            text = (f"Fetch Payments: no payment in {pkg} is new since the last fetch (payments changed there "
+                    "were brought up to date).")
+        self.status_label.setText(text)
         self.fetch_finished.emit(summary)
 
     def on_create_allocate_triggered(self) -> None:
         ids = self.grid.selected_ids()
         if not ids or self.busy:
             return
-        service = self.service
-        self._run(f"Creating and allocating {len(ids):,} payments…",
-                  lambda progress, cancel: service.create_and_allocate(ids, progress=progress, cancel=cancel),
-                  self.on_create_finished)
+        service, store = self.service, self.ctx.store
+
+        def job(progress: ProgressFn, cancel: threading.Event) -> ImportSummary:
+            with SyncLock(store, LOCK_HOLDER.format(what="Create & Allocate Payments")):
+                return service.create_and_allocate(ids, progress=progress, cancel=cancel)
+        self._run(f"Creating and allocating {len(ids):,} payments…", job, self.on_create_finished)
 
     def on_create_finished(self, summary: ImportSummary) -> None:
         self.last_summary = summary
@@ -259,9 +294,14 @@ class ImportTab(QWidget):
         if not self.confirm("Reverse Deleted Payments", text):
             self.status_label.setText("Nothing reversed.")
             return
-        count = service.reverse_deleted(ids)
-        self.repaint_statuses()
-        self._reevaluate()
+        store = self.ctx.store
+
+        def job(_progress: ProgressFn, _cancel: threading.Event) -> int:
+            with SyncLock(store, LOCK_HOLDER.format(what="Reverse Deleted Payments")):
+                return service.reverse_deleted(ids)
+        self._run(f"Reversing {len(ids):,} payment{'s' if len(ids) != 1 else ''}…", job, self.on_reverse_finished)
+
+    def on_reverse_finished(self, count: int) -> None:
         self.status_label.setText(f"{count:,} payment{'s' if count != 1 else ''} reversed with "
                                   f"{'their' if count != 1 else 'its'} allocations.")
         self.reverse_finished.emit(count)

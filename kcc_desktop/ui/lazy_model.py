@@ -1,15 +1,23 @@
-"""The lazy id-based table model and its filter proxy (the model half of ``grid.py``; import from there).
+"""The lazy id-based table model and its proxy (the model half of ``grid.py``; import from there).
 
 Why ids: a 100,000-row grid must cost a list of ints, not 100,000 Python objects. The model holds the
 ids in display order and fetches rows into a cache the first time ``data()`` asks, a chunk at a time.
 Sorting reorders the id list (a subclass re-runs its query or fetches one key per id in one query);
-filtering asks the model once for the set of matching ids. The queries themselves live in
+filtering asks the model once for the set of matching ids, and the model itself shows only those (a
+Python ``filterAcceptsRow`` on a proxy costs 60 ms per 100,000 rows on every reset). The queries live in
 ``kcc_desktop.views``; a model only says which to call and how a row looks.
+
+Never a stall: a model with ``load_in_background = True`` loads, sorts and filters on a worker thread
+(``worker.Worker``); the GUI thread only swaps the finished id list in (a few milliseconds for 100,000
+rows). Requests that arrive while one runs are merged into the next job, so the grid always ends in the
+state last asked for. ``loaded`` is emitted after every change of rows; ``is_loading`` says one is due.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -20,7 +28,11 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
+    Signal,
 )
+from shiboken6 import isValid
+
+from .worker import Worker
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1     # typed key: Decimal, date, int or str, never display text
 FILTER_ROLE = Qt.ItemDataRole.UserRole + 2   # the text a filter word is matched against
@@ -31,6 +43,33 @@ RowT = TypeVar("RowT")
 ColT = TypeVar("ColT", bound=IntEnum)
 
 _ROOT = QModelIndex()   # "no parent": a table's rows all hang off the invisible root
+
+# Background loads asked for while a window is being built wait for its first paint (``hold_loads`` /
+# ``release_loads``, called by the main window): their worker threads would otherwise compete for the GIL
+# with the building and painting of the window, and a 100,000-row file would open seconds later. Other
+# work that can wait (reading the sign-in from the keyring) goes there too: ``after_first_paint``.
+_held: list[Callable[[], None]] | None = None
+
+
+def hold_loads() -> None:
+    global _held
+    if _held is None:
+        _held = []
+
+
+def after_first_paint(fn: Callable[[], None]) -> None:
+    """Run ``fn`` with the held loads once the window has painted (at once when nothing is held)."""
+    if _held is None:
+        fn()
+    else:
+        _held.append(fn)
+
+
+def release_loads() -> None:
+    global _held
+    held, _held = _held, None
+    for start in held or []:
+        start()
 Fetch = Callable[[Sequence[int]], Mapping[int, Any]]
 
 
@@ -44,6 +83,20 @@ def order_by_keys(ids: Iterable[int], keys: Mapping[int, Any], descending: bool)
     return sorted(ids, key=lambda i: _none_safe(keys.get(i)), reverse=descending)
 
 
+@dataclass
+class _Request:
+    """What the next job must do: re-read the ids, order them, match the filter (any or all)."""
+
+    reload: bool = False
+    sort: bool = False
+    filter: bool = False
+
+    def merge(self, other: _Request) -> None:
+        self.reload |= other.reload
+        self.sort |= other.sort
+        self.filter |= other.filter
+
+
 class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
     """A table over a list of ids with a row cache filled in chunks by ``fetch(ids) -> {id: row}``.
 
@@ -54,23 +107,33 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
     headers: ClassVar[Mapping[int, str]] = {}
     column_widths: ClassVar[Mapping[int, int]] = {}   # default widths in pixels (layout reset goes back to these)
     CHUNK = 500
+    load_in_background: ClassVar[bool] = False   # load, sort and filter on a worker thread (big tables)
+
+    loaded = Signal()        # the rows changed (a load, sort or filter was applied)
 
     def __init__(self, fetch: Callable[[Sequence[int]], Mapping[int, RowT]] | None = None, parent=None) -> None:
         super().__init__(parent)
         self._fetch: Callable[[Sequence[int]], Mapping[int, RowT]] = fetch or self.fetch_rows
-        self._ids: list[int] = []
+        self._all: list[int] = []                     # every id, in display order
+        self._ids: list[int] = []                     # the ids shown: ``_all`` matching the filter
+        self._matching: set[int] | None = None        # None: no filter
+        self._filter = ""
         self._row_of: dict[int, int] | None = None
         self._cache: dict[int, RowT | None] = {}
         self._sort: tuple[int, bool] | None = None   # (column, descending)
-        self.generation = 0                           # bumps on every reset; the proxy re-filters on change
+        self.generation = 0                           # bumps on every reset
         self._sorted_generation = -1
+        self._job: Worker | None = None
+        self._wanted: _Request | None = None          # asked for while a job ran: the next job's work
+        self._held: _Request | None = None            # asked for while loads are held (see hold_loads)
+        self.loads = 0                                # loads applied (tests wait on it)
 
     # -- what a subclass provides -------------------------------------------------------------------
     def fetch_rows(self, ids: Sequence[int]) -> Mapping[int, RowT]:
         raise NotImplementedError("pass fetch= or override fetch_rows")
 
     def load_ids(self) -> list[int]:
-        """The ids in natural order; ``reload()`` calls it."""
+        """The ids in natural order; ``reload()`` calls it (on a worker thread if ``background``)."""
         raise NotImplementedError
 
     def display(self, row: RowT, column: ColT) -> str:
@@ -102,7 +165,8 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
 
     def sorted_ids(self, ids: list[int], column: ColT, descending: bool) -> list[int] | None:
         """Override for big tables: re-run the query ordered by the column, or ``order_by_keys`` with
-        keys from one query. ``None`` sorts the cached rows by ``sort_key`` (fine for small grids)."""
+        keys from one query. ``None`` sorts the rows by ``sort_key`` (fine for small grids). Runs on a
+        worker thread for a ``load_in_background`` model: only queries, no model state."""
         return None
 
     def matching_ids(self, text: str) -> set[int] | None:
@@ -111,26 +175,46 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
 
     # -- public API -------------------------------------------------------------------------------------
     def set_ids(self, ids: Iterable[int]) -> None:
-        """Replace the rows (a reload). Keeps the current sort."""
-        self.beginResetModel()
-        self._ids = list(ids)
-        self._cache.clear()
-        self._row_of = None
+        """Replace the rows now, on this thread (a model fed by its owner). Keeps the sort and the filter."""
+        all_ids = list(ids)
         if self._sort is not None:
-            self._apply_sort(*self._sort)
-        self.generation += 1
-        self.endResetModel()
+            all_ids = self._ordered(all_ids, self._sort, self._fetch_for_keys)
+        matching = self._match(self._filter, all_ids, self._fetch_for_keys) if self._filter else None
+        self._apply(all_ids, matching, clear_cache=True)
 
     def reload(self) -> None:
-        self.set_ids(self.load_ids())
+        """Read the ids again (a ``load_in_background`` model does it on a worker thread; see ``loaded``)."""
+        self._request(_Request(reload=True, sort=self._sort is not None, filter=bool(self._filter)))
+
+    def set_filter(self, text: str) -> None:
+        """Show only rows containing every word of ``text`` ("" shows them all)."""
+        text = text.strip()
+        if text == self._filter:
+            return
+        self._filter = text
+        if not text:
+            self._apply(self._all, None, clear_cache=False)
+            return
+        self._request(_Request(filter=True))
+
+    @property
+    def filter_text_now(self) -> str:
+        return self._filter
+
+    @property
+    def is_loading(self) -> bool:
+        return self._job is not None or self._wanted is not None or self._held is not None
 
     def forget_sort(self) -> None:
         """Back to the natural order at the next reload (View → Reset layout)."""
         self._sort = None
 
     def ids(self) -> list[int]:
-        """The ids in display order (the model's own list: do not modify)."""
+        """The ids shown, in display order (the model's own list: do not modify)."""
         return self._ids
+
+    def unfiltered_count(self) -> int:
+        return len(self._all)
 
     def id_at(self, row: int) -> int:
         return self._ids[row]
@@ -171,13 +255,7 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
 
     def ids_matching(self, text: str) -> set[int]:
         """Every id whose row contains all the words of ``text`` (case-insensitive)."""
-        found = self.matching_ids(text)
-        if found is not None:
-            return found
-        words = text.lower().split()
-        rows = self.rows_for(self._ids)
-        return {i for i, row in zip(self._ids, rows, strict=True)
-                if row is not None and all(w in self.filter_text(row).lower() for w in words)}
+        return self._match(text, self._all, self._fetch_for_keys)
 
     # -- Qt model ---------------------------------------------------------------------------------------
     def rowCount(self, parent: Index = _ROOT) -> int:
@@ -232,25 +310,118 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
         if not 0 <= column < len(self.Columns):
             return
         wanted = (column, order == Qt.SortOrder.DescendingOrder)
-        if wanted == self._sort and self._sorted_generation == self.generation:
-            return   # QTableView.sortByColumn asks twice; the rows are already in this order
-        self.beginResetModel()
+        if wanted == self._sort and (self._sorted_generation == self.generation or self._job is not None):
+            return   # QTableView.sortByColumn asks twice; the rows are (or are being put) in this order
         self._sort = wanted
-        self._apply_sort(*self._sort)
-        self.generation += 1
-        self._sorted_generation = self.generation
-        self.endResetModel()
+        self._request(_Request(sort=True))
 
     # -- internals ----------------------------------------------------------------------------------------
-    def _apply_sort(self, column: int, descending: bool) -> None:
-        col = self.Columns(column)
-        ordered = self.sorted_ids(self._ids, col, descending)
+    def _fetch_for_keys(self, ids: Sequence[int]) -> Mapping[int, RowT]:
+        """Rows to sort or filter by, without touching the cache (this may run on a worker thread)."""
+        out: dict[int, RowT] = {}
+        for start in range(0, len(ids), self.CHUNK * 4):
+            out.update(self._fetch(ids[start:start + self.CHUNK * 4]))
+        return out
+
+    def _ordered(self, ids: list[int], spec: tuple[int, bool], fetch: Fetch) -> list[int]:
+        col = self.Columns(spec[0])
+        ordered = self.sorted_ids(ids, col, spec[1])
         if ordered is None:
-            rows = dict(zip(self._ids, self.rows_for(self._ids), strict=True))
+            rows = fetch(ids)
             keys = {i: (self.sort_key(r, col) if r is not None else None) for i, r in rows.items()}
-            ordered = order_by_keys(self._ids, keys, descending)
-        self._ids = list(ordered)
+            ordered = order_by_keys(ids, keys, spec[1])
+        return list(ordered)
+
+    def _match(self, text: str, ids: Sequence[int], fetch: Fetch) -> set[int]:
+        found = self.matching_ids(text)
+        if found is not None:
+            return found
+        words = text.lower().split()
+        rows = fetch(ids)
+        return {i for i, row in rows.items()
+                if row is not None and all(w in self.filter_text(row).lower() for w in words)}
+
+    def _request(self, request: _Request) -> None:
+        if self._job is not None:
+            if self._wanted is None:
+                self._wanted = request
+            else:
+                self._wanted.merge(request)
+            return
+        if not self.load_in_background:
+            self._apply(*self._compute(request, list(self._all), self._sort, self._filter, self._matching,
+                                       self._fetch_for_keys), clear_cache=request.reload)
+            self._sorted_generation = self.generation if request.sort else self._sorted_generation
+            return
+        self._start(request)
+
+    def _compute(self, request: _Request, base: list[int], sort: tuple[int, bool] | None, text: str,
+                 matching: set[int] | None, fetch: Fetch) -> tuple[list[int], set[int] | None]:
+        """The new id list and filter matches: queries only, no model state (runs on a worker thread)."""
+        ids = self.load_ids() if request.reload else base
+        if sort is not None and (request.sort or request.reload):
+            ids = self._ordered(ids, sort, fetch)
+        if not text:
+            return ids, None
+        if request.filter or request.reload or matching is None:
+            matching = self._match(text, ids, fetch)
+        return ids, matching
+
+    def _start(self, request: _Request) -> None:
+        if self._held is not None:
+            self._held.merge(request)
+            return
+        if _held is not None:
+            self._held = request
+            _held.append(self._start_held)
+            return
+        base, sort, text, matching = list(self._all), self._sort, self._filter, self._matching
+        fetch = self._fetch_for_keys
+
+        def job(_progress: Callable[[int, int, str], None], _cancel: threading.Event) -> Any:
+            return self._compute(request, base, sort, text, matching, fetch)
+
+        worker = Worker(job, owner=self)
+        worker.finished.connect(lambda result: self._on_job_finished(request, result))
+        worker.done.connect(lambda w=worker: self._on_job_done(w))
+        self._job = worker
+        worker.start()
+
+    def _start_held(self) -> None:
+        request, self._held = self._held, None
+        if request is not None and isValid(self):
+            self._request(request)
+
+    def _on_job_finished(self, request: _Request, result: tuple[list[int], set[int] | None]) -> None:
+        ids, matching = result
+        if self._wanted is not None and self._wanted.reload and not request.reload:
+            return   # a reload follows at once: skip showing an order of ids about to be replaced
+        if self._wanted is None:
+            self._job = None   # nothing more is due: listeners of ``loaded`` see the model settled
+        self._apply(ids, matching, clear_cache=request.reload)
+        if request.sort:
+            self._sorted_generation = self.generation
+
+    def _on_job_done(self, worker: Worker) -> None:
+        if self._job is not worker:   # already settled (see _on_job_finished), or a newer job runs
+            return
+        self._job = None
+        wanted, self._wanted = self._wanted, None
+        if wanted is not None:
+            self._start(wanted)
+
+    def _apply(self, all_ids: list[int], matching: set[int] | None, *, clear_cache: bool) -> None:
+        self.beginResetModel()
+        self._all = all_ids
+        self._matching = matching if self._filter else None
+        self._ids = all_ids if self._matching is None else [i for i in all_ids if i in self._matching]
+        if clear_cache:
+            self._cache.clear()
         self._row_of = None
+        self.generation += 1
+        self.endResetModel()
+        self.loads += 1
+        self.loaded.emit()
 
     def _row_at(self, r: int) -> RowT | None:
         id_ = self._ids[r]
@@ -269,13 +440,11 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
 
 
 class GridProxy(QSortFilterProxyModel):
-    """Filters by a set of ids the model computes once per filter text; sorting is the model's own."""
+    """Passes the model through one to one: the model filters and sorts its own ids (in SQL, off the GUI
+    thread for big tables). Kept as a proxy so views, selections and callers keep one API."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._text = ""
-        self._matching: set[int] = set()
-        self._generation: int | None = None
         self._source: LazyTableModel[Any, Any] | None = None
         self.setDynamicSortFilter(False)
 
@@ -287,26 +456,15 @@ class GridProxy(QSortFilterProxyModel):
 
     @property
     def filter_text(self) -> str:
-        return self._text
+        return self._source.filter_text_now if self._source is not None else ""
 
     @property
     def is_filtering(self) -> bool:
-        return bool(self._text)
+        return bool(self.filter_text)
 
     def set_filter_text(self, text: str) -> None:
-        self.beginFilterChange()   # Qt 6.10's replacement for invalidateRowsFilter()
-        self._text = text.strip()
-        self._generation = None
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        src = self._source
-        if not self._text or src is None:
-            return True
-        if self._generation != src.generation:
-            self._matching = src.ids_matching(self._text)
-            self._generation = src.generation
-        return src.id_at(source_row) in self._matching
+        if self._source is not None:
+            self._source.set_filter(text)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         # The source re-orders its ids (a query), far cheaper than the proxy comparing 100k rows.

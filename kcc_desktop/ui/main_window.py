@@ -2,9 +2,10 @@
 
 Adding a tab is one entry in ``TABS`` (title, factory taking (ctx, parent)). A tab may expose:
 - ``menu_actions``: QActions listed under the Actions menu (the same objects as its buttons);
-- ``refresh()``: called by F5 and View → Refresh;
-- ``focus_filter()``: called by Ctrl+F (else the tab's first visible grid filter is focused).
-Other tabs report the connection and last sync through ``set_connection_status`` / ``set_last_sync``.
+- ``refresh()``: called by View → Refresh, and by F5 unless the tab has ``on_f5()`` (Import: Fetch);
+- ``focus_filter()``: called by Ctrl+F (else the tab's first visible grid filter is focused);
+- ``on_connection_changed()``: called when the company is connected to another package or organisation.
+The status bar (``status_bar.SyncStatus``) shows the connection, the last sync and the last scheduled run.
 
 Closing while background work runs (an upload, an import): every job the window's tabs, dialogs and
 menus started (``worker.running_under``) is cancelled, the window waits, disabled, for the batch in
@@ -20,13 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
     QLabel,
-    QMainWindow,
     QMenu,
     QMessageBox,
     QSplitter,
@@ -39,15 +38,17 @@ from PySide6.QtWidgets import (
 from .. import APP_NAME
 from ..connectors.provider import Provider
 from ..context import AppContext
-from ..ledger.csv_import import ImportReport
 from . import icons, messages
 from .documents_view import DocumentsView
 from .errors import open_log_folder
 from .export_tab import ExportTab
+from .file_menu import FileMenu
 from .grid import GridView
 from .import_tab import ImportTab
+from .lazy_model import after_first_paint, hold_loads, release_loads
 from .mapping_tab import MappingTab
 from .settings import UiSettings
+from .status_bar import SyncStatus
 from .trial_balance import TrialBalanceView
 from .worker import Worker, running_under
 
@@ -67,10 +68,15 @@ TABS: list[tuple[str, TabFactory]] = [
 TRIAL_BALANCE = "Trial Balance"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FileMenu):
+    connection_changed = Signal(object)   # (provider, tenant id): another package or organisation
+
     def __init__(self, ctx: AppContext, parent=None, *, tabs: Sequence[tuple[str, TabFactory]] | None = None,
                  settings: UiSettings | None = None) -> None:
         super().__init__(parent)
+        hold_loads()   # the grids' first loads start once the window has painted (lazy_model.hold_loads)
+        self._painted = False
+        QTimer.singleShot(1500, release_loads)   # in any case, once the event loop has run a while
         self.ctx = ctx
         self.settings = settings or UiSettings()
         self.setObjectName("main_window")
@@ -80,6 +86,7 @@ class MainWindow(QMainWindow):
         self._closing = False        # close was asked for while jobs ran: waiting for them to stop
         self._awaited: set[Worker] = set()
         self._layout_saved = False
+        self._target: tuple[str, str] | None = None   # the (provider, organisation) the tabs show
         self.last_message: QMessageBox | None = None
 
         self.tabs = QTabWidget()
@@ -92,7 +99,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(4, 4, 4, 4)
         if ctx.demo:
             banner = QLabel("Demo company, connected to a local sandbox: nothing here reaches a real "
-                            "accounting package.")
+                            "accounting package. The Sandbox menu plays the bookkeeper.")
             banner.setObjectName("demo_banner")
             banner.setAccessibleName("Demo banner")
             banner.setStyleSheet("background: #fff3cd; color: #5d4300; padding: 6px; border-radius: 3px;")
@@ -171,7 +178,8 @@ class MainWindow(QMainWindow):
             export.upload_finished.connect(lambda _summary: self.on_sync_finished())
         if importer is not None:
             importer.create_finished.connect(lambda _summary: self.on_sync_finished())
-        self.refresh_connection_status()
+        # Reading the connection imports the sign-in machinery and asks the keyring: after the first paint.
+        after_first_paint(lambda: QTimer.singleShot(0, self.refresh_connection_status))
 
     def on_open_mapping_requested(self, nominal_code: str) -> None:
         mapping = self.typed_tab("Mapping", MappingTab)
@@ -181,6 +189,7 @@ class MainWindow(QMainWindow):
 
     def on_sync_finished(self) -> None:
         self.set_last_sync(datetime.now(UTC))
+        self.sync_status.refresh()
         documents = self.typed_tab("Documents", DocumentsView)
         if documents is not None:
             documents.refresh()
@@ -203,6 +212,19 @@ class MainWindow(QMainWindow):
             self.set_connection_status(f"{where} — connected", True)
         else:
             self.set_connection_status(f"{where} — reconnect needed", False)
+        target = (str(info["provider"]), str(info.get("tenant_id") or ""))
+        if self._target is not None and target != self._target:
+            self._on_target_changed(target)
+        self._target = target
+
+    def _on_target_changed(self, target: tuple[str, str]) -> None:
+        """Another package or organisation: every tab shows that one's own state."""
+        for i in range(self.tabs.count()):
+            changed = getattr(self.tabs.widget(i), "on_connection_changed", None)
+            if callable(changed):
+                changed()
+        self.sync_status.refresh()
+        self.connection_changed.emit(target)
 
     def tab(self, title: str) -> QWidget | None:
         for i in range(self.tabs.count()):
@@ -322,40 +344,26 @@ class MainWindow(QMainWindow):
 
     # -- status bar -----------------------------------------------------------------------------------
     def _build_status_bar(self) -> None:
-        status = self.statusBar()
-        self.company_label = QLabel(f"Company file: {self.ctx.store.label}")
-        self.company_label.setObjectName("company_file_label")
-        self.company_label.setAccessibleName("Company file")
-        self.company_label.setToolTip(self.ctx.store.label)
-        self.connection_label = QLabel("Not connected")
-        self.connection_label.setObjectName("connection_label")
-        self.connection_label.setAccessibleName("Connection")
-        self.last_sync_label = QLabel("Last sync: never")
-        self.last_sync_label.setObjectName("last_sync_label")
-        self.last_sync_label.setAccessibleName("Last sync")
-        status.addPermanentWidget(self.connection_label)
-        status.addPermanentWidget(self.last_sync_label)
-        status.addPermanentWidget(self.company_label)
-        self.set_connection_status("Not connected", False)
+        self.sync_status = SyncStatus(self, self.ctx.store)
+        self.connection_label = self.sync_status.connection_label
+        self.last_sync_label = self.sync_status.last_sync_label
+        self.company_label = self.sync_status.company_label
+        QTimer.singleShot(0, self.sync_status.refresh)   # once the window is up: last sync, a failed run
 
     def set_connection_status(self, text: str, ok: bool) -> None:
         """E.g. ("Xero: Demo Company (UK)", True) or ("Xero: reconnect needed", False)."""
-        self.connection_label.setText(("● " if ok else "○ ") + text)
-        self.connection_label.setStyleSheet(f"color: {'#2e7d32' if ok else '#b71c1c'};")
+        self.sync_status.set_connection_status(text, ok)
 
     def set_last_sync(self, when: datetime | None) -> None:
-        if when is None:
-            self.last_sync_label.setText("Last sync: never")
-            return
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        self.last_sync_label.setText(f"Last sync: {when.astimezone().strftime('%d/%m/%Y %H:%M')}")
+        self.sync_status.set_last_sync(when)
 
     # -- shortcuts' targets ---------------------------------------------------------------------------
     def refresh_current(self) -> None:
-        refresh = getattr(self.current_tab(), "refresh", None)
-        if callable(refresh):
-            refresh()
+        """F5: the tab's own F5 (Import: Fetch Payments), else its refresh."""
+        tab = self.current_tab()
+        action = getattr(tab, "on_f5", None) or getattr(tab, "refresh", None)
+        if callable(action):
+            action()
 
     def focus_filter(self) -> None:
         tab = self.current_tab()
@@ -384,79 +392,14 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         self.statusBar().showMessage("Layout reset to the defaults.", 5000)
 
-    # -- file menu ------------------------------------------------------------------------------------
-    def on_import_documents_triggered(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import documents", "", "CSV files (*.csv);;All files (*)")
-        if path:
-            self.import_documents(path)
-
-    def import_documents(self, path: str) -> Worker:
-        """Import in the background; a summary or the list of bad rows when done."""
-        from ..ledger.csv_import import import_documents
-
-        store = self.ctx.store
-        self.statusBar().showMessage(f"Importing {Path(path).name}…")
-        worker = Worker(lambda _p, _c: import_documents(store, path), owner=self)
-        worker.finished.connect(lambda result: self.on_import_finished(path, result))
-        worker.failed.connect(lambda message: self.on_import_failed(path, message))
-        return worker.start()
-
-    def on_import_finished(self, path: str, report: ImportReport) -> None:
-        """``report`` is ledger.csv_import's ImportReport: all imported, or nothing and every bad row."""
-        name = Path(path).name
-        if report.ok:
-            self.statusBar().showMessage(f"Imported {report.imported:,} documents from {name}.", 10000)
-            self.refresh_all()
-        else:
-            self.statusBar().showMessage(f"{name} was not imported: {report.error_count:,} problems.", 10000)
-        self.last_message = messages.import_report_box(self, path, report)
-        self.last_message.open()
-
-    def on_import_failed(self, path: str, message: str) -> None:
-        self.statusBar().clearMessage()
-        self.last_message = messages.import_failed_box(self, path, message)
-        self.last_message.open()
+    def new_window(self, ctx: AppContext) -> MainWindow:
+        return MainWindow(ctx, settings=self.settings)
 
     def refresh_all(self) -> None:
         for i in range(self.tabs.count()):
             refresh = getattr(self.tabs.widget(i), "refresh", None)
             if callable(refresh):
                 refresh()
-
-    def on_open_company_triggered(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open company file", str(Path(self.ctx.store.label).parent),
-                                              "Company files (*.sqlite *.db);;All files (*)")
-        if path:
-            self.open_company_file(path)
-
-    def on_new_company_triggered(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "New company file", str(Path(self.ctx.store.label).parent),
-                                              "Company files (*.sqlite)")
-        if path:
-            self.open_company_file(path, new=True)
-
-    def open_company_file(self, path: str, new: bool = False) -> MainWindow | None:
-        """A new window on the chosen file (``new``: a new company there, with the standard chart); this one
-        closes (its company file with it). Only File → New makes a file; Open refuses a missing one."""
-        from ..store import StoreError
-
-        title = "New company file" if new else "Open company file"
-        if new and Path(path).exists():
-            QMessageBox.warning(self, title, f"{path} already exists. Choose a new name, or open it with File → "
-                                             "Open Company File. Nothing was changed.")
-            return None
-        try:
-            ctx = AppContext.open(path, new=new)
-        except StoreError as exc:
-            QMessageBox.warning(self, title, str(exc))
-            return None
-        window = MainWindow(ctx, settings=self.settings)
-        app = QApplication.instance()
-        if app is not None:   # keep it alive after this one goes
-            app.setProperty("kcc_windows", [*(app.property("kcc_windows") or []), window])
-        window.show()
-        self.close()
-        return window
 
     # -- help -------------------------------------------------------------------------------------------
     def show_about(self) -> QMessageBox:
@@ -465,6 +408,12 @@ class MainWindow(QMainWindow):
         return self.about_box
 
     # -- closing ------------------------------------------------------------------------------------------
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            QTimer.singleShot(0, release_loads)
+
     def showEvent(self, event: QShowEvent) -> None:
         self._layout_saved = False
         super().showEvent(event)
@@ -507,5 +456,8 @@ class MainWindow(QMainWindow):
 
     def _on_closing_job_done(self, worker: Worker) -> None:
         self._awaited.discard(worker)
-        if not running_under(self):
+        running = running_under(self)
+        if running:   # what the finished job started meanwhile (a grid's reload): wait for that too
+            self._close_after(running)
+        else:
             self.close()

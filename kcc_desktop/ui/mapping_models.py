@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 
-from ..sync.mapping import BANK, NOMINAL, TAX, TAX_PURCHASE, MappingService
+from ..sync.mapping import BANK, NEVER_EXPORTED, NOMINAL, TAX, TAX_PURCHASE, MappingService
 from ..sync.mapping_types import MappingError, MappingRow
 from .grid import LazyTableModel
 
@@ -25,6 +25,17 @@ WARN = QBrush(QColor("#b23c17"))
 OK = QBrush(QColor("#2e7d32"))
 _BAD_STATES = ("unmapped", "archived", "deleted", "unknown")
 _WORST = ("deleted", "archived", "unknown", "unmapped", "ok", "not_needed", "never_exported")
+
+
+def short_status(status: str) -> str:
+    """The Status column's words, short enough for the grid at 1280 pixels; the tooltip has them in full."""
+    if status.startswith("Mapped by Apply Default Setup"):
+        return "Mapped (default setup)"
+    if status.startswith("Not needed:"):
+        return "Not needed"
+    if status == NEVER_EXPORTED:
+        return "Stays in KCC"
+    return status
 
 
 class _MappingModel(LazyTableModel[MappingRows, Any]):
@@ -70,7 +81,9 @@ class _MappingModel(LazyTableModel[MappingRows, Any]):
         if cat:
             r = row[cat]
             return r.reason or ("Double-click to choose an account" if r.editable else r.status)
-        return self._state(row)[1]
+        if self.headers.get(int(column)) == "Why":
+            return row[self.primary].reason or None
+        return self._state(row)[1]   # the status in full
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         base = super().flags(index)
@@ -111,7 +124,15 @@ class _MappingModel(LazyTableModel[MappingRows, Any]):
             return False
         self.invalidate([local_id])
         after = self.service.row(cat, local_id)
-        self.mapping_changed.emit(f"{after.local_code} {after.local_name} → {after.remote_label or 'not mapped'}")
+        what = f"{after.local_code} {after.local_name}"
+        if cat == TAX_PURCHASE:
+            what += " (purchases)"
+        elif cat == TAX:
+            what += " (sales)"
+        if after.remote_label:
+            self.mapping_changed.emit(f"Mapped {what} to {after.remote_label}.")
+        else:
+            self.mapping_changed.emit(f"{what} is no longer mapped (was {before.remote_label or before.remote_code}).")
         return True
 
 
@@ -130,8 +151,8 @@ class NominalMappingModel(_MappingModel):
         NominalColumns.CODE: "Code", NominalColumns.NAME: "Name", NominalColumns.KIND: "Kind",
         NominalColumns.MAPPED: "Mapped account", NominalColumns.STATUS: "Status", NominalColumns.WHY: "Why"}
     column_widths: ClassVar[dict[int, int]] = {
-        NominalColumns.CODE: 46, NominalColumns.NAME: 145, NominalColumns.KIND: 72, NominalColumns.MAPPED: 230,
-        NominalColumns.STATUS: 338}
+        NominalColumns.CODE: 46, NominalColumns.NAME: 175, NominalColumns.KIND: 85, NominalColumns.MAPPED: 265,
+        NominalColumns.STATUS: 165, NominalColumns.WHY: 210}
     mapped: ClassVar[dict[int, str]] = {NominalColumns.MAPPED: NOMINAL}
     primary = NOMINAL
 
@@ -139,7 +160,7 @@ class NominalMappingModel(_MappingModel):
         r = row[self.primary]
         return {NominalColumns.CODE: r.local_code, NominalColumns.NAME: r.local_name,
                 NominalColumns.KIND: r.kind.replace("_", " "), NominalColumns.MAPPED: r.remote_label,
-                NominalColumns.STATUS: r.status, NominalColumns.WHY: r.reason}[column]
+                NominalColumns.STATUS: short_status(r.status), NominalColumns.WHY: r.reason}[column]
 
 
 class BankMappingModel(NominalMappingModel):
@@ -166,8 +187,8 @@ class TaxMappingModel(_MappingModel):
         TaxColumns.SALES: "Tax rate on sales", TaxColumns.PURCHASES: "Tax rate on purchases",
         TaxColumns.STATUS: "Status", TaxColumns.WHY: "Why"}
     column_widths: ClassVar[dict[int, int]] = {
-        TaxColumns.CODE: 45, TaxColumns.NAME: 125, TaxColumns.RATE: 45, TaxColumns.SALES: 220,
-        TaxColumns.PURCHASES: 220, TaxColumns.STATUS: 160}
+        TaxColumns.CODE: 42, TaxColumns.NAME: 125, TaxColumns.RATE: 45, TaxColumns.SALES: 270,
+        TaxColumns.PURCHASES: 270, TaxColumns.STATUS: 150}
     mapped: ClassVar[dict[int, str]] = {TaxColumns.SALES: TAX, TaxColumns.PURCHASES: TAX_PURCHASE}
     primary = TAX
 
@@ -175,7 +196,7 @@ class TaxMappingModel(_MappingModel):
         r, p = row[TAX], row[TAX_PURCHASE]
         return {TaxColumns.CODE: r.local_code, TaxColumns.NAME: r.local_name, TaxColumns.RATE: r.kind,
                 TaxColumns.SALES: r.remote_label, TaxColumns.PURCHASES: p.remote_label,
-                TaxColumns.STATUS: self._state(row)[1],
+                TaxColumns.STATUS: short_status(self._state(row)[1]),
                 TaxColumns.WHY: " / ".join(x for x in (r.reason, p.reason) if x)}[column]
 
     def alignment(self, column):

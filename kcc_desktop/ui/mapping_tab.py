@@ -2,20 +2,25 @@
 
 Holds no rule: MappingService and OptionsService decide; this adapts them to Qt. Connecting and fetching
 talk to the package, so they run in a ``worker.Worker``, their progress written to the messages box;
-Apply Default Setup is local and quick.
+Apply Default Setup is local and quick. The tab always shows and edits the mappings of the package the
+company is connected to: when the connection moves (``on_connection_changed``) it follows. Each grid has
+its own account editor (a shared delegate made Qt warn on every edit) and exports to CSV. The options
+column holds the integration options and the scheduled sync's on/off (``schedule_panel``).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -29,24 +34,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..connectors.connect import ConnectOptions
-from ..connectors.loopback import AnswerBox
 from ..connectors.provider import Provider
-from ..connectors.settings import ConnectionSettings
 from ..context import AppContext
 from ..sync.mapping import NOMINAL, MappingService
 from ..sync.mapping_types import FetchSummary, Suggestion
 from . import icons
 from .audit_dialog import AuditDialog
 from .check_dialog import CheckConnection
-from .connection_dialog import ConnectionDialog
-from .grid import GridPanel, GridView
+from .grid import GridPanel, GridView, export_grid_csv
+from .lazy_model import after_first_paint
 from .mapping_delegate import AccountComboDelegate
 from .mapping_models import BankMappingModel, NominalMappingModel, TaxMappingModel
 from .options_panel import OptionsPanel
+from .schedule_panel import SchedulePanel
 from .settings import UiSettings
 from .tenant_chooser import TenantChooser
 from .worker import JobFn, ProgressFn, Worker
+
+if TYPE_CHECKING:   # the sign-in machinery (requests, the keyring) is imported when it is first used
+    from ..connectors.connect import ConnectOptions
+    from ..connectors.loopback import AnswerBox
+    from ..connectors.settings import ConnectionSettings
+    from .connection_dialog import ConnectionDialog
 
 EDIT_TRIGGERS = (QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
                  | QAbstractItemView.EditTrigger.SelectedClicked)
@@ -94,9 +103,13 @@ class MappingTab(QWidget):
         self.apply_defaults_action.triggered.connect(self.on_apply_defaults_triggered)
         self.audit_action = QAction("View &Audit Trail…", self)
         self.audit_action.triggered.connect(self.on_audit_triggered)
+        self.export_csv_action = QAction(icons.icon("export-csv"), "Export grid to CS&V…", self)
+        self.export_csv_action.setToolTip("Save the grid shown (nominals, tax codes or bank accounts) as a CSV file")
+        self.export_csv_action.triggered.connect(lambda: self.on_export_csv_triggered())
         self.check = CheckConnection(self, self)   # Check Connection: kcc-desktop check in a dialog (check_dialog.py)
         self.actions_list = [self.connect_action, self.settings_action, self.paste_action, None, self.fetch_action,
-                             self.check.action, self.apply_defaults_action, None, self.audit_action]
+                             self.check.action, self.apply_defaults_action, None, self.audit_action, None,
+                             self.export_csv_action]
         self.menu_actions = self.actions_list   # listed under the window's Actions menu
 
         self.actions_button = QToolButton()
@@ -112,7 +125,7 @@ class MappingTab(QWidget):
         self.status_label.setAccessibleName("Connection and fetch status")
         self.status_label.setWordWrap(True)   # long texts wrap rather than widen the window
 
-        self.delegate = AccountComboDelegate(self)
+        self.delegates: list[AccountComboDelegate] = []
         self.nominal_model = NominalMappingModel(self.service, self)
         self.tax_model = TaxMappingModel(self.service, self)
         self.bank_model = BankMappingModel(self.service, self)
@@ -128,18 +141,26 @@ class MappingTab(QWidget):
         self.options_panel = OptionsPanel(self.store)
         self.options_panel.option_changed.connect(self.on_option_changed)
         self.options_panel.option_failed.connect(self.show_message)
+        self.schedule_panel = SchedulePanel(ctx)
+        self.schedule_panel.message.connect(self.show_message)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.options_panel)
+        side_layout.addWidget(self.schedule_panel)
+        side_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
-        scroll.setWidget(self.options_panel)
+        scroll.setWidget(side)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(315)
+        scroll.setMinimumWidth(280)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.tabs)
         self.splitter.addWidget(scroll)
         self.splitter.setStretchFactor(0, 4)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([955, 315])
+        self.splitter.setSizes([985, 295])
         state = self._ui.splitter_state("mapping")
         if state is not None:
             self.splitter.restoreState(state)
@@ -149,7 +170,7 @@ class MappingTab(QWidget):
         self.messages = QPlainTextEdit()
         self.messages.setReadOnly(True)
         self.messages.setAccessibleName("Mapping messages")
-        self.messages.setMaximumHeight(130)
+        self.messages.setMaximumHeight(100)
         self.messages.setPlaceholderText("What Connect, Get Nominal & Tax Accounts and Apply Default Setup did "
                                          "appears here.")
 
@@ -170,27 +191,34 @@ class MappingTab(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.messages)
-        self.reload()
+        self.reload(status=False)
+        # The connection's state needs the sign-in machinery and the keyring: read after the first paint.
+        after_first_paint(lambda: QTimer.singleShot(0, self.update_status))
 
     def _grid(self, model, key: str, name: str, editable_columns: list[int]) -> GridView:
         grid = GridView(model, key, name=name)
         grid.setEditTriggers(EDIT_TRIGGERS)
+        # One editor per grid: a delegate shared by three views is told about the others' editors and Qt
+        # warns "commitData called with an editor that does not belong to this view" on every edit.
+        delegate = AccountComboDelegate(grid)
+        self.delegates.append(delegate)
         for column in editable_columns:
-            grid.setItemDelegateForColumn(column, self.delegate)
+            grid.setItemDelegateForColumn(column, delegate)
         grid.set_context_actions(self.actions_list)
-        model.mapping_changed.connect(lambda text: self.show_message(f"Mapped {text}."))
+        model.mapping_changed.connect(self.show_message)
         model.mapping_failed.connect(self.show_message)
         return grid
 
     # --- refresh ----------------------------------------------------------------------------------------
 
-    def reload(self) -> None:
+    def reload(self, *, status: bool = True) -> None:
         """Re-read everything (after a fetch, a provider change, or another window's edits)."""
         self.service.refresh()
         for model in (self.nominal_model, self.tax_model, self.bank_model):
             model.reload()
         self.options_panel.reload()
-        self.update_status()
+        if status:
+            self.update_status()
 
     def update_status(self) -> None:
         from ..connectors.connect import status
@@ -252,6 +280,8 @@ class MappingTab(QWidget):
         self.start_connect(None)
 
     def on_settings_triggered(self) -> None:
+        from .connection_dialog import ConnectionDialog
+
         dialog = ConnectionDialog(self.package_combo.currentData(), self.ctx.settings, self)
         dialog.connect_requested.connect(self.start_connect)
         self.connection_dialog = dialog
@@ -260,6 +290,7 @@ class MappingTab(QWidget):
     def start_connect(self, options: ConnectOptions | None) -> None:
         """Connect in the background; ``options`` (from Connection Settings) are saved only if it succeeds."""
         from ..connectors.connect import connect
+        from ..connectors.loopback import AnswerBox
         from ..connectors.tokens import TokenStore
         from ..settings_db import DbSettingsStore
 
@@ -323,6 +354,26 @@ class MappingTab(QWidget):
         lines += [f"  {s.local_code} → {s.remote_code or '—'}: {s.reason}" for s in suggestions]
         self.show_message("\n".join(lines))
         self.defaults_applied.emit(suggestions)
+
+    def current_grid(self) -> GridView:
+        return self.grids[max(0, self.tabs.currentIndex())]
+
+    def on_export_csv_triggered(self, path: str | None = None) -> Path | None:
+        grid = self.current_grid()
+        if path is None:
+            name = self.tabs.tabText(self.tabs.currentIndex()).lower().replace(" ", "-")
+            path, _ = QFileDialog.getSaveFileName(self, "Export grid to CSV", f"mapping-{name}.csv",
+                                                  "CSV files (*.csv)")
+            if not path:
+                return None
+        rows = export_grid_csv(grid, Path(path))
+        self.show_message(f"Saved {rows:,} rows to {path}.")
+        return Path(path)
+
+    def on_connection_changed(self) -> None:
+        """Connected to another package: its own chart and mappings, never the last one's."""
+        self._rebuild_service()
+        self.show_message(f"Now showing the {self.service.provider_label} mappings (the package connected).")
 
     def on_audit_triggered(self) -> None:
         self.audit_dialog = AuditDialog(self.store, self)

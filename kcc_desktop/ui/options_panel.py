@@ -4,7 +4,7 @@ moment they change. ``sync.options.OptionsService`` decides; the nominal pickers
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from ..store import Store
@@ -47,7 +47,7 @@ class OptionsPanel(QWidget):
             combo.setAccessibleName(LABELS[name])
             combo.currentIndexChanged.connect(lambda _i, n=name, c=combo: self._save(n, c.currentData() or ""))
             self.pickers[name] = combo
-            grid.addRow(LABELS[name].replace(" nominal", "") + ":", combo)
+            grid.addRow(LABELS[name].removeprefix("Default ").replace(" nominal", "") + ":", combo)
 
         self.message = QLabel()
         self.message.setWordWrap(True)
@@ -70,8 +70,14 @@ class OptionsPanel(QWidget):
             choices = default_nominal_choices(self.store)
             for name, combo in self.pickers.items():
                 combo.clear()
-                combo.addItem("(first of its kind)", "")
-                for code, label in choices[DEFAULT_NOMINAL_KINDS[name]]:
+                kind_choices = choices[DEFAULT_NOMINAL_KINDS[name]]
+                kind_words = DEFAULT_NOMINAL_KINDS[name].value.replace("_", " ")
+                first = (f"{kind_choices[0][0]} (first {kind_words} nominal)" if kind_choices
+                         else f"The first {kind_words} nominal")
+                combo.addItem(first, "")
+                combo.setItemData(0, f"Not chosen: the ledger's first {kind_words} nominal is used",
+                                  Qt.ItemDataRole.ToolTipRole)
+                for code, label in kind_choices:
                     combo.addItem(label, code)
                 combo.setCurrentIndex(max(combo.findData(getattr(opts, name)), 0))
         finally:

@@ -1,9 +1,11 @@
-"""Record Payment…: a payment entered in the ledger, behind the account-customer payment guard.
+"""Record Payment…: a payment entered in the ledger, behind the payment guard.
 
 ``RecordPaymentAction`` follows the chosen company: with the integration on it is disabled for account
-customers and its tooltip carries the guard's own message. The dialog still lets the service decide, so
-a change made meanwhile (the integration switched on) is refused with the same message. What it reads
-and the payment it records go through ``views.payments``.
+customers and suppliers (their payments come from the package) and its tooltip carries the guard's own
+message. The dialog still lets the service decide, so a change made meanwhile (the integration switched
+on) is refused with the same message. A non-account customer's prepayment can be allocated to one of its
+open invoices (the selected one by default): that allocation is queued for export. What it reads and the
+payment it records go through ``views.payments``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from PySide6.QtWidgets import (
 from ..ledger.errors import LedgerError
 from ..store import Store
 from ..sync.guard import payment_refusal
-from ..views.payments import bank_choices, company_choices, payment_kind, record_payment
+from ..views.payments import Recorded, bank_choices, company_choices, open_invoices, payment_kind, record_payment
 from .qdates import to_date
 
 KIND_LABELS = {"receipt": "Customer receipt", "prepayment": "Prepayment (non-account customer)",
@@ -42,12 +44,13 @@ class RecordPaymentAction(QAction):
         super().__init__("Record &Payment…", parent)
         self.store = store
         self.company_id: int | None = None
+        self.document_id: int | None = None
         self.dialog: PaymentDialog | None = None
         self.triggered.connect(self.on_triggered)
         self.refresh()
 
-    def set_company(self, company_id: int | None) -> None:
-        self.company_id = company_id
+    def set_company(self, company_id: int | None, document_id: int | None = None) -> None:
+        self.company_id, self.document_id = company_id, document_id
         self.refresh()
 
     def refresh(self) -> None:
@@ -58,19 +61,23 @@ class RecordPaymentAction(QAction):
             return
         reason = payment_refusal(self.store, self.company_id)
         self.setEnabled(reason is None)
-        self.setToolTip(reason or "Record a payment, or a prepayment from a non-account customer")
+        self.setToolTip(reason or "Record a prepayment from a non-account customer (allocated to its invoice)")
 
     def on_triggered(self) -> None:
         owner = self.parent()
-        self.dialog = PaymentDialog(self.store, self.company_id, owner if isinstance(owner, QWidget) else None)
+        self.dialog = PaymentDialog(self.store, self.company_id, owner if isinstance(owner, QWidget) else None,
+                                    invoice_id=self.document_id)
         self.dialog.open()
 
 
 class PaymentDialog(QDialog):
-    def __init__(self, store: Store, company_id: int | None = None, parent=None) -> None:
+    def __init__(self, store: Store, company_id: int | None = None, parent=None, *,
+                 invoice_id: int | None = None) -> None:
         super().__init__(parent)
         self.store = store
         self.payment_id: int | None = None
+        self.recorded: Recorded | None = None
+        self.invoice_id = invoice_id
         self.setWindowTitle("Record Payment")
         self.company_combo = QComboBox()
         self.company_combo.setAccessibleName("Company")
@@ -81,6 +88,10 @@ class PaymentDialog(QDialog):
         for bank in bank_choices(store):
             self.bank_combo.addItem(bank.label, bank.id)
         self.kind_label = QLabel()
+        self.invoice_combo = QComboBox()
+        self.invoice_combo.setAccessibleName("Allocate to invoice")
+        self.invoice_combo.setToolTip("The prepayment pays this invoice; the allocation goes to the accounting "
+                                      "package with the next Upload Data")
         self.amount_edit = QLineEdit()
         self.amount_edit.setAccessibleName("Amount")
         self.amount_edit.setPlaceholderText("0.00")
@@ -98,6 +109,8 @@ class PaymentDialog(QDialog):
         form = QFormLayout()
         form.addRow("Company:", self.company_combo)
         form.addRow("Type:", self.kind_label)
+        form.addRow("Allocate to:", self.invoice_combo)
+        self.form = form
         form.addRow("Bank account:", self.bank_combo)
         form.addRow("Amount:", self.amount_edit)
         form.addRow("Date:", self.date_edit)
@@ -121,6 +134,14 @@ class PaymentDialog(QDialog):
             return
         kind = payment_kind(self.store, company_id)
         self.kind_label.setText(KIND_LABELS[kind] if kind is not None else "")
+        self.invoice_combo.clear()
+        if kind == "prepayment":
+            self.invoice_combo.addItem("(none: keep it on account)", None)
+            for choice in open_invoices(self.store, company_id):
+                self.invoice_combo.addItem(choice.label, choice.id)
+            found = self.invoice_combo.findData(self.invoice_id) if self.invoice_id is not None else -1
+            self.invoice_combo.setCurrentIndex(max(found, 0))
+        self.form.setRowVisible(self.invoice_combo, kind == "prepayment")
         reason = payment_refusal(self.store, company_id)
         self.error_label.setText(reason or "")
         self.ok_button.setEnabled(reason is None)
@@ -137,9 +158,22 @@ class PaymentDialog(QDialog):
             self.error_label.setText("Choose the company and the bank account first.")
             return
         try:
-            self.payment_id = record_payment(self.store, company_id, bank_id, amount, to_date(self.date_edit.date()),
-                                             self.reference_edit.text().strip())
+            self.recorded = record_payment(self.store, company_id, bank_id, amount, to_date(self.date_edit.date()),
+                                           self.reference_edit.text().strip(),
+                                           allocate_to=self.invoice_combo.currentData())
         except LedgerError as exc:   # the guard included: the service's own words
             self.error_label.setText(str(exc))
             return
+        self.payment_id = self.recorded.payment_id
         self.accept()
+
+    @property
+    def result_text(self) -> str:
+        """What was recorded, for the tab's status line."""
+        r = self.recorded
+        if r is None:
+            return ""
+        if r.invoice:
+            return (f"Prepayment recorded and {r.allocated:,.2f} allocated to {r.invoice}: the allocation is "
+                    "queued for export (Export tab, Pending Export).")
+        return "Payment recorded. A prepayment goes to the accounting package when it is allocated to an invoice."

@@ -88,11 +88,15 @@ class SandboxMenu(QMenu):
         _ctx, provider, server = result
         self.session.ctx.sandbox, self.session.provider, self.session.server = server, provider, server
         self._update_labels()
-        self.window_.set_connection_status(f"{Provider(provider).label} sandbox — connected", True)
+        # The window follows: the status bar, the Mapping tab (the new package's chart and mappings) and the
+        # Export tab (what this package has had, and everything it has not yet, pending).
+        self.window_.refresh_connection_status()
         self.window_.statusBar().showMessage(f"The demo now uses the {Provider(provider).label} sandbox.", 10000)
 
     def _on_failed(self, message: str) -> None:
+        """An expected refusal ("no uploaded invoice is waiting for payment") in its own plain words."""
         self.last_error = message
-        box = QMessageBox(QMessageBox.Icon.Warning, "Sandbox", message, QMessageBox.StandardButton.Ok, self.window_)
+        box = QMessageBox(QMessageBox.Icon.Information, "Sandbox", message, QMessageBox.StandardButton.Ok,
+                          self.window_)
         box.setObjectName("sandbox_error")
         box.open()   # not exec(): the window keeps running while the message is shown

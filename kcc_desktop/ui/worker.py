@@ -91,9 +91,17 @@ def _gc_release(generation: int | None = None) -> None:
 def plain_message(exc: BaseException) -> str:
     """An expected failure's own message; for anything else, what happened and what to do."""
     from ..connectors.base import ConnectorError
+    from ..errors import PlainError
     from ..ledger.errors import LedgerError
+    from ..models import MissingRecord
+    from ..schedule import SchedulerError, SyncBusy
+    from ..store import StoreError
+    from ..sync.mapping_types import MappingError
+    from ..sync.options import OptionError
 
-    if isinstance(exc, ConnectorError | LedgerError):
+    expected = (ConnectorError, LedgerError, PlainError, SyncBusy, SchedulerError, MappingError, OptionError,
+                StoreError, MissingRecord)
+    if isinstance(exc, expected):
         return str(exc)
     return (f"Something went wrong in the background ({type(exc).__name__}: {exc}). Nothing more was sent; "
             "what was saved stays saved. Try again, and if it keeps happening send the log file to support.")

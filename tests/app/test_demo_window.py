@@ -15,6 +15,7 @@ from kcc_desktop.ledger.service import outstanding
 from kcc_desktop.ledger.trial_balance import trial_balance
 from kcc_desktop.models import Document, ImportedPayment, RemoteLink
 from kcc_desktop.sync.queue import install_queue_listeners
+from tests.helpers.grids import wait_tab
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -71,12 +72,14 @@ def context_action(grid, text):
 def test_demo_round_trip_from_the_window(window, demo, qtbot):
     banner = window.findChild(object, "demo_banner")
     assert banner is not None and "sandbox" in banner.text()
-    assert "sandbox" in window.connection_label.text().lower()
+    # Read once the window has painted; elided to fit in the status bar, whole on hovering.
+    qtbot.waitUntil(lambda: "sandbox" in window.connection_label.full_text.lower(), timeout=10_000)
 
     # 1. Export tab: select the pending rows, right-click, Upload Data.
     export = window.tab("Export")
     window.select_tab("Export")
     grid = export.pending_grid
+    wait_tab(qtbot, export, timeout=60_000)   # the grids load off the GUI thread
     grid.setFocus()
     grid.selectAll()
     upload = context_action(grid, "Upload Data")
@@ -85,6 +88,7 @@ def test_demo_round_trip_from_the_window(window, demo, qtbot):
         upload.trigger()
     summary = done.args[0]
     assert summary.exported > 0
+    wait_tab(qtbot, export, timeout=60_000)
     assert export.exported_model.rowCount() >= summary.exported
 
     # 2. The Sandbox menu records payments in the package, as a bookkeeper would.
@@ -102,6 +106,7 @@ def test_demo_round_trip_from_the_window(window, demo, qtbot):
     qtbot.waitUntil(importer.fetch_action.isEnabled, timeout=30_000)   # the fetch on first showing
     with qtbot.waitSignal(importer.fetch_finished, timeout=120_000):   # may wait out Xero's 60 calls a minute
         importer.fetch_action.trigger()
+    wait_tab(qtbot, importer, timeout=60_000)
     assert importer.grid.proxy.rowCount() >= 4          # full, part, and one row per invoice of "across"
     importer.grid.setFocus()
     importer.grid.selectAll()
@@ -143,16 +148,21 @@ def test_sandbox_menu_switches_the_demo_to_quickbooks(window, demo, qtbot):
     qtbot.waitUntil(lambda: menu.worker is None, timeout=30_000)
     assert menu.last_error == ""
     assert demo.provider == "quickbooks"
-    assert "QuickBooks Online sandbox — connected" in window.connection_label.text()
+    # The label reads the connection itself now: the package, the sandbox and the company connected to.
+    qtbot.waitUntil(lambda: window.connection_label.full_text.startswith("● QuickBooks"), timeout=30_000)
+    assert "sandbox" in window.connection_label.full_text and window.connection_label.full_text.endswith(
+        "— connected")
     assert menu.switch_action.text() == "Switch the Demo to the Xero Sandbox"
     # The same books, now connected to the QuickBooks sandbox: uploading reaches it.
     from kcc_desktop.sync.export import ExportService
 
     store = demo.ctx.store
     service = ExportService(store)
+    pending = set(service.pending_ids())   # QuickBooks' own queue: everything it has not had yet
     with store.session() as s:
         from kcc_desktop.models import ExportItem
 
-        companies = [i.id for i in s.query(ExportItem).filter_by(item_type="company", status="pending")][:3]
+        companies = [i.id for i in s.query(ExportItem).filter_by(item_type="company", status="pending",
+                                                                 provider="quickbooks") if i.id in pending][:3]
     summary = service.upload(companies, demo.ctx.package())
     assert summary.exported == len(companies) > 0

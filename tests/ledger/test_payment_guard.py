@@ -1,4 +1,4 @@
-"""The account-customer payment guard, at the service layer (whatever calls it)."""
+"""The payment guard for account customers and suppliers, at the service layer (whatever calls it)."""
 
 from __future__ import annotations
 
@@ -50,12 +50,25 @@ def test_refused_for_an_account_customer_with_integration_on(store, parties):
     assert payment_refusal(store, parties["acme"]).startswith("Acme Tools Ltd is an account customer")
 
 
-def test_prepayments_from_non_account_customers_and_supplier_payments_are_allowed(store, parties):
+def test_prepayments_from_non_account_customers_are_allowed(store, parties):
     OptionsService(store).set("enabled", True)
     pay(store, parties["cash"], "prepayment")
-    pay(store, parties["supp"], "supplier_payment")
+    assert payments(store) == 1
+    assert payment_refusal(store, parties["cash"]) is None
+
+
+def test_supplier_payments_are_refused_with_integration_on(store, parties):
+    """Seed rule 1: no payments on account for suppliers either; they come from the package."""
+    OptionsService(store).set("enabled", True)
+    with pytest.raises(PaymentGuardError) as err:
+        pay(store, parties["supp"], "supplier_payment")
+    assert str(err.value).startswith("Widget Supplies plc is a supplier. While the accounts integration is on")
+    assert payments(store) == 0
+    assert payment_refusal(store, parties["supp"]).startswith("Widget Supplies plc is a supplier")
+    pay(store, parties["supp"], "supplier_payment", source="xero", remote_id="P-2")   # imported: allowed
+    OptionsService(store).set("enabled", False)
+    pay(store, parties["supp"], "supplier_payment")                                   # integration off: allowed
     assert payments(store) == 2
-    assert payment_refusal(store, parties["cash"]) is None and payment_refusal(store, parties["supp"]) is None
 
 
 def test_payments_imported_from_the_package_are_not_blocked(store, parties):

@@ -14,8 +14,10 @@ def pytest_runtest_call(item):
     """After the test body, before its fixtures close the company file: every job it left running is
     cancelled and its thread waited for (a thread still running when the process ends aborts it)."""
     yield
+    from kcc_desktop.ui.lazy_model import release_loads
     from kcc_desktop.ui.worker import wait_for_all
 
+    release_loads()   # loads held for a window that never painted start now, on this test's company file
     assert wait_for_all(30_000), "a background job did not stop within 30 s of its test"
 
 

@@ -29,6 +29,7 @@ from kcc_desktop.ui.import_tab import ImportTab
 from kcc_desktop.ui.main_window import MainWindow
 from kcc_desktop.ui.worker import Worker, running_under
 from tests.helpers.connect import connect_store, open_package
+from tests.helpers.grids import wait_tab
 from tests.helpers.ledger import build_ledger
 
 INVOICES = 300   # six Xero batches of 50: twice the batches an upload keeps in flight (PIPELINE)
@@ -93,6 +94,7 @@ def test_closing_during_an_upload_saves_the_batches_in_flight_and_sends_nothing_
     window = open_window(qtbot, store)
     tab = window.typed_tab("Export", ExportTab)
     assert tab is not None and window.current_tab() is tab
+    wait_tab(qtbot, tab)   # the grids load off the GUI thread
     tab.pending_grid.selectAll()
     summaries = []
     tab.upload_finished.connect(summaries.append)
@@ -191,7 +193,7 @@ def test_closing_during_create_and_allocate_finishes_the_batch_begun_and_leaves_
     assert importer is not None
     with qtbot.waitSignal(importer.fetch_finished, timeout=30_000):
         window.select_tab("Import")
-    qtbot.waitUntil(lambda: not importer.busy)
+    wait_tab(qtbot, importer)
     assert importer.model.rowCount() == INVOICES > BATCH
     importer.grid.selectAll()
 

@@ -13,6 +13,7 @@ from kcc_desktop.ledger import service
 from kcc_desktop.models import Document
 from kcc_desktop.ui.document_dialog import DocumentDialog
 from kcc_desktop.ui.documents_view import DocCol, DocumentsView
+from tests.helpers.grids import wait_loaded
 
 
 def column_texts(view, column):
@@ -26,6 +27,7 @@ def make_view(qtbot, store):
     view.resize(1100, 500)
     view.show()
     qtbot.waitExposed(view)
+    wait_loaded(qtbot, view.model)
     return view
 
 
@@ -33,6 +35,7 @@ def click_header(qtbot, view, column):
     header = view.grid.horizontalHeader()
     x = header.sectionViewportPosition(column) + header.sectionSize(column) // 2
     qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, 5))
+    wait_loaded(qtbot, view.model)   # sorted on a worker thread
 
 
 def test_lists_every_document_with_outstanding_from_the_journal(qtbot, company):
@@ -52,14 +55,17 @@ def test_filter_typed_into_the_box(qtbot, company):
     view.grid.focus_filter()   # Ctrl+F is the main window's (tested there)
     qtbot.keyClicks(view.grid.filter_edit, "acme")
     qtbot.waitUntil(lambda: view.grid.proxy.filter_text == "acme")
+    wait_loaded(qtbot, view.model)
     assert sorted(column_texts(view, DocCol.NUMBER)) == ["SC-0001", "SI-0001", "SI-0003"]
     view.grid.filter_edit.clear()
     qtbot.keyClicks(view.grid.filter_edit, "credit acme")   # the type label and the company, both must match
     qtbot.waitUntil(lambda: view.grid.proxy.filter_text == "credit acme")
+    wait_loaded(qtbot, view.model)
     assert column_texts(view, DocCol.NUMBER) == ["SC-0001"]
     view.grid.filter_edit.clear()
     qtbot.keyClicks(view.grid.filter_edit, "1200")          # an amount as a user types it
     qtbot.waitUntil(lambda: view.grid.proxy.filter_text == "1200")
+    wait_loaded(qtbot, view.model)
     assert sorted(column_texts(view, DocCol.NUMBER)) == ["PI-0001", "SI-0003"]
     assert "of 5 rows" in view.panel.count_label.text()
 
@@ -106,6 +112,7 @@ def test_enter_opens_the_read_only_document_view_with_lines_totals_and_allocatio
                 if b.text().replace("&", "") in ("Save", "OK", "Delete")]
     dialog.findChildren(QDialogButtonBox)[0].button(QDialogButtonBox.StandardButton.Close).click()
     qtbot.waitUntil(lambda: not dialog.isVisible())
+    wait_loaded(qtbot, view.model)
     # The outstanding column followed the allocation too.
     assert dict(zip(column_texts(view, DocCol.NUMBER), column_texts(view, DocCol.OUTSTANDING),
                     strict=True))["SI-0001"] == "90.00"
@@ -137,4 +144,5 @@ def test_documents_model_passes_the_qt_model_tester(qtbot, qtmodeltester, compan
     view = make_view(qtbot, store)
     qtmodeltester.check(view.model, force_py=True)
     view.grid.sortByColumn(DocCol.OUTSTANDING, Qt.SortOrder.DescendingOrder)
+    wait_loaded(qtbot, view.model)
     qtmodeltester.check(view.model, force_py=True)

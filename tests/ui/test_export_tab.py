@@ -1,4 +1,5 @@
-"""The Export tab end to end against the Xero sandbox: select, right-click, Upload Data, see the result."""
+"""The Export tab end to end against the Xero sandbox: select, right-click, Upload Data, see the result; the
+three grids stacked in one view; Error Feedback counted, resolved and labelled; the selection kept."""
 
 from __future__ import annotations
 
@@ -7,14 +8,19 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QPushButton
 from sqlalchemy import select
 
 from kcc_desktop.context import AppContext
-from kcc_desktop.models import Company, ExportItem, NominalCode
+from kcc_desktop.ledger import service
+from kcc_desktop.models import Company, ExportItem, NominalCode, TaxCode
 from kcc_desktop.sync.mapping import NOMINAL, MappingService
 from kcc_desktop.sync.options import OptionsService
 from kcc_desktop.sync.queue import install_queue_listeners
+from kcc_desktop.views.export import ExportedCol
 from tests.helpers.connect import connect_store, open_package
+from tests.helpers.grids import references, wait_loaded, wait_tab
 from tests.helpers.ledger import build_ledger
 
 from .conftest import idle_after
@@ -22,10 +28,19 @@ from .conftest import idle_after
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-@pytest.fixture
-def tab(store, xero_sync_sandbox, qtbot):
+def make_tab(store, qtbot):
     from kcc_desktop.ui.export_tab import ExportTab
 
+    widget = ExportTab(AppContext(store))
+    qtbot.addWidget(widget)
+    widget.resize(1280, 800)
+    widget.show()
+    wait_tab(qtbot, widget)
+    return widget
+
+
+@pytest.fixture
+def tab(store, xero_sync_sandbox, qtbot):
     install_queue_listeners()
     connect_store(store)
     package = open_package(store)
@@ -34,10 +49,7 @@ def tab(store, xero_sync_sandbox, qtbot):
     mapping.fetch(package)
     mapping.apply_default_setup()
     build_ledger(store, invoices=3)
-    widget = ExportTab(AppContext(store))
-    qtbot.addWidget(widget)
-    widget.resize(1280, 800)
-    widget.show()
+    widget = make_tab(store, qtbot)
     yield widget
     idle_after(qtbot, widget)
 
@@ -55,11 +67,26 @@ def right_click(grid, qtbot, text):
     action.trigger()
 
 
+def from_button(button, text):
+    """Trigger the named entry of a toolbar button's drop-down menu, as a click on it would."""
+    action = next(a for a in button.menu().actions() if a.text().replace("&", "") == text)
+    assert action.isEnabled(), f"{text} is disabled"
+    action.trigger()
+
+
 def select_refs(grid, *refs):
     model = grid.source_model
     wanted = [i for i in model.ids() if model.row_data(i).reference in refs]
     grid.select_ids(wanted)
     return wanted
+
+
+def upload(tab, qtbot, *refs):
+    select_refs(tab.pending_grid, *refs)
+    with qtbot.waitSignal(tab.upload_finished, timeout=20000) as done:
+        right_click(tab.pending_grid, qtbot, "Upload Data")
+    wait_tab(qtbot, tab)
+    return done.args[0]
 
 
 def remote_numbers(xero, store):
@@ -77,26 +104,74 @@ def test_upload_from_the_context_menu_moves_rows_and_shows_ticks(tab, xero_sync_
         assert tab.busy and tab.progress.isVisible() and tab.cancel_action.isEnabled()
     summary = done.args[0]
     assert (summary.exported, summary.failed) == (6, 0)          # 2 invoices + their 2 customers and 2 items
-    qtbot.waitUntil(lambda: not tab.busy)
-    pending = {tab.pending_model.row_data(i).reference for i in tab.pending_model.ids()}
-    assert pending == {"SUPP", "SI-0003", "SC-0001", "PI-0001"}
+    wait_tab(qtbot, tab)
+    # The summary speaks of the selection, not of the whole queue.
+    assert tab.status_label.text().startswith("Upload Data: 2 of 2 selected exported, with 4 they needed first")
+    assert "still pending" not in tab.status_label.text()
+    assert references(tab.pending_model) == {"SUPP", "SI-0003", "SC-0001", "PI-0001"}
     exported = tab.exported_model
-    rows = {exported.row_data(i).reference: exported.row_data(i) for i in exported.ids()}
-    assert set(rows) == {"SI-0001", "SI-0002", "ACME", "BLOGGS", "W-100", "CHILD-1"}
+    assert references(exported) == {"SI-0001", "SI-0002", "ACME", "BLOGGS", "W-100", "CHILD-1"}
     r = exported.row_of(next(i for i in exported.ids() if exported.row_data(i).reference == "SI-0001"))
-    from PySide6.QtCore import Qt
-    assert not exported.data(exported.index(r, 0), Qt.ItemDataRole.DecorationRole).isNull()   # the green tick
+    # The green "seen" tick is the rightmost column of Exported Successfully.
+    header = tab.exported_grid.horizontalHeader()
+    rightmost = header.logicalIndex(header.count() - 1)
+    assert rightmost == ExportedCol.CONFIRMED and exported.headerData(rightmost, Qt.Orientation.Horizontal) == "Seen"
+    assert not exported.data(exported.index(r, rightmost), Qt.ItemDataRole.DecorationRole).isNull()
     assert sorted(remote_numbers(xero_sync_sandbox, store)) == ["SI-0001", "SI-0002"]
-    assert tab.pages.tabText(1).startswith("Exported Successfully (6)")
-    tab.pages.setCurrentIndex(1)
-    ARTIFACTS.mkdir(exist_ok=True)
-    tab.grab().save(str(ARTIFACTS / "export_tab.png"))
+    assert tab.panels[1].title_label.text() == "Exported Successfully (6)"
+    assert tab.panels[0].title_label.text() == "Pending Export (4)"
+
+
+def test_the_three_grids_are_stacked_in_one_resizable_view(tab):
+    """Pending at the top, Exported in the middle, Error Feedback at the bottom: all visible at once."""
+    assert [tab.splitter.widget(i) for i in range(3)] == list(tab.panels)
+    assert tab.splitter.orientation() == Qt.Orientation.Vertical
+    tops = [panel.mapTo(tab, panel.rect().topLeft()).y() for panel in tab.panels]
+    assert tops == sorted(tops) and all(grid.isVisible() for grid in tab.grids)
+    assert [p.title_label.text().split(" (")[0] for p in tab.panels] == [
+        "Pending Export", "Exported Successfully", "Error Feedback"]
+    # No blank band under the toolbar: the (hidden) progress bar sits in the toolbar's own row.
+    bar_bottom = tab.grid_actions_button.mapTo(tab, tab.grid_actions_button.rect().bottomLeft()).y()
+    assert tab.splitter.mapTo(tab, tab.splitter.rect().topLeft()).y() - bar_bottom < 12
+    sizes = tab.splitter.sizes()
+    tab.splitter.moveSplitter(sizes[0] + 60, 1)                   # the user drags the first handle down
+    assert tab.splitter.sizes()[0] > sizes[0]
+
+
+def give_reason(tab, qtbot, reason: str = "Entered in Xero by hand") -> None:
+    """Mark as Exported asks why: the user types a reason and presses OK."""
+    qtbot.waitUntil(lambda: tab.mark_reason_dialog is not None and tab.mark_reason_dialog.isVisible())
+    tab.mark_reason_dialog.setTextValue(reason)
+    tab.mark_reason_dialog.accept()
+
+
+def test_grid_actions_button_marks_as_exported_and_not_exported(tab, qtbot):
+    texts = [a.text().replace("&", "") for a in tab.grid_actions_button.menu().actions() if not a.isSeparator()]
+    assert texts == ["Copy selected rows", "Export grid to CSV…", "Refresh", "Mark as Exported",
+                     "Mark as Not Exported"]
+    select_refs(tab.pending_grid, "PI-0001")
+    from_button(tab.grid_actions_button, "Mark as Exported")
+    give_reason(tab, qtbot)
+    wait_tab(qtbot, tab)
+    exported = tab.exported_model
+    [row] = [exported.row_data(i) for i in exported.ids()]
+    assert row.reference == "PI-0001" and row.manual and not row.confirmed
+    assert tab.status_label.text().startswith("1 rows marked as exported by hand")
+    tab.exported_grid.select_ids([row.id])
+    assert not tab.goto_action.isEnabled()                         # never sent: nothing to open
+    from_button(tab.grid_actions_button, "Mark as Not Exported")
+    wait_tab(qtbot, tab)
+    assert exported.rowCount() == 0
+    assert "PI-0001" in references(tab.pending_model)
+    # The right-click menus keep them too.
+    select_refs(tab.pending_grid, "PI-0001")
+    right_click(tab.pending_grid, qtbot, "Mark as Exported")
+    give_reason(tab, qtbot)
+    wait_tab(qtbot, tab)
+    assert references(exported) == {"PI-0001"}
 
 
 def test_cancel_mid_upload_stops_after_the_batch_in_flight(store, xero_sync_sandbox, qtbot):
-    from kcc_desktop.ledger import service
-    from kcc_desktop.ui.export_tab import ExportTab
-
     install_queue_listeners()
     connect_store(store)
     package = open_package(store)
@@ -108,16 +183,13 @@ def test_cancel_mid_upload_stops_after_the_batch_in_flight(store, xero_sync_sand
     with store.transaction() as s:
         acme = s.scalar(select(Company).where(Company.code == "ACME"))
         sales = s.scalar(select(NominalCode.id).where(NominalCode.code == "4000"))
-        from kcc_desktop.models import TaxCode
         t1 = s.scalar(select(TaxCode.id).where(TaxCode.code == "T1"))
         for k in range(400):
             service.create_document(s, "sales_invoice", acme, f"BULK-{k:04d}", date(2026, 2, 1),
                                     [service.LineInput(Decimal(1), Decimal("10"), description="x",
                                                        nominal_id=sales, tax_code_id=t1)])
     xero_sync_sandbox.faults(latency=0.15)
-    tab = ExportTab(AppContext(store))
-    qtbot.addWidget(tab)
-    tab.show()
+    tab = make_tab(store, qtbot)
     tab.pending_grid.selectAll()
     total = tab.pending_model.rowCount()
     cancelled = []
@@ -132,7 +204,8 @@ def test_cancel_mid_upload_stops_after_the_batch_in_flight(store, xero_sync_sand
     summary = done.args[0]
     assert summary.cancelled and summary.failed == 0
     assert 55 <= summary.exported < total and summary.pending == total - summary.exported
-    qtbot.waitUntil(lambda: not tab.busy)
+    assert "not sent and still pending (cancelled)" in summary.text
+    wait_tab(qtbot, tab)
     assert tab.pending_model.rowCount() == summary.pending
     with store.session() as s:
         assert not s.scalars(select(ExportItem).where(ExportItem.status == "pending",
@@ -140,47 +213,113 @@ def test_cancel_mid_upload_stops_after_the_batch_in_flight(store, xero_sync_sand
     assert len(set(remote_numbers(xero_sync_sandbox, store))) == len(remote_numbers(xero_sync_sandbox, store))
 
 
-def test_a_missing_mapping_shows_a_feedback_row_that_opens_the_mapping_tab(tab, store, qtbot):
+def test_a_missing_mapping_shows_a_labelled_feedback_row_that_opens_the_mapping_tab(tab, store, qtbot):
     with store.session() as s:
         sales = s.scalar(select(NominalCode.id).where(NominalCode.code == "4000"))
     MappingService(store, "xero").set_mapping(NOMINAL, sales, None)
-    select_refs(tab.pending_grid, "SI-0003")
-    with qtbot.waitSignal(tab.upload_finished, timeout=20000):
-        right_click(tab.pending_grid, qtbot, "Upload Data")
-    qtbot.waitUntil(lambda: not tab.busy)
-    tab.pages.setCurrentIndex(2)
+    upload(tab, qtbot, "SI-0003")
     fb = tab.feedback_model
     rows = [fb.row_data(i) for i in fb.ids()]
     mapping_rows = [r for r in rows if r.nominal_code == "4000"]
     assert mapping_rows and "Mapping tab" in mapping_rows[0].advice
-    assert "SI-0003" in {tab.pending_model.row_data(i).reference for i in tab.pending_model.ids()}
+    # KCC's own finding, never passed off as the package's words.
+    row = fb.row_of(mapping_rows[0].id)
+    assert fb.data(fb.index(row, 2)).startswith("KCC pre-check: ")
+    assert fb.headerData(2, Qt.Orientation.Horizontal) == "Package message"
+    assert "SI-0003" in references(tab.pending_model)
     tab.feedback_grid.select_ids([mapping_rows[0].id])
     with qtbot.waitSignal(tab.open_mapping_requested) as opened:
         right_click(tab.feedback_grid, qtbot, "Open Mapping tab")
     assert opened.args == ["4000"]
-    tab.grab().save(str(ARTIFACTS / "export_tab_feedback.png"))
 
 
-def test_mark_as_exported_then_not_exported(tab, qtbot):
+def test_the_same_problem_twice_is_one_row_and_resolved_when_the_item_exports(tab, store, qtbot):
+    with store.session() as s:
+        sales = s.scalar(select(NominalCode.id).where(NominalCode.code == "4000"))
+    mapping = MappingService(store, "xero")
+    mapping.set_mapping(NOMINAL, sales, None)
+    for _run in range(2):
+        upload(tab, qtbot, "SI-0003")
+    fb = tab.feedback_model
+    rows = {fb.row_data(i).item: fb.row_data(i) for i in fb.ids()}
+    # The invoice and its two stock items (coded to 4000 too): one row each, counted, not a row a run.
+    assert {item: r.times for item, r in rows.items()} == {
+        "Invoice SI-0003": 2, "Stock Item W-100": 2, "Stock Item CHILD-1": 2}
+    r = fb.row_of(rows["Invoice SI-0003"].id)
+    assert fb.data(fb.index(r, 4)) == "2" and fb.data(fb.index(r, 5)) == "Open"
+    assert tab.panels[2].title_label.text() == "Error Feedback (open) (3)"
+    mapping.set_mapping(NOMINAL, sales, "200")                                 # the user fixes the mapping
+    summary = upload(tab, qtbot, "SI-0003")
+    assert summary.exported == 3                                               # with its two stock items
+    assert fb.rowCount() == 0                                                  # out of the open problems
+    tab.panels[2].show_resolved.setChecked(True)
+    wait_loaded(qtbot, fb)
+    rows = [fb.row_data(i) for i in fb.ids()]
+    assert len(rows) == 3 and all(r.resolved_at is not None for r in rows)
+    assert fb.data(fb.index(0, 5)).startswith("Resolved")
+
+
+def test_double_click_on_a_problem_shows_it_in_full(tab, store, qtbot):
+    with store.session() as s:
+        sales = s.scalar(select(NominalCode.id).where(NominalCode.code == "4000"))
+    MappingService(store, "xero").set_mapping(NOMINAL, sales, None)
+    upload(tab, qtbot, "SI-0003")
+    grid, fb = tab.feedback_grid, tab.feedback_model
+    [invoice] = [i for i in fb.ids() if fb.row_data(i).item == "Stock Item W-100"]
+    rect = grid.visualRect(grid.proxy.index(fb.row_of(invoice), 2))
+    qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())    # a double-click:
+    qtbot.mouseDClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())   # press, then press again
+    qtbot.waitUntil(lambda: tab.feedback_dialog is not None and tab.feedback_dialog.isVisible())
+    dialog = tab.feedback_dialog
+    row = fb.row_data(invoice)
+    assert dialog.message.toPlainText() == row.message and dialog.advice.toPlainText() == row.advice
+    assert any("KCC's own pre-check" in w.text() for w in dialog.findChildren(QLabel))
+    button = next(b for b in dialog.findChildren(QPushButton) if b.text() == "Map nominal 4000…")
+    with qtbot.waitSignal(tab.open_mapping_requested) as opened:
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert opened.args == ["4000"]
+
+
+def test_pre_check_keeps_the_selection(tab, qtbot):
+    wanted = select_refs(tab.pending_grid, "SI-0001", "SI-0003")
+    right_click(tab.pending_grid, qtbot, "Run Pre-Check")
+    wait_tab(qtbot, tab)
+    assert sorted(tab.pending_grid.selected_ids()) == sorted(wanted)
+    assert tab.status_label.text().startswith("Pre-check: 2 checked")
+    assert all(tab.pending_model.row_data(i).precheck for i in wanted)   # the Pre-check column is filled
+
+
+def test_verify_says_how_many_it_found(tab, xero_sync_sandbox, qtbot):
+    upload(tab, qtbot, "SI-0001")
+    select_refs(tab.exported_grid, "SI-0001", "ACME")
+    with qtbot.waitSignal(tab.jobs.ended, timeout=20000):
+        right_click(tab.exported_grid, qtbot, "Verify")
+    wait_tab(qtbot, tab)
+    assert tab.status_label.text() == "Verify: 2 rows looked up in Xero: 2 found and ticked."
+
+
+def test_sorting_a_grid_keeps_the_selection_and_never_reads_on_the_gui_thread(tab, qtbot):
+    wanted = select_refs(tab.pending_grid, "SI-0002", "PI-0001")
+    tab.pending_grid.sortByColumn(4, Qt.SortOrder.DescendingOrder)   # Amount, as a header click
+    assert tab.pending_model.is_loading                              # ordered on a worker thread
+    wait_loaded(qtbot, tab.pending_model)
+    amounts = [tab.pending_model.row_data(i).amount for i in tab.pending_model.ids()]
+    assert [a for a in amounts if a is not None] == sorted((a for a in amounts if a is not None), reverse=True)
+    assert sorted(tab.pending_grid.selected_ids()) == sorted(wanted)
+
+
+def test_mark_as_exported_asks_why_first(tab, qtbot):
     select_refs(tab.pending_grid, "PI-0001")
     right_click(tab.pending_grid, qtbot, "Mark as Exported")
     qtbot.waitUntil(lambda: tab.mark_reason_dialog is not None and tab.mark_reason_dialog.isVisible())
     tab.mark_reason_dialog.setTextValue("   ")                      # a reason is required
     tab.mark_reason_dialog.accept()
+    wait_tab(qtbot, tab)
     assert "reason" in tab.status_label.text() and tab.exported_model.rowCount() == 0
     right_click(tab.pending_grid, qtbot, "Mark as Exported")
-    qtbot.waitUntil(lambda: tab.mark_reason_dialog.isVisible())
-    tab.mark_reason_dialog.setTextValue("Entered in Xero by hand")
-    tab.mark_reason_dialog.accept()
-    exported = tab.exported_model
-    [row] = [exported.row_data(i) for i in exported.ids()]
-    assert row.reference == "PI-0001" and row.manual and not row.confirmed
-    tab.pages.setCurrentIndex(1)
-    tab.exported_grid.select_ids([row.id])
-    assert not tab.goto_action.isEnabled()                         # never sent: nothing to open
-    right_click(tab.exported_grid, qtbot, "Mark as Not Exported")
-    assert exported.rowCount() == 0
-    assert "PI-0001" in {tab.pending_model.row_data(i).reference for i in tab.pending_model.ids()}
+    give_reason(tab, qtbot)
+    wait_tab(qtbot, tab)
+    assert references(tab.exported_model) == {"PI-0001"}
 
 
 def test_pending_grid_exports_to_csv(tab, tmp_path):
@@ -198,14 +337,15 @@ def test_a_matched_existing_contact_is_shown_so_and_undo_match_puts_it_back(tab,
     acme = next(i for i in tab.pending_model.ids() if tab.pending_model.row_data(i).reference == "ACME")
     assert ExportService(tab.ctx.store).upload([acme], open_package(tab.ctx.store)).ok
     tab.refresh()
+    wait_tab(qtbot, tab)   # the grids load off the GUI thread
     exported = tab.exported_model
     [row] = [exported.row_data(i) for i in exported.ids()]
     assert row.reference == "ACME" and row.matched
     assert exported.index(exported.row_of(row.id), ExportedCol.HOW).data() == "Matched existing"
-    tab.pages.setCurrentIndex(1)
     tab.exported_grid.select_ids([row.id])
 
     right_click(tab.exported_grid, qtbot, "Undo Match")
+    wait_tab(qtbot, tab)
 
     assert exported.rowCount() == 0 and "1 back in Pending Export" in tab.status_label.text()
     with tab.ctx.store.session() as s:

@@ -17,6 +17,7 @@ from kcc_desktop.ui.import_models import ImportCol
 from kcc_desktop.ui.import_tab import ImportTab
 from tests.helpers.books import export_books
 from tests.helpers.connect import open_package
+from tests.helpers.grids import wait_loaded
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 ON = date(2026, 2, 1)
@@ -33,6 +34,7 @@ def idle(tab: ImportTab, qtbot, action) -> None:
     """Trigger (or run) ``action`` and wait until the tab's worker has finished and the grid refreshed."""
     with qtbot.waitSignal(tab.busy_changed, timeout=20000, check_params_cb=lambda busy: not busy):
         action()
+    wait_loaded(qtbot, tab.model)
 
 
 def row_of(tab: ImportTab, text: str, column: ImportCol = ImportCol.INVOICES) -> int:
@@ -184,10 +186,12 @@ def test_filter_sort_and_export_csv(qtbot, qtmodeltester, books, tmp_path):
 
     tab.grid.filter_edit.setText("supplier")
     tab.grid.apply_filter()
+    wait_loaded(qtbot, tab.model)   # filtered on a worker thread
     assert tab.grid.proxy.rowCount() == 1 and cell(tab, 0, ImportCol.REFERENCE) == "Cheque 7"
     tab.grid.filter_edit.clear()
     tab.grid.apply_filter()
     tab.grid.sortByColumn(ImportCol.AMOUNT, Qt.SortOrder.AscendingOrder)
+    wait_loaded(qtbot, tab.model)
     assert [cell(tab, r, ImportCol.INVOICES) for r in range(2)] == ["PI-0001", "SI-0001"]  # 30.00 < 85.61
 
     path = tab.on_export_csv_triggered(str(tmp_path / "payments.csv"))

@@ -22,6 +22,7 @@ from kcc_desktop.ui.documents_view import DocCol, DocumentsView
 from kcc_desktop.ui.errors import ErrorReporter
 from kcc_desktop.ui.main_window import MainWindow
 from kcc_desktop.ui.trial_balance import TrialBalanceView
+from tests.helpers.grids import wait_loaded
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -43,20 +44,23 @@ def menu_titles(window):
 def test_opens_on_the_company_file_with_menus_and_status_bar(qtbot, company, tmp_db_path):
     store, _ = company
     window = open_window(qtbot, store)
-    assert str(tmp_db_path) in window.company_label.text()
+    assert window.company_label.text() == f"File: {tmp_db_path.name}"
+    assert str(tmp_db_path) in window.company_label.toolTip()          # the whole path, on hovering
     assert tmp_db_path.name in window.windowTitle()
     assert menu_titles(window) == ["File", "Actions", "Accounts", "View", "Help"]
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Export", "Import", "Mapping",
                                                                              "Documents"]
     assert window.select_tab("Documents")
     documents = window.current_tab()
-    assert isinstance(documents, DocumentsView) and documents.model.rowCount() == 5
+    assert isinstance(documents, DocumentsView)
+    wait_loaded(qtbot, documents.model)
+    assert documents.model.rowCount() == 5
     # The Actions menu holds the tab's own QAction object, not a copy.
     assert documents.open_action in window.actions_menu.actions()
     window.set_connection_status("Xero: Demo Company (UK)", True)
     window.set_last_sync(datetime(2025, 3, 1, 9, 30, tzinfo=UTC))
-    assert "Xero: Demo Company (UK)" in window.connection_label.text()
-    assert window.last_sync_label.text().startswith("Last sync: 01/03/2025")
+    assert "Xero: Demo Company (UK)" in window.connection_label.full_text   # elided to fit, whole on hovering
+    assert window.last_sync_label.full_text.startswith("Last sync: 01/03/2025")
     named = list(window.findChildren(QAction))  # every widget a user reaches has a name
     assert named and documents.grid.accessibleName() and documents.grid.filter_edit.accessibleName()
 
@@ -74,6 +78,7 @@ def test_f5_refreshes_and_ctrl_f_focuses_the_filter(qtbot, company):
                                                    stock_item_id=1)])
     documents.grid.setFocus()
     qtbot.keyClick(documents.grid, Qt.Key.Key_F5)
+    wait_loaded(qtbot, documents.model)
     assert documents.model.rowCount() == 6
     qtbot.keyClick(documents.grid, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     assert QApplication.focusWidget() is documents.grid.filter_edit
@@ -85,7 +90,8 @@ def test_f5_refreshes_and_ctrl_f_focuses_the_filter(qtbot, company):
     assert documents.grid.selected_count() == 1
     qtbot.keyClick(documents.grid, Qt.Key.Key_Delete)
     window.refresh_action.trigger()
-    assert documents.model.rowCount() == 6
+    wait_loaded(qtbot, documents.model)
+    assert documents.model.unfiltered_count() == 6 and documents.model.rowCount() == 1   # still filtered
 
 
 def test_layout_and_last_tab_survive_a_restart_and_reset(qtbot, company):
@@ -197,13 +203,14 @@ def test_file_import_documents_good_file_then_bad_file(qtbot, company, tmp_path,
                    "sales_invoice,SI-0101,2025-04-02,ACME,W-100,2,25.00,T1\n"
                    "sales_invoice,SI-0102,not a date,ACME,W-100,1,25.00,T1\n", encoding="utf-8")
     chosen = iter([str(good), str(bad)])
-    monkeypatch.setattr("kcc_desktop.ui.main_window.QFileDialog.getOpenFileName",
+    monkeypatch.setattr("kcc_desktop.ui.file_menu.QFileDialog.getOpenFileName",
                         lambda *a, **k: (next(chosen), "CSV files (*.csv)"))
     import_action = window.import_documents_action
     assert import_action in window.file_menu.actions()
     import_action.trigger()   # File → Import Documents…
     qtbot.waitUntil(lambda: getattr(window, "last_message", None) is not None and window.last_message.isVisible())
     assert "Imported 1 documents" in window.last_message.text()
+    wait_loaded(qtbot, documents.model)
     assert "SI-0100" in [documents.model.row_data(i).number for i in documents.model.ids()]
     window.last_message.close()
     window.last_message = None
@@ -212,6 +219,7 @@ def test_file_import_documents_good_file_then_bad_file(qtbot, company, tmp_path,
     qtbot.waitUntil(lambda: window.last_message is not None and window.last_message.isVisible())
     box = window.last_message
     assert "Nothing was imported from bad.csv" in box.text() and "Row 3" in box.informativeText()
+    wait_loaded(qtbot, documents.model)
     assert documents.model.rowCount() == 6   # SI-0101 was good, yet nothing of a bad file is written
     box.close()
 
@@ -335,7 +343,8 @@ def test_command_line_opens_the_window_on_the_db_file(qtbot, company, tmp_db_pat
         window = _show_window(ctx, reporter, opened)
         qtbot.waitExposed(window)
         assert reporter.parent_widget is window and not ctx.demo
-        assert window.company_label.text() == f"Company file: {tmp_db_path}"
+        assert window.company_label.toolTip() == f"Company file: {tmp_db_path}"
+        wait_loaded(qtbot, window.tab("Documents").model)
         assert window.tab("Documents").model.rowCount() == 5
         assert window.findChild(QLabel, "demo_banner") is None
     finally:
@@ -355,9 +364,11 @@ def test_demo_flag_opens_the_demo_books_connected_to_the_sandbox(qtbot, tmp_path
         window = opened["window"]
         assert window.findChild(QLabel, "demo_banner") is not None
         assert "Sandbox" in menu_titles(window)
-        assert window.connection_label.text() == "● Xero sandbox — connected"
+        qtbot.waitUntil(lambda: window.connection_label.full_text.endswith(" — connected"))
+        assert window.connection_label.full_text.startswith("● Xero sandbox")
+        wait_loaded(qtbot, window.tab("Documents").model)
         assert window.tab("Documents").model.rowCount() > 0
-        assert str(tmp_path / "data" / "demo") in window.company_label.text()
+        assert str(tmp_path / "data" / "demo") in window.company_label.toolTip()
     finally:
         _close_opened(opened)
 
@@ -370,7 +381,7 @@ def test_file_new_makes_a_company_file_with_the_standard_chart_and_opens_it(qtbo
     window = open_window(qtbot, store)
     path = tmp_path / "books" / "new company.sqlite"
     path.parent.mkdir()
-    monkeypatch.setattr("kcc_desktop.ui.main_window.QFileDialog.getSaveFileName",
+    monkeypatch.setattr("kcc_desktop.ui.file_menu.QFileDialog.getSaveFileName",
                         lambda *a, **k: (str(path), "Company files (*.sqlite)"))
     assert window.new_company_action in window.file_menu.actions()
 
@@ -379,7 +390,7 @@ def test_file_new_makes_a_company_file_with_the_standard_chart_and_opens_it(qtbo
     [new] = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
     try:
         assert new is not window and path.exists()
-        assert new.company_label.text() == f"Company file: {path}"
+        assert new.company_label.toolTip() == f"Company file: {path}"   # the label shows the name, the tip the path
         with new.ctx.store.session() as s:
             assert s.scalar(select(NominalCode).where(NominalCode.code == "4000")) is not None
         assert new.tab("Documents").model.rowCount() == 0

@@ -84,7 +84,7 @@ def connect_and_fetch(qtbot, tab: MappingTab) -> None:
     assert "accounts fetched" in tab.status_label.text() and "connected to Demo Company (UK)" in tab.status_label.text()
 
 
-def test_connect_fetch_apply_defaults_edit_and_audit_on_the_demo(qtbot, xero_sync_sandbox, demo_store):
+def test_connect_fetch_apply_defaults_edit_and_audit_on_the_demo(qtbot, qtlog, xero_sync_sandbox, demo_store):
     tab = make_tab(qtbot, demo_store)
     connect_and_fetch(qtbot, tab)
 
@@ -100,7 +100,9 @@ def test_connect_fetch_apply_defaults_edit_and_audit_on_the_demo(qtbot, xero_syn
     assert shown("7502", NominalColumns.MAPPED) == "489 — Telephone & Internet (OVERHEADS)"
     assert shown("4905", NominalColumns.MAPPED) == "" and shown("4905", NominalColumns.STATUS) == "Not mapped"
     assert "map it by hand" in shown("4905", NominalColumns.WHY) or "map it by hand" in tab.messages.toPlainText()
-    assert shown("1001", NominalColumns.STATUS) == NEVER_EXPORTED
+    assert shown("1001", NominalColumns.STATUS) == "Stays in KCC"     # short in the grid, in full on hovering
+    assert grid.proxy.data(cell(grid, model, "1001", NominalColumns.STATUS), Qt.ItemDataRole.ToolTipRole) == (
+        NEVER_EXPORTED)
     assert not (grid.proxy.flags(cell(grid, model, "1001", NominalColumns.MAPPED)) & Qt.ItemFlag.ItemIsEnabled)
     assert "Apply Default Setup:" in tab.messages.toPlainText()
     assert "5000 → 300: Same name" in tab.messages.toPlainText()
@@ -124,6 +126,9 @@ def test_connect_fetch_apply_defaults_edit_and_audit_on_the_demo(qtbot, xero_syn
     qtbot.keyClick(completer_popup, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: shown("4905", NominalColumns.MAPPED) == "260 — Other Revenue (REVENUE)")
     assert shown("4905", NominalColumns.STATUS) == "Mapped"
+    assert "Mapped 4905 Carriage and Delivery to 260 — Other Revenue (REVENUE)." in tab.messages.toPlainText()
+    # Each grid has its own editor: Qt has nothing to complain about (it did on every edit).
+    assert not [r.message for r in qtlog.records if "commitData" in r.message]
     with demo_store.session() as s:
         m = s.scalar(select(Mapping).where(Mapping.category == NOMINAL,
                                            Mapping.local_id == nominal_ids(demo_store)["4905"]))
@@ -270,7 +275,7 @@ def test_one_action_each_shared_by_the_button_and_every_grid_menu(qtbot, store):
     tab = make_tab(qtbot, store)
     button = [a for a in tab.actions_button.menu().actions() if not a.isSeparator()]
     assert button == [tab.connect_action, tab.settings_action, tab.paste_action, tab.fetch_action,
-                      tab.check.action, tab.apply_defaults_action, tab.audit_action]
+                      tab.check.action, tab.apply_defaults_action, tab.audit_action, tab.export_csv_action]
     for grid in tab.grids:
         in_menu = [a for a in grid.build_context_menu().actions() if a in button]
         assert in_menu == button
@@ -293,6 +298,27 @@ def test_show_nominal_selects_the_row_to_map(qtbot, store):
     assert [tab.nominal_model.row_data(i)[NOMINAL].local_code for i in tab.nominal_grid.selected_ids()] == ["4905"]
 
 
+def test_apply_default_setup_never_maps_across_classes_and_says_why(qtbot, xero_sync_sandbox, demo_store):
+    """The walk-through: 7200 Electricity and 7500 Office Costs went to Other Revenue, 2300 Customer
+    Prepayments to Accounts Payable. Costs go to cost accounts only; a prepayment never to payables or tax."""
+    tab = make_tab(qtbot, demo_store)
+    connect_and_fetch(qtbot, tab)
+    with qtbot.waitSignal(tab.defaults_applied):
+        menu_action(tab, "Apply Default Setup").trigger()
+
+    def shown(code, col):
+        return tab.nominal_grid.proxy.data(cell(tab.nominal_grid, tab.nominal_model, code, col)) or ""
+
+    for code in ("7100", "7200", "7500"):
+        mapped = shown(code, NominalColumns.MAPPED)
+        assert mapped == "" or mapped.endswith(("(OVERHEADS)", "(EXPENSE)", "(DIRECTCOSTS)")), (code, mapped)
+        assert "REVENUE" not in mapped and "SALES" not in mapped
+    prepayments = shown("2300", NominalColumns.MAPPED)
+    assert not any(word in prepayments for word in ("Payable", "VAT", "Tax")), prepayments
+    assert shown("4000", NominalColumns.MAPPED).endswith(("(REVENUE)", "(SALES)"))
+    # Each suggestion says how it was made, naming the class it had to fit.
+    assert "an expense account" in shown("7502", NominalColumns.WHY)
+    assert "an income account" in shown("4000", NominalColumns.WHY)
 def test_check_connection_lists_what_would_stop_an_upload_in_a_dialog(qtbot, xero_sync_sandbox, store):
     from kcc_desktop.sync.options import OptionsService
     from kcc_desktop.sync.queue import install_queue_listeners

@@ -115,3 +115,23 @@ def test_trial_balance_model_passes_the_qt_model_tester(qtbot, qtmodeltester, co
     store, _ = company
     _window, view = open_screen(qtbot, store)
     qtmodeltester.check(view.model, force_py=True)
+
+
+def test_the_demo_company_never_shows_negative_stock(qtbot, tmp_path):
+    """The walk-through found Stock with a credit balance on the demo's trial balance: it now opens with
+    stock on hand (and the capital that paid for it), so selling never takes stock below nothing."""
+    from kcc_desktop.demo.company import build_demo
+    from kcc_desktop.store import open_store
+
+    store = open_store(tmp_path / "demo.sqlite")
+    try:
+        with store.transaction() as s:
+            build_demo(s, documents=400, seed=11)
+        window, view = open_screen(qtbot, store)
+        rows = {row[0]: row for row in shown(view)}
+        assert rows["1001"][2] and not rows["1001"][3]            # Stock: a debit, never a credit
+        assert rows["3000"][3]                                      # the opening capital
+        assert view.status_label.text().endswith(": balanced.")
+        window.close()
+    finally:
+        store.close()

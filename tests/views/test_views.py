@@ -78,7 +78,7 @@ def test_record_payment_keeps_the_guard_and_writes_nothing_when_refused(books):
     OptionsService(store).update(enabled=True)
     with pytest.raises(LedgerError, match="Acme Tools Ltd"):
         record_payment(store, acme, bank, Decimal("10.00"), date(2025, 4, 1))
-    payment_id = record_payment(store, bloggs, bank, Decimal("10.00"), date(2025, 4, 1), "Cash")
+    payment_id = record_payment(store, bloggs, bank, Decimal("10.00"), date(2025, 4, 1), "Cash").payment_id
     with store.session() as s:
         payments = s.scalars(select(Payment)).all()
     assert [(p.id, p.company_id, p.amount, p.kind) for p in payments] == [

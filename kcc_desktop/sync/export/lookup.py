@@ -21,14 +21,15 @@ from ...models import (
     utcnow,
 )
 from .. import payloads as pl
+from ..target import Target
 from .rules import DOC_TYPES
 
 
-def save_link(s: Session, provider: str, object_type: str, object_id: int, remote_id: str, number: str) -> None:
-    link = pl.remote_link(s, provider, object_type, object_id)
+def save_link(s: Session, target: Target, object_type: str, object_id: int, remote_id: str, number: str) -> None:
+    link = pl.remote_link(s, target.provider, object_type, object_id, target.tenant_id)
     if link is None:
-        s.add(RemoteLink(provider=provider, object_type=object_type, object_id=object_id, remote_id=remote_id,
-                         remote_number=number or ""))
+        s.add(RemoteLink(provider=target.provider, tenant_id=target.tenant_id, object_type=object_type,
+                         object_id=object_id, remote_id=remote_id, remote_number=number or ""))
     else:
         link.remote_id, link.remote_number, link.linked_at = remote_id, number or "", utcnow()
 
@@ -37,7 +38,7 @@ def lookup(s: Session, package: AccountingPackage, item: ExportItem) -> tuple[st
     """(remote id, number) of the object in the package, found by number, name or code; None if absent."""
     if item.item_type in DOC_TYPES:
         doc = get_required(s, Document, item.object_id)
-        contact = pl.remote_link(s, package.provider, ItemType.COMPANY, doc.company_id)
+        contact = pl.remote_link(s, package.provider, ItemType.COMPANY, doc.company_id, item.tenant_id)
         # Bill and supplier credit numbers are per supplier: another supplier's document is not ours.
         per_supplier = item.item_type in (ItemType.PURCHASE_INVOICE, ItemType.PURCHASE_CREDIT)
         wanted = contact.remote_id if contact is not None and per_supplier else ""
@@ -58,9 +59,10 @@ def lookup(s: Session, package: AccountingPackage, item: ExportItem) -> tuple[st
     return None   # a payment cannot be looked up by number
 
 
-def sent_against(s: Session, provider: str, item_type: str, object_id: int) -> str:
+def sent_against(s: Session, target: Target, item_type: str, object_id: int) -> str:
     """What the package holds that points at this company or stock item ("3 documents"), or ""."""
-    docs = select(RemoteLink.object_id).where(RemoteLink.provider == provider,
+    docs = select(RemoteLink.object_id).where(RemoteLink.provider == target.provider,
+                                              RemoteLink.tenant_id == target.tenant_id,
                                               RemoteLink.object_type.in_([t.value for t in DOC_TYPES]))
     if item_type == ItemType.COMPANY:
         n = s.scalar(select(func.count()).select_from(Document).where(Document.company_id == object_id,

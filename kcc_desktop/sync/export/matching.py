@@ -38,12 +38,13 @@ from ...connectors.base import (
     Result,
     TransientError,
 )
-from ...models import Company, ExportItem, ItemType, MatchState, StockItem
+from ...models import Company, ExportItem, FeedbackSource, ItemType, MatchState, StockItem
 from ...store import Store
 from .. import payloads as pl
 from ..options import OptionsService
 from ..org_rules import OrganisationRules, archived_refusal
 from ..org_settings import cached_settings, save_settings
+from ..target import Target
 from .outcomes import Outcomes
 from .planning import ObjectKey
 from .rules import StopRun
@@ -123,7 +124,7 @@ def _contacts(s: Session, package: AccountingPackage, ctx: pl.PayloadContext, ou
             log.info("Company %s matched %s's existing contact %s", item.reference, out.pkg_name, contact.name)
         else:
             refused = archived_refusal(out.pkg_name, contact)
-            out.fail(s, item.id, [refused.message], advice=refused.advice)
+            out.fail(s, item.id, [refused.message], advice=refused.advice, source=FeedbackSource.KCC)
             out.step(1)
     return done
 
@@ -161,17 +162,17 @@ def organisation_rules(store: Store, package: AccountingPackage) -> Organisation
     return OrganisationRules(settings, package.provider, authorised=OptionsService(store).load().create_authorised)
 
 
-def follow_merged(s: Session, provider: str, rules: OrganisationRules, links: dict[ObjectKey, str]) -> int:
+def follow_merged(s: Session, target: Target, rules: OrganisationRules, links: dict[ObjectKey, str]) -> int:
     """Companies linked to a contact since merged in the package now link to the one it became."""
     moved = 0
     for (item_type, object_id), remote_id in list(links.items()):
-        target = rules.settings.merged_into(remote_id) if item_type == ItemType.COMPANY and remote_id else ""
-        if not target:
+        into = rules.settings.merged_into(remote_id) if item_type == ItemType.COMPANY and remote_id else ""
+        if not into:
             continue
-        link = pl.remote_link(s, provider, item_type, object_id)
+        link = pl.remote_link(s, target.provider, item_type, object_id, target.tenant_id)
         if link is not None:
-            link.remote_id = target
-        links[(item_type, object_id)] = target
+            link.remote_id = into
+        links[(item_type, object_id)] = into
         moved += 1
     if moved:
         s.commit()

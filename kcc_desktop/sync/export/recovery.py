@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ...connectors.base import ConnectionRequired, ConnectorError, PaymentIn, Result, make_stamp
-from ...models import Allocation, ExportItem, ExportStatus, ItemType
+from ...models import Allocation, ExportItem, ExportStatus, FeedbackSource, ItemType
 from .lookup import lookup
 from .rules import CONSECUTIVE_FAILURES, SAVE_EVERY, StopRun, not_answering
 
@@ -118,7 +118,7 @@ class Recovery:
             if item is None or f.item_id not in mine:
                 continue
             if f.error:
-                self.run.out.fail(s, f.item_id, [f.error], keep_key=True,
+                self.run.out.fail(s, f.item_id, [f.error], keep_key=True, source=FeedbackSource.KCC,
                                   advice=f"{self.run.pkg_name} could not say whether it already has this. Upload "
                                          "Data again later: it is looked up again, never created twice.")
             elif f.hit is not None:

@@ -37,6 +37,8 @@ SENT_KEYS: set[str] = set()
 
 @dataclass
 class Summary:
+    """What one Upload Data did. The text speaks of the selection: what was asked for, what went with it."""
+
     exported: int = 0
     failed: int = 0
     held: int = 0          # not sent because something they need failed
@@ -48,6 +50,8 @@ class Summary:
     sign_in_needed: bool = False   # stopped because the sign-in is missing, revoked or made elsewhere
     exported_ids: list[int] = field(default_factory=list)
     failed_ids: list[int] = field(default_factory=list)
+    held_ids: list[int] = field(default_factory=list)
+    selected_ids: set[int] = field(default_factory=set)   # what the user selected (dependencies come on top)
 
     @property
     def ok(self) -> bool:
@@ -55,16 +59,41 @@ class Summary:
 
     @property
     def text(self) -> str:
-        parts = [f"{self.exported:,} exported"]
-        if self.failed:
-            parts.append(f"{self.failed:,} failed (see Error Feedback)")
-        if self.held:
-            parts.append(f"{self.held:,} held back")
+        chosen = self.selected_ids
+        if not chosen:   # nothing was selected (a run over ids it was handed): counts only
+            parts = [f"{self.exported:,} exported"]
+            if self.failed:
+                parts.append(f"{self.failed:,} failed (see Error Feedback)")
+            if self.held:
+                parts.append(f"{self.held:,} held back")
+            if self.elsewhere:
+                parts.append(f"{self.elsewhere:,} being sent from another desk")
+            if self.cancelled:
+                parts.append("cancelled")
+            text = ", ".join(parts) + "."
+            return f"{self.stopped} {text}" if self.stopped else text
+        went = len(chosen.intersection(self.exported_ids))
+        failed = len(chosen.intersection(self.failed_ids))
+        held = len(chosen.intersection(self.held_ids))
+        extra = self.exported - went
+        text = f"{went:,} of {len(chosen):,} selected exported"
+        if extra:
+            text += f", with {extra:,} they needed first (customers, suppliers, stock items, invoices)"
+        if failed:
+            text += f"; {failed:,} failed (see Error Feedback)"
+        if held:
+            text += f"; {held:,} held back by a problem with what they need"
         if self.elsewhere:
-            parts.append(f"{self.elsewhere:,} being sent from another desk")
-        if self.cancelled:
-            parts.append("cancelled")
-        text = ", ".join(parts) + f"; {self.pending:,} still pending."
+            text += f"; {self.elsewhere:,} being sent from another desk"
+        not_sent = len(chosen) - went - failed - held - self.elsewhere
+        if not_sent > 0:
+            text += f"; {not_sent:,} not sent and still pending" + (" (cancelled)" if self.cancelled else "")
+        elif self.cancelled:
+            text += " (cancelled)"
+        extra_failed = self.failed - failed
+        if extra_failed > 0:
+            text += f"; {extra_failed:,} of what they needed failed (see Error Feedback)"
+        text += "."
         return f"{self.stopped} {text}" if self.stopped else text
 
     def as_dict(self) -> dict[str, Any]:

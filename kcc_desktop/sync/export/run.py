@@ -1,5 +1,6 @@
-"""One Upload Data run: plan (dependencies first), then phase by phase, recovery first, then fresh batches
-with a few requests in flight. The rules are in this package's docstring; this is their machinery.
+"""One Upload Data run: round by round (the first small, so the first request leaves at once), each round
+planned (dependencies first), then phase by phase, recovery first, then fresh batches with a few requests
+in flight. The rules are in this package's docstring; this is their machinery.
 
 Threads: the run's own thread owns the session; pipeline threads only call the package (plain payloads
 in, plain Results out). Results are saved in the order the batches were sent.
@@ -30,14 +31,15 @@ from ...connectors.base import (
     make_stamp,
 )
 from ...connectors.provider import Provider
-from ...models import Allocation, Company, Document, ExportItem, ExportStatus, ItemType, StockItem
+from ...models import Allocation, Company, Document, ExportItem, ExportStatus, FeedbackSource, ItemType, StockItem
 from ...store import Store
 from .. import payloads as pl
 from ..gil import chunks, yield_gil
+from ..target import Target
 from .claims import Claims
 from .matching import follow_merged, match_existing, organisation_rules
 from .outcomes import Outcomes
-from .planning import Plan, known_links, make_plan
+from .planning import Plan, Planner, known_links
 from .recovery import Recovery
 from .rules import BATCH_FAMILY, OTHERS_PATIENCE, PIPELINE, REPLAY_WINDOW, SENT_KEYS, Progress, StopRun, Summary
 from .sending import Batch, call_package
@@ -49,9 +51,10 @@ class UploadRun:
     """One upload: plan, then phase by phase, recovery first, then fresh batches."""
 
     def __init__(self, store: Store, package: AccountingPackage, progress: Progress, cancel: threading.Event, *,
-                 clock: Callable[[], datetime], salt: str,
+                 target: Target, clock: Callable[[], datetime], salt: str,
                  after_send: Callable[[list[int]], None] | None = None) -> None:
         self.store = store
+        self.target = target
         self.clock = clock
         self.salt = salt            # per company file, so two files never send the same idempotency key
         self.after_send = after_send
@@ -70,23 +73,31 @@ class UploadRun:
     def execute(self, ids: list[int]) -> Summary:
         started = getattr(self.package, "request_count", 0)
         with self.store.session() as s:
-            self.plan: Plan = make_plan(s, self.provider, ids)
-            s.commit()
-            self.total = self.plan.total
+            planner = Planner(s, self.target, ids)
+            self.plan: Plan = planner.plan
+            self.total = len(planner.selection)
             self.ctx = pl.PayloadContext.load(self.store, self.provider)
-            self.out = Outcomes(self.provider, self.pkg_name, self.clock, self.plan.links, self.ctx.nominals,
+            self.out = Outcomes(self.target, self.pkg_name, self.clock, self.plan.links, self.ctx.nominals,
                                 self._step)
+            self.out.summary.selected_ids = set(planner.selection)
             self._report("Starting")
-            log.info("Upload Data to %s: %d selected, %d with what they need", self.pkg_name, len(ids), self.total)
+            log.info("Upload Data to %s: %d selected", self.pkg_name, len(ids))
             self.recovery = Recovery(self)
             try:
                 with self.claims:
                     try:
-                        for phase in self.plan.phases:
+                        for round_ids in planner.rounds():
                             if self.cancel.is_set():
                                 self.out.summary.cancelled = True
                                 break
-                            self._phase(s, phase)
+                            phases = planner.plan_round(s, round_ids)
+                            s.commit()
+                            self.total = len(planner.selection)
+                            for phase in phases:
+                                if self.cancel.is_set():
+                                    self.out.summary.cancelled = True
+                                    break
+                                self._phase(s, phase)
                     except BaseException:
                         s.rollback()   # its row locks go before the claims are let go
                         raise
@@ -95,11 +106,14 @@ class UploadRun:
                 self.out.summary.stopped = str(exc)
                 self.out.summary.sign_in_needed = exc.sign_in
             self.out.summary.pending = s.scalar(select(func.count()).select_from(ExportItem).where(
+                ExportItem.provider == self.target.provider, ExportItem.tenant_id == self.target.tenant_id,
                 ExportItem.status == ExportStatus.PENDING)) or 0
         summary = self.out.summary
         summary.requests = getattr(self.package, "request_count", 0) - started
         self._report(summary.text)
-        log.info("Upload Data to %s finished: %s (%d requests)", self.pkg_name, summary.text, summary.requests)
+        log.info("Upload Data to %s finished: %d exported, %d failed, %d held back, %d still pending (%d requests, "
+                 "%d items with what they needed). %s", self.pkg_name, summary.exported, summary.failed, summary.held,
+                 summary.pending, summary.requests, self.total, summary.text)
         return summary
 
     def _report(self, text: str) -> None:
@@ -115,13 +129,13 @@ class UploadRun:
     def _phase(self, s: Session, ids: list[int]) -> None:
         self._wait_for_others(s, {d for i in ids for d in self.plan.deps.get(i, []) if d in self.elsewhere})
         # What other desks exported since the plan was made: their companies and items are there now.
-        self.plan.links.update(known_links(s, self.provider))
+        self.plan.links.update(known_links(s, self.target))
         kind = s.scalar(select(ExportItem.item_type).where(ExportItem.id == ids[0])) if ids else None
         if kind not in (None, ItemType.COMPANY, ItemType.STOCK_ITEM) and self.ctx.rules is None:
             # Documents and allocations are checked against the organisation's settings (matching.py).
             self.ctx.rules = organisation_rules(self.store, self.package)
             if self.ctx.rules is not None:
-                follow_merged(s, self.provider, self.ctx.rules, self.plan.links)
+                follow_merged(s, self.target, self.ctx.rules, self.plan.links)
         ready = []
         for item_id in ids:
             deps = self.plan.deps.get(item_id, [])
@@ -319,7 +333,7 @@ class UploadRun:
                 self.out.fail(s, i, error.messages)
         elif isinstance(error, TransientError | MalformedResponse):
             for i in sendable:   # outcome unknown: keep the key, the next run replays or looks up
-                self.out.fail(s, i, [str(error)], keep_key=True,
+                self.out.fail(s, i, [str(error)], keep_key=True, source=FeedbackSource.KCC,
                               advice="The connection failed while sending. Upload Data again: what arrived "
                                      "will be found, not created twice.")
             s.commit()
@@ -355,7 +369,8 @@ class UploadRun:
                                             "Mark as Exported to clear it from the queue.")
                 payloads[item.id] = self.payload(s, item, obj)
             except pl.PayloadProblem as exc:
-                self.out.fail(s, item.id, [exc.message], advice=exc.advice, nominal_code=exc.nominal_code)
+                self.out.fail(s, item.id, [exc.message], advice=exc.advice, nominal_code=exc.nominal_code,
+                              source=FeedbackSource.KCC)
                 self._step(1)
         return payloads, [i.id for i in items if i.id in payloads]
 
@@ -380,7 +395,7 @@ class UploadRun:
                 return pl.contact_payload(self.ctx, obj, key, remote_id)
             return pl.item_payload(self.ctx, obj, key, remote_id)
         if item.item_type == ItemType.PREPAYMENT_ALLOCATION:
-            inv = pl.remote_link(s, self.provider, obj.document.kind, obj.document_id)
+            inv = pl.remote_link(s, self.provider, obj.document.kind, obj.document_id, self.target.tenant_id)
             if inv is None:
                 raise pl.PayloadProblem(f"Invoice {obj.document.number} is not in {self.pkg_name} yet.",
                                         "Upload the invoice first (select it too), then this allocation.")

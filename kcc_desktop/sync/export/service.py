@@ -1,4 +1,9 @@
-"""The Export tab's and the ``export`` command's service: Upload Data, Mark as (Not) Exported, Verify, Goto."""
+"""The Export tab's and the ``export`` command's service: Upload Data, Mark as (Not) Exported, Verify, Goto.
+
+Everything here works on the connection's target (package and organisation): its own pending and
+exported rows, its own package ids. ``prepare`` readies the queue for it (after a switch, everything that
+package has not had yet becomes pending there).
+"""
 
 from __future__ import annotations
 
@@ -17,8 +22,10 @@ from .. import payloads as pl
 from ..audit import audit, os_user
 from ..gil import chunks
 from ..own_uploads import file_key
-from ..queue import install_queue_listeners
+from ..queue import install_queue_listeners, prepare_target
+from ..target import Target, package_target
 from .lookup import lookup, save_link, sent_against
+from .outcomes import resolve_feedback
 from .rules import DOC_TYPES, Progress, Summary
 from .run import UploadRun
 
@@ -50,16 +57,26 @@ class ExportService:
 
     # --- upload ---------------------------------------------------------------------------------------
 
+    def prepare(self) -> Target:
+        """The connection's target, its queue made ready (see ``queue.prepare_target``)."""
+        with self.store.transaction() as s:
+            return prepare_target(s)
+
     def upload(self, item_ids: Iterable[int], package: AccountingPackage, progress: Progress | None = None,
                cancel: threading.Event | None = None) -> Summary:
+        target = self.prepare()
+        if target.provider != package.provider:
+            raise ValueError(f"The connection is to {target.label}, but the package given is {package.provider}.")
         run = UploadRun(self.store, package, progress or (lambda d, t, s: None), cancel or threading.Event(),
-                        clock=self.clock, salt=self.key_salt(), after_send=self.after_send)
+                        target=target, clock=self.clock, salt=self.key_salt(), after_send=self.after_send)
         return run.execute(list(item_ids))
 
     def pending_ids(self) -> list[int]:
+        target = self.prepare()
         with self.store.session() as s:
-            return list(s.scalars(select(ExportItem.id).where(ExportItem.status == ExportStatus.PENDING)
-                                  .order_by(ExportItem.id)))
+            return list(s.connection().execute(select(ExportItem.id).where(
+                ExportItem.provider == target.provider, ExportItem.tenant_id == target.tenant_id,
+                ExportItem.status == ExportStatus.PENDING).order_by(ExportItem.id)).scalars())
 
     def key_salt(self) -> str:
         """A random id per company file, so two files never send the same idempotency key."""
@@ -77,34 +94,43 @@ class ExportService:
                                      "the package by hand\"); the reason goes in the audit trail.")
         who = os_user() if user is None else user
         now = self.clock()
+        target = self.prepare()
         n = 0
+        ids = list(item_ids)
         with self.store.transaction() as s:
-            for chunk in chunks(list(item_ids)):
+            for chunk in chunks(ids):
                 rows = s.execute(select(ExportItem.id, ExportItem.item_type, ExportItem.reference).where(
-                    ExportItem.id.in_(chunk), ExportItem.status == ExportStatus.PENDING)).tuples().all()
+                    ExportItem.id.in_(chunk), ExportItem.provider == target.provider,
+                    ExportItem.tenant_id == target.tenant_id, ExportItem.status == ExportStatus.PENDING)
+                    ).tuples().all()
                 if not rows:
                     continue
-                n += s.connection().execute(update(ExportItem).where(ExportItem.id.in_([r[0] for r in rows]),
+                marked = [r[0] for r in rows]
+                n += s.connection().execute(update(ExportItem).where(ExportItem.id.in_(marked),
                                                         ExportItem.status == ExportStatus.PENDING)
                                .values(status=ExportStatus.EXPORTED, marked_manually=True, confirmed=False,
                                        exported_at=now, attempt_key=None, marked_by=who,
                                        mark_reason=reason)).rowcount
+                resolve_feedback(s, marked, now)
                 for _id, item_type, reference in rows:
                     audit(s, f"Mark as Exported: {ItemType(item_type).label} {reference}".strip(),
                           old="pending", new="exported (by hand, never sent)", reason=reason, user=who)
-        log.info("Mark as Exported: %d rows marked by hand (never sent) by %s", n, who)
+        log.info("Mark as Exported: %d rows marked by hand for %s (never sent) by %s", n, target.label, who)
         return n
 
     def mark_not_exported(self, item_ids: Iterable[int]) -> int:
         """Back to pending, only for rows marked by hand (sent rows stay: the package has them)."""
+        target = self.prepare()
         n = 0
         with self.store.transaction() as s:
             for chunk in chunks(list(item_ids)):
-                rows = s.scalars(select(ExportItem).where(ExportItem.id.in_(chunk),
-                                                          ExportItem.status == ExportStatus.EXPORTED,
-                                                          ExportItem.marked_manually.is_(True))).all()
+                rows = s.scalars(select(ExportItem).where(
+                    ExportItem.id.in_(chunk), ExportItem.provider == target.provider,
+                    ExportItem.tenant_id == target.tenant_id, ExportItem.status == ExportStatus.EXPORTED,
+                    ExportItem.marked_manually.is_(True))).all()
                 for row in rows:
                     queued = s.scalar(select(ExportItem.id).where(
+                        ExportItem.provider == target.provider, ExportItem.tenant_id == target.tenant_id,
                         ExportItem.item_type == row.item_type, ExportItem.object_id == row.object_id,
                         ExportItem.status == ExportStatus.PENDING))
                     audit(s, f"Mark as Not Exported: {ItemType(row.item_type).label} {row.reference}".strip(),
@@ -125,21 +151,27 @@ class ExportService:
         documents have been sent against since: they sit on that record in the package."""
         done: list[int] = []
         kept: dict[int, str] = {}
+        target = self.prepare()
+        if target.provider != provider:
+            raise ValueError(f"The connection is to {target.label}, but the package given is {provider}.")
         with self.store.transaction() as s:
             for chunk in chunks(list(item_ids)):
                 rows = s.scalars(select(ExportItem).where(ExportItem.id.in_(chunk),
+                                                          ExportItem.provider == target.provider,
+                                                          ExportItem.tenant_id == target.tenant_id,
                                                           ExportItem.status == ExportStatus.EXPORTED,
                                                           ExportItem.match_state == MatchState.MATCHED)).all()
                 for row in rows:
-                    used = sent_against(s, provider, row.item_type, row.object_id)
+                    used = sent_against(s, target, row.item_type, row.object_id)
                     if used:
                         kept[row.id] = (f"{used} sent against it are on that record in the package; it stays "
                                         "linked")
                         continue
-                    link = pl.remote_link(s, provider, row.item_type, row.object_id)
+                    link = pl.remote_link(s, target.provider, row.item_type, row.object_id, target.tenant_id)
                     if link is not None:
                         s.delete(link)
                     queued = s.scalar(select(ExportItem).where(
+                        ExportItem.provider == target.provider, ExportItem.tenant_id == target.tenant_id,
                         ExportItem.item_type == row.item_type, ExportItem.object_id == row.object_id,
                         ExportItem.status == ExportStatus.PENDING))
                     if queued is not None:   # a newer change is queued: that entry creates it
@@ -157,15 +189,19 @@ class ExportService:
 
     def verify(self, item_ids: Iterable[int], package: AccountingPackage,
                cancel: threading.Event | None = None) -> tuple[int, int]:
-        """Looks exported rows up in the package; ticks (and links) the ones found. Returns (found, missing)."""
+        """Looks the target's exported rows up in the package; ticks (and links) the ones found, unticks the
+        ones missing. Rows exported to another package are never touched. Returns (found, missing)."""
         found = missing = 0
-        provider = package.provider
+        target = self.prepare()
+        if target.provider != package.provider:
+            raise ValueError(f"The connection is to {target.label}, but the package given is {package.provider}.")
         for item_id in item_ids:
             if cancel is not None and cancel.is_set():
                 break
             with self.store.transaction() as s:
                 item = s.get(ExportItem, item_id)
-                if item is None or item.status != ExportStatus.EXPORTED:
+                if (item is None or item.status != ExportStatus.EXPORTED or item.provider != target.provider
+                        or item.tenant_id != target.tenant_id):
                     continue
                 hit = lookup(s, package, item)
                 if hit is None:
@@ -177,14 +213,17 @@ class ExportService:
                 item.confirmed = True
                 item.remote_id = remote_id
                 item.remote_number = number or item.remote_number
-                save_link(s, provider, item.item_type, item.object_id, remote_id, item.remote_number)
-        log.info("Verify: %d found in %s, %d missing", found, provider, missing)
+                save_link(s, target, item.item_type, item.object_id, remote_id, item.remote_number)
+        log.info("Verify: %d found in %s, %d missing", found, target.label, missing)
         return found, missing
 
     def goto_url(self, item_id: int, package: AccountingPackage) -> str | None:
-        """The web address of an exported document in the package (None for what has no page)."""
+        """The web address of an exported document in the package (None for what has no page, or for a
+        row exported to another package or organisation: its id means nothing to this one)."""
         with self.store.session() as s:
             item = s.get(ExportItem, item_id)
             if item is None or item.item_type not in DOC_TYPES or not item.remote_id:
+                return None
+            if (item.provider, item.tenant_id) != tuple(package_target(package)):
                 return None
             return package.document_url(DocKind(item.item_type), item.remote_id)

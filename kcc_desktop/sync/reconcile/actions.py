@@ -41,6 +41,7 @@ from .. import payloads as pl
 from ..audit import audit, os_user
 from ..export.lookup import save_link
 from ..own_uploads import file_key
+from ..target import Target
 from . import snapshot
 
 log = logging.getLogger(__name__)
@@ -109,10 +110,12 @@ class ReconcileActions:
         with self.store.transaction() as s:
             item = get_required(s, ExportItem, item_id)
             label, was = _item_label(item), f"exported ({item.remote_id or 'by hand'})"
-            queued = s.scalar(select(ExportItem.id).where(ExportItem.item_type == item.item_type,
+            queued = s.scalar(select(ExportItem.id).where(ExportItem.provider == item.provider,
+                                                          ExportItem.tenant_id == item.tenant_id,
+                                                          ExportItem.item_type == item.item_type,
                                                           ExportItem.object_id == item.object_id,
                                                           ExportItem.status == ExportStatus.PENDING))
-            link = pl.remote_link(s, self.provider, item.item_type, item.object_id)
+            link = pl.remote_link(s, self.provider, item.item_type, item.object_id, item.tenant_id)
             if link is not None:
                 s.delete(link)
             if item.marked_manually and queued is None:
@@ -121,7 +124,8 @@ class ReconcileActions:
             elif item.marked_manually:
                 s.delete(item)
             elif queued is None:
-                s.add(ExportItem(item_type=item.item_type, object_id=item.object_id, action="create",
+                s.add(ExportItem(provider=item.provider, tenant_id=item.tenant_id, item_type=item.item_type,
+                                 object_id=item.object_id, action="create",
                                  status=ExportStatus.PENDING, reference=item.reference,
                                  company_name=item.company_name, doc_date=item.doc_date, amount=item.amount,
                                  currency=item.currency))
@@ -241,7 +245,8 @@ class ReconcileActions:
             assert doc is not None
             if result.remote_id and result.remote_id != item.remote_id:
                 item.remote_id, item.remote_number = result.remote_id, result.remote_number or item.remote_number
-                save_link(s, self.provider, item.item_type, doc.id, result.remote_id, item.remote_number)
+                save_link(s, Target(self.provider, item.tenant_id), item.item_type, doc.id, result.remote_id,
+                          item.remote_number)
             item.confirmed = True
             snapshot.record(s, self.provider, item.item_type, doc, package_total=result.total, source=source,
                             reissues=reissues)

@@ -44,6 +44,7 @@ from ...store import Store
 from ..export.rules import DOC_TYPES
 from ..org_settings import cached_settings
 from ..own_uploads import file_key
+from ..target import pending_for, read_target
 from . import snapshot
 from .report import Action, Balance, Report, Row, Status, money
 
@@ -140,9 +141,11 @@ class Reconciler:
     # --- the ledger's side ------------------------------------------------------------------------
 
     def _ledger(self, s: Session, date_from: date | None, date_to: date | None) -> list[_Ledger]:
+        target = read_target(s)   # what this package and organisation had; another's rows are not compared
         q = (select(ExportItem, Document).join(Document, (Document.id == ExportItem.object_id)
                                                & (Document.kind == ExportItem.item_type))
-             .where(ExportItem.status == ExportStatus.EXPORTED, ExportItem.item_type.in_([t.value for t in DOC_TYPES]))
+             .where(ExportItem.provider == target.provider, ExportItem.tenant_id == target.tenant_id,
+                    ExportItem.status == ExportStatus.EXPORTED, ExportItem.item_type.in_([t.value for t in DOC_TYPES]))
              .order_by(Document.date, Document.number, ExportItem.id)
              .options(selectinload(Document.lines).selectinload(DocumentLine.nominal),
                       selectinload(Document.lines).selectinload(DocumentLine.tax_code),
@@ -155,7 +158,7 @@ class Reconciler:
         for item, doc in s.execute(q).tuples():
             latest[(item.item_type, doc.id)] = (item, doc)   # the newest exported row of each document
         self.queued = set(s.execute(select(ExportItem.item_type, ExportItem.object_id).where(
-            ExportItem.status == ExportStatus.PENDING, ExportItem.item_type.in_(
+            pending_for(target), ExportItem.item_type.in_(
                 [*(t.value for t in DOC_TYPES), ItemType.PREPAYMENT_ALLOCATION.value]))).tuples())
         links = self._links(s, [d.id for _, d in latest.values()])
         due = _outstanding(s, [d for _, d in latest.values()])

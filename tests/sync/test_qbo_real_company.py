@@ -122,7 +122,7 @@ def test_check_lists_what_a_real_company_would_refuse(qbo_exporting, qbo_sync_sa
                                         "tax": "T1"}], day=closed + timedelta(days=1),
               number="WEB-ORDER-2026-0000123")                   # 22 characters: one more than QuickBooks keeps
 
-    assert main(["--db", str(tmp_db_path), "check", "--json"]) == 1
+    assert main(["--db", store.label, "check", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     codes = {p["code"]: p for p in report["problems"]}
     assert {"lock_date", "numbers_not_kept", "number_too_long", "undeposited_funds_unmapped"} <= set(codes)
@@ -146,7 +146,7 @@ def test_check_names_multicurrency_off_for_foreign_documents(qbo_exporting, tmp_
         service.create_document(s, "sales_invoice", euro, "EU-1", date(2026, 6, 1),
                                 [service.LineInput(quantity=Decimal(1), unit_price=Decimal(9), description="x",
                                                    nominal_id=n, tax_code_id=t1)])
-    assert main(["--db", str(tmp_db_path), "check", "--json"]) == 1
+    assert main(["--db", store.label, "check", "--json"]) == 1
     codes = {p["code"] for p in json.loads(capsys.readouterr().out)["problems"]}
     assert "package_multicurrency_off" in codes
 

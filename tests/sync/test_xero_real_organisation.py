@@ -46,7 +46,7 @@ def test_check_names_each_problem_and_export_sends_nothing_xero_refuses(
                                    Plan="STARTER")
     before = xero_sync_sandbox.stats()["by_status"].get("400", 0)
 
-    assert main(["--db", str(tmp_db_path), "check", "--json"]) == 1
+    assert main(["--db", store.label, "check", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
 
     assert report["ok"] is False
@@ -57,7 +57,7 @@ def test_check_names_each_problem_and_export_sends_nothing_xero_refuses(
     assert "SI-0004" in problems["plan_limit"]["message"]
     assert all(p["advice"] for p in report["problems"])
 
-    assert main(["--db", str(tmp_db_path), "export", "--all", "--json"]) == 1   # some held back, as checked
+    assert main(["--db", store.label, "export", "--all", "--json"]) == 1   # some held back, as checked
     capsys.readouterr()
 
     assert xero_sync_sandbox.stats()["by_status"].get("400", 0) == before   # nothing sent that Xero refused

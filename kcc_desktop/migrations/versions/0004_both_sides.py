@@ -1,13 +1,13 @@
 """a company that is both customer and supplier
 
 Revision ID: 0002_both_sides
-Revises: 0003_matched_existing
+Revises: 0002_matched_existing
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0002_both_sides'
-down_revision = '0003_matched_existing'
+down_revision = '0002_matched_existing'
 branch_labels = None
 depends_on = None
 

@@ -7,10 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QObject, QTimer, QUrl, Slot
 from sqlalchemy import select
 
 from kcc_desktop.context import AppContext
-from kcc_desktop.models import Company, ExportItem, NominalCode
+from kcc_desktop.models import Company, ExportItem, NominalCode, utcnow
 from kcc_desktop.sync.mapping import NOMINAL, MappingService
 from kcc_desktop.sync.options import OptionsService
 from kcc_desktop.sync.queue import install_queue_listeners
@@ -179,3 +180,204 @@ def test_pending_grid_exports_to_csv(tab, tmp_path):
     path = tab.on_export_csv_triggered(str(tmp_path / "pending.csv"))
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("Type,Reference,Company / Description") and len(lines) == 11
+
+
+# --- what the user sees, and every action by every route (issue 20) ---------------------------------------
+
+def _roles(model, ref, column):
+    """What the grid draws in ``column`` for the row ``ref``: text, icon, colour, tooltip."""
+    from PySide6.QtCore import Qt
+
+    row = model.row_of(next(i for i in model.ids() if model.row_data(i).reference == ref))
+    index = model.index(row, column)
+    role = Qt.ItemDataRole
+    return (model.data(index, role.DisplayRole), model.data(index, role.DecorationRole),
+            model.data(index, role.ForegroundRole), model.data(index, role.ToolTipRole))
+
+
+def test_the_green_tick_is_drawn_on_confirmed_rows_only(tab, qtbot):
+    from PySide6.QtGui import QColor
+
+    from kcc_desktop.ui.export_models import GREEN, ExportedCol
+
+    select_refs(tab.pending_grid, "PI-0001")
+    right_click(tab.pending_grid, qtbot, "Mark as Exported")            # by hand: never sent
+    select_refs(tab.pending_grid, "SI-0001")
+    with qtbot.waitSignal(tab.upload_finished, timeout=20000):
+        right_click(tab.pending_grid, qtbot, "Upload Data")            # sent: the package confirms it
+    qtbot.waitUntil(lambda: not tab.busy)
+    model = tab.exported_model
+    text, icon, colour, tip = _roles(model, "SI-0001", ExportedCol.CONFIRMED)
+    assert text == "Yes" and icon is not None and not icon.isNull()
+    assert QColor(colour) == QColor(GREEN) and tip == "Confirmed by the accounting package"
+    text, icon, colour, tip = _roles(model, "PI-0001", ExportedCol.CONFIRMED)
+    assert text == "" and icon is None and colour is None
+    assert tip.startswith("Marked as exported by hand: not confirmed")
+    assert _roles(model, "PI-0001", ExportedCol.HOW)[0] == "Marked by hand"
+    assert _roles(model, "SI-0001", ExportedCol.HOW)[0] == "Sent"
+    # nothing but the Confirmed column carries an icon
+    assert all(_roles(model, ref, c)[1] is None for ref in ("SI-0001", "PI-0001") for c in ExportedCol
+               if c != ExportedCol.CONFIRMED)
+
+
+SEED_MESSAGE = "A validation exception occurred Account code or ID must be specified"
+
+
+def test_the_packages_account_code_message_shows_its_advice_and_link(tab, store, qtbot):
+    """The seed's message as Xero words it, recorded by the upload's own bookkeeping, as the user reads
+    it in Error Feedback: the message kept as it came, the advice naming the nominal, in link blue, and
+    Open Mapping tab taking them to that nominal."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor
+
+    from kcc_desktop.sync.export.outcomes import Outcomes
+    from kcc_desktop.ui.export_models import FeedbackCol
+
+    with store.transaction() as s:
+        item = s.scalars(select(ExportItem).where(ExportItem.reference == "SI-0001")).one()
+        nominals = {n.id: (n.code, n.name, n.kind) for n in s.scalars(select(NominalCode))}
+        Outcomes("xero", "Xero", utcnow, {}, nominals, lambda _n: None).fail(s, item.id, [SEED_MESSAGE])
+    tab.refresh()
+    tab.pages.setCurrentIndex(2)
+    fb = tab.feedback_model
+    qtbot.waitUntil(lambda: fb.rowCount() == 1)
+    index = fb.index(0, FeedbackCol.ADVICE)
+    advice = fb.data(index, Qt.ItemDataRole.DisplayRole)
+    assert advice == ("Nominal 4000 Sales - Products has no Xero account to post to. Map it in the Mapping "
+                      "tab (Open Mapping tab), then Upload Data again.")
+    assert fb.data(index, Qt.ItemDataRole.ToolTipRole) == advice
+    assert QColor(fb.data(index, Qt.ItemDataRole.ForegroundRole)) == QColor("#1565c0")   # the link's blue
+    assert fb.data(fb.index(0, FeedbackCol.MESSAGE), Qt.ItemDataRole.DisplayRole) == SEED_MESSAGE
+    assert fb.data(fb.index(0, FeedbackCol.ITEM), Qt.ItemDataRole.DisplayRole) == "Invoice SI-0001"
+    tab.feedback_grid.select_ids([fb.ids()[0]])
+    with qtbot.waitSignal(tab.open_mapping_requested) as opened:
+        right_click(tab.feedback_grid, qtbot, "Open Mapping tab")
+    assert opened.args == ["4000"]
+
+
+@pytest.mark.parametrize("route", ["Actions button", "right-click menu"])
+def test_every_action_works_from_the_actions_button_and_the_right_click_menu(tab, store, qtbot, tmp_path, route):
+    from PySide6.QtGui import QDesktopServices
+
+    from tests.helpers.menus import choose_from_button, choose_from_context_menu
+
+    def choose(grid, text):
+        if route == "Actions button":
+            choose_from_button(qtbot, tab.actions_button, text)
+        else:
+            choose_from_context_menu(qtbot, grid, text)
+
+    def pending_refs():
+        return {tab.pending_model.row_data(i).reference for i in tab.pending_model.ids()}
+
+    # Pending Export: Run Pre-Check, Mark as Exported, Upload Data
+    select_refs(tab.pending_grid, "SI-0003")
+    with qtbot.waitSignal(tab.busy_changed, check_params_cb=lambda busy: not busy, timeout=20000):
+        choose(tab.pending_grid, "Run Pre-Check")
+    assert tab.status_label.text().startswith("Pre-check: 1 checked")
+    select_refs(tab.pending_grid, "PI-0001")
+    choose(tab.pending_grid, "Mark as Exported")
+    assert "PI-0001" not in pending_refs()
+    select_refs(tab.pending_grid, "SI-0001")
+    with qtbot.waitSignal(tab.upload_finished, timeout=20000) as done:
+        choose(tab.pending_grid, "Upload Data")
+    assert done.args[0].exported >= 1 and "SI-0001" not in pending_refs()
+    qtbot.waitUntil(lambda: not tab.busy)
+
+    # Exported Successfully: Goto Document, Verify, Mark as Not Exported
+    tab.pages.setCurrentIndex(1)
+    exported = tab.exported_model
+    select_refs(tab.exported_grid, "SI-0001")
+    opened = []
+
+    class Browser(QObject):
+        @Slot(QUrl)
+        def open(self, url):
+            opened.append(url.toString())
+
+    browser = Browser()
+    for scheme in ("http", "https"):
+        QDesktopServices.setUrlHandler(scheme, browser, "open")
+    try:
+        choose(tab.exported_grid, "Goto Document")
+    finally:
+        for scheme in ("http", "https"):
+            QDesktopServices.unsetUrlHandler(scheme)
+    with store.session() as s:
+        remote = s.scalars(select(ExportItem.remote_id).where(ExportItem.reference == "SI-0001",
+                                                              ExportItem.item_type == "sales_invoice")).one()
+    assert len(opened) == 1 and remote in opened[0]
+    with qtbot.waitSignal(tab.busy_changed, check_params_cb=lambda busy: not busy, timeout=20000):
+        choose(tab.exported_grid, "Verify")
+    assert tab.status_label.text() == "Verify: 1 found in the package and ticked."
+    select_refs(tab.exported_grid, "PI-0001")
+    choose(tab.exported_grid, "Mark as Not Exported")
+    assert "PI-0001" in pending_refs()
+    assert "PI-0001" not in {exported.row_data(i).reference for i in exported.ids()}
+
+    # Error Feedback: Open Mapping tab
+    with store.session() as s:
+        sales = s.scalar(select(NominalCode.id).where(NominalCode.code == "4000"))
+    MappingService(store, "xero").set_mapping(NOMINAL, sales, None)
+    select_refs(tab.pending_grid, "SI-0002")
+    tab.pages.setCurrentIndex(0)
+    with qtbot.waitSignal(tab.upload_finished, timeout=20000):
+        choose(tab.pending_grid, "Upload Data")
+    qtbot.waitUntil(lambda: not tab.busy)
+    tab.pages.setCurrentIndex(2)
+    fb = tab.feedback_model
+    tab.feedback_grid.select_ids([i for i in fb.ids() if fb.row_data(i).nominal_code == "4000"][:1])
+    with qtbot.waitSignal(tab.open_mapping_requested) as asked:
+        choose(tab.feedback_grid, "Open Mapping tab")
+    assert asked.args == ["4000"]
+
+
+def test_grid_actions_copy_export_and_refresh(tab, store, qtbot, tmp_path):
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication, QFileDialog
+
+    from tests.helpers.menus import choose_from_button
+
+    select_refs(tab.pending_grid, "SI-0002")
+    QGuiApplication.clipboard().clear()
+    choose_from_button(qtbot, tab.grid_actions_button, "Copy selected rows")
+    copied = QGuiApplication.clipboard().text().splitlines()
+    assert copied[0].startswith("Type\tReference") and len(copied) == 2 and "SI-0002" in copied[1]
+
+    target = tmp_path / "pending.csv"
+    answered = []
+
+    def answer_the_dialog():
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, QFileDialog):
+            QTimer.singleShot(20, answer_the_dialog)
+            return
+        dialog.selectFile(str(target))
+        dialog.accept()
+        answered.append(dialog)
+
+    QTimer.singleShot(0, answer_the_dialog)
+    choose_from_button(qtbot, tab.grid_actions_button, "Export grid to CSV…")
+    qtbot.waitUntil(target.exists, timeout=5000)
+    lines = target.read_text(encoding="utf-8").splitlines()
+    assert answered and len(lines) == tab.pending_model.rowCount() + 1 and lines[0].startswith("Type,Reference")
+
+    before = tab.pending_model.rowCount()
+    build_ledger_more(store)
+    assert tab.pending_model.rowCount() == before                     # not re-read by itself
+    choose_from_button(qtbot, tab.grid_actions_button, "Refresh")
+    qtbot.waitUntil(lambda: tab.pending_model.rowCount() == before + 1, timeout=5000)
+
+
+def build_ledger_more(store):
+    """One more invoice, written as another desk would (straight into the company file)."""
+    from kcc_desktop.ledger import service
+    from kcc_desktop.models import TaxCode
+
+    with store.transaction() as s:
+        acme = s.scalar(select(Company).where(Company.code == "ACME"))
+        sales = s.scalar(select(NominalCode.id).where(NominalCode.code == "4000"))
+        t1 = s.scalar(select(TaxCode.id).where(TaxCode.code == "T1"))
+        service.create_document(s, "sales_invoice", acme, "SI-LATE", date(2026, 2, 1),
+                                [service.LineInput(Decimal(1), Decimal("10"), description="x",
+                                                   nominal_id=sales, tax_code_id=t1)])

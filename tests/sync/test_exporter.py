@@ -338,3 +338,53 @@ def test_a_killed_export_process_loses_nothing_and_creates_nothing_twice(xero_ex
     assert summary.failed == 0 and summary.pending == 0
     numbers = [d["InvoiceNumber"] for d in remote_docs(xero_sync_sandbox, package)]
     assert sorted(numbers) == sorted(set(numbers)) == sorted(ledger_totals(store))
+
+
+def _cos_and_stock_documents(store) -> None:
+    """A sale and a bill each with a line coded straight to cost of sale (5100) and one to stock (1001), on
+    top of ``build_ledger``'s stock-item lines (whose cost of sale the ledger posts itself)."""
+    with store.transaction() as s:
+        n = {x.code: x.id for x in s.scalars(select(NominalCode))}
+        t1 = s.scalar(select(TaxCode.id).where(TaxCode.code == "T1"))
+        acme = s.scalar(select(Company).where(Company.code == "ACME"))
+        supp = s.scalar(select(Company).where(Company.code == "SUPP"))
+
+        def coded(nominal, price):
+            return service.LineInput(Decimal(1), Decimal(price), description=f"coded to {nominal}",
+                                     nominal_id=n[nominal], tax_code_id=t1)
+
+        service.create_document(s, "sales_invoice", acme, "SI-COS", date(2026, 3, 2),
+                                [coded("5100", "40.00"), coded("1001", "15.00")])
+        service.create_document(s, "purchase_invoice", supp, "PI-COS", date(2026, 3, 2),
+                                [coded("5100", "12.00"), coded("1001", "8.00")])
+
+
+def test_cost_of_sale_and_stock_never_reach_xero(xero_exporting, xero_sync_sandbox):
+    """Issue 20: a full export of lines coded to cost of sale and to stock, and of stock items (whose cost
+    of sale the ledger posts): nothing of either in Xero. Such lines go to the default sales or purchase
+    account, the items are untracked, and Xero is sent nothing but contacts, items and documents."""
+    store, package = xero_exporting
+    build_ledger(store, invoices=2)
+    _cos_and_stock_documents(store)
+    svc = ExportService(store)
+    summary = svc.upload(svc.pending_ids(), package)
+    assert (summary.failed, summary.held, summary.pending) == (0, 0, 0), [f.message for f in feedback(store)]
+    docs = {d["InvoiceNumber"]: d for d in remote_docs(xero_sync_sandbox, package)}
+    assert {k: Decimal(str(d["Total"])) for k, d in docs.items()} == ledger_totals(store)
+    mapped = MappingService(store, "xero")
+    with store.session() as s:
+        sales, purchases = (mapped.resolve_nominal(s.scalar(select(NominalCode.id).where(NominalCode.code == c)))
+                            for c in ("4000", "5000"))
+    assert {line["AccountCode"] for line in docs["SI-COS"]["LineItems"]} == {sales}
+    assert {line["AccountCode"] for line in docs["PI-COS"]["LineItems"]} == {purchases}
+    used = {line["AccountCode"] for d in docs.values() for line in d["LineItems"]}
+    assert used and not used & {"630", "310", "1001", "5100"}   # Xero's inventory and cost of goods sold
+    token = package.tokens.access_token()
+    xero_items = xero_sync_sandbox.api("Items", package.tenant_id, token)["Items"]
+    assert sorted(i["Code"] for i in xero_items) == ["CHILD-1", "W-100"]
+    for item in xero_items:
+        assert item["IsTrackedAsInventory"] is False and not item.get("InventoryAssetAccountCode")
+        assert not item.get("PurchaseDetails", {}).get("COGSAccountCode")
+    writes = {k for k, n in xero_sync_sandbox.stats()["by_endpoint"].items()
+              if n and k.split(" ", 1)[0] in ("PUT", "POST") and "/api.xro/" in k}
+    assert writes and {k.rsplit("/", 1)[1] for k in writes} <= {"Contacts", "Items", "Invoices", "CreditNotes"}

@@ -25,7 +25,7 @@ from kcc_desktop.sync.export import ExportService
 from kcc_desktop.sync.export import rules as export_rules
 from kcc_desktop.sync.export.claims import LEASE
 from kcc_desktop.sync.mapping import NOMINAL, MappingService
-from tests.helpers.ledger import build_ledger
+from tests.helpers.ledger import add_cos_and_stock_documents, build_ledger
 
 
 def items(store, **where):
@@ -340,32 +340,13 @@ def test_a_killed_export_process_loses_nothing_and_creates_nothing_twice(xero_ex
     assert sorted(numbers) == sorted(set(numbers)) == sorted(ledger_totals(store))
 
 
-def _cos_and_stock_documents(store) -> None:
-    """A sale and a bill each with a line coded straight to cost of sale (5100) and one to stock (1001), on
-    top of ``build_ledger``'s stock-item lines (whose cost of sale the ledger posts itself)."""
-    with store.transaction() as s:
-        n = {x.code: x.id for x in s.scalars(select(NominalCode))}
-        t1 = s.scalar(select(TaxCode.id).where(TaxCode.code == "T1"))
-        acme = s.scalar(select(Company).where(Company.code == "ACME"))
-        supp = s.scalar(select(Company).where(Company.code == "SUPP"))
-
-        def coded(nominal, price):
-            return service.LineInput(Decimal(1), Decimal(price), description=f"coded to {nominal}",
-                                     nominal_id=n[nominal], tax_code_id=t1)
-
-        service.create_document(s, "sales_invoice", acme, "SI-COS", date(2026, 3, 2),
-                                [coded("5100", "40.00"), coded("1001", "15.00")])
-        service.create_document(s, "purchase_invoice", supp, "PI-COS", date(2026, 3, 2),
-                                [coded("5100", "12.00"), coded("1001", "8.00")])
-
-
 def test_cost_of_sale_and_stock_never_reach_xero(xero_exporting, xero_sync_sandbox):
     """Issue 20: a full export of lines coded to cost of sale and to stock, and of stock items (whose cost
     of sale the ledger posts): nothing of either in Xero. Such lines go to the default sales or purchase
     account, the items are untracked, and Xero is sent nothing but contacts, items and documents."""
     store, package = xero_exporting
     build_ledger(store, invoices=2)
-    _cos_and_stock_documents(store)
+    add_cos_and_stock_documents(store)
     svc = ExportService(store)
     summary = svc.upload(svc.pending_ids(), package)
     assert (summary.failed, summary.held, summary.pending) == (0, 0, 0), [f.message for f in feedback(store)]

@@ -34,7 +34,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "rounding": (["kcc_desktop/ledger/rounding.py"], ["tests/ledger/test_rounding.py"]),
     "payment_guard": (["kcc_desktop/sync/guard.py"], ["tests/ledger/test_payment_guard.py"]),
     "trial_balance": (["kcc_desktop/ledger/trial_balance.py"],
-                      ["tests/ledger/test_posting.py", "tests/ledger/test_trial_balance_cli.py"]),
+                      ["tests/ledger/test_trial_balance_range.py", "tests/ledger/test_posting.py"]),
     "postings": (["kcc_desktop/ledger/postings.py"],
                  ["tests/ledger/test_posting.py", "tests/ledger/test_payment_guard.py",
                   "tests/ledger/test_bulk_payments.py"]),

@@ -85,3 +85,17 @@ def test_the_command_prints_the_hand_worked_figures(books, company_db, capsys):
     out = json.loads(capsys.readouterr().out)
     assert {r["code"]: (D(r["debit"]), D(r["credit"])) for r in out["rows"]} == MARCH_FIGURES
     assert D(out["total_debit"]) == D(out["total_credit"]) == MARCH_TOTAL
+
+
+def test_balances_under_a_pound_keep_their_side(store):
+    """1 × 0.50 at 20 %: debtors 0.60 Dr, sales 0.50 Cr, VAT 0.10 Cr; nothing rounds to a side it is not on."""
+    with store.transaction() as s:
+        n, t = codes(s)
+        cust = add_company(s, "C1", "Acme Ltd")
+        L.create_document(s, "sales_invoice", cust, "INV-P", date(2026, 3, 5),
+                          [L.LineInput(D(1), D("0.50"), description="Sachet", nominal_id=n["4000"].id,
+                                       tax_code_id=t["T1"].id)])
+        tb = trial_balance(s)
+    assert {r.code: (r.debit, r.credit) for r in tb.rows} == {
+        "1100": (D("0.60"), D("0.00")), "2200": (D("0.00"), D("0.10")), "4000": (D("0.00"), D("0.50"))}
+    assert tb.total_debit == tb.total_credit == D("0.60")

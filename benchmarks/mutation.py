@@ -39,7 +39,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
                  ["tests/ledger/test_posting.py", "tests/ledger/test_payment_guard.py",
                   "tests/ledger/test_bulk_payments.py"]),
     "export_rules": (["kcc_desktop/sync/export/rules.py"],
-                     ["tests/sync/test_export_rules.py", "tests/sync/test_queue.py"]),
+                     ["tests/sync/test_export_rules.py"]),
     "export_queue": (["kcc_desktop/sync/queue.py"], ["tests/sync/test_queue.py"]),
     "payloads": (["kcc_desktop/sync/payloads.py"], ["tests/sync/test_payloads.py"]),
     "csv_import": (["kcc_desktop/ledger/csv_import.py", "kcc_desktop/ledger/csv_checks.py",

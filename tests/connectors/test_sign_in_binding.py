@@ -98,7 +98,8 @@ def test_a_token_is_never_sent_to_any_other_host(sandbox, store, tmp_db_path, mo
     with pytest.raises(ConnectionRequired, match="never sent to another address"):
         open_package(settings, TokenStore(), timeout=5).fetch_accounts()
 
-    assert all(secret not in request for secret in secrets_ for request in elsewhere.seen)
+    assert secrets_ and elsewhere.seen and all(secret not in request for secret in secrets_
+                                               for request in elsewhere.seen)
     assert not any("authorization:" in request.lower() for request in elsewhere.seen)
     assert not any("/api.xro/" in request or "/connect/token" in request for request in elsewhere.seen)
     # The sign-in itself is kept for its own address: pointing back there works at once.

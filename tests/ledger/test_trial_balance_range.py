@@ -99,3 +99,26 @@ def test_balances_under_a_pound_keep_their_side(store):
     assert {r.code: (r.debit, r.credit) for r in tb.rows} == {
         "1100": (D("0.60"), D("0.00")), "2200": (D("0.00"), D("0.10")), "4000": (D("0.00"), D("0.50"))}
     assert tb.total_debit == tb.total_credit == D("0.60")
+
+
+def test_rows_come_in_code_order_with_names_and_an_empty_range_is_zero_pounds(books):
+    from sqlalchemy import select
+
+    from kcc_desktop.models import Company, NominalCode, NominalKind
+
+    with books.transaction() as s:        # a nominal added after the chart, with the lowest code
+        _n, t = codes(s)
+        suspense = NominalCode(code="0900", name="Suspense", kind=NominalKind.OTHER)
+        s.add(suspense)
+        s.flush()
+        cust = s.scalars(select(Company).where(Company.code == "C1")).one()
+        L.create_document(s, "sales_invoice", cust, "INV-S", date(2026, 3, 15),
+                          [L.LineInput(D(1), D("5.00"), description="Odd", nominal_id=suspense.id,
+                                       tax_code_id=t["T0"].id)])
+    with books.session() as s:
+        tb = trial_balance(s, *MARCH)
+        empty = trial_balance(s, date(1999, 1, 1), date(1999, 12, 31))
+    assert [(r.code, r.name) for r in tb.rows][:2] == [("0900", "Suspense"), ("1001", "Stock")]
+    assert [r.code for r in tb.rows] == sorted(r.code for r in tb.rows)
+    assert tb.to_json()["rows"][0] == {"code": "0900", "name": "Suspense", "debit": "0.00", "credit": "5.00"}
+    assert empty.rows == [] and empty.to_json() == {"rows": [], "total_debit": "0.00", "total_credit": "0.00"}

@@ -93,7 +93,7 @@ def test_upload_puts_each_object_in_quickbooks_once_with_the_ledgers_totals(qbo_
     qbo_items = {i["Id"]: i for i in rows(qbo_bookkeeper, "Item")}
     ours = [i for i in qbo_items.values() if i["Name"] in ("W-100", "CHILD-1")]
     assert sorted(i["Name"] for i in ours) == ["CHILD-1", "W-100"]
-    assert all(i["Type"] in ("NonInventory", "Service") and not i.get("AssetAccountRef") for i in ours)
+    assert ours and all(i["Type"] in ("NonInventory", "Service") and not i.get("AssetAccountRef") for i in ours)
     # Documents: each once, totals equal to the ledger's to the penny.
     docs = remote_docs(qbo_bookkeeper)
     keys = [(d["_entity"], d["DocNumber"]) for d in docs]
@@ -105,7 +105,7 @@ def test_upload_puts_each_object_in_quickbooks_once_with_the_ledgers_totals(qbo_
     assert INVENTORY_ASSET_ID in banned and used and not used & banned
     # PI-0002's line coded to the stock nominal by mistake went to the default purchases account.
     pi2 = next(d for d in docs if d["DocNumber"] == "PI-0002")
-    assert len(line_accounts(qbo_bookkeeper, pi2, qbo_items)) == 2 and all(
+    assert len(line_accounts(qbo_bookkeeper, pi2, qbo_items)) == 2 and pi2["Line"] and all(
         "AccountBasedExpenseLineDetail" in line for line in pi2["Line"])
     # Tax: QuickBooks TaxCode ids (not Xero tax types), the mapped one for each ledger code on both sides.
     by_name = {i["Name"]: i["Id"] for i in qbo_items.values()}
@@ -133,7 +133,7 @@ def test_upload_puts_each_object_in_quickbooks_once_with_the_ledgers_totals(qbo_
     assert writes == {"batch": 4, "vendor": 1, "payment": 1}, writes
     assert "Acme Tools Ltd (Supplier)" in vendors
     rows_after = items(store)
-    assert all(r.status == "exported" and r.confirmed and r.remote_id for r in rows_after)
+    assert rows_after and all(r.status == "exported" and r.confirmed and r.remote_id for r in rows_after)
     # Re-running creates nothing and sends nothing.
     again = svc.upload(svc.pending_ids(), package)
     assert (again.exported, again.requests) == (0, 0)
@@ -198,7 +198,8 @@ def assert_each_once_with_ledger_totals(store, bookkeeper) -> None:
     assert sorted(i["Name"] for i in rows(bookkeeper, "Item") if i["Name"] in ("W-100", "CHILD-1")) == [
         "CHILD-1", "W-100"]
     assert len(rows(bookkeeper, "Payment")) == 1
-    assert all(i.status == "exported" and i.remote_id for i in items(store))
+    everything = items(store)
+    assert everything and all(i.status == "exported" and i.remote_id for i in everything)
 
 
 def test_a_connection_dropped_after_commit_creates_nothing_twice(qbo_exporting, qbo_sync_sandbox, qbo_bookkeeper):
@@ -390,7 +391,8 @@ def test_killed_mid_upload_then_rerun_creates_nothing_twice(qbo_exporting, qbo_s
     svc.after_send = die
     with pytest.raises(Killed):
         svc.upload(svc.pending_ids(), package)
-    assert all(i.attempt_key for i in items(store, status="pending", item_type=phase))
+    left = items(store, status="pending", item_type=phase)
+    assert left and all(i.attempt_key for i in left)
     if restart:
         export_rules.SENT_KEYS.clear()       # a new process: look each object up by name or number
     rerun = ExportService(store)
@@ -420,7 +422,7 @@ def test_cost_of_sale_and_stock_never_reach_quickbooks(qbo_exporting, qbo_sync_s
     qbo_items = {i["Id"]: i for i in rows(qbo_bookkeeper, "Item")}
     ours = [i for i in qbo_items.values() if i["Name"] in ("W-100", "CHILD-1")]
     assert len(ours) == 2
-    assert all(i["Type"] in ("NonInventory", "Service") and not i.get("AssetAccountRef") for i in ours)
+    assert ours and all(i["Type"] in ("NonInventory", "Service") and not i.get("AssetAccountRef") for i in ours)
     banned = never_exported_accounts(qbo_bookkeeper)
     for number in ("SI-COS", "PI-COS"):
         doc = next(d for d in docs if d["DocNumber"] == number)

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # connect and status belong to the sign-in work and are tested with it (tests/connectors).
 ELSEWHERE = {"connect", "status"}
 COVERED = {"demo", "import-documents", "trial-balance", "mapping", "export", "import", "schedule", "scheduled-run",
-           "sandbox"}
+           "sandbox", "check", "migrate-store"}
 
 
 def code(*argv: str) -> int:
@@ -87,9 +87,11 @@ def test_mapping(store, tmp_db_path, capsys):
 def test_export_and_import_not_connected(store, tmp_db_path, capsys):
     build_ledger(store)
     db = str(tmp_db_path)
-    assert code("--db", db, "export") == 1                                     # nothing can be sent
+    assert code("--db", db, "export") == 2                                     # no sign-in: Connect first
     assert "Valid Connection Required" in capsys.readouterr().err
-    assert code("--db", db, "import") == 1
+    assert code("--db", db, "import") == 2
+    assert code("--db", db, "check") == 2
+    assert "Connect" in capsys.readouterr().err
     assert code("--db", db, "export", "--ids", "999999") == 2                  # not a pending row
     assert "not pending export" in capsys.readouterr().err
     assert code("--db", db, "export", "--ids", "one") == 2
@@ -159,3 +161,14 @@ def test_sandbox_serves_until_sigterm_then_exits_0():
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_migrate_store(store, tmp_db_path, tmp_path, capsys):
+    build_ledger(store)
+    copy = tmp_path / "copy.sqlite"
+    assert code("migrate-store", str(tmp_path / "missing.sqlite"), str(copy)) == 2   # no such company file
+    assert not copy.exists()
+    assert code("migrate-store", str(tmp_db_path), str(copy)) == 0
+    assert code("migrate-store", str(tmp_db_path), str(copy)) == 1                   # TO is not empty any more
+    assert "empty" in capsys.readouterr().err
+    assert code("migrate-store", str(tmp_db_path)) == 2                              # TO missing

@@ -13,10 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .transport import Transport
+from typing import Any
 
 _Date = date   # ``DocumentIn`` has a field named ``date``: its other fields name the type by this alias
 
@@ -448,10 +445,6 @@ class AccountingPackage(abc.ABC):
         """The remote id of the payment KCC created with this stamp (for ``payment``), None when the package
         cleanly has none. An answer that cannot be read raises, never counts as "not there"."""
         raise NotImplementedError(f"{type(self).__name__} cannot look payments up")
-
-    def transports(self) -> list[Transport[Any]]:
-        """The transports this package sends through (to share the organisation's pacing with other desks)."""
-        return []
 
     def match_contacts(self, contacts: list[ContactIn]) -> dict[str, RemoteContact]:
         """Contacts the package already holds for these (by key): by account number, then by exact name.

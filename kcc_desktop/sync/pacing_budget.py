@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from functools import partial
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from ..connectors.base import AccountingPackage
 from ..connectors.pacing import Pacer
+from ..connectors.transport import Transport
 from ..models import PacingTenant, PackageCall, utcnow
 from ..store import Store
 from .export.claims import new_owner
@@ -106,8 +108,17 @@ class StoreBudget:
         return call.id, 0.0
 
 
+@runtime_checkable
+class SendsThroughTransports(Protocol):
+    """A package whose requests go through ``connectors.transport.Transport`` objects (both connectors)."""
+
+    def transports(self) -> list[Transport[Any]]: ...
+
+
 def share_pacing(store: Store, package: AccountingPackage) -> None:
     """Every request of ``package`` takes its place in the organisation's budget in ``store``."""
+    if not isinstance(package, SendsThroughTransports):
+        return
     tenant = str(getattr(package, "tenant_id", "") or getattr(package, "realm_id", "") or "")
     if not tenant:
         return

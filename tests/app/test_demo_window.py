@@ -100,7 +100,7 @@ def test_demo_round_trip_from_the_window(window, demo, qtbot):
     importer = window.tab("Import")
     window.select_tab("Import")
     qtbot.waitUntil(importer.fetch_action.isEnabled, timeout=30_000)   # the fetch on first showing
-    with qtbot.waitSignal(importer.fetch_finished, timeout=30_000):
+    with qtbot.waitSignal(importer.fetch_finished, timeout=120_000):   # may wait out Xero's 60 calls a minute
         importer.fetch_action.trigger()
     assert importer.grid.proxy.rowCount() >= 4          # full, part, and one row per invoice of "across"
     importer.grid.setFocus()

@@ -23,7 +23,7 @@ from kcc_desktop.connectors.settings import QUICKBOOKS, MemorySettingsStore, loa
 from kcc_desktop.connectors.tokens import TokenStore
 from kcc_desktop.sandbox.registration import AppRegistration
 from kcc_desktop.sandbox.runner import start_sandbox
-from tests.connectors.test_xero_registered_sign_in import free_port
+from tests.connectors.test_xero_registered_sign_in import company_file, free_port
 from tests.helpers.https_page import headless_chromium, hosted_callback_page
 
 CLIENT, SECRET = "ABkccProductionClient0001", "production-secret-0001"
@@ -100,7 +100,7 @@ def test_the_command_line_takes_the_address_the_browser_ended_on(production, tmp
     # The subprocess keeps its sign-in in a throwaway file keyring, never the developer's own.
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg"),
            "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
-    proc = subprocess.Popen([sys.executable, "-m", "kcc_desktop", "--db", str(tmp_path / "c.sqlite"), "connect",
+    proc = subprocess.Popen([sys.executable, "-m", "kcc_desktop", "--db", company_file(tmp_path), "connect",
                              "quickbooks", "--no-browser"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
     try:

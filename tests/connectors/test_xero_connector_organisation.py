@@ -47,7 +47,7 @@ def test_organisation_settings_read_lock_dates_currencies_plan_tax_rules_and_arc
     assert settings.archived_contact(name="gone away ltd").remote_id == gone
     assert settings.archived_contact(account_number="GONE1").remote_id == gone
     assert settings.archived_contact(remote_id=old) is None and settings.merged_into(old) == new
-    assert "accounting.transactions" in settings.needed_scopes and not settings.missing_scopes
+    assert "accounting.invoices" in settings.needed_scopes and not settings.missing_scopes
 
 
 def test_existing_contacts_are_matched_by_account_number_then_exact_name_and_merged_ones_followed(

@@ -24,6 +24,7 @@ from kcc_desktop.models import RemoteLink
 from kcc_desktop.sandbox.registration import AppRegistration
 from kcc_desktop.sandbox.runner import start_sandbox
 from kcc_desktop.sandbox.testing import XeroBookkeeper, xero_login, xero_sdk_client
+from kcc_desktop.store import open_store
 from kcc_desktop.sync.mapping import MappingService
 from kcc_desktop.sync.options import OptionsService
 from kcc_desktop.sync.payments_import import PaymentsImport
@@ -38,6 +39,13 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def company_file(tmp_path) -> str:
+    """A new, empty company file (only the demo and File → New create one; ``connect`` needs it to exist)."""
+    path = tmp_path / "c.sqlite"
+    open_store(str(path), create=True).close()
+    return str(path)
 
 
 @pytest.fixture
@@ -142,7 +150,7 @@ def test_the_command_line_exits_non_zero_and_prints_the_unregistered_uri(registe
     unknown = f"http://localhost:{free_port()}/callback"
     env = {**os.environ, "KCC_OAUTH_REDIRECT_URI": unknown, "XDG_DATA_HOME": str(tmp_path / "xdg"),
            "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
-    done = subprocess.run([sys.executable, "-m", "kcc_desktop", "--db", str(tmp_path / "c.sqlite"), "connect",
+    done = subprocess.run([sys.executable, "-m", "kcc_desktop", "--db", company_file(tmp_path), "connect",
                            "xero", "--no-browser"], capture_output=True, text=True, env=env, timeout=60,
                           stdin=subprocess.DEVNULL)
     assert done.returncode == 1

@@ -55,7 +55,7 @@ RULES_PROVIDERS = ("xero",)   # packages whose settings Upload Data checks docum
 
 def _stop(exc: ConnectorError, pkg: str) -> StopRun:
     if isinstance(exc, ConnectionRequired | RateLimited):
-        return StopRun(str(exc))
+        return StopRun(str(exc), sign_in=isinstance(exc, ConnectionRequired))
     return StopRun(f"The connection to {pkg} failed ({exc.message}). Upload Data again when it is back; "
                    "nothing will be created twice.")
 
@@ -134,7 +134,7 @@ def organisation_rules(store: Store, package: AccountingPackage) -> Organisation
         settings = package.organisation_settings()
         save_settings(store, package.provider, settings)
     except (ConnectionRequired, RateLimited) as exc:
-        raise StopRun(str(exc)) from None
+        raise _stop(exc, package.provider) from None
     except ConnectorError as exc:
         log.warning("Could not read the organisation's settings (%s); using the copy kept", exc)
     if settings is None:

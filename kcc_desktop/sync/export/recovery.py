@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ...connectors.base import ConnectionRequired, ConnectorError, PaymentIn, Result, make_stamp
 from ...models import Allocation, ExportItem, ExportStatus, ItemType
@@ -24,7 +24,22 @@ from .rules import CONSECUTIVE_FAILURES, SAVE_EVERY, StopRun, not_answering
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from .run import UploadRun
+    from ...connectors.base import AccountingPackage
+    from .claims import Claims
+    from .outcomes import Outcomes
+
+
+class RecoveringRun(Protocol):
+    """What recovery needs of the upload run (``run.UploadRun``), named here so the two modules do not
+    import each other."""
+
+    pkg_name: str
+    package: AccountingPackage
+    salt: str
+    claims: Claims
+    out: Outcomes
+
+    def payload(self, s: Session, item: ExportItem, obj: Any) -> Any: ...
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +54,7 @@ class Found:
 class Recovery:
     """The look-ups of one run; counts failures in a row across groups."""
 
-    def __init__(self, run: UploadRun) -> None:
+    def __init__(self, run: RecoveringRun) -> None:
         self.run = run
         self.failures_in_a_row = 0
 

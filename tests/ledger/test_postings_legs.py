@@ -69,3 +69,9 @@ def test_an_unbalanced_posting_is_refused_with_its_total():
     assert_balanced([Leg(1, D("1.00")), Leg(2, D("-1.00"))])
     with pytest.raises(AssertionError, match=r"^unbalanced posting: legs sum to 0\.01$"):
         assert_balanced([Leg(1, D("1.00")), Leg(2, D("-0.99"))])
+
+
+def test_what_is_left_on_account_is_the_amount_less_every_allocation():
+    legs = payment_legs("receipt", 7, BANK, 3, D("100.00"), [(200, D("60.00")), (201, D("30.00"))], C)
+    assert legs[-1] == Leg(11, D("-10.00"), Tags(company_id=7))
+    assert_balanced(legs)

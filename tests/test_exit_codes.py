@@ -1,7 +1,8 @@
-"""Every command's exit code matches README "Command line": 0 it worked; 1 something failed (the output
-says what); 2 the company file could not be opened or the arguments are wrong; 3 scheduled-run found
-another sync holding the company file. Each command is run as the command line runs it (``cli.main``,
-or its own process where it serves until stopped) for success, failure and wrong arguments."""
+"""Every command's exit code matches README "Command line": 0 it worked; 1 something failed (the output says what);
+2 the company file could not be opened, the arguments are wrong, or there is no valid sign-in (export, import,
+mapping fetch, status); 3 scheduled-run found another sync holding the company file. Each command is run as the
+command line runs it (``cli.main``, or its own process where it serves until stopped) for success, failure and
+wrong arguments."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # connect and status belong to the sign-in work and are tested with it (tests/connectors).
 ELSEWHERE = {"connect", "status"}
 COVERED = {"demo", "import-documents", "trial-balance", "mapping", "export", "import", "schedule", "scheduled-run",
-           "sandbox", "check", "migrate-store"}
+           "sandbox", "check", "migrate-store", "reconcile", "mark-exported"}
 
 
 def code(*argv: str) -> int:
@@ -77,7 +78,7 @@ def test_trial_balance(store, tmp_db_path, tmp_path):
 def test_mapping(store, tmp_db_path, capsys):
     db = str(tmp_db_path)
     assert code("--db", db, "mapping", "list", "--json") == 0
-    assert code("--db", db, "mapping", "fetch") == 1                           # not connected: says so
+    assert code("--db", db, "mapping", "fetch") == 2                           # no sign-in: Connect first
     assert "Valid Connection Required" in capsys.readouterr().err
     assert code("--db", db, "mapping", "set", "9999", "200") == 1              # no such nominal
     assert code("--db", db, "mapping") == 2
@@ -172,3 +173,57 @@ def test_migrate_store(store, tmp_db_path, tmp_path, capsys):
     assert code("migrate-store", str(tmp_db_path), str(copy)) == 1                   # TO is not empty any more
     assert "empty" in capsys.readouterr().err
     assert code("migrate-store", str(tmp_db_path)) == 2                              # TO missing
+
+
+def test_reconcile_and_mark_exported(xero_exporting, tmp_db_path, capsys):
+    from datetime import date
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from kcc_desktop.ledger import service
+    from kcc_desktop.models import Company, ExportItem
+
+    store, _package = xero_exporting
+    build_ledger(store)
+    db = str(tmp_db_path)
+    assert code("--db", db, "export") == 0
+    capsys.readouterr()
+    assert code("--db", db, "reconcile", "--json") == 0                        # nothing differs
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"documents", "matched", "requests", "differences"} and out["differences"] == []
+    assert code("--db", db, "reconcile", "--from", "2026-13-01") == 2
+    assert code("--db", db, "reconcile", "--from", "2026-02-01", "--to", "2026-01-01") == 2
+    with store.transaction() as s:
+        acme = s.scalar(select(Company).where(Company.code == "ACME"))
+        service.create_document(s, "sales_invoice", acme, "SI-HAND", date(2026, 1, 9),
+                                [service.LineInput(Decimal(1), Decimal("10.00"), nominal_id=acme_nominal(s),
+                                                   tax_code_id=t1(s))])
+    with store.session() as s:
+        pending = s.scalar(select(ExportItem.id).where(ExportItem.status == "pending"))
+    assert code("--db", db, "mark-exported", "--ids", str(pending)) == 2       # the reason is required
+    assert code("--db", db, "mark-exported", "--ids", str(pending), "--reason", " ") == 2
+    assert code("--db", db, "mark-exported", "--ids", "999999", "--reason", "typed in") == 2
+    assert code("--db", db, "mark-exported", "--ids", str(pending), "--reason", "typed in") == 0
+    capsys.readouterr()
+    assert code("--db", db, "reconcile", "--json") == 1                        # marked by hand, not in Xero
+    [missing] = json.loads(capsys.readouterr().out)["differences"]
+    assert (missing["number"], missing["status"], missing["package_total"]) == ("SI-HAND", "missing", None)
+    assert "typed in" in missing["advice"]
+    assert code("--db", db, "reconcile", "--to", "2026-01-08") == 0            # outside the range
+
+
+def acme_nominal(s) -> int:
+    from sqlalchemy import select
+
+    from kcc_desktop.models import NominalCode
+
+    return s.scalar(select(NominalCode.id).where(NominalCode.code == "4000"))
+
+
+def t1(s) -> int:
+    from sqlalchemy import select
+
+    from kcc_desktop.models import TaxCode
+
+    return s.scalar(select(TaxCode.id).where(TaxCode.code == "T1"))

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import NO_COMPANY_FILE, Subparsers
+from . import NO_COMPANY_FILE, NO_SIGN_IN, Subparsers
 
 if TYPE_CHECKING:
     from ..connectors.connect import ChooseTenant, ConnectOptions
@@ -27,8 +27,6 @@ if TYPE_CHECKING:
     from ..connectors.settings import SettingsStore
     from ..connectors.tokens import TokenStore
     from ..context import AppContext
-
-NOT_SIGNED_IN = 2    # no valid sign-in: not connected, revoked or expired, or made for another address
 
 
 def register(sub: Subparsers) -> None:
@@ -193,4 +191,4 @@ def status_command(store: SettingsStore, token_store: TokenStore, as_json: bool 
         if info["connected"]:
             print(f"Package: {info['provider']}  Organisation: {info['organisation']}"
                   f"{'  (sandbox)' if info['sandbox'] else ''}")
-    return 0 if info["connected"] else NOT_SIGNED_IN
+    return 0 if info["connected"] else NO_SIGN_IN

@@ -71,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
             if summary.failed:
                 print("Open the Import tab to read why each failed payment was not created.")
         if to_reverse:
-            print(f"{len(to_reverse)} imported payment(s) were deleted in {service.pkg}; run with --reverse-deleted "
-                  "to reverse them in the ledger.", file=sys.stderr)
+            print(f"{len(to_reverse)} imported payment(s) were deleted (or voided) in {service.pkg}; run with "
+                  "--reverse-deleted to reverse them in the ledger.", file=sys.stderr)
         return code if code == 2 else 1 if summary.failed else code
     finally:
         store.close()

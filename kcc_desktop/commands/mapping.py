@@ -1,4 +1,8 @@
-"""`kcc-desktop [--db PATH] mapping fetch|auto|list|set NOMINAL ACCOUNT_CODE [--json]`."""
+"""`kcc-desktop [--db PATH] mapping fetch|auto|list|set NOMINAL ACCOUNT_CODE [--json]`.
+
+Exit codes: 0 done; 1 a mapping or the package refused; 2 no company file, or (``fetch``) no valid sign-in:
+missing, revoked, or made for another address (Connect again).
+"""
 
 from __future__ import annotations
 
@@ -32,11 +36,11 @@ def _print(args: argparse.Namespace, data: object, text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..connectors.base import ConnectorError
+    from ..connectors.base import ConnectionRequired, ConnectorError
     from ..context import AppContext
     from ..sync.mapping import MappingService
     from ..sync.mapping_types import MappingError
-    from . import NO_COMPANY_FILE, open_company_file
+    from . import FAILED, NO_COMPANY_FILE, NO_SIGN_IN, open_company_file
 
     store = open_company_file(args.db)
     if store is None:
@@ -70,6 +74,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     except (MappingError, ConnectorError) as exc:
         print(exc, file=sys.stderr)
-        return 1
+        return NO_SIGN_IN if isinstance(exc, ConnectionRequired) else FAILED
     finally:
         store.close()

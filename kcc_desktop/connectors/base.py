@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import abc
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 _Date = date   # ``DocumentIn`` has a field named ``date``: its other fields name the type by this alias
@@ -151,16 +152,28 @@ class OrganisationSettings:
 
     def archived_contact(self, remote_id: str = "", name: str = "", account_number: str = "") -> RemoteContact | None:
         """The archived contact (not merged away) with this id, or this account number, or this exact name."""
+        by_id, by_number, by_name = self._archived_index
         number = account_number.strip().casefold()
+        found = (by_id.get(remote_id) if remote_id else None) or (by_number.get(number) if number else None)
+        if found is None and name:
+            found = by_name.get(name.strip().casefold())
+        return found
+
+    @cached_property
+    def _archived_index(self) -> tuple[dict[str, RemoteContact], dict[str, RemoteContact], dict[str, RemoteContact]]:
+        """Archived contacts (merged ones left out) by id, account number and name: the pre-check asks once a
+        document, so a look-up must not read them all."""
+        by_id: dict[str, RemoteContact] = {}
+        by_number: dict[str, RemoteContact] = {}
+        by_name: dict[str, RemoteContact] = {}
         for c in self.archived_contacts:
             if c.merged_to:
                 continue
-            if (remote_id and c.remote_id == remote_id) or (number and c.account_number.strip().casefold() == number):
-                return c
-        if name:
-            return next((c for c in self.archived_contacts if not c.merged_to
-                         and c.name.strip().casefold() == name.strip().casefold()), None)
-        return None
+            by_id.setdefault(c.remote_id, c)
+            if c.account_number.strip():
+                by_number.setdefault(c.account_number.strip().casefold(), c)
+            by_name.setdefault(c.name.strip().casefold(), c)
+        return by_id, by_number, by_name
 
     def merged_into(self, remote_id: str) -> str:
         """Where a merged contact's documents go now ("" if it was not merged), followed to the end."""
@@ -296,9 +309,14 @@ class RemoteDocument:
     number: str
     total: Decimal
     amount_due: Decimal
-    status: str
+    status: str                        # DRAFT, SUBMITTED, AUTHORISED, PAID, VOIDED, DELETED
     reference: str = ""
     contact_remote_id: str = ""
+    # Read by reconciliation's list calls (a look-up by number may leave them empty):
+    date: _Date | None = None
+    currency: str = ""                 # the document's currency ("" the organisation's own)
+    base_total: Decimal | None = None  # the total in the organisation's currency, at the document's rate
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -393,6 +411,8 @@ class MalformedResponse(Rejected):
 class AccountingPackage(abc.ABC):
     provider: str = ""
     batch_size: int = 50
+    # A customer and a supplier of one name are one contact (Xero); QuickBooks keeps Customers and Vendors apart.
+    contacts_shared: bool = False
 
     @abc.abstractmethod
     def organisation(self) -> Organisation: ...
@@ -445,6 +465,37 @@ class AccountingPackage(abc.ABC):
         """The remote id of the payment KCC created with this stamp (for ``payment``), None when the package
         cleanly has none. An answer that cannot be read raises, never counts as "not there"."""
         raise NotImplementedError(f"{type(self).__name__} cannot look payments up")
+
+    # --- reconciliation (sync/reconcile): paged list calls, never one request per document -------------
+
+    @property
+    def request_count(self) -> int:
+        """Requests put on the wire so far (every send counts): reconciliation reports its figure from it."""
+        return 0
+
+    def fetch_documents(self, wanted: Sequence[tuple[DocKind, str]], date_from: _Date | None = None,
+                        date_to: _Date | None = None) -> dict[str, RemoteDocument]:
+        """The package's side of documents it was sent: (kind, remote id) -> what it holds now, by remote id.
+        A document the package no longer has (deleted where deleting removes it) is simply absent; an answer
+        that cannot be read raises. ``date_from``/``date_to`` are the range being reconciled, for packages
+        that list some kinds by date rather than by id. Paged: about one request per 100 documents."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list documents")
+
+    def find_documents(self, wanted: Sequence[tuple[DocKind, str]]) -> dict[tuple[DocKind, str], list[RemoteDocument]]:
+        """Documents by (kind, number), many numbers a request (for rows marked exported by hand, which
+        have no remote id): (kind, number) -> every document of that kind and number, voided ones too."""
+        raise NotImplementedError(f"{type(self).__name__} cannot look documents up in bulk")
+
+    def fetch_payments(self, remote_ids: Sequence[str], stamp_prefix: str) -> dict[str, RemotePayment]:
+        """The payments KCC created (prepayment allocations), by remote id: those whose stamp starts with
+        ``stamp_prefix`` (``make_stamp``'s ``KCC-<file key>-``) or whose id is wanted, many a request. A payment
+        the package no longer holds is absent; a deleted or voided one comes back with that status."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list payments")
+
+    def update_document(self, remote_id: str, document: DocumentIn, idempotency_key: str) -> Result:
+        """Replace a document the package holds with the ledger's version (reconciliation's "send the change").
+        A package that refuses (paid, locked) answers a Result with ok=False and its own words."""
+        raise NotImplementedError(f"{type(self).__name__} cannot update documents")
 
     def match_contacts(self, contacts: list[ContactIn]) -> dict[str, RemoteContact]:
         """Contacts the package already holds for these (by key): by account number, then by exact name.

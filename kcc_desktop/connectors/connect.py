@@ -264,7 +264,8 @@ def status(store: SettingsStore, token_store: TokenStore) -> dict[str, Any]:
         out.update(reconnect_needed=True,
                    message="Valid Connection Required: no saved sign-in was found. Use Connect to reconnect.")
         return out
-    problem = binding_problem(tokens, endpoints.audience, unbound_ok=not endpoints.is_sandbox)
+    problem = binding_problem(tokens, endpoints.audience, unbound_ok=not endpoints.is_sandbox,
+                              tenant=settings.tenant_id)
     if problem:
         out.update(reconnect_needed=True, message=f"Valid Connection Required: {problem}. Use Connect to sign in "
                                                   "there.")

@@ -32,5 +32,10 @@ class Provider(StrEnum):
         return provider.short_label if short else provider.label
 
 
+def possessive(name: str) -> str:
+    """ "Xero's", but "QuickBooks'"."""
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
 _LABELS = {Provider.XERO: "Xero", Provider.QUICKBOOKS: "QuickBooks Online"}
 _SHORT = {Provider.XERO: "Xero", Provider.QUICKBOOKS: "QuickBooks"}

@@ -9,14 +9,19 @@ it back to the app: an error page or an error sent back ends the sign-in at once
 local sandbox, a code) lets the browser go on.
 
 The exact words on the services' error pages are not published; ``page_error`` looks for the OAuth error
-codes (RFC 6749 section 4.1.2.1) on a page answered with an error status.
+codes (RFC 6749 section 4.1.2.1) on a page answered with an error status, and for the line Xero's page
+shows whatever its status, "Error: unauthorized_client : Invalid redirect_uri" (as reported in
+github.com/XeroAPI/xero-node-oauth2-app/issues/58 and xero-python-oauth2-starter/issues/13). A page
+that names no error (one drawn by script) lets the browser go on: the person then sees the refusal there.
 """
 
 from __future__ import annotations
 
+import html
 import ipaddress
 import logging
 import re
+import time
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
@@ -30,20 +35,27 @@ log = logging.getLogger(__name__)
 OAUTH_ERRORS = ("unauthorized_client", "invalid_client", "invalid_redirect_uri", "invalid_scope",
                 "invalid_request", "access_denied", "unsupported_response_type", "server_error")
 _TAG = re.compile(r"<[^>]+>")
+_SHOWN_ERROR = re.compile(r"\bError:\s*(" + "|".join(OAUTH_ERRORS) + r")\b")
 BROAD_ONLY = {"accounting.transactions", "accounting.transactions.read", "accounting.reports.read"}
 
 
 def page_error(status: int, text: str) -> tuple[str, str] | None:
     """(error, description) shown on an identity service's error page, or None if it is not one."""
+    plain = " ".join(html.unescape(_TAG.sub(" ", text)).split())
+    shown = _SHOWN_ERROR.search(plain)
+    if shown:
+        return shown.group(1), _rest(plain[shown.end():])
     if status < 400:
         return None
-    plain = " ".join(_TAG.sub(" ", text).split())
     for error in OAUTH_ERRORS:
         at = plain.find(error)
         if at >= 0:
-            rest = plain[at + len(error):].lstrip(" :-–\"'")
-            return error, rest[:300].strip()
+            return error, _rest(plain[at + len(error):])
     return None
+
+
+def _rest(text: str) -> str:
+    return text.lstrip(" :-–\"'")[:300].strip()
 
 
 def preflight(url: str, redirect_uri: str, timeout: float = 10) -> tuple[str, str] | None:
@@ -54,10 +66,14 @@ def preflight(url: str, redirect_uri: str, timeout: float = 10) -> tuple[str, st
     """
     back = redirect_uri.split("?")[0]
     target = url
+    deadline = time.monotonic() + timeout   # the whole look, however many hops: the browser is waiting
     try:
         with requests.Session() as session:
             for _hop in range(6):
-                resp = session.get(target, allow_redirects=False, timeout=timeout,
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                resp = session.get(target, allow_redirects=False, timeout=left,
                                    headers={"Accept": "text/html,application/xhtml+xml"})
                 location = resp.headers.get("Location")
                 if resp.is_redirect and location:

@@ -194,9 +194,13 @@ def bind(tokens: TokenSet, audience: str, tenant: str) -> TokenSet:
     return tokens
 
 
-def binding_problem(tokens: TokenSet, audience: str, unbound_ok: bool = True) -> str:
-    """Why ``tokens`` may not be used for ``audience`` ("" when they may). Tokens saved before binding
-    existed are trusted only where ``unbound_ok`` (the real services' own hosts)."""
+def binding_problem(tokens: TokenSet, audience: str, unbound_ok: bool = True, tenant: str = "") -> str:
+    """Why ``tokens`` may not be used for ``audience`` and organisation ``tenant`` ("" when they may).
+    Tokens saved before binding existed are trusted only where ``unbound_ok`` (the real services' own hosts)."""
+    bound_tenant = tokens.extra.get("tenant", "")
+    if tenant and bound_tenant and bound_tenant != tenant:
+        return (f"the saved sign-in was made for organisation {bound_tenant}, but the connection now names "
+                f"{tenant}")
     bound = tokens.extra.get("audience", "")
     if not audience or bound == audience or (not bound and unbound_ok):
         return ""
@@ -354,12 +358,13 @@ class TokenManager:
             log.info("No saved %s sign-in for %s: a reconnect is needed.", _label(self.provider), self.tenant)
             raise ConnectionRequired("Valid Connection Required: KCC Desktop is not connected to "
                                      f"{_label(self.provider)} (no saved sign-in).")
-        problem = binding_problem(self._tokens, self.audience, self.unbound_ok)
+        problem = binding_problem(self._tokens, self.audience, self.unbound_ok, self.tenant)
         if problem:
             self._tokens = None
             log.info("The %s sign-in for %s was not used: %s.", _label(self.provider), self.tenant, problem)
             raise ConnectionRequired(f"Valid Connection Required: {problem}. A sign-in is never sent to another "
-                                     "address.", f"Use Connect to sign in to {_label(self.provider)} there.")
+                                     "address, nor used for another organisation.",
+                                     f"Use Connect to sign in to {_label(self.provider)} there.")
         return self._tokens
 
     def tokens(self) -> TokenSet:

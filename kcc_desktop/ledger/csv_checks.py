@@ -76,6 +76,7 @@ class KnownCompany:
     name: str
     kind: str
     currency: str
+    both_ways: bool = False     # trades both ways: takes sales and purchase documents
 
 
 class MasterData:
@@ -83,9 +84,10 @@ class MasterData:
     not ORM objects: a big ledger's stock list costs little)."""
 
     def __init__(self, session: Session) -> None:
-        self.companies = {r.code.upper(): KnownCompany(r.id, r.code, r.name, r.kind, r.currency)
+        self.companies = {r.code.upper(): KnownCompany(r.id, r.code, r.name, r.kind, r.currency,
+                                                       bool(r.trades_both_ways))
                           for r in session.execute(select(Company.id, Company.code, Company.name, Company.kind,
-                                                          Company.currency))}
+                                                          Company.currency, Company.trades_both_ways))}
         self.taxes = {r.code.upper(): Tax(r.id, r.code, r.rate)
                       for r in session.execute(select(TaxCode.id, TaxCode.code, TaxCode.rate))}
         self.tax_rates = {t.id: t.rate for t in self.taxes.values()}

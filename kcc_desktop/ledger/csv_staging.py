@@ -175,7 +175,7 @@ class Staging(contextlib.AbstractContextManager["Staging"]):
         if company is None and not header["company_name"]:
             add(first_row, f"company_code {header['company_code']!r} is not in the ledger; add its company_name to "
                            "create it, or correct the code.")
-        elif company is not None and company.kind != wanted:
+        elif company is not None and company.kind != wanted and not company.both_ways:
             add(first_row, f"{company.code} ({company.name}) is a {company.kind}, but a {label.lower()} needs a "
                            f"{wanted}.")
         elif company is not None and currency and currency != company.currency:

@@ -98,14 +98,59 @@ def create_document(session: Session, kind: DocumentKind | str, company: Company
                     lines: list[LineInput], *, due_date: date | None = None, reference: str = "",
                     currency: str | None = None) -> Document:
     kind = DocumentKind(kind)
+    _check_party(kind, number, company, lines)
+    doc = Document(kind=kind, number=number, company_id=company.id, date=when, due_date=due_date,
+                   currency=currency or company.currency, reference=reference,
+                   net_total=Decimal(0), tax_total=Decimal(0), gross_total=Decimal(0))
+    posted = _fill_lines(session, kind, doc, lines)
+    session.add(doc)
+    session.flush()
+    legs = postings.document_legs(kind, company.id, doc.id, posted, controls(session))
+    post(session, when, "document", doc.id, f"{kind.label} {number}", legs)
+    session.flush()
+    log.debug("Posted %s %s for %s: %s gross", kind.label, number, company.code, doc.gross_total)
+    return doc
+
+
+def amend_document(session: Session, doc: Document, *, lines: list[LineInput] | None = None,
+                   when: date | None = None, company: Company | None = None) -> Document:
+    """Edit a posted document (its lines, date or company): the old posting is removed and the document
+    posted again, so every balance follows. An exported document is not sent again by itself: reconciliation
+    lists it as changed since export (sync/reconcile)."""
+    kind = DocumentKind(doc.kind)
+    company = company or doc.company
+    if lines is None:
+        lines = [LineInput(line.quantity, line.unit_price, stock_item_id=line.stock_item_id,
+                           description=line.description, discount_rate=line.discount_rate,
+                           tax_code_id=line.tax_code_id, nominal_id=line.nominal_id) for line in doc.lines]
+    _check_party(kind, doc.number, company, lines)
+    for entry in session.scalars(select(JournalEntry).where(JournalEntry.source == "document",
+                                                            JournalEntry.source_id == doc.id)):
+        session.delete(entry)
+    doc.lines.clear()
+    session.flush()
+    doc.company_id, doc.company = company.id, company
+    doc.date = when or doc.date
+    posted = _fill_lines(session, kind, doc, lines)
+    session.flush()
+    legs = postings.document_legs(kind, company.id, doc.id, posted, controls(session))
+    post(session, doc.date, "document", doc.id, f"{kind.label} {doc.number}", legs)
+    session.flush()
+    log.debug("Amended %s %s: %s gross", kind.label, doc.number, doc.gross_total)
+    return doc
+
+
+def _check_party(kind: DocumentKind, number: str, company: Company, lines: list[LineInput]) -> None:
     if not lines:
         raise LedgerError(f"{kind.label} {number} has no lines.")
     expected = "customer" if kind.is_sales else "supplier"
     if company.kind != expected and not company.trades_both_ways:   # a company trading both ways has both sides
         raise LedgerError(f"{kind.label} {number}: {company.name} is not a {expected}.")
-    doc = Document(kind=kind, number=number, company_id=company.id, date=when, due_date=due_date,
-                   currency=currency or company.currency, reference=reference,
-                   net_total=Decimal(0), tax_total=Decimal(0), gross_total=Decimal(0))
+
+
+def _fill_lines(session: Session, kind: DocumentKind, doc: Document,
+                lines: list[LineInput]) -> list[postings.PostedLine]:
+    """The document's lines, priced and rounded per line, and its totals; returns what to post."""
     posted: list[postings.PostedLine] = []
     for no, spec in enumerate(lines, start=1):
         item = session.get(StockItem, spec.stock_item_id) if spec.stock_item_id else None
@@ -132,13 +177,7 @@ def create_document(session: Session, kind: DocumentKind | str, company: Company
     doc.net_total = sum((p.net for p in posted), Decimal(0))
     doc.tax_total = sum((p.tax for p in posted), Decimal(0))
     doc.gross_total = doc.net_total + doc.tax_total
-    session.add(doc)
-    session.flush()
-    legs = postings.document_legs(kind, company.id, doc.id, posted, controls(session))
-    post(session, when, "document", doc.id, f"{kind.label} {number}", legs)
-    session.flush()
-    log.debug("Posted %s %s for %s: %s gross", kind.label, number, company.code, doc.gross_total)
-    return doc
+    return posted
 
 
 def integration_enabled(session: Session) -> bool:

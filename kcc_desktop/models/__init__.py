@@ -6,6 +6,7 @@ from .integration import (
     AuditEntry,
     ExportFeedback,
     ExportItem,
+    ExportSnapshot,
     ExportStatus,
     ImportedPayment,
     ItemType,
@@ -15,6 +16,7 @@ from .integration import (
     PacingTenant,
     PackageAccount,
     PackageCall,
+    ReconcileNote,
     RemoteLink,
 )
 from .ledger import (
@@ -51,6 +53,7 @@ __all__ = [
     "DocumentLine",
     "ExportFeedback",
     "ExportItem",
+    "ExportSnapshot",
     "ExportStatus",
     "ImportedPayment",
     "ItemType",
@@ -68,6 +71,7 @@ __all__ = [
     "PackageCall",
     "Payment",
     "PaymentKind",
+    "ReconcileNote",
     "RemoteLink",
     "StockItem",
     "TaxCode",

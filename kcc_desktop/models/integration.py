@@ -25,7 +25,8 @@ class AppSetting(Base):
 
 
 class AuditEntry(Base):
-    """Every mapping and option change: when, what, the old value and the new one."""
+    """Every mapping and option change, and every hand-made export decision (Mark as Exported, what
+    reconciliation was told to do): when, what, the old value and the new one, who (the OS user) and why."""
 
     __tablename__ = "audit_entry"
 
@@ -34,6 +35,8 @@ class AuditEntry(Base):
     what: Mapped[str] = mapped_column(String(200))
     old_value: Mapped[str] = mapped_column(Text, default="")
     new_value: Mapped[str] = mapped_column(Text, default="")
+    user: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class PackageAccount(Base):
@@ -148,6 +151,9 @@ class ExportItem(Base):
     # Successfully shows "matched existing"), "create" (the match was undone: create it, never match it),
     # or "" (not decided: Upload Data looks for one before creating).
     match_state: Mapped[str] = mapped_column(String(8), default="", server_default="")
+    # Mark as Exported by hand: who (the OS user) and why (the reason is required; see the audit trail too).
+    marked_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    mark_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class MatchState(StrEnum):
@@ -243,3 +249,40 @@ class ImportedPayment(Base):
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status: Mapped[str] = mapped_column(String(200), default="Ready")
     ledger_payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"), unique=True)
+
+
+class ExportSnapshot(Base):
+    """What the package was sent for a document (or what a bookkeeper accepted since): its amount, lines,
+    date, company and currency, and a fingerprint of them, so reconciliation tells a ledger edit made after
+    export from the document as it went. One row per object and package; replaced by a sent change."""
+
+    __tablename__ = "export_snapshot"
+    __table_args__ = (UniqueConstraint("provider", "item_type", "object_id", name="snapshot_object"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    item_type: Mapped[str] = mapped_column(String(24))
+    object_id: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    snapshot: Mapped[str] = mapped_column(Text)          # JSON: sync/reconcile/snapshot.py
+    source: Mapped[str] = mapped_column(String(12), default="sent")   # sent, accepted, changed (sent again)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReconcileNote(Base):
+    """A difference a bookkeeper dealt with by hand (a document deleted or voided in the package marked as
+    handled), with who and why: reconciliation shows it as handled until the package's side changes again."""
+
+    __tablename__ = "reconcile_note"
+    __table_args__ = (Index("ix_reconcile_note_object", "provider", "item_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    item_type: Mapped[str] = mapped_column(String(24))
+    object_id: Mapped[int] = mapped_column(Integer)
+    remote_id: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(24))       # the package status it answers (deleted, voided, ...)
+    action: Mapped[str] = mapped_column(String(16))       # handled
+    reason: Mapped[str] = mapped_column(Text)
+    user: Mapped[str] = mapped_column(String(100), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

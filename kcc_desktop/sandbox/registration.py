@@ -102,8 +102,14 @@ class AppRegistration:
 
 
 def error_page(status: int, title: str, text: str, service: str) -> Response:
-    """The identity service's own error page: the browser stays on it, nothing goes back to the app."""
-    body = (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{html.escape(service)} - Error</title>"
-            f"</head><body><h1>Error: {html.escape(title)}</h1><p id=\"error-description\">{html.escape(text)}</p>"
-            "</body></html>")
+    """The identity service's own error page: the browser stays on it, nothing goes back to the app.
+
+    Laid out as Xero's ("Sorry, something went wrong ... Error code: 500 ... Error: unauthorized_client :
+    Invalid redirect_uri", as quoted in github.com/XeroAPI/xero-node-oauth2-app/issues/58 and
+    XeroAPI/xero-netstandard-oauth2-samples/issues/5); Intuit's words are not published, so its page
+    takes the same shape.
+    """
+    body = (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{html.escape(service)}</title></head>"
+            f"<body><h1>Sorry, something went wrong</h1><p>Go back and try again.</p><p>Error code: {status}</p>"
+            f"<p id=\"error\">Error: {html.escape(title)} : {html.escape(text)}</p></body></html>")
     return Response(status, {"Content-Type": "text/html; charset=utf-8"}, body.encode("utf-8"))

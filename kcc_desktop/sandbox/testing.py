@@ -214,38 +214,9 @@ class XeroBookkeeper:
         alloc = Allocation(invoice=Invoice(invoice_id=invoice_id), amount=_dec(amount), date=on or date.today())
         self._api.create_credit_note_allocation(self.client.tenant_id, credit_note_id, Allocations(allocations=[alloc]))
 
-    def receive_overpayment(self, contact_id: str, amount: Amount, on: date | None = None,
-                            reference: str = "") -> str:
-        """Money received with nothing to pay yet: a RECEIVE-OVERPAYMENT; returns the OverpaymentID."""
-        from xero_python.accounting import (
-            Account,
-            BankTransaction,
-            BankTransactions,
-            Contact,
-            LineAmountTypes,
-            LineItem,
-        )
-
-        tx = BankTransaction(type="RECEIVE-OVERPAYMENT", contact=Contact(contact_id=contact_id),
-                             bank_account=Account(code=self.bank_code), date=on or date.today(),
-                             line_amount_types=LineAmountTypes.NOTAX, reference=reference,
-                             line_items=[LineItem(description="Overpayment", line_amount=_dec(amount))])
-        result = self._api.create_bank_transactions(self.client.tenant_id, BankTransactions(bank_transactions=[tx]))
-        return str(result.bank_transactions[0].overpayment_id)
-
-    def allocate_overpayment(self, overpayment_id: str, invoice_id: str, amount: Amount,
-                             on: date | None = None) -> None:
-        from xero_python.accounting import Allocation, Allocations, Invoice
-
-        alloc = Allocation(invoice=Invoice(invoice_id=invoice_id), amount=_dec(amount), date=on or date.today())
-        self._api.create_overpayment_allocations(self.client.tenant_id, overpayment_id,
-                                                 Allocations(allocations=[alloc]))
-
-
-    def receive_prepayment(self, contact_id: str, amount: Amount, on: date | None = None, reference: str = "",
-                           tax_type: str = "NONE", account_code: str = "200", currency: str | None = None) -> str:
-        """Money received before the invoice exists: a RECEIVE-PREPAYMENT; returns the PrepaymentID.
-        ``amount`` is the gross received (the line is tax inclusive)."""
+    def _receive(self, kind: str, contact_id: str, on: date | None, reference: str, line: Any,
+                 inclusive: bool = False, currency: str | None = None) -> Any:
+        """A RECEIVE-<kind> bank transaction of one line; returns the created transaction."""
         from xero_python.accounting import (
             Account,
             BankTransaction,
@@ -253,25 +224,51 @@ class XeroBookkeeper:
             Contact,
             CurrencyCode,
             LineAmountTypes,
-            LineItem,
         )
 
-        tx = BankTransaction(type="RECEIVE-PREPAYMENT", contact=Contact(contact_id=contact_id),
+        tx = BankTransaction(type=f"RECEIVE-{kind}", contact=Contact(contact_id=contact_id),
                              bank_account=Account(code=self.bank_code), date=on or date.today(),
-                             line_amount_types=LineAmountTypes.INCLUSIVE, reference=reference,
-                             currency_code=CurrencyCode(currency) if currency else None,
-                             line_items=[LineItem(description="Prepayment", line_amount=_dec(amount),
-                                                  tax_type=tax_type, account_code=account_code)])
+                             line_amount_types=LineAmountTypes.INCLUSIVE if inclusive else LineAmountTypes.NOTAX,
+                             reference=reference, currency_code=CurrencyCode(currency) if currency else None,
+                             line_items=[line])
         result = self._api.create_bank_transactions(self.client.tenant_id, BankTransactions(bank_transactions=[tx]))
-        return str(result.bank_transactions[0].prepayment_id)
+        return result.bank_transactions[0]
 
-    def allocate_prepayment(self, prepayment_id: str, invoice_id: str, amount: Amount,
-                            on: date | None = None) -> None:
+    def _allocate(self, kind: str, source_id: str, invoice_id: str, amount: Amount, on: date | None) -> None:
+        """Allocates an overpayment or prepayment (``kind``) to an invoice."""
         from xero_python.accounting import Allocation, Allocations, Invoice
 
         alloc = Allocation(invoice=Invoice(invoice_id=invoice_id), amount=_dec(amount), date=on or date.today())
-        self._api.create_prepayment_allocations(self.client.tenant_id, prepayment_id,
-                                                Allocations(allocations=[alloc]))
+        create = getattr(self._api, f"create_{kind}_allocations")
+        create(self.client.tenant_id, source_id, Allocations(allocations=[alloc]))
+
+    def receive_overpayment(self, contact_id: str, amount: Amount, on: date | None = None,
+                            reference: str = "") -> str:
+        """Money received with nothing to pay yet: a RECEIVE-OVERPAYMENT; returns the OverpaymentID."""
+        from xero_python.accounting import LineItem
+
+        tx = self._receive("OVERPAYMENT", contact_id, on, reference,
+                           LineItem(description="Overpayment", line_amount=_dec(amount)))
+        return str(tx.overpayment_id)
+
+    def allocate_overpayment(self, overpayment_id: str, invoice_id: str, amount: Amount,
+                             on: date | None = None) -> None:
+        self._allocate("overpayment", overpayment_id, invoice_id, amount, on)
+
+    def receive_prepayment(self, contact_id: str, amount: Amount, on: date | None = None, reference: str = "",
+                           tax_type: str = "NONE", account_code: str = "200", currency: str | None = None) -> str:
+        """Money received before the invoice exists: a RECEIVE-PREPAYMENT; returns the PrepaymentID.
+        ``amount`` is the gross received (the line is tax inclusive)."""
+        from xero_python.accounting import LineItem
+
+        line = LineItem(description="Prepayment", line_amount=_dec(amount), tax_type=tax_type,
+                        account_code=account_code)
+        return str(self._receive("PREPAYMENT", contact_id, on, reference, line, inclusive=True,
+                                 currency=currency).prepayment_id)
+
+    def allocate_prepayment(self, prepayment_id: str, invoice_id: str, amount: Amount,
+                            on: date | None = None) -> None:
+        self._allocate("prepayment", prepayment_id, invoice_id, amount, on)
 
     def add_contact(self, name: str, account_number: str = "", email: str = "") -> str:
         """A contact the organisation already had before KCC connected; returns the ContactID."""

@@ -25,7 +25,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from ..connectors.base import AccountingPackage, OrganisationSettings
-from ..connectors.provider import Provider
+from ..connectors.provider import Provider, possessive
 from ..models import (
     Allocation,
     Company,
@@ -131,7 +131,7 @@ def check_lock_date(ctx: CheckContext) -> list[CheckProblem]:
         return []
     label = ctx.settings.lock_date_label or "lock date"
     return [CheckProblem(
-        "lock_date", f"{len(locked)} pending document(s) are dated on or before {ctx.package_name}'s {label} "
+        "lock_date", f"{len(locked)} pending document(s) are dated on or before {possessive(ctx.package_name)} {label} "
                      f"({lock:%d %b %Y}): {_named(locked)}. {ctx.package_name} refuses them.",
         f"Ask whoever closed the period whether these belong in it. Either move the {label} back in "
         f"{ctx.package_name}, or Mark as Exported the ones entered there already.")]
@@ -204,7 +204,8 @@ def check_mappings(ctx: CheckContext) -> list[CheckProblem]:
     pending document uses is no reason not to upload)."""
     mapping = MappingService(ctx.store, ctx.provider)
     if mapping.fetched_at() is None:
-        return [CheckProblem("accounts_not_fetched", f"{ctx.package_name}'s accounts have not been fetched yet.",
+        return [CheckProblem("accounts_not_fetched",
+                             f"{possessive(ctx.package_name)} accounts have not been fetched yet.",
                              "Mapping tab → Actions → Get Nominal & Tax Accounts, then Apply Default Setup.")]
     used = _used_by_pending(ctx.store)
     options = OptionsService(ctx.store)

@@ -352,8 +352,11 @@ class PaymentsImport:
         """What the ledger payment will be, and the status it earns; ``_Refused`` says why not."""
         bank_id = cache.banks.get(row.bank_account_code) or cache.banks.get(row.bank_account_id)
         if bank_id is None:
-            raise _Refused(NO_BANK.format(code=row.bank_account_code or row.bank_account_id or "(none)",
-                                          pkg=self.pkg))
+            code = row.bank_account_code or row.bank_account_id or "(none)"
+            name = s.scalar(select(PackageAccount.name).where(   # e.g. QuickBooks' Undeposited Funds
+                PackageAccount.provider == self.provider, PackageAccount.category == "bank",
+                PackageAccount.code == code))
+            raise _Refused(NO_BANK.format(code=f"{code} ({name})" if name else code, pkg=self.pkg))
         doc_type = "sales_invoice" if row.kind == "receipt" else "purchase_invoice"
         targets: list[tuple[Document, Decimal]] = []
         for alloc in json.loads(row.allocations_json or "[]"):

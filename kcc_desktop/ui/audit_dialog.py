@@ -20,14 +20,17 @@ class AuditColumns(IntEnum):
     WHAT = 1
     OLD = 2
     NEW = 3
+    WHO = 4
+    WHY = 5
 
 
 class AuditModel(LazyTableModel[AuditRow, AuditColumns]):
     Columns = AuditColumns
     headers: ClassVar[dict[int, str]] = {AuditColumns.WHEN: "When", AuditColumns.WHAT: "What",
-                                         AuditColumns.OLD: "Old value", AuditColumns.NEW: "New value"}
+                                         AuditColumns.OLD: "Old value", AuditColumns.NEW: "New value",
+                                         AuditColumns.WHO: "Who", AuditColumns.WHY: "Why"}
     column_widths: ClassVar[dict[int, int]] = {AuditColumns.WHEN: 140, AuditColumns.WHAT: 300,
-                                               AuditColumns.OLD: 220}
+                                               AuditColumns.OLD: 180, AuditColumns.NEW: 180, AuditColumns.WHO: 90}
 
     def __init__(self, store: Store, parent=None) -> None:
         self.queries = AuditTrail(store)
@@ -42,7 +45,8 @@ class AuditModel(LazyTableModel[AuditRow, AuditColumns]):
     def display(self, row: AuditRow, column: AuditColumns) -> str:
         if column == AuditColumns.WHEN:
             return row.at.astimezone().strftime("%d %b %Y %H:%M:%S")   # the user's local time
-        return {AuditColumns.WHAT: row.what, AuditColumns.OLD: row.old, AuditColumns.NEW: row.new}[column]
+        return {AuditColumns.WHAT: row.what, AuditColumns.OLD: row.old, AuditColumns.NEW: row.new,
+                AuditColumns.WHO: row.user, AuditColumns.WHY: row.reason}[column]
 
     def sort_key(self, row: AuditRow, column: AuditColumns) -> object:
         return row.at if column == AuditColumns.WHEN else self.display(row, column)
@@ -51,7 +55,7 @@ class AuditModel(LazyTableModel[AuditRow, AuditColumns]):
 class AuditDialog(QDialog):
     def __init__(self, store: Store, parent=None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Audit Trail — mapping and option changes")
+        self.setWindowTitle("Audit Trail — mapping, option and export decisions")
         self.resize(900, 500)
         self.model = AuditModel(store, self)
         self.grid = GridView(self.model, "audit_trail", name="Audit trail")

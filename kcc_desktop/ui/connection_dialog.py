@@ -70,8 +70,8 @@ class ConnectionDialog(QDialog):
         self.custom_scopes.setAccessibleName("Custom scopes")
         self.scopes.currentIndexChanged.connect(self.on_scopes_changed)
         self.redirect_uri = QLineEdit(current.redirect_uri)
+        self.redirect_uri.setMinimumWidth(440)   # an address, and its hint, read whole
         self.redirect_uri.setAccessibleName("Redirect URI")
-        self.redirect_uri.setPlaceholderText(f"{ENV_REDIRECT_URI}, else {DEFAULT_REDIRECT_URI}")
         self.redirect_uri.setToolTip("Exactly as registered with the app. Intuit's production keys need the https "
                                      "page you host (README: Register your app with Intuit).")
 
@@ -98,6 +98,15 @@ class ConnectionDialog(QDialog):
         layout.addWidget(self.error_label)
         layout.addWidget(buttons)
         self.on_scopes_changed()
+        self.environment.currentIndexChanged.connect(self.on_environment_changed)
+        self.on_environment_changed()
+
+    def on_environment_changed(self) -> None:
+        """Intuit's production keys have no default redirect URI: the field asks for the hosted page."""
+        if self.provider == Provider.QUICKBOOKS and self.environment.currentData() == "production":
+            self.redirect_uri.setPlaceholderText("the https address of your hosted callback.html")
+        else:
+            self.redirect_uri.setPlaceholderText(f"{ENV_REDIRECT_URI}, else {DEFAULT_REDIRECT_URI}")
 
     def on_scopes_changed(self) -> None:
         choice = self.scopes.currentData()

@@ -176,6 +176,8 @@ class ExportedModel(LazyTableModel[ExportedRow, ExportedCol]):
             return row.number
         if column == ExportedCol.REMOTE_ID:
             return row.remote_id
+        if row.matched:
+            return "Matched existing"
         return "Marked by hand" if row.manual else "Sent"
 
     def sort_key(self, row: ExportedRow, column: ExportedCol) -> Any:
@@ -197,7 +199,7 @@ class ExportedModel(LazyTableModel[ExportedRow, ExportedCol]):
     def foreground(self, row: ExportedRow, column: ExportedCol) -> QColor | None:
         if column == ExportedCol.CONFIRMED and row.confirmed:
             return QColor(GREEN)
-        if column == ExportedCol.HOW and row.manual:
+        if column == ExportedCol.HOW and (row.manual or row.matched):
             return QColor("#757575")
         return None
 
@@ -205,6 +207,9 @@ class ExportedModel(LazyTableModel[ExportedRow, ExportedCol]):
         if column == ExportedCol.CONFIRMED:
             return ("Confirmed by the accounting package" if row.confirmed else
                     "Marked as exported by hand: not confirmed (use Verify to look it up)")
+        if column == ExportedCol.HOW and row.matched:
+            return ("Linked to the record the package already had, not created. Undo Match puts it back in "
+                    "Pending Export, to be created as a new record")
         return None
 
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QMenu,
     QProgressBar,
@@ -31,12 +32,12 @@ from PySide6.QtWidgets import (
 )
 
 from ..context import AppContext
-from ..csv_cells import SafeCsvWriter
 from ..sync.export import ExportService, Summary
+from ..sync.export.service import MarkReasonRequired
 from ..views.export import export_counts
 from . import icons
 from .export_models import ExportedModel, FeedbackModel, PendingExportModel
-from .grid import GridPanel, GridView, bind_button, selection_action
+from .grid import GridPanel, GridView, bind_button, export_grid_csv, selection_action
 from .job_runner import JobRunner
 from .qdates import to_date
 from .worker import ProgressFn, Worker
@@ -61,6 +62,8 @@ class ExportTab(QWidget):
         self.ctx = ctx
         self.service = ExportService(ctx.store)
         self.last_summary: Summary | None = None
+        self.mark_reason_dialog: QInputDialog | None = None
+        self.reconcile_screen: QWidget | None = None
         self.setAccessibleName("Export")
 
         self.pending_model = PendingExportModel(ctx.store, self)
@@ -97,6 +100,11 @@ class ExportTab(QWidget):
             eg, "Mark as &Not Exported", self.on_mark_not_exported_triggered, parent=self,
             enabled_if=lambda g: not self.busy and self._any_manual(g),
             tooltip="Put rows marked by hand back in Pending Export (rows that were sent stay)")
+        self.undo_match_action = selection_action(
+            eg, "Undo Matc&h", self.on_undo_match_triggered, parent=self,
+            enabled_if=lambda g: not self.busy and self._any_matched(g),
+            tooltip="Unlink companies and stock items matched to what the package already had: they go back to "
+                    "Pending Export and are created as new records")
         self.goto_action = selection_action(
             eg, "&Goto Document", self.on_goto_triggered, parent=self, maximum=1,
             enabled_if=lambda g: self._selected_document_sent(g),
@@ -108,6 +116,9 @@ class ExportTab(QWidget):
             fg, "Open &Mapping tab", self.on_open_mapping_triggered, parent=self, maximum=1,
             enabled_if=lambda g: bool(self._selected_nominal(g)),
             tooltip="Show the nominal to map in the Mapping tab")
+        self.reconcile_action = QAction("Re&concile…", self)
+        self.reconcile_action.setToolTip("Compare exported documents with the accounting package, side by side")
+        self.reconcile_action.triggered.connect(self.on_reconcile_triggered)
         self.copy_action = QAction("&Copy selected rows", self)
         self.copy_action.triggered.connect(lambda: self.current_grid().copy_selection())
         self.export_csv_action = QAction(icons.icon("export-csv"), "Export grid to CS&V…", self)
@@ -123,11 +134,12 @@ class ExportTab(QWidget):
         self.addActions([self.upload_action, self.refresh_action])
         pg.set_context_actions([self.upload_action, self.precheck_action, self.mark_exported_action, None,
                                 self.export_csv_action])
-        eg.set_context_actions([self.goto_action, self.verify_action, self.mark_not_exported_action, None,
-                                self.export_csv_action])
+        eg.set_context_actions([self.goto_action, self.verify_action, self.mark_not_exported_action,
+                                self.undo_match_action, None, self.export_csv_action])
         fg.set_context_actions([self.open_mapping_action, None, self.export_csv_action])
         self.menu_actions = [self.upload_action, self.precheck_action, self.mark_exported_action,
-                             self.mark_not_exported_action, self.goto_action, self.verify_action]
+                             self.mark_not_exported_action, self.undo_match_action, self.goto_action,
+                             self.verify_action]
 
     def _layout(self) -> None:
         bar = QHBoxLayout()
@@ -141,7 +153,8 @@ class ExportTab(QWidget):
         actions.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(actions)
         for a in (self.upload_action, self.precheck_action, self.mark_exported_action, None,
-                  self.mark_not_exported_action, self.goto_action, self.verify_action, None, self.open_mapping_action):
+                  self.mark_not_exported_action, self.goto_action, self.verify_action, None, self.open_mapping_action,
+                  None, self.reconcile_action):
             menu.addSeparator() if a is None else menu.addAction(a)
         actions.setMenu(menu)
         grid_actions = QToolButton()
@@ -239,6 +252,10 @@ class ExportTab(QWidget):
             return True   # checking 100k rows on every click costs more than the service's own filter
         return any(r is not None and r.manual for r in grid.source_model.rows_for(ids))
 
+    def _any_matched(self, grid: GridView) -> bool:
+        ids = grid.selected_ids()
+        return len(ids) > 5000 or any(r is not None and r.matched for r in grid.source_model.rows_for(ids))
+
     def _selected_document_sent(self, grid: GridView) -> bool:
         ids = grid.selected_ids()
         row = grid.source_model.row_data(ids[0]) if len(ids) == 1 else None
@@ -297,7 +314,8 @@ class ExportTab(QWidget):
     def on_precheck_finished(self, results: dict[int, str]) -> None:
         problems = sum(1 for text in results.values() if text != "OK")
         self.status_label.setText(f"Pre-check: {len(results):,} checked, {problems:,} with problems"
-                                  + (" (see the Pre-check column)." if problems else "."))
+                                  + (" (see the Pre-check column, and Error Feedback for what to do)."
+                                     if problems else "."))
 
     def on_verify_triggered(self) -> None:
         ids = self.exported_grid.selected_ids()
@@ -314,9 +332,31 @@ class ExportTab(QWidget):
     # --- immediate actions ------------------------------------------------------------------------------
 
     def on_mark_exported_triggered(self) -> None:
-        n = self.service.mark_exported(self.pending_grid.selected_ids())
+        """Asks why first (required, audited with the OS user); the rows move when a reason is given."""
+        ids = self.pending_grid.selected_ids()
+        dialog = QInputDialog(self)
+        dialog.setObjectName("mark_exported_reason_dialog")
+        dialog.setWindowTitle("Mark as Exported")
+        dialog.setLabelText(f"Why are these {len(ids):,} rows marked as exported without sending?\n"
+                            "(for example: entered in the package by hand). This goes in the audit trail.")
+        dialog.textValueSelected.connect(lambda reason: self.on_mark_exported_reason(ids, reason))
+        self.mark_reason_dialog = dialog
+        dialog.open()
+
+    def on_mark_exported_reason(self, ids: list[int], reason: str) -> None:
+        try:
+            n = self.service.mark_exported(ids, reason)
+        except MarkReasonRequired as exc:
+            self.status_label.setText(str(exc))
+            return
         self.status_label.setText(f"{n:,} rows marked as exported by hand (they will not be sent).")
         self.refresh()
+
+    def on_reconcile_triggered(self) -> None:
+        from .reconcile_screen import ReconcileScreen  # its own screen (ui/reconcile_screen.py)
+
+        self.reconcile_screen = ReconcileScreen(self.ctx, self)
+        self.reconcile_screen.show()
 
     def on_mark_not_exported_triggered(self) -> None:
         ids = self.exported_grid.selected_ids()
@@ -324,6 +364,15 @@ class ExportTab(QWidget):
         kept = len(ids) - n
         self.status_label.setText(f"{n:,} rows back in Pending Export"
                                   + (f"; {kept:,} were sent to the package and stay exported." if kept else "."))
+        self.refresh()
+
+    def on_undo_match_triggered(self) -> None:
+        from ..sync.options import OptionsService
+
+        done = self.service.unlink_matched(self.exported_grid.selected_ids(), OptionsService(self.ctx.store).provider)
+        kept = "; ".join(sorted(set(done.kept.values())))
+        self.status_label.setText(f"{len(done.unlinked):,} back in Pending Export, to be created as new records"
+                                  + (f"; {len(done.kept):,} stay linked: {kept}." if done.kept else "."))
         self.refresh()
 
     def on_goto_triggered(self) -> None:
@@ -358,16 +407,5 @@ class ExportTab(QWidget):
     @staticmethod
     def export_csv(grid: GridView, path: Path) -> None:
         """Every row the grid shows (filtered, in its order), visible columns in their order."""
-        model = grid.source_model
-        columns = grid.visible_columns()
-        proxy = grid.proxy
-        ids = model.ids() if not proxy.is_filtering else [
-            model.id_at(proxy.mapToSource(proxy.index(r, 0)).row()) for r in range(proxy.rowCount())]
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            out = SafeCsvWriter(f)
-            out.writerow([model.headerData(c, Qt.Orientation.Horizontal) for c in columns])
-            for start in range(0, len(ids), 2000):
-                for row in model.rows_for(ids[start:start + 2000]):
-                    if row is not None:
-                        out.writerow([model.display(row, model.Columns(c)) for c in columns])
+        export_grid_csv(grid, path)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
@@ -31,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..csv_cells import tsv_line
+from ..csv_cells import SafeCsvWriter, tsv_line
 from .lazy_model import FILTER_ROLE, ID_ROLE, SORT_ROLE, Fetch, GridProxy, LazyTableModel, order_by_keys
 from .settings import UiSettings
 from .worker import Worker
@@ -411,3 +412,23 @@ def bind_button(button, action: QAction) -> None:
 def _tsv_rows(model: LazyTableModel[Any, Any], rows: Iterable[Any], columns: Sequence[int]) -> list[str]:
     """Copied rows: a cell a spreadsheet would run as a formula is pasted as text (``csv_cells``)."""
     return [tsv_line(model.display(row, model.Columns(c)) for c in columns) for row in rows if row is not None]
+
+
+def export_grid_csv(grid: GridView, path: Path) -> int:
+    """Every row the grid shows (filtered, in its order), visible columns in their order, as safe CSV cells;
+    returns how many rows were written."""
+    model = grid.source_model
+    columns = grid.visible_columns()
+    proxy = grid.proxy
+    ids = model.ids() if not proxy.is_filtering else [
+        model.id_at(proxy.mapToSource(proxy.index(r, 0)).row()) for r in range(proxy.rowCount())]
+    written = 0
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        out = SafeCsvWriter(f)
+        out.writerow([model.headerData(c, Qt.Orientation.Horizontal) for c in columns])
+        for start in range(0, len(ids), 2000):
+            for row in model.rows_for(ids[start:start + 2000]):
+                if row is not None:
+                    out.writerow([model.display(row, model.Columns(c)) for c in columns])
+                    written += 1
+    return written

@@ -14,10 +14,9 @@ from typing import Any, ClassVar
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
-from ..csv_cells import SafeCsvWriter
 from ..store import Store
 from ..views.imports import KIND_LABELS, ImportCol, ImportedPayments, ImportRow
-from .grid import GridView, LazyTableModel, order_by_keys
+from .grid import GridView, LazyTableModel, export_grid_csv, order_by_keys
 
 __all__ = ["ImportCol", "ImportModel", "ImportRow", "write_csv"]
 
@@ -108,17 +107,4 @@ class ImportModel(LazyTableModel[ImportRow, ImportCol]):
 
 def write_csv(grid: GridView, path: Path) -> int:
     """Every row the grid shows (filtered, in its order), visible columns in their order; returns rows."""
-    model, proxy = grid.source_model, grid.proxy
-    columns = grid.visible_columns()
-    ids = model.ids() if not proxy.is_filtering else [
-        model.id_at(proxy.mapToSource(proxy.index(r, 0)).row()) for r in range(proxy.rowCount())]
-    written = 0
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        out = SafeCsvWriter(f)
-        out.writerow([model.headerData(c, Qt.Orientation.Horizontal) for c in columns])
-        for start in range(0, len(ids), 2000):
-            for row in model.rows_for(ids[start:start + 2000]):
-                if row is not None:
-                    out.writerow([model.display(row, model.Columns(c)) for c in columns])
-                    written += 1
-    return written
+    return export_grid_csv(grid, path)

@@ -38,6 +38,7 @@ from ..sync.mapping import NOMINAL, MappingService
 from ..sync.mapping_types import FetchSummary, Suggestion
 from . import icons
 from .audit_dialog import AuditDialog
+from .check_dialog import CheckConnection
 from .connection_dialog import ConnectionDialog
 from .grid import GridPanel, GridView
 from .mapping_delegate import AccountComboDelegate
@@ -93,8 +94,9 @@ class MappingTab(QWidget):
         self.apply_defaults_action.triggered.connect(self.on_apply_defaults_triggered)
         self.audit_action = QAction("View &Audit Trail…", self)
         self.audit_action.triggered.connect(self.on_audit_triggered)
+        self.check = CheckConnection(self, self)   # Check Connection: kcc-desktop check in a dialog (check_dialog.py)
         self.actions_list = [self.connect_action, self.settings_action, self.paste_action, None, self.fetch_action,
-                             self.apply_defaults_action, None, self.audit_action]
+                             self.check.action, self.apply_defaults_action, None, self.audit_action]
         self.menu_actions = self.actions_list   # listed under the window's Actions menu
 
         self.actions_button = QToolButton()

@@ -1,4 +1,5 @@
-"""View Audit Trail: every mapping and option change, newest first, in the user's words."""
+"""View Audit Trail: every mapping and option change and every hand-made export decision, newest first, in the
+user's words, with who and why where they were recorded."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ class AuditRow(NamedTuple):
     what: str
     old: str
     new: str
+    user: str = ""     # who (the OS user), where recorded
+    reason: str = ""   # why, where one was asked for (Mark as Exported, reconciliation's decisions)
 
 
 def describe(what: str, old: str, new: str) -> tuple[str, str, str]:
@@ -39,9 +42,10 @@ class AuditTrail:
 
     def rows(self, ids: Sequence[int]) -> dict[int, AuditRow]:
         out: dict[int, AuditRow] = {}
-        q = select(AuditEntry.id, AuditEntry.at, AuditEntry.what, AuditEntry.old_value, AuditEntry.new_value)
+        q = select(AuditEntry.id, AuditEntry.at, AuditEntry.what, AuditEntry.old_value, AuditEntry.new_value,
+                   AuditEntry.user, AuditEntry.reason)
         with self.store.session() as s:
             for chunk in chunked(ids):
-                for id_, at, what, old, new in s.execute(q.where(AuditEntry.id.in_(chunk))).tuples():
-                    out[id_] = AuditRow(at, *describe(what, old, new))
+                for id_, at, what, old, new, user, reason in s.execute(q.where(AuditEntry.id.in_(chunk))).tuples():
+                    out[id_] = AuditRow(at, *describe(what, old, new), user or "", reason or "")
         return out

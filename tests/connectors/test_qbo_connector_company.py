@@ -42,6 +42,15 @@ def test_each_company_look_up_is_made_once_however_many_threads_ask(qbo_sandbox,
     assert qbo_sandbox.count("/query") - before == 5
 
 
+def test_fetching_the_tax_rates_serves_the_uploads_vat_too(qbo_sandbox, qbo_package):
+    assert qbo_package.fetch_tax_rates()                  # Get Nominal & Tax Accounts: TaxCode, TaxRate
+    before = qbo_sandbox.count("/query")
+    assert qbo_package.lookups.tax_rates()[(VAT20, True)].percent == Decimal("20")
+    assert qbo_sandbox.count("/query") == before          # the upload's VAT per rate reads nothing again
+    qbo_package.fetch_tax_rates()                         # a fetch always reads afresh
+    assert qbo_sandbox.count("/query") - before == 2
+
+
 def test_quickbooks_keeps_the_ledgers_vat_for_several_lines_at_one_rate(qbo_sandbox, qbo_package):
     cust = customer(qbo_package)
     lines = [LineIn("Pack", Decimal("1"), Decimal("10.03"), "4010", VAT20, line_amount=Decimal("10.03"),
@@ -105,3 +114,31 @@ def _receipt(doc_id: str, amount: str, contact_id: str):
     from tests.helpers.qbo_connector import receipt
 
     return receipt(doc_id, amount, contact_id)
+
+
+def test_an_allocation_never_applies_more_than_quickbooks_has_open(qbo_sandbox, qbo_package):
+    from tests.helpers.qbo_connector import receipt
+
+    cust = customer(qbo_package)
+    [inv] = qbo_package.create_documents([invoice("INV-OPEN", cust)], key())        # 120.00
+    qbo_package.create_payments([receipt(inv.remote_id, "100.00", cust)], key())    # a bookkeeper's part payment
+    [paid] = qbo_package.create_payments([receipt(inv.remote_id, "50.00", cust)], key())
+    assert paid.ok, paid.messages
+    assert "only 20.00 open" in paid.messages[0]
+    row = qbo_sandbox.bookkeeper().get_single_object("Payment", paid.remote_id)["Payment"]
+    assert (Decimal(str(row["TotalAmt"])), Decimal(str(row["UnappliedAmt"])), Decimal(str(row["Line"][0]["Amount"]))) \
+        == (Decimal("50.00"), Decimal("30.00"), Decimal("20.00"))
+
+
+def test_a_bill_payment_quickbooks_could_not_apply_in_full_is_not_sent(qbo_sandbox, qbo_package):
+    from tests.helpers.qbo_connector import receipt, vendor
+
+    supplier = vendor(qbo_package)
+    [bill] = qbo_package.create_documents([invoice("SUP-OPEN", supplier, kind=DocKind.PURCHASE_INVOICE)], key())
+    pay = receipt(bill.remote_id, "100.00", supplier, kind=DocKind.PURCHASE_INVOICE)
+    assert qbo_package.create_payments([pay], key())[0].ok            # paid in part there already
+    [refused] = qbo_package.create_payments([receipt(bill.remote_id, "50.00", supplier,
+                                                     kind=DocKind.PURCHASE_INVOICE)], key())
+    assert not refused.ok and "only 20.00 open on bill SUP-OPEN" in refused.messages[0]
+    payments = qbo_sandbox.bookkeeper().query("SELECT * FROM BillPayment")["QueryResponse"]["BillPayment"]
+    assert len(payments) == 1

@@ -156,6 +156,13 @@ def test_a_sign_in_for_another_company_means_connection_required(qbo_sandbox, vt
                                   tenant_id="5550001")
     from kcc_desktop.connectors.quickbooks import QuickBooksPackage
     package = QuickBooksPackage(settings, TokenStore(), client_secret="test")
+    with pytest.raises(ConnectionRequired) as caught:               # refused here: nothing is sent
+        package.find_item("Services")
+    assert f"made for organisation {qbo_sandbox.urls['realm_id']}" in caught.value.message
+    assert qbo_sandbox.api_requests() == 0
+    # Even filed as if made for that company, Intuit (the sandbox) refuses the token for it.
+    TokenStore().save(QUICKBOOKS, "5550001", bind(tokens, settings.endpoints().audience, "5550001"))
+    package = QuickBooksPackage(settings, TokenStore(), client_secret="test")
     with pytest.raises(ConnectionRequired) as caught:
         package.find_item("Services")
     assert "403" in caught.value.message

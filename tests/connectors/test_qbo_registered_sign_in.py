@@ -75,7 +75,16 @@ def test_a_production_app_hands_the_sign_in_back_through_the_hosted_page(product
     url, thread, outcome = _connect_in_background(store, tokens)
     assert parse_qs(urlsplit(url).query)["redirect_uri"] == [page]
 
-    with headless_chromium() as browser:
+    with headless_chromium(public_page=page) as browser:
+        # The page counts as a public address: the browser would refuse it a request to 127.0.0.1 ...
+        browser.get(page + "?state=none")
+        before = production.provider.stats()["requests"]
+        api = f"{production.root}/v3/company/{production.urls()['realm_id']}/companyinfo/1"
+        tried = browser.execute_async_script("const done = arguments[arguments.length - 1];"
+                                             f"fetch('{api}').then(() => done('sent'), () => done('blocked'));")
+        assert tried == "blocked"
+        assert production.provider.stats()["requests"] == before      # it never left the browser
+        # ... but its navigation there, which carries the answer, goes through.
         browser.get(url)                    # Intuit -> the https page -> KCC Desktop on 127.0.0.1
         WebDriverWait(browser, 30).until(lambda b: "Signed in" in b.find_element(By.ID, "outcome").text)
         assert browser.current_url.startswith("http://127.0.0.1:")
@@ -143,3 +152,15 @@ def test_production_keys_without_a_redirect_uri_say_how_to_host_the_page(monkeyp
     sandbox_keys = ConnectionSettings(provider=QUICKBOOKS, client_id="x", environment="sandbox")
     assert sandbox_keys.redirect_uri_for_sign_in() == "http://localhost:53682/callback"
     assert sandbox_keys.endpoints().api_url == "https://sandbox-quickbooks.api.intuit.com/v3"
+
+
+def test_without_chromium_the_browser_tests_skip_saying_why_but_fail_under_ci():
+    from tests.helpers.https_page import chromium_or_skip
+
+    def absent(_name: str) -> str | None:
+        return None
+
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium chromium-driver"):
+        chromium_or_skip({}, absent)
+    with pytest.raises(pytest.fail.Exception, match="chromium and chromedriver not found"):
+        chromium_or_skip({"CI": "true"}, absent)

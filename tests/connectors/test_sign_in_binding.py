@@ -125,3 +125,53 @@ def test_a_revoked_sign_in_stops_export_and_import_with_exit_2(sandbox, store, t
     assert "Valid Connection Required" in capsys.readouterr().err
     assert main(["--db", db, "import", "--fetch"]) == 2
     assert main(["--db", db, "status"]) == 2        # the refused renewal forgot the sign-in
+
+
+def _nothing_secret_reached(recorder: Recorder, secrets_: list[str]) -> None:
+    assert secrets_ and recorder.seen and all(secret not in request for secret in secrets_
+                                              for request in recorder.seen)
+    assert not any("authorization:" in request.lower() for request in recorder.seen)
+
+
+def test_a_quickbooks_sign_in_is_never_sent_to_another_host_not_even_to_revoke_it(qbo_sandbox, vtime, elsewhere):
+    from kcc_desktop.connectors.quickbooks import QuickBooksPackage
+    from kcc_desktop.connectors.settings import QUICKBOOKS, ConnectionSettings
+    from tests.helpers.qbo_connector import CLIENT_ID, CLIENT_SECRET, sign_in
+
+    tokens = sign_in(qbo_sandbox)
+    realm = qbo_sandbox.urls["realm_id"]
+    moved = ConnectionSettings(provider=QUICKBOOKS, api_root=elsewhere.root, client_id=CLIENT_ID, tenant_id=realm)
+    package = QuickBooksPackage(moved, TokenStore(), client_secret=CLIENT_SECRET)
+    with pytest.raises(ConnectionRequired, match="never sent to another address"):
+        package.organisation()
+    package.disconnect()                           # forgotten here; never handed to the other host to revoke
+    assert TokenStore().load(QUICKBOOKS, realm) is None
+    _nothing_secret_reached(elsewhere, [tokens.access_token, tokens.refresh_token])
+    assert qbo_sandbox.count("/oauth2/v1/tokens/revoke") == 0
+
+
+def test_a_sign_in_for_one_organisation_is_not_used_for_another(sandbox, store, connect_runner):
+    settings = DbSettingsStore(store)
+    run = connect_runner(settings, TokenStore())
+    assert run.error is None, run.error
+    tenant = run.result.tenant_id
+    # Another organisation's entry holding this sign-in (copied, or left by an older version): refused by name.
+    TokenStore().save("xero", "another-organisation", TokenStore().load("xero", tenant))
+    settings.set("connection.tenant_id", "another-organisation")
+    from kcc_desktop.connectors.connect import status
+    assert f"made for organisation {tenant}" in status(settings, TokenStore())["message"]
+    with pytest.raises(ConnectionRequired, match=f"made for organisation {tenant}"):
+        open_package(settings, TokenStore(), timeout=5).fetch_accounts()
+    assert not any("Accounts" in endpoint for endpoint in sandbox.stats()["by_endpoint"])
+
+
+def test_another_intuit_environment_is_another_address():
+    from kcc_desktop.connectors.settings import QUICKBOOKS, ConnectionSettings
+    from kcc_desktop.connectors.tokens import TokenSet, bind, binding_problem
+
+    production = ConnectionSettings(provider=QUICKBOOKS, client_id="c", tenant_id="1").endpoints()
+    companies = ConnectionSettings(provider=QUICKBOOKS, client_id="c", tenant_id="1", environment="sandbox").endpoints()
+    tokens = bind(TokenSet("a", "r"), production.audience, "1")
+    assert binding_problem(tokens, production.audience, tenant="1") == ""
+    assert "now points at https://sandbox-quickbooks.api.intuit.com" in binding_problem(tokens, companies.audience,
+                                                                                          tenant="1")

@@ -104,10 +104,12 @@ def test_the_daily_limit_says_when_uploads_resume(connected, sandbox):
 def test_an_organisation_no_longer_connected_is_connection_required(connected, sandbox):
     _store, tokens, settings = connected
     other = replace(settings, tenant_id="00000000-0000-0000-0000-000000000000")
-    tokens.save("xero", other.tenant_id, tokens.load("xero", settings.tenant_id))
     from kcc_desktop.connectors import oauth
-    from kcc_desktop.connectors.tokens import TokenManager
+    from kcc_desktop.connectors.tokens import TokenManager, bind
     ep = other.endpoints()
+    # Filed as if made for that organisation (a sign-in bound to another is refused before it is sent), so
+    # the call goes out and Xero answers that the organisation is not connected.
+    tokens.save("xero", other.tenant_id, bind(tokens.load("xero", settings.tenant_id), ep.audience, other.tenant_id))
     manager = TokenManager(tokens, "xero", other.tenant_id, oauth.refresher(ep.token_url, other.client_id))
     pkg = XeroPackage(other, manager)
     with pytest.raises(ConnectionRequired, match="HTTP 403"):

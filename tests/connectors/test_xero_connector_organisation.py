@@ -50,8 +50,16 @@ def test_organisation_settings_read_lock_dates_currencies_plan_tax_rules_and_arc
     assert "accounting.invoices" in settings.needed_scopes and not settings.missing_scopes
 
 
+# (ours besides the five, contacts a listed page, requests): a few are looked up by name and number; many, in
+# an organisation this small, found by listing every contact (one request); many in an organisation with
+# more contacts than that would take look-ups, looked up after all (one request spent finding out). Following
+# the merge takes one more.
+@pytest.mark.parametrize(("others", "page", "requests"), [(0, None, 2), (30, None, 2), (12, 2, 4)],
+                         ids=["looked-up", "listed", "too-many-to-list"])
 def test_existing_contacts_are_matched_by_account_number_then_exact_name_and_merged_ones_followed(
-        package, sandbox, bookkeeper):
+        package, sandbox, bookkeeper, monkeypatch, others, page, requests):
+    if page is not None:
+        monkeypatch.setattr("kcc_desktop.connectors.xero.package.LIST_PAGE", page)
     by_number = bookkeeper.add_contact("Thames Interiors (old name)", account_number="THAMES01")
     by_name = bookkeeper.add_contact("Severn Joinery Ltd")
     archived = bookkeeper.add_contact("Closed Shop Ltd")
@@ -62,8 +70,12 @@ def test_existing_contacts_are_matched_by_account_number_then_exact_name_and_mer
               ContactIn(key="2", name="severn joinery ltd", account_number="SEV01"),
               ContactIn(key="3", name="Closed Shop Ltd"), ContactIn(key="4", name="Medway Hotel"),
               ContactIn(key="5", name="Brand New Ltd")]
+    wanted += [ContactIn(key=f"n{i}", name=f"Nobody {i} Ltd", account_number=f"NB{i}") for i in range(others)]
+    before = package.request_count
 
     found = package.match_contacts(wanted)
+
+    assert package.request_count - before == requests
 
     assert found["1"].remote_id == by_number and found["2"].remote_id == by_name
     assert found["3"].remote_id == archived and not found["3"].active
@@ -71,11 +83,14 @@ def test_existing_contacts_are_matched_by_account_number_then_exact_name_and_mer
     assert "5" not in found
 
 
-def test_existing_items_are_matched_by_code(package, bookkeeper):
+@pytest.mark.parametrize("others", [0, 30], ids=["looked-up", "listed"])
+def test_existing_items_are_matched_by_code_in_one_request(package, bookkeeper, others):
     pap = bookkeeper.add_item("PAP-001", "Copier paper", "18.40")
-    found = package.match_items([ItemIn(key="a", code="pap-001", description="Paper"),
-                                 ItemIn(key="b", code="NEW-1", description="New")])
-    assert found == {"a": pap}
+    wanted = [ItemIn(key="a", code="pap-001", description="Paper"), ItemIn(key="b", code="NEW-1", description="New")]
+    before = package.request_count
+    found = package.match_items(wanted + [ItemIn(key=f"n{i}", code=f"NEW-{i + 2}", description="New")
+                                          for i in range(others)])
+    assert found == {"a": pap} and package.request_count - before == 1
 
 
 @pytest.mark.parametrize("kind", [DocKind.SALES_CREDIT, DocKind.PURCHASE_INVOICE, DocKind.PURCHASE_CREDIT,

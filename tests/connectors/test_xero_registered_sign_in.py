@@ -157,3 +157,32 @@ def test_the_command_line_exits_non_zero_and_prints_the_unregistered_uri(registe
     assert unknown in done.stderr and "is not registered for this app" in done.stderr
     url = next(line for line in done.stdout.splitlines() if line.startswith("http"))
     assert parse_qs(urlsplit(url).query)["redirect_uri"] == [unknown]
+
+
+def test_the_command_line_signs_in_with_the_default_settings(registered, tmp_path):
+    # As issue 12 checks it: KCC_XERO_CLIENT_ID and KCC_OAUTH_REDIRECT_URI set (the fixture), then
+    # `connect xero --no-browser`; the person opens the printed address and the browser comes back.
+    import requests
+
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg"),
+           "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
+    db = company_file(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "kcc_desktop", "--db", db, "connect", "xero", "--no-browser"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
+    try:
+        url = ""
+        while not url:
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            url = line.strip() if line.startswith("http") else ""
+        page = requests.get(url, timeout=60)             # Xero (the sandbox) -> KCC Desktop on localhost
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "Signed in" in page.text and "Connected to Demo Company (UK) (xero)." in out
+    assert set(parse_qs(urlsplit(url).query)["scope"][0].split()) == set(XERO_GRANULAR_SCOPES)
+    status = subprocess.run([sys.executable, "-m", "kcc_desktop", "--db", db, "status", "--json"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert status.returncode == 0 and '"connected": true' in status.stdout

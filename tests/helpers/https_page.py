@@ -12,15 +12,17 @@ import os
 import shutil
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from kcc_desktop.connectors.loopback import callback_page_path
+from tests.helpers.xero_contract import on_ci
 
 HOST = "kcc-relay.test"
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
@@ -80,21 +82,29 @@ def hosted_callback_page(folder: Path, path: str = "/kcc/callback.html") -> Iter
         server.server_close()
 
 
-def chromium_or_skip() -> tuple[str, str]:
-    """(chromium, chromedriver) paths. Missing: the test skips, saying how to install them; under CI it fails."""
-    browser = next((found for name in CHROMIUM if (found := shutil.which(name))), None)
-    driver = shutil.which(DRIVER)
+def chromium_or_skip(environ: Mapping[str, str] = os.environ,
+                     which: Callable[[str], str | None] = shutil.which) -> tuple[str, str]:
+    """(chromium, chromedriver) paths. Missing: the test skips, saying how to install them; under CI
+    (``CI=true``, as .ci/run sets it after installing both) it fails instead."""
+    browser = next((found for name in CHROMIUM if (found := which(name))), None)
+    driver = which(DRIVER)
     if browser and driver:
         return browser, driver
-    why = "headless Chromium is not installed (apt-get install chromium chromium-driver)"
-    if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+    missing = " and ".join(name for name, found in (("chromium", browser), (DRIVER, driver)) if not found)
+    why = f"headless Chromium is not installed ({missing} not found; apt-get install chromium chromium-driver)"
+    if on_ci(environ):
         pytest.fail(why, pytrace=False)
     pytest.skip(why)
 
 
 @contextmanager
-def headless_chromium() -> Iterator[Any]:
-    """A selenium WebDriver on headless Chromium that resolves the page's host name to this computer."""
+def headless_chromium(public_page: str = "") -> Iterator[Any]:
+    """A selenium WebDriver on headless Chromium that resolves the page's host name to this computer.
+
+    ``public_page``: Chromium treats that page's server as a public address, as the user's host is, so
+    its Local Network Access rules apply when the page hands the answer to 127.0.0.1 (they block a
+    page's requests to this computer; a navigation, which the page uses, is allowed).
+    """
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -104,6 +114,8 @@ def headless_chromium() -> Iterator[Any]:
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--ignore-certificate-errors", f"--host-resolver-rules=MAP {HOST} 127.0.0.1"):
         options.add_argument(arg)
+    if public_page:
+        options.add_argument(f"--ip-address-space-overrides=127.0.0.1:{urlsplit(public_page).port}=public")
     driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
     driver.set_page_load_timeout(60)
     try:

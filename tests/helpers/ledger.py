@@ -37,6 +37,19 @@ def add_item(session, code, price, cost, tax="T1"):
     return item
 
 
+def foreign_invoice(store, code: str, currency: str, number: str, quantity: str, price: str, on: date,
+                    discount: str = "0") -> None:
+    """A customer trading in ``currency`` and one sales invoice to it (nominal 4000, standard rate)."""
+    with store.transaction() as s:
+        company = Company(code=code, name=f"{code} Kunde", kind="customer", currency=currency)
+        s.add(company)
+        s.flush()
+        n, t = codes(s)
+        line = service.LineInput(quantity=Decimal(quantity), unit_price=Decimal(price), description="Widgets",
+                                 tax_code_id=t["T1"].id, nominal_id=n["4000"].id, discount_rate=Decimal(discount))
+        service.create_document(s, "sales_invoice", company, number, on, [line], currency=currency)
+
+
 def bank(session, code="CUR"):
     return session.scalars(select(BankAccount).where(BankAccount.code == code)).one()
 

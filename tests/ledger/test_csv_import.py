@@ -155,6 +155,16 @@ def test_new_company_described_two_ways_is_refused(ledger, tmp_path, digests):
     assert digests(ledger) == before
 
 
+def test_a_company_trading_both_ways_takes_documents_of_either_side(ledger, tmp_path):
+    text = "\n".join([HEADER, "purchase_invoice,PI-BOTH,2026-03-02,,ACME01,,,,,Returned pallets,1,5,,T1,5000"])
+    refused = import_documents(ledger, write(tmp_path, text))
+    assert [e.message for e in refused.errors] == [
+        "ACME01 (Acme Trading Ltd) is a customer, but a purchase invoice needs a supplier."]
+    with ledger.transaction() as s:
+        s.scalar(select(Company).where(Company.code == "ACME01")).trades_both_ways = True
+    assert import_documents(ledger, write(tmp_path, text)).ok
+
+
 def test_command_line_exit_codes_and_messages(ledger, tmp_db_path, tmp_path, capsys):
     bad = write(tmp_path, HEADER + "\nsales_invoice,INV-9,2026-03-02,,ACME01,,,,,Thing,1,5,,T7,4000\n", "bad.csv")
     assert main(["--db", str(tmp_db_path), "import-documents", bad]) == 1

@@ -51,6 +51,17 @@ def test_pkce_wrong_verifier_is_invalid_grant_and_burns_the_code(xero_urls):
     assert again.status_code == 400 and again.text == INVALID_GRANT
 
 
+@pytest.mark.parametrize("tampered", ["verifier left out", "challenge stripped"])
+def test_pkce_used_on_one_side_only_is_invalid_grant(xero_urls, tampered):
+    # RFC 7636 section 4.6: a code issued with a challenge needs its verifier; a verifier for a code issued
+    # without one means PKCE was stripped on the way (RFC 9700 section 4.8.2). Neither gets a token.
+    verifier, challenge = pkce_pair()
+    with_challenge = tampered == "verifier left out"
+    code = redirect_params(xero_authorize(xero_urls, challenge=challenge if with_challenge else None))["code"]
+    refused = xero_exchange(xero_urls, code, None if with_challenge else verifier)
+    assert refused.status_code == 400 and refused.text == INVALID_GRANT
+
+
 def test_connections_list_the_tenant(xero_urls):
     token = xero_login(xero_urls)
     (conn,) = xero_tenants(xero_urls, token)

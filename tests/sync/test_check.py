@@ -99,3 +99,19 @@ def test_the_command_prints_json_and_exits_1_when_something_would_stop_an_upload
     out = json.loads(capsys.readouterr().out)
     assert out["ok"] is False and {"code", "message", "advice"} <= set(out["problems"][0])
     assert main(["--db", str(tmp_db_path.with_name("nowhere.sqlite")), "check"]) == 2
+
+
+def test_a_sign_in_without_a_scope_kcc_now_asks_for_is_named_with_what_to_do(xero_exporting):
+    from kcc_desktop.connectors.settings import load_connection, save_connection
+    from kcc_desktop.settings_db import DbSettingsStore
+    from tests.helpers.connect import open_package
+
+    store, _package = xero_exporting
+    settings = load_connection(DbSettingsStore(store))
+    settings.scopes = [*settings.scopes, "accounting.budgets.read"]   # asked for now; the sign-in predates it
+    save_connection(DbSettingsStore(store), settings)
+
+    report = check_connection(store, open_package(store))
+
+    [problem] = [p for p in report.problems if p.code == "scopes_missing"]
+    assert "accounting.budgets.read" in problem.message and "Connect again" in problem.advice

@@ -215,7 +215,7 @@ def test_mark_as_exported_and_not_exported(xero_exporting, xero_sync_sandbox):
     build_ledger(store, invoices=1)
     svc = ExportService(store)
     manual = item_id(store, "SI-0001")
-    assert svc.mark_exported([manual]) == 1
+    assert svc.mark_exported([manual], "entered in Xero by hand") == 1
     row = next(i for i in items(store) if i.id == manual)
     assert (row.status, row.marked_manually, row.confirmed) == ("exported", True, False)
     svc.upload(svc.pending_ids(), package)
@@ -232,7 +232,7 @@ def test_verify_ticks_rows_found_in_the_package_and_goto_gives_the_address(xero_
     store, package = xero_exporting
     build_ledger(store, invoices=2)
     svc = ExportService(store)
-    svc.mark_exported([item_id(store, "SI-0002")])            # marked by hand, not in Xero
+    svc.mark_exported([item_id(store, "SI-0002")], "test: never sent")   # marked by hand, not in Xero
     svc.upload(svc.pending_ids(), package)
     si1 = item_id(store, "SI-0001")
     with store.transaction() as s:

@@ -35,4 +35,4 @@ def test_fetch_auto_list_and_set_without_the_window(xero_connected_store, compan
 
 def test_fetch_without_a_connection_says_what_to_do(store, company_db, capsys):
     code, _, err = run(capsys, company_db, "fetch")
-    assert code == 1 and "Valid Connection Required" in err
+    assert code == 2 and "Valid Connection Required" in err     # no valid sign-in: 2, as for export

@@ -182,8 +182,9 @@ def test_an_unmapped_bank_account_writes_nothing_until_mapped(books, xero_bookke
     _, summary = run(b, package)
 
     assert summary.failed == 1 and b.company_balance("ACME") == before and b.bank_balance() == 0
-    assert b.status(paid) == ("Not created: bank account 090 in Xero is not mapped to a ledger bank account. "
-                              "Map it on the Mapping tab, then run Create & Allocate Payments again.")
+    assert b.status(paid) == ("Not created: bank account 090 (Business Bank Account) in Xero is not mapped to a "
+                              "ledger bank account. Map it on the Mapping tab, then run Create & Allocate Payments "
+                              "again.")
     assert b.payments() == 0 and b.outstanding("SI-0001") == b.gross["SI-0001"]
 
     mapping.set_mapping(BANK, b.bank_id, "090")

@@ -17,7 +17,17 @@ from sqlalchemy import select
 
 from kcc_desktop.cli import main
 from kcc_desktop.ledger import service
-from kcc_desktop.models import BankAccount, Company, Document, NominalCode, RemoteLink, TaxCode
+from kcc_desktop.models import (
+    BankAccount,
+    Company,
+    Document,
+    ExportFeedback,
+    ExportItem,
+    ImportedPayment,
+    NominalCode,
+    RemoteLink,
+    TaxCode,
+)
 from kcc_desktop.sync.export import ExportService
 from kcc_desktop.sync.mapping import BANK, MappingService
 from kcc_desktop.sync.payments_import import PaymentsImport
@@ -48,7 +58,7 @@ def _companies(store) -> dict[str, int]:
         return found
 
 
-def _document(store, kind: str, lines: list[dict], day: date = date(2026, 6, 1)) -> int:
+def _document(store, kind: str, lines: list[dict], day: date = date(2026, 6, 1), number: str = "") -> int:
     companies = _companies(store)
     with store.transaction() as s:
         n = {x.code: x.id for x in s.scalars(select(NominalCode))}
@@ -58,7 +68,7 @@ def _document(store, kind: str, lines: list[dict], day: date = date(2026, 6, 1))
         items = [service.LineInput(quantity=ln["quantity"], unit_price=ln["price"], description="Goods",
                                    nominal_id=n["4010" if sales else "5000"], tax_code_id=t[ln["tax"]],
                                    discount_rate=ln["discount"]) for ln in lines]
-        return service.create_document(s, kind, company, f"P{next(_numbers):05d}", day, items).id
+        return service.create_document(s, kind, company, number or f"P{next(_numbers):05d}", day, items).id
 
 
 def _stored_totals(store, qb, ids: list[int]) -> list[tuple[Decimal, Decimal]]:
@@ -109,13 +119,16 @@ def test_check_lists_what_a_real_company_would_refuse(qbo_exporting, qbo_sync_sa
     _document(store, "sales_invoice", [{"quantity": Decimal(1), "price": Decimal("5"), "discount": Decimal(0),
                                         "tax": "T1"}], day=closed)
     _document(store, "sales_invoice", [{"quantity": Decimal(1), "price": Decimal("5"), "discount": Decimal(0),
-                                        "tax": "T1"}], day=closed + timedelta(days=1))
+                                        "tax": "T1"}], day=closed + timedelta(days=1),
+              number="WEB-ORDER-2026-0000123")                   # 22 characters: one more than QuickBooks keeps
 
     assert main(["--db", str(tmp_db_path), "check", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     codes = {p["code"]: p for p in report["problems"]}
-    assert {"lock_date", "numbers_not_kept", "undeposited_funds_unmapped"} <= set(codes)
-    assert "closing date" in codes["lock_date"]["message"] and "1 pending document" in codes["lock_date"]["message"]
+    assert {"lock_date", "numbers_not_kept", "number_too_long", "undeposited_funds_unmapped"} <= set(codes)
+    assert "WEB-ORDER-2026-0000123" in codes["number_too_long"]["message"]
+    assert "QuickBooks' closing date" in codes["lock_date"]["message"]
+    assert "1 pending document" in codes["lock_date"]["message"]
     assert "Undeposited Funds" in codes["undeposited_funds_unmapped"]["message"]
 
 
@@ -138,29 +151,47 @@ def test_check_names_multicurrency_off_for_foreign_documents(qbo_exporting, tmp_
     assert "package_multicurrency_off" in codes
 
 
-def test_receipts_in_undeposited_funds_import_once_it_is_mapped(qbo_exporting, qbo_bookkeeper):
-    store, package = qbo_exporting
-    doc = _document(store, "sales_invoice", [{"quantity": Decimal(2), "price": Decimal("15"),
+def _exported_invoice(store, package, quantity: int, price: str) -> tuple[int, tuple[str, str]]:
+    """A 20% invoice uploaded: (ledger id, (its QuickBooks id, its customer's))."""
+    doc = _document(store, "sales_invoice", [{"quantity": Decimal(quantity), "price": Decimal(price),
                                               "discount": Decimal(0), "tax": "T1"}])
     svc = ExportService(store)
     assert svc.upload(svc.pending_ids(), package).failed == 0
-    mapping = MappingService(store, "quickbooks")
     with store.session() as s:
-        dep = s.scalar(select(BankAccount.id).where(BankAccount.code == "DEP"))
         link = s.scalar(select(RemoteLink).where(RemoteLink.object_type == "sales_invoice",
                                                  RemoteLink.object_id == doc))
         cust = s.scalar(select(RemoteLink.remote_id).where(RemoteLink.object_type == "company"))
+    return doc, (link.remote_id, cust)
+
+
+def _bookkeeper_receipt(qb, paid_for: tuple[str, str], amount: str, deposit: str = "") -> dict:
+    """A receipt the bookkeeper records in QuickBooks for the whole ``amount`` (no ``deposit``: no bank chosen)."""
+    invoice_id, customer_id = paid_for
+    body = {"CustomerRef": {"value": customer_id}, "TotalAmt": amount, "TxnDate": "2026-06-02",
+            "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}]}
+    if deposit:
+        body["DepositToAccountRef"] = {"value": deposit}
+    return qb.create_object("Payment", json.dumps(body))["Payment"]
+
+
+def test_receipts_in_undeposited_funds_import_once_it_is_mapped(qbo_exporting, qbo_bookkeeper):
+    store, package = qbo_exporting
+    doc, paid_for = _exported_invoice(store, package, 2, "15")
+    mapping = MappingService(store, "quickbooks")
+    with store.session() as s:
+        dep = s.scalar(select(BankAccount.id).where(BankAccount.code == "DEP"))
     assert mapping.row(BANK, dep).remote_code == "1230"          # Apply Default Setup proposed it
     mapping.set_mapping(BANK, dep, None)
-    body = {"CustomerRef": {"value": cust}, "TotalAmt": "36.00", "TxnDate": "2026-06-02",   # no bank chosen
-            "Line": [{"Amount": "36.00", "LinkedTxn": [{"TxnId": link.remote_id, "TxnType": "Invoice"}]}]}
-    paid = qbo_bookkeeper.create_object("Payment", json.dumps(body))["Payment"]
+    paid = _bookkeeper_receipt(qbo_bookkeeper, paid_for, "36.00")  # no bank chosen
     assert paid["DepositToAccountRef"]["name"] == "Undeposited Funds"
 
     imports = PaymentsImport(store, "quickbooks")
     imports.fetch(package)
     made = imports.create_and_allocate(imports.ready_ids())
     assert (made.created, made.failed) == (0, 1)
+    with store.session() as s:
+        [row] = s.scalars(select(ImportedPayment).where(ImportedPayment.remote_id == paid["Id"]))
+        assert row.status.startswith("Not created: bank account 1230 (Undeposited Funds) in QuickBooks is not mapped")
     mapping.set_mapping(BANK, dep, "1230")                        # Undeposited Funds -> the ledger's DEP
     made = imports.create_and_allocate(imports.ready_ids())
     assert (made.created, made.failed) == (1, 0)
@@ -172,18 +203,8 @@ def test_a_void_found_on_a_later_fetch_is_offered_for_reversal(qbo_exporting, qb
     from quickbooks.objects.payment import Payment
 
     store, package = qbo_exporting
-    doc = _document(store, "sales_invoice", [{"quantity": Decimal(1), "price": Decimal("50"),
-                                              "discount": Decimal(0), "tax": "T1"}])
-    svc = ExportService(store)
-    assert svc.upload(svc.pending_ids(), package).failed == 0
-    with store.session() as s:
-        link = s.scalar(select(RemoteLink).where(RemoteLink.object_type == "sales_invoice",
-                                                 RemoteLink.object_id == doc))
-        cust = s.scalar(select(RemoteLink.remote_id).where(RemoteLink.object_type == "company"))
-    body = {"CustomerRef": {"value": cust}, "TotalAmt": "60.00", "TxnDate": "2026-06-02",
-            "DepositToAccountRef": {"value": "8"},
-            "Line": [{"Amount": "60.00", "LinkedTxn": [{"TxnId": link.remote_id, "TxnType": "Invoice"}]}]}
-    paid = qbo_bookkeeper.create_object("Payment", json.dumps(body))["Payment"]
+    doc, paid_for = _exported_invoice(store, package, 1, "50")
+    paid = _bookkeeper_receipt(qbo_bookkeeper, paid_for, "60.00", deposit="8")
     imports = PaymentsImport(store, "quickbooks")
     imports.fetch(package)
     assert imports.create_and_allocate(imports.ready_ids()).created == 1
@@ -192,7 +213,6 @@ def test_a_void_found_on_a_later_fetch_is_offered_for_reversal(qbo_exporting, qb
     fresh = open_package(store)
     imports.fetch(fresh)
     [row_id] = imports.deleted_imported_ids()
-    from kcc_desktop.models import ImportedPayment
     with store.session() as s:
         assert s.get(ImportedPayment, row_id).status == ("Voided in QuickBooks: use Reverse Deleted Payments to "
                                                          "undo it in the ledger")
@@ -223,3 +243,22 @@ def test_a_company_that_is_both_uploads_both_sides_and_its_bill(qbo_exporting, q
     assert [b["VendorRef"]["value"] for b in bills] == [vendor["Id"]]
     customers = qbo_bookkeeper.query("SELECT * FROM Customer WHERE DisplayName = 'Hartley Joinery'")
     assert len(customers["QueryResponse"]["Customer"]) == 1
+    with store.session() as s:    # Upload Data tells the user the name rule
+        notes = [f.message for f in s.scalars(select(ExportFeedback).where(ExportFeedback.item_label.contains("HART")))]
+    assert any("\u201cHartley Joinery (Supplier)\u201d" in n for n in notes), notes
+
+
+def test_a_company_numbering_its_own_invoices_keeps_its_number_beside_the_ledgers(qbo_exporting, qbo_sync_sandbox):
+    store, package = qbo_exporting
+    qbo_sync_sandbox.control("company", {"custom_txn_numbers": False})
+    doc = _document(store, "sales_invoice", [{"quantity": Decimal(1), "price": Decimal("5"), "discount": Decimal(0),
+                                              "tax": "T1"}])
+    svc = ExportService(store)
+    assert svc.upload(svc.pending_ids(), package).failed == 0
+    with store.session() as s:
+        number = s.get(Document, doc).number
+        item = s.scalar(select(ExportItem).where(ExportItem.item_type == "sales_invoice", ExportItem.object_id == doc))
+        notes = [f.message for f in s.scalars(select(ExportFeedback).where(ExportFeedback.export_item_id == item.id))]
+    assert item.remote_number != number            # QuickBooks' own number, shown in the Exported grid
+    assert notes == [f"QuickBooks numbered it {item.remote_number}, not {number}: custom transaction numbers are off "
+                     "there (Account and settings \u2192 Sales). Turn them on so it keeps the ledger's numbers."]

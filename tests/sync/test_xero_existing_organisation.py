@@ -209,3 +209,50 @@ def _invoices_entered_in_xero(package, n: int) -> None:
                                                    [LineIn("Counter sale", Decimal(1), Decimal(10), "200", "OUTPUT2")])
                                         for i in range(n)], "hand")
     assert len(results) == n and all(r.ok for r in results)
+
+
+def test_a_customer_and_a_supplier_of_one_name_become_one_xero_contact(xero_exporting, xero_bookkeeper):
+    from tests.helpers.ledger import build_qbo_ledger
+
+    store, package = xero_exporting
+    build_qbo_ledger(store, invoices=2)     # ACME (customer) and ACME-S (supplier): both "Acme Tools Ltd"
+    companies = [i.id for i in _rows(store, "company").values()]
+
+    summary = ExportService(store).upload(companies, package)
+
+    assert summary.ok, summary.text
+    rows = _rows(store, "company")
+    assert rows["ACME-S"].remote_id == rows["ACME"].remote_id and rows["ACME-S"].match_state == MatchState.MATCHED
+    assert [c.name for c in _contacts(xero_bookkeeper)].count("Acme Tools Ltd") == 1
+
+
+def test_the_precheck_puts_each_finding_in_error_feedback_in_xeros_words_once(
+        xero_exporting, xero_bookkeeper, xero_sync_sandbox):
+    store, package = xero_exporting
+    build_ledger(store, invoices=2)
+    xero_bookkeeper.archive_contact(xero_bookkeeper.add_contact("Bloggs Hardware"))
+    xero_sync_sandbox.organisation(PeriodLockDate="2026-01-05")
+    mapping = MappingService(store, "xero")
+    mapping.fetch(package)
+    mapping.set_mapping(NOMINAL, mapping.find_local(NOMINAL, "5000"), None)   # the bill's purchases: unmapped
+    ids = ExportService(store).pending_ids()
+
+    run_precheck(store, ids)
+    run_precheck(store, ids)    # checking again brings the entries up to date; it adds no second one
+
+    with store.session() as s:
+        found = [(f.item_label, f.message, f.advice, f.nominal_code) for f in s.scalars(select(ExportFeedback))]
+    assert len(found) == len(set(found))
+    by_label: dict[str, list[tuple[str, str, str]]] = {}
+    for item, message, advice, nominal in found:
+        by_label.setdefault(item, []).append((message, advice, nominal))
+    [(message, advice, _n)] = [f for f in by_label["Company BLOGGS"] if "archived" in f[0]]
+    assert message.startswith("The contact with the specified contact details has been archived.")
+    assert "Restore it there" in advice
+    locked = [f for f in by_label["Purchase Invoice PI-0001"] if "lock date" in f[0]]
+    assert [m for m, _a, _n in locked] == ["The document date cannot be before the period lock date, currently set "
+                                           "at 05-Jan-2026"]
+    assert "move the period lock date back" in locked[0][1]
+    unmapped = [f for f in by_label["Purchase Invoice PI-0001"] if f[2] == "5000"]
+    assert unmapped and all(a for _m, a, _n in unmapped)
+    assert "Invoice SI-0001" not in by_label

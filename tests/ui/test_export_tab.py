@@ -165,6 +165,14 @@ def test_a_missing_mapping_shows_a_feedback_row_that_opens_the_mapping_tab(tab, 
 def test_mark_as_exported_then_not_exported(tab, qtbot):
     select_refs(tab.pending_grid, "PI-0001")
     right_click(tab.pending_grid, qtbot, "Mark as Exported")
+    qtbot.waitUntil(lambda: tab.mark_reason_dialog is not None and tab.mark_reason_dialog.isVisible())
+    tab.mark_reason_dialog.setTextValue("   ")                      # a reason is required
+    tab.mark_reason_dialog.accept()
+    assert "reason" in tab.status_label.text() and tab.exported_model.rowCount() == 0
+    right_click(tab.pending_grid, qtbot, "Mark as Exported")
+    qtbot.waitUntil(lambda: tab.mark_reason_dialog.isVisible())
+    tab.mark_reason_dialog.setTextValue("Entered in Xero by hand")
+    tab.mark_reason_dialog.accept()
     exported = tab.exported_model
     [row] = [exported.row_data(i) for i in exported.ids()]
     assert row.reference == "PI-0001" and row.manual and not row.confirmed
@@ -184,6 +192,13 @@ def test_pending_grid_exports_to_csv(tab, tmp_path):
 
 # --- what the user sees, and every action by every route (issue 20) ---------------------------------------
 
+def give_reason(qtbot, tab, reason="Entered in the package by hand"):
+    """Mark as Exported asks why (audited): answer its dialog as the user does."""
+    qtbot.waitUntil(lambda: tab.mark_reason_dialog is not None and tab.mark_reason_dialog.isVisible())
+    tab.mark_reason_dialog.setTextValue(reason)
+    tab.mark_reason_dialog.accept()
+
+
 def _roles(model, ref, column):
     """What the grid draws in ``column`` for the row ``ref``: text, icon, colour, tooltip."""
     from PySide6.QtCore import Qt
@@ -202,6 +217,7 @@ def test_the_green_tick_is_drawn_on_confirmed_rows_only(tab, qtbot):
 
     select_refs(tab.pending_grid, "PI-0001")
     right_click(tab.pending_grid, qtbot, "Mark as Exported")            # by hand: never sent
+    give_reason(qtbot, tab)
     select_refs(tab.pending_grid, "SI-0001")
     with qtbot.waitSignal(tab.upload_finished, timeout=20000):
         right_click(tab.pending_grid, qtbot, "Upload Data")            # sent: the package confirms it
@@ -277,6 +293,7 @@ def test_every_action_works_from_the_actions_button_and_the_right_click_menu(tab
     assert tab.status_label.text().startswith("Pre-check: 1 checked")
     select_refs(tab.pending_grid, "PI-0001")
     choose(tab.pending_grid, "Mark as Exported")
+    give_reason(qtbot, tab)
     assert "PI-0001" not in pending_refs()
     select_refs(tab.pending_grid, "SI-0001")
     with qtbot.waitSignal(tab.upload_finished, timeout=20000) as done:
@@ -358,7 +375,7 @@ def test_grid_actions_copy_export_and_refresh(tab, store, qtbot, tmp_path):
 
     QTimer.singleShot(0, answer_the_dialog)
     choose_from_button(qtbot, tab.grid_actions_button, "Export grid to CSV…")
-    qtbot.waitUntil(target.exists, timeout=5000)
+    qtbot.waitUntil(target.exists, timeout=20_000)
     lines = target.read_text(encoding="utf-8").splitlines()
     assert answered and len(lines) == tab.pending_model.rowCount() + 1 and lines[0].startswith("Type,Reference")
 
@@ -366,7 +383,7 @@ def test_grid_actions_copy_export_and_refresh(tab, store, qtbot, tmp_path):
     build_ledger_more(store)
     assert tab.pending_model.rowCount() == before                     # not re-read by itself
     choose_from_button(qtbot, tab.grid_actions_button, "Refresh")
-    qtbot.waitUntil(lambda: tab.pending_model.rowCount() == before + 1, timeout=5000)
+    qtbot.waitUntil(lambda: tab.pending_model.rowCount() == before + 1, timeout=20_000)
 
 
 def build_ledger_more(store):
@@ -381,3 +398,27 @@ def build_ledger_more(store):
         service.create_document(s, "sales_invoice", acme, "SI-LATE", date(2026, 2, 1),
                                 [service.LineInput(Decimal(1), Decimal("10"), description="x",
                                                    nominal_id=sales, tax_code_id=t1)])
+
+
+def test_a_matched_existing_contact_is_shown_so_and_undo_match_puts_it_back(tab, qtbot, xero_bookkeeper):
+    from kcc_desktop.models import MatchState
+    from kcc_desktop.sync.export import ExportService
+    from kcc_desktop.ui.export_models import ExportedCol
+
+    xero_bookkeeper.add_contact("Acme Tools Ltd", account_number="ACME")
+    acme = next(i for i in tab.pending_model.ids() if tab.pending_model.row_data(i).reference == "ACME")
+    assert ExportService(tab.ctx.store).upload([acme], open_package(tab.ctx.store)).ok
+    tab.refresh()
+    exported = tab.exported_model
+    [row] = [exported.row_data(i) for i in exported.ids()]
+    assert row.reference == "ACME" and row.matched
+    assert exported.index(exported.row_of(row.id), ExportedCol.HOW).data() == "Matched existing"
+    tab.pages.setCurrentIndex(1)
+    tab.exported_grid.select_ids([row.id])
+
+    right_click(tab.exported_grid, qtbot, "Undo Match")
+
+    assert exported.rowCount() == 0 and "1 back in Pending Export" in tab.status_label.text()
+    with tab.ctx.store.session() as s:
+        item = s.get(ExportItem, row.id)
+        assert (item.status, item.match_state) == ("pending", MatchState.CREATE)

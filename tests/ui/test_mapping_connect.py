@@ -96,6 +96,10 @@ def test_pasting_the_address_the_browser_ended_on_completes_the_sign_in(qtbot, s
         dialog.client_id.setText("ABqboClient")
         dialog.client_secret.setText("s3cret")
         assert dialog.environment.currentData() == "production"
+        assert "hosted callback.html" in dialog.redirect_uri.placeholderText()    # production keys: no default
+        dialog.environment.setCurrentIndex(dialog.environment.findData("sandbox"))
+        assert "http://localhost:53682/callback" in dialog.redirect_uri.placeholderText()
+        dialog.environment.setCurrentIndex(dialog.environment.findData("production"))
         with qtbot.waitSignal(tab.connected, timeout=15000):
             qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
             ended_on = requests.get(printed_url(qtbot, tab), allow_redirects=False, timeout=10).headers["Location"]

@@ -139,7 +139,7 @@ def test_connect_fetch_apply_defaults_edit_and_audit_on_the_demo(qtbot, xero_syn
     qtbot.waitExposed(dialog)
     rows = [[dialog.model.display(dialog.model.row_data(i), c) for c in dialog.model.Columns]
             for i in dialog.model.ids()]
-    assert rows[0][1:] == ["Mapping nominal 4905 Carriage and Delivery", "", "260 — Other Revenue (REVENUE)"]
+    assert rows[0][1:4] == ["Mapping nominal 4905 Carriage and Delivery", "", "260 — Other Revenue (REVENUE)"]
     assert any(r[1] == "Mapping nominal 5000 Purchases (Apply Default Setup)" for r in rows)
     assert any(r[1] == "Fetched accounts from Xero" for r in rows)
     dialog.close()
@@ -208,7 +208,7 @@ def test_options_are_saved_audited_and_shown_again_after_reopening(qtbot, store)
     assert p.pickers["default_sales_nominal"].currentData() == "4010"
     menu_action(again, "View Audit Trail…").trigger()
     model = again.audit_dialog.model
-    rows = [tuple(model.display(model.row_data(i), c) for c in model.Columns)[1:] for i in model.ids()]
+    rows = [tuple(model.display(model.row_data(i), c) for c in model.Columns)[1:4] for i in model.ids()]
     assert rows == [
         ("Option: Default Sales nominal", "", "4010"),
         ("Option: Use Rollup Transactions", "", "On"),
@@ -270,7 +270,7 @@ def test_one_action_each_shared_by_the_button_and_every_grid_menu(qtbot, store):
     tab = make_tab(qtbot, store)
     button = [a for a in tab.actions_button.menu().actions() if not a.isSeparator()]
     assert button == [tab.connect_action, tab.settings_action, tab.paste_action, tab.fetch_action,
-                      tab.apply_defaults_action, tab.audit_action]
+                      tab.check.action, tab.apply_defaults_action, tab.audit_action]
     for grid in tab.grids:
         in_menu = [a for a in grid.build_context_menu().actions() if a in button]
         assert in_menu == button
@@ -291,3 +291,32 @@ def test_show_nominal_selects_the_row_to_map(qtbot, store):
     tab.show_nominal("4905")
     assert tab.tabs.currentIndex() == 0
     assert [tab.nominal_model.row_data(i)[NOMINAL].local_code for i in tab.nominal_grid.selected_ids()] == ["4905"]
+
+
+def test_check_connection_lists_what_would_stop_an_upload_in_a_dialog(qtbot, xero_sync_sandbox, store):
+    from kcc_desktop.sync.options import OptionsService
+    from kcc_desktop.sync.queue import install_queue_listeners
+    from tests.helpers.ledger import build_ledger
+
+    install_queue_listeners()
+    OptionsService(store).update(enabled=True)
+    build_ledger(store, invoices=2)     # SI-0001 is dated 10 Jan 2026
+    tab = make_tab(qtbot, store)
+    connect_and_fetch(qtbot, tab)
+    menu_action(tab, "Apply Default Setup").trigger()
+    xero_sync_sandbox.organisation(PeriodLockDate="2026-01-10")
+
+    with qtbot.waitSignal(tab.check.checked, timeout=15000) as checked:
+        menu_action(tab, "Check Connection…").trigger()
+        assert not tab.check.action.isEnabled() and not tab.fetch_action.isEnabled()   # one job at a time
+    report = checked.args[0]
+    assert "lock_date" in {p.code for p in report.problems}
+    dialog = tab.check.dialog
+    assert dialog is not None and dialog.isVisible() and tab.check.action.isEnabled()
+    texts = [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
+    assert any("SI-0001" in t and "period lock date" in t for t in texts)
+    rows = range(dialog.table.rowCount())
+    assert rows and all(dialog.table.item(r, 1).text() for r in rows)
+    assert "problem(s) would stop uploads" in tab.messages.toPlainText()
+    ARTIFACTS.mkdir(exist_ok=True)
+    dialog.grab().save(str(ARTIFACTS / "check_connection.png"))

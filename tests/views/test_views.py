@@ -83,3 +83,14 @@ def test_record_payment_keeps_the_guard_and_writes_nothing_when_refused(books):
         payments = s.scalars(select(Payment)).all()
     assert [(p.id, p.company_id, p.amount, p.kind) for p in payments] == [
         (payment_id, bloggs, Decimal("10.00"), "prepayment")]
+
+
+def test_a_quickbooks_void_is_offered_for_reversal_like_a_deletion():
+    from datetime import UTC, datetime
+
+    from kcc_desktop.views.imports import payment_state
+
+    assert payment_state(7, "VOIDED", "Voided in QuickBooks: use Reverse Deleted Payments", None) == "to_reverse"
+    assert payment_state(7, "VOIDED", "", datetime(2026, 12, 1, tzinfo=UTC)) == "reversed"
+    assert payment_state(None, "VOIDED", "Voided in QuickBooks before it was imported", None) == "deleted"
+    assert payment_state(7, "AUTHORISED", "Payment created and allocated", None) == "created"

@@ -37,6 +37,7 @@ class CompanyLookups:
         self._org: Organisation | None = None
         self._prefs: Row | None = None
         self._accounts: list[RemoteAccount] | None = None
+        self._tax: tuple[list[Row], dict[str, Decimal]] | None = None
         self._rates: TaxRates | None = None
         self._income_items: dict[str, str] | None = None
 
@@ -111,13 +112,27 @@ class CompanyLookups:
             self._once(read, lambda: self._accounts is not None)
             return list(self._accounts or [])
 
-    def tax_rates(self) -> TaxRates:
-        """(tax code id, sales?) -> the rate it charges on that side."""
+    def tax_tables(self, refresh: bool = False) -> tuple[list[Row], dict[str, Decimal]]:
+        """(the TaxCode rows, TaxRate id -> percent): read once a run, again only when ``refresh``
+        (Get Nominal & Tax Accounts)."""
         def read() -> None:
             rates = {str(r.get("Id")): m.to_decimal(r.get("RateValue"))
                      for r in self.api.query_all("TaxRate", what="the tax rates request")}
+            self._tax = (self.api.query_all("TaxCode", what="the tax codes request"), rates)
+            self._rates = None
+        with self._lock:
+            if refresh:
+                self._tax = None
+            self._once(read, lambda: self._tax is not None)
+            assert self._tax is not None
+            return list(self._tax[0]), dict(self._tax[1])
+
+    def tax_rates(self) -> TaxRates:
+        """(tax code id, sales?) -> the rate it charges on that side."""
+        def read() -> None:
+            codes, rates = self.tax_tables()
             out: TaxRates = {}
-            for code in self.api.query_all("TaxCode", what="the tax codes request"):
+            for code in codes:
                 for sales, list_name in ((True, "SalesTaxRateList"), (False, "PurchaseTaxRateList")):
                     details = (code.get(list_name) or {}).get("TaxRateDetail") or []
                     if len(details) == 1:   # a group of several rates is taxed by QuickBooks alone

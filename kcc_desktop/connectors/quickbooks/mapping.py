@@ -378,8 +378,9 @@ def build_document(doc: DocumentIn, account_ids: dict[str, str], item_ids: dict[
     return prune(obj, _DOC_READONLY)
 
 
-def build_payment(payment: PaymentIn, contact_id: str) -> Payment | BillPayment:
-    """A customer Payment against an Invoice, or a BillPayment (cheque) against a Bill."""
+def build_payment(payment: PaymentIn, contact_id: str, applied: Decimal | None = None) -> Payment | BillPayment:
+    """A customer Payment against an Invoice, or a BillPayment (cheque) against a Bill. ``applied``: what the
+    line applies (at most the document's open balance); the rest of the amount stays unapplied."""
     if payment.document_kind not in (DocKind.SALES_INVOICE, DocKind.PURCHASE_INVOICE):
         raise MappingError("Credit-note payments and allocations are not sent to QuickBooks.")
     bank = payment.bank_account_id or payment.bank_account_code
@@ -391,10 +392,11 @@ def build_payment(payment: PaymentIn, contact_id: str) -> Payment | BillPayment:
     linked.TxnId = payment.document_remote_id
     linked.TxnLineId = None
     amount = money(payment.amount)
+    on_line = amount if applied is None else money(applied)
     if payment.document_kind == DocKind.SALES_INVOICE:
         linked.TxnType = "Invoice"
         line = PaymentLine()
-        line.Amount = amount
+        line.Amount = on_line
         line.LinkedTxn = [linked]
         obj: Payment | BillPayment = Payment()
         obj.CustomerRef = ref(contact_id)
@@ -403,11 +405,11 @@ def build_payment(payment: PaymentIn, contact_id: str) -> Payment | BillPayment:
         obj.PrivateNote = payment.stamp or None   # KCC's stamp, where QuickBooks keeps a payment's memo
         obj.TotalAmt = amount
         obj.TxnDate = qbo_date(payment.date)
-        obj.Line = [line]
+        obj.Line = [line] if on_line > 0 else []
         return prune(obj, ("UnappliedAmt", "ExchangeRate", "TxnStatus"))
     linked.TxnType = "Bill"
     line = BillPaymentLine()
-    line.Amount = amount
+    line.Amount = on_line
     line.LinkedTxn = [linked]
     obj = BillPayment()
     obj.VendorRef = ref(contact_id)
@@ -420,5 +422,5 @@ def build_payment(payment: PaymentIn, contact_id: str) -> Payment | BillPayment:
     obj.TxnDate = qbo_date(payment.date)
     obj.DocNumber = payment.reference[:21] or None
     obj.PrivateNote = payment.reference or None
-    obj.Line = [line]
+    obj.Line = [line] if on_line > 0 else []
     return prune(obj)

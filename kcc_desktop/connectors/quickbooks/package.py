@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
@@ -38,13 +38,14 @@ from ..base import (
     RemoteAccount,
     RemoteBankAccount,
     RemoteDocument,
+    RemotePayment,
     RemoteTaxRate,
     Result,
     find_stamp,
 )
 from ..pacing import Pacer, pacer_for
 from ..settings import QUICKBOOKS, ConnectionSettings, require_secure
-from ..tokens import TokenManager, TokenResponse, TokenStore, redact
+from ..tokens import TokenManager, TokenResponse, TokenStore, binding_problem, redact
 from ..transport import RETRY_POLICY, RetryPolicy, Transport
 from . import mapping as m
 from .api import MAX_BATCH, MAX_RESULTS, Answer, Op, QboApi, keyed
@@ -53,7 +54,7 @@ from .http import DEFAULT_TIMEOUT, QboSession
 from .lookups import CompanyLookups
 from .mapping import Row
 from .payments import PaymentsBack
-from .remote import remote_document
+from .remote import PaymentContext, remote_document, remote_payment
 from .sides import OtherSide, other_entity, side_note
 
 log = logging.getLogger(__name__)
@@ -136,10 +137,12 @@ class QuickBooksPackage(AccountingPackage):
         return token_json(client)
 
     def disconnect(self) -> None:
-        """Revoke the refresh token at Intuit and forget it here (the keyring entry goes too)."""
+        """Revoke the refresh token at Intuit and forget it here (the keyring entry goes too). A sign-in made
+        for another address is only forgotten: it is never sent anywhere else, not even to be revoked."""
         tokens = self.store.load(QUICKBOOKS, self.realm_id)
         try:
-            if tokens and tokens.refresh_token:
+            if tokens and tokens.refresh_token and not binding_problem(
+                    tokens, self.endpoints.audience, not self.endpoints.is_sandbox, self.realm_id):
                 self.auth_client().revoke(token=tokens.refresh_token)
         except Exception as exc:
             log.warning("Revoking the QuickBooks sign-in failed: %s", redact(auth_failure(exc, "revoke")))
@@ -188,9 +191,7 @@ class QuickBooksPackage(AccountingPackage):
         return {c: c if c in ids else by_number[c] for c in codes if c in ids or c in by_number}
 
     def fetch_tax_rates(self) -> list[RemoteTaxRate]:
-        codes = self.api.query_all("TaxCode", what="the tax codes request")
-        rates = {str(r.get("Id")): m.to_decimal(r.get("RateValue"))
-                 for r in self.api.query_all("TaxRate", what="the tax rates request")}
+        codes, rates = self.lookups.tax_tables(refresh=True)
         out = []
         for c in codes:
             rate_list = (c.get("SalesTaxRateList") or {}).get("TaxRateDetail") \
@@ -334,6 +335,26 @@ class QuickBooksPackage(AccountingPackage):
         return self._in_chunks(documents, idempotency_key, self._create_documents)
 
     def _create_documents(self, documents: list[DocumentIn], idempotency_key: str) -> list[Result]:
+        results, ops = self._document_ops(documents, idempotency_key)
+        answers = self.api.send(ops, idempotency_key, "the document upload")
+        for op in ops:
+            answer, doc = answers[op.index], documents[op.index]
+            if answer.ok:
+                number = str(answer.data.get("DocNumber") or doc.number)
+                # Custom transaction numbers off: QuickBooks ignores DocNumber and numbers sales forms itself.
+                notes = [] if number == doc.number else [
+                    f"QuickBooks numbered it {number}, not {doc.number}: custom transaction numbers are off there "
+                    "(Account and settings → Sales). Turn them on so it keeps the ledger's numbers."]
+                results[op.index] = Result(doc.key, True, remote_id=str(answer.data.get("Id")), remote_number=number,
+                                           messages=notes, total=m.to_decimal(answer.data.get("TotalAmt")))
+            else:
+                results[op.index] = Result(doc.key, False, messages=answer.messages)
+        return [r for r in results if r is not None]
+
+    def _document_ops(self, documents: list[DocumentIn], idempotency_key: str,
+                      operation: str = "create") -> tuple[list[Result | None], list[Op]]:
+        """The SDK objects for documents (the accounts, items and tax rates they name read first); one that
+        cannot be built is its failed Result."""
         results: list[Result | None] = [None] * len(documents)
         base = self.organisation().base_currency
         codes = [line.account_code for d in documents if d.kind not in m.SALES_KINDS for line in d.lines]
@@ -357,17 +378,8 @@ class QuickBooksPackage(AccountingPackage):
             except m.MappingError as exc:
                 results[n] = Result(doc.key, False, messages=[str(exc)])
                 continue
-            ops.append(Op(n, m.ENTITY[doc.kind].qbo_object_name, "create", obj))
-        answers = self.api.send(ops, idempotency_key, "the document upload")
-        for op in ops:
-            answer, doc = answers[op.index], documents[op.index]
-            if answer.ok:
-                results[op.index] = Result(doc.key, True, remote_id=str(answer.data.get("Id")),
-                                           remote_number=str(answer.data.get("DocNumber") or doc.number),
-                                           total=m.to_decimal(answer.data.get("TotalAmt")))
-            else:
-                results[op.index] = Result(doc.key, False, messages=answer.messages)
-        return [r for r in results if r is not None]
+            ops.append(Op(n, m.ENTITY[doc.kind].qbo_object_name, operation, obj))
+        return results, ops
 
     def _other_side_contact(self, doc: DocumentIn, key: str) -> DocumentIn:
         """A purchase from a customer (or a sale to a supplier) goes to the company's other QuickBooks record."""
@@ -383,26 +395,43 @@ class QuickBooksPackage(AccountingPackage):
 
     def _create_payments(self, payments: list[PaymentIn], idempotency_key: str) -> list[Result]:
         results: list[Result | None] = [None] * len(payments)
-        # A payment needs the paid document's customer/vendor; read it when the ledger has none.
-        missing: dict[str, list[str]] = {"Invoice": [], "Bill": []}
+        # The paid documents: their customer/vendor (when the ledger has none) and what is still open on them.
+        # QuickBooks refuses a line above the open balance, so a line applies at most that; the rest of a
+        # customer's payment stays on their account there, as its UnappliedAmt (Intuit, Payment). A bill
+        # payment that would leave money unapplied is not sent: whether QuickBooks takes one without a line
+        # for it is *unconfirmed*, and a supplier payment the bill cannot take needs a person anyway.
+        wanted: dict[str, list[str]] = {"Invoice": [], "Bill": []}
         for p in payments:
-            if not p.contact_remote_id and p.document_kind == DocKind.SALES_INVOICE:
-                missing["Invoice"].append(p.document_remote_id)
-            elif not p.contact_remote_id and p.document_kind == DocKind.PURCHASE_INVOICE:
-                missing["Bill"].append(p.document_remote_id)
-        docs = {e: self.api.by_ids(e, ids, "the paid documents lookup") if ids else {} for e, ids in missing.items()}
+            if p.document_kind in (DocKind.SALES_INVOICE, DocKind.PURCHASE_INVOICE):
+                wanted["Invoice" if p.document_kind == DocKind.SALES_INVOICE else "Bill"].append(p.document_remote_id)
+        docs = {e: self.api.by_ids(e, ids, "the paid documents lookup") if ids else {} for e, ids in wanted.items()}
         banks = self._bank_ids([p.bank_account_code for p in payments if not p.bank_account_id])
         ops: list[Op] = []
+        notes: dict[int, list[str]] = {}
+        left: dict[str, Decimal] = {}
         for n, p in enumerate(payments):
             try:
                 if not p.bank_account_id and p.bank_account_code in banks:
                     p = replace(p, bank_account_id=banks[p.bank_account_code])
-                contact = p.contact_remote_id
-                if not contact and p.document_kind == DocKind.SALES_INVOICE:
-                    contact = m.ref_value(docs["Invoice"].get(p.document_remote_id, {}).get("CustomerRef"))
-                elif not contact and p.document_kind == DocKind.PURCHASE_INVOICE:
-                    contact = m.ref_value(docs["Bill"].get(p.document_remote_id, {}).get("VendorRef"))
-                obj = m.build_payment(p, contact)
+                entity = "Invoice" if p.document_kind == DocKind.SALES_INVOICE else "Bill"
+                doc = docs.get(entity, {}).get(p.document_remote_id, {})
+                contact = p.contact_remote_id or m.ref_value(doc.get("CustomerRef" if entity == "Invoice"
+                                                                     else "VendorRef"))
+                applied = None
+                if "Balance" in doc:
+                    open_now = left.setdefault(p.document_remote_id, m.to_decimal(doc.get("Balance")))
+                    applied = max(Decimal("0"), min(p.amount, open_now))
+                    left[p.document_remote_id] = open_now - applied
+                    number = doc.get("DocNumber") or entity
+                    if applied < p.amount and entity == "Bill":
+                        raise m.MappingError(
+                            f"QuickBooks has only {open_now} open on bill {number}, less than this payment's "
+                            f"{p.amount}: it was paid there too. Record the payment in QuickBooks by hand and "
+                            "Mark as Exported, or correct the ledger.")
+                    if applied < p.amount:
+                        notes[n] = [f"QuickBooks had only {open_now} open on {number}: "
+                                    f"{p.amount - applied} of the payment stays on the account there."]
+                obj = m.build_payment(p, contact, applied)
             except m.MappingError as exc:
                 results[n] = Result(p.key, False, messages=[str(exc)])
                 continue
@@ -411,6 +440,7 @@ class QuickBooksPackage(AccountingPackage):
         for op in ops:
             answer, p = answers[op.index], payments[op.index]
             results[op.index] = Result(p.key, True, remote_id=str(answer.data.get("Id")),
+                                       messages=notes.get(op.index, []),
                                        total=m.to_decimal(answer.data.get("TotalAmt"))) if answer.ok \
                 else Result(p.key, False, messages=answer.messages)
         return [r for r in results if r is not None]
@@ -458,6 +488,80 @@ class QuickBooksPackage(AccountingPackage):
 
     def transports(self) -> list[Transport[Any]]:
         return [self.session.transport]
+
+    # --- reconciliation -------------------------------------------------------------------------------
+
+    def fetch_documents(self, wanted: Sequence[tuple[DocKind, str]], date_from: date | None = None,
+                        date_to: date | None = None) -> dict[str, RemoteDocument]:
+        """One ``Id IN (...)`` query per entity and 1,000 ids (``QboApi.by_ids``). QuickBooks removes a deleted
+        transaction (it then answers no row for it); a voided one stays, at zero, with the note "Voided"."""
+        out: dict[str, RemoteDocument] = {}
+        by_kind: dict[DocKind, list[str]] = {}
+        for kind, rid in wanted:
+            if rid:
+                by_kind.setdefault(kind, []).append(rid)
+        for kind, ids in by_kind.items():
+            rows = self.api.by_ids(m.ENTITY[kind].qbo_object_name, ids, "the reconciliation read")
+            try:
+                out.update((rid, remote_document(kind, row)) for rid, row in rows.items())
+            except KeyError:
+                raise MalformedResponse("QuickBooks sent a document without an Id.") from None
+        return out
+
+    def find_documents(self, wanted: Sequence[tuple[DocKind, str]]) -> dict[tuple[DocKind, str], list[RemoteDocument]]:
+        """``DocNumber IN (...)`` per entity, 100 numbers a query."""
+        out: dict[tuple[DocKind, str], list[RemoteDocument]] = {(k, n): [] for k, n in wanted if n}
+        by_kind: dict[DocKind, list[str]] = {}
+        for kind, number in out:
+            by_kind.setdefault(kind, []).append(number)
+        for kind, numbers in by_kind.items():
+            entity = m.ENTITY[kind].qbo_object_name
+            for n in range(0, len(numbers), 100):
+                chunk = ", ".join(m.quote(x) for x in sorted(numbers)[n:n + 100])
+                for row in self.api.query_all(entity, f"DocNumber IN ({chunk})", what="the reconciliation look-up"):
+                    try:
+                        doc = remote_document(kind, row)
+                    except KeyError:
+                        raise MalformedResponse("QuickBooks sent a document without an Id.") from None
+                    if (kind, doc.number) in out:
+                        out[(kind, doc.number)].append(doc)
+        return out
+
+    def fetch_payments(self, remote_ids: Sequence[str], stamp_prefix: str) -> dict[str, RemotePayment]:
+        """KCC's payments by Id (the private note that carries the stamp cannot be queried): one ``Id IN``
+        query per 1,000. A deleted payment is absent; a voided one comes back VOIDED at zero."""
+        rows = self.api.by_ids("Payment", remote_ids, "the reconciliation read of payments")
+        ctx = PaymentContext(base_currency=self.organisation().base_currency)
+        out: dict[str, RemotePayment] = {}
+        try:
+            for rid, row in rows.items():
+                found = remote_payment("Payment", row, ctx)
+                if found is not None:
+                    out[rid] = found
+        except (KeyError, TypeError, AttributeError):
+            raise MalformedResponse("QuickBooks sent a Payment KCC Desktop does not understand.") from None
+        return out
+
+    def update_document(self, remote_id: str, document: DocumentIn, idempotency_key: str) -> Result:
+        """A full update carrying the SyncToken just read (QuickBooks refuses a stale one, code 5010)."""
+        entity = m.ENTITY[document.kind].qbo_object_name
+        current = self.api.by_ids(entity, [remote_id], "the document lookup").get(remote_id)
+        if current is None:
+            return Result(document.key, False, messages=[f"The {entity} with id {remote_id} is no longer in "
+                                                         "QuickBooks."])
+        results, ops = self._document_ops([document], idempotency_key, operation="update")
+        if not ops:
+            done = results[0]
+            assert done is not None
+            return done
+        ops[0].obj.Id = remote_id
+        ops[0].obj.SyncToken = str(current.get("SyncToken") or "0")
+        answer = self.api.send(ops, keyed(idempotency_key, ops), "the document change")[0]
+        if not answer.ok:
+            return Result(document.key, False, messages=answer.messages)
+        return Result(document.key, True, remote_id=remote_id,
+                      remote_number=str(answer.data.get("DocNumber") or document.number),
+                      total=m.to_decimal(answer.data.get("TotalAmt")))
 
     # --- payments back from QuickBooks ----------------------------------------------------------------
 

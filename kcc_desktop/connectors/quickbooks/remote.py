@@ -25,11 +25,24 @@ def remote_document(kind: DocKind, data: Row) -> RemoteDocument:
     if str(data.get("PrivateNote", "")).startswith("Voided") or data.get("TxnStatus") == "Voided":
         status = "VOIDED"
     contact = data.get("CustomerRef") if kind in SALES_KINDS else data.get("VendorRef")
+    meta = data.get("MetaData") or {}
     return RemoteDocument(
         remote_id=str(data["Id"]), kind=kind, number=str(data.get("DocNumber") or ""), total=total,
         amount_due=due, status=status, reference=str(data.get("PrivateNote") or ""),
         contact_remote_id=ref_value(contact),
+        date=parse_date(data["TxnDate"]) if data.get("TxnDate") else None,
+        currency=ref_value(data.get("CurrencyRef")), base_total=home_total(data, total),
+        updated_at=parse_datetime(meta["LastUpdatedTime"]) if meta.get("LastUpdatedTime") else None,
     )
+
+
+def home_total(data: Row, total: Decimal) -> Decimal:
+    """The total in the company's home currency: ``HomeTotalAmt`` where QuickBooks sends it, else the total at
+    ``ExchangeRate`` (home currency per unit of the document's: Intuit API reference, Invoice.ExchangeRate)."""
+    if data.get("HomeTotalAmt") is not None:
+        return to_decimal(data.get("HomeTotalAmt"))
+    rate = to_decimal(data.get("ExchangeRate") or 1)
+    return total if rate in (0, 1) else (total * rate).quantize(Decimal("0.01"))
 
 
 @dataclass

@@ -226,20 +226,41 @@ def _dec(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
+def _doc_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else None
+
+
+def base_total(total: Decimal, rate: Any) -> Decimal:
+    """A document's total in the organisation's currency: Xero's CurrencyRate is units of the document's
+    currency per unit of the base currency (spec, Invoice.CurrencyRate; 1 for a base-currency document)."""
+    r = _dec(rate)
+    return total if r in (0, 1) else (total / r).quantize(Decimal("0.01"))
+
+
 def remote_invoice(inv: Any) -> RemoteDocument:
-    return RemoteDocument(remote_id=str(inv.invoice_id), kind=KIND_OF_TYPE[inv.type],
+    total = _dec(inv.total)
+    return RemoteDocument(remote_id=str(inv.invoice_id), kind=KIND_OF_TYPE[enum_value(inv.type)],
                           number=str(inv.invoice_number or ""),
-                          total=_dec(inv.total), amount_due=_dec(inv.amount_due), status=str(inv.status or ""),
+                          total=total, amount_due=_dec(inv.amount_due), status=enum_value(inv.status),
                           reference=str(inv.reference or ""),
-                          contact_remote_id=str(getattr(inv.contact, "contact_id", "") or ""))
+                          contact_remote_id=str(getattr(inv.contact, "contact_id", "") or ""),
+                          date=_doc_date(inv.date), currency=enum_value(inv.currency_code),
+                          base_total=base_total(total, inv.currency_rate),
+                          updated_at=_utc(inv.updated_date_utc) if inv.updated_date_utc else None)
 
 
 def remote_credit_note(cn: Any) -> RemoteDocument:
-    return RemoteDocument(remote_id=str(cn.credit_note_id), kind=KIND_OF_TYPE[cn.type],
-                          number=str(cn.credit_note_number or ""), total=_dec(cn.total),
-                          amount_due=_dec(cn.remaining_credit), status=str(cn.status or ""),
+    total = _dec(cn.total)
+    return RemoteDocument(remote_id=str(cn.credit_note_id), kind=KIND_OF_TYPE[enum_value(cn.type)],
+                          number=str(cn.credit_note_number or ""), total=total,
+                          amount_due=_dec(cn.remaining_credit), status=enum_value(cn.status),
                           reference=str(cn.reference or ""),
-                          contact_remote_id=str(getattr(cn.contact, "contact_id", "") or ""))
+                          contact_remote_id=str(getattr(cn.contact, "contact_id", "") or ""),
+                          date=_doc_date(cn.date), currency=enum_value(cn.currency_code),
+                          base_total=base_total(total, cn.currency_rate),
+                          updated_at=_utc(cn.updated_date_utc) if cn.updated_date_utc else None)
 
 
 def payment_kind(p: Any) -> str | None:

@@ -9,8 +9,8 @@ in our terms); sign-in specifics are in ``auth.py``; SDK models are built and re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime
 from typing import Any, Protocol, TypeVar
 
 from xero_python.accounting.models import Contacts, CreditNotes, Invoices, Items, Payments
@@ -34,6 +34,7 @@ from ..base import (
     RemotePayment,
     RemoteTaxRate,
     Result,
+    ValidationFailed,
     find_stamp,
 )
 from ..pacing import Pacer, pacer_for
@@ -47,20 +48,33 @@ from .http import UsageError, XeroClient, shape_guard
 
 PAGE_SIZE = 100          # GET /Payments pages hold 100
 OVERPAYMENT_LOOKUP = 25  # overpayment ids per GET /BankTransactions where-clause (keeps the URL short)
+LIST_PAGE = 1000         # contacts a page when listing them all (pageSize: at most 1000)
 MATCH_CHUNK = 10         # contacts or items per look-up for existing records (keeps the URL short)
+IDS_CHUNK = 100          # invoice ids per GET /Invoices?IDs= (reconciliation: one request per 100 documents)
+NUMBERS_CHUNK = 50       # invoice numbers per GET /Invoices?InvoiceNumbers= (numbers are longer than ids)
+WHERE_CHUNK = 25         # credit notes per where-clause of ids or numbers (GET /CreditNotes has no IDs filter)
 
 
-def _best_contact(wanted: ContactIn, rows: list[RemoteContact]) -> RemoteContact | None:
-    """By account number first; then by exact name, an active contact before an archived one."""
-    number = wanted.account_number.strip().casefold()
-    if number:
-        found = next((r for r in rows if r.account_number.strip().casefold() == number), None)
-        if found is not None:
-            return found
-    name = wanted.name.strip().casefold()
-    named = [r for r in rows if r.name.strip().casefold() == name]
-    named.sort(key=lambda r: (not r.active, not r.merged_to))
-    return named[0] if named else None
+class _ContactIndex:
+    """The organisation's contacts by account number and by name (both ignoring case and spaces around),
+    so matching many of ours against many of theirs is one look-up each."""
+
+    def __init__(self, rows: Iterable[RemoteContact]) -> None:
+        self.by_number: dict[str, RemoteContact] = {}
+        self.by_name: dict[str, list[RemoteContact]] = {}
+        for r in rows:
+            if r.account_number.strip():
+                self.by_number.setdefault(r.account_number.strip().casefold(), r)
+            self.by_name.setdefault(r.name.strip().casefold(), []).append(r)
+
+    def best(self, wanted: ContactIn) -> RemoteContact | None:
+        """By account number first; then by exact name, an active contact before an archived one."""
+        number = wanted.account_number.strip().casefold()
+        if number and number in self.by_number:
+            return self.by_number[number]
+        named = sorted(self.by_name.get(wanted.name.strip().casefold(), ()),
+                       key=lambda r: (not r.active, not r.merged_to))   # merged: followed
+        return named[0] if named else None
 
 
 class _Keyed(Protocol):
@@ -74,6 +88,7 @@ PageFetch = Callable[[int, dict[str, Any]], tuple[list[RemotePayment], int, Any]
 class XeroPackage(AccountingPackage):
     provider = "xero"
     batch_size = 50
+    contacts_shared = True
 
     def __init__(self, settings: ConnectionSettings, tokens: TokenManager, *, endpoints: Endpoints | None = None,
                  pacer: Pacer | None = None, timeout: float = 60.0, connect_timeout: float = 10.0,
@@ -335,25 +350,146 @@ class XeroPackage(AccountingPackage):
     def transports(self) -> list[Transport[Any]]:
         return [self.client.transport]
 
+    # --- reconciliation ------------------------------------------------------------------------------
+
+    @shape_guard("read documents back")
+    def fetch_documents(self, wanted: Sequence[tuple[DocKind, str]], date_from: date | None = None,
+                        date_to: date | None = None) -> dict[str, RemoteDocument]:
+        """Invoices and bills by id, 100 a request (``GET /Invoices?IDs=``, spec: "Filter by a comma-separated
+        list of InvoicesIDs"); credit notes, which have no IDs filter, page by page over the range's dates
+        (``where=Date>=DateTime(...)``, 100 a page), then by id in where-clauses for any dated elsewhere now.
+        Deleted and voided documents come back with their status; one Xero no longer shows is absent."""
+        out: dict[str, RemoteDocument] = {}
+        invoices = list(dict.fromkeys(m.guid(rid) for kind, rid in wanted if rid and not m.is_credit(kind)))
+        credits = list(dict.fromkeys(m.guid(rid) for kind, rid in wanted if rid and m.is_credit(kind)))
+        for n in range(0, len(invoices), IDS_CHUNK):
+            rows = _listed(self._call("read invoices back", self.api.get_invoices, i_ds=invoices[n:n + IDS_CHUNK]
+                                      ).invoices, "invoices")
+            out.update((str(r.invoice_id), m.remote_invoice(r)) for r in rows)
+        if credits and date_from is not None and date_to is not None:
+            where = (f"Date>=DateTime({date_from.year},{date_from.month:02d},{date_from.day:02d}) AND "
+                     f"Date<=DateTime({date_to.year},{date_to.month:02d},{date_to.day:02d})")
+            wanted_credits = set(credits)
+            for r in self._pages_of("read credit notes back", self.api.get_credit_notes, "credit_notes", where=where,
+                                    page_size=PAGE_SIZE):
+                if str(r.credit_note_id) in wanted_credits:
+                    out[str(r.credit_note_id)] = m.remote_credit_note(r)
+        rest = [c for c in credits if c not in out]
+        for n in range(0, len(rest), WHERE_CHUNK):
+            where = " OR ".join(f'CreditNoteID==Guid("{c}")' for c in rest[n:n + WHERE_CHUNK])
+            rows = _listed(self._call("read credit notes back", self.api.get_credit_notes, where=where).credit_notes,
+                           "credit notes")
+            out.update((str(r.credit_note_id), m.remote_credit_note(r)) for r in rows)
+        return out
+
+    @shape_guard("look documents up")
+    def find_documents(self, wanted: Sequence[tuple[DocKind, str]]) -> dict[tuple[DocKind, str], list[RemoteDocument]]:
+        """By number: invoices 50 numbers a request (``InvoiceNumbers``), credit notes 25 a where-clause."""
+        out: dict[tuple[DocKind, str], list[RemoteDocument]] = {(k, n): [] for k, n in wanted if n}
+        invoices = sorted({n for k, n in wanted if n and not m.is_credit(k)})
+        credits = sorted({n for k, n in wanted if n and m.is_credit(k)})
+        found: list[RemoteDocument] = []
+        for n in range(0, len(invoices), NUMBERS_CHUNK):
+            rows = _listed(self._call("look invoices up", self.api.get_invoices,
+                                      invoice_numbers=invoices[n:n + NUMBERS_CHUNK]).invoices, "invoices")
+            found += [m.remote_invoice(r) for r in rows]
+        for n in range(0, len(credits), WHERE_CHUNK):
+            where = " OR ".join(m.where_equals("CreditNoteNumber", c) for c in credits[n:n + WHERE_CHUNK])
+            rows = _listed(self._call("look credit notes up", self.api.get_credit_notes, where=where).credit_notes,
+                           "credit notes")
+            found += [m.remote_credit_note(r) for r in rows]
+        for doc in found:
+            key = (doc.kind, doc.number)
+            if key in out:
+                out[key].append(doc)
+        return out
+
+    @shape_guard("read payments back")
+    def fetch_payments(self, remote_ids: Sequence[str], stamp_prefix: str) -> dict[str, RemotePayment]:
+        """KCC's own payments by the stamp in their Reference (``where=Reference.Contains(...)``, 100 a page);
+        any wanted id not among them, by id in where-clauses (GET /Payments has no IDs filter)."""
+        out: dict[str, RemotePayment] = {}
+        if stamp_prefix:
+            for p in self._pages_of("read payments back", self.api.get_payments, "payments",
+                                    where=f'Reference.Contains("{stamp_prefix}")'):
+                kind = m.payment_kind(p) or "receipt"
+                out[str(p.payment_id)] = m.remote_payment(p, kind)
+        rest = [m.guid(i) for i in dict.fromkeys(remote_ids) if i and i not in out]
+        for n in range(0, len(rest), WHERE_CHUNK):
+            where = " OR ".join(f'PaymentID==Guid("{i}")' for i in rest[n:n + WHERE_CHUNK])
+            rows = _listed(self._call("read payments back", self.api.get_payments, where=where).payments, "payments")
+            out.update((str(p.payment_id), m.remote_payment(p, m.payment_kind(p) or "receipt")) for p in rows)
+        return out
+
+    @shape_guard("send a changed document")
+    def update_document(self, remote_id: str, document: DocumentIn, idempotency_key: str) -> Result:
+        """``POST /Invoices/{id}`` (or CreditNotes): Xero edits a draft, submitted or unpaid authorised
+        document in place; a paid, part-paid, voided or locked one is refused with Xero's own words."""
+        self._check_batch([document], idempotency_key)
+        credit = m.is_credit(document.kind)
+        unitdp4 = m.document_needs_unitdp4(document)
+        extra = {"unitdp": 4} if unitdp4 else {}
+        try:
+            model = m.document_model(document, unitdp4)
+        except (m.ElementError, ValueError) as exc:
+            return Result(key=document.key, ok=False, messages=[str(exc)])
+        try:
+            if credit:
+                model.credit_note_id = m.guid(remote_id)
+                resp = self._call("send a changed credit note", self.api.update_credit_note, m.guid(remote_id),
+                                  CreditNotes(credit_notes=[model]), idempotency_key=idempotency_key, **extra)
+                rows, id_attr, number_attr = resp.credit_notes or [], "credit_note_id", "credit_note_number"
+            else:
+                model.invoice_id = m.guid(remote_id)
+                resp = self._call("send a changed invoice", self.api.update_invoice, m.guid(remote_id),
+                                  Invoices(invoices=[model]), idempotency_key=idempotency_key, **extra)
+                rows, id_attr, number_attr = resp.invoices or [], "invoice_id", "invoice_number"
+        except ValidationFailed as exc:   # one document: Xero's 400 is this element's refusal
+            return Result(key=document.key, ok=False, messages=list(exc.messages))
+        if len(rows) != 1:
+            raise MalformedResponse("Xero answered the change without the document.",
+                                    "Check Xero before sending again.")
+        return m.element_result(document.key, rows[0], id_attr, number_attr, with_total=True)
+
     @shape_guard("look up existing contacts")
     def match_contacts(self, contacts: list[ContactIn]) -> dict[str, RemoteContact]:
         """The organisation's own contacts for ours: by AccountNumber (unique in Xero), then by exact name
         (ignoring case, as Xero's name uniqueness does), an active one before an archived one. Archived ones
         are included; a merged one is followed to the contact it was merged into. Paged, so Xero includes
-        MergedToContactID (spec, Contact)."""
+        MergedToContactID (spec, Contact).
+
+        A few are looked up MATCH_CHUNK at a time; for many, listing every contact (LIST_PAGE a request)
+        is cheaper when the organisation has fewer contacts than that would take look-ups: the first
+        page's pagination says which, so a first upload of thousands costs a handful of requests."""
+        index = self._every_contact(-(-len(contacts) // MATCH_CHUNK)) if len(contacts) > MATCH_CHUNK else None
+        if index is not None:
+            return {c.key: self._follow_merge(found) for c in contacts if (found := index.best(c)) is not None}
         out: dict[str, RemoteContact] = {}
         for n in range(0, len(contacts), MATCH_CHUNK):
             chunk = contacts[n:n + MATCH_CHUNK]
             clauses = [m.where_equals("AccountNumber", c.account_number) for c in chunk if c.account_number]
             clauses += [m.where_equals("Name", c.name) for c in chunk]
-            rows = [xo.remote_contact(r) for r in self._pages_of(
+            found_in = _ContactIndex(xo.remote_contact(r) for r in self._pages_of(
                 "look up existing contacts", self.api.get_contacts, "contacts", where=" OR ".join(clauses),
-                include_archived=True)]
+                include_archived=True))
             for c in chunk:
-                found = _best_contact(c, rows)
+                found = found_in.best(c)
                 if found is not None:
                     out[c.key] = self._follow_merge(found)
         return out
+
+    def _every_contact(self, lookups: int) -> _ContactIndex | None:
+        """Every contact, archived ones included, if listing them takes no more requests than ``lookups``;
+        else None (one request spent finding out)."""
+        first = self._call("list contacts", self.api.get_contacts, page=1, page_size=LIST_PAGE, include_archived=True)
+        rows = list(first.contacts or [])
+        pages = getattr(getattr(first, "pagination", None), "page_count", None)
+        if not isinstance(pages, int) or pages > lookups:
+            return None
+        for page in range(2, pages + 1):
+            rows += self._call("list contacts", self.api.get_contacts, page=page, page_size=LIST_PAGE,
+                               include_archived=True).contacts or []
+        return _ContactIndex(xo.remote_contact(r) for r in rows)
 
     def _follow_merge(self, contact: RemoteContact) -> RemoteContact:
         seen = {contact.remote_id}
@@ -367,15 +503,13 @@ class XeroPackage(AccountingPackage):
 
     @shape_guard("look up existing items")
     def match_items(self, items: list[ItemIn]) -> dict[str, str]:
-        """The organisation's own items with our codes (item codes are unique in Xero, ignoring case)."""
-        out: dict[str, str] = {}
-        for n in range(0, len(items), MATCH_CHUNK):
-            chunk = items[n:n + MATCH_CHUNK]
-            where = " OR ".join(m.where_equals("Code", i.code) for i in chunk)
-            rows = self._call("look up existing items", self.api.get_items, where=where).items or []
-            by_code = {str(r.code or "").casefold(): str(r.item_id) for r in rows}
-            out.update({i.key: by_code[i.code.casefold()] for i in chunk if i.code.casefold() in by_code})
-        return out
+        """The organisation's own items with our codes (item codes are unique in Xero, ignoring case): a
+        few looked up by code, else every item in one request (GET /Items is not paged)."""
+        where = " OR ".join(m.where_equals("Code", i.code) for i in items) if len(items) <= MATCH_CHUNK else None
+        rows = self._call("look up existing items", self.api.get_items,
+                          **({"where": where} if where else {})).items or []
+        by_code = {str(r.code or "").casefold(): str(r.item_id) for r in rows}
+        return {i.key: by_code[i.code.casefold()] for i in items if i.code.casefold() in by_code}
 
     def list_payments(self, since: datetime | None) -> Iterator[PaymentPage]:
         """Receipts and supplier payments (GET /Payments), then overpayments (GET /Overpayments), then

@@ -42,6 +42,10 @@ PLAN_CAPS: dict[str, dict[str, int]] = {
     "IGNITE": {"ACCREC": 20, "ACCPAY": 10},
     "SIMPLE": {"ACCREC": 10},
 }
+# Organisation.Class, the plan (spec, Organisation.Class enum): the SDK refuses any other value.
+PLAN_CLASSES = ("DEMO", "TRIAL", "STARTER", "STANDARD", "PREMIUM", "PREMIUM_20", "PREMIUM_50", "PREMIUM_100",
+                "LEDGER", "GST_CASHBOOK", "NON_GST_CASHBOOK", "ULTIMATE", "LITE", "ULTIMATE_10", "ULTIMATE_20",
+                "ULTIMATE_50", "ULTIMATE_100", "IGNITE", "GROW", "COMPREHENSIVE", "SIMPLE", "BASICLITE", "ULTRA")
 LIMIT_REACHED = {"ACCREC": "You have reached the limit of invoices you can approve.",
                  "ACCPAY": "You have reached the limit of bills you can approve."}
 
@@ -175,7 +179,10 @@ def set_organisation(books: XeroBooks, body: JSONObject) -> list[str]:
             parsed[str(code).upper()] = rate
     if "Plan" in body:
         plan = str(body["Plan"] or "STANDARD").upper()
-        org["Class"] = plan
+        if plan in PLAN_CLASSES:
+            org["Class"] = plan
+        else:
+            errors.append(f"Plan: {plan!r} is not one of Xero's plans ({', '.join(PLAN_CLASSES)})")
     if errors:
         return errors
     org["BaseCurrency"] = base

@@ -61,14 +61,17 @@ def _stop(exc: ConnectorError, pkg: str) -> StopRun:
 
 
 def match_existing(s: Session, package: AccountingPackage, ctx: pl.PayloadContext, out: Outcomes,
-                   links: dict[ObjectKey, str], ids: list[int]) -> list[int]:
-    """Links the companies and stock items among ``ids`` that the package already holds; returns the ids
-    still to be sent (updates, and new records the package does not have)."""
+                   links: dict[ObjectKey, str], ids: list[int]) -> tuple[list[int], list[int]]:
+    """Links the companies and stock items among ``ids`` that the package already holds. Returns the ids to
+    send now (updates, and new records the package does not have) and those to look for again once these
+    are created: a second ledger company of the same name (a customer that is also a supplier) is one
+    contact in Xero (``contacts_shared``), whose names are unique, so it is linked to the one created first;
+    likewise a second stock item of the same code."""
     items = list(s.scalars(select(ExportItem).where(ExportItem.id.in_(ids))))
     wanted = [i for i in items if i.item_type in (ItemType.COMPANY, ItemType.STOCK_ITEM)
               and (i.item_type, i.object_id) not in links and i.match_state != MatchState.CREATE]
     if not wanted:
-        return ids
+        return ids, []
     try:
         done = (_contacts(s, package, ctx, out, [i for i in wanted if i.item_type == ItemType.COMPANY])
                 | _items(s, package, out, [i for i in wanted if i.item_type == ItemType.STOCK_ITEM]))
@@ -76,9 +79,25 @@ def match_existing(s: Session, package: AccountingPackage, ctx: pl.PayloadContex
         raise _stop(exc, out.pkg_name) from None
     except ConnectorError as exc:   # refused look-up: create as before; the package still refuses duplicates
         log.warning("Could not look for existing records in %s (%s); creating them", out.pkg_name, exc)
-        return ids
+        return ids, []
     s.commit()
-    return [i for i in ids if i not in done]
+    first: set[str] = set()
+    later: set[int] = set()
+    for item in sorted((i for i in wanted if i.id not in done), key=lambda i: i.id):
+        if item.item_type == ItemType.COMPANY and not package.contacts_shared:
+            continue   # customers and suppliers are kept apart: the package names the second itself
+        name = f"{item.item_type}:{_identity(s, item)}"
+        if name in first:
+            later.add(item.id)
+        first.add(name)
+    return [i for i in ids if i not in done and i not in later], sorted(later)
+
+
+def _identity(s: Session, item: ExportItem) -> str:
+    """What the package keeps unique: a contact's name, an item's code (ignoring case)."""
+    if item.item_type == ItemType.COMPANY:
+        return (s.scalar(select(Company.name).where(Company.id == item.object_id)) or "").strip().casefold()
+    return (s.scalar(select(StockItem.code).where(StockItem.id == item.object_id)) or "").strip().casefold()
 
 
 def _matched(s: Session, out: Outcomes, item: ExportItem, remote_id: str, number: str) -> None:

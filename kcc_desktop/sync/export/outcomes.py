@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ...connectors.base import Result
 from ...models import (
+    Document,
     DocumentLine,
     ExportFeedback,
     ExportItem,
@@ -24,6 +25,7 @@ from ...models import (
 )
 from ..advice import advice_for
 from ..gil import yield_gil
+from ..reconcile import snapshot
 from .lookup import save_link
 from .planning import ObjectKey
 from .rules import DOC_TYPES, Summary
@@ -70,8 +72,15 @@ class Outcomes:
                              remote_id=result.remote_id, remote_number=item.remote_number))
         if item.item_type in (ItemType.COMPANY, ItemType.STOCK_ITEM):
             self.links[(item.item_type, item.object_id)] = result.remote_id
+        elif item.item_type in DOC_TYPES:   # what was sent, so a later ledger edit is seen (sync/reconcile)
+            doc = s.get(Document, item.object_id)
+            if doc is not None:
+                snapshot.record(s, self.provider, item.item_type, doc, package_total=result.total)
         self.summary.exported += 1
         self.summary.exported_ids.append(item.id)
+        for note in result.messages:   # what the package did differently (a renumbered document, a second record)
+            s.add(ExportFeedback(export_item_id=item.id, item_label=label(item), message=note, advice="",
+                                 at=self.clock()))
         if result.total is not None and item.amount is not None and result.total != item.amount:
             s.add(ExportFeedback(export_item_id=item.id, item_label=label(item),
                                  message=f"{self.pkg_name} shows a total of {result.total:.2f}; "

@@ -150,8 +150,15 @@ class UploadRun:
         for key, members in unknown.items():
             times = [a for _, a in members if a is not None]
             fresh += self._recover(s, key, sorted(i for i, _ in members), min(times) if times else None)
+        later: list[int] = []
         if kind in (ItemType.COMPANY, ItemType.STOCK_ITEM):   # what the package already has is linked, not sent
-            fresh = match_existing(s, self.package, self.ctx, self.out, self.plan.links, fresh)
+            fresh, later = match_existing(s, self.package, self.ctx, self.out, self.plan.links, fresh)
+        self._send_fresh(s, fresh)
+        while later:   # a second ledger record of a name just created: linked to that one (matching.py)
+            fresh, later = match_existing(s, self.package, self.ctx, self.out, self.plan.links, later)
+            self._send_fresh(s, fresh)
+
+    def _send_fresh(self, s: Session, fresh: list[int]) -> None:
         types: dict[str, list[int]] = {}
         for chunk in chunks(sorted(fresh)):
             for item_id, item_type in s.execute(select(ExportItem.id, ExportItem.item_type)

@@ -11,9 +11,10 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from ...connectors.base import AccountingPackage, DocKind
-from ...models import ExportItem, ExportStatus, MatchState, utcnow
+from ...models import ExportItem, ExportStatus, ItemType, MatchState, utcnow
 from ...store import Store
 from .. import payloads as pl
+from ..audit import audit, os_user
 from ..gil import chunks
 from ..own_uploads import file_key
 from ..queue import install_queue_listeners
@@ -22,6 +23,10 @@ from .rules import DOC_TYPES, Progress, Summary
 from .run import UploadRun
 
 log = logging.getLogger(__name__)
+
+
+class MarkReasonRequired(ValueError):
+    """Mark as Exported was asked for without a reason."""
 
 
 @dataclass
@@ -62,17 +67,32 @@ class ExportService:
 
     # --- manual marks ---------------------------------------------------------------------------------
 
-    def mark_exported(self, item_ids: Iterable[int]) -> int:
-        """Moves pending rows to Exported Successfully without sending (no tick); they are never sent."""
+    def mark_exported(self, item_ids: Iterable[int], reason: str, user: str | None = None) -> int:
+        """Moves pending rows to Exported Successfully without sending (no tick); they are never sent.
+        A reason is required: who (the OS user), when and why go on each row and in the audit trail, and
+        reconciliation later checks the package holds a matching document."""
+        reason = (reason or "").strip()
+        if not reason:
+            raise MarkReasonRequired("Say why these rows are marked as exported (for example \"entered in "
+                                     "the package by hand\"); the reason goes in the audit trail.")
+        who = os_user() if user is None else user
         now = self.clock()
         n = 0
         with self.store.transaction() as s:
             for chunk in chunks(list(item_ids)):
-                n += s.connection().execute(update(ExportItem).where(ExportItem.id.in_(chunk),
+                rows = s.execute(select(ExportItem.id, ExportItem.item_type, ExportItem.reference).where(
+                    ExportItem.id.in_(chunk), ExportItem.status == ExportStatus.PENDING)).tuples().all()
+                if not rows:
+                    continue
+                n += s.connection().execute(update(ExportItem).where(ExportItem.id.in_([r[0] for r in rows]),
                                                         ExportItem.status == ExportStatus.PENDING)
                                .values(status=ExportStatus.EXPORTED, marked_manually=True, confirmed=False,
-                                       exported_at=now, attempt_key=None)).rowcount
-        log.info("Mark as Exported: %d rows marked by hand (never sent)", n)
+                                       exported_at=now, attempt_key=None, marked_by=who,
+                                       mark_reason=reason)).rowcount
+                for _id, item_type, reference in rows:
+                    audit(s, f"Mark as Exported: {ItemType(item_type).label} {reference}".strip(),
+                          old="pending", new="exported (by hand, never sent)", reason=reason, user=who)
+        log.info("Mark as Exported: %d rows marked by hand (never sent) by %s", n, who)
         return n
 
     def mark_not_exported(self, item_ids: Iterable[int]) -> int:
@@ -87,11 +107,14 @@ class ExportService:
                     queued = s.scalar(select(ExportItem.id).where(
                         ExportItem.item_type == row.item_type, ExportItem.object_id == row.object_id,
                         ExportItem.status == ExportStatus.PENDING))
+                    audit(s, f"Mark as Not Exported: {ItemType(row.item_type).label} {row.reference}".strip(),
+                          old="exported (by hand)", new="pending", reason=row.mark_reason and
+                          f"was marked by {row.marked_by or 'someone'}: {row.mark_reason}")
                     if queued is not None:   # a newer change is already queued: that entry will do
                         s.delete(row)
                     else:
                         row.status, row.marked_manually, row.exported_at = ExportStatus.PENDING, False, None
-                        row.confirmed = False
+                        row.confirmed, row.marked_by, row.mark_reason = False, "", ""
                     n += 1
         log.info("Mark as Not Exported: %d hand-marked rows back to pending", n)
         return n

@@ -13,7 +13,9 @@ same way (the demo's bulk writer: documents with their payments and allocations)
 two rates is printed. ``--services N`` also times the same import written through
 ``service.create_document`` one document at a time (the path the import used before), in process.
 
-Exits 1 if the import's median rate at the largest size is under 2,000 documents a second (issue 16).
+Exits 1 if the import's median rate at the largest size is under 2,000 documents a second (issue 16): the
+wall-clock rate, or, when the load average was above the number of cores throughout, the rate per second of
+CPU (the import is one thread; on a queue for the CPU its wall clock measures the queue).
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
@@ -36,29 +37,22 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))   # kcc_desktop and tests.helpers, imported where they are used
 
 BUDGET_PER_SECOND = 2_000
-# Runs the command in-process and reports the time inside main() and the peak RSS (KiB on Linux).
-WRAPPER = textwrap.dedent("""
-    import resource, sys, time
-    from kcc_desktop.cli import main
-    started = time.perf_counter()
-    code = main(sys.argv[1:])
-    inside = time.perf_counter() - started
-    print(f"BENCH {inside} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
-    sys.exit(code)
-""")
 
 
 def run_command(args: list[str], env: dict[str, str]) -> dict[str, float]:
+    """One ``kcc-desktop ARGS`` in a process of its own: wall and CPU time, the time inside ``cli.main``, and
+    that process's own peak resident memory (``tests.helpers.cli_process``)."""
+    from tests.helpers.cli_process import run_cli
+
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", WRAPPER, *args], env=env, capture_output=True, text=True)
+    done = run_cli(args, env)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    inside, peak = done.stderr.rsplit("BENCH ", 1)[1].split()
     return {"wall": wall, "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-            "inside": float(inside), "peak_mb": int(peak) / 1024}
+            "inside": done.inside_s, "peak_mb": done.peak_mb}
 
 
 def company_file(folder: Path, env: dict[str, str]) -> Path:
@@ -86,6 +80,7 @@ def median_of(runs: list[dict[str, float]], documents: int) -> dict[str, float]:
     out = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     out["per_second"] = documents / out["wall"]
     out["per_second_inside"] = documents / out["inside"]
+    out["per_second_cpu"] = documents / out["cpu"]
     return out
 
 
@@ -108,6 +103,7 @@ def bench_size(documents: int, repeats: int, env: dict[str, str]) -> dict[str, o
     return {"documents": documents, "rows": rows, "file_mb": round(size_mb, 1), "import": imp, "demo": demo,
             "ratio": imp["per_second"] / demo["per_second"],
             "import_wall_runs": [round(r["wall"], 2) for r in imports],
+            "import_peak_mb_runs": [round(r["peak_mb"]) for r in imports],
             "demo_wall_runs": [round(r["wall"], 2) for r in demos]}
 
 
@@ -150,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     results = [bench_size(int(s), args.repeats, env) for s in args.sizes.split(",")]
     services = bench_services(args.services, args.repeats, env) if args.services else None
-    info["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    info["load_average_after"] = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
     if args.json:
         print(json.dumps({"machine": info, "sizes": results, "services": services}, indent=2, default=str))
     else:
@@ -161,15 +157,26 @@ def main(argv: list[str] | None = None) -> int:
             assert isinstance(imp, dict) and isinstance(demo, dict)
             print(f"{r['documents']:>7,} documents ({r['rows']:,} rows, {r['file_mb']} MB): import median "
                   f"{imp['wall']:.2f} s wall, {imp['cpu']:.2f} s CPU, {imp['inside']:.2f} s in main = "
-                  f"{imp['per_second']:,.0f}/s ({imp['per_second_inside']:,.0f}/s in main), peak "
+                  f"{imp['per_second']:,.0f}/s ({imp['per_second_inside']:,.0f}/s in main, "
+                  f"{imp['per_second_cpu']:,.0f}/s of CPU), peak "
                   f"{imp['peak_mb']:.0f} MB; demo {demo['wall']:.2f} s = {demo['per_second']:,.0f}/s "
-                  f"({demo['per_second_inside']:,.0f}/s in main); import/demo {r['ratio']:.2f}; runs "
-                  f"{r['import_wall_runs']} / {r['demo_wall_runs']}")
+                  f"({demo['per_second_inside']:,.0f}/s in main, {demo['per_second_cpu']:,.0f}/s of CPU); "
+                  f"import/demo {r['ratio']:.2f}; runs "
+                  f"{r['import_wall_runs']} / {r['demo_wall_runs']}, import peaks {r['import_peak_mb_runs']} MB")
         if services:
             print(f"services path, {services['documents']:,} documents: median {services['median_s']:.2f} s = "
                   f"{services['per_second']:,.0f}/s")
     largest = max(results, key=lambda r: int(str(r["documents"])))
-    rate = largest["import"]["per_second"] if isinstance(largest["import"], dict) else 0
+    imp = largest["import"]
+    assert isinstance(imp, dict)
+    # On a machine busier than its cores the wall clock measures the queue for the CPU, not the import: the
+    # import is one thread, so then its rate per CPU second is what it would do alone.
+    loads = [info["load_average_before"], info["load_average_after"]]
+    busy = all(loads) and min(load[0] for load in loads) > (info["nproc"] or 1)
+    rate = imp["per_second_cpu"] if busy else imp["per_second"]
+    print(f"budget {BUDGET_PER_SECOND:,}/s: {rate:,.0f}/s {'of CPU (the machine was busy)' if busy else 'wall'} "
+          f"at {largest['documents']:,} documents: {'met' if rate >= BUDGET_PER_SECOND else 'NOT met'}",
+          file=sys.stderr)
     return 0 if rate >= BUDGET_PER_SECOND else 1
 
 

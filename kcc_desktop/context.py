@@ -23,6 +23,19 @@ class AppContext:
     sandbox: Any = None  # the in-process sandbox server in demo mode
     extras: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def open(cls, path: str, *, new: bool = False) -> AppContext:
+        """The company file at ``path`` (a ``StoreError`` in words when it cannot be used). ``new`` is File →
+        New: a new company there, with the standard chart (with demo, the only way a file is made)."""
+        from .ledger.chart import seed_standard_chart
+        from .store import open_store
+
+        store = open_store(path, create=new)
+        if new:
+            with store.transaction() as s:
+                seed_standard_chart(s)
+        return cls(store)
+
     @property
     def settings(self) -> DbSettingsStore:
         return DbSettingsStore(self.store)

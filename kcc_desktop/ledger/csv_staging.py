@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Document, DocumentKind
+from . import csv_limits
 from .csv_checks import HEADER_FIELDS, CheckedLine, KnownCompany, MasterData, parse_date
 from .csv_limits import Problems
 from .csv_reader import REQUIRED
@@ -32,16 +33,19 @@ from .csv_reader import REQUIRED
 _SCHEMA = """
 CREATE TABLE doc (id INTEGER PRIMARY KEY, kind TEXT, number TEXT, first_row INTEGER,
                   date TEXT, company_code TEXT, due_date TEXT, company_name TEXT, company_email TEXT,
-                  currency TEXT, reference TEXT);
+                  currency TEXT, reference TEXT, company_key TEXT);
 CREATE UNIQUE INDEX doc_key ON doc (kind, number);
 CREATE TABLE line (doc INTEGER, row INTEGER, quantity TEXT, unit_price TEXT, discount TEXT, item_id INTEGER,
                    tax_code_id INTEGER, nominal_id INTEGER, description TEXT);
 CREATE TABLE new_company (key TEXT PRIMARY KEY, code TEXT, name TEXT, kind TEXT, currency TEXT, email TEXT,
-                          first_row INTEGER, first_doc INTEGER);
+                          first_row INTEGER, first_doc INTEGER, company_id INTEGER);
+CREATE INDEX new_company_order ON new_company (first_doc);
 """
 _CACHE = 4096      # documents remembered in Python (rows of one document usually come together)
 _BATCH = 10_000    # lines per insert
 _CHUNK = 500       # documents per look-up of existing numbers in the ledger
+_COMPANIES = 1_000  # new companies created per flush (200,000 ORM objects at once took over 500 MB)
+_COMPANY_CODE = HEADER_FIELDS.index("company_code")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,8 @@ class StagedDocument:
     due: date | None
     company_code: str
     reference: str
+    new_company_id: int | None       # the company this import created for it (None: one already in the ledger)
+    new_company_currency: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +112,8 @@ class Staging(contextlib.AbstractContextManager["Staging"]):
                                   "number = ?", key).fetchone()
             if hit is None:
                 self.documents += 1
-                self.db.execute("INSERT INTO doc VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                (self.documents, *key, row, *line.header))
+                self.db.execute("INSERT INTO doc VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                (self.documents, *key, row, *line.header, line.header[_COMPANY_CODE].upper()))
                 found = (self.documents, row, line.header)
             else:
                 found = (hit[0], hit[1], tuple(hit[2:]))
@@ -137,8 +143,10 @@ class Staging(contextlib.AbstractContextManager["Staging"]):
     # --- checks across rows ------------------------------------------------------------------------------------
 
     def check_documents(self, session: Session, master: MasterData) -> None:
-        """Each document against the ledger: its number, dates and company; new companies described once."""
+        """Each document against the ledger: its number, dates and company; new companies described once; no
+        document longer than ``csv_limits.MAX_DOCUMENT_LINES``."""
         self._flush_lines()
+        self._check_line_counts()
         cursor = self.db.execute(f"SELECT id, kind, number, first_row, {', '.join(HEADER_FIELDS)} FROM doc "
                                  "ORDER BY id")
         while chunk := cursor.fetchmany(_CHUNK):
@@ -146,6 +154,17 @@ class Staging(contextlib.AbstractContextManager["Staging"]):
             for doc_id, kind, number, first_row, *values in chunk:
                 header = dict(zip(HEADER_FIELDS, values, strict=True))
                 self._check_document(master, doc_id, kind, number, first_row, header, (kind, number) in taken)
+
+    def _check_line_counts(self) -> None:
+        most = csv_limits.MAX_DOCUMENT_LINES
+        for doc_id, count in self.db.execute("SELECT doc, COUNT(*) FROM line GROUP BY doc HAVING COUNT(*) > ?",
+                                             (most,)).fetchall():
+            kind, number = self.db.execute("SELECT kind, number FROM doc WHERE id = ?", (doc_id,)).fetchone()
+            (row,) = self.db.execute("SELECT row FROM line WHERE doc = ? ORDER BY row LIMIT 1 OFFSET ?",
+                                     (doc_id, most)).fetchone()
+            self.problems.add(row, f"{DocumentKind(kind).label} {number} has {count:,} lines; one document takes "
+                                   f"at most {most:,} (this row is line {most + 1:,}). Split it into several "
+                                   "documents.")
 
     @staticmethod
     def _in_ledger(session: Session, chunk: list[tuple[object, ...]]) -> set[tuple[str, str]]:
@@ -192,7 +211,7 @@ class Staging(contextlib.AbstractContextManager["Staging"]):
         seen = self.db.execute("SELECT kind, name, currency, first_row FROM new_company WHERE key = ?",
                                (key,)).fetchone()
         if seen is None:
-            self.db.execute("INSERT INTO new_company VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            self.db.execute("INSERT INTO new_company VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
                             (key, header["company_code"], spec["name"], kind, currency, header["company_email"],
                              first_row, doc_id))
             return
@@ -205,28 +224,39 @@ class Staging(contextlib.AbstractContextManager["Staging"]):
 
     # --- what is written ---------------------------------------------------------------------------------------
 
-    def new_companies(self) -> list[NewCompany]:
-        """In the order their first documents come (so they get the ids the services would give them)."""
-        return [NewCompany(*r) for r in self.db.execute(
-            "SELECT key, code, name, kind, currency, email FROM new_company ORDER BY first_doc")]
+    def new_companies(self) -> Iterator[list[NewCompany]]:
+        """In the order their first documents come (so they get the ids the services would give them), a
+        chunk at a time: the caller creates each chunk and gives back its ids (``created``) before the next."""
+        after = 0
+        sql = ("SELECT key, code, name, kind, currency, email, first_doc FROM new_company WHERE first_doc > ? "
+               "ORDER BY first_doc LIMIT ?")
+        while chunk := self.db.execute(sql, (after, _COMPANIES)).fetchall():
+            after = chunk[-1][-1]   # each chunk read afresh: the caller updates this table in between
+            yield [NewCompany(*r[:-1]) for r in chunk]
+
+    def created(self, ids: list[tuple[str, int]]) -> None:
+        """The ledger ids of new companies (key, id), for ``documents_with_lines``."""
+        self.db.executemany("UPDATE new_company SET company_id = ? WHERE key = ?", [(i, k) for k, i in ids])
 
     def documents_with_lines(self) -> Iterator[tuple[StagedDocument, list[StagedLine]]]:
         self.db.execute("CREATE INDEX line_doc ON line (doc, row)")
         cursor = self.db.execute(
             "SELECT d.id, d.kind, d.number, d.first_row, d.date, d.due_date, d.company_code, d.reference, "
+            "n.company_id, n.currency, "
             "l.quantity, l.unit_price, l.discount, l.item_id, l.tax_code_id, l.nominal_id, l.description "
-            "FROM line l JOIN doc d ON d.id = l.doc ORDER BY l.doc, l.row")
+            "FROM line l JOIN doc d ON d.id = l.doc LEFT JOIN new_company n ON n.key = d.company_key "
+            "ORDER BY l.doc, l.row")
         current: StagedDocument | None = None
         lines: list[StagedLine] = []
         dates: dict[str, date] = {}
         while chunk := cursor.fetchmany(_BATCH):
-            for doc_id, kind, number, first_row, when, due, company, reference, *line in chunk:
+            for doc_id, kind, number, first_row, when, due, company, reference, new_id, new_currency, *line in chunk:
                 if current is None or current.id != doc_id:
                     if current is not None:
                         yield current, lines
                     current = StagedDocument(doc_id, DocumentKind(kind), number, first_row,
                                              _date(dates, when), _date(dates, due) if due else None, company,
-                                             reference)
+                                             reference, new_id, new_currency)
                     lines = []
                 lines.append(StagedLine(*line))
         if current is not None:

@@ -2,9 +2,11 @@
 reference the tests compare it with).
 
 Both create the new companies through the ORM, in the order their first documents come, so they get the
-same ids; ``write_in_bulk`` then posts every document with ``bulk_rows`` (the same rounding and postings
-``service.create_document`` uses, ids assigned in the same order), ``write_with_services`` calls
-``service.create_document`` for each. ``tests/ledger/test_csv_import_bulk.py`` proves the ledgers equal.
+same ids (the bulk path a thousand at a time, letting each chunk go once its ids are noted in the staging
+file: 200,000 new companies held at once took over 500 MB); ``write_in_bulk`` then posts every document
+with ``bulk_rows`` (the same rounding and postings ``service.create_document`` uses, ids assigned in the
+same order), ``write_with_services`` calls ``service.create_document`` for each.
+``tests/ledger/test_csv_import_bulk.py`` proves the ledgers equal.
 """
 
 from __future__ import annotations
@@ -56,18 +58,21 @@ def write_in_bulk(session: Session, staging: Staging, master: MasterData) -> Wri
     when the chart lacks a control account."""
     written = Written()
     controls = service.controls(session)
-    companies = {key: (c.id, c.currency) for key, c in master.companies.items()}
-    new = [(spec.key, _new_company(spec)) for spec in staging.new_companies()]
-    if new:
-        session.add_all(company for _, company in new)
-        session.flush()   # one flush: the export queue's listener queues them all at once
-        for key, company in new:
-            companies[key] = (company.id, company.currency)
+    for chunk in staging.new_companies():
+        made = [(spec.key, _new_company(spec)) for spec in chunk]
+        session.add_all(company for _, company in made)
+        session.flush()   # one flush a chunk: the export queue's listener queues the chunk at once
+        staging.created([(key, company.id) for key, company in made])
+        for _, company in made:
             written.created(company)
+            session.expunge(company)   # let go: only their ids are needed, and the staging file has them
     writer = BulkRows(session, controls)
     rates, costs = master.tax_rates, master.item_costs
     for doc, lines in staging.documents_with_lines():
-        company_id, currency = companies[doc.company_code.upper()]
+        known = master.companies.get(doc.company_code.upper())
+        company_id, currency = (known.id, known.currency) if known else (doc.new_company_id, doc.new_company_currency)
+        if company_id is None or currency is None:   # cannot happen: the staging checked every company
+            raise LedgerError(f"{doc.kind.label} {doc.number}: company {doc.company_code} was not created.")
         rows = []
         for line in lines:
             quantity, price = Decimal(line.quantity), Decimal(line.unit_price)
@@ -85,7 +90,7 @@ def write_in_bulk(session: Session, staging: Staging, master: MasterData) -> Wri
 def write_with_services(session: Session, staging: Staging, master: MasterData) -> Written:
     """The same documents through ``service.create_document``, one at a time (slow; the tests' reference)."""
     written = Written()
-    new = {spec.key: spec for spec in staging.new_companies()}
+    new = {spec.key: spec for chunk in staging.new_companies() for spec in chunk}
     made: dict[str, Company] = {}
     for doc, lines in staging.documents_with_lines():
         key = doc.company_code.upper()

@@ -264,6 +264,7 @@ class SandboxProvider(Provider):
                         self.persist()
                 if write and 200 <= resp.status < 300 and self.faults.drop_after_commit():
                     resp.drop_connection = True
+                resp.drip = self.faults.drip()
         finally:
             self.limiter.release(key)
         resp.headers.update(self.limit_headers(request, decision))

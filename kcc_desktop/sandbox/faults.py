@@ -25,6 +25,8 @@ class FaultConfig:
     drop_after_commit_rate: float = 0.0  # share of successful writes whose connection is cut after commit
     drop_after_commit_count: int = 0     # the next N successful writes are cut after commit
     forced_429: int = 0                  # the next N API calls get 429 whatever the limits say
+    drip_rate: float = 0.0               # share of answers sent a byte at a time (a socket timeout never fires)
+    drip_seconds: float = 0.2            # the pause between two bytes of a dripped answer
     seed: int = 0
 
     @classmethod
@@ -55,7 +57,7 @@ class FaultInjector:
         self._rng = random.Random(self.config.seed)
         self._lock = threading.Lock()
         self.sleep = sleep
-        self.counts = {"latency": 0, "error": 0, "timeout": 0, "dropped": 0, "forced_429": 0}
+        self.counts = {"latency": 0, "error": 0, "timeout": 0, "dropped": 0, "forced_429": 0, "dripped": 0}
 
     def configure(self, data: dict[str, Any], replace: bool = False) -> FaultConfig:
         """Apply ``POST /_sandbox/faults`` JSON; ``replace`` starts from defaults (all faults off)."""
@@ -113,6 +115,16 @@ class FaultInjector:
             if drop:
                 self.counts["dropped"] += 1
             return drop
+
+    def drip(self) -> float:
+        """Seconds between the bytes of this answer (0: sent at once). A slow-drip answer keeps a client whose
+        only guard is a socket read timeout waiting for as long as the body lasts."""
+        with self._lock:
+            cfg = self.config
+            if cfg.drip_rate and self._rng.random() < cfg.drip_rate:
+                self.counts["dripped"] += 1
+                return cfg.drip_seconds
+            return 0.0
 
     def reset_counts(self) -> None:
         with self._lock:

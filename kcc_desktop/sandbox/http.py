@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -72,6 +73,8 @@ class Response:
     body: bytes = b""
     # Fault injection: the change is committed but the client never hears back.
     drop_connection: bool = False
+    # Fault injection: seconds between the bytes of the body (a slow-drip answer; 0 sends it at once).
+    drip: float = 0.0
 
 
 def json_response(status: int, obj: JSONValue, headers: dict[str, str] | None = None) -> Response:
@@ -138,7 +141,13 @@ def _make_handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(resp.body)))
                 self.end_headers()
-                if self.command != "HEAD":
+                if self.command != "HEAD" and resp.drip > 0:
+                    self.wfile.flush()
+                    for i in range(len(resp.body)):
+                        time.sleep(resp.drip)
+                        self.wfile.write(resp.body[i:i + 1])
+                        self.wfile.flush()
+                elif self.command != "HEAD":
                     self.wfile.write(resp.body)
             except (BrokenPipeError, ConnectionResetError):
                 # The client gave up (e.g. its timeout fired during an injected delay): nothing to tell it.

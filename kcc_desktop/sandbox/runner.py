@@ -82,6 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="share of writes committed but whose connection is cut")
     flt.add_argument("--drop-after-commit-count", type=int, default=0)
     flt.add_argument("--forced-429", type=int, default=0, help="answer the next N calls with 429")
+    flt.add_argument("--drip-rate", type=float, default=0.0, help="share of answers sent a byte at a time")
     flt.add_argument("--seed", type=int, default=0, help="seed for the fault dice")
 
 
@@ -93,7 +94,7 @@ def options_from_args(args: argparse.Namespace) -> dict[str, Any]:
                          timeout_seconds=args.timeout_seconds,
                          drop_after_commit_rate=args.drop_after_commit_rate,
                          drop_after_commit_count=args.drop_after_commit_count,
-                         forced_429=args.forced_429, seed=args.seed)
+                         forced_429=args.forced_429, drip_rate=args.drip_rate, seed=args.seed)
     opts: dict[str, Any] = {"faults": faults, "limits": limits, "time_scale": args.time_scale}
     if args.tenants is not None:
         if args.provider != "xero":

@@ -283,10 +283,12 @@ class MainWindow(QMainWindow):
         self.import_documents_action = self._action(
             "&Import Documents…", self.on_import_documents_triggered,
             tip="Bring sales and purchase invoices and credit notes from a CSV file")
+        self.new_company_action = self._action("&New Company File…", self.on_new_company_triggered,
+                                               shortcut=QKeySequence.StandardKey.New)
         self.open_company_action = self._action("&Open Company File…", self.on_open_company_triggered,
                                                 shortcut=QKeySequence.StandardKey.Open)
         self.exit_action = self._action("E&xit", self.close, shortcut=QKeySequence("Ctrl+Q"))
-        file_menu.addActions([self.import_documents_action, self.open_company_action])
+        file_menu.addActions([self.import_documents_action, self.new_company_action, self.open_company_action])
         file_menu.addSeparator()
         file_menu.addAction(self.exit_action)
 
@@ -427,16 +429,28 @@ class MainWindow(QMainWindow):
         if path:
             self.open_company_file(path)
 
-    def open_company_file(self, path: str) -> MainWindow | None:
-        """A new window on the chosen file; this one closes (its company file with it)."""
-        from ..store import StoreError, open_store
+    def on_new_company_triggered(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "New company file", str(Path(self.ctx.store.label).parent),
+                                              "Company files (*.sqlite)")
+        if path:
+            self.open_company_file(path, new=True)
 
-        try:
-            store = open_store(path)
-        except StoreError as exc:
-            QMessageBox.warning(self, "Open company file", str(exc))
+    def open_company_file(self, path: str, new: bool = False) -> MainWindow | None:
+        """A new window on the chosen file (``new``: a new company there, with the standard chart); this one
+        closes (its company file with it). Only File → New makes a file; Open refuses a missing one."""
+        from ..store import StoreError
+
+        title = "New company file" if new else "Open company file"
+        if new and Path(path).exists():
+            QMessageBox.warning(self, title, f"{path} already exists. Choose a new name, or open it with File → "
+                                             "Open Company File. Nothing was changed.")
             return None
-        window = MainWindow(AppContext(store), settings=self.settings)
+        try:
+            ctx = AppContext.open(path, new=new)
+        except StoreError as exc:
+            QMessageBox.warning(self, title, str(exc))
+            return None
+        window = MainWindow(ctx, settings=self.settings)
         app = QApplication.instance()
         if app is not None:   # keep it alive after this one goes
             app.setProperty("kcc_windows", [*(app.property("kcc_windows") or []), window])

@@ -28,6 +28,7 @@ from kcc_desktop.connectors.base import (
 )
 from kcc_desktop.connectors.pacing import XERO_POLICY, Pacer
 from kcc_desktop.connectors.settings import load_connection, sandbox_endpoints
+from kcc_desktop.connectors.transport import RetryPolicy
 from kcc_desktop.connectors.xero import XeroPackage
 
 SCALE = 1 / 60
@@ -133,6 +134,17 @@ def test_a_timeout_is_transient(connected, sandbox, vtime, late_answers):
     with pytest.raises(TransientError, match="timed out"):
         pkg.fetch_accounts()
     assert answered.wait(10)          # each of the three sends timed out at the sandbox too
+
+
+def test_a_slow_drip_answer_is_abandoned_at_the_deadline(connected, sandbox, vtime):
+    """Every send has an overall deadline: an answer that drips a byte at a time never trips the socket's read
+    timeout, yet each send is given up after ``deadline`` and the request fails as transient (issue 15)."""
+    pkg = reopen(connected, timeout=0.5, retry=RetryPolicy(deadline=1.0),
+                 pacer=Pacer(XERO_POLICY, clock=vtime, sleep=vtime.sleep))
+    sandbox.faults(drip_rate=1.0, drip_seconds=0.05)
+    with pytest.raises(TransientError, match=r"timed out \(DeadlineExceeded\)"):
+        pkg.find_item("NO-SUCH-ITEM")
+    assert sandbox.stats()["faults"]["dripped"] == 3      # three sends, each abandoned at its deadline
 
 
 def test_a_dropped_connection_after_commit_is_retried_under_the_same_key(package, sandbox):

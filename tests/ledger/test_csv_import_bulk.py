@@ -1,13 +1,16 @@
 """The import posts in bulk, yet the ledger ends up exactly as if each document had gone through
 ``service.create_document`` (ids, lines, journal, new companies), and the export queue holds the same
-entries as the services' flushes would have queued."""
+entries as the services' flushes would have queued. New companies are created a chunk at a time and let
+go (a file naming 200,000 of them must stay within the import's memory)."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from kcc_desktop.commands.demo import build_demo_file
+from kcc_desktop.ledger import csv_staging
 from kcc_desktop.ledger.csv_import import import_documents
 from kcc_desktop.models import Base, Company, Document, ExportItem, JournalLine, UTCDateTime
 from kcc_desktop.store import open_store
@@ -28,8 +31,14 @@ def queue_contents(store) -> list[tuple]:
 
 
 @pytest.mark.parametrize("stock_on_invoices", [False, True], ids=["all-stock", "only-stock-on-invoices"])
-def test_bulk_import_writes_what_the_services_write(tmp_path, digests, stock_on_invoices):
+def test_bulk_import_writes_what_the_services_write(tmp_path, digests, stock_on_invoices, monkeypatch):
     install_queue_listeners()
+    monkeypatch.setattr(csv_staging, "_COMPANIES", 4)   # the file's 6 new companies come in two chunks
+    held: list[int] = []   # Company objects the import's session holds at each flush
+
+    def count_companies(session: Session, _context: object) -> None:
+        held.append(sum(isinstance(obj, Company) for obj in (*session.new, *session.identity_map.values())))
+
     stores = {}
     for name in ("bulk", "services"):
         store = stores[name] = open_store(tmp_path / f"{name}.sqlite")
@@ -37,7 +46,12 @@ def test_bulk_import_writes_what_the_services_write(tmp_path, digests, stock_on_
         build_demo_file(store, 40, seed=5)   # the demo's books, already queued for export
     try:
         orders = write_orders(tmp_path / "orders.csv", codes_of(stores["bulk"]), 300, seed=9, interleave=True)
-        bulk = import_documents(stores["bulk"], orders)
+        event.listen(Session, "after_flush", count_companies)
+        try:
+            bulk = import_documents(stores["bulk"], orders)
+        finally:
+            event.remove(Session, "after_flush", count_companies)
+        assert held == [4, 2]   # one flush a chunk, and each chunk let go before the next
         slow = import_documents(stores["services"], orders, bulk=False)
         assert bulk.ok, bulk.text()
         assert bulk.text() == slow.text()

@@ -5,16 +5,16 @@ and even a million bad rows stay within bounded memory."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import textwrap
 
 import pytest
 from sqlalchemy import func, select
 
 from kcc_desktop.cli import main
+from kcc_desktop.ledger import csv_limits
 from kcc_desktop.ledger.csv_import import ImportLimits, import_documents
 from kcc_desktop.models import Document
+from tests.helpers.cli_process import run_cli
 from tests.helpers.orders_csv import HEADER, write
 
 GOOD = HEADER + "\nsales_invoice,INV-1,2026-03-02,,ACME01,,,PO 1,PAP001,,3,24.99,5%,,\n"   # about 200 bytes
@@ -96,6 +96,21 @@ def test_the_row_cap_stops_reading_and_can_be_raised(ledger, tmp_db_path, tmp_pa
     assert "Imported 5 documents" in capsys.readouterr().out
 
 
+def test_one_document_takes_at_most_the_line_cap_whatever_the_file_caps(ledger, tmp_path, monkeypatch, digests):
+    """A document is posted, and its lines held, as a whole: its lines are capped (10,000; 5 here, to be quick)."""
+    monkeypatch.setattr(csv_limits, "MAX_DOCUMENT_LINES", 5)
+    before = digests(ledger)
+    lines = [row("INV-LONG", description=f"Line {n}") for n in range(7)]
+    path = write(tmp_path, "\n".join([HEADER, row("INV-SHORT"), *lines]) + "\n")
+    report = import_documents(ledger, path, ImportLimits(max_mb=0, max_rows=0))
+    assert [(e.row, e.message) for e in report.errors] == [
+        (8, "Sales Invoice INV-LONG has 7 lines; one document takes at most 5 (this row is line 6). Split it into "
+            "several documents.")]
+    assert digests(ledger) == before
+    path = write(tmp_path, "\n".join([HEADER, *lines[:5]]) + "\n", "five.csv")
+    assert import_documents(ledger, path).ok
+
+
 @pytest.mark.parametrize("args, env, says", [
     (["--max-rows", "many"], {}, "'many' is not a number"),
     (["--max-size", "-1"], {}, "cannot be negative"),
@@ -119,7 +134,7 @@ def test_a_limit_that_is_not_a_number_is_a_wrong_argument(ledger, tmp_db_path, t
 @pytest.mark.skipif(sys.platform == "win32", reason="reads the peak memory with the POSIX resource module")
 def test_a_million_bad_rows_take_bounded_memory_and_give_a_short_error_list(ledger, tmp_db_path, tmp_path):
     """Run as a user would (a process of its own), caps lifted so every row is read and checked; the peak
-    resident memory of that process is read back from the OS."""
+    resident memory of that process alone is read back from the OS (``tests.helpers.cli_process``)."""
     path = tmp_path / "million.csv"
     chunk = "".join(f'sales_invoice,BAD-{{0}}{n:04d},2026-03-02,,ACME01,,,,,"=HYPERLINK(""http://x"")",1,10,,T1,4000\n'
                     for n in range(10_000))
@@ -128,21 +143,11 @@ def test_a_million_bad_rows_take_bounded_memory_and_give_a_short_error_list(ledg
         for block in range(100):
             f.write(chunk.replace("{0}", f"{block:03d}"))
     assert path.stat().st_size > 50 * 1024 * 1024   # over the default cap: see below
-    script = textwrap.dedent("""
-        import resource, sys
-        from kcc_desktop.cli import main
-        code = main(sys.argv[1:])
-        print(f"PEAK {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
-        sys.exit(code)
-    """)
     try:
-        done = subprocess.run([sys.executable, "-c", script, "--db", str(tmp_db_path), "import-documents", str(path),
-                               "--max-size", "0", "--max-rows", "0"], capture_output=True, text=True, timeout=600,
-                              env=dict(os.environ))
+        done = run_cli(["--db", str(tmp_db_path), "import-documents", str(path), "--max-size", "0", "--max-rows", "0"],
+                       env=dict(os.environ), timeout=600)
         assert done.returncode == 1, done.stderr[-2000:]
-        peak_kib = int(done.stderr.rsplit("PEAK ", 1)[1])   # ru_maxrss is in KiB on Linux, bytes on macOS
-        peak_kib = peak_kib // 1024 if sys.platform == "darwin" else peak_kib
-        assert peak_kib < 200 * 1024, f"peak resident memory {peak_kib // 1024} MB"
+        assert done.peak_mb < 200, f"peak resident memory {done.peak_mb:.0f} MB"
         assert "1,000,000 problems found" in done.stderr
         assert "… and 999,900 more (the first 100 are listed)." in done.stderr
         assert len(done.stderr) < 50_000 and done.stderr.count("\n") < 110   # not a million lines

@@ -87,18 +87,18 @@ def test_more_invoices_than_the_plan_allows_is_a_problem_only_when_they_go_autho
     assert check_plan_limit(_context(store, OrganisationSettings(approvals_left=3))) == []
 
 
-def test_the_command_prints_json_and_exits_1_when_something_would_stop_an_upload(xero_exporting, tmp_db_path,
+def test_the_command_prints_json_and_exits_1_when_something_would_stop_an_upload(xero_exporting, company_db, tmp_path,
                                                                                  capsys):
     store, _package = xero_exporting
     build_ledger(store, invoices=1)
-    assert main(["--db", str(tmp_db_path), "check", "--json"]) == 0
+    assert main(["--db", company_db, "check", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["ok"] is True
     mapping = MappingService(store, "xero")
     mapping.set_mapping(NOMINAL, mapping.find_local(NOMINAL, "4000"), None)
-    assert main(["--db", str(tmp_db_path), "check", "--json"]) == 1
+    assert main(["--db", company_db, "check", "--json"]) == 1
     out = json.loads(capsys.readouterr().out)
     assert out["ok"] is False and {"code", "message", "advice"} <= set(out["problems"][0])
-    assert main(["--db", str(tmp_db_path.with_name("nowhere.sqlite")), "check"]) == 2
+    assert main(["--db", str(tmp_path / "nowhere.sqlite"), "check"]) == 2
 
 
 def test_a_sign_in_without_a_scope_kcc_now_asks_for_is_named_with_what_to_do(xero_exporting):

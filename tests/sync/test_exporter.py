@@ -210,6 +210,41 @@ def test_an_old_attempt_is_looked_up_before_creating_again(xero_exporting, xero_
     assert numbers.count("SI-0001") == 1
 
 
+def test_a_package_that_cannot_say_keeps_the_items_pending_and_stops_the_run(xero_exporting, xero_sync_sandbox):
+    """Unknown is not absent: look-ups that fail leave interrupted items pending under their keys, nothing is
+    sent again, and three failures in a row stop the run in words. Once the package answers, each is found."""
+    store, package = xero_exporting
+    build_ledger(store, invoices=4)
+    svc = ExportService(store)
+
+    def die(ids):
+        if any(i.item_type == "sales_invoice" for i in items(store) if i.id in ids):
+            raise Killed()
+    svc.after_send = die
+    with pytest.raises(Killed):
+        svc.upload(svc.pending_ids(), package)
+    stuck = {i.id: i.attempt_key for i in items(store, status="pending", item_type="sales_invoice")}
+    assert len(stuck) == 4 and all(stuck.values())
+    later = ExportService(store, clock=lambda: utcnow() + timedelta(minutes=10))   # past the key's replay window
+    xero_sync_sandbox.faults(error_rate=1.0)
+    puts, gets = xero_sync_sandbox.count("PUT", "/Invoices"), xero_sync_sandbox.count("GET", "/Invoices")
+
+    summary = later.upload(later.pending_ids(), package)
+
+    assert "Xero is not answering; nothing was lost; try again later" in summary.stopped
+    assert xero_sync_sandbox.count("PUT", "/Invoices") == puts                      # nothing sent again
+    assert xero_sync_sandbox.count("GET", "/Invoices") - gets <= 3 * 3              # 3 look-ups, 3 sends each
+    assert {i.id: i.attempt_key for i in items(store, status="pending", item_type="sales_invoice")} == stuck
+
+    xero_sync_sandbox.faults(error_rate=0.0)
+    again = ExportService(store, clock=lambda: utcnow() + timedelta(minutes=10))
+    summary = again.upload(again.pending_ids(), package)
+    assert summary.failed == 0 and summary.pending == 0
+    assert xero_sync_sandbox.count("PUT", "/Invoices") - puts <= 1                 # the bill's batch at most
+    numbers = [d["InvoiceNumber"] for d in remote_docs(xero_sync_sandbox, package)]
+    assert sorted(numbers) == sorted(set(numbers)) == sorted(ledger_totals(store))
+
+
 def test_mark_as_exported_and_not_exported(xero_exporting, xero_sync_sandbox):
     store, package = xero_exporting
     build_ledger(store, invoices=1)

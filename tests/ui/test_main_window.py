@@ -360,3 +360,30 @@ def test_demo_flag_opens_the_demo_books_connected_to_the_sandbox(qtbot, tmp_path
         assert str(tmp_path / "data" / "demo") in window.company_label.text()
     finally:
         _close_opened(opened)
+
+
+def test_file_new_makes_a_company_file_with_the_standard_chart_and_opens_it(qtbot, company, tmp_path, monkeypatch):
+    """File → New is, with demo, the only way a company file is made at a chosen path."""
+    from kcc_desktop.models import NominalCode
+
+    store, _ = company
+    window = open_window(qtbot, store)
+    path = tmp_path / "books" / "new company.sqlite"
+    path.parent.mkdir()
+    monkeypatch.setattr("kcc_desktop.ui.main_window.QFileDialog.getSaveFileName",
+                        lambda *a, **k: (str(path), "Company files (*.sqlite)"))
+    assert window.new_company_action in window.file_menu.actions()
+
+    window.new_company_action.trigger()
+
+    [new] = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+    try:
+        assert new is not window and path.exists()
+        assert new.company_label.text() == f"Company file: {path}"
+        with new.ctx.store.session() as s:
+            assert s.scalar(select(NominalCode).where(NominalCode.code == "4000")) is not None
+        assert new.tab("Documents").model.rowCount() == 0
+    finally:
+        new.close()
+        qtbot.waitUntil(lambda: not new.isVisible())
+        new.ctx.store.close()

@@ -85,3 +85,16 @@ def _drop_pg_templates():
     from tests.helpers.engines import drop_templates
 
     drop_templates()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``posix_signals`` kill or stop a child process with SIGKILL or SIGTERM and read its exit
+    code: Windows has neither (os.kill there only terminates), so they are skipped there, saying why."""
+    import sys
+
+    if sys.platform != "win32":
+        return
+    skip = pytest.mark.skip(reason="needs POSIX signals (SIGKILL, the exit code on SIGTERM): not on Windows")
+    for item in items:
+        if item.get_closest_marker("posix_signals"):
+            item.add_marker(skip)

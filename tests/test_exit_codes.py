@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kcc_desktop.cli import build_parser, main
 from kcc_desktop.sync.options import OptionsService
 from tests.helpers.ledger import build_ledger
@@ -166,6 +168,10 @@ def test_sandbox(tmp_path, capsys):
     broken.write_text("{not json", encoding="utf-8")
     assert code("sandbox", "--state", str(broken)) == 1
     assert "state file" in capsys.readouterr().err
+
+
+@pytest.mark.posix_signals
+def test_sandbox_serves_until_sigterm_then_exits_0():
     proc = subprocess.Popen([sys.executable, "-m", "kcc_desktop", "sandbox", "--provider", "quickbooks"],
                             stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     try:

@@ -45,7 +45,7 @@ def test_a_xero_connect_and_renewal_are_logged_without_a_token(sandbox, settings
     assert f"Connected to Xero organisation {tenant} (1 offered by the sign-in)." in text
     assert "Xero refused the sign-in (HTTP 401); renewing it" in text
     assert f"Renewed the Xero sign-in for {tenant} (renewal 1 of this session;" in text
-    assert all(record.levelno == logging.INFO for record in caplog.records
+    assert caplog.records and all(record.levelno == logging.INFO for record in caplog.records
                if record.name.startswith("kcc_desktop") and ("Connected" in record.message
                                                               or "Renewed" in record.message))
     leaked = [s for s in secrets_of(first, renewed) if s in text]

@@ -60,7 +60,7 @@ def test_each_document_kind_maps_to_its_qbo_entity(qbo_package, qbo_sandbox):
 
     results = qbo_package.create_documents(docs, key())
 
-    assert all(r.ok for r in results), [r.messages for r in results]
+    assert results and all(r.ok for r in results), [r.messages for r in results]
     for doc, entity in zip(docs, ("Invoice", "Bill", "CreditMemo", "VendorCredit"), strict=True):
         [row] = qbo_package.api.query_all(entity, f"DocNumber = '{doc.number}'", what="test")
         assert row["TotalAmt"] == Decimal("120.00")
@@ -144,7 +144,7 @@ def test_contact_update_changes_the_email(qbo_package):
     [created] = qbo_package.upsert_contacts([ContactIn(key("c"), "Rose & Thorn")], key())
     update = ContactIn(key("c"), "Rose & Thorn", email="accounts@rose.example", remote_id=created.remote_id)
     results = qbo_package.upsert_contacts([update, ContactIn(key("c"), "Second Contact")], key())
-    assert all(r.ok for r in results)
+    assert len(results) == 2 and all(r.ok for r in results)
     [row] = qbo_package.api.query_all("Customer", f"Id = '{created.remote_id}'", what="test")
     assert row["PrimaryEmailAddr"]["Address"] == "accounts@rose.example"
 

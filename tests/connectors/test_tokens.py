@@ -88,7 +88,6 @@ class ScriptedRefresh:
     def __call__(self, refresh_token: str) -> dict:
         self.seen.append(refresh_token)
         self.n += 1
-        time.sleep(0.01)    # widen the window for a concurrent second refresh
         return {"access_token": f"access-new-{self.n:04d}", "refresh_token": f"refresh-new-{self.n:04d}",
                 "expires_in": 1800, "scope": "openid accounting.transactions", "token_type": "Bearer"}
 
@@ -119,7 +118,13 @@ def test_one_refresh_at_a_time_across_threads():
     refresh = ScriptedRefresh()
     mgr = TokenManager(store, "xero", "t", refresh)
     got = []
-    threads = [threading.Thread(target=lambda: got.append(mgr.access_token())) for _ in range(8)]
+    start = threading.Barrier(8)          # all eight ask at the same moment
+
+    def ask():
+        start.wait(10)
+        got.append(mgr.access_token())
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
@@ -185,7 +190,13 @@ def test_two_managers_on_one_organisation_share_the_refresh():
     a = TokenManager(store, "xero", "shared", refresh)
     b = TokenManager(store, "xero", "shared", refresh)
     got = []
-    threads = [threading.Thread(target=lambda m=m: got.append(m.access_token())) for m in (a, b) * 3]
+    start = threading.Barrier(6)
+
+    def ask(m):
+        start.wait(10)
+        got.append(m.access_token())
+
+    threads = [threading.Thread(target=ask, args=(m,)) for m in (a, b) * 3]
     for t in threads:
         t.start()
     for t in threads:

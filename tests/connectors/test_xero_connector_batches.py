@@ -63,7 +63,7 @@ def test_120_contacts_go_in_three_puts_with_one_result_each(package, sandbox):
         results += package.upsert_contacts(batch, f"contacts-{n}")
     assert sandbox.count("PUT /Contacts") == 3
     assert [r.key for r in results] == [c.key for c in contacts]
-    assert all(r.ok and r.remote_id for r in results)
+    assert results and all(r.ok and r.remote_id for r in results)
     assert len({r.remote_id for r in results}) == 120
     with pytest.raises(ValueError, match="At most 50"):
         package.upsert_contacts(contacts[:51], "too-many")
@@ -182,7 +182,8 @@ def test_payments_are_read_100_a_page_and_pagination_ends_the_list(package, sand
     pays = [PaymentIn(key=f"p{i}", document_kind=DocKind.SALES_INVOICE, document_remote_id=r.remote_id,
                       amount=D("1.20"), date=TODAY, bank_account_code="090") for i, r in enumerate(invoices)]
     for n, batch in enumerate(chunks(pays, 50)):
-        assert all(r.ok for r in package.create_payments(batch, f"pg-pays-{n}"))
+        paid = package.create_payments(batch, f"pg-pays-{n}")
+        assert paid and all(r.ok for r in paid)
     lists = ("GET /Payments", "GET /Overpayments", "GET /Prepayments")
     before = [sandbox.count(endpoint) for endpoint in lists]
     pages = list(package.list_payments(None))

@@ -46,7 +46,8 @@ def contacts(prefix, n=3):
 # --- validation -----------------------------------------------------------------------------------------
 
 def test_same_idempotency_key_on_another_request_is_a_validation_failure(package):
-    assert all(r.ok for r in package.upsert_contacts(contacts("A"), "key-1"))
+    made = package.upsert_contacts(contacts("A"), "key-1")
+    assert made and all(r.ok for r in made)
     with pytest.raises(ValidationFailed) as err:
         package.upsert_contacts(contacts("B"), "key-1")
     assert "Idempotency-Key has already been used" in err.value.messages[0]
@@ -149,7 +150,7 @@ def test_a_slow_drip_answer_is_abandoned_at_the_deadline(connected, sandbox, vti
 def test_a_dropped_connection_after_commit_is_retried_under_the_same_key(package, sandbox):
     sandbox.faults(drop_after_commit_count=1)
     results = package.upsert_contacts(contacts("Drop", 5), "drop-1")
-    assert all(r.ok for r in results)
+    assert len(results) == 5 and all(r.ok for r in results)
     assert sandbox.stats()["faults"]["dropped"] == 1
     assert sandbox.count("PUT /Contacts") == 2                  # sent twice ...
     for r in results:                                           # ... created once
@@ -162,7 +163,7 @@ def test_a_drop_on_every_send_is_transient_and_the_next_run_creates_nothing_twic
     with pytest.raises(TransientError, match="connection to Xero failed"):
         pkg.upsert_contacts(contacts("Lost", 2), "lost-1")
     again = pkg.upsert_contacts(contacts("Lost", 2), "lost-1")     # the next Upload Data: same key
-    assert all(r.ok for r in again)
+    assert len(again) == 2 and all(r.ok for r in again)
     rows = pkg._call("list", pkg.api.get_contacts, where='Name.StartsWith("Lost")').contacts
     assert sorted(c.name for c in rows) == ["Lost Customer 0", "Lost Customer 1"]
 

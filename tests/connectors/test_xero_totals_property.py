@@ -57,7 +57,7 @@ def test_what_xero_stores_agrees_with_the_ledger_to_the_penny(package, documents
         return
     results = package.create_documents([doc for doc, _n, _t in built], f"prop-{next(_numbers)}")
 
-    assert all(r.ok for r in results), [r.messages for r in results]
+    assert results and all(r.ok for r in results), [r.messages for r in results]
     stored = _stored(package, [r.remote_id for r in results])
     for (doc, net, tax), result in zip(built, results, strict=True):
         assert stored[result.remote_id] == (net, tax, net + tax), doc.number

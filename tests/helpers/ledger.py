@@ -135,3 +135,22 @@ def build_qbo_ledger(store, invoices: int = 3) -> dict:
         service.allocate_prepayment(s, pre, invoice, Decimal("20.00"), date(2026, 2, 2))
         info["prepaid_invoice"] = invoice.number
     return info
+
+
+def add_cos_and_stock_documents(store) -> None:
+    """A sale and a bill each with a line coded straight to cost of sale (5100) and one to stock (1001), on
+    top of ``build_ledger``'s stock-item lines (whose cost of sale the ledger posts itself)."""
+    with store.transaction() as s:
+        n = {x.code: x.id for x in s.scalars(select(NominalCode))}
+        t1 = s.scalar(select(TaxCode.id).where(TaxCode.code == "T1"))
+        acme = s.scalar(select(Company).where(Company.code == "ACME"))
+        supp = s.scalar(select(Company).where(Company.code == "SUPP"))
+
+        def coded(nominal, price):
+            return service.LineInput(Decimal(1), Decimal(price), description=f"coded to {nominal}",
+                                     nominal_id=n[nominal], tax_code_id=t1)
+
+        service.create_document(s, "sales_invoice", acme, "SI-COS", date(2026, 3, 2),
+                                [coded("5100", "40.00"), coded("1001", "15.00")])
+        service.create_document(s, "purchase_invoice", supp, "PI-COS", date(2026, 3, 2),
+                                [coded("5100", "12.00"), coded("1001", "8.00")])

@@ -143,7 +143,6 @@ def test_demo_command_builds_a_file_and_refuses_one_with_books(tmp_path, capsys)
 
 
 def test_demo_command_queues_the_bulk_written_documents_for_export(tmp_path):
-    pytest.importorskip("kcc_desktop.sync.queue")
     from kcc_desktop.models import ExportItem
 
     path = tmp_path / "queued.sqlite"

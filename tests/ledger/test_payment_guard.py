@@ -85,3 +85,21 @@ def test_disabling_the_integration_lifts_the_guard(store, parties):
     svc.set("enabled", False)
     pay(store, parties["acme"], "receipt")
     assert payments(store) == 1 and payment_refusal(store, parties["acme"]) is None
+
+
+def test_the_kind_a_window_enters_follows_the_company(store, parties):
+    from kcc_desktop.models import Company, PaymentKind
+    from kcc_desktop.sync.guard import payment_kind_for
+
+    with store.session() as s:
+        kinds = {k: payment_kind_for(s.get(Company, i)) for k, i in parties.items()}
+    assert kinds == {"acme": PaymentKind.RECEIPT, "cash": PaymentKind.PREPAYMENT,
+                     "supp": PaymentKind.SUPPLIER_PAYMENT}
+
+
+def test_the_window_asks_with_the_kind_it_will_enter(store, parties):
+    OptionsService(store).set("enabled", True)
+    assert payment_refusal(store, parties["acme"], "receipt").startswith("Acme Tools Ltd is an account customer")
+    # a payment *to* an account customer (a refund keyed as a supplier payment) is not what the guard stops
+    assert payment_refusal(store, parties["acme"], "supplier_payment") is None
+    assert payment_refusal(store, 10_000) == "Choose a customer or supplier first."

@@ -154,6 +154,7 @@ def test_cli_options_map_to_provider_options():
     assert opts["faults"].latency == 0.5 and opts["faults"].forced_429 == 2
 
 
+@pytest.mark.posix_signals
 def test_cli_prints_one_json_line_and_stops_on_sigterm(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen([sys.executable, "-m", "kcc_desktop.sandbox.runner", "--provider", "xero",

@@ -50,8 +50,13 @@ def test_concurrent_limit(xero, xero_urls):
     sandbox_call(xero_urls, "limits", {"concurrent": 1})
     sandbox_call(xero_urls, "faults", {"latency": 0.3})
     results = []
-    threads = [threading.Thread(target=lambda: results.append(
-        requests.get(xero_urls["api_url"] + "/Organisation", headers=_headers(xero)))) for _ in range(3)]
+    start = threading.Barrier(3)        # the three requests leave together; each is held 0.3 s inside
+
+    def call():
+        start.wait(10)
+        results.append(requests.get(xero_urls["api_url"] + "/Organisation", headers=_headers(xero)))
+
+    threads = [threading.Thread(target=call) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:

@@ -30,7 +30,7 @@ def plist(every="30m", environ=None):
     for key, value in data.items():
         assert key in DOCUMENTED and isinstance(value, DOCUMENTED[key]), key
     for entry in data.get("StartCalendarInterval", []):
-        assert all(k in CALENDAR_KEYS and v in CALENDAR_KEYS[k] for k, v in entry.items()), entry
+        assert entry and all(k in CALENDAR_KEYS and v in CALENDAR_KEYS[k] for k, v in entry.items()), entry
     return data
 
 

@@ -67,7 +67,7 @@ def test_demo_round_trip_upload_record_fetch_create_and_allocate(demo, provider)
     # The demo keeps a few EUR invoices on purpose, to show a held-back document's reason; nothing else fails.
     problems = _feedback(store)
     assert uploaded.exported > 0 and len(problems) == uploaded.failed, uploaded.text
-    assert all("MultiCurrency is off" in p for p in problems), problems
+    assert problems and all("MultiCurrency is off" in p for p in problems), problems
 
     keeper = DemoBookkeeper(store, provider, session.server.urls(), package)
     recorded = {kind: keeper.record(kind) for kind in KINDS}
@@ -81,7 +81,7 @@ def test_demo_round_trip_upload_record_fetch_create_and_allocate(demo, provider)
         rows = s.scalars(select(ImportedPayment).order_by(ImportedPayment.id)).all()
         statuses = sorted(r.status for r in rows)
         assert fetched.fetched == expected and (made.created, made.failed) == (expected, 0), statuses
-        assert all(st.startswith(CREATED) for st in statuses), statuses
+        assert statuses and all(st.startswith(CREATED) for st in statuses), statuses
         over = [st for st in statuses if "left on account" in st]
         assert over == [CREATED + "; 25.00 GBP more than was due, left on account"], statuses
         assert sum("still outstanding" in st for st in statuses) == 1, statuses   # the part payment
@@ -96,4 +96,4 @@ def test_demo_round_trip_upload_record_fetch_create_and_allocate(demo, provider)
             assert service.outstanding(s, doc.id) == remote.amount_due, doc.number
         tb = trial_balance(s)
         assert tb.total_debit == tb.total_credit > 0
-    assert all(r.text for r in recorded.values())
+    assert recorded and all(r.text for r in recorded.values())

@@ -25,7 +25,8 @@ from kcc_desktop.sync.export import ExportService
 from kcc_desktop.sync.export import rules as export_rules
 from kcc_desktop.sync.export.claims import LEASE
 from kcc_desktop.sync.mapping import NOMINAL, MappingService
-from tests.helpers.ledger import build_ledger
+from tests.helpers.ledger import add_cos_and_stock_documents, build_ledger
+from tests.helpers.waiting import wait_until
 
 
 def items(store, **where):
@@ -82,7 +83,7 @@ def test_upload_sends_each_document_once_with_the_ledgers_totals(xero_exporting,
             xero_sync_sandbox.count("PUT", "/Invoices"), xero_sync_sandbox.count("PUT", "/CreditNotes")) == (1, 1, 1, 1)
     # every row moved to Exported Successfully with the package's id and a tick, and is linked
     rows = items(store)
-    assert all(r.status == "exported" and r.confirmed and r.remote_id for r in rows)
+    assert rows and all(r.status == "exported" and r.confirmed and r.remote_id for r in rows)
     with store.session() as s:
         assert s.query(RemoteLink).count() == 10
     again = svc.upload(svc.pending_ids(), package)
@@ -183,7 +184,8 @@ def test_killed_mid_upload_then_rerun_creates_nothing_twice_and_loses_nothing(xe
     assert summary.failed == 0 and summary.pending == 0
     numbers = [d["InvoiceNumber"] for d in remote_docs(xero_sync_sandbox, package)]
     assert sorted(numbers) == sorted(set(numbers)) == sorted(ledger_totals(store))
-    assert all(i.status == "exported" and i.remote_id for i in items(store))
+    everything = items(store)
+    assert everything and all(i.status == "exported" and i.remote_id for i in everything)
 
 
 def test_an_old_attempt_is_looked_up_before_creating_again(xero_exporting, xero_sync_sandbox):
@@ -323,15 +325,9 @@ def test_the_export_command_prints_counts_and_fails_when_anything_failed(xero_ex
     assert code == 0
 
 
-def wait_until(condition, timeout=30.0):
-    """Poll a condition (the subprocess and the sandbox give no signal to wait on)."""
-    import time
-    end = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.02)
 
 
+@pytest.mark.posix_signals
 def test_a_killed_export_process_loses_nothing_and_creates_nothing_twice(xero_exporting, xero_sync_sandbox, company_db,
                                                                         tmp_path, _temporary_keyring):
     """The real thing: `kcc-desktop export` in its own process, SIGKILLed while the invoices are in flight."""
@@ -357,7 +353,7 @@ def test_a_killed_export_process_loses_nothing_and_creates_nothing_twice(xero_ex
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     stuck = items(store, item_type="sales_invoice")
-    assert all(i.status == "pending" and i.attempt_key for i in stuck)          # sent, outcome never saved
+    assert stuck and all(i.status == "pending" and i.attempt_key for i in stuck)          # sent, outcome never saved
     # The package finishes the request the dead process left behind.
     wait_until(lambda: sum(xero_sync_sandbox.stats()["by_status"].values()) == xero_sync_sandbox.stats()["requests"])
     xero_sync_sandbox.faults(latency=0.0)
@@ -373,3 +369,34 @@ def test_a_killed_export_process_loses_nothing_and_creates_nothing_twice(xero_ex
     assert summary.failed == 0 and summary.pending == 0
     numbers = [d["InvoiceNumber"] for d in remote_docs(xero_sync_sandbox, package)]
     assert sorted(numbers) == sorted(set(numbers)) == sorted(ledger_totals(store))
+
+
+def test_cost_of_sale_and_stock_never_reach_xero(xero_exporting, xero_sync_sandbox):
+    """Issue 20: a full export of lines coded to cost of sale and to stock, and of stock items (whose cost
+    of sale the ledger posts): nothing of either in Xero. Such lines go to the default sales or purchase
+    account, the items are untracked, and Xero is sent nothing but contacts, items and documents."""
+    store, package = xero_exporting
+    build_ledger(store, invoices=2)
+    add_cos_and_stock_documents(store)
+    svc = ExportService(store)
+    summary = svc.upload(svc.pending_ids(), package)
+    assert (summary.failed, summary.held, summary.pending) == (0, 0, 0), [f.message for f in feedback(store)]
+    docs = {d["InvoiceNumber"]: d for d in remote_docs(xero_sync_sandbox, package)}
+    assert {k: Decimal(str(d["Total"])) for k, d in docs.items()} == ledger_totals(store)
+    mapped = MappingService(store, "xero")
+    with store.session() as s:
+        sales, purchases = (mapped.resolve_nominal(s.scalar(select(NominalCode.id).where(NominalCode.code == c)))
+                            for c in ("4000", "5000"))
+    assert {line["AccountCode"] for line in docs["SI-COS"]["LineItems"]} == {sales}
+    assert {line["AccountCode"] for line in docs["PI-COS"]["LineItems"]} == {purchases}
+    used = {line["AccountCode"] for d in docs.values() for line in d["LineItems"]}
+    assert used and not used & {"630", "310", "1001", "5100"}   # Xero's inventory and cost of goods sold
+    token = package.tokens.access_token()
+    xero_items = xero_sync_sandbox.api("Items", package.tenant_id, token)["Items"]
+    assert sorted(i["Code"] for i in xero_items) == ["CHILD-1", "W-100"]
+    for item in xero_items:
+        assert item["IsTrackedAsInventory"] is False and not item.get("InventoryAssetAccountCode")
+        assert not item.get("PurchaseDetails", {}).get("COGSAccountCode")
+    writes = {k for k, n in xero_sync_sandbox.stats()["by_endpoint"].items()
+              if n and k.split(" ", 1)[0] in ("PUT", "POST") and "/api.xro/" in k}
+    assert writes and {k.rsplit("/", 1)[1] for k in writes} <= {"Contacts", "Items", "Invoices", "CreditNotes"}

@@ -17,7 +17,7 @@ from kcc_desktop.ledger import service
 from kcc_desktop.models import Company, Document, ExportFeedback, ExportItem, NominalCode, StockItem, TaxCode
 from kcc_desktop.sync.export import ExportService
 from kcc_desktop.sync.mapping import NOMINAL, MappingService
-from tests.helpers.ledger import build_qbo_ledger
+from tests.helpers.ledger import add_cos_and_stock_documents, build_qbo_ledger
 
 INVENTORY_ASSET_ID = "6"     # seed: Inventory Asset (AcctNum 1001)
 DOC_ENTITIES = {"sales_invoice": "Invoice", "purchase_invoice": "Bill", "sales_credit": "CreditMemo",
@@ -93,7 +93,7 @@ def test_upload_puts_each_object_in_quickbooks_once_with_the_ledgers_totals(qbo_
     qbo_items = {i["Id"]: i for i in rows(qbo_bookkeeper, "Item")}
     ours = [i for i in qbo_items.values() if i["Name"] in ("W-100", "CHILD-1")]
     assert sorted(i["Name"] for i in ours) == ["CHILD-1", "W-100"]
-    assert all(i["Type"] in ("NonInventory", "Service") and not i.get("AssetAccountRef") for i in ours)
+    assert ours and all(i["Type"] in ("NonInventory", "Service") and not i.get("AssetAccountRef") for i in ours)
     # Documents: each once, totals equal to the ledger's to the penny.
     docs = remote_docs(qbo_bookkeeper)
     keys = [(d["_entity"], d["DocNumber"]) for d in docs]
@@ -105,7 +105,7 @@ def test_upload_puts_each_object_in_quickbooks_once_with_the_ledgers_totals(qbo_
     assert INVENTORY_ASSET_ID in banned and used and not used & banned
     # PI-0002's line coded to the stock nominal by mistake went to the default purchases account.
     pi2 = next(d for d in docs if d["DocNumber"] == "PI-0002")
-    assert len(line_accounts(qbo_bookkeeper, pi2, qbo_items)) == 2 and all(
+    assert len(line_accounts(qbo_bookkeeper, pi2, qbo_items)) == 2 and pi2["Line"] and all(
         "AccountBasedExpenseLineDetail" in line for line in pi2["Line"])
     # Tax: QuickBooks TaxCode ids (not Xero tax types), the mapped one for each ledger code on both sides.
     by_name = {i["Name"]: i["Id"] for i in qbo_items.values()}
@@ -133,7 +133,7 @@ def test_upload_puts_each_object_in_quickbooks_once_with_the_ledgers_totals(qbo_
     assert writes == {"batch": 4, "vendor": 1, "payment": 1}, writes
     assert "Acme Tools Ltd (Supplier)" in vendors
     rows_after = items(store)
-    assert all(r.status == "exported" and r.confirmed and r.remote_id for r in rows_after)
+    assert rows_after and all(r.status == "exported" and r.confirmed and r.remote_id for r in rows_after)
     # Re-running creates nothing and sends nothing.
     again = svc.upload(svc.pending_ids(), package)
     assert (again.exported, again.requests) == (0, 0)
@@ -198,7 +198,8 @@ def assert_each_once_with_ledger_totals(store, bookkeeper) -> None:
     assert sorted(i["Name"] for i in rows(bookkeeper, "Item") if i["Name"] in ("W-100", "CHILD-1")) == [
         "CHILD-1", "W-100"]
     assert len(rows(bookkeeper, "Payment")) == 1
-    assert all(i.status == "exported" and i.remote_id for i in items(store))
+    everything = items(store)
+    assert everything and all(i.status == "exported" and i.remote_id for i in everything)
 
 
 def test_a_connection_dropped_after_commit_creates_nothing_twice(qbo_exporting, qbo_sync_sandbox, qbo_bookkeeper):
@@ -390,7 +391,8 @@ def test_killed_mid_upload_then_rerun_creates_nothing_twice(qbo_exporting, qbo_s
     svc.after_send = die
     with pytest.raises(Killed):
         svc.upload(svc.pending_ids(), package)
-    assert all(i.attempt_key for i in items(store, status="pending", item_type=phase))
+    left = items(store, status="pending", item_type=phase)
+    assert left and all(i.attempt_key for i in left)
     if restart:
         export_rules.SENT_KEYS.clear()       # a new process: look each object up by name or number
     rerun = ExportService(store)
@@ -401,3 +403,32 @@ def test_killed_mid_upload_then_rerun_creates_nothing_twice(qbo_exporting, qbo_s
     vendors = {v["DisplayName"]: v["Id"] for v in rows(qbo_bookkeeper, "Vendor")}
     [acme_s] = items(store, reference="ACME-S")
     assert acme_s.remote_id == vendors["Acme Tools Ltd (Supplier)"]
+
+
+def test_cost_of_sale_and_stock_never_reach_quickbooks(qbo_exporting, qbo_sync_sandbox, qbo_bookkeeper):
+    """Issue 20: lines coded to cost of sale and to stock, and stock items, through a full export: no line
+    reaches an inventory, stock or cost-of-sale account (directly or through its item), the items are
+    NonInventory or Service with no asset account, and nothing but the documents and what they need is
+    written (no journal entry)."""
+    store, package = qbo_exporting
+    build_qbo_ledger(store, invoices=2)
+    add_cos_and_stock_documents(store)
+    svc = ExportService(store)
+    before = qbo_sync_sandbox.writes()
+    summary = svc.upload(svc.pending_ids(), package)
+    assert (summary.failed, summary.held, summary.pending) == (0, 0, 0), [f.message for f in feedback(store)]
+    docs = remote_docs(qbo_bookkeeper)
+    assert {(d["_entity"], d["DocNumber"]): Decimal(str(d["TotalAmt"])) for d in docs} == ledger_docs(store)
+    qbo_items = {i["Id"]: i for i in rows(qbo_bookkeeper, "Item")}
+    ours = [i for i in qbo_items.values() if i["Name"] in ("W-100", "CHILD-1")]
+    assert len(ours) == 2
+    assert ours and all(i["Type"] in ("NonInventory", "Service") and not i.get("AssetAccountRef") for i in ours)
+    banned = never_exported_accounts(qbo_bookkeeper)
+    for number in ("SI-COS", "PI-COS"):
+        doc = next(d for d in docs if d["DocNumber"] == number)
+        used = line_accounts(qbo_bookkeeper, doc, qbo_items)
+        assert used and not used & banned, (number, used)
+    everything = set().union(*(line_accounts(qbo_bookkeeper, d, qbo_items) for d in docs))
+    assert everything and not everything & banned
+    writes = {k for k, n in qbo_sync_sandbox.writes().items() if n - before.get(k, 0)}
+    assert writes and not {w for w in writes if "journal" in w.lower()}, writes

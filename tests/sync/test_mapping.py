@@ -51,7 +51,7 @@ def test_fetch_keeps_accounts_tax_rates_and_banks_with_the_time(xero_connected_s
     assert rows["tax_rate", "OUTPUT2"].rate == Decimal("20") and rows["tax_rate", "OUTPUT2"].type == "sales"
     assert rows["tax_rate", "INPUT2"].type == "purchases"
     assert rows["bank", "090"].name == "Business Bank Account" and rows["bank", "090"].remote_id
-    assert all(p.fetched_at is not None and p.fetched_at.tzinfo is not None for p in rows.values())
+    assert rows and all(p.fetched_at is not None and p.fetched_at.tzinfo is not None for p in rows.values())
     assert svc.fetched_at() is not None
 
 

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from kcc_desktop.connectors.base import ContactIn
 from kcc_desktop.ledger import service
 from kcc_desktop.ledger.rounding import line_amounts, money
 from kcc_desktop.models import (
@@ -164,3 +165,18 @@ def test_another_currency_is_held_back_while_multicurrency_is_off(store):
     OptionsService(store).set("multicurrency", True)
     payload, _, _ = doc_payload(store, "SI-0001")
     assert payload.currency == "EUR"
+
+
+@pytest.mark.parametrize("kind, customer, supplier", [("customer", True, False), ("supplier", False, True)])
+def test_a_contact_carries_the_company_as_the_ledger_has_it(store, kind, customer, supplier):
+    ctx = context(store)
+    both = Company(code="ACME", name="Acme Tools Ltd", kind=kind, email="a@acme.example", currency="EUR",
+                   trades_both_ways=True)
+    assert pl.contact_payload(ctx, both, "key-1", "remote-9") == ContactIn(
+        key="key-1", name="Acme Tools Ltd", email="a@acme.example", is_customer=customer, is_supplier=supplier,
+        currency="EUR", account_number="ACME", remote_id="remote-9", other_side=True)
+    plain = Company(code="B", name="Bloggs", kind=kind)   # no email, no currency of its own, one side
+    assert pl.contact_payload(ctx, plain, "key-2") == ContactIn(
+        key="key-2", name="Bloggs", email="", is_customer=customer, is_supplier=supplier, currency="GBP",
+        account_number="B", remote_id=None, other_side=False)
+    assert pl.contact_payload(ctx, plain, "key-3", "").remote_id is None

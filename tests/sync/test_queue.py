@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date
 from decimal import Decimal
 
@@ -125,10 +124,8 @@ def test_enqueue_all_queues_bulk_rows_once_and_fast(store):
         s.execute(insert(Document), rows)
     assert queued(store) == []
     with store.transaction() as s:
-        started = time.perf_counter()
-        added = enqueue_all(s)
-        elapsed = time.perf_counter() - started
-    assert added == 20001 and elapsed < 2.0
+        added = enqueue_all(s)     # its speed is timed by benchmarks/bench_demo.py (115,000 rows), not here
+    assert added == 20001
     with store.transaction() as s:
         assert enqueue_all(s) == 0
     with store.session() as s:

@@ -62,7 +62,7 @@ def test_documents_go_in_added_currencies_and_their_payments_come_back(
         found = list(s.scalars(select(ExportFeedback)))
         assert {f.item_label for f in found} == {"Invoice SI-USD-1"} and len(found) == 1 and found[0].count == 2
         assert {f.message for f in found} == {"The currency 'USD' has not been added to this organisation."}
-        assert all("Add USD to the organisation's currencies" in f.advice for f in found)
+        assert found and all("Add USD to the organisation's currencies" in f.advice for f in found)
     assert xero_sync_sandbox.stats()["by_status"].get("400", 0) == 0
 
     # The customer pays in euros; the bank account (in pounds) receives 100.00 / 1.25.

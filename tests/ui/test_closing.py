@@ -115,8 +115,8 @@ def test_closing_during_an_upload_saves_the_batches_in_flight_and_sends_nothing_
     sent = {i.reference: i.remote_id for i in items if i.status == "exported"}
     waiting = [i for i in items if i.status == "pending"]
     assert sent and waiting and len(sent) + len(waiting) == INVOICES      # stopped part-way, nothing lost
-    assert all(sent.values())                                             # what was sent has its Xero id
-    assert all(i.attempt_key is None for i in waiting)                     # the rest was never sent
+    assert sent and all(sent.values())                                    # what was sent has its Xero id
+    assert waiting and all(i.attempt_key is None for i in waiting)         # the rest was never sent
     xero_sync_sandbox.faults(latency=0)
     in_xero = invoices_in_xero(xero_sync_sandbox, store)
     numbers = [d["InvoiceNumber"] for d in in_xero if d["InvoiceNumber"].startswith("BULK-")]
@@ -219,8 +219,8 @@ def test_closing_during_create_and_allocate_finishes_the_batch_begun_and_leaves_
         tb = trial_balance(s)
     created = [r for r in rows if r.ledger_payment_id is not None]
     assert len(created) == BATCH == len(payments)                    # the batch begun, whole, and no more
-    assert all(r.status == "Payment created and allocated" for r in created)
-    assert all(r.status == "Ready to create" for r in rows if r.ledger_payment_id is None)
+    assert created and all(r.status == "Payment created and allocated" for r in created)
+    assert rows and all(r.status == "Ready to create" for r in rows if r.ledger_payment_id is None)
     assert {p.id for p in payments} == {r.ledger_payment_id for r in created}   # each its own, none lost
     assert len({p.remote_id for p in payments}) == len(payments)                 # none twice
     assert tb.total_debit == tb.total_credit

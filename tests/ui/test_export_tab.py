@@ -8,13 +8,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Slot
 from PySide6.QtWidgets import QLabel, QPushButton
 from sqlalchemy import select
 
 from kcc_desktop.context import AppContext
 from kcc_desktop.ledger import service
-from kcc_desktop.models import Company, ExportItem, NominalCode, TaxCode
+from kcc_desktop.models import Company, ExportItem, NominalCode, TaxCode, utcnow
 from kcc_desktop.sync.mapping import NOMINAL, MappingService
 from kcc_desktop.sync.options import OptionsService
 from kcc_desktop.sync.queue import install_queue_listeners
@@ -127,7 +127,7 @@ def test_the_three_grids_are_stacked_in_one_resizable_view(tab):
     assert [tab.splitter.widget(i) for i in range(3)] == list(tab.panels)
     assert tab.splitter.orientation() == Qt.Orientation.Vertical
     tops = [panel.mapTo(tab, panel.rect().topLeft()).y() for panel in tab.panels]
-    assert tops == sorted(tops) and all(grid.isVisible() for grid in tab.grids)
+    assert tops == sorted(tops) and tab.grids and all(grid.isVisible() for grid in tab.grids)
     assert [p.title_label.text().split(" (")[0] for p in tab.panels] == [
         "Pending Export", "Exported Successfully", "Error Feedback"]
     # No blank band under the toolbar: the (hidden) progress bar sits in the toolbar's own row.
@@ -286,7 +286,7 @@ def test_pre_check_keeps_the_selection(tab, qtbot):
     wait_tab(qtbot, tab)
     assert sorted(tab.pending_grid.selected_ids()) == sorted(wanted)
     assert tab.status_label.text().startswith("Pre-check: 2 checked")
-    assert all(tab.pending_model.row_data(i).precheck for i in wanted)   # the Pre-check column is filled
+    assert wanted and all(tab.pending_model.row_data(i).precheck for i in wanted)   # the Pre-check column is filled
 
 
 def test_verify_says_how_many_it_found(tab, xero_sync_sandbox, qtbot):
@@ -326,6 +326,215 @@ def test_pending_grid_exports_to_csv(tab, tmp_path):
     path = tab.on_export_csv_triggered(str(tmp_path / "pending.csv"))
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("Type,Reference,Company / Description") and len(lines) == 11
+
+
+# --- what the user sees, and every action by every route (issue 20) ---------------------------------------
+
+def _roles(model, ref, column):
+    """What the grid draws in ``column`` for the row ``ref``: text, icon, colour, tooltip."""
+    from PySide6.QtCore import Qt
+
+    row = model.row_of(next(i for i in model.ids() if model.row_data(i).reference == ref))
+    index = model.index(row, column)
+    role = Qt.ItemDataRole
+    return (model.data(index, role.DisplayRole), model.data(index, role.DecorationRole),
+            model.data(index, role.ForegroundRole), model.data(index, role.ToolTipRole))
+
+
+def test_the_green_tick_is_drawn_on_confirmed_rows_only(tab, qtbot):
+    from PySide6.QtGui import QColor
+
+    from kcc_desktop.ui.export_models import GREEN, ExportedCol
+
+    select_refs(tab.pending_grid, "PI-0001")
+    right_click(tab.pending_grid, qtbot, "Mark as Exported")            # by hand: never sent
+    give_reason(tab, qtbot)
+    select_refs(tab.pending_grid, "SI-0001")
+    with qtbot.waitSignal(tab.upload_finished, timeout=20000):
+        right_click(tab.pending_grid, qtbot, "Upload Data")            # sent: the package confirms it
+    wait_tab(qtbot, tab)
+    model = tab.exported_model
+    text, icon, colour, tip = _roles(model, "SI-0001", ExportedCol.CONFIRMED)
+    assert text == "Seen" and icon is not None and not icon.isNull()
+    assert QColor(colour) == QColor(GREEN) and tip == "Seen in the accounting package: it confirmed this item"
+    text, icon, colour, tip = _roles(model, "PI-0001", ExportedCol.CONFIRMED)
+    assert text == "" and icon is None and colour is None
+    assert tip.startswith("Not confirmed by the package (marked by hand")
+    assert _roles(model, "PI-0001", ExportedCol.HOW)[0] == "Marked by hand"
+    assert _roles(model, "SI-0001", ExportedCol.HOW)[0] == "Sent"
+    # nothing but the Confirmed column carries an icon
+    assert all(_roles(model, ref, c)[1] is None for ref in ("SI-0001", "PI-0001") for c in ExportedCol
+               if c != ExportedCol.CONFIRMED)
+
+
+SEED_MESSAGE = "A validation exception occurred Account code or ID must be specified"
+
+
+def test_the_packages_account_code_message_shows_its_advice_and_link(tab, store, qtbot):
+    """The seed's message as Xero words it, recorded by the upload's own bookkeeping, as the user reads
+    it in Error Feedback: the message kept as it came, the advice naming the nominal, in link blue, and
+    Open Mapping tab taking them to that nominal."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor
+
+    from kcc_desktop.sync.export.outcomes import Outcomes
+    from kcc_desktop.sync.target import read_target
+    from kcc_desktop.ui.export_models import FeedbackCol
+
+    with store.transaction() as s:
+        item = s.scalars(select(ExportItem).where(ExportItem.reference == "SI-0001")).one()
+        nominals = {n.id: (n.code, n.name, n.kind) for n in s.scalars(select(NominalCode))}
+        Outcomes(read_target(s), "Xero", utcnow, {}, nominals, lambda _n: None).fail(s, item.id, [SEED_MESSAGE])
+    tab.refresh()
+    fb = tab.feedback_model
+    qtbot.waitUntil(lambda: fb.rowCount() == 1)
+    index = fb.index(0, FeedbackCol.ADVICE)
+    advice = fb.data(index, Qt.ItemDataRole.DisplayRole)
+    assert advice == ("Nominal 4000 Sales - Products has no Xero account to post to. Map it in the Mapping "
+                      "tab (Open Mapping tab), then Upload Data again.")
+    assert f"What to do: {advice}" in fb.data(index, Qt.ItemDataRole.ToolTipRole)
+    assert QColor(fb.data(index, Qt.ItemDataRole.ForegroundRole)) == QColor("#1565c0")   # the link's blue
+    assert fb.data(fb.index(0, FeedbackCol.MESSAGE), Qt.ItemDataRole.DisplayRole) == SEED_MESSAGE
+    assert fb.data(fb.index(0, FeedbackCol.ITEM), Qt.ItemDataRole.DisplayRole) == "Invoice SI-0001"
+    tab.feedback_grid.select_ids([fb.ids()[0]])
+    with qtbot.waitSignal(tab.open_mapping_requested) as opened:
+        right_click(tab.feedback_grid, qtbot, "Open Mapping tab")
+    assert opened.args == ["4000"]
+
+
+@pytest.mark.parametrize("route", ["Actions button", "right-click menu"])
+def test_every_action_works_from_the_actions_button_and_the_right_click_menu(tab, store, qtbot, tmp_path, route):
+    from PySide6.QtGui import QDesktopServices
+
+    from tests.helpers.menus import choose_from_button, choose_from_context_menu
+
+    def choose(grid, text):
+        if route == "Actions button":
+            choose_from_button(qtbot, tab.actions_button, text)
+        else:
+            choose_from_context_menu(qtbot, grid, text)
+
+    def pending_refs():
+        return {tab.pending_model.row_data(i).reference for i in tab.pending_model.ids()}
+
+    # Pending Export: Run Pre-Check, Mark as Exported, Upload Data
+    select_refs(tab.pending_grid, "SI-0003")
+    with qtbot.waitSignal(tab.busy_changed, check_params_cb=lambda busy: not busy, timeout=20000):
+        choose(tab.pending_grid, "Run Pre-Check")
+    assert tab.status_label.text().startswith("Pre-check: 1 checked")
+    select_refs(tab.pending_grid, "PI-0001")
+    choose(tab.pending_grid, "Mark as Exported")
+    give_reason(tab, qtbot)
+    wait_tab(qtbot, tab)
+    assert "PI-0001" not in pending_refs()
+    select_refs(tab.pending_grid, "SI-0001")
+    with qtbot.waitSignal(tab.upload_finished, timeout=20000) as done:
+        choose(tab.pending_grid, "Upload Data")
+    wait_tab(qtbot, tab)
+    assert done.args[0].exported >= 1 and "SI-0001" not in pending_refs()
+
+    # Exported Successfully: Goto Document, Verify, Mark as Not Exported
+    exported = tab.exported_model
+    select_refs(tab.exported_grid, "SI-0001")
+    opened = []
+
+    class Browser(QObject):
+        @Slot(QUrl)
+        def open(self, url):
+            opened.append(url.toString())
+
+    browser = Browser()
+    for scheme in ("http", "https"):
+        QDesktopServices.setUrlHandler(scheme, browser, "open")
+    try:
+        choose(tab.exported_grid, "Goto Document")
+    finally:
+        for scheme in ("http", "https"):
+            QDesktopServices.unsetUrlHandler(scheme)
+    with store.session() as s:
+        remote = s.scalars(select(ExportItem.remote_id).where(ExportItem.reference == "SI-0001",
+                                                              ExportItem.item_type == "sales_invoice")).one()
+    assert len(opened) == 1 and remote in opened[0]
+    with qtbot.waitSignal(tab.busy_changed, check_params_cb=lambda busy: not busy, timeout=20000):
+        choose(tab.exported_grid, "Verify")
+    assert tab.status_label.text() == "Verify: 1 row looked up in Xero: 1 found and ticked."
+    select_refs(tab.exported_grid, "PI-0001")
+    choose(tab.exported_grid, "Mark as Not Exported")
+    wait_tab(qtbot, tab)
+    assert "PI-0001" in pending_refs()
+    assert "PI-0001" not in {exported.row_data(i).reference for i in exported.ids()}
+
+    # Error Feedback: Open Mapping tab
+    with store.session() as s:
+        sales = s.scalar(select(NominalCode.id).where(NominalCode.code == "4000"))
+    MappingService(store, "xero").set_mapping(NOMINAL, sales, None)
+    select_refs(tab.pending_grid, "SI-0002")
+    with qtbot.waitSignal(tab.upload_finished, timeout=20000):
+        choose(tab.pending_grid, "Upload Data")
+    wait_tab(qtbot, tab)
+    fb = tab.feedback_model
+    unmapped = [i for i in fb.ids() if fb.row_data(i).nominal_code == "4000"]
+    assert unmapped
+    tab.feedback_grid.select_ids(unmapped[:1])
+    with qtbot.waitSignal(tab.open_mapping_requested) as asked:
+        choose(tab.feedback_grid, "Open Mapping tab")
+    assert asked.args == ["4000"]
+
+
+def test_grid_actions_copy_export_and_refresh(tab, store, qtbot, tmp_path):
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication, QFileDialog
+
+    from tests.helpers.menus import choose_from_button
+
+    select_refs(tab.pending_grid, "SI-0002")
+    QGuiApplication.clipboard().clear()
+    choose_from_button(qtbot, tab.grid_actions_button, "Copy selected rows")
+    copied = QGuiApplication.clipboard().text().splitlines()
+    assert copied[0].startswith("Type\tReference") and len(copied) == 2 and "SI-0002" in copied[1]
+
+    target = tmp_path / "pending.csv"
+    answered = []
+
+    def answer_the_dialog():
+        # the file dialog on screen (another test's dialog may still be the active modal widget)
+        shown = [w for w in QApplication.topLevelWidgets() if isinstance(w, QFileDialog) and w.isVisible()]
+        if not shown:
+            QTimer.singleShot(20, answer_the_dialog)
+            return
+        dialog = shown[0]
+        dialog.selectFile(str(target))
+        dialog.accept()
+        answered.append(dialog)
+
+    QTimer.singleShot(0, answer_the_dialog)
+    choose_from_button(qtbot, tab.grid_actions_button, "Export grid to CSV…")
+    qtbot.waitUntil(lambda: tab.status_label.text().startswith("Saved "), timeout=20_000)
+    saved = Path(tab.status_label.text().split(" rows to ", 1)[1][:-1])   # "Saved N rows to PATH."
+    # the name typed in, or the dialog's own suggestion where it kept its name field (platform dialogs differ)
+    assert saved.name in (target.name, "pending-export.csv"), tab.status_label.text()
+    lines = saved.read_text(encoding="utf-8").splitlines()
+    assert answered and len(lines) == tab.pending_model.rowCount() + 1 and lines[0].startswith("Type,Reference")
+
+    before = tab.pending_model.rowCount()
+    build_ledger_more(store)
+    assert tab.pending_model.rowCount() == before                     # not re-read by itself
+    choose_from_button(qtbot, tab.grid_actions_button, "Refresh")
+    qtbot.waitUntil(lambda: tab.pending_model.rowCount() == before + 1, timeout=20_000)
+
+
+def build_ledger_more(store):
+    """One more invoice, written as another desk would (straight into the company file)."""
+    from kcc_desktop.ledger import service
+    from kcc_desktop.models import TaxCode
+
+    with store.transaction() as s:
+        acme = s.scalar(select(Company).where(Company.code == "ACME"))
+        sales = s.scalar(select(NominalCode.id).where(NominalCode.code == "4000"))
+        t1 = s.scalar(select(TaxCode.id).where(TaxCode.code == "T1"))
+        service.create_document(s, "sales_invoice", acme, "SI-LATE", date(2026, 2, 1),
+                                [service.LineInput(Decimal(1), Decimal("10"), description="x",
+                                                   nominal_id=sales, tax_code_id=t1)])
 
 
 def test_a_matched_existing_contact_is_shown_so_and_undo_match_puts_it_back(tab, qtbot, xero_bookkeeper):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from enum import IntEnum
 from types import MappingProxyType
@@ -69,26 +68,21 @@ def test_model_passes_qt_model_tester(qtmodeltester):
     qtmodeltester.check(model, force_py=True)
 
 
-def test_100k_rows_build_lazily_and_sort_select_fast(qtbot):
+def test_100k_rows_build_lazily_and_sort_and_select_whole(qtbot):
+    """How long sorting and selecting 100,000 rows take is timed by benchmarks/bench_grid.py."""
     model, grid, _panel = make_grid(qtbot, n=100_000)
     assert grid.proxy.rowCount() == 100_000
     # Only the rows on screen were fetched, in a chunk or two, not 100,000 objects.
     assert model.fetches <= 3 and len(model._cache) <= 2 * model.CHUNK
     sorts = []
     model.modelReset.connect(lambda: sorts.append(1))
-    started = time.perf_counter()
     grid.sortByColumn(int(Col.AMOUNT), Qt.SortOrder.DescendingOrder)
-    sorting = time.perf_counter() - started
-    started = time.perf_counter()
     grid.selectAll()
     grid.grab()   # paint it: Qt's own header paint would visit every row after Select All
     ids = grid.selected_ids()
-    selecting = time.perf_counter() - started
     assert sorts == [1]   # one query, even though QTableView.sortByColumn asks the model twice
     assert len(ids) == 100_000 and grid.selected_count() == 100_000
     assert model.data(model.index(0, Col.AMOUNT), SORT_ROLE) == Decimal("249.75")
-    assert sorting < 0.8, f"sorting 100k ids took {sorting:.2f}s"
-    assert selecting < 0.25, f"select all + repaint + ids took {selecting:.2f}s"
 
 
 def test_amounts_sort_numerically_not_as_text(qtbot):

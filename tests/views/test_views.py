@@ -52,7 +52,7 @@ def test_pending_export_rows_sort_keys_and_counts(books):
     rows = pending.rows(pending.ids())
     assert {r.reference for r in rows.values()} >= {"SI-0001", "SI-0003", "ACME"}
     by_amount = pending.sort_keys(PendingCol.AMOUNT)
-    assert all(v is None or isinstance(v, Decimal) for v in by_amount.values())
+    assert by_amount and all(v is None or isinstance(v, Decimal) for v in by_amount.values())
     [si3] = [i for i, r in rows.items() if r.reference == "SI-0003"]
     [si2] = [i for i, r in rows.items() if r.reference == "SI-0002"]
     assert by_amount[si3] == Decimal("1200.00")

@@ -89,7 +89,8 @@ def test_a_hand_marked_row_with_no_match_is_missing_and_one_with_a_match_agrees(
     from kcc_desktop.models import RemoteLink
 
     with exported.store.transaction() as s:
-        row = s.scalar(select(ExportItem).where(ExportItem.reference == "SI-0002"))
+        [row] = s.scalars(select(ExportItem).where(ExportItem.reference == "SI-0002",
+                                                   ExportItem.item_type == "sales_invoice")).all()
         row.marked_manually, row.remote_id, row.marked_by, row.mark_reason = True, "", "bob", "keyed in"
         s.execute(RemoteLink.__table__.delete().where(RemoteLink.object_id == row.object_id,
                                                       RemoteLink.object_type == "sales_invoice"))

@@ -29,7 +29,7 @@ def test_the_limits_it_keeps():
 def test_a_clean_run_reads_as_counts_only():
     s = Summary(exported=1234, pending=5)
     assert s.ok
-    assert s.text == "1,234 exported; 5 still pending."
+    assert s.text == "1,234 exported."   # counts of the run, not of the whole queue
     assert s.as_dict() == {"exported": 1234, "failed": 0, "pending": 5}
     assert s.exported_ids == [] and s.failed_ids == [] and Summary().exported_ids is not Summary().exported_ids
 
@@ -38,7 +38,7 @@ def test_every_kind_of_trouble_is_named_in_the_status_line():
     s = Summary(exported=2, failed=1234, held=2000, elsewhere=3000, pending=4000, cancelled=True,
                 stopped="Xero is not answering.")
     assert s.text == ("Xero is not answering. 2 exported, 1,234 failed (see Error Feedback), 2,000 held back, "
-                      "3,000 being sent from another desk, cancelled; 4,000 still pending.")
+                      "3,000 being sent from another desk, cancelled.")
     assert s.as_dict() == {"exported": 2, "failed": 3234, "pending": 4000, "elsewhere": 3000}
 
 
@@ -47,10 +47,10 @@ def test_any_failure_hold_or_stop_is_not_ok():
     assert not Summary(held=1).ok
     assert not Summary(stopped="x").ok
     assert Summary(elsewhere=1, cancelled=True).ok     # neither is a failure of this run
-    assert Summary(held=1).text == "0 exported, 1 held back; 0 still pending."
-    assert Summary(elsewhere=1).text == "0 exported, 1 being sent from another desk; 0 still pending."
-    assert Summary(cancelled=True).text == "0 exported, cancelled; 0 still pending."
-    assert Summary(failed=1).text == "0 exported, 1 failed (see Error Feedback); 0 still pending."
+    assert Summary(held=1).text == "0 exported, 1 held back."
+    assert Summary(elsewhere=1).text == "0 exported, 1 being sent from another desk."
+    assert Summary(cancelled=True).text == "0 exported, cancelled."
+    assert Summary(failed=1).text == "0 exported, 1 failed (see Error Feedback)."
 
 
 def test_stopping_says_why_and_whether_a_sign_in_is_needed():

@@ -51,6 +51,10 @@ SUPPLIER_GUARD_MESSAGE = (
     "{name} is a supplier. While the accounts integration is on, payments to suppliers are recorded in "
     "the accounting package and imported with Create & Allocate Payments; they cannot be entered in the ledger."
 )
+REFUND_GUARD_MESSAGE = (
+    "{name} is a customer. While the accounts integration is on, money paid out on a customer's account (a "
+    "refund) is recorded in the accounting package; it cannot be entered in the ledger."
+)
 
 
 @dataclass
@@ -199,9 +203,12 @@ def check_payment_allowed(session: Session, company: Company, kind: str, source:
     if company.kind == "customer" and company.is_account and kind != PaymentKind.SUPPLIER_PAYMENT:
         log.info("Payment guard refused a ledger payment for account customer %s", company.code)
         raise PaymentGuardError(GUARD_MESSAGE.format(name=company.name))
-    if company.kind == "supplier" or kind == PaymentKind.SUPPLIER_PAYMENT:
+    if company.kind == "supplier":
         log.info("Payment guard refused a ledger payment to supplier %s", company.code)
         raise PaymentGuardError(SUPPLIER_GUARD_MESSAGE.format(name=company.name))
+    if kind == PaymentKind.SUPPLIER_PAYMENT:   # money out on a customer's account is on account too
+        log.info("Payment guard refused a ledger refund to customer %s", company.code)
+        raise PaymentGuardError(REFUND_GUARD_MESSAGE.format(name=company.name))
 
 
 def record_payment(session: Session, kind: PaymentKind | str, company: Company, bank: BankAccount,

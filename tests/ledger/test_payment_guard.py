@@ -100,6 +100,7 @@ def test_the_kind_a_window_enters_follows_the_company(store, parties):
 def test_the_window_asks_with_the_kind_it_will_enter(store, parties):
     OptionsService(store).set("enabled", True)
     assert payment_refusal(store, parties["acme"], "receipt").startswith("Acme Tools Ltd is an account customer")
-    # a payment *to* an account customer (a refund keyed as a supplier payment) is not what the guard stops
-    assert payment_refusal(store, parties["acme"], "supplier_payment") is None
+    # money paid out to a customer (a refund keyed as a supplier payment) is on account too, and says so
+    assert payment_refusal(store, parties["acme"], "supplier_payment").startswith("Acme Tools Ltd is a customer")
+    assert payment_refusal(store, parties["supp"], "supplier_payment").startswith("Widget Supplies plc is a supplier")
     assert payment_refusal(store, 10_000) == "Choose a customer or supplier first."

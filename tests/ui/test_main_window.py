@@ -387,9 +387,13 @@ def test_file_new_makes_a_company_file_with_the_standard_chart_and_opens_it(qtbo
 
     window.new_company_action.trigger()
 
-    [new] = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+    def opened():
+        return [w for w in QApplication.topLevelWidgets()
+                if isinstance(w, MainWindow) and w.isVisible() and w is not window]
+    qtbot.waitUntil(lambda: len(opened()) == 1)
+    [new] = opened()
     try:
-        assert new is not window and path.exists()
+        assert path.exists()
         assert new.company_label.toolTip() == f"Company file: {path}"   # the label shows the name, the tip the path
         with new.ctx.store.session() as s:
             assert s.scalar(select(NominalCode).where(NominalCode.code == "4000")) is not None

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from kcc_desktop.connectors.base import find_stamp
 from kcc_desktop.ledger import service
@@ -92,3 +92,44 @@ def test_a_kill_after_the_package_saved_our_payment_never_counts_the_money_twice
         again = exporter.upload(exporter.pending_ids(), package)
         assert again.failed == 0 and again.pending == 0
         assert len([p for p in _xero_payments(package) if p.stamp]) == 1
+
+
+def test_two_desks_making_the_company_files_key_at_once_share_the_first_ones(store):
+    """Two desks ask for the file's key in the same moment on PostgreSQL (the chaos suite's three-desk rounds
+    crashed on it): the second desk's insert waits for the first and then takes its key, no UniqueViolation."""
+    import threading
+
+    from tests.helpers.engines import engine_under_test
+
+    if engine_under_test() != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite lets one writer in at a time, so the second desk never races")
+    from kcc_desktop.models import AppSetting
+    from kcc_desktop.sync.own_uploads import FILE_KEY, file_key
+
+    with store.transaction() as s:
+        s.execute(AppSetting.__table__.delete().where(AppSetting.key == FILE_KEY))
+    first = store.session()
+    first.begin()
+    mine = file_key(first)                      # made, not yet committed
+    theirs: list[str] = []
+    errors: list[BaseException] = []
+
+    def second_desk() -> None:
+        try:
+            with store.transaction() as s:       # sees no key yet, then waits on the first desk's row
+                theirs.append(file_key(s))
+        except BaseException as exc:             # the failure the test is about, reported below
+            errors.append(exc)
+
+    desk = threading.Thread(target=second_desk)
+    desk.start()
+    with store.engine.connect() as watch:         # until the second desk is waiting on the first one's insert
+        waiting = 0
+        while not waiting and desk.is_alive():
+            waiting = watch.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                         "AND datname = current_database()")).scalar()
+            watch.rollback()
+    first.commit()
+    first.close()
+    desk.join()
+    assert errors == [] and theirs == [mine]

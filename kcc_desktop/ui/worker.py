@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,12 @@ class _Job(QObject):
             # QThread.quit() is thread-safe: the thread's event loop ends once this slot returns, so the
             # thread stops without waiting for the GUI thread (which may be the one waiting for it).
             thread = self.thread()
+            app = QCoreApplication.instance()
+            if app is not None:
+                # Destroyed on the GUI thread (Worker._on_thread_finished), never in this one: a Python
+                # QObject destroyed here takes Qt's connection lock and then waits for the GIL, while the GUI
+                # thread, holding the GIL, may wait for that lock in connect(): a deadlock (seen in the suite).
+                self.moveToThread(app.thread())
             if thread is not None:
                 thread.quit()
 
@@ -177,7 +183,6 @@ class Worker(QObject):
         # Queued: the job lives in the worker thread, this object in the GUI thread; progress reports
         # therefore all arrive before the thread's end.
         self._job.progressed.connect(self._on_progressed)
-        self._thread.finished.connect(self._job.deleteLater)     # run as the thread finishes, in it
         self._thread.finished.connect(self._on_thread_finished)  # queued: the GUI side of the ending
         if owner is not None:
             owner.destroyed.connect(self._on_owner_destroyed)
@@ -226,6 +231,7 @@ class Worker(QObject):
             else:
                 self.finished.emit(outcome.result)
             self.done.emit()
+        self._job.deleteLater()   # it came back to this thread as it ended (see _Job.run)
         self._thread.deleteLater()
         self.deleteLater()
 

@@ -75,3 +75,32 @@ def export_books(store, package, provider: str, invoices: int = 4) -> Books:
         bank_id = s.scalar(select(BankAccount.id).where(BankAccount.code == "CUR"))
     assert set(info["docs"]) <= set(docs)
     return Books(store, provider, docs, remote, gross, companies, bank_id)
+
+
+def connected_bulk_books(store, invoices: int) -> None:
+    """The company file signed in to the Xero sandbox, integration on, accounts mapped by Apply Default
+    Setup, and ``invoices`` one-line sales invoices BULK-0000... to ACME (for uploads long enough to cancel)."""
+    from datetime import date
+
+    from kcc_desktop.models import NominalCode, TaxCode
+    from kcc_desktop.sync.mapping import MappingService
+    from kcc_desktop.sync.options import OptionsService
+    from kcc_desktop.sync.queue import install_queue_listeners
+    from tests.helpers.connect import connect_store, open_package
+
+    install_queue_listeners()
+    connect_store(store)
+    package = open_package(store)
+    OptionsService(store).update(enabled=True)
+    mapping = MappingService(store, "xero")
+    mapping.fetch(package)
+    mapping.apply_default_setup()
+    build_ledger(store, invoices=0)
+    with store.transaction() as s:
+        acme = s.scalar(select(Company).where(Company.code == "ACME"))
+        sales = s.scalar(select(NominalCode.id).where(NominalCode.code == "4000"))
+        t1 = s.scalar(select(TaxCode.id).where(TaxCode.code == "T1"))
+        for k in range(invoices):
+            service.create_document(s, "sales_invoice", acme, f"BULK-{k:04d}", date(2026, 2, 1),
+                                    [service.LineInput(Decimal(1), Decimal("10"), description="x",
+                                                       nominal_id=sales, tax_code_id=t1)])

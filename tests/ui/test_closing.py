@@ -18,19 +18,15 @@ from shiboken6 import isValid
 from sqlalchemy import func, select
 
 from kcc_desktop.context import AppContext
-from kcc_desktop.ledger import service
-from kcc_desktop.models import Company, ExportItem, ImportedPayment, NominalCode, Payment, TaxCode
+from kcc_desktop.models import ExportItem, ImportedPayment, Payment
 from kcc_desktop.sync.export.rules import PIPELINE
-from kcc_desktop.sync.mapping import MappingService
-from kcc_desktop.sync.options import OptionsService
-from kcc_desktop.sync.queue import install_queue_listeners
 from kcc_desktop.ui.export_tab import ExportTab
 from kcc_desktop.ui.import_tab import ImportTab
 from kcc_desktop.ui.main_window import MainWindow
 from kcc_desktop.ui.worker import Worker, running_under
-from tests.helpers.connect import connect_store, open_package
+from tests.helpers.books import connected_bulk_books
+from tests.helpers.connect import open_package
 from tests.helpers.grids import wait_tab
-from tests.helpers.ledger import build_ledger
 
 INVOICES = 300   # six Xero batches of 50: twice the batches an upload keeps in flight (PIPELINE)
 
@@ -38,22 +34,7 @@ INVOICES = 300   # six Xero batches of 50: twice the batches an upload keeps in 
 @pytest.fixture
 def connected_books(store, xero_sync_sandbox):
     """The company file signed in to the sandbox, accounts mapped, and a ledger of many invoices."""
-    install_queue_listeners()
-    connect_store(store)
-    package = open_package(store)
-    OptionsService(store).update(enabled=True)
-    mapping = MappingService(store, "xero")
-    mapping.fetch(package)
-    mapping.apply_default_setup()
-    build_ledger(store, invoices=0)
-    with store.transaction() as s:
-        acme = s.scalar(select(Company).where(Company.code == "ACME"))
-        sales = s.scalar(select(NominalCode.id).where(NominalCode.code == "4000"))
-        t1 = s.scalar(select(TaxCode.id).where(TaxCode.code == "T1"))
-        for k in range(INVOICES):
-            service.create_document(s, "sales_invoice", acme, f"BULK-{k:04d}", date(2026, 2, 1),
-                                    [service.LineInput(Decimal(1), Decimal("10"), description="x",
-                                                       nominal_id=sales, tax_code_id=t1)])
+    connected_bulk_books(store, INVOICES)
     return store
 
 

@@ -19,6 +19,7 @@ from kcc_desktop.sync.mapping import NOMINAL, MappingService
 from kcc_desktop.sync.options import OptionsService
 from kcc_desktop.sync.queue import install_queue_listeners
 from kcc_desktop.views.export import ExportedCol
+from tests.helpers.books import connected_bulk_books
 from tests.helpers.connect import connect_store, open_package
 from tests.helpers.grids import references, wait_loaded, wait_tab
 from tests.helpers.ledger import build_ledger
@@ -172,22 +173,7 @@ def test_grid_actions_button_marks_as_exported_and_not_exported(tab, qtbot):
 
 
 def test_cancel_mid_upload_stops_after_the_batch_in_flight(store, xero_sync_sandbox, qtbot):
-    install_queue_listeners()
-    connect_store(store)
-    package = open_package(store)
-    OptionsService(store).update(enabled=True)
-    mapping = MappingService(store, "xero")
-    mapping.fetch(package)
-    mapping.apply_default_setup()
-    build_ledger(store, invoices=0)
-    with store.transaction() as s:
-        acme = s.scalar(select(Company).where(Company.code == "ACME"))
-        sales = s.scalar(select(NominalCode.id).where(NominalCode.code == "4000"))
-        t1 = s.scalar(select(TaxCode.id).where(TaxCode.code == "T1"))
-        for k in range(400):
-            service.create_document(s, "sales_invoice", acme, f"BULK-{k:04d}", date(2026, 2, 1),
-                                    [service.LineInput(Decimal(1), Decimal("10"), description="x",
-                                                       nominal_id=sales, tax_code_id=t1)])
+    connected_bulk_books(store, 400)
     xero_sync_sandbox.faults(latency=0.15)
     tab = make_tab(store, qtbot)
     tab.pending_grid.selectAll()
@@ -525,8 +511,6 @@ def test_grid_actions_copy_export_and_refresh(tab, store, qtbot, tmp_path):
 
 def build_ledger_more(store):
     """One more invoice, written as another desk would (straight into the company file)."""
-    from kcc_desktop.ledger import service
-    from kcc_desktop.models import TaxCode
 
     with store.transaction() as s:
         acme = s.scalar(select(Company).where(Company.code == "ACME"))

@@ -179,6 +179,10 @@ def test_a_stock_item_on_an_unmapped_nominal_names_the_item_and_the_nominal(ctx,
     assert err.value.advice == ("Map nominal 5010 Purchases - Packaging to an account in the Mapping tab, then "
                                 "upload again.")
     assert (err.value.nominal_code, err.value.category) == ("5010", "nominal")
+    with pytest.raises(pl.PayloadProblem) as err:
+        pl.item_payload(ctx, stock_item(ids, sales="4010"), "k")
+    assert err.value.message.startswith("Stock item W-1: Nominal 4010 Sales - Services is not mapped")
+    assert err.value.nominal_code == "4010"
 
 
 # --- documents ---------------------------------------------------------------------------------------
@@ -406,6 +410,12 @@ def test_rollup_decides_by_the_rate_the_lines_are_taxed_at():
     lines = [sent("200", "OUTPUT2", "10.00", "2.00"), sent("200", "OUTPUT2", "10.00", "2.00")]
     assert [(x.line_amount, x.tax_amount) for x in pl.rollup(lines, [STANDARD, STANDARD])] == [(D("20.00"), D("4.00"))]
     assert pl.rollup(lines, [REDUCED, REDUCED]) == lines
+
+
+def test_rollup_never_drops_a_line_it_has_no_rate_for():
+    lines = [sent("200", "OUTPUT2", "10.00", "2.00"), sent("200", "OUTPUT2", "10.00", "2.00")]
+    with pytest.raises(ValueError):   # rather than a document sent short of a line
+        pl.rollup(lines, [STANDARD])
 
 
 # --- prepayment allocations --------------------------------------------------------------------------

@@ -149,13 +149,15 @@ def test_a_desk_whose_key_was_made_by_another_between_its_look_and_its_insert_ta
     with store.transaction() as s:
         s.execute(AppSetting.__table__.delete().where(AppSetting.key == FILE_KEY))
     made_by_a: list[str] = []
+    desk_b = threading.get_ident()
 
     def desk_a() -> None:
         with store.transaction() as s:
             made_by_a.append(file_key(s))
 
     def just_before_b_inserts(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("INSERT INTO APP_SETTING") and not made_by_a:
+        if (statement.lstrip().upper().startswith("INSERT INTO APP_SETTING") and not made_by_a
+                and threading.get_ident() == desk_b):
             a = threading.Thread(target=desk_a)
             a.start()
             a.join()

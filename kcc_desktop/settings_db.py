@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .models import AppSetting, AuditEntry
 from .store import Store
@@ -22,12 +24,12 @@ class DbSettingsStore:
     def set(self, key: str, value: str, *, audit: bool = False) -> None:
         """Saves one value; with ``audit`` the change is written to the audit trail in the same transaction."""
         with self.store.transaction() as s:
-            row = s.get(AppSetting, key)
-            old = row.value if row is not None else ""
-            if row is None:
-                s.add(AppSetting(key=key, value=value))
-            else:
-                row.value = value
+            old = s.scalar(select(AppSetting.value).where(AppSetting.key == key)) or ""
+            # Insert or update in one statement: two desks saving a new key at once (the organisation's
+            # settings, read by every upload) would otherwise both insert and one fail on the unique key.
+            insert = pg_insert if self.store.is_postgres else sqlite_insert
+            s.execute(insert(AppSetting).values(key=key, value=value)
+                      .on_conflict_do_update(index_elements=[AppSetting.key], set_={"value": value}))
             if audit and old != value:
                 s.add(AuditEntry(what=f"Option {key}", old_value=old, new_value=value))
 

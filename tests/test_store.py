@@ -88,3 +88,42 @@ def test_db_url_and_env_override(tmp_path, monkeypatch):
     st = open_store(f"sqlite:///{tmp_path / 'url.sqlite'}")
     assert st.label.endswith("url.sqlite")
     st.close()
+
+
+def test_two_desks_saving_a_new_setting_at_once_both_succeed_and_the_later_stands(store):
+    """Desk B reads a setting that does not exist yet; before its write reaches the store, desk A saves the same
+    key and commits (every upload saves the organisation's settings, so three desks starting together do
+    this). B's save still succeeds (no unique-key failure) and, being the later, stands; the audit trail
+    records both changes."""
+    import threading
+
+    from sqlalchemy import event, func, select
+
+    from kcc_desktop.models import AuditEntry
+    from kcc_desktop.settings_db import DbSettingsStore
+
+    settings = DbSettingsStore(store)
+    a_done: list[bool] = []
+    desk_b = threading.get_ident()
+
+    def desk_a() -> None:
+        settings.set("package.settings.xero", '{"from": "A"}', audit=True)
+        a_done.append(True)
+
+    def just_before_b_writes(conn, cursor, statement, parameters, context, executemany):
+        if (statement.lstrip().upper().startswith("INSERT INTO APP_SETTING") and not a_done
+                and threading.get_ident() == desk_b):
+            a = threading.Thread(target=desk_a)
+            a.start()
+            a.join()
+
+    event.listen(store.engine, "before_cursor_execute", just_before_b_writes)
+    try:
+        settings.set("package.settings.xero", '{"from": "B"}', audit=True)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", just_before_b_writes)
+    assert a_done == [True]
+    assert settings.get("package.settings.xero") == '{"from": "B"}'
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEntry)
+                        .where(AuditEntry.what == "Option package.settings.xero")) == 2

@@ -13,6 +13,7 @@ import uuid
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..connectors.base import RemotePayment, make_stamp
@@ -29,15 +30,12 @@ def file_key(s: Session) -> str:
     row = s.get(AppSetting, FILE_KEY)
     if row is not None:
         return row.value
+    # Two desks may make it in the same moment (seen in the chaos suite's three-desk rounds, on PostgreSQL
+    # and on SQLite, whose reads run outside the write transaction): the first one's stands, both use it.
+    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
     value = uuid.uuid4().hex
-    if s.get_bind().dialect.name == "postgresql":
-        # Two desks may make it in the same moment (seen in the chaos suite's three-desk rounds): the first
-        # one's stands, and both use it. (SQLite lets one writer in at a time: the other retries and reads it.)
-        s.execute(pg_insert(AppSetting).values(key=FILE_KEY, value=value).on_conflict_do_nothing())
-        return s.scalar(select(AppSetting.value).where(AppSetting.key == FILE_KEY)) or value
-    s.add(AppSetting(key=FILE_KEY, value=value))
-    s.flush()
-    return value
+    s.execute(insert(AppSetting).values(key=FILE_KEY, value=value).on_conflict_do_nothing())
+    return s.scalar(select(AppSetting.value).where(AppSetting.key == FILE_KEY)) or value
 
 
 def settle_own_uploads(s: Session, target: Target, pkg: str, payments: list[RemotePayment]) -> set[str]:

@@ -102,7 +102,7 @@ def test_two_desks_making_the_company_files_key_at_once_share_the_first_ones(sto
     from tests.helpers.engines import engine_under_test
 
     if engine_under_test() != "postgresql":
-        pytest.skip("PostgreSQL only: SQLite lets one writer in at a time, so the second desk never races")
+        pytest.skip("PostgreSQL only: SQLite lets one writer in at a time, so a second insert never waits on the first")
     from kcc_desktop.models import AppSetting
     from kcc_desktop.sync.own_uploads import FILE_KEY, file_key
 
@@ -133,3 +133,41 @@ def test_two_desks_making_the_company_files_key_at_once_share_the_first_ones(sto
     first.close()
     desk.join()
     assert errors == [] and theirs == [mine]
+
+
+def test_a_desk_whose_key_was_made_by_another_between_its_look_and_its_insert_takes_the_other_ones(store):
+    """Both engines: desk B looks for the file's key and finds none; before its insert reaches the store, desk A
+    makes the key and commits (SQLite runs B's look outside the write transaction, so nothing stops A). B then
+    takes A's key: no "UNIQUE constraint failed: app_setting.key" (seen in bench_desks.py's three-desk runs)."""
+    import threading
+
+    from sqlalchemy import event
+
+    from kcc_desktop.models import AppSetting
+    from kcc_desktop.sync.own_uploads import FILE_KEY, file_key
+
+    with store.transaction() as s:
+        s.execute(AppSetting.__table__.delete().where(AppSetting.key == FILE_KEY))
+    made_by_a: list[str] = []
+    desk_b = threading.get_ident()
+
+    def desk_a() -> None:
+        with store.transaction() as s:
+            made_by_a.append(file_key(s))
+
+    def just_before_b_inserts(conn, cursor, statement, parameters, context, executemany):
+        if (statement.lstrip().upper().startswith("INSERT INTO APP_SETTING") and not made_by_a
+                and threading.get_ident() == desk_b):
+            a = threading.Thread(target=desk_a)
+            a.start()
+            a.join()
+
+    event.listen(store.engine, "before_cursor_execute", just_before_b_inserts)
+    try:
+        with store.transaction() as s:
+            taken_by_b = file_key(s)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", just_before_b_inserts)
+    assert made_by_a and taken_by_b == made_by_a[0]
+    with store.session() as s:
+        assert s.scalar(select(AppSetting.value).where(AppSetting.key == FILE_KEY)) == made_by_a[0]

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, select, text
@@ -48,6 +49,7 @@ from .payment_batches import Due, prefetch
 from .target import Target, read_target
 
 log = logging.getLogger(__name__)
+_FETCH_LOCK = 0x4B434346   # PostgreSQL advisory lock: one desk writes a fetched page at a time
 
 BATCH = 250   # payments per transaction; each still all-or-nothing through its own SAVEPOINT
 
@@ -149,19 +151,11 @@ class PaymentsImport:
         # so a payment saved in the same second as the last one fetched would otherwise never be seen.
         query_from = since - timedelta(seconds=1) if since else None
         for page in package.list_payments(query_from):
-            with self.store.transaction() as s:
-                existing = self._existing(s, [p.remote_id for p in page.payments])
-                ours = self._exported_by_us(s, [p.remote_id for p in page.payments])
-                ours |= settle_own_uploads(s, self._target(s), self.pkg, page.payments)
-                for remote in page.payments:
-                    if remote.remote_id in ours:
-                        continue   # a prepayment allocation this ledger uploaded: it is here already
-                    new = self._upsert(s, existing.get(remote.remote_id), remote)
-                    if new is not None:   # the same payment twice in a page must not be added twice
-                        existing[remote.remote_id] = new
-                        summary.fetched += 1
-                    if newest is None or remote.updated_at > newest:
-                        newest = remote.updated_at
+            added, latest = self.store.retrying(partial(self._save_page, payments=page.payments),
+                                                what="save the payments read")
+            summary.fetched += added
+            if latest is not None and (newest is None or latest > newest):
+                newest = latest
             seen += len(page.payments)
             if progress:   # the package never says how many there are: no total, just what was read
                 progress(seen, 0, f"{seen:,} payments read, {summary.fetched:,} new")
@@ -175,6 +169,33 @@ class PaymentsImport:
         log.info("Fetch Payments from %s: %d read, %d new or changed (since %s)", self.pkg, seen, summary.fetched,
                  since.isoformat() if since else "the start")
         return summary
+
+    def _save_page(self, s: Session, *, payments: list[RemotePayment]) -> tuple[int, datetime | None]:
+        """One page written: (payments new to the ledger, the latest change among them). Safe to run again."""
+        self._one_desk_at_a_time(s)
+        existing = self._existing(s, [p.remote_id for p in payments])
+        ours = self._exported_by_us(s, [p.remote_id for p in payments])
+        ours |= settle_own_uploads(s, self._target(s), self.pkg, payments)
+        added, latest = 0, None
+        for remote in payments:
+            if remote.remote_id in ours:
+                continue   # a prepayment allocation this ledger uploaded: it is here already
+            new = self._upsert(s, existing.get(remote.remote_id), remote)
+            if new is not None:   # the same payment twice in a page must not be added twice
+                existing[remote.remote_id] = new
+                added += 1
+            if latest is None or remote.updated_at > latest:
+                latest = remote.updated_at
+        return added, latest
+
+    def _one_desk_at_a_time(self, s: Session) -> None:
+        """Two desks fetching at once both find a new payment absent and both add it: one failed on the unique
+        key (the chaos suite's three-desk rounds on PostgreSQL). A page's look and its writes are one desk's
+        at a time; the other waits (bounded, as every lock wait) and then finds the payment there."""
+        if self.store.is_postgres:
+            s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _FETCH_LOCK})
+        else:   # SQLite's write lock, taken now rather than at the first insert (pysqlite opens it lazily)
+            s.execute(text("UPDATE imported_payment SET id = id WHERE 1 = 0"))
 
     def _existing(self, s: Session, remote_ids: list[str]) -> dict[str, ImportedPayment]:
         if not remote_ids:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -62,11 +63,12 @@ class World:
 
     provider = ""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, invoices: int = 8) -> None:
         from kcc_desktop.sandbox.runner import start_sandbox
         from kcc_desktop.sandbox.testing import SandboxHandle
 
         self.sandbox = SandboxHandle(start_sandbox(provider=self.provider, port=0))
+        self.invoices = invoices   # sales invoices in each new company (half of them get an allocation)
         self.proxy = CorruptingProxy(self.sandbox.root, seed=seed)
         self.store: Any = None
         self.package: Any = None
@@ -111,7 +113,7 @@ class World:
         mapping = MappingService(self.store, self.provider)
         mapping.fetch(self.package)
         mapping.apply_default_setup()
-        build_ledger(self.store, invoices=8, lines_per_invoice=2)
+        build_ledger(self.store, invoices=self.invoices, lines_per_invoice=2)
         self._prepayments()
         self.paid = 0
         self.receipts_before = self.receipts()
@@ -131,7 +133,8 @@ class World:
             pre = service.record_payment(s, "prepayment", bloggs, bank, Decimal("100.00"), date(2026, 2, 1),
                                          reference="Deposit")
             for invoice in s.scalars(select(Document).where(Document.company_id == bloggs.id,
-                                                            Document.kind == "sales_invoice").order_by(Document.id)):
+                                                            Document.kind == "sales_invoice")
+                                     .order_by(Document.id).limit(8)):   # 10.00 each of the 100.00
                 service.allocate_prepayment(s, pre, invoice, Decimal("10.00"), date(2026, 2, 1))
 
     def receipts(self) -> int:
@@ -196,16 +199,30 @@ class XeroWorld(World):
         api, tenant = client.accounting, client.tenant_id
         kinds = {"ACCREC": "sales_invoice", "ACCPAY": "purchase_invoice", "ACCRECCREDIT": "sales_credit",
                  "ACCPAYCREDIT": "purchase_credit"}
-        live = [i for i in api.get_invoices(tenant, page=1).invoices if _enum(i.status) not in ("DELETED", "VOIDED")]
-        credits = [c for c in api.get_credit_notes(tenant, page=1).credit_notes
+        live = [i for i in _pages(lambda n: api.get_invoices(tenant, page=n).invoices)
+                if _enum(i.status) not in ("DELETED", "VOIDED")]
+        credits = [c for c in _pages(lambda n: api.get_credit_notes(tenant, page=n).credit_notes)
                    if _enum(c.status) not in ("DELETED", "VOIDED")]
-        payments = [p for p in api.get_payments(tenant, page=1).payments if _enum(p.status) != "DELETED"]
+        payments = [p for p in _pages(lambda n: api.get_payments(tenant, page=n).payments)
+                    if _enum(p.status) != "DELETED"]
         return Package(
             documents=[f"{kinds[_enum(i.type)]} {i.invoice_number}" for i in live]
             + [f"{kinds[_enum(c.type)]} {c.credit_note_number}" for c in credits],
-            contacts=[c.name for c in api.get_contacts(tenant, page=1).contacts],
+            contacts=[c.name for c in _pages(lambda n: api.get_contacts(tenant, page=n).contacts)],
             items=[i.code for i in api.get_items(tenant).items],
             stamps=[find_stamp(p.reference) for p in payments if find_stamp(p.reference)])
+
+
+def _pages(page: Callable[[int], list[Any] | None]) -> list[Any]:
+    """Every row of a paged Xero list (100 a page; a short or empty page is the last)."""
+    rows: list[Any] = []
+    n = 1
+    while True:
+        got = page(n) or []
+        rows += got
+        if len(got) < 100:
+            return rows
+        n += 1
 
 
 def _enum(value: object) -> str:
@@ -216,9 +233,9 @@ def _enum(value: object) -> str:
 class QuickBooksWorld(World):
     provider = "quickbooks"
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, invoices: int = 8) -> None:
         os.environ.setdefault("KCC_QBO_CLIENT_ID", "test")
-        super().__init__(seed)
+        super().__init__(seed, invoices)
 
     def connect(self) -> None:
         from tests.helpers.connect import connect_quickbooks
@@ -233,9 +250,13 @@ class QuickBooksWorld(World):
 
     @staticmethod
     def _rows(qb: Any, entity: str) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = qb.query(f"SELECT * FROM {entity} STARTPOSITION 1 MAXRESULTS 1000")[
-            "QueryResponse"].get(entity, [])
-        return rows
+        rows: list[dict[str, Any]] = []
+        while True:   # 1,000 a page at most (QuickBooks' cap); a short page is the last
+            got = qb.query(f"SELECT * FROM {entity} STARTPOSITION {len(rows) + 1} MAXRESULTS 1000")[
+                "QueryResponse"].get(entity, [])
+            rows += got
+            if len(got) < 1000:
+                return rows
 
     def pay_some(self, n: int) -> None:
         import json

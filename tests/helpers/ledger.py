@@ -5,7 +5,7 @@ prove two files hold the same books."""
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -91,7 +91,7 @@ def build_ledger(store, *, invoices: int = 3, lines_per_invoice: int = 2) -> dic
             lines = [L(quantity=Decimal(3 + j), unit_price=items[j % 2].price, stock_item_id=items[j % 2].id,
                        discount_rate=Decimal("2.5") if j else Decimal(0)) for j in range(lines_per_invoice)]
             d = service.create_document(s, "sales_invoice", acme if k % 2 == 0 else bloggs, f"SI-{k + 1:04d}",
-                                        date(2026, 1, 10 + k), lines)
+                                        date(2026, 1, 10) + timedelta(days=k % 300), lines)
             docs[d.number] = d.id
         cn = service.create_document(s, "sales_credit", acme, "SC-0001", date(2026, 1, 20),
                                      [L(quantity=Decimal(1), unit_price=Decimal("19.99"), stock_item_id=items[0].id)])

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from .models import AppSetting, AuditEntry
 from .store import Store
@@ -25,11 +26,7 @@ class DbSettingsStore:
         """Saves one value; with ``audit`` the change is written to the audit trail in the same transaction."""
         with self.store.transaction() as s:
             old = s.scalar(select(AppSetting.value).where(AppSetting.key == key)) or ""
-            # Insert or update in one statement: two desks saving a new key at once (the organisation's
-            # settings, read by every upload) would otherwise both insert and one fail on the unique key.
-            insert = pg_insert if self.store.is_postgres else sqlite_insert
-            s.execute(insert(AppSetting).values(key=key, value=value)
-                      .on_conflict_do_update(index_elements=[AppSetting.key], set_={"value": value}))
+            upsert(s, self.store.is_postgres, key, value)
             if audit and old != value:
                 s.add(AuditEntry(what=f"Option {key}", old_value=old, new_value=value))
 
@@ -37,3 +34,22 @@ class DbSettingsStore:
         with self.store.session() as s:
             rows = s.scalars(select(AppSetting).where(AppSetting.key.startswith(prefix)))
             return {r.key: r.value for r in rows}
+
+
+def upsert(s: Session, postgres: bool, key: str, value: str) -> None:
+    """Insert or update in one statement: two desks saving a new key at once (the organisation's settings,
+    read by every upload) would otherwise both insert and one fail on the unique key."""
+    insert = pg_insert if postgres else sqlite_insert
+    s.execute(insert(AppSetting).values(key=key, value=value)
+              .on_conflict_do_update(index_elements=[AppSetting.key], set_={"value": value}))
+
+
+def swap(s: Session, postgres: bool, key: str, old: str | None, new: str) -> bool:
+    """Compare and set in one statement: ``key`` becomes ``new`` only if it still holds ``old`` (None: absent).
+    True when this call made the change, so of two desks swapping the same ``old`` exactly one wins."""
+    if old is None:
+        insert = pg_insert if postgres else sqlite_insert
+        done = s.execute(insert(AppSetting).values(key=key, value=new).on_conflict_do_nothing())
+    else:
+        done = s.execute(update(AppSetting).where(AppSetting.key == key, AppSetting.value == old).values(value=new))
+    return bool(getattr(done, "rowcount", 0))

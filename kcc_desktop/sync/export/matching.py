@@ -16,13 +16,16 @@ have already been sent against is not undone: they sit on that record in the pac
 
 **Refusals predicted** (``organisation_rules``): a run that sends documents or allocations first reads the
 organisation's settings afresh (a handful of requests: lock dates, currencies, plan and its counts, tax rules,
-archived and merged contacts; the kept copy if the read fails) and checks each document against them
+archived and merged contacts; desks started together share one read, ``org_settings.read_shared``; the kept
+copy if the read fails) and checks each document against them
 (``sync/org_rules.py``) before it is sent: what Xero would refuse is held back with its Error Feedback.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -43,7 +46,7 @@ from ...store import Store
 from .. import payloads as pl
 from ..options import OptionsService
 from ..org_rules import OrganisationRules, archived_refusal
-from ..org_settings import cached_settings, save_settings
+from ..org_settings import cached_settings, read_shared
 from ..target import Target
 from .outcomes import Outcomes
 from .planning import ObjectKey
@@ -145,14 +148,15 @@ def _items(s: Session, package: AccountingPackage, out: Outcomes, items: list[Ex
 
 # --- the organisation's settings ---------------------------------------------------------------------------
 
-def organisation_rules(store: Store, package: AccountingPackage) -> OrganisationRules | None:
-    """The rules this run checks documents against (None for packages not covered, or none known)."""
+def organisation_rules(store: Store, package: AccountingPackage, since: datetime,
+                       clock: Callable[[], datetime]) -> OrganisationRules | None:
+    """The rules this run checks documents against (None for packages not covered, or none known): the
+    settings as read after ``since``, the run's start, by this desk or by another started with it."""
     if package.provider not in RULES_PROVIDERS:
         return None
     settings = cached_settings(store, package.provider)
     try:
-        settings = package.organisation_settings()
-        save_settings(store, package.provider, settings)
+        settings = read_shared(store, package.provider, package.organisation_settings, since, clock=clock)
     except (ConnectionRequired, RateLimited) as exc:
         raise _stop(exc, package.provider) from None
     except ConnectorError as exc:

@@ -72,6 +72,7 @@ class UploadRun:
 
     def execute(self, ids: list[int]) -> Summary:
         started = getattr(self.package, "request_count", 0)
+        self.began = self.clock()
         with self.store.session() as s:
             planner = Planner(s, self.target, ids)
             self.plan: Plan = planner.plan
@@ -133,7 +134,7 @@ class UploadRun:
         kind = s.scalar(select(ExportItem.item_type).where(ExportItem.id == ids[0])) if ids else None
         if kind not in (None, ItemType.COMPANY, ItemType.STOCK_ITEM) and self.ctx.rules is None:
             # Documents and allocations are checked against the organisation's settings (matching.py).
-            self.ctx.rules = organisation_rules(self.store, self.package)
+            self.ctx.rules = organisation_rules(self.store, self.package, self.began, self.clock)
             if self.ctx.rules is not None:
                 follow_merged(s, self.target, self.ctx.rules, self.plan.links)
         ready = []

@@ -6,7 +6,9 @@ A provider subclasses ``SandboxProvider`` and fills in the hooks (``dispatch``, 
 it is the one place that orders limits, faults, state lock, persistence and the dropped connection.
 
 Control endpoints (JSON in and out, never rate limited or faulted):
-  GET  /_sandbox/stats          request counts by method and endpoint pattern, 429s, faults played
+  GET  /_sandbox/stats          request counts by method and endpoint pattern, 429s, faults played, and the
+                                span from the first request to the last answer (host clock, time.time)
+  POST /_sandbox/stats          the counts back to zero (books, limits and faults kept)
   POST /_sandbox/reset          books back to the seed company; {"tokens": true} also forgets logins
   GET|POST /_sandbox/faults     read / change FaultConfig fields; {"replace": true} starts from defaults
   POST /_sandbox/limits         change limits at runtime: {"minute": 3, "concurrent": 1, "time_scale": 0.01}
@@ -75,6 +77,9 @@ class SandboxProvider(Provider):
         self._by_method: Counter[str] = Counter()
         self._by_status: Counter[str] = Counter()
         self.rate_limited_count = 0
+        # The host's clock (time.time) when the first API request arrived and the last answer left: the span
+        # the package was worked, which benchmarks compare without the clients' own start-up.
+        self._span: list[float] = []
         # Test hooks: callables (request, response) told of every non-control answer (contract checks).
         self.observers: list[Callable[[Request, Response], None]] = []
         # Time travel for token lifetimes and grace periods: providers read ``wall_now()``.
@@ -223,8 +228,11 @@ class SandboxProvider(Provider):
         with self._stats_lock:
             self._stats[self.endpoint_pattern(request)] += 1
             self._by_method[request.method] += 1
+            if not self._span:
+                self._span[:] = [time.time()] * 2
         resp = self._handle_counted(request)
         with self._stats_lock:
+            self._span[1] = time.time()
             self._by_status[str(resp.status)] += 1
             if resp.status == 429:
                 self.rate_limited_count += 1
@@ -284,6 +292,8 @@ class SandboxProvider(Provider):
                 "faults": dict(self.faults.counts),
                 "limits": dict(self.limit_config),
                 "time_scale": self.time_scale,
+                "first_request_at": self._span[0] if self._span else None,
+                "last_answer_at": self._span[1] if self._span else None,
             }
 
     def reset_stats(self) -> None:
@@ -292,6 +302,7 @@ class SandboxProvider(Provider):
             self._by_method.clear()
             self._by_status.clear()
             self.rate_limited_count = 0
+            self._span.clear()
         self.faults.reset_counts()
 
     def set_limits(self, data: JSONObject) -> JSONObject:
@@ -313,7 +324,9 @@ class SandboxProvider(Provider):
             return exact_json(400, {"error": "body must be a JSON object"})
         get, post = request.method == "GET", request.method == "POST"
         try:
-            if what == "stats" and get:
+            if what == "stats" and (get or post):
+                if post:
+                    self.reset_stats()
                 return exact_json(200, self.stats())
             if what == "faults" and (get or post):
                 if post:

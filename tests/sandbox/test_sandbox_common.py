@@ -184,6 +184,21 @@ def test_stats_count_by_endpoint_pattern(xero, xero_urls):
     assert stats["by_status"]["404"] == 1 and stats["by_method"]["GET"] >= 3
 
 
+def test_stats_set_back_to_zero_start_a_new_span_of_requests(xero, xero_urls):
+    xero.accounting.get_invoices(xero.tenant_id)
+    cleared = sandbox_call(xero_urls, "stats", {})
+    assert cleared["requests"] == 0 and cleared["by_endpoint"] == {}
+    assert cleared["first_request_at"] is None and cleared["last_answer_at"] is None
+    xero.accounting.get_invoices(xero.tenant_id)
+    xero.accounting.get_contacts(xero.tenant_id)
+    stats = sandbox_call(xero_urls, "stats", method="GET")
+    assert stats["requests"] == 2 and set(stats["by_endpoint"]) == {"GET /api.xro/2.0/Invoices",
+                                                                     "GET /api.xro/2.0/Contacts"}
+    assert 0 < stats["first_request_at"] <= stats["last_answer_at"]
+    # The benchmarks' span covers the API's requests only, not these reads of the counts.
+    assert sandbox_call(xero_urls, "stats", method="GET")["last_answer_at"] == stats["last_answer_at"]
+
+
 def test_control_endpoint_errors(xero_urls):
     assert requests.post(xero_urls["root"] + "/_sandbox/nothing").status_code == 404
     assert requests.post(xero_urls["root"] + "/_sandbox/faults", json={"bogus": 1}).status_code == 400

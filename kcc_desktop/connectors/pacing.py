@@ -201,11 +201,12 @@ class Pacer:
         finally:
             self._slots.release()
 
-    def observe(self, headers: Mapping[str, str] | None, *, counted: bool = True) -> None:
+    def observe(self, headers: Mapping[str, str] | None, *, counted: bool = True, known: int = 0) -> None:
         """Read X-MinLimit-Remaining / X-DayLimit-Remaining from a response (called inside ``slot``).
 
         ``counted=False`` for a 429: the package did not count the refused call, and Retry-After
-        already says when to come back.
+        already says when to come back. ``known``: calls in the window that other desks on the company
+        made, which the shared budget already counts with their real times (``sync/pacing_budget.py``).
         """
         minute = _header(headers, "X-MinLimit-Remaining")
         day = _header(headers, "X-DayLimit-Remaining")
@@ -213,9 +214,9 @@ class Pacer:
             if day is not None and day.strip().lstrip("-").isdigit():
                 self._day_remaining = int(day)
             if counted and minute is not None and minute.strip().lstrip("-").isdigit():
-                self._reconcile(max(0, int(minute)))
+                self._reconcile(max(0, int(minute)), known)
 
-    def _reconcile(self, remaining: int) -> None:
+    def _reconcile(self, remaining: int, known: int = 0) -> None:
         """Add calls the package counted in its window that this pacer never made.
 
         The package counted ``per_window - remaining`` calls when this one arrived, itself included.
@@ -223,13 +224,15 @@ class Pacer:
         (it arrived within a window before this one did), so anything beyond that count of ours is
         someone else's: an earlier process, another app on the organisation. Our own calls in
         flight at the same time (counted by us, perhaps not yet by the package) only lower the
-        estimate, never make it up; that is why the first call after a quiet window goes alone.
+        estimate, never make it up; that is why the first call after a quiet window goes alone. The
+        ``known`` calls of other desks are not someone else's: the shared budget holds them, with their own
+        times, where stamping them now would keep them in this window long after the package dropped them.
         """
         start = getattr(self._local, "start", None)
         now = self.clock()
         self._prune(now)
         mine = self._calls.count_since((now if start is None else start) - self.window)
-        theirs = self.policy.per_window - remaining - mine
+        theirs = self.policy.per_window - remaining - mine - known
         if theirs > 0:
             self._calls.add_unseen(theirs, now)
             self.unseen += theirs

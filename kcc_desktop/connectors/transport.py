@@ -55,7 +55,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 from .base import RateLimited
 from .pacing import Pacer
@@ -74,12 +74,20 @@ class RetryPolicy:
     deadline: float = 60.0      # seconds one send may take in all, however slowly its answer comes
 
 
+class Place(NamedTuple):
+    """A call's place in the organisation's shared budget, and how many calls of other desks on the company
+    were in the window when it was given (the package counts them in its remaining-calls header)."""
+
+    id: int
+    others: int
+
+
 class SharedBudget(Protocol):
     """The organisation's pacing shared by every desk (see ``sync/pacing_budget.py``)."""
 
-    def acquire(self, pacer: Pacer, batch: bool) -> int: ...
+    def acquire(self, pacer: Pacer, batch: bool) -> Place: ...
 
-    def release(self, place: int) -> None: ...
+    def release(self, place: Place) -> None: ...
 
 
 class DeadlineExceeded(TimeoutError):
@@ -177,11 +185,11 @@ class Transport(abc.ABC, Generic[R]):
             with self._count_lock:
                 self.request_count += 1
             try:
-                with self.pacer.slot(batch), self._shared(batch):
+                with self.pacer.slot(batch), self._shared(batch) as others:
                     reply = self._within_deadline(once, token)
                     throttle = self.throttle(reply)
                     # A refused call was not counted by the package; Retry-After already says when.
-                    self.pacer.observe(self.headers(reply), counted=throttle is None)
+                    self.pacer.observe(self.headers(reply), counted=throttle is None, known=others)
             except self.network_errors as exc:
                 sends += 1
                 if not repeatable or sends >= self.policy.sends:
@@ -204,13 +212,14 @@ class Transport(abc.ABC, Generic[R]):
             return reply
 
     @contextmanager
-    def _shared(self, batch: bool) -> Iterator[None]:
+    def _shared(self, batch: bool) -> Iterator[int]:
+        """The call's place in the shared budget, if any; yields the other desks' calls in the window."""
         if self.budget is None:
-            yield
+            yield 0
             return
         place = self.budget.acquire(self.pacer, batch)
         try:
-            yield
+            yield place.others
         finally:
             self.budget.release(place)
 

@@ -9,6 +9,9 @@ whoever makes them: three desks each keeping to Xero's 60 a minute and 5 in flig
   (``package_call``), exactly as the Pacer counts its own;
 - if one more fits, it is written (in flight) and the send goes; otherwise the desk waits until the oldest
   call leaves the window (or a call in flight finishes) and asks again;
+- the desk is told how many of the window's calls are other desks' (``Place.others``): the package's
+  remaining-calls header counts them, and the desk's own pacer must not take them for another app's calls
+  made just now (it would hold back the desk's next calls until well after the real ones left the window);
 - when the answer is in, the call's ``finished_at`` is written. A process killed mid-call leaves its call
   in flight; it counts until ``STALE`` has passed, then is pruned with the rows older than two windows.
 
@@ -28,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from ..connectors.base import AccountingPackage
 from ..connectors.pacing import Pacer
-from ..connectors.transport import Transport
+from ..connectors.transport import Place, Transport
 from ..models import PacingTenant, PackageCall, utcnow
 from ..store import Store
 from .export.claims import new_owner
@@ -47,16 +50,16 @@ class StoreBudget:
         self.tenant = tenant
         self.owner = new_owner()
 
-    def acquire(self, pacer: Pacer, batch: bool) -> int:
+    def acquire(self, pacer: Pacer, batch: bool) -> Place:
         while True:
-            place, wait = self.store.retrying(partial(self._try, pacer=pacer, batch=batch),
-                                              what="take a place in the organisation's pacing")
+            place, wait, others = self.store.retrying(partial(self._try, pacer=pacer, batch=batch),
+                                                      what="take a place in the organisation's pacing")
             if place:
-                return place
+                return Place(place, others)
             pacer.wait(min(max(wait, 0.02), pacer.window))
 
-    def release(self, place: int) -> None:
-        self.store.retrying(partial(self._finish, place=place), what="record a finished call")
+    def release(self, place: Place) -> None:
+        self.store.retrying(partial(self._finish, place=place.id), what="record a finished call")
 
     def _finish(self, s: Session, *, place: int) -> None:
         s.execute(update(PackageCall).where(PackageCall.id == place).values(finished_at=utcnow()))
@@ -72,8 +75,9 @@ class StoreBudget:
             s.add(PacingTenant(provider=self.provider, tenant=self.tenant, calls=1))
             s.flush()
 
-    def _try(self, s: Session, *, pacer: Pacer, batch: bool) -> tuple[int, float]:
-        """(the call's place, 0) when one more call fits now; (0, seconds to wait) when not."""
+    def _try(self, s: Session, *, pacer: Pacer, batch: bool) -> tuple[int, float, int]:
+        """(the call's place, 0, the other desks' calls in the window) when one more call fits now; (0, seconds
+        to wait, 0) when not."""
         self._lock(s)
         policy, window = pacer.policy, timedelta(seconds=pacer.window)
         now = utcnow()
@@ -83,7 +87,7 @@ class StoreBudget:
                     | (PackageCall.finished_at.is_(None) & (PackageCall.started_at < now - STALE)))))
         in_flight = s.scalar(select(func.count()).where(*mine, PackageCall.finished_at.is_(None))) or 0
         if in_flight >= policy.in_flight:
-            return 0, pacer.window / 600
+            return 0, pacer.window / 600, 0
         limits = [(policy.per_window, False)]
         if batch and policy.batches_per_window:
             limits.append((policy.batches_per_window, True))
@@ -100,12 +104,15 @@ class StoreBudget:
                                   .limit(1))
                 waits.append((leaves + window - now).total_seconds() if leaves else pacer.window / 600)
         if waits:
-            return 0, max(waits)
+            return 0, max(waits), 0
+        others = s.scalar(select(func.count()).where(
+            *mine, PackageCall.owner != self.owner,
+            PackageCall.finished_at.is_(None) | (PackageCall.finished_at >= now - window))) or 0
         call = PackageCall(provider=self.provider, tenant=self.tenant, batch=batch, owner=self.owner,
                            started_at=now)
         s.add(call)
         s.flush()
-        return call.id, 0.0
+        return call.id, 0.0, others
 
 
 @runtime_checkable

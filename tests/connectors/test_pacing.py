@@ -106,6 +106,19 @@ def test_calls_the_pacer_did_not_make_fill_its_window():
     assert sum(clock.sleeps) == pytest.approx(pacer.window)
 
 
+def test_other_desks_calls_the_shared_budget_holds_are_not_taken_for_another_apps():
+    # Three desks on one company: 57 of the minute's calls are the other desks', held in the shared budget
+    # with their real times. Only what is beyond them (here 5) is another app's, stamped now.
+    pacer, clock = make()
+    pacer.run(lambda: pacer.observe({"X-MinLimit-Remaining": "2"}, known=52))
+    assert pacer.unseen == 5
+    pacer.run(lambda: pacer.observe({"X-MinLimit-Remaining": "1"}, known=57))
+    assert pacer.unseen == 5 and clock.sleeps == []   # the desk's own pacer holds back nothing more
+    for _ in range(53):
+        pacer.run(lambda: None)
+    assert clock.sleeps == []                         # its window: its own 55 and the other app's 5
+
+
 def test_own_calls_in_flight_are_not_taken_for_someone_elses():
     # Three calls in flight together: the package's count for each includes only those that had
     # arrived; none of that may be mistaken for another app's calls.

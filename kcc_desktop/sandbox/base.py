@@ -310,9 +310,15 @@ class SandboxProvider(Provider):
         if "time_scale" in data:
             self.time_scale = float(data.pop("time_scale"))
             self.idempotency.window = self.idempotency_window * self.time_scale
+            for limiter in self.other_limiters():   # every window on the same clock, or a scaled client
+                limiter.time_scale = self.time_scale   # pacing to one would be refused by the other
         self.limit_config = merge_limits(self.limit_config, data)
         self.limiter = RateLimiter(self.limit_config, time_scale=self.time_scale)
         return {"limits": self.limit_config, "time_scale": self.time_scale}
+
+    def other_limiters(self) -> list[RateLimiter]:
+        """The provider's limits beyond ``limiter`` (QuickBooks' batches, Xero's app-wide minute)."""
+        return []
 
     def _control(self, request: Request) -> Response:
         what = request.path[len("/_sandbox/"):].strip("/")

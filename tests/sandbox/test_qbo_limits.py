@@ -113,6 +113,27 @@ def test_batch_requests_have_their_own_minute_limit():
         server.stop()
 
 
+def test_a_time_scale_set_later_shortens_the_batch_window_too():
+    # Benchmarks scale a running sandbox (POST /_sandbox/limits {"time_scale": ...}) and pace on that clock:
+    # the batch window must follow, or a client keeping to the scaled 40 a "minute" is refused for a minute.
+    server = start_qbo(batch_per_minute=1)
+    try:
+        urls = server.urls()
+        assert requests.post(urls["root"] + "/_sandbox/limits", json={"time_scale": 0.01}, timeout=5).ok
+        qb = qbo_sdk_client(urls, qbo_login(urls))
+        body = json.dumps({"BatchItemRequest": [{"bId": "q", "Query": "select * from TaxCode"}]})
+        qb.batch_operation(body)
+        with pytest.raises(ValidationException) as err:
+            qb.batch_operation(body)
+        assert err.value.error_code == 3001
+        limiter = server.provider.batch_limiter
+        t = limiter.clock()
+        limiter.clock = lambda: t + 0.61  # 60 s x 0.01
+        qb.batch_operation(body)
+    finally:
+        server.stop()
+
+
 def test_too_many_in_flight_is_429():
     server = start_qbo(limits={"concurrent": 2}, faults={"latency": 0.3})
     try:

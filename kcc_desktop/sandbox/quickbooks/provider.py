@@ -98,6 +98,9 @@ class QuickBooksProvider(SandboxProvider):
         return exact_json(status, QboFault(10000, msg, f"System Failure Error: {msg}", fault_type="SystemFault",
                                            status=status).body(self.now()))
 
+    def other_limiters(self) -> list[RateLimiter]:
+        return [self.batch_limiter]
+
     def reset_books(self, tokens: bool = False) -> None:
         self.books.seed()
         self.batch_limiter.reset()

@@ -165,6 +165,9 @@ class XeroProvider(SandboxProvider):
 
     # --- SandboxProvider hooks ------------------------------------------------------------------
 
+    def other_limiters(self) -> list[RateLimiter]:
+        return [self.app_limiter]
+
     def reset_books(self, tokens: bool = False) -> None:
         now = self.now()
         self.books = {tenant_id(i): seed_books(i, now) for i in range(self.tenant_count)}

@@ -38,10 +38,10 @@ app = QApplication([])
 if kind == "bare":
     w = QMainWindow(); w.resize(1280, 800)
 else:
-    from kcc_desktop.context import AppContext
-    from kcc_desktop.store import open_store
+    import argparse
+    from kcc_desktop.app import open_context   # the file opened as the app opens it (kcc-desktop --db FILE)
     from kcc_desktop.ui.main_window import MainWindow
-    w = MainWindow(AppContext(open_store(db, create=False)))
+    w = MainWindow(open_context(argparse.Namespace(db=db, demo=False)))
 class Painted(QObject):
     def eventFilter(self, obj, ev):
         if ev.type() == QEvent.Type.Paint and obj is w:

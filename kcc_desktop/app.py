@@ -59,11 +59,13 @@ def _application() -> QApplication:
 def open_context(args: argparse.Namespace) -> AppContext:
     """The AppContext for ``--db`` / ``KCC_DB`` / the default file (``--demo`` without --db: demo.mode).
 
-    Only the default file is made on first run: a named file that does not exist (a typo) is refused."""
+    Only the default file is made on first run: a named file that does not exist (a typo) is refused. SQLite's
+    check of the file runs after the window's first paint (``Store.integrity``, ``MainWindow``)."""
     from .store import open_store
 
     named = getattr(args, "db", None) or os.environ.get("KCC_DB")
-    return AppContext(open_store(named, create=not named), demo=bool(getattr(args, "demo", False)))
+    return AppContext(open_store(named, create=not named, check_later=True),
+                      demo=bool(getattr(args, "demo", False)))
 
 
 def build_demo_company(store: Store, documents: int = SMOKE_DOCUMENTS, seed: int = 1) -> None:

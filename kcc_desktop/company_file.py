@@ -11,6 +11,12 @@ whose message names the file and what to do about it:
 - ``read_only``    the file (or its folder) cannot be written, or cannot even be read;
 - ``locked``       another program holds a lock that keeps even readers out;
 - ``newer``        made by a newer version of KCC Desktop (checked by ``store.upgrade``).
+
+SQLite's ``quick_check`` reads the whole file (about 0.2 s per 100 MB, seconds on a loaded machine). The
+commands run it when they open the file; the window opens without it (``check=False``) and runs it as an
+``IntegrityCheck`` after its first paint, off the GUI thread. Anything that exchanges with the accounting
+package waits for that check's verdict and is refused, in words, on a damaged file (``AppContext.package``);
+a migration runs it before touching the file (``store.open_store``).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import threading
 from contextlib import closing
 from pathlib import Path
 
@@ -95,10 +102,11 @@ def _classify(path: Path, exc: sqlite3.Error) -> StoreError:
     return damaged(path, str(exc))
 
 
-def inspect_sqlite(path: Path, *, create: bool) -> str | None:
+def inspect_sqlite(path: Path, *, create: bool, check: bool = True) -> str | None:
     """Checks the file at ``path`` can be a company file; returns its schema revision (None: new or empty).
 
     ``create``: a missing or empty file is fine (it will be built); otherwise it is refused.
+    ``check``: SQLite's quick_check too (files up to ``QUICK_CHECK_LIMIT``); without it, see ``IntegrityCheck``.
     """
     if not path.exists():
         if create:
@@ -129,7 +137,7 @@ def inspect_sqlite(path: Path, *, create: bool) -> str | None:
     wal_active = Path(f"{path}-wal").exists()   # a desk is using it: the header may run ahead of a checkpoint
     if page_size and not wal_active and (size % page_size or size < pages * page_size):
         raise damaged(path, f"the file is cut short: {size:,} bytes of the {pages * page_size:,} it should have")
-    revision = _read(path, size)
+    revision = _read(path, quick_check=check and size <= QUICK_CHECK_LIMIT)
     if not _writable(path):
         raise _read_only(path, "the file cannot be written")
     if not os.access(path.parent, os.W_OK):
@@ -137,12 +145,12 @@ def inspect_sqlite(path: Path, *, create: bool) -> str | None:
     return revision
 
 
-def _read(path: Path, size: int) -> str | None:
+def _read(path: Path, *, quick_check: bool) -> str | None:
     """Reads the schema revision through SQLite itself, read-only: locks, corruption and foreign files show."""
     try:
         with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=OPEN_WAIT)) as conn:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if size <= QUICK_CHECK_LIMIT:
+            if quick_check:
                 verdict = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
                 if verdict != "ok":
                     raise damaged(path, f"SQLite's check says: {verdict}")
@@ -154,3 +162,59 @@ def _read(path: Path, size: int) -> str | None:
             return str(row[0]) if row else None
     except sqlite3.Error as exc:
         raise _classify(path, exc) from None
+
+
+class Cancelled(Exception):
+    """The check was stopped before SQLite gave its verdict."""
+
+
+def check_integrity(path: Path, cancel: threading.Event | None = None) -> None:
+    """SQLite's quick_check of the whole file, read-only: a ``damaged`` StoreError when it finds damage.
+    ``cancel`` set stops it within a few thousand SQLite steps (``Cancelled``)."""
+    try:
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=OPEN_WAIT)) as conn:
+            if cancel is not None:
+                conn.set_progress_handler(lambda: 1 if cancel.is_set() else 0, 10_000)
+            verdict = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+    except sqlite3.Error as exc:
+        if cancel is not None and cancel.is_set() and "interrupt" in str(exc).lower():
+            raise Cancelled from None
+        raise _classify(path, exc) from None
+    if verdict != "ok":
+        raise damaged(path, f"SQLite's check says: {verdict}")
+
+
+class IntegrityCheck:
+    """The quick_check of a file opened without it, run once: by the window after its first paint (``run``),
+    or by whatever needs the verdict first (``require``), which waits for a check already running."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._done = False
+        self._error: StoreError | None = None
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def run(self, cancel: threading.Event | None = None) -> StoreError | None:
+        """The verdict: None when the file is sound, else the StoreError saying what is wrong, in words.
+        ``Cancelled`` when ``cancel`` stopped it (the next caller checks again)."""
+        with self._lock:
+            if not self._done:
+                try:
+                    if self.path.stat().st_size <= QUICK_CHECK_LIMIT:   # as opening checks: see the limit
+                        check_integrity(self.path, cancel)
+                except StoreError as exc:
+                    self._error = exc
+                except OSError as exc:   # gone or unreadable since it was opened
+                    self._error = damaged(self.path, f"it cannot be read: {exc.strerror or exc}")
+                self._done = True
+            return self._error
+
+    def require(self) -> None:
+        """Raises the StoreError when the file is damaged (checking it now, or waiting for the check running)."""
+        error = self.run()
+        if error is not None:
+            raise error

@@ -26,11 +26,12 @@ class AppContext:
     @classmethod
     def open(cls, path: str, *, new: bool = False) -> AppContext:
         """The company file at ``path`` (a ``StoreError`` in words when it cannot be used). ``new`` is File →
-        New: a new company there, with the standard chart (with demo, the only way a file is made)."""
+        New: a new company there, with the standard chart (with demo, the only way a file is made). Opened
+        for the window: SQLite's check of the file runs after (``Store.integrity``)."""
         from .ledger.chart import seed_standard_chart
         from .store import open_store
 
-        store = open_store(path, create=new)
+        store = open_store(path, create=new, check_later=True)
         if new:
             with store.transaction() as s:
                 seed_standard_chart(s)
@@ -46,8 +47,11 @@ class AppContext:
         return TokenStore()
 
     def package(self) -> AccountingPackage:
-        """The connected accounting package (raises ConnectionRequired when there is none)."""
+        """The connected accounting package (raises ConnectionRequired when there is none; a ``damaged``
+        StoreError when SQLite's check of the company file finds damage: nothing is sent or fetched then)."""
         from .connectors.connect import open_package
+
+        self.store.require_sound()
         from .sync.pacing_budget import share_pacing
 
         package = open_package(self.settings, self.token_store())

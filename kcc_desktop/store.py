@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from alembic.script import ScriptDirectory
 
 from . import paths
-from .company_file import StoreError, damaged, inspect_sqlite, missing
+from .company_file import IntegrityCheck, StoreError, check_integrity, damaged, inspect_sqlite, missing
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_MS = 15_000          # one wait for SQLite's write lock
@@ -117,9 +117,16 @@ def _alembic_config(engine: Engine) -> Config:
 class Store:
     """An open company store. ``session()`` gives a unit of work that commits or rolls back whole."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, integrity: IntegrityCheck | None = None) -> None:
         self.engine = engine
         self._factory = sessionmaker(engine, expire_on_commit=False)
+        self.integrity = integrity   # the file's quick_check when it was opened without it (``check_later``)
+
+    def require_sound(self) -> None:
+        """A ``damaged`` StoreError when SQLite's check finds the file damaged (waiting for a check that was
+        put off until after opening; nothing to wait for when it ran at opening)."""
+        if self.integrity is not None:
+            self.integrity.require()
 
     @property
     def url(self) -> str:
@@ -176,14 +183,24 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(db: str | os.PathLike[str] | None = None, *, migrate: bool = True, create: bool = True) -> Store:
+def open_store(db: str | os.PathLike[str] | None = None, *, migrate: bool = True, create: bool = True,
+               check_later: bool = False) -> Store:
     """The company store at ``db``, migrated. ``create=False`` refuses a file that does not exist (or an empty
-    database) instead of starting a new company there: every command but demo opens that way."""
+    database) instead of starting a new company there: every command but demo opens that way.
+
+    ``check_later`` (the window): an SQLite file's quick_check is not run now but left to ``Store.integrity``
+    (the window runs it after its first paint); a file that needs migrating is still checked first."""
     url = resolve_url(db)
     path = _sqlite_file(url)
     revision: str | None = None
+    integrity: IntegrityCheck | None = None
     if path is not None:
-        revision = inspect_sqlite(path, create=create)
+        revision = inspect_sqlite(path, create=create, check=not check_later)
+        if check_later and revision is not None:
+            if migrate and revision != _head_from_scripts():
+                check_integrity(path)   # before a migration copies and rewrites it
+            else:
+                integrity = IntegrityCheck(path)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url)
@@ -197,7 +214,7 @@ def open_store(db: str | os.PathLike[str] | None = None, *, migrate: bool = True
                          "changed.", "not_company")
     if migrate:
         upgrade(engine, revision)
-    return Store(engine)
+    return Store(engine, integrity)
 
 
 def _server_engine(url: str) -> Engine:

@@ -37,6 +37,7 @@ WORDS = {
     "empty": "not a KCC Desktop company file",
     "truncated": "damaged",
     "damaged": "damaged",
+    "damaged deep inside": "damaged",   # opening's reads miss it; SQLite's whole-file check finds it
     "folder": "is a folder",
     "read-only": "read-only",
     "locked": "locked by another program",
@@ -77,6 +78,9 @@ def make_bad(kind: str, folder: Path) -> Path:
             data[n * page: n * page + 64] = b"\xa5" * 64
         path.write_bytes(bytes(data))
         (folder / "company.sqlite.bak").write_bytes(b"SQLite format 3\x00 an older copy")
+    elif kind == "damaged deep inside":
+        _company(path)
+        damage_a_page_nothing_reads_to_open(path)
     elif kind == "folder":
         path.mkdir()
         (path / "notes.txt").write_text("not a company", encoding="utf-8")
@@ -90,6 +94,18 @@ def make_bad(kind: str, folder: Path) -> Path:
                 conn.execute("UPDATE alembic_version SET version_num = '9999_future'")
             conn.close()
     return path
+
+
+def damage_a_page_nothing_reads_to_open(path: Path) -> None:
+    """Overwrites the header of the reconcile notes' page: a table neither opening nor the window's first
+    screens read, so only SQLite's whole-file check (or using that table) finds the damage."""
+    with sqlite3.connect(path) as conn:
+        root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'reconcile_note'").fetchone()[0]
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    data = bytearray(path.read_bytes())
+    data[(root - 1) * page_size:(root - 1) * page_size + 12] = b"\x00" * 12
+    path.write_bytes(bytes(data))
 
 
 @pytest.fixture
@@ -175,3 +191,47 @@ def test_the_window_refuses_a_named_file_it_cannot_use_and_makes_none(kind, tmp_
     with pytest.raises(StoreError):
         open_context(argparse.Namespace(db=None, demo=False))
     assert _snapshot(path) == before
+
+
+def test_the_window_opens_a_file_damaged_deep_inside_and_its_check_later_says_so(tmp_path):
+    """The window opens without the whole-file check (``check_later``): the file opens, and the check it
+    runs once it is up (``Store.require_sound``, what every upload and fetch waits for) names the damage."""
+    from kcc_desktop.store import StoreError
+
+    path = make_bad("damaged deep inside", tmp_path)
+    store = open_store(path, create=False, check_later=True)
+    try:
+        with pytest.raises(StoreError) as found:
+            store.require_sound()
+    finally:
+        store.close()
+    assert found.value.kind == "damaged" and str(path) in str(found.value)
+    sound = tmp_path / "sound.sqlite"
+    _company(sound)
+    opened = open_store(sound, create=False, check_later=True)
+    try:
+        opened.require_sound()   # a sound file passes
+    finally:
+        opened.close()
+
+
+def test_a_file_to_migrate_is_checked_before_the_migration_touches_it(tmp_path):
+    """Put off for the window, the whole-file check still runs before a migration copies and rewrites the
+    file: a damaged one is refused in words, left exactly as it was, with no backup made of it."""
+    from alembic.script import ScriptDirectory
+
+    from kcc_desktop.store import MIGRATIONS, StoreError
+
+    script = ScriptDirectory(str(MIGRATIONS))
+    older = script.get_revision(script.get_current_head()).down_revision
+    assert isinstance(older, str)
+    path = make_bad("damaged deep inside", tmp_path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = ?", (older,))
+    conn.close()
+    before = _snapshot(path)
+    with pytest.raises(StoreError) as refused:
+        open_store(path, create=False, check_later=True)
+    assert refused.value.kind == "damaged" and str(path) in str(refused.value)
+    assert _snapshot(path) == before
+    assert not [p.name for p in tmp_path.iterdir() if "pre-migration" in p.name]   # no backup: never migrated

@@ -7,14 +7,16 @@ A mixin of ``MainWindow`` (kept apart so the window's own file stays small); it 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox
 
 from ..context import AppContext
-from ..ledger.csv_import import ImportReport
 from . import messages
 from .worker import Worker
+
+if TYPE_CHECKING:   # the CSV import's modules load when a file is imported, not before the window paints
+    from ..ledger.csv_import import ImportReport
 
 
 class FileMenu(QMainWindow):

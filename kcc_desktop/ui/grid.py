@@ -405,7 +405,7 @@ class GridPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         top = self.top_row = QHBoxLayout()
-        self.title_label = QLabel(title)
+        self.title_label = QLabel(title, self)   # a child already: shown without a parent it is a window of its own
         self.title_label.setStyleSheet("font-weight: bold;")
         self.title_label.setVisible(bool(title))
         top.addWidget(self.title_label)

@@ -1,11 +1,17 @@
 """The main window: composes the tabs, the menus and the status bar; holds no business rule.
 
-Adding a tab is one entry in ``TABS`` (title, factory taking (ctx, parent)). A tab may expose:
+Adding a tab is one entry in ``TABS`` (title, factory taking (ctx, parent)). Only the tab shown first is
+built before the window's first paint; the others are built after it, one per turn of the event loop, or
+at once when something asks for them (``tab()``, selecting them). A tab may expose:
 - ``menu_actions``: QActions listed under the Actions menu (the same objects as its buttons);
 - ``refresh()``: called by View → Refresh, and by F5 unless the tab has ``on_f5()`` (Import: Fetch);
 - ``focus_filter()``: called by Ctrl+F (else the tab's first visible grid filter is focused);
 - ``on_connection_changed()``: called when the company is connected to another package or organisation.
 The status bar (``status_bar.SyncStatus``) shows the connection, the last sync and the last scheduled run.
+
+The company file was opened without SQLite's check of the whole file (``open_store(check_later=True)``):
+the window runs it once it has painted, on a worker thread, and says in words if the file is damaged;
+uploads and fetches wait for that verdict and are refused on a damaged file (``AppContext.package``).
 
 Closing while background work runs (an upload, an import): every job the window's tabs, dialogs and
 menus started (``worker.running_under``) is cancelled, the window waits, disabled, for the batch in
@@ -16,10 +22,12 @@ the rest stays pending; no thread outlives the window.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from importlib import import_module
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent, QShowEvent
@@ -39,31 +47,48 @@ from .. import APP_NAME
 from ..connectors.provider import Provider
 from ..context import AppContext
 from . import icons, messages
-from .documents_view import DocumentsView
 from .errors import open_log_folder
-from .export_tab import ExportTab
 from .file_menu import FileMenu
 from .grid import GridView
-from .import_tab import ImportTab
 from .lazy_model import after_first_paint, hold_loads, release_loads
-from .mapping_tab import MappingTab
 from .settings import UiSettings
 from .status_bar import SyncStatus
-from .trial_balance import TrialBalanceView
 from .worker import Worker, running_under
+
+if TYPE_CHECKING:
+    from .trial_balance import TrialBalanceView
 
 log = logging.getLogger(__name__)
 
 TabFactory = Callable[[AppContext, QWidget | None], QWidget]
 TabT = TypeVar("TabT", bound=QWidget)
 
+
+def _later(module: str, name: str) -> TabFactory:
+    """A tab whose module is imported when the tab is built: a hidden tab's imports wait for the first paint."""
+
+    def build(ctx: AppContext, parent: QWidget | None) -> QWidget:
+        factory: TabFactory = getattr(import_module(f".{module}", __package__), name)
+        return factory(ctx, parent)
+
+    return build
+
+
 # The tabs, in order: the daily work first.
 TABS: list[tuple[str, TabFactory]] = [
-    ("Export", ExportTab),
-    ("Import", ImportTab),
-    ("Mapping", MappingTab),
-    ("Documents", DocumentsView),
+    ("Export", _later("export_tab", "ExportTab")),
+    ("Import", _later("import_tab", "ImportTab")),
+    ("Mapping", _later("mapping_tab", "MappingTab")),
+    ("Documents", _later("documents_view", "DocumentsView")),
 ]
+
+
+class _Unbuilt(QWidget):
+    """A tab's place until it is built (``MainWindow._build``)."""
+
+    def __init__(self, factory: TabFactory) -> None:
+        super().__init__()
+        self.factory = factory
 
 TRIAL_BALANCE = "Trial Balance"
 
@@ -109,9 +134,13 @@ class MainWindow(FileMenu):
 
         self._build_menus()
         self._build_status_bar()
+        self._sections: dict[str, QAction] = {}   # each tab's section of the Actions menu
+        self._built = False    # every tab is built
+        self._closed = False   # closed for good: nothing more is built or started
         for title, factory in (TABS if tabs is None else tabs):
-            self.add_tab(title, factory(ctx, None))
-        self._wire_tabs()
+            self.tabs.addTab(_Unbuilt(factory), title)
+        # Reading the connection imports the sign-in machinery and asks the keyring: after the first paint.
+        after_first_paint(lambda: QTimer.singleShot(0, self.refresh_connection_status))
 
         if self.settings.window_geometry is not None:
             self.restoreGeometry(self.settings.window_geometry)
@@ -122,13 +151,14 @@ class MainWindow(FileMenu):
         last = self.settings.last_tab
         if last == TRIAL_BALANCE:
             self.show_trial_balance()
-        elif last:
-            self.select_tab(last)
+        elif not (last and self.select_tab(last)):
+            self._build(self.tabs.currentIndex())
         self.tabs.currentChanged.connect(self.on_current_tab_changed)
+        after_first_paint(lambda: QTimer.singleShot(0, self, self.check_company_file))
+        after_first_paint(lambda: QTimer.singleShot(0, self, self._build_next))
 
     # -- tabs -------------------------------------------------------------------------------------------
     def add_tab(self, title: str, widget: QWidget, *, closable: bool = False) -> int:
-        widget.setObjectName(widget.objectName() or f"tab_{title.lower().replace(' ', '_')}")
         index = self.tabs.addTab(widget, title)
         if closable:
             close = QToolButton()
@@ -138,9 +168,14 @@ class MainWindow(FileMenu):
             close.setAccessibleName(f"Close {title}")
             close.clicked.connect(lambda: self.on_tab_close_requested(self.tabs.indexOf(widget)))
             self.tabs.tabBar().setTabButton(index, self.tabs.tabBar().ButtonPosition.RightSide, close)
+        self._adopt(title, widget)
+        return index
+
+    def _adopt(self, title: str, widget: QWidget) -> None:
+        """A tab just built: its name, its shortcuts, its actions in the Actions menu."""
+        widget.setObjectName(widget.objectName() or f"tab_{title.lower().replace(' ', '_')}")
         self._drop_shadowed_shortcuts(title, widget)
         self.register_actions(title, getattr(widget, "menu_actions", []))
-        return index
 
     def _drop_shadowed_shortcuts(self, title: str, widget: QWidget) -> None:
         """F5 and Ctrl+F belong to the window (they call the current tab's refresh()/filter). A tab's own
@@ -152,46 +187,114 @@ class MainWindow(FileMenu):
                 action.setShortcut(QKeySequence())
 
     def register_actions(self, title: str, actions: Sequence[QAction | None]) -> None:
-        """List a tab's QActions under Actions ▸ (the same objects: one enabled state, one shortcut)."""
+        """List a tab's QActions under Actions ▸ (the same objects: one enabled state, one shortcut), in
+        the order of the tabs whichever was built first."""
         if not actions:
             return
-        section = self.actions_menu.addSection(title)
+        before = self._next_section(title)
+        section = (self.actions_menu.insertSection(before, title) if before is not None
+                   else self.actions_menu.addSection(title))
         section.setObjectName(f"actions_section_{title}")
+        self._sections[title] = section
         for action in actions:
             if action is None:
-                self.actions_menu.addSeparator()
+                action = QAction(self.actions_menu)
+                action.setSeparator(True)
+            if before is not None:
+                self.actions_menu.insertAction(before, action)
             else:
                 self.actions_menu.addAction(action)
         self.actions_menu.menuAction().setVisible(True)
 
-    def _wire_tabs(self) -> None:
+    def _next_section(self, title: str) -> QAction | None:
+        """The Actions menu's section of the first tab after ``title`` that has one (None: ``title`` goes last)."""
+        order = [self.tabs.tabText(i) for i in range(self.tabs.count())]
+        if title not in order:
+            return None
+        later = [t for t in order[order.index(title) + 1:] if t in self._sections]
+        return self._sections[later[0]] if later else None
+
+    # -- building the tabs ------------------------------------------------------------------------------
+    def _build(self, index: int) -> QWidget | None:
+        """The tab at ``index``, built now if it was not yet (in its place, the current tab kept)."""
+        placeholder = self.tabs.widget(index)
+        if not isinstance(placeholder, _Unbuilt):
+            return placeholder
+        title = self.tabs.tabText(index)
+        widget = placeholder.factory(self.ctx, placeholder)   # a child from the start: never a window of its own
+        current = self.tabs.currentIndex()
+        blocked = self.tabs.blockSignals(True)   # the same tab stays current: no change to report
+        try:
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, widget, title)
+            self.tabs.setCurrentIndex(current)
+        finally:
+            self.tabs.blockSignals(blocked)
+        placeholder.deleteLater()
+        self._adopt(title, widget)
+        self._wire(title, widget)
+        return widget
+
+    def _build_next(self) -> None:
+        """After the first paint: the next tab not built yet, then the one after on the next turn."""
+        if self._built or self._closed:
+            return
+        pending = [i for i in range(self.tabs.count()) if isinstance(self.tabs.widget(i), _Unbuilt)]
+        if not pending:
+            self._built = True
+            return
+        self._build(pending[0])
+        QTimer.singleShot(0, self, self._build_next)
+
+    def _built_tab(self, title: str) -> QWidget | None:
+        """The tab of that title if it was built (one not built yet reads everything fresh when it is)."""
+        for i in range(self.tabs.count()):
+            if self.tabs.tabText(i) == title and not isinstance(self.tabs.widget(i), _Unbuilt):
+                return self.tabs.widget(i)
+        return None
+
+    def _wire(self, title: str, widget: QWidget) -> None:
         """The few ways tabs affect each other, through signals: no tab reaches into another."""
-        export, importer = self.typed_tab("Export", ExportTab), self.typed_tab("Import", ImportTab)
-        mapping, documents = self.typed_tab("Mapping", MappingTab), self.typed_tab("Documents", DocumentsView)
-        if export is not None and mapping is not None:
-            export.open_mapping_requested.connect(self.on_open_mapping_requested)
-        if mapping is not None:
-            mapping.connected.connect(lambda _settings: self.refresh_connection_status())
-            if documents is not None:
-                mapping.options_changed.connect(lambda _name: documents.payment_action.refresh())
-        if export is not None:
-            export.upload_finished.connect(lambda _summary: self.on_sync_finished())
-        if importer is not None:
-            importer.create_finished.connect(lambda _summary: self.on_sync_finished())
-        # Reading the connection imports the sign-in machinery and asks the keyring: after the first paint.
-        after_first_paint(lambda: QTimer.singleShot(0, self.refresh_connection_status))
+        if title == "Export":
+            from .export_tab import ExportTab
+
+            if isinstance(widget, ExportTab):
+                widget.open_mapping_requested.connect(self.on_open_mapping_requested)
+                widget.upload_finished.connect(lambda _summary: self.on_sync_finished())
+        elif title == "Import":
+            from .import_tab import ImportTab
+
+            if isinstance(widget, ImportTab):
+                widget.create_finished.connect(lambda _summary: self.on_sync_finished())
+        elif title == "Mapping":
+            from .mapping_tab import MappingTab
+
+            if isinstance(widget, MappingTab):
+                widget.connected.connect(lambda _settings: self.refresh_connection_status())
+                widget.options_changed.connect(lambda _name: self.on_options_changed())
 
     def on_open_mapping_requested(self, nominal_code: str) -> None:
+        from .mapping_tab import MappingTab
+
         mapping = self.typed_tab("Mapping", MappingTab)
         if mapping is not None:
             self.tabs.setCurrentWidget(mapping)
             mapping.show_nominal(nominal_code)
 
+    def on_options_changed(self) -> None:
+        from .documents_view import DocumentsView
+
+        documents = self._built_tab("Documents")
+        if isinstance(documents, DocumentsView):
+            documents.payment_action.refresh()
+
     def on_sync_finished(self) -> None:
+        from .documents_view import DocumentsView
+
         self.set_last_sync(datetime.now(UTC))
         self.sync_status.refresh()
-        documents = self.typed_tab("Documents", DocumentsView)
-        if documents is not None:
+        documents = self._built_tab("Documents")
+        if isinstance(documents, DocumentsView):
             documents.refresh()
 
     def refresh_connection_status(self) -> None:
@@ -227,9 +330,10 @@ class MainWindow(FileMenu):
         self.connection_changed.emit(target)
 
     def tab(self, title: str) -> QWidget | None:
+        """The tab of that title, built now if it was not yet."""
         for i in range(self.tabs.count()):
             if self.tabs.tabText(i) == title:
-                return self.tabs.widget(i)
+                return self._build(i)
         return None
 
     def typed_tab(self, title: str, kind: type[TabT]) -> TabT | None:
@@ -247,6 +351,8 @@ class MainWindow(FileMenu):
         return self.tabs.currentWidget()
 
     def show_trial_balance(self) -> TrialBalanceView:
+        from .trial_balance import TrialBalanceView
+
         view = self.typed_tab(TRIAL_BALANCE, TrialBalanceView)
         if view is None:
             view = TrialBalanceView(self.ctx)
@@ -267,6 +373,7 @@ class MainWindow(FileMenu):
             if action.isSeparator() and action.text() == TRIAL_BALANCE:
                 self.actions_menu.removeAction(action)
         self.tabs.removeTab(index)
+        self._sections.pop(TRIAL_BALANCE, None)
         self._delete_when_idle(widget)
 
     def _delete_when_idle(self, widget: QWidget) -> None:
@@ -282,7 +389,40 @@ class MainWindow(FileMenu):
 
     def on_current_tab_changed(self, index: int) -> None:
         if index >= 0:
+            self._build(index)
             self.settings.last_tab = self.tabs.tabText(index)
+
+    # -- the company file's check -----------------------------------------------------------------------
+    def check_company_file(self) -> None:
+        """SQLite's check of the company file, put off until the window is up (``Store.integrity``)."""
+        from ..company_file import Cancelled
+
+        check = self.ctx.store.integrity
+        if check is None or check.done or self._closed:
+            return
+
+        def job(_progress: object, cancel: threading.Event) -> object:
+            try:
+                return check.run(cancel)
+            except Cancelled:   # the window is closing: whatever exchanges next checks the file itself
+                return None
+
+        worker = Worker(job, self)
+        worker.finished.connect(self.on_company_file_checked)
+        worker.start()
+
+    def on_company_file_checked(self, error: object) -> None:
+        if not isinstance(error, Exception):
+            return
+        log.error("the company file failed SQLite's check: %s", error)
+        self.statusBar().showMessage("The company file is damaged: nothing is uploaded or fetched until it is "
+                                     "restored.")
+        self.damaged_box = QMessageBox(QMessageBox.Icon.Critical, "Company file damaged",
+                                       f"{error}\n\nUntil then, KCC Desktop uploads nothing to the accounting "
+                                       "package and fetches nothing from it.", QMessageBox.StandardButton.Ok,
+                                       self)
+        self.damaged_box.setObjectName("damaged_file_box")
+        self.damaged_box.open()
 
     # -- menus ------------------------------------------------------------------------------------------
     def _action(self, text: str, slot, *, shortcut=None, icon: str | None = None, tip: str = "") -> QAction:
@@ -348,7 +488,8 @@ class MainWindow(FileMenu):
         self.connection_label = self.sync_status.connection_label
         self.last_sync_label = self.sync_status.last_sync_label
         self.company_label = self.sync_status.company_label
-        QTimer.singleShot(0, self.sync_status.refresh)   # once the window is up: last sync, a failed run
+        # Once the window is up (its first query configures the ORM's mappers): last sync, a failed run.
+        after_first_paint(lambda: QTimer.singleShot(0, self.sync_status.refresh))
 
     def set_connection_status(self, text: str, ok: bool) -> None:
         """E.g. ("Xero: Demo Company (UK)", True) or ("Xero: reconnect needed", False)."""
@@ -427,6 +568,7 @@ class MainWindow(FileMenu):
             event.ignore()
             self._close_after(running)
             return
+        self._closed = True   # the tabs not built yet stay so: nothing starts after closing
         super().closeEvent(event)
 
     def save_layout(self) -> None:

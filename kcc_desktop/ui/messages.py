@@ -8,14 +8,17 @@ from __future__ import annotations
 import platform
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6 import __version__ as PYSIDE_VERSION
 from PySide6.QtCore import qVersion
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from .. import APP_NAME, __version__
-from ..ledger.csv_import import ImportReport
 from . import icons
+
+if TYPE_CHECKING:   # the CSV import's modules load when a file is imported, not before the window paints
+    from ..ledger.csv_import import ImportReport
 
 SDKS = ("xero-python", "python-quickbooks", "intuit-oauth")
 

@@ -40,7 +40,11 @@ class UiSettings:
 
     def __init__(self, qsettings: QSettings | None = None) -> None:
         self._s = qsettings or _qsettings()
-        if self._s.value("layout_version", LAYOUT_VERSION, int) != LAYOUT_VERSION:
+        # Written only when it changes: a QSettings made while another has unsaved changes to the same file
+        # writes the file first, and the window makes a dozen of these before its first paint.
+        if self._s.contains("layout_version") and self._s.value("layout_version", 0, int) == LAYOUT_VERSION:
+            return
+        if self._s.contains("layout_version"):
             self.reset_layout()
         self._s.setValue("layout_version", LAYOUT_VERSION)
 

@@ -65,6 +65,37 @@ def test_opens_on_the_company_file_with_menus_and_status_bar(qtbot, company, tmp
     assert named and documents.grid.accessibleName() and documents.grid.filter_edit.accessibleName()
 
 
+def test_only_the_tab_shown_is_built_before_the_first_paint_and_the_rest_follow(qtbot, company):
+    """The window paints once the tab it shows is built; the others are built after its first paint (or at
+    once when asked for), and the Actions menu lists every tab's actions in the tabs' order all the same."""
+    from kcc_desktop.ui.export_tab import ExportTab
+    from kcc_desktop.ui.import_tab import ImportTab
+    from kcc_desktop.ui.mapping_tab import MappingTab
+    from kcc_desktop.ui.settings import UiSettings
+
+    store, _ = company
+    settings = UiSettings()
+    settings.last_tab = "Documents"
+    window = MainWindow(AppContext(store), settings=settings)
+    qtbot.addWidget(window)
+    documents = window.current_tab()
+    assert isinstance(documents, DocumentsView)
+    assert not any(isinstance(window.tabs.widget(i), ExportTab | ImportTab | MappingTab) for i in range(3))
+    mapping = window.tab("Mapping")          # asked for: built now, the tab shown stays
+    assert isinstance(mapping, MappingTab) and window.tabs.widget(2) is mapping
+    assert window.current_tab() is documents
+    window.show()
+    qtbot.waitUntil(lambda: isinstance(window.tabs.widget(0), ExportTab) and isinstance(window.tabs.widget(1),
+                                                                                           ImportTab))
+    assert window.current_tab() is documents and window.settings.last_tab == "Documents"
+    sections = [a.text() for a in window.actions_menu.actions() if a.isSeparator() and a.text()]
+    assert sections == ["Export", "Import", "Mapping", "Documents"]
+    importer = window.tabs.widget(1)
+    assert isinstance(importer, ImportTab) and importer.fetch_action in window.actions_menu.actions()
+    window.select_tab("Import")
+    assert window.current_tab() is importer
+
+
 def test_f5_refreshes_and_ctrl_f_focuses_the_filter(qtbot, company):
     store, _ = company
     window = open_window(qtbot, store)
@@ -92,6 +123,19 @@ def test_f5_refreshes_and_ctrl_f_focuses_the_filter(qtbot, company):
     window.refresh_action.trigger()
     wait_loaded(qtbot, documents.model)
     assert documents.model.unfiltered_count() == 6 and documents.model.rowCount() == 1   # still filtered
+
+
+def test_a_layout_stored_by_another_layout_version_is_dropped_and_this_ones_kept():
+    from kcc_desktop.ui.settings import LAYOUT_VERSION, UiSettings, settings_file
+
+    first = UiSettings()
+    first.last_tab = "Mapping"
+    first.sync()
+    assert UiSettings().last_tab == "Mapping"        # this version's layout: kept
+    first._s.setValue("layout_version", LAYOUT_VERSION + 1)
+    first.sync()
+    assert UiSettings().last_tab == ""               # another version's: dropped, not misapplied
+    assert f"layout_version={LAYOUT_VERSION}" in settings_file().read_text(encoding="utf-8")
 
 
 def test_layout_and_last_tab_survive_a_restart_and_reset(qtbot, company):

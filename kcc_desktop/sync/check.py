@@ -373,8 +373,8 @@ def check_connection(store: Store, package: AccountingPackage) -> CheckReport:
     started = int(getattr(package, "request_count", 0))
     settings = package.organisation_settings()
     save_settings(store, package.provider, settings)
-    with store.transaction() as s:   # the queue made ready for the organisation connected (queue.prepare_target)
-        prepare_target(s)
+    # the queue made ready for the organisation connected (queue.prepare_target)
+    store.retrying(prepare_target, what="make the export queue ready")
     ctx = CheckContext(store, package.provider, Provider.label_of(package.provider, short=True), settings,
                        OptionsService(store).load(), package)
     report = CheckReport()

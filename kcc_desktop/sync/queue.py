@@ -43,6 +43,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -66,6 +67,7 @@ from ..models import (
     UTCDateTime,
     utcnow,
 )
+from ..settings_db import upsert
 from .options import KEYS
 from .target import Target, read_target
 
@@ -78,6 +80,7 @@ _COMPANY_FIELDS = ("code", "name", "email", "currency", "kind", "is_account")
 _ITEM_FIELDS = ("code", "description", "price", "cost", "sales_nominal_id", "purchase_nominal_id", "tax_code_id")
 
 ONLY_STOCK_ON_INVOICES_KEY = KEYS["only_export_stock_on_invoices"]
+_FILL_LOCK = 0x4B434351   # PostgreSQL advisory lock: one desk fills the queue for a new target at a time
 QUEUED_TARGET_KEY = "export.queued_target"   # the target enqueue_all last filled, "provider/tenant"
 
 _installed = False
@@ -354,22 +357,32 @@ def prepare_target(session: Session) -> Target:
 
     Rows queued before an organisation was chosen go to the organisation now connected (where it has no
     row of its own for the same object); a target the queue was not last filled for gets everything it
-    has not had yet (``enqueue_all``). Cheap when nothing changed: two reads of the settings."""
+    has not had yet (``enqueue_all``). Cheap when nothing changed: two reads of the settings.
+
+    Run it through ``Store.retrying``: two desks starting together take turns here (the second may wait on
+    the first's lock, a wait that is bounded like every other)."""
     conn = session.connection()
     target = read_target(conn)
     key = f"{target.provider}/{target.tenant_id}"
-    if conn.execute(select(AppSetting.value).where(AppSetting.key == QUEUED_TARGET_KEY)).scalar() == key:
+    if _queued_for(conn) == key:
+        return target
+    # Desks starting at once both found the queue unfilled, both filled it and both inserted the setting; one
+    # died on its unique key (bench_desks, three desks on PostgreSQL). One desk fills it; the next finds it done.
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _FILL_LOCK})
+    else:   # SQLite's write lock, taken now (pysqlite begins lazily, so the read above held no snapshot)
+        conn.execute(text("UPDATE app_setting SET key = key WHERE 1 = 0"))
+    if _queued_for(conn) == key:
         return target
     if target.tenant_id:
         _adopt_unassigned(conn, target)
     enqueue_all(session, target)
-    stored = session.get(AppSetting, QUEUED_TARGET_KEY)
-    if stored is None:
-        session.add(AppSetting(key=QUEUED_TARGET_KEY, value=key))
-    else:
-        stored.value = key
-    session.flush()
+    upsert(session, conn.dialect.name == "postgresql", QUEUED_TARGET_KEY, key)
     return target
+
+
+def _queued_for(conn: Connection) -> str | None:
+    return conn.execute(select(AppSetting.value).where(AppSetting.key == QUEUED_TARGET_KEY)).scalar()
 
 
 def _adopt_unassigned(conn: Connection, target: Target) -> None:

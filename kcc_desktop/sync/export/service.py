@@ -59,8 +59,7 @@ class ExportService:
 
     def prepare(self) -> Target:
         """The connection's target, its queue made ready (see ``queue.prepare_target``)."""
-        with self.store.transaction() as s:
-            return prepare_target(s)
+        return self.store.retrying(prepare_target, what="make the export queue ready")
 
     def upload(self, item_ids: Iterable[int], package: AccountingPackage, progress: Progress | None = None,
                cancel: threading.Event | None = None) -> Summary:

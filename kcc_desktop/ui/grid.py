@@ -176,6 +176,9 @@ class GridView(QTableView):
             self.apply_filter()
 
     def save_layout(self) -> None:
+        # Saved now: a resize's timer still running would save this grid again later, over a layout another
+        # window has saved since (a closed window's grid overwrote a Reset layout made after it).
+        self._save_timer.stop()
         self._settings.set_grid_header(self.settings_key, self.horizontalHeader().saveState())
         self._settings.set_grid_filter(self.settings_key, self.proxy.filter_text)
 

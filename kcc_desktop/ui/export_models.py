@@ -28,7 +28,7 @@ from ..views.export import (
     PendingRow,
     type_label,
 )
-from .grid import LazyTableModel, order_by_keys
+from .grid import LazyTableModel, in_order_of, order_by_keys
 
 __all__ = ["ExportedCol", "ExportedModel", "FeedbackCol", "FeedbackModel", "PendingCol", "PendingExportModel",
            "money_text", "tick_icon", "when_text"]
@@ -126,7 +126,9 @@ class PendingExportModel(LazyTableModel[PendingRow, PendingCol]):
         return typed[column] if column in typed else self.display(row, column).lower()
 
     def sorted_ids(self, ids: list[int], column: PendingCol, descending: bool) -> list[int]:
-        return order_by_keys(ids, self.queries.sort_keys(column), descending)
+        # Ordered in SQL: ids only come back (building 100,000 Decimal keys to sort in Python held the GIL
+        # long enough to stall the window 90 ms and more).
+        return in_order_of(self.queries.ordered_ids(column, descending), ids)
 
     def matching_ids(self, text: str) -> set[int]:
         return self.queries.matching(text)
@@ -193,7 +195,7 @@ class ExportedModel(LazyTableModel[ExportedRow, ExportedCol]):
         return self.display(row, column).lower()
 
     def sorted_ids(self, ids: list[int], column: ExportedCol, descending: bool) -> list[int]:
-        return order_by_keys(ids, self.queries.sort_keys(column), descending)
+        return in_order_of(self.queries.ordered_ids(column, descending), ids)
 
     def matching_ids(self, text: str) -> set[int]:
         return self.queries.matching(text)

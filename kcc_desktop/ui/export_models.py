@@ -82,6 +82,7 @@ def tick_icon() -> QIcon:
 class PendingExportModel(LazyTableModel[PendingRow, PendingCol]):
     Columns = PendingCol
     load_in_background = True
+    cache_texts = True
     headers: ClassVar[dict[int, str]] = {
         PendingCol.TYPE: "Type", PendingCol.REFERENCE: "Reference", PendingCol.COMPANY: "Company / Description",
         PendingCol.DATE: "Date", PendingCol.AMOUNT: "Amount", PendingCol.CURRENCY: "Currency",
@@ -150,6 +151,7 @@ class PendingExportModel(LazyTableModel[PendingRow, PendingCol]):
 class ExportedModel(LazyTableModel[ExportedRow, ExportedCol]):
     Columns = ExportedCol
     load_in_background = True
+    cache_texts = True
     headers: ClassVar[dict[int, str]] = {
         ExportedCol.CONFIRMED: "Seen", ExportedCol.TYPE: "Type", ExportedCol.REFERENCE: "Reference",
         ExportedCol.COMPANY: "Company / Description", ExportedCol.EXPORTED: "Exported",
@@ -229,6 +231,7 @@ KCC_LABEL = "KCC pre-check: "    # KCC's own finding, never to be read as the pa
 class FeedbackModel(LazyTableModel[FeedbackRow, FeedbackCol]):
     Columns = FeedbackCol
     load_in_background = True
+    cache_texts = True
     headers: ClassVar[dict[int, str]] = {
         FeedbackCol.WHEN: "Last seen", FeedbackCol.ITEM: "Item", FeedbackCol.MESSAGE: "Package message",
         FeedbackCol.ADVICE: "What to do", FeedbackCol.COUNT: "Times", FeedbackCol.STATE: "State"}

@@ -39,6 +39,9 @@ FILTER_ROLE = Qt.ItemDataRole.UserRole + 2   # the text a filter word is matched
 ID_ROLE = Qt.ItemDataRole.UserRole + 3       # the row's id
 
 Index = QModelIndex | QPersistentModelIndex
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_TEXT_ROLES = (_DISPLAY, int(Qt.ItemDataRole.AccessibleTextRole))
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
 RowT = TypeVar("RowT")
 ColT = TypeVar("ColT", bound=IntEnum)
 
@@ -132,6 +135,7 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
     CHUNK = 500
     PREFETCH = 120    # rows read with a job's result: the screen the view shows next, so its paint reads none
     load_in_background: ClassVar[bool] = False   # load, sort and filter on a worker thread (big tables)
+    cache_texts: ClassVar[bool] = False   # display() depends on the row alone: keep its texts per row
 
     loaded = Signal()        # the rows changed (a load, sort or filter was applied)
 
@@ -152,6 +156,10 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
         self._wanted: _Request | None = None          # asked for while a job ran: the next job's work
         self._held: _Request | None = None            # asked for while loads are held (see hold_loads)
         self.loads = 0                                # loads applied (tests wait on it)
+        self._texts: dict[int, tuple[RowT, tuple[str, ...]]] = {}   # id -> (row, display texts), see data()
+        self._columns: list[ColT] = list(self.Columns)
+        self._alignments = [self._alignment_answer(c) for c in self._columns]
+        self._answers = self._role_answers()
 
     # -- what a subclass provides -------------------------------------------------------------------
     def fetch_rows(self, ids: Sequence[int]) -> Mapping[int, RowT]:
@@ -269,11 +277,13 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
         """Rows changed in the database: drop them from the cache and repaint them."""
         if ids is None:
             self._cache.clear()
+            self._texts.clear()
             if self._ids:
                 self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(self.Columns) - 1))
             return
         for id_ in ids:
             self._cache.pop(id_, None)
+            self._texts.pop(id_, None)
             r = self.row_of(id_)
             if r is not None:
                 self.dataChanged.emit(self.index(r, 0), self.index(r, len(self.Columns) - 1))
@@ -283,11 +293,27 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
         return self._match(text, self._all, self._fetch_for_keys)
 
     # -- Qt model ---------------------------------------------------------------------------------------
+    def _alignment_answer(self, column: ColT) -> int | None:
+        align = self.alignment(column)
+        return int(align | Qt.AlignmentFlag.AlignVCenter) if align is not None else None
+
+    def _role_answers(self) -> dict[int, Callable[[RowT, ColT], Any]]:
+        """The row-based roles this model answers (those it overrides; the rest are None unasked)."""
+        role = Qt.ItemDataRole
+        methods: dict[int, str] = {
+            SORT_ROLE: "sort_key", role.DecorationRole: "decoration", role.ForegroundRole: "foreground",
+            role.BackgroundRole: "background", role.FontRole: "font", role.ToolTipRole: "tooltip"}
+        answers: dict[int, Callable[[RowT, ColT], Any]] = {
+            int(r): getattr(self, name) for r, name in methods.items()
+            if name == "sort_key" or getattr(type(self), name) is not getattr(LazyTableModel, name)}
+        answers[FILTER_ROLE] = lambda row, _column: self.filter_text(row)
+        return answers
+
     def rowCount(self, parent: Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(self._ids)
 
     def columnCount(self, parent: Index = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.Columns)
+        return 0 if parent.isValid() else len(self._columns)
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -301,35 +327,35 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
             return int(align | Qt.AlignmentFlag.AlignVCenter) if align is not None else None
         return None
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._ids):
+    def data(self, index: Index, role: int = _DISPLAY) -> Any:
+        # Asked ~800 times a paint (8 columns, 7 roles, each visible row): the roles a model leaves at
+        # their default answer None without reading the row, and display texts are kept per row when
+        # ``cache_texts`` (a repaint of 100,000-row grids took 25-30 ms of the GUI thread, most of it here).
+        r = index.row()
+        ids = self._ids
+        if not 0 <= r < len(ids):
             return None
+        if role in _TEXT_ROLES:
+            row = self._row_at(r)
+            if row is None:
+                return None
+            if not self.cache_texts:
+                return self.display(row, self._columns[index.column()])
+            id_ = ids[r]
+            kept = self._texts.get(id_)
+            if kept is None or kept[0] is not row:   # a row read again is a new object: texts made anew
+                kept = (row, tuple(self.display(row, c) for c in self._columns))
+                self._texts[id_] = kept
+            return kept[1][index.column()]
         if role == ID_ROLE:
-            return self._ids[index.row()]
-        column = self.Columns(index.column())
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            align = self.alignment(column)
-            return int(align | Qt.AlignmentFlag.AlignVCenter) if align is not None else None
-        row = self._row_at(index.row())
-        if row is None:
+            return ids[r]
+        if role == _ALIGNMENT:
+            return self._alignments[index.column()]
+        answer = self._answers.get(role)
+        if answer is None:
             return None
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return self.display(row, column)
-        if role == SORT_ROLE:
-            return self.sort_key(row, column)
-        if role == FILTER_ROLE:
-            return self.filter_text(row)
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self.decoration(row, column)
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return self.foreground(row, column)
-        if role == Qt.ItemDataRole.BackgroundRole:
-            return self.background(row, column)
-        if role == Qt.ItemDataRole.FontRole:
-            return self.font(row, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self.tooltip(row, column)
-        return None
+        row = self._row_at(r)
+        return None if row is None else answer(row, self._columns[index.column()])
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(self.Columns):
@@ -455,6 +481,7 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
         self._ids = outcome.shown
         if clear_cache:
             self._cache = dict(outcome.rows)
+            self._texts.clear()
         else:
             self._cache.update(outcome.rows)
         self._row_of = outcome.row_of

@@ -274,6 +274,9 @@ def test_pre_check_keeps_the_selection(tab, qtbot):
     assert sorted(tab.pending_grid.selected_ids()) == sorted(wanted)
     assert tab.status_label.text().startswith("Pre-check: 2 checked")
     assert wanted and all(tab.pending_model.row_data(i).precheck for i in wanted)   # the Pre-check column is filled
+    model = tab.pending_model
+    shown = {model.index(model.row_of(i), PendingCol.PRECHECK).data() for i in wanted}   # and drawn so
+    assert shown == {model.row_data(i).precheck for i in wanted} and "" not in shown
 
 
 def test_verify_says_how_many_it_found(tab, xero_sync_sandbox, qtbot):

@@ -15,7 +15,7 @@ from ..sync.gil import yield_gil
 CHUNK = 900   # ids per IN (...) list: under SQLite's bound-parameter limit
 
 
-ID_SLICE = 5000   # ids read per fetchmany by read_ids
+ID_SLICE = 2000   # ids a fetchmany in read_ids: the window's thread gets the GIL between fetches, not between rows
 
 
 def read_ids(conn: Connection, query: Executable) -> list[int]:

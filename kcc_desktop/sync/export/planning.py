@@ -29,7 +29,7 @@ ROUND = 5000           # then bigger: fewer part-filled batches at round ends
 _PHASE_OF = {t.value: n for n, types in enumerate(PHASES) for t in types}
 # A selection this big is read by one pass over the target's pending rows rather than IN lists.
 _SCAN_OVER = 2000
-_SCAN_SLICE = 5000
+_SCAN_SLICE = 1000   # rows a fetch: the waiting window thread gets the GIL between fetches, not rows
 
 
 @dataclass

@@ -32,12 +32,21 @@ from PySide6.QtWidgets import (
 )
 
 from ..csv_cells import SafeCsvWriter, tsv_line
-from .lazy_model import FILTER_ROLE, ID_ROLE, SORT_ROLE, Fetch, GridProxy, LazyTableModel, order_by_keys
+from .lazy_model import (
+    FILTER_ROLE,
+    ID_ROLE,
+    SORT_ROLE,
+    Fetch,
+    GridProxy,
+    LazyTableModel,
+    in_order_of,
+    order_by_keys,
+)
 from .settings import UiSettings
 from .worker import Worker
 
 __all__ = ["FILTER_ROLE", "GREEN", "GRID_STYLE", "ID_ROLE", "SORT_ROLE", "Fetch", "GridHeader", "GridPanel",
-           "GridProxy", "GridView", "LazyTableModel", "bind_button", "order_by_keys", "plain_label",
+           "GridProxy", "GridView", "LazyTableModel", "bind_button", "in_order_of", "order_by_keys", "plain_label",
            "selection_action"]
 
 GREEN = "#2e7d32"
@@ -158,7 +167,13 @@ class GridView(QTableView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self.on_context_menu_requested)
         self.doubleClicked.connect(self._on_double_clicked)
-        self.selectionModel().selectionChanged.connect(lambda *_: self.selection_changed.emit())
+        self._intervals: list[tuple[int, int]] | None = None   # selected_intervals(), until the selection changes
+        self.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.proxy.modelAboutToBeReset.connect(self._forget_intervals)
+        self.proxy.modelReset.connect(self._forget_intervals)
+        self.proxy.layoutChanged.connect(self._forget_intervals)
+        # The model reads the screen the view shows with a job's result, so a swap's repaint reads no rows.
+        self.verticalScrollBar().valueChanged.connect(self._note_top_row)
         model.modelAboutToBeReset.connect(self._keep_selection)
         model.modelReset.connect(self._restore_selection)
         self.proxy.modelReset.connect(self.selection_changed.emit)
@@ -207,9 +222,25 @@ class GridView(QTableView):
         self.filter_edit.selectAll()
 
     # -- selection ---------------------------------------------------------------------------------------------
+    def _on_selection_changed(self) -> None:
+        self._intervals = None
+        self.selection_changed.emit()
+
+    def _forget_intervals(self) -> None:
+        self._intervals = None
+
+    def _note_top_row(self) -> None:
+        self.source_model.view_top = max(0, self.rowAt(0))
+
     def selected_intervals(self) -> list[tuple[int, int]]:
         """The selected view rows as merged (top, bottom) intervals, read from the selection's ranges
-        (not selectedRows(), which builds an index per row: Select All on 100k rows stays cheap)."""
+        (not selectedRows(), which builds an index per row: Select All on 100k rows stays cheap). Kept until
+        the selection or the rows change: every action of the grid asks on each change."""
+        if self._intervals is None:
+            self._intervals = self._read_intervals()
+        return list(self._intervals)
+
+    def _read_intervals(self) -> list[tuple[int, int]]:
         merged: list[list[int]] = []
         selection = self.selectionModel().selection()
         ranges = (selection.at(i) for i in range(selection.count()))

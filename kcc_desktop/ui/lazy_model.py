@@ -39,6 +39,9 @@ FILTER_ROLE = Qt.ItemDataRole.UserRole + 2   # the text a filter word is matched
 ID_ROLE = Qt.ItemDataRole.UserRole + 3       # the row's id
 
 Index = QModelIndex | QPersistentModelIndex
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_TEXT_ROLES = (_DISPLAY, int(Qt.ItemDataRole.AccessibleTextRole))
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
 RowT = TypeVar("RowT")
 ColT = TypeVar("ColT", bound=IntEnum)
 
@@ -83,6 +86,29 @@ def order_by_keys(ids: Iterable[int], keys: Mapping[int, Any], descending: bool)
     return sorted(ids, key=lambda i: _none_safe(keys.get(i)), reverse=descending)
 
 
+def in_order_of(ordered: Sequence[int], ids: Sequence[int]) -> list[int]:
+    """``ids`` in the order of ``ordered`` (every id, ordered by a query): a sort neither adds rows loaded
+    since nor drops any; ids the query no longer has (deleted meanwhile) go last."""
+    wanted = set(ids)
+    out = [i for i in ordered if i in wanted]
+    if len(out) != len(wanted):
+        seen = set(out)
+        out += [i for i in ids if i not in seen]
+    return out
+
+
+@dataclass
+class _Outcome(Generic[RowT]):
+    """What a job worked out, so that the GUI thread only swaps it in: the ids in order, the filter's
+    matches, the ids shown with their rows' positions, and the rows of the first screen."""
+
+    all_ids: list[int]
+    matching: set[int] | None
+    shown: list[int]
+    row_of: dict[int, int] | None    # None: built when first asked (a swap on the GUI thread)
+    rows: Mapping[int, RowT | None]
+
+
 @dataclass
 class _Request:
     """What the next job must do: re-read the ids, order them, match the filter (any or all)."""
@@ -107,7 +133,9 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
     headers: ClassVar[Mapping[int, str]] = {}
     column_widths: ClassVar[Mapping[int, int]] = {}   # default widths in pixels (layout reset goes back to these)
     CHUNK = 500
+    PREFETCH = 120    # rows read with a job's result: the screen the view shows next, so its paint reads none
     load_in_background: ClassVar[bool] = False   # load, sort and filter on a worker thread (big tables)
+    cache_texts: ClassVar[bool] = False   # display() depends on the row alone: keep its texts per row
 
     loaded = Signal()        # the rows changed (a load, sort or filter was applied)
 
@@ -119,6 +147,7 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
         self._matching: set[int] | None = None        # None: no filter
         self._filter = ""
         self._row_of: dict[int, int] | None = None
+        self.view_top = 0                             # the first row the view shows (GridView keeps it)
         self._cache: dict[int, RowT | None] = {}
         self._sort: tuple[int, bool] | None = None   # (column, descending)
         self.generation = 0                           # bumps on every reset
@@ -127,6 +156,10 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
         self._wanted: _Request | None = None          # asked for while a job ran: the next job's work
         self._held: _Request | None = None            # asked for while loads are held (see hold_loads)
         self.loads = 0                                # loads applied (tests wait on it)
+        self._texts: dict[int, tuple[RowT, tuple[str, ...]]] = {}   # id -> (row, display texts), see data()
+        self._columns: list[ColT] = list(self.Columns)
+        self._alignments = [self._alignment_answer(c) for c in self._columns]
+        self._answers = self._role_answers()
 
     # -- what a subclass provides -------------------------------------------------------------------
     def fetch_rows(self, ids: Sequence[int]) -> Mapping[int, RowT]:
@@ -180,7 +213,7 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
         if self._sort is not None:
             all_ids = self._ordered(all_ids, self._sort, self._fetch_for_keys)
         matching = self._match(self._filter, all_ids, self._fetch_for_keys) if self._filter else None
-        self._apply(all_ids, matching, clear_cache=True)
+        self._apply(self._outcome(all_ids, matching, None), clear_cache=True)
 
     def reload(self) -> None:
         """Read the ids again (a ``load_in_background`` model does it on a worker thread; see ``loaded``)."""
@@ -193,7 +226,7 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
             return
         self._filter = text
         if not text:
-            self._apply(self._all, None, clear_cache=False)
+            self._apply(self._outcome(self._all, None, None), clear_cache=False)
             return
         self._request(_Request(filter=True))
 
@@ -244,11 +277,13 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
         """Rows changed in the database: drop them from the cache and repaint them."""
         if ids is None:
             self._cache.clear()
+            self._texts.clear()
             if self._ids:
                 self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(self.Columns) - 1))
             return
         for id_ in ids:
             self._cache.pop(id_, None)
+            self._texts.pop(id_, None)
             r = self.row_of(id_)
             if r is not None:
                 self.dataChanged.emit(self.index(r, 0), self.index(r, len(self.Columns) - 1))
@@ -258,11 +293,27 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
         return self._match(text, self._all, self._fetch_for_keys)
 
     # -- Qt model ---------------------------------------------------------------------------------------
+    def _alignment_answer(self, column: ColT) -> int | None:
+        align = self.alignment(column)
+        return int(align | Qt.AlignmentFlag.AlignVCenter) if align is not None else None
+
+    def _role_answers(self) -> dict[int, Callable[[RowT, ColT], Any]]:
+        """The row-based roles this model answers (those it overrides; the rest are None unasked)."""
+        role = Qt.ItemDataRole
+        methods: dict[int, str] = {
+            SORT_ROLE: "sort_key", role.DecorationRole: "decoration", role.ForegroundRole: "foreground",
+            role.BackgroundRole: "background", role.FontRole: "font", role.ToolTipRole: "tooltip"}
+        answers: dict[int, Callable[[RowT, ColT], Any]] = {
+            int(r): getattr(self, name) for r, name in methods.items()
+            if name == "sort_key" or getattr(type(self), name) is not getattr(LazyTableModel, name)}
+        answers[FILTER_ROLE] = lambda row, _column: self.filter_text(row)
+        return answers
+
     def rowCount(self, parent: Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(self._ids)
 
     def columnCount(self, parent: Index = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.Columns)
+        return 0 if parent.isValid() else len(self._columns)
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -276,35 +327,35 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
             return int(align | Qt.AlignmentFlag.AlignVCenter) if align is not None else None
         return None
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._ids):
+    def data(self, index: Index, role: int = _DISPLAY) -> Any:
+        # Asked ~800 times a paint (8 columns, 7 roles, each visible row): the roles a model leaves at
+        # their default answer None without reading the row, and display texts are kept per row when
+        # ``cache_texts`` (a repaint of 100,000-row grids took 25-30 ms of the GUI thread, most of it here).
+        r = index.row()
+        ids = self._ids
+        if not 0 <= r < len(ids):
             return None
+        if role in _TEXT_ROLES:
+            row = self._row_at(r)
+            if row is None:
+                return None
+            if not self.cache_texts:
+                return self.display(row, self._columns[index.column()])
+            id_ = ids[r]
+            kept = self._texts.get(id_)
+            if kept is None or kept[0] is not row:   # a row read again is a new object: texts made anew
+                kept = (row, tuple(self.display(row, c) for c in self._columns))
+                self._texts[id_] = kept
+            return kept[1][index.column()]
         if role == ID_ROLE:
-            return self._ids[index.row()]
-        column = self.Columns(index.column())
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            align = self.alignment(column)
-            return int(align | Qt.AlignmentFlag.AlignVCenter) if align is not None else None
-        row = self._row_at(index.row())
-        if row is None:
+            return ids[r]
+        if role == _ALIGNMENT:
+            return self._alignments[index.column()]
+        answer = self._answers.get(role)
+        if answer is None:
             return None
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return self.display(row, column)
-        if role == SORT_ROLE:
-            return self.sort_key(row, column)
-        if role == FILTER_ROLE:
-            return self.filter_text(row)
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self.decoration(row, column)
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return self.foreground(row, column)
-        if role == Qt.ItemDataRole.BackgroundRole:
-            return self.background(row, column)
-        if role == Qt.ItemDataRole.FontRole:
-            return self.font(row, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self.tooltip(row, column)
-        return None
+        row = self._row_at(r)
+        return None if row is None else answer(row, self._columns[index.column()])
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(self.Columns):
@@ -349,23 +400,33 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
                 self._wanted.merge(request)
             return
         if not self.load_in_background:
-            self._apply(*self._compute(request, list(self._all), self._sort, self._filter, self._matching,
-                                       self._fetch_for_keys), clear_cache=request.reload)
+            self._apply(self._compute(request, list(self._all), self._sort, self._filter, self._matching,
+                                      self._fetch_for_keys, None), clear_cache=request.reload)
             self._sorted_generation = self.generation if request.sort else self._sorted_generation
             return
         self._start(request)
 
     def _compute(self, request: _Request, base: list[int], sort: tuple[int, bool] | None, text: str,
-                 matching: set[int] | None, fetch: Fetch) -> tuple[list[int], set[int] | None]:
-        """The new id list and filter matches: queries only, no model state (runs on a worker thread)."""
+                 matching: set[int] | None, fetch: Fetch, top: int | None) -> _Outcome[RowT]:
+        """The new id list, filter matches and first screen: queries only, no model state (runs on a
+        worker thread). ``top``: the view's first row, whose screen is read now (None: none)."""
         ids = self.load_ids() if request.reload else base
         if sort is not None and (request.sort or request.reload):
             ids = self._ordered(ids, sort, fetch)
         if not text:
-            return ids, None
-        if request.filter or request.reload or matching is None:
+            matching = None
+        elif request.filter or request.reload or matching is None:
             matching = self._match(text, ids, fetch)
-        return ids, matching
+        return self._outcome(ids, matching, top)
+
+    def _outcome(self, ids: list[int], matching: set[int] | None, top: int | None) -> _Outcome[RowT]:
+        """``top`` None: on the GUI thread, so no map and no rows ahead (they come when asked)."""
+        shown = ids if matching is None else [i for i in ids if i in matching]
+        if top is None:
+            return _Outcome(ids, matching, shown, None, {})
+        first = shown[top:top + self.PREFETCH]
+        got = self.fetch_uncached(first) if first else {}
+        return _Outcome(ids, matching, shown, {i: r for r, i in enumerate(shown)}, {i: got.get(i) for i in first})
 
     def _start(self, request: _Request) -> None:
         if self._held is not None:
@@ -376,10 +437,10 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
             _held.append(self._start_held)
             return
         base, sort, text, matching = list(self._all), self._sort, self._filter, self._matching
-        fetch = self._fetch_for_keys
+        fetch, top = self._fetch_for_keys, self.view_top
 
         def job(_progress: Callable[[int, int, str], None], _cancel: threading.Event) -> Any:
-            return self._compute(request, base, sort, text, matching, fetch)
+            return self._compute(request, base, sort, text, matching, fetch, top)
 
         worker = Worker(job, owner=self)
         worker.finished.connect(lambda result: self._on_job_finished(request, result))
@@ -392,13 +453,12 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
         if request is not None and isValid(self):
             self._request(request)
 
-    def _on_job_finished(self, request: _Request, result: tuple[list[int], set[int] | None]) -> None:
-        ids, matching = result
+    def _on_job_finished(self, request: _Request, result: _Outcome[RowT]) -> None:
         if self._wanted is not None and self._wanted.reload and not request.reload:
             return   # a reload follows at once: skip showing an order of ids about to be replaced
         if self._wanted is None:
             self._job = None   # nothing more is due: listeners of ``loaded`` see the model settled
-        self._apply(ids, matching, clear_cache=request.reload)
+        self._apply(result, clear_cache=request.reload)
         if request.sort:
             self._sorted_generation = self.generation
 
@@ -410,14 +470,21 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
         if wanted is not None:
             self._start(wanted)
 
-    def _apply(self, all_ids: list[int], matching: set[int] | None, *, clear_cache: bool) -> None:
+    def _apply(self, outcome: _Outcome[RowT], *, clear_cache: bool) -> None:
+        """Swap the outcome in: nothing here costs more than a few assignments (the GUI thread)."""
+        if outcome.matching is not None and not self._filter:
+            # The filter was cleared while the job ran (rare): show every row.
+            outcome = _Outcome(outcome.all_ids, None, outcome.all_ids, None, outcome.rows)
         self.beginResetModel()
-        self._all = all_ids
-        self._matching = matching if self._filter else None
-        self._ids = all_ids if self._matching is None else [i for i in all_ids if i in self._matching]
+        self._all = outcome.all_ids
+        self._matching = outcome.matching
+        self._ids = outcome.shown
         if clear_cache:
-            self._cache.clear()
-        self._row_of = None
+            self._cache = dict(outcome.rows)
+            self._texts.clear()
+        else:
+            self._cache.update(outcome.rows)
+        self._row_of = outcome.row_of
         self.generation += 1
         self.endResetModel()
         self.loads += 1

@@ -5,13 +5,28 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Float, Integer, func, literal, type_coerce
+from sqlalchemy import Connection, Executable, Float, Integer, func, literal, type_coerce
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..models.types import SCALE
+from ..sync.gil import yield_gil
 
 CHUNK = 900   # ids per IN (...) list: under SQLite's bound-parameter limit
+
+
+ID_SLICE = 2000   # ids a fetchmany in read_ids: the window's thread gets the GIL between fetches, not between rows
+
+
+def read_ids(conn: Connection, query: Executable) -> list[int]:
+    """A query's first column as plain ints, read a slice at a time on a worker thread. Between slices
+    the window's thread gets the GIL (``sync.gil``): reading 100,000 ids at one go let SQLite's per-row
+    release of the GIL starve it (a stall of 100 ms or more while a grid refreshed)."""
+    out: list[int] = []
+    for part in conn.execute(query).scalars().partitions(ID_SLICE):
+        out.extend(part)
+        yield_gil()
+    return out
 
 
 def chunked(ids: Sequence[int], size: int = CHUNK) -> Iterator[list[int]]:

@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from ..models import ExportFeedback, ExportItem, ExportStatus, FeedbackSource, ItemType, MatchState, UTCDateTime
 from ..store import Store
 from ..sync.target import Target, read_target
-from .common import amount_text, chunked, has_digit, like_patterns
+from .common import amount_text, chunked, has_digit, like_patterns, read_ids
 
 TYPE_LABELS = {t.value: t.label for t in ItemType}
 
@@ -116,15 +116,23 @@ class _ExportItems:
     def _mine(self, s: Any) -> ColumnElement[bool]:
         return and_(_target_filter(read_target(s)), ExportItem.status == self.status)
 
-    def ids(self) -> list[int]:
-        order = ExportItem.id if self.status == ExportStatus.PENDING else ExportItem.exported_at.desc()
-        with self.store.session() as s:
-            return list(s.connection().execute(select(ExportItem.id).where(self._mine(s)).order_by(order)).scalars())
+    def _natural(self) -> list[Any]:
+        """The grid's own order: oldest queued first (pending), newest sent first (exported)."""
+        if self.status == ExportStatus.PENDING:
+            return [ExportItem.id]
+        return [ExportItem.exported_at.desc(), ExportItem.id]
 
-    def _sort_keys(self, key: Any) -> dict[int, Any]:
+    def ids(self) -> list[int]:
         with self.store.session() as s:
-            q = select(ExportItem.id, key).where(self._mine(s))
-            return dict(s.execute(q).tuples().all())
+            return read_ids(s.connection(), select(ExportItem.id).where(self._mine(s)).order_by(*self._natural()))
+
+    def _ordered_ids(self, key: Any, descending: bool) -> list[int]:
+        """Every id ordered by ``key`` in SQL (ints only: no Decimal or datetime is built per row), blanks
+        first going up and last going down; ties in the grid's own order."""
+        by = key.desc().nulls_last() if descending else key.asc().nulls_first()
+        with self.store.session() as s:
+            q = select(ExportItem.id).where(self._mine(s)).order_by(by, *self._natural())
+            return read_ids(s.connection(), q)
 
     def matching(self, text: str) -> set[int]:
         """Ids whose type, reference, company, currency, pre-check, package number or id, date or amount
@@ -140,8 +148,7 @@ class _ExportItems:
                 options.append(amount_text(ExportItem.amount).like(like))
             conditions.append(or_(*options))
         with self.store.session() as s:
-            return set(s.connection().execute(select(ExportItem.id).where(self._mine(s), and_(*conditions)))
-                       .scalars())
+            return set(read_ids(s.connection(), select(ExportItem.id).where(self._mine(s), and_(*conditions))))
 
 
 class PendingExport(_ExportItems):
@@ -160,9 +167,9 @@ class PendingExport(_ExportItems):
                     out[row.id] = PendingRow(*row)
         return out
 
-    def sort_keys(self, column: PendingCol) -> dict[int, Any]:
-        """One typed key per id (Decimal, date, datetime or text) for sorting by ``column``."""
-        return self._sort_keys(_PENDING_SORT[column])
+    def ordered_ids(self, column: PendingCol, descending: bool) -> list[int]:
+        """Every pending id ordered by ``column`` (amounts as numbers, dates as dates)."""
+        return self._ordered_ids(_PENDING_SORT[column], descending)
 
 
 class ExportedItems(_ExportItems):
@@ -183,8 +190,8 @@ class ExportedItems(_ExportItems):
                                             r.match_state == MatchState.MATCHED)
         return out
 
-    def sort_keys(self, column: ExportedCol) -> dict[int, Any]:
-        return self._sort_keys(_EXPORTED_SORT[column])
+    def ordered_ids(self, column: ExportedCol, descending: bool) -> list[int]:
+        return self._ordered_ids(_EXPORTED_SORT[column], descending)
 
 
 # --- Error Feedback ------------------------------------------------------------------------------------

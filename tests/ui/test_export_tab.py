@@ -3,12 +3,13 @@ three grids stacked in one view; Error Feedback counted, resolved and labelled; 
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Slot
+from PySide6.QtCore import QObject, QPoint, Qt, QTimer, QUrl, Slot
 from PySide6.QtWidgets import QLabel, QPushButton
 from sqlalchemy import select
 
@@ -18,7 +19,7 @@ from kcc_desktop.models import Company, ExportItem, NominalCode, TaxCode, utcnow
 from kcc_desktop.sync.mapping import NOMINAL, MappingService
 from kcc_desktop.sync.options import OptionsService
 from kcc_desktop.sync.queue import install_queue_listeners
-from kcc_desktop.views.export import ExportedCol
+from kcc_desktop.views.export import ExportedCol, PendingCol
 from tests.helpers.books import connected_bulk_books
 from tests.helpers.connect import connect_store, open_package
 from tests.helpers.grids import references, wait_loaded, wait_tab
@@ -273,6 +274,9 @@ def test_pre_check_keeps_the_selection(tab, qtbot):
     assert sorted(tab.pending_grid.selected_ids()) == sorted(wanted)
     assert tab.status_label.text().startswith("Pre-check: 2 checked")
     assert wanted and all(tab.pending_model.row_data(i).precheck for i in wanted)   # the Pre-check column is filled
+    model = tab.pending_model
+    shown = {model.index(model.row_of(i), PendingCol.PRECHECK).data() for i in wanted}   # and drawn so
+    assert shown == {model.row_data(i).precheck for i in wanted} and "" not in shown
 
 
 def test_verify_says_how_many_it_found(tab, xero_sync_sandbox, qtbot):
@@ -292,6 +296,74 @@ def test_sorting_a_grid_keeps_the_selection_and_never_reads_on_the_gui_thread(ta
     amounts = [tab.pending_model.row_data(i).amount for i in tab.pending_model.ids()]
     assert [a for a in amounts if a is not None] == sorted((a for a in amounts if a is not None), reverse=True)
     assert sorted(tab.pending_grid.selected_ids()) == sorted(wanted)
+
+
+def click_header(grid, qtbot, column):
+    """A left click on a column's header, where a person clicks to sort."""
+    header = grid.horizontalHeader()
+    x = header.sectionViewportPosition(column) + header.sectionSize(column) // 2
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, header.height() // 2))
+
+
+def shown_amounts(grid):
+    """The Amount column, top to bottom, as the grid shows it ("" for a contact, which has none)."""
+    model = grid.proxy
+    return [model.index(r, PendingCol.AMOUNT).data() for r in range(model.rowCount())]
+
+
+def as_figures(texts):
+    return [Decimal(t.replace(",", "")) for t in texts if t]
+
+
+class GuiThreadReads:
+    """The ids a grid's model reads from the company file on the GUI thread (its fetch, wrapped)."""
+
+    def __init__(self, model) -> None:
+        self.ids: list[int] = []
+        fetch = model._fetch
+
+        def counted(ids):
+            if threading.current_thread() is threading.main_thread():
+                self.ids += list(ids)
+            return fetch(ids)
+
+        model._fetch = counted
+
+
+def test_header_clicks_sort_by_amount_both_ways_and_keep_the_selection(tab, qtbot):
+    grid = tab.pending_grid
+    wanted = select_refs(grid, "SI-0002", "PI-0001")
+    for descending in (False, True):                                 # the first click goes up, the second down
+        click_header(grid, qtbot, PendingCol.AMOUNT)
+        wait_loaded(qtbot, tab.pending_model)
+        assert grid.horizontalHeader().sortIndicatorOrder() == (
+            Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder)
+        texts = shown_amounts(grid)
+        figures = as_figures(texts)
+        assert len(figures) >= 5 and figures == sorted(figures, reverse=descending)   # as numbers, not text
+        blanks = [t == "" for t in texts]                             # contacts: first going up, last going down
+        assert any(blanks) and blanks == sorted(blanks, reverse=not descending)
+        assert sorted(grid.selected_ids()) == sorted(wanted)
+        assert {tab.pending_model.row_data(i).reference for i in grid.selected_ids()} == {"SI-0002", "PI-0001"}
+
+
+def test_a_refresh_after_an_upload_shows_the_right_rows_in_order_read_off_the_gui_thread(tab, qtbot, store):
+    grid = tab.pending_grid
+    grid.sortByColumn(PendingCol.AMOUNT, Qt.SortOrder.DescendingOrder)
+    wait_loaded(qtbot, tab.pending_model)
+    upload(tab, qtbot, "SI-0001")
+    build_ledger_more(store)                                          # SI-LATE, 12.00 gross, from another desk
+    kept = select_refs(grid, "SI-0003")
+    reads = GuiThreadReads(tab.pending_model)
+    tab.refresh_action.trigger()
+    wait_tab(qtbot, tab)
+    grid.grab()                                                       # the rows on screen are painted
+    refs = [tab.pending_model.row_data(i).reference for i in tab.pending_model.ids()]
+    assert "SI-LATE" in refs and "SI-0001" not in refs and references(tab.exported_model) >= {"SI-0001"}
+    figures = as_figures(shown_amounts(grid))
+    assert Decimal("12.00") in figures and figures == sorted(figures, reverse=True)
+    assert grid.selected_ids() == kept
+    assert reads.ids == []   # the screen's rows came with the refresh's result: the paint read nothing
 
 
 def test_mark_as_exported_asks_why_first(tab, qtbot):

@@ -46,16 +46,22 @@ def test_a_figure_typed_in_the_filter_matches_the_amount_shown(books):
     assert docs.matching("12000000") == set()                             # never the stored integer
 
 
-def test_pending_export_rows_sort_keys_and_counts(books):
+def test_pending_export_rows_order_and_counts(books):
     store, _ = books
     pending = PendingExport(store)
     rows = pending.rows(pending.ids())
     assert {r.reference for r in rows.values()} >= {"SI-0001", "SI-0003", "ACME"}
-    by_amount = pending.sort_keys(PendingCol.AMOUNT)
-    assert by_amount and all(v is None or isinstance(v, Decimal) for v in by_amount.values())
     [si3] = [i for i, r in rows.items() if r.reference == "SI-0003"]
     [si2] = [i for i, r in rows.items() if r.reference == "SI-0002"]
-    assert by_amount[si3] == Decimal("1200.00")
+    assert rows[si3].amount == Decimal("1200.00")
+    for descending in (False, True):   # ordered in SQL as numbers (1,200.00 above 11.99), blanks first going up
+        by_amount = pending.ordered_ids(PendingCol.AMOUNT, descending)
+        assert sorted(by_amount) == sorted(rows)
+        amounts = [rows[i].amount for i in by_amount]
+        blanks = [a is None for a in amounts]
+        assert blanks == sorted(blanks, reverse=not descending)
+        figures = [a for a in amounts if a is not None]
+        assert figures == sorted(figures, reverse=descending) and figures[0 if descending else -1] == Decimal("1200.00")
     assert pending.matching("11.99") == {si2}
     with store.session() as s:
         queued = s.scalar(select(func.count()).select_from(ExportItem))

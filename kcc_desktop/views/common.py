@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Executable, Float, Integer, func, literal, type_coerce
+from sqlalchemy import Connection, Executable, Float, Integer, String, func, literal, type_coerce
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from ..models.types import SCALE
 from ..sync.gil import yield_gil
@@ -43,9 +46,29 @@ def has_digit(pattern: str) -> bool:
     return any(ch.isdigit() for ch in pattern)
 
 
+class _AmountText(FunctionElement[str]):
+    """A Money column as text with two places, in each engine's own SQL."""
+    type = String()
+    inherit_cache = True
+    name = "amount_text"
+
+
+@compiles(_AmountText)
+def _amount_text_sqlite(element: _AmountText, compiler: SQLCompiler, **kw: Any) -> str:
+    column = next(iter(element.clauses))
+    return compiler.process(func.printf("%.2f", column / literal(float(SCALE), Float)), **kw)
+
+
+@compiles(_AmountText, "postgresql")
+def _amount_text_postgresql(element: _AmountText, compiler: SQLCompiler, **kw: Any) -> str:
+    # PostgreSQL has no printf (typing a figure into a grid's filter failed on a shared database); numeric
+    # rounded to 2 places prints as "1234.50".
+    return f"round(CAST({compiler.process(element.clauses, **kw)} AS numeric) / {SCALE}, 2)::text"
+
+
 def amount_text(column: InstrumentedAttribute[Any]) -> ColumnElement[str]:
     """A Money column as the grids show it, to two places ("1234.50"), for matching typed figures.
 
     Money is stored as an integer count of 1/SCALE (models/types.py); this divides in SQL, so filtering
-    100,000 rows by an amount needs no Python per row. SQLite's printf: only for SQLite stores."""
-    return func.printf("%.2f", type_coerce(column, Integer) / literal(float(SCALE), Float))
+    100,000 rows by an amount needs no Python per row."""
+    return _AmountText(type_coerce(column, Integer))

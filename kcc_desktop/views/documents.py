@@ -114,7 +114,6 @@ class DocumentList:
         """Documents whose kind, number, company, reference, date, currency or amounts contain every word."""
         conditions = []
         with self.store.session() as s:
-            sqlite = s.get_bind().dialect.name == "sqlite"
             for word in text.lower().split():
                 like = f"%{word}%"
                 kinds = [k.value for k in DocumentKind if word in k.label.lower()]
@@ -123,7 +122,7 @@ class DocumentList:
                            func.lower(Document.currency).like(like), cast(Document.date, String).like(like)]
                 if kinds:
                     options.append(Document.kind.in_(kinds))
-                if sqlite and has_digit(like):
+                if has_digit(like):
                     options += [amount_text(c).like(like)
                                 for c in (Document.net_total, Document.tax_total, Document.gross_total)]
                 conditions.append(or_(*options))

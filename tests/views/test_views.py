@@ -100,3 +100,21 @@ def test_a_quickbooks_void_is_offered_for_reversal_like_a_deletion():
     assert payment_state(7, "VOIDED", "", datetime(2026, 12, 1, tzinfo=UTC)) == "reversed"
     assert payment_state(None, "VOIDED", "Voided in QuickBooks before it was imported", None) == "deleted"
     assert payment_state(7, "AUTHORISED", "Payment created and allocated", None) == "created"
+
+
+def test_a_figure_typed_in_the_import_grids_filter_matches_the_payment_shown(store):
+    """Both engines (PostgreSQL has no printf: a figure typed into the Import tab's filter failed there)."""
+    from kcc_desktop.models import ImportedPayment
+    from kcc_desktop.views.imports import ImportedPayments
+
+    with store.transaction() as s:
+        for n, amount in enumerate((Decimal("250.00"), Decimal("1250.50"), Decimal("0.05"))):
+            s.add(ImportedPayment(provider="xero", remote_id=f"p-{n}", kind="receipt", date=date(2026, 3, n + 1),
+                                  amount=amount, company_name=f"Customer {n}"))
+    with store.session() as s:
+        ids = {p.amount: p.id for p in s.scalars(select(ImportedPayment))}
+    grid = ImportedPayments(store, "xero")
+    assert grid.matching("250") == {ids[Decimal("250.00")], ids[Decimal("1250.50")]}
+    assert grid.matching("1250.50") == {ids[Decimal("1250.50")]}
+    assert grid.matching("0.05") == {ids[Decimal("0.05")]}
+    assert grid.matching("12505000") == set()   # never the stored integer

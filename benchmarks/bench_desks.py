@@ -65,7 +65,10 @@ def trial(world: World, db: str, desks: int, minute: float) -> dict:
     world.sandbox.control("limits", {"time_scale": 1.0})    # the audit reads at the real pace
     world.sandbox.faults(latency=0.0)
     audit = world.audit()
-    failed = [err[-800:] for p, (_out, err) in zip(procs, results, strict=True) if p.returncode != 0]
+    # A desk that ends in error says why on stderr; one whose upload left something failed or held says it
+    # only in its JSON summary on stdout.
+    failed = [(err.strip() or out.strip())[-800:] for p, (out, err) in zip(procs, results, strict=True)
+              if p.returncode != 0]
     first, last = after.get("first_request_at"), after.get("last_answer_at")
     span = round(float(last) - float(first), 2) if isinstance(first, float) and isinstance(last, float) else None
     return {"provider": world.provider, "desks": desks, "seconds": round(elapsed, 2), "package_seconds": span,

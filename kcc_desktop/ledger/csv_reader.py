@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+import stat
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,7 +51,14 @@ class CsvRows:
     def open(self) -> bool:
         """False (with the reason in ``problems``) when the file cannot be imported at all."""
         try:
-            size = self.path.stat().st_size
+            info = self.path.stat()
+            # Checked before opening: opening a named pipe waits for a writer, and reading one (or a device
+            # such as /dev/zero) may never end. A folder fails to open below, with its own reason.
+            if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+                self.problems.add(0, f"{self.path} is not a saved file (a named pipe or a device); save the orders "
+                                     "as a .csv file and import that.")
+                return False
+            size = info.st_size
             self._file = self.path.open("rb")
         except OSError as exc:
             self.problems.add(0, f"cannot be read ({exc.strerror or exc}). Check the path.")

@@ -141,7 +141,7 @@ class CsvRows:
             record = next(self._records, None)
         except csv.Error as exc:
             if not self.stopped:  # a stop inside a quoted value ends the text mid-record: already reported
-                self.problems.add(self._row + 1, f"is not valid CSV ({_csv_reason(exc)}).")
+                self.problems.add(self._row + 1, f"is not valid CSV ({_csv_reason(exc)}.")
                 self.stopped = True
             return None
         if record is None or self.stopped:
@@ -200,9 +200,15 @@ class CsvRows:
 
 
 def _csv_reason(exc: csv.Error) -> str:
+    """Why, in brackets, and what to do (the sentence ends at the caller's full stop)."""
     text = str(exc)
     if "EOF" in text or "unexpected end of data" in text:
-        return "a quoted value is never closed; check the quotes"
+        return "a quoted value is never closed; check the quotes)"
     if "expected after" in text:
-        return "text follows a closing quote; put the whole value in quotes and double any quote inside it"
-    return text
+        return "text follows a closing quote; put the whole value in quotes and double any quote inside it)"
+    if "field larger than field limit" in text:
+        # Python's csv cap on one value; no column of a document line comes near it, but a quote never
+        # closed runs its value on over the rows after it.
+        return (f"a value is longer than {csv.field_size_limit() // 1024} KB); check for a quote that is never "
+                "closed (its value then runs on over the rows after it), or shorten the value")
+    return text + ")"

@@ -8,7 +8,7 @@ import os
 import threading
 
 from kcc_desktop.ledger.csv_import import import_documents
-from tests.helpers.orders_csv import HEADER
+from tests.helpers.orders_csv import HEADER, write
 
 OK_ROW = "sales_invoice,INV-1,2026-03-02,,ACME01,,,,,Widget,1,10,,T1,4000"
 
@@ -46,3 +46,18 @@ def test_a_device_is_refused(ledger, digests):
 
 def test_a_folder_cannot_be_read(ledger, tmp_path, digests):
     assert refused(ledger, digests, tmp_path)[1] == "  The file: cannot be read (Is a directory). Check the path."
+
+
+def test_a_value_over_pythons_field_limit_is_named_in_kccs_words(ledger, tmp_path, digests):
+    long = "x" * (128 * 1024 + 1)
+    text = f"{HEADER}\n{OK_ROW}\nsales_invoice,INV-2,2026-03-02,,ACME01,,,,,{long},1,10,,T1,4000\n{OK_ROW}\n"
+    assert refused(ledger, digests, write(tmp_path, text))[1:-1] == [
+        "  Row 3: is not valid CSV (a value is longer than 128 KB); check for a quote that is never closed (its "
+        "value then runs on over the rows after it), or shorten the value."]
+
+
+def test_a_value_of_exactly_128_kb_is_read(ledger, tmp_path, digests):
+    text = f"{HEADER}\nsales_invoice,INV-2,2026-03-02,,ACME01,,,,,{'x' * 128 * 1024},1,10,,T1,4000\n"
+    # Read, and then refused for the description's own limit: the row's checks ran.
+    assert refused(ledger, digests, write(tmp_path, text))[1:-1] == [
+        "  Row 2: description is longer than 300 characters."]

@@ -206,6 +206,10 @@ def _csv_reason(exc: csv.Error) -> str:
         return "a quoted value is never closed; check the quotes)"
     if "expected after" in text:
         return "text follows a closing quote; put the whole value in quotes and double any quote inside it)"
+    if "new-line character seen in unquoted field" in text:
+        # a carriage return alone: the line ending of a file saved as 'CSV (Macintosh)', or a stray one
+        return ("a line break inside a value that is not in quotes); save the file again as 'CSV UTF-8' (a "
+                "file saved as 'CSV (Macintosh)' ends its lines this way)")
     if "field larger than field limit" in text:
         # Python's csv cap on one value; no column of a document line comes near it, but a quote never
         # closed runs its value on over the rows after it.

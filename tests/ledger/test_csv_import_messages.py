@@ -114,6 +114,13 @@ def test_a_file_that_cannot_be_read_as_csv_says_why_on_its_row(ledger, tmp_path,
                                               NOTHING]
 
 
+def test_a_file_with_old_mac_line_endings_is_named_in_kccs_words(ledger, tmp_path, digests):
+    text = f"{HEADER}\r{OK_ROW}\r"
+    assert listed(ledger, digests, text, tmp_path=tmp_path) == [
+        "  Row 1: is not valid CSV (a line break inside a value that is not in quotes); save the file again as "
+        "'CSV UTF-8' (a file saved as 'CSV (Macintosh)' ends its lines this way)."]
+
+
 def test_a_bom_is_taken_off_the_first_line_only(ledger, tmp_path, digests):
     text = f"\ufeff{HEADER}\n\ufeff{OK_ROW}\n"
     assert listed(ledger, digests, text, tmp_path=tmp_path) == [

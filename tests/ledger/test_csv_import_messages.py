@@ -121,6 +121,13 @@ def test_a_file_with_old_mac_line_endings_is_named_in_kccs_words(ledger, tmp_pat
         "'CSV UTF-8' (a file saved as 'CSV (Macintosh)' ends its lines this way)."]
 
 
+def test_a_header_that_is_not_utf8_is_named_once(ledger, tmp_path, digests):
+    path = tmp_path / "cp1252.csv"
+    path.write_bytes((HEADER.replace("number", "num\xe9ro") + f"\n{OK_ROW}\n").encode("cp1252"))
+    assert listed(ledger, digests, path) == [
+        "  Row 1: is not UTF-8 text (byte 0xE9 cannot be read). Save the file as 'CSV UTF-8' and import it again."]
+
+
 def test_a_bom_is_taken_off_the_first_line_only(ledger, tmp_path, digests):
     text = f"\ufeff{HEADER}\n\ufeff{OK_ROW}\n"
     assert listed(ledger, digests, text, tmp_path=tmp_path) == [

@@ -217,7 +217,7 @@ CELLS = dict(zip(COLUMNS, ["sales_invoice", "INV-1", "2026-03-02", "", "ACME01",
 def full(**cells: str) -> str:
     """A row under the FULL header: CELLS with ``cells`` in their place."""
     values = {**CELLS, **cells}
-    return ",".join(f'"{v}"' if "," in v else v for v in (values[c] for c in COLUMNS))
+    return ",".join(f'"{v}"' if "," in v or "\n" in v else v for v in (values[c] for c in COLUMNS))
 
 
 def test_each_cell_problem_is_named_with_its_row_and_column(ledger, tmp_path, digests):
@@ -290,12 +290,14 @@ def test_each_cell_problem_is_named_with_its_row_and_column(ledger, tmp_path, di
 
 def test_formula_like_text_is_named_with_its_column_and_first_character(ledger, tmp_path, digests):
     rows = [full(number="INV-OK", reference="-2.50", description=" plain"), full(description=" =1+1"),
-            full(reference="@SUM(A1)")]
+            full(reference="@SUM(A1)"), full(description="\n=1+1"), full(reference="\xa0+44 (0)1234")]
     advice = ("so a spreadsheet would run it as a formula when the ledger is exported. Text cannot start with =, "
               "+, -, @, a tab or a carriage return unless it is a plain number; remove the first character.")
     assert listed(ledger, digests, "\n".join([FULL, *rows]) + "\n", tmp_path=tmp_path) == [
         f"  Row 3: description '=1+1' starts with '=', {advice}",
-        f"  Row 4: reference '@SUM(A1)' starts with '@', {advice}"]
+        f"  Row 4: reference '@SUM(A1)' starts with '@', {advice}",
+        f"  Row 5: description '=1+1' starts with '=', {advice}",          # other white space looked through
+        f"  Row 6: reference '+44 (0)1234' starts with '+', {advice}"]
 
 
 # --- the report ------------------------------------------------------------------------------------------------

@@ -202,7 +202,7 @@ class CsvRows:
 def _csv_reason(exc: csv.Error) -> str:
     """Why, in brackets, and what to do (the sentence ends at the caller's full stop)."""
     text = str(exc)
-    if "EOF" in text or "unexpected end of data" in text:
+    if "unexpected end of data" in text:
         return "a quoted value is never closed; check the quotes)"
     if "expected after" in text:
         return "text follows a closing quote; put the whole value in quotes and double any quote inside it)"

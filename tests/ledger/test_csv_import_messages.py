@@ -8,9 +8,11 @@ import os
 import threading
 
 import pytest
+from sqlalchemy import select
 
 from kcc_desktop.ledger.csv_import import COLUMNS, ImportLimits, import_documents
 from kcc_desktop.ledger.csv_limits import Problems
+from kcc_desktop.models import Document, DocumentLine, NominalCode, TaxCode
 from tests.helpers.orders_csv import HEADER, write
 
 OK_ROW = "sales_invoice,INV-1,2026-03-02,,ACME01,,,,,Widget,1,10,,T1,4000"
@@ -383,3 +385,28 @@ def test_the_environment_is_read_when_no_limits_are_given(ledger, tmp_path, dige
     monkeypatch.setenv("KCC_IMPORT_MAX_ROWS", "1")
     text = "\n".join([HEADER, OK_ROW, OK_ROW.replace("INV-1", "INV-2")]) + "\n"
     assert listed(ledger, digests, text, tmp_path=tmp_path)[0].startswith("  The file: has more than 1 rows")
+
+
+# --- what a good file posts -------------------------------------------------------------------------------------
+
+def test_a_file_of_only_the_needed_columns_imports(ledger, tmp_path):
+    text = ("type,number,date,company_code,quantity,unit_price,description,tax_code,nominal_code\n"
+            "sales_invoice,INV-MIN,2026-03-02,ACME01,2,10,Widget,T1,4000\n")
+    path = write(tmp_path, text)
+    assert import_documents(ledger, path).text() == f"Imported 1 documents (1 lines) from {path}: 1 Sales Invoice."
+
+
+def test_a_stock_line_without_codes_takes_the_items_nominal_for_its_side_and_its_tax_code(ledger, tmp_path):
+    rows = [full(number="INV-S", stock_code="PAP001", description="", tax_code="", nominal_code=""),
+            full(type="purchase_invoice", number="PI-S", company_code="PAPER01", stock_code="TEA001",
+                 description="", tax_code="", nominal_code=""),
+            full(type="purchase_invoice", number="PI-T", company_code="PAPER01", stock_code="TEA001",
+                 description="", tax_code="T1", nominal_code="7500")]
+    assert import_documents(ledger, write(tmp_path, "\n".join([FULL, *rows]) + "\n")).ok
+    with ledger.session() as s:
+        lines = s.execute(select(Document.number, NominalCode.code, TaxCode.code)
+                          .join(DocumentLine, DocumentLine.document_id == Document.id)
+                          .join(NominalCode, NominalCode.id == DocumentLine.nominal_id)
+                          .join(TaxCode, TaxCode.id == DocumentLine.tax_code_id)
+                          .where(Document.number.in_(["INV-S", "PI-S", "PI-T"])).order_by(Document.number)).all()
+    assert [tuple(r) for r in lines] == [("INV-S", "4000", "T1"), ("PI-S", "5000", "T0"), ("PI-T", "7500", "T1")]

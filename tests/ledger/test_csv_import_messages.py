@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from kcc_desktop.ledger.csv_import import COLUMNS, ImportLimits, import_documents
 from kcc_desktop.ledger.csv_limits import Problems
-from kcc_desktop.models import Document, DocumentLine, NominalCode, TaxCode
+from kcc_desktop.models import Document, DocumentLine, NominalCode, StockItem, TaxCode
 from tests.helpers.orders_csv import HEADER, write
 
 OK_ROW = "sales_invoice,INV-1,2026-03-02,,ACME01,,,,,Widget,1,10,,T1,4000"
@@ -224,7 +224,7 @@ def full(**cells: str) -> str:
 
 def test_each_cell_problem_is_named_with_its_row_and_column(ledger, tmp_path, digests):
     rows = [
-        full(number="INV-OK", type="SI"),                                           # an alias, in capitals: fine
+        full(number="INV-OK", type="SI", quantity="1000000", unit_price="100000000", discount_percent="100%"),
         full(type="bill"),
         full(type="", number="", date="", company_code="", quantity="", unit_price="", description="", tax_code=""),
         full(date="31/02/2026", due_date="03/31/2026"),
@@ -241,6 +241,7 @@ def test_each_cell_problem_is_named_with_its_row_and_column(ledger, tmp_path, di
         full(nominal_code="2200", tax_code="T7"),
         full(nominal_code="9999", stock_code="NOPE"),
         full(company_email="x@y", currency="EURO", company_code="C" * 33),
+        full(quantity="", unit_price="10%"),
     ]
     sales = "Use a sales, delivery or other nominal."
     assert listed(ledger, digests, "\n".join([FULL, *rows]) + "\n", tmp_path=tmp_path) == [
@@ -287,6 +288,8 @@ def test_each_cell_problem_is_named_with_its_row_and_column(ledger, tmp_path, di
         "  Row 18: company_code is longer than 32 characters.",
         "  Row 18: company_email 'x@y' is not an email address.",
         "  Row 18: currency 'EURO' is not a three-letter code such as GBP or EUR.",
+        "  Row 19: quantity is empty.",
+        "  Row 19: unit_price '10%' is not a number; use digits and a dot, e.g. 12.50.",
     ]
 
 
@@ -394,6 +397,18 @@ def test_a_file_of_only_the_needed_columns_imports(ledger, tmp_path):
             "sales_invoice,INV-MIN,2026-03-02,ACME01,2,10,Widget,T1,4000\n")
     path = write(tmp_path, text)
     assert import_documents(ledger, path).text() == f"Imported 1 documents (1 lines) from {path}: 1 Sales Invoice."
+    # stock lines only: no description, tax_code or nominal_code columns; the item gives all three
+    path = write(tmp_path, "type,number,date,company_code,stock_code,quantity,unit_price\n"
+                           "sales_invoice,INV-STOCK,2026-03-02,ACME01,PAP001,1,24.99\n", "stock.csv")
+    assert import_documents(ledger, path).ok
+    with ledger.session() as s:
+        line = s.execute(select(DocumentLine.description, NominalCode.code, TaxCode.code)
+                         .join(Document, DocumentLine.document_id == Document.id)
+                         .join(NominalCode, NominalCode.id == DocumentLine.nominal_id)
+                         .join(TaxCode, TaxCode.id == DocumentLine.tax_code_id)
+                         .where(Document.number == "INV-STOCK")).one()
+        item = s.scalar(select(StockItem.description).where(StockItem.code == "PAP001"))
+    assert tuple(line) == (item, "4000", "T1")
 
 
 def test_a_stock_line_without_codes_takes_the_items_nominal_for_its_side_and_its_tax_code(ledger, tmp_path):

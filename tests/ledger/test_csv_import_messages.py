@@ -160,12 +160,35 @@ def test_a_line_over_4_mb_is_not_read(ledger, tmp_path, digests):
 
 
 def test_the_header_names_every_column_problem(ledger, tmp_path, digests):
-    header = "Type,Number,Item Code,date,,Quantity,quantity,Colour,unit_price,unit-price"
+    header = "Type,Number,Item Code,date,,Quantity,quantity,Colour,unit_price,unit-price,"
     assert listed(ledger, digests, f"{header}\n{OK_ROW}\n", tmp_path=tmp_path) == [
         "  Row 1: unknown columns 'item_code', 'colour'. The columns are: " + ", ".join(COLUMNS) + ".",
         "  Row 1: column 5 has no name in the header.",
         "  Row 1: column quantity, unit_price appears more than once.",
         "  Row 1: missing column: company_code."]
+
+
+def test_a_header_of_one_column_is_not_taken_for_semicolons(ledger, tmp_path, digests):
+    assert listed(ledger, digests, "type\nsales_invoice\n", tmp_path=tmp_path) == [
+        "  Row 1: missing columns: number, date, company_code, quantity, unit_price."]
+
+
+def test_a_file_of_only_bad_rows_is_not_also_called_empty(ledger, tmp_path, digests):
+    assert listed(ledger, digests, f"{HEADER}\nsales_invoice,INV-3\n", tmp_path=tmp_path) == [
+        "  Row 2: has 2 values but the header has 15 columns; check for a missing or extra comma."]
+
+
+def test_rows_before_a_stop_are_not_checked_against_the_ledger(ledger, tmp_path, digests):
+    text = f"{HEADER}\n{OK_ROW.replace('INV-1', 'INV-EXIST')}\n{OK_ROW}\x00\n"
+    assert listed(ledger, digests, text, tmp_path=tmp_path) == [
+        "  Row 3: contains a NUL character; this does not look like a CSV text file."]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/environ"), reason="needs Linux's /proc")
+def test_a_file_longer_than_its_size_said_is_stopped_at_the_cap(ledger, digests):
+    # /proc files say they hold 0 bytes: the file as read outgrows the size measured before reading
+    assert refused(ledger, digests, "/proc/self/environ", ImportLimits(max_mb=0.000001))[1:-1] == [
+        "  The file: is more than the 1e-06 MB one import takes."]
 
 
 def test_one_unknown_column_and_several_missing(ledger, tmp_path, digests):

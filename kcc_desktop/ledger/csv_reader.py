@@ -38,7 +38,7 @@ class CsvRows:
     def __init__(self, path: Path, limits: ImportLimits, problems: Problems) -> None:
         self.path, self.limits, self.problems = path, limits, problems
         self.header: list[str] = []
-        self.data_rows = 0
+        self.has_rows = False    # a data row of the header's width was read
         self.stopped = False
         self._file: BinaryIO | None = None
         self._records: Iterator[list[str]] = iter(())
@@ -131,7 +131,7 @@ class CsvRows:
                 self.problems.add(row, f"has {len(record)} values but the header has {width} columns; check for "
                                        "a missing or extra comma.")
                 continue
-            self.data_rows += 1
+            self.has_rows = True
             yield row, record
 
     def _next_record(self) -> list[str] | None:

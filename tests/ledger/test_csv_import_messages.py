@@ -448,3 +448,16 @@ def test_a_stock_line_without_codes_takes_the_items_nominal_for_its_side_and_its
                           .join(TaxCode, TaxCode.id == DocumentLine.tax_code_id)
                           .where(Document.number.in_(["INV-S", "PI-S", "PI-T"])).order_by(Document.number)).all()
     assert [tuple(r) for r in lines] == [("INV-S", "4000", "T1"), ("PI-S", "5000", "T0"), ("PI-T", "7500", "T1")]
+
+
+def test_codes_are_matched_whatever_their_case(ledger, tmp_path):
+    with ledger.transaction() as s:
+        s.add(NominalCode(code="WEB1", name="Web Sales", kind="sales"))
+    row = full(number="INV-CASE", company_code="acme01", tax_code="t1", nominal_code="web1")
+    assert import_documents(ledger, write(tmp_path, f"{FULL}\n{row}\n")).ok
+    with ledger.session() as s:
+        assert s.execute(select(NominalCode.code, TaxCode.code)
+                         .join(DocumentLine, NominalCode.id == DocumentLine.nominal_id)
+                         .join(TaxCode, TaxCode.id == DocumentLine.tax_code_id)
+                         .join(Document, Document.id == DocumentLine.document_id)
+                         .where(Document.number == "INV-CASE")).one() == ("WEB1", "T1")

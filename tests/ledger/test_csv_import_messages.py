@@ -407,6 +407,13 @@ def test_a_limit_in_the_environment_that_is_not_a_count_says_how_to_set_it(env, 
     assert str(caught.value) == says
 
 
+def test_rows_before_the_row_cap_are_not_checked_against_the_ledger(ledger, tmp_path, digests):
+    text = "\n".join([HEADER, OK_ROW.replace("INV-1", "INV-EXIST"), OK_ROW]) + "\n"
+    assert listed(ledger, digests, text, ImportLimits(max_rows=1), tmp_path) == [
+        "  The file: has more than 1 rows, the most one import takes; it was not read past row 2. Split it into "
+        "smaller files, or raise the limit with --max-rows (or KCC_IMPORT_MAX_ROWS)."]
+
+
 def test_the_environment_is_read_when_no_limits_are_given(ledger, tmp_path, digests, monkeypatch):
     monkeypatch.setenv("KCC_IMPORT_MAX_ROWS", "1")
     text = "\n".join([HEADER, OK_ROW, OK_ROW.replace("INV-1", "INV-2")]) + "\n"

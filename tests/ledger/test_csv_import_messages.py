@@ -191,6 +191,18 @@ def test_a_file_longer_than_its_size_said_is_stopped_at_the_cap(ledger, digests)
         "  The file: is more than the 1e-06 MB one import takes."]
 
 
+def test_two_missing_columns_are_columns(ledger, tmp_path, digests):
+    assert listed(ledger, digests, "type,number,date,company_code\n", tmp_path=tmp_path) == [
+        "  Row 1: missing columns: quantity, unit_price."]
+
+
+def test_a_posting_that_fails_while_writing_is_named_for_the_file(ledger, tmp_path, digests):
+    with ledger.transaction() as s:   # posting, not the row checks, needs the prepayment control account
+        s.scalars(select(NominalCode).where(NominalCode.code == "2300")).one().kind = "other"
+    lines = listed(ledger, digests, f"{HEADER}\n{OK_ROW}\n", tmp_path=tmp_path)
+    assert len(lines) == 1 and lines[0].startswith("  The file: No prepayment nominal code is set up"), lines
+
+
 def test_one_unknown_column_and_several_missing(ledger, tmp_path, digests):
     assert listed(ledger, digests, "type,number,colour\n", tmp_path=tmp_path) == [
         "  Row 1: unknown column 'colour'. The columns are: " + ", ".join(COLUMNS) + ".",

@@ -45,7 +45,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "csv_import": (["kcc_desktop/ledger/csv_import.py", "kcc_desktop/ledger/csv_checks.py",
                     "kcc_desktop/ledger/csv_reader.py", "kcc_desktop/ledger/csv_limits.py"],
                    ["tests/ledger/test_csv_import.py", "tests/ledger/test_csv_import_bulk.py",
-                    "tests/ledger/test_csv_import_limits.py", "tests/test_csv_cells.py",
+                    "tests/ledger/test_csv_import_limits.py", "tests/ledger/test_csv_import_messages.py",
+                    "tests/test_csv_cells.py",
                     # the million-row memory test runs minutes in a child process, out of mutmut's reach
                     "-k", "not million"]),
     "payments_import": (["kcc_desktop/sync/payments_import.py"],

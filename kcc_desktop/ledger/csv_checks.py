@@ -163,10 +163,12 @@ class RowChecker:
                          "formula when the ledger is exported. Text cannot start with =, +, -, @, a tab or a "
                          "carriage return unless it is a plain number; remove the first character.")
         v = {name: cell.strip() for name, cell in zip(self.header, record, strict=False)}
-        kind = column_name(v.get("type", ""))
+        # type is a required column, so every row has it (CsvRows refuses a header without it, and a
+        # row shorter than the header)
+        kind = column_name(v["type"])
         kind = TYPE_ALIASES.get(kind, kind)
         if kind not in KINDS:
-            add(row, f"type {v.get('type', '')!r} is not one of sales_invoice, sales_credit, purchase_invoice, "
+            add(row, f"type {v['type']!r} is not one of sales_invoice, sales_credit, purchase_invoice, "
                      "purchase_credit.")
             kind = ""  # unknown: the nominal cannot be judged against it
         for name in REQUIRED:

@@ -111,7 +111,7 @@ def _check_and_write(store: Store, reader: CsvRows, problems: Problems, bulk: bo
             line = checker.check(row, record)
             if line is not None:
                 staging.add(row, line)
-        if not problems and not reader.data_rows:
+        if not problems and not reader.has_rows:
             problems.add(1, "the file has a header but no rows to import.")
         if reader.stopped or not staging.documents:
             raise _Rollback

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+import stat
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +38,7 @@ class CsvRows:
     def __init__(self, path: Path, limits: ImportLimits, problems: Problems) -> None:
         self.path, self.limits, self.problems = path, limits, problems
         self.header: list[str] = []
-        self.data_rows = 0
+        self.has_rows = False    # a data row of the header's width was read
         self.stopped = False
         self._file: BinaryIO | None = None
         self._records: Iterator[list[str]] = iter(())
@@ -50,7 +51,14 @@ class CsvRows:
     def open(self) -> bool:
         """False (with the reason in ``problems``) when the file cannot be imported at all."""
         try:
-            size = self.path.stat().st_size
+            info = self.path.stat()
+            # Checked before opening: opening a named pipe waits for a writer, and reading one (or a device
+            # such as /dev/zero) may never end. A folder fails to open below, with its own reason.
+            if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+                self.problems.add(0, f"{self.path} is not a saved file (a named pipe or a device); save the orders "
+                                     "as a .csv file and import that.")
+                return False
+            size = info.st_size
             self._file = self.path.open("rb")
         except OSError as exc:
             self.problems.add(0, f"cannot be read ({exc.strerror or exc}). Check the path.")
@@ -123,7 +131,7 @@ class CsvRows:
                 self.problems.add(row, f"has {len(record)} values but the header has {width} columns; check for "
                                        "a missing or extra comma.")
                 continue
-            self.data_rows += 1
+            self.has_rows = True
             yield row, record
 
     def _next_record(self) -> list[str] | None:
@@ -133,7 +141,7 @@ class CsvRows:
             record = next(self._records, None)
         except csv.Error as exc:
             if not self.stopped:  # a stop inside a quoted value ends the text mid-record: already reported
-                self.problems.add(self._row + 1, f"is not valid CSV ({_csv_reason(exc)}).")
+                self.problems.add(self._row + 1, f"is not valid CSV ({_csv_reason(exc)}.")
                 self.stopped = True
             return None
         if record is None or self.stopped:
@@ -192,9 +200,19 @@ class CsvRows:
 
 
 def _csv_reason(exc: csv.Error) -> str:
+    """Why, in brackets, and what to do (the sentence ends at the caller's full stop)."""
     text = str(exc)
-    if "EOF" in text or "unexpected end of data" in text:
-        return "a quoted value is never closed; check the quotes"
+    if "unexpected end of data" in text:
+        return "a quoted value is never closed; check the quotes)"
     if "expected after" in text:
-        return "text follows a closing quote; put the whole value in quotes and double any quote inside it"
-    return text
+        return "text follows a closing quote; put the whole value in quotes and double any quote inside it)"
+    if "new-line character seen in unquoted field" in text:
+        # a carriage return alone: the line ending of a file saved as 'CSV (Macintosh)', or a stray one
+        return ("a line break inside a value that is not in quotes); save the file again as 'CSV UTF-8' (a "
+                "file saved as 'CSV (Macintosh)' ends its lines this way)")
+    if "field larger than field limit" in text:
+        # Python's csv cap on one value; no column of a document line comes near it, but a quote never
+        # closed runs its value on over the rows after it.
+        return (f"a value is longer than {csv.field_size_limit() // 1024} KB); check for a quote that is never "
+                "closed (its value then runs on over the rows after it), or shorten the value")
+    return text + ")"

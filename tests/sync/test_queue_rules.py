@@ -478,3 +478,33 @@ def test_only_stock_on_invoices_an_item_change_follows_only_items_the_package_kn
         for code in ("SENT", "IDLE"):
             s.scalar(select(StockItem).where(StockItem.code == code)).price = Decimal("6.00")
     assert grid(store) == [("xero", "", "stock_item", "SENT", "update")]
+
+
+def test_an_amended_document_still_pending_shows_its_new_date_amount_and_company(store):
+    with store.transaction() as s:
+        ids = small_books(s)
+        cash2 = add_company(s, "CASH2", "Second Cash Customer", is_account=False)
+    with store.transaction() as s:
+        s.info[SKIP_QUEUE] = True    # QuickBooks has it pending too (queued by prepare_target, say)
+        enqueue_all(s, Target("quickbooks", "realm-1"))
+    mark_exported(store, XERO)
+    with store.transaction() as s:   # SI-1 exported to Xero: Xero's row keeps what was sent
+        service.amend_document(s, s.get(Document, ids["inv"]), when=date(2026, 3, 9),
+                               lines=[service.LineInput(Decimal(8), Decimal("1.25"), stock_item_id=ids["item"])])
+    with store.transaction() as s:
+        s.info[SKIP_QUEUE] = True
+        s.execute(ExportItem.__table__.update().where(ExportItem.provider == "xero", ExportItem.item_type ==
+                                                      "sales_invoice", ExportItem.object_id == ids["inv2"])
+                  .values(status=ExportStatus.PENDING))
+    with store.transaction() as s:   # SI-2 still pending everywhere: every pending row follows the change
+        service.amend_document(s, s.get(Document, ids["inv2"]), when=date(2026, 3, 10),
+                               company=s.get(Company, cash2.id),
+                               lines=[service.LineInput(Decimal(2), Decimal("30"), stock_item_id=ids["item"])])
+    with store.session() as s:
+        rows = sorted((e.provider, e.status, e.reference, e.company_name, e.doc_date, e.amount, e.currency)
+                      for e in s.scalars(select(ExportItem).where(ExportItem.item_type == "sales_invoice")))
+    assert rows == [
+        ("quickbooks", "pending", "SI-1", "Euro Kunde GmbH", date(2026, 3, 9), Decimal("12.00"), "EUR"),
+        ("quickbooks", "pending", "SI-2", "Second Cash Customer", date(2026, 3, 10), Decimal("72.00"), "GBP"),
+        ("xero", "exported", "SI-1", "Euro Kunde GmbH", date(2026, 3, 4), Decimal("6.00"), "EUR"),
+        ("xero", "pending", "SI-2", "Second Cash Customer", date(2026, 3, 10), Decimal("72.00"), "GBP")]

@@ -157,6 +157,14 @@ def test_ensure_queued_returns_the_pending_row_or_queues_one(store):
                           ("prepayment_allocation", ids["alloc"]), ("sales_credit", cn.id)):
             s.execute(ExportItem.__table__.delete().where(ExportItem.item_type == kind, ExportItem.object_id == oid))
         s.get(Company, other.id).email = "new@other.example"  # exported before: pending again as an update
+    with store.transaction() as s:   # neither pending nor exported: ensuring one object must not queue these
+        s.info[SKIP_QUEUE] = True
+        add_item(s, "SPARE", "1.00", "0.50")
+        cash = s.get(Company, ids["cash"])
+        quiet = service.create_document(s, "sales_invoice", cash, "SI-Q", date(2026, 3, 8),
+                                        [service.LineInput(Decimal(1), Decimal("30"), stock_item_id=ids["item"])])
+        pre = service.record_payment(s, "prepayment", cash, bank(s), Decimal("5"), date(2026, 3, 8))
+        service.allocate_prepayment(s, pre, quiet, Decimal("5.00"), date(2026, 3, 8))
     with store.transaction() as s:
         update_id = s.scalar(select(ExportItem.id).where(ExportItem.status == "pending"))
         assert ensure_queued(s, XERO, "company", other.id) == update_id   # the pending one, none added
@@ -183,6 +191,16 @@ def test_ensure_queued_returns_the_pending_row_or_queues_one(store):
         qbo_id = ensure_queued(s, qbo, "stock_item", ids["item"])
     assert qbo_id not in rows
     assert grid(store)[-1] == ("quickbooks", "realm-1", "stock_item", "BOLT", "create")
+    # Same organisation id in another package, another organisation of the same package: not the same row.
+    with store.transaction() as s:
+        elsewhere = [ensure_queued(s, Target("quickbooks", ""), "stock_item", ids["item"]),
+                     ensure_queued(s, Target("xero", "org-9"), "stock_item", ids["item"])]
+    assert grid(store)[-2:] == [("quickbooks", "", "stock_item", "BOLT", "create"),
+                                ("xero", "org-9", "stock_item", "BOLT", "create")]
+    assert len({qbo_id, *elsewhere, queued["stock_item"]}) == 4
+    assert not {"SPARE", "SI-Q"} & {r[3] for r in grid(store)}
+    assert [r for r in grid(store) if r[2] == "prepayment_allocation"] == [
+        ("xero", "", "prepayment_allocation", "SI-2", "create")]
 
 
 def test_pending_count_counts_the_connected_targets_pending_rows_only(store):
@@ -372,9 +390,15 @@ def test_rows_queued_before_an_organisation_was_chosen_go_to_the_one_connected(s
                    ExportItem(provider="xero", tenant_id="org-1", item_type="company", object_id=ids["cash"],
                               reference="CASH", status="exported"),
                    ExportItem(provider="quickbooks", tenant_id="", item_type="company", object_id=twin,
-                              reference="TWIN")])
+                              reference="TWIN"),
+                   # Not twins of SOLO or EURO: another package's organisation of the same id, another type.
+                   ExportItem(provider="quickbooks", tenant_id="org-1", item_type="company",
+                              object_id=unassigned_id(s, "SOLO"), reference="SOLO"),
+                   ExportItem(provider="xero", tenant_id="org-1", item_type="stock_item", object_id=ids["item"],
+                              reference="BOLT", company_name="Item BOLT")])
+    assert ids["item"] == ids["euro"]   # the stock item's row shares the company's object id
     with store.session() as s:
-        own_twin = s.scalar(select(ExportItem.id).where(ExportItem.tenant_id == "org-1",
+        own_twin = s.scalar(select(ExportItem.id).where(ExportItem.tenant_id == "org-1", ExportItem.reference == "TWIN",
                                                         ExportItem.status == "pending"))
     connect(store, "xero", "org-1")
     with store.transaction() as s:
@@ -390,11 +414,21 @@ def test_rows_queued_before_an_organisation_was_chosen_go_to_the_one_connected(s
         ("xero", "org-1", "CASH", "pending", "update", unassigned["CASH"]),
         ("xero", "org-1", "SOLO", "pending", "create", unassigned["SOLO"]),
         ("xero", "org-1", "TWIN", "pending", "create", own_twin),     # the organisation's own row wins
-        ("quickbooks", "", "TWIN", "pending", "create", rows[0][5])])   # another package's: left alone
+        ("quickbooks", "", "TWIN", "pending", "create", rows[0][5]),   # another package's: left alone
+        ("quickbooks", "org-1", "SOLO", "pending", "create", rows[1][5])])
+    with store.session() as s:
+        bolt = sorted((e.provider, e.tenant_id, e.status) for e in s.scalars(
+            select(ExportItem).where(ExportItem.item_type == "stock_item")))
+    # The BOLT row exported before the organisation was chosen is org-1's history, beside its pending one.
+    assert bolt == [("xero", "org-1", "exported"), ("xero", "org-1", "pending")]
     with store.session() as s:
         assert s.scalar(select(ExportItem.id).where(ExportItem.id == unassigned["TWIN"])) is None
-        assert pending_count(s) == 4   # the four companies' rows above
+        assert pending_count(s) == 5   # the four companies' rows above and BOLT
         assert pending_count(s, Target("xero", "")) == 0
+
+
+def unassigned_id(s, code: str) -> int:
+    return s.scalar(select(Company.id).where(Company.code == code))
 
 
 def bulk_invoice(s, writer: BulkRows, number: str, company_id: int, item_id: int | None) -> int:
@@ -508,3 +542,71 @@ def test_an_amended_document_still_pending_shows_its_new_date_amount_and_company
         ("quickbooks", "pending", "SI-2", "Second Cash Customer", date(2026, 3, 10), Decimal("72.00"), "GBP"),
         ("xero", "exported", "SI-1", "Euro Kunde GmbH", date(2026, 3, 4), Decimal("6.00"), "EUR"),
         ("xero", "pending", "SI-2", "Second Cash Customer", date(2026, 3, 10), Decimal("72.00"), "GBP")]
+
+
+def test_only_new_live_prepayment_allocations_are_queued(store):
+    with store.transaction() as s:
+        ids = small_books(s)
+        cash = s.get(Company, ids["cash"])
+        si3 = service.create_document(s, "sales_invoice", cash, "SI-3", date(2026, 3, 9),
+                                      [service.LineInput(Decimal(2), Decimal("30"), stock_item_id=ids["item"])])
+        early = service.record_payment(s, "prepayment", cash, bank(s), Decimal("10"), date(2026, 3, 9))
+        later = service.record_payment(s, "prepayment", cash, bank(s), Decimal("10"), date(2026, 3, 9))
+    mark_exported(store)
+    with store.transaction() as s:
+        s.info[SKIP_QUEUE] = True   # written around the queue: stays out of it
+        service.allocate_prepayment(s, s.get(type(early), early.id), s.get(Document, si3.id), Decimal("10.00"))
+    with store.transaction() as s:
+        euro = s.get(Company, ids["euro"])   # an account customer's receipt: the package's own business
+        service.record_payment(s, "receipt", euro, bank(s), Decimal("6.00"), date(2026, 3, 10),
+                               [(s.get(Document, ids["inv"]), Decimal("6.00"))])
+        service.allocate_prepayment(s, s.get(type(later), later.id), s.get(Document, si3.id), Decimal("7.00"),
+                                    date(2026, 3, 10))
+    with store.session() as s:
+        rows = [(e.item_type, e.reference, e.company_name, e.amount, e.doc_date) for e in s.scalars(
+            select(ExportItem).where(ExportItem.status == "pending"))]
+    assert rows == [("prepayment_allocation", "SI-3", "Cash Customer", Decimal("7.00"), date(2026, 3, 10))]
+    with store.transaction() as s:
+        service.reverse_payment(s, s.get(type(later), later.id))
+    connect(store, "quickbooks", "realm-1")   # a new package: the live prepayment allocations only
+    with store.transaction() as s:
+        prepare_target(s)
+    with store.session() as s:
+        sent = sorted((e.reference, e.amount) for e in s.scalars(select(ExportItem).where(
+            ExportItem.provider == "quickbooks", ExportItem.item_type == "prepayment_allocation")))
+    assert sent == [("SI-2", Decimal("20.00")), ("SI-3", Decimal("10.00"))]
+
+
+def test_only_stock_on_invoices_queues_the_new_documents_items_the_package_lacks(store):
+    OptionsService(store).set("only_export_stock_on_invoices", True)
+    with store.transaction() as s:
+        c = add_company(s, "C", "C Ltd")
+        sent = add_item(s, "SENT", "5.00", "1.00")
+        service.create_document(s, "sales_invoice", c, "SI-1", date(2026, 1, 1),
+                                [service.LineInput(Decimal(1), Decimal(5), stock_item_id=sent.id)])
+    assert [r[3] for r in grid(store)] == ["C", "SI-1", "SENT"]
+    mark_exported(store)
+    with store.transaction() as s:
+        s.info[SKIP_QUEUE] = True
+        old = add_item(s, "OLD", "3.00", "1.00")
+        service.create_document(s, "sales_invoice", s.get(Company, c.id), "SI-Q", date(2026, 1, 2),
+                                [service.LineInput(Decimal(1), Decimal(3), stock_item_id=old.id)])
+    with store.transaction() as s:
+        new = add_item(s, "NEW", "7.25", "1.00")
+        n, t = codes(s)
+        service.create_document(s, "sales_invoice", s.get(Company, c.id), "SI-2", date(2026, 1, 3),
+                                [service.LineInput(Decimal(1), Decimal(5), stock_item_id=sent.id),
+                                 service.LineInput(Decimal(1), Decimal(7), stock_item_id=new.id),
+                                 service.LineInput(Decimal(1), Decimal(2), description="Carriage",
+                                                   tax_code_id=t["T1"].id, nominal_id=n["4905"].id)])
+    with store.session() as s:
+        rows = [columns(e) for e in s.scalars(select(ExportItem).where(ExportItem.status == "pending")
+                                              .order_by(ExportItem.id))]
+    assert [r[6] for r in rows] == ["SI-2", "NEW"]   # not SENT (the package has it), not OLD (another invoice)
+    assert rows[1] == ("xero", "", "stock_item", new.id, "create", "pending", "NEW", "Item NEW", None,
+                       Decimal("7.25"), "", "", 0, False, False, "", "", "")
+    with store.transaction() as s:   # a new package: the companies, the invoices and the items on them
+        assert enqueue_all(s, Target("quickbooks", "realm-1")) == 1 + 3 + 3
+    assert sorted(r[3] for r in grid(store) if r[0] == "quickbooks") == [
+        "C", "NEW", "OLD", "SENT", "SI-1", "SI-2", "SI-Q"]
+

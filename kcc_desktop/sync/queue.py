@@ -246,13 +246,12 @@ def _row(target: Target, item_type: Any, object_id: Any, action: Any, reference:
             literal(now, UTCDateTime()), literal(0), literal(False), literal(False), literal(""), literal("")]
 
 
-def _refresh_pending(conn: Connection, target: Target, item_type: str, ids: Iterable[int] | None,
-                     values: dict[str, Any]) -> None:
-    """A pending row shows the object as it is now (a rename before upload, say)."""
+def _refresh_pending(conn: Connection, item_type: str, ids: Iterable[int] | None, values: dict[str, Any]) -> None:
+    """A pending row shows the object as it is now (a rename before upload, say), in every package where it
+    waits: the one connected and any other the company was connected to before."""
     if ids is None:
         return
     conn.execute(update(_table).where(
-        _table.c.provider == target.provider, _table.c.tenant_id == target.tenant_id,
         _table.c.item_type == item_type, _table.c.status == ExportStatus.PENDING,
         _table.c.object_id.in_(sorted(ids))).values(**values))
 
@@ -281,7 +280,7 @@ def queue_companies(conn: Connection, now: datetime, target: Target, ids: Iterab
     if ids is not None:
         for c in conn.execute(select(Company.id, Company.code, Company.name, Company.currency)
                               .where(Company.id.in_(sorted(ids)))):
-            _refresh_pending(conn, target, ItemType.COMPANY, [c.id],
+            _refresh_pending(conn, ItemType.COMPANY, [c.id],
                              {"reference": c.code, "company_name": c.name, "currency": c.currency})
     return n
 
@@ -299,7 +298,7 @@ def queue_stock_items(conn: Connection, now: datetime, target: Target, ids: Iter
     if ids is not None:
         for i in conn.execute(select(StockItem.id, StockItem.code, StockItem.description, StockItem.price)
                               .where(StockItem.id.in_(sorted(ids)))):
-            _refresh_pending(conn, target, ItemType.STOCK_ITEM, [i.id],
+            _refresh_pending(conn, ItemType.STOCK_ITEM, [i.id],
                              {"reference": i.code, "company_name": i.description, "amount": i.price})
     return n
 

@@ -610,3 +610,25 @@ def test_only_stock_on_invoices_queues_the_new_documents_items_the_package_lacks
     assert sorted(r[3] for r in grid(store) if r[0] == "quickbooks") == [
         "C", "NEW", "OLD", "SENT", "SI-1", "SI-2", "SI-Q"]
 
+
+def test_a_renamed_company_or_item_shows_its_new_name_in_every_package_where_it_waits(store):
+    connect(store, "quickbooks", "realm-1")
+    with store.transaction() as s:
+        c = add_company(s, "WAIT", "Waiting Ltd")
+        item = add_item(s, "WAITING", "4.00", "1.00")
+    connect(store, "xero", "org-1")
+    with store.transaction() as s:
+        prepare_target(s)
+    with store.transaction() as s:
+        company = s.get(Company, c.id)
+        company.code, company.name, company.currency = "WAIT2", "Still Waiting Ltd", "EUR"
+        stock = s.get(StockItem, item.id)
+        stock.code, stock.description, stock.price = "WAITING2", "Still waiting", Decimal("4.40")
+    with store.session() as s:
+        rows = sorted((e.provider, e.tenant_id, e.item_type, e.reference, e.company_name, e.amount, e.currency)
+                      for e in s.scalars(select(ExportItem)))
+    assert rows == [
+        ("quickbooks", "realm-1", "company", "WAIT2", "Still Waiting Ltd", None, "EUR"),
+        ("quickbooks", "realm-1", "stock_item", "WAITING2", "Still waiting", Decimal("4.40"), ""),
+        ("xero", "org-1", "company", "WAIT2", "Still Waiting Ltd", None, "EUR"),
+        ("xero", "org-1", "stock_item", "WAITING2", "Still waiting", Decimal("4.40"), "")]

@@ -309,21 +309,28 @@ def test_a_change_is_an_update_for_every_other_package_that_has_the_object(store
     connect(store, "quickbooks", "realm-1")
     with store.transaction() as s:
         assert prepare_target(s) == Target("quickbooks", "realm-1")
+    with store.transaction() as s:   # two objects only QuickBooks gets
+        add_company(s, "QBONLY", "QuickBooks Only Ltd")
+        add_item(s, "QBITEM", "2.00", "1.00")
     mark_exported(store, Target("quickbooks", "realm-1"))   # QuickBooks now has everything too
     connect(store, "xero", "org-2")   # a second Xero organisation that has nothing yet
     with store.transaction() as s:
         prepare_target(s)
-    with store.transaction() as s:
-        s.scalar(select(Company).where(Company.code == "ACME")).name = "Acme Tools (UK) Ltd"
-        s.scalar(select(StockItem).where(StockItem.code == "W-100")).price = Decimal("20.50")
+    with store.transaction() as s:   # one flush: objects QuickBooks alone has change with the others
+        acme, qbonly = (s.scalar(select(Company).where(Company.code == c)) for c in ("ACME", "QBONLY"))
+        w100, qbitem = (s.scalar(select(StockItem).where(StockItem.code == c)) for c in ("W-100", "QBITEM"))
+        acme.name, qbonly.name = "Acme Tools (UK) Ltd", "QuickBooks Only plc"
+        w100.price, qbitem.price = Decimal("20.50"), Decimal("2.20")
         s.add(Company(code="FRESH", name="Fresh Ltd", kind="customer"))
-    rows = [r for r in grid(store) if r[3] in ("ACME", "W-100", "FRESH")]
+    rows = [r for r in grid(store) if r[3] in ("ACME", "W-100", "FRESH") or r[1] != "org-2"]
     assert sorted(rows) == sorted([
         ("xero", "org-2", "company", "ACME", "create"), ("xero", "org-2", "stock_item", "W-100", "create"),
         ("xero", "org-2", "company", "FRESH", "create"),
         ("xero", "org-1", "company", "ACME", "update"), ("xero", "org-1", "stock_item", "W-100", "update"),
         ("quickbooks", "realm-1", "company", "ACME", "update"),
-        ("quickbooks", "realm-1", "stock_item", "W-100", "update")])
+        ("quickbooks", "realm-1", "stock_item", "W-100", "update"),
+        ("quickbooks", "realm-1", "company", "QBONLY", "update"),
+        ("quickbooks", "realm-1", "stock_item", "QBITEM", "update")])
     with store.session() as s:
         names = {(e.tenant_id, e.item_type): (e.company_name, e.amount) for e in s.scalars(
             select(ExportItem).where(ExportItem.status == "pending", ExportItem.reference.in_(["ACME", "W-100"])))}
@@ -537,6 +544,10 @@ def test_an_amended_document_still_pending_shows_its_new_date_amount_and_company
     with store.session() as s:
         rows = sorted((e.provider, e.status, e.reference, e.company_name, e.doc_date, e.amount, e.currency)
                       for e in s.scalars(select(ExportItem).where(ExportItem.item_type == "sales_invoice")))
+    with store.session() as s:   # QuickBooks' company and item rows of the same ids keep their own values
+        others = sorted((e.reference, e.doc_date) for e in s.scalars(select(ExportItem).where(
+            ExportItem.provider == "quickbooks", ExportItem.item_type.in_(["company", "stock_item"]))))
+    assert others == [("BOLT", None), ("CASH", None), ("CASH2", None), ("EURO", None)]
     assert rows == [
         ("quickbooks", "pending", "SI-1", "Euro Kunde GmbH", date(2026, 3, 9), Decimal("12.00"), "EUR"),
         ("quickbooks", "pending", "SI-2", "Second Cash Customer", date(2026, 3, 10), Decimal("72.00"), "GBP"),
@@ -632,3 +643,17 @@ def test_a_renamed_company_or_item_shows_its_new_name_in_every_package_where_it_
         ("quickbooks", "realm-1", "stock_item", "WAITING2", "Still waiting", Decimal("4.40"), ""),
         ("xero", "org-1", "company", "WAIT2", "Still Waiting Ltd", None, "EUR"),
         ("xero", "org-1", "stock_item", "WAITING2", "Still waiting", Decimal("4.40"), "")]
+
+
+def test_a_document_amended_that_neither_waits_nor_was_sent_is_queued(store):
+    with store.transaction() as s:
+        c = add_company(s, "C", "C Ltd")
+        item = add_item(s, "NUT", "5.00", "1.00")
+    with store.transaction() as s:
+        s.info[SKIP_QUEUE] = True   # written around the queue
+        doc = service.create_document(s, "sales_invoice", s.get(Company, c.id), "SI-Q", date(2026, 1, 2),
+                                      [service.LineInput(Decimal(1), Decimal(5), stock_item_id=item.id)])
+    mark_exported(store)
+    with store.transaction() as s:
+        service.amend_document(s, s.get(Document, doc.id), when=date(2026, 1, 3))
+    assert grid(store) == [("xero", "", "sales_invoice", "SI-Q", "create")]

@@ -39,7 +39,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
                  ["tests/ledger/test_postings_legs.py", "tests/ledger/test_posting.py"]),
     "export_rules": (["kcc_desktop/sync/export/rules.py"],
                      ["tests/sync/test_export_rules.py"]),
-    "export_queue": (["kcc_desktop/sync/queue.py"], ["tests/sync/test_queue.py"]),
+    "export_queue": (["kcc_desktop/sync/queue.py"], ["tests/sync/test_queue.py", "tests/sync/test_queue_rules.py"]),
     "payloads": (["kcc_desktop/sync/payloads.py"],
                  ["tests/sync/test_payloads.py", "tests/sync/test_payloads_fields.py"]),
     "csv_import": (["kcc_desktop/ledger/csv_import.py", "kcc_desktop/ledger/csv_checks.py",

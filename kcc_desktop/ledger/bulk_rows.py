@@ -154,11 +154,22 @@ class BulkRows:
                 inserter = self.inserters[table]
                 self.conn.exec_driver_sql(inserter.sql, inserter.prepare(rows))
                 rows.clear()
+                if self.conn.dialect.name == "postgresql":
+                    self._advance_sequence(table)
         self.pending = 0
         written = range(self._first_document, self.next_id[Document])
         if written:
             self.session.info.setdefault(WRITTEN_DOCUMENTS, []).append(written)
             self._first_document = self.next_id[Document]
+
+    def _advance_sequence(self, table: BulkTable) -> None:
+        """PostgreSQL's id sequence does not see ids given explicitly: without this, the next row the ORM
+        inserts (an invoice entered by hand after an import) would take an id written here."""
+        name = cast(Table, table.__table__).name
+        self.conn.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+            f"GREATEST(%(next)s, nextval(pg_get_serial_sequence('{name}', 'id'))), false)",
+            {"next": self.next_id[table]})
 
     def post(self, when: date, source: str, source_id: int, description: str, legs: list[postings.Leg]) -> None:
         """As ``service.post``: one entry, one line per leg in order."""

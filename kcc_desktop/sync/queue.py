@@ -128,6 +128,7 @@ def _after_flush(session: Session, _flush_context: object) -> None:
     items: set[int] = set()
     changed: dict[str, set[int]] = {ItemType.COMPANY: set(), ItemType.STOCK_ITEM: set()}
     documents: set[int] = set()
+    amended: set[int] = set()
     allocations: set[int] = set()
     for obj in session.new:
         if isinstance(obj, Company):
@@ -146,7 +147,8 @@ def _after_flush(session: Session, _flush_context: object) -> None:
             items.add(obj.id)
             changed[ItemType.STOCK_ITEM].add(obj.id)
         elif isinstance(obj, Document) and obj.id is not None:
-            documents.add(obj.id)  # only refreshes a pending row's columns; documents are not re-sent
+            documents.add(obj.id)  # queued again only if its pending row went (documents are not re-sent)
+            amended.add(obj.id)
     if not (companies or items or documents or allocations):
         return
     conn = session.connection()
@@ -168,6 +170,8 @@ def _after_flush(session: Session, _flush_context: object) -> None:
         queue_documents(conn, now, target, documents)
         if stock_on_invoices:
             queue_items_of_documents(conn, now, target, documents)
+    if amended:
+        _refresh_documents(conn, amended)
     if allocations:
         queue_prepayment_allocations(conn, now, target, allocations)
 
@@ -245,15 +249,26 @@ def _row(target: Target, item_type: Any, object_id: Any, action: Any, reference:
             literal(now, UTCDateTime()), literal(0), literal(False), literal(False), literal(""), literal("")]
 
 
-def _refresh_pending(conn: Connection, target: Target, item_type: str, ids: Iterable[int] | None,
-                     values: dict[str, Any]) -> None:
-    """A pending row shows the object as it is now (a rename before upload, say)."""
+def _refresh_pending(conn: Connection, item_type: str, ids: Iterable[int] | None, values: dict[str, Any]) -> None:
+    """A pending row shows the object as it is now (a rename before upload, say), in every package where it
+    waits: the one connected and any other the company was connected to before."""
     if ids is None:
         return
     conn.execute(update(_table).where(
-        _table.c.provider == target.provider, _table.c.tenant_id == target.tenant_id,
         _table.c.item_type == item_type, _table.c.status == ExportStatus.PENDING,
         _table.c.object_id.in_(sorted(ids))).values(**values))
+
+
+def _refresh_documents(conn: Connection, ids: Iterable[int]) -> None:
+    """An amended document's pending rows, in every package, show its company, date and total as they are
+    now (``amend_document``: an exported one is not sent again, so its exported rows keep what was sent)."""
+    for d in conn.execute(select(Document.id, Document.kind, Document.number, Document.date, Document.gross_total,
+                                 Document.currency, Company.name).join(Company, Company.id == Document.company_id)
+                          .where(Document.id.in_(sorted(ids)))):
+        conn.execute(update(_table).where(
+            _table.c.item_type == d.kind, _table.c.object_id == d.id, _table.c.status == ExportStatus.PENDING)
+            .values(reference=d.number, company_name=d.name, doc_date=d.date, amount=d.gross_total,
+                    currency=d.currency))
 
 
 def queue_companies(conn: Connection, now: datetime, target: Target, ids: Iterable[int] | None = None,
@@ -268,7 +283,7 @@ def queue_companies(conn: Connection, now: datetime, target: Target, ids: Iterab
     if ids is not None:
         for c in conn.execute(select(Company.id, Company.code, Company.name, Company.currency)
                               .where(Company.id.in_(sorted(ids)))):
-            _refresh_pending(conn, target, ItemType.COMPANY, [c.id],
+            _refresh_pending(conn, ItemType.COMPANY, [c.id],
                              {"reference": c.code, "company_name": c.name, "currency": c.currency})
     return n
 
@@ -286,7 +301,7 @@ def queue_stock_items(conn: Connection, now: datetime, target: Target, ids: Iter
     if ids is not None:
         for i in conn.execute(select(StockItem.id, StockItem.code, StockItem.description, StockItem.price)
                               .where(StockItem.id.in_(sorted(ids)))):
-            _refresh_pending(conn, target, ItemType.STOCK_ITEM, [i.id],
+            _refresh_pending(conn, ItemType.STOCK_ITEM, [i.id],
                              {"reference": i.code, "company_name": i.description, "amount": i.price})
     return n
 

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"kcc-desktop import-documents: {exc}", file=sys.stderr)
         return BAD_ARGUMENTS
-    if not Path(args.file).is_file():
+    if not Path(args.file).exists():   # a folder, pipe or device is named as such by the import's own check
         print(f"kcc-desktop import-documents: there is no file {args.file}. Check the path.", file=sys.stderr)
         return BAD_ARGUMENTS
     store = open_company_file(args.db, must_exist=True)

@@ -3,6 +3,7 @@ every bad row with its spreadsheet row number and writes nothing at all."""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from decimal import Decimal as D
 
@@ -177,6 +178,18 @@ def test_command_line_exit_codes_and_messages(ledger, tmp_db_path, tmp_path, cap
     # No company file there: refused (exit 2) rather than creating an empty one.
     assert main(["--db", str(tmp_path / "missing.sqlite"), "import-documents", bad]) == 2
     assert "There is no company file" in capsys.readouterr().err
+    assert main(["--db", str(tmp_db_path), "import-documents", str(tmp_path / "nowhere.csv")]) == 2
+    assert "there is no file" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes in the file system are POSIX's")
+def test_the_command_names_a_named_pipe_as_no_saved_file(ledger, tmp_db_path, tmp_path, capsys):
+    """The file is there but is no saved file: the command says so, not "there is no file"."""
+    fifo = tmp_path / "orders-pipe.csv"
+    os.mkfifo(fifo)
+    assert main(["--db", str(tmp_db_path), "import-documents", str(fifo)]) == 1
+    err = capsys.readouterr().err
+    assert "is not a saved file (a named pipe or a device)" in err and "there is no file" not in err
 
 
 @pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "services"])

@@ -47,9 +47,13 @@ def upsert(s: Session, postgres: bool, key: str, value: str) -> None:
 def swap(s: Session, postgres: bool, key: str, old: str | None, new: str) -> bool:
     """Compare and set in one statement: ``key`` becomes ``new`` only if it still holds ``old`` (None: absent).
     True when this call made the change, so of two desks swapping the same ``old`` exactly one wins."""
+    # Told by the row RETURNING gives back, not by rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT
+    # DO NOTHING as SQLAlchemy sends it, so on PostgreSQL both desks "won" and both read the package.
     if old is None:
         insert = pg_insert if postgres else sqlite_insert
-        done = s.execute(insert(AppSetting).values(key=key, value=new).on_conflict_do_nothing())
+        done = s.execute(insert(AppSetting).values(key=key, value=new).on_conflict_do_nothing()
+                         .returning(AppSetting.key))
     else:
-        done = s.execute(update(AppSetting).where(AppSetting.key == key, AppSetting.value == old).values(value=new))
-    return bool(getattr(done, "rowcount", 0))
+        done = s.execute(update(AppSetting).where(AppSetting.key == key, AppSetting.value == old).values(value=new)
+                         .returning(AppSetting.key))
+    return done.first() is not None

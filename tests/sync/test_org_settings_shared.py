@@ -169,3 +169,19 @@ def test_two_desks_announcing_at_once_read_once(store):
         t.join(120)
     assert len(results) == 2 and len(asked) == 1
     assert {r.base_currency for r in results} == set(asked)
+
+
+def test_of_two_desks_swapping_the_same_value_exactly_one_is_told_it_won(store):
+    """The compare-and-set under the announcement, on each engine: a second insert of an absent key and a
+    second swap from a value already swapped both report that they changed nothing (on PostgreSQL the insert
+    was reported as done, so two desks announcing together both read the package)."""
+    from kcc_desktop.settings_db import swap
+
+    key = "package.settings.xero.reading"
+    with store.transaction() as s:
+        assert swap(s, store.is_postgres, key, None, "desk A") is True
+    with store.transaction() as s:
+        assert swap(s, store.is_postgres, key, None, "desk B") is False
+        assert swap(s, store.is_postgres, key, "desk B", "desk B again") is False
+        assert swap(s, store.is_postgres, key, "desk A", "") is True
+    assert DbSettingsStore(store).get(key) == ""

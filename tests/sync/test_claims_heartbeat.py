@@ -72,6 +72,6 @@ def test_the_renewal_does_not_wait_for_the_rows_a_batch_being_saved_holds(store)
     assert outcome == [len(pending) - len(held)]
     with store.session() as s:
         after = _leases(s, pending)
-    assert all(after[i] > before[i] for i in pending if i not in held)
-    assert all(after[i] == before[i] for i in held)
-    assert all(until > clock() + LEASE / 2 for until in after.values())
+    assert pending and all(after[i] > before[i] for i in pending if i not in held)
+    assert held and all(after[i] == before[i] for i in held)
+    assert after and all(until > clock() + LEASE / 2 for until in after.values())

@@ -36,6 +36,7 @@ def test_a_big_selection_reads_as_a_small_one_and_goes_contacts_first(store, mon
     order = [i for r in planner.rounds() for i in r]
     phase = [planning._PHASE_OF.get(kinds[i], 9) for i in order]
     assert sorted(order) == sorted(ids) and phase == sorted(phase)
-    assert all(a < b for a, b in pairwise(order) if kinds[a] == kinds[b])   # oldest first within a phase
+    # oldest first within a phase
+    assert list(pairwise(order)) and all(a < b for a, b in pairwise(order) if kinds[a] == kinds[b])
     late = max(i for i in ids if kinds[i] == "company")
     assert late == max(ids) and order.index(late) < min(order.index(i) for i in ids if kinds[i] != "company")

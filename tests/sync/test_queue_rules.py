@@ -127,7 +127,8 @@ def test_each_column_the_listener_writes_is_the_objects_own(store):
     assert ids["inv_gross"] == Decimal("6.00")   # 4 x 1.25 + 20 % VAT: the amount column is the gross
     assert all_columns(store) == expected_rows(ids)
     with store.session() as s:
-        assert all(before <= e.queued_at <= after for e in s.scalars(select(ExportItem)))
+        rows = list(s.scalars(select(ExportItem)))
+        assert rows and all(before <= e.queued_at <= after for e in rows)
 
 
 def test_enqueue_all_writes_the_same_columns_as_the_listener(store):

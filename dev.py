@@ -44,6 +44,9 @@ def setup(extras: str = "test") -> None:
 
 def cmd_demo(args: list[str]) -> int:
     setup("test")
+    # Bytecode, as an installed app has it: the editable install never writes it where PYTHONDONTWRITEBYTECODE
+    # is set, and compiling the package on every start doubled the time to the window (issue 17).
+    run(str(PY), "-m", "compileall", "-q", str(ROOT / "kcc_desktop"))
     return subprocess.call([str(PY), "-m", "kcc_desktop", "--demo", *args], cwd=ROOT)
 
 

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..csv_cells import SafeCsvWriter, tsv_line
+from ..sync.gil import gui_turn
 from .lazy_model import (
     FILTER_ROLE,
     ID_ROLE,
@@ -316,7 +317,8 @@ class GridView(QTableView):
         self.viewport().update()
 
     def paintEvent(self, event) -> None:
-        super().paintEvent(event)
+        with gui_turn():   # a paint calls data() hundreds of times: workers wait rather than contend
+            super().paintEvent(event)
         model = self.source_model
         if model.rowCount() or not (self.empty_text or model.is_loading):
             return

@@ -19,12 +19,14 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 from PySide6.QtCore import (
     QAbstractItemModel,
     QAbstractTableModel,
     QModelIndex,
+    QModelRoleData,
+    QModelRoleDataSpan,
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
@@ -328,34 +330,48 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
         return None
 
     def data(self, index: Index, role: int = _DISPLAY) -> Any:
-        # Asked ~800 times a paint (8 columns, 7 roles, each visible row): the roles a model leaves at
-        # their default answer None without reading the row, and display texts are kept per row when
-        # ``cache_texts`` (a repaint of 100,000-row grids took 25-30 ms of the GUI thread, most of it here).
         r = index.row()
-        ids = self._ids
-        if not 0 <= r < len(ids):
-            return None
+        return self._value(r, index.column(), role) if 0 <= r < len(self._ids) else None
+
+    def multiData(self, index: Index, roleDataSpan: QModelRoleDataSpan | QModelRoleData) -> None:
+        """A view's delegate asks for every role of a cell at once (Qt 6): one call into Python per cell
+        instead of seven. Each call takes the GIL anew, and behind a busy worker each take can wait, so a
+        paint of 30 rows held the window 100 ms or more while Create & Allocate ran."""
+        r, c = index.row(), index.column()
+        inside = 0 <= r < len(self._ids)
+        for role_data in _entries(roleDataSpan):
+            # Every role is answered, None too: Qt's delegate hands in the span it filled for the last cell.
+            value = self._value(r, c, role_data.role()) if inside else None
+            if value is None:
+                role_data.clearData()
+            else:
+                role_data.setData(value)
+
+    def _value(self, r: int, c: int, role: int) -> Any:
+        # Asked for each visible cell and role on every paint: the roles a model leaves at their default
+        # answer None without reading the row, and display texts are kept per row when ``cache_texts``
+        # (a repaint of 100,000-row grids took 25-30 ms of the GUI thread, most of it here).
         if role in _TEXT_ROLES:
             row = self._row_at(r)
             if row is None:
                 return None
             if not self.cache_texts:
-                return self.display(row, self._columns[index.column()])
-            id_ = ids[r]
+                return self.display(row, self._columns[c])
+            id_ = self._ids[r]
             kept = self._texts.get(id_)
             if kept is None or kept[0] is not row:   # a row read again is a new object: texts made anew
-                kept = (row, tuple(self.display(row, c) for c in self._columns))
+                kept = (row, tuple(self.display(row, col) for col in self._columns))
                 self._texts[id_] = kept
-            return kept[1][index.column()]
+            return kept[1][c]
         if role == ID_ROLE:
-            return ids[r]
+            return self._ids[r]
         if role == _ALIGNMENT:
-            return self._alignments[index.column()]
+            return self._alignments[c]
         answer = self._answers.get(role)
         if answer is None:
             return None
         row = self._row_at(r)
-        return None if row is None else answer(row, self._columns[index.column()])
+        return None if row is None else answer(row, self._columns[c])
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(self.Columns):
@@ -506,6 +522,20 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
             self._cache[i] = got.get(i)   # None: deleted since the id list was loaded
 
 
+class _IndexedSpan(Protocol):
+    """What PySide6's QModelRoleDataSpan answers at run time (its stubs list neither method)."""
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, i: int) -> QModelRoleData: ...
+
+
+def _entries(span: QModelRoleDataSpan | QModelRoleData) -> list[QModelRoleData]:
+    if isinstance(span, QModelRoleData):
+        return [span]
+    indexed = cast(_IndexedSpan, span)
+    return [indexed[i] for i in range(len(indexed))]
+
+
 class GridProxy(QSortFilterProxyModel):
     """Passes the model through one to one: the model filters and sorts its own ids (in SQL, off the GUI
     thread for big tables). Kept as a proxy so views, selections and callers keep one API."""
@@ -532,6 +562,11 @@ class GridProxy(QSortFilterProxyModel):
     def set_filter_text(self, text: str) -> None:
         if self._source is not None:
             self._source.set_filter(text)
+
+    def multiData(self, index: Index, roleDataSpan: QModelRoleDataSpan | QModelRoleData) -> None:
+        # QSortFilterProxyModel would ask the source role by role; the source answers a cell in one call.
+        if self._source is not None:
+            self._source.multiData(self.mapToSource(index), roleDataSpan)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         # The source re-orders its ids (a query), far cheaper than the proxy comparing 100k rows.

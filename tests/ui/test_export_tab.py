@@ -399,6 +399,20 @@ def _roles(model, ref, column):
             model.data(index, role.ForegroundRole), model.data(index, role.ToolTipRole))
 
 
+def _drawn(grid, ref, column):
+    """What the grid's own delegate is handed to paint the cell (through the view's proxy, every role in one
+    ``multiData`` call, as a paint asks): text, whether an icon is drawn, and the text colour."""
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    model = grid.source_model
+    row = model.row_of(next(i for i in model.ids() if model.row_data(i).reference == ref))
+    option = QStyleOptionViewItem()
+    grid.itemDelegate().initStyleOption(option, grid.proxy.mapFromSource(model.index(row, column)))
+    icon = bool(option.features & QStyleOptionViewItem.ViewItemFeature.HasDecoration) and not option.icon.isNull()
+    return option.text, icon, option.palette.color(QPalette.ColorRole.Text)
+
+
 def test_the_green_tick_is_drawn_on_confirmed_rows_only(tab, qtbot):
     from PySide6.QtGui import QColor
 
@@ -423,6 +437,13 @@ def test_the_green_tick_is_drawn_on_confirmed_rows_only(tab, qtbot):
     # nothing but the Confirmed column carries an icon
     assert all(_roles(model, ref, c)[1] is None for ref in ("SI-0001", "PI-0001") for c in ExportedCol
                if c != ExportedCol.CONFIRMED)
+    # and what the view paints says the same: the delegate is handed the tick, in green, on the sent row only
+    assert _drawn(tab.exported_grid, "SI-0001", ExportedCol.CONFIRMED) == ("Seen", True, QColor(GREEN))
+    text, icon, colour = _drawn(tab.exported_grid, "PI-0001", ExportedCol.CONFIRMED)
+    assert (text, icon) == ("", False) and colour != QColor(GREEN)
+    drawn_icons = [(ref, c) for ref in ("SI-0001", "PI-0001") for c in ExportedCol
+                   if _drawn(tab.exported_grid, ref, c)[1]]
+    assert drawn_icons == [("SI-0001", ExportedCol.CONFIRMED)]
 
 
 SEED_MESSAGE = "A validation exception occurred Account code or ID must be specified"

@@ -143,6 +143,29 @@ def test_select_right_click_create_and_allocate_and_see_the_statuses(qtbot, book
     assert tab.grab().save(str(ARTIFACTS / "import_tab.png"))
 
 
+def test_statuses_written_while_a_job_runs_show_on_screen_repainting_only_the_status_cells(qtbot, books):
+    """The live refresh a job's progress sets off (issue 17): the rows on screen are read again and only their
+    Status cells are announced to the view (a ninth of the paint, twice a second), and the new status shows."""
+    b, bookkeeper = books
+    bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON, "BACS 1")
+    bookkeeper.pay(b.remote["PI-0001"], b.gross["PI-0001"], ON, "Cheque 7")
+    tab = open_tab(qtbot, b.store)
+    full = row_of(tab, "SI-0001")
+    assert cell(tab, full, ImportCol.STATUS) == "Ready to create"
+    # as a batch of the job commits: the ledger changes beneath the grid, which still shows what it read
+    done = tab.service.create_and_allocate([tab.model.id_at(full)])
+    assert done.created == 1 and cell(tab, full, ImportCol.STATUS) == "Ready to create"
+    announced: list[tuple[int, int, int, int]] = []
+    tab.model.dataChanged.connect(lambda tl, br, *_: announced.append((tl.row(), tl.column(), br.row(), br.column())))
+    with qtbot.waitSignal(tab.model.dataChanged, timeout=5000):
+        tab.live_refresh.request()                      # what each progress report of the worker does
+    status = list(ImportCol).index(ImportCol.STATUS)
+    assert announced and {(top, left, right) for top, left, _bottom, right in announced} >= {(full, status, status)}
+    assert {(left, right) for _top, left, _bottom, right in announced} == {(status, status)}
+    assert sorted(top for top, *_ in announced) == [0, 1] and all(top == bottom for top, _l, bottom, _r in announced)
+    assert cell(tab, full, ImportCol.STATUS) == "Payment created and allocated"
+
+
 def test_a_payment_deleted_in_xero_is_reversed_after_confirmation(qtbot, books):
     b, bookkeeper = books
     paid = bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)

@@ -487,12 +487,33 @@ def test_bulk_documents_bring_their_stock_items_with_only_stock_on_invoices(stor
         c = add_company(s, "BULK", "Bulk Buyer Ltd")
         used = add_item(s, "USED", "5.00", "1.00")
         add_item(s, "IDLE", "5.00", "1.00")
+        around = add_item(s, "AROUND", "5.00", "1.00")
+    with store.transaction() as s:   # an invoice of AROUND written around the queue (as a bulk builder does)
+        s.info[SKIP_QUEUE] = True
+        service.create_document(s, "sales_invoice", s.get(Company, c.id), "AROUND-1", date(2026, 4, 1),
+                                [service.LineInput(Decimal(1), Decimal(1), stock_item_id=around.id)])
     assert [r[3] for r in grid(store)] == ["BULK"]
     with store.transaction() as s:
         writer = BulkRows(s, service.controls(s))
         bulk_invoice(s, writer, "B-1", c.id, used.id)
         writer.flush()
+    # the items of the documents this commit wrote, not of every document in the file
     assert [r[3] for r in grid(store)] == ["BULK", "B-1", "USED"]
+
+
+def test_what_one_package_has_is_not_taken_as_had_by_another_with_the_same_organisation_id(store):
+    """Organisation ids are the packages' own strings: a Xero tenant and a QuickBooks realm may be spelt alike,
+    and what the one has confirmed is still to be sent to the other."""
+    connect(store, "xero", "123145")
+    with store.transaction() as s:
+        ids = small_books(s)
+    mark_exported(store)
+    connect(store, "quickbooks", "123145")
+    with store.transaction() as s:
+        prepare_target(s)
+        assert pending_count(s) == 6
+    qbo = Target("quickbooks", "123145")
+    assert [r for r in all_columns(store) if r[0] == "quickbooks"] == expected_rows(ids, qbo)
 
 
 def test_bulk_documents_of_a_session_kept_out_of_the_queue_are_not_queued(store):

@@ -12,6 +12,7 @@ Figures go to stdout as JSON lines (medians, and ratios within this one run); co
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -90,6 +91,18 @@ def _export_tab(app, store):
     return tab
 
 
+def _dispose(app, tab) -> None:
+    """Close and really delete ``tab`` now: processEvents() runs no deferred deletes, so a tab left to
+    deleteLater() was destroyed (100,000-row models and all) inside the next section's measured run."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    tab.close()
+    tab.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    app.processEvents()
+    gc.collect()
+
+
 def _settle(app, tab) -> float:
     """Until the tab's grids have applied what was asked; returns the seconds it took."""
     t0 = time.perf_counter()
@@ -141,7 +154,7 @@ def grid_ops(store, runs: int) -> dict:
         timed("filter", grid.apply_filter)
         grid.filter_edit.clear()
         timed("clear_filter", grid.apply_filter)
-    tab.close()
+    _dispose(app, tab)
     return {"bench": "export_tab_grid_ops", "pending_rows": rows, "runs": runs,
             "gui_thread_held_ms_median": {k: statistics.median(v) for k, v in held.items()},
             "gui_thread_held_ms_max": {k: max(v) for k, v in held.items()},
@@ -195,9 +208,8 @@ def first_request(store, sandbox, runs: int) -> dict:
         while tab.busy:
             app.processEvents()
             time.sleep(0.005)
-        tab.close()
-        tab.deleteLater()
-        app.processEvents()
+        wait_for_all()
+        _dispose(app, tab)
     wait_for_all()   # the grid's reload after the Cancel: a QThread alive at exit aborts the process
     return {"bench": "upload_first_request", "pending_rows": rows, "runs": runs,
             "first_request_s_median": med(firsts), "first_request_s": [round(x, 3) for x in firsts],
@@ -264,9 +276,7 @@ def create_allocate(n: int, runs: int) -> dict:
             window.append(time.perf_counter() - t0)
             beat.stop()
             stalls.append(beat.worst_ms)
-            tab.close()
-            tab.deleteLater()
-            app.processEvents()
+            _dispose(app, tab)
             s2.close()
         return {"bench": "create_and_allocate_window_vs_cli", "payments": n, "runs": runs,
                 "cli_s_median": med(cli), "window_s_median": med(window),

@@ -52,7 +52,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
                     "-k", "not million"]),
     "payments_import": (["kcc_desktop/sync/payments_import.py"],
                         ["tests/sync/test_payments_import.py", "tests/sync/test_payments_import_qbo.py",
-                         "tests/sync/test_payments_import_overpayments.py"]),
+                         "tests/sync/test_payments_import_overpayments.py",
+                         "tests/sync/test_payments_import_batches.py"]),
 }
 
 KILLED = {1, 3, 37}

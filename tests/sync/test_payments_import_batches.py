@@ -1,0 +1,145 @@
+"""Create & Allocate over several payments and batches, as a bookkeeper runs it on a day's receipts: one
+payment that cannot be created does not stop the others, the counts add up across batches, the log file
+support reads names each payment and what happened to it, and Reverse Deleted Payments reverses exactly
+the selected ones. Over HTTP to the Xero sandbox (issue 20: tests found missing by mutation testing)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from kcc_desktop.connectors.base import DocKind, DocumentIn, LineIn
+from kcc_desktop.models import Payment
+from kcc_desktop.sync import payments_import as pi
+from kcc_desktop.sync.payments_import import PaymentsImport
+from tests.helpers.books import Books, export_books
+
+ON = date(2026, 2, 1)
+LOGGER = "kcc_desktop.sync.payments_import"
+
+
+@pytest.fixture
+def books(xero_exporting) -> tuple[Books, object]:
+    store, package = xero_exporting
+    return export_books(store, package, "xero"), package
+
+
+def invoice_raised_in_xero(b: Books, package) -> str:
+    """An invoice the bookkeeper raised in Xero itself: its payment cannot be allocated in the ledger."""
+    with b.store.session() as s:
+        acme = next(link.remote_id for link in s.scalars(select(pi.RemoteLink))
+                    if link.object_type == "company" and link.object_id == b.companies["ACME"])
+    [made] = package.create_documents([DocumentIn(
+        "outside-1", DocKind.SALES_INVOICE, "XERO-ONLY-1", acme, "Acme Tools Ltd", ON, None, "GBP",
+        [LineIn("Raised in Xero", Decimal("1"), Decimal("50.00"), "200", "OUTPUT2", line_amount=Decimal("50.00"),
+                tax_amount=Decimal("10.00"))])], "outside-key-1")
+    assert made.ok, made.messages
+    return made.remote_id
+
+
+def messages(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == LOGGER]
+
+
+@pytest.mark.parametrize("batch", [50, 1])
+def test_a_payment_that_cannot_be_created_does_not_stop_the_rest_and_the_counts_add_up(books, xero_bookkeeper,
+                                                                                       caplog, batch):
+    b, package = books
+    outside = xero_bookkeeper.pay(invoice_raised_in_xero(b, package), Decimal("60.00"), ON, "Xero only")
+    first = xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON, "BACS 1")
+    second = xero_bookkeeper.pay(b.remote["SI-0003"], b.gross["SI-0003"], ON, "BACS 2")
+    svc = PaymentsImport(b.store, "xero")
+    svc.fetch(package)
+    ids = [b.row(outside).id, b.row(first).id, b.row(second).id]   # the refused one first
+
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        made = svc.create_and_allocate(ids, batch=batch)
+
+    assert (made.created, made.skipped, made.failed) == (2, 0, 1)
+    assert b.status(outside).startswith("Not created: invoice XERO-ONLY-1 was never exported from this ledger")
+    assert b.status(first) == b.status(second) == "Payment created and allocated"
+    assert b.outstanding("SI-0001") == 0 and b.outstanding("SI-0003") == 0
+    assert b.payments() == 2 and b.bank_balance() == b.gross["SI-0001"] + b.gross["SI-0003"]
+    # What support reads in the log file: each refusal with its payment, and each payment written.
+    log = messages(caplog)
+    assert f"Payment {outside} XERO-ONLY-1 not created: {b.status(outside)}" in log
+    written = [m for m in log if m.startswith("Created and allocated ")]
+    sent = {first: f"{b.gross['SI-0001']} GBP to SI-0001", second: f"{b.gross['SI-0003']} GBP to SI-0003"}
+    if batch == 1:
+        assert written == [f"Created and allocated 1 payments: {sent[first]}",
+                           f"Created and allocated 1 payments: {sent[second]}"]
+    else:
+        assert written == [f"Created and allocated 2 payments: {sent[first]}; {sent[second]}"]
+    assert log[-1] == "Create & Allocate Payments (Xero): 3 selected, 2 created, 0 skipped, 1 not created"
+
+
+def test_two_refusals_in_two_batches_count_two(books, xero_bookkeeper):
+    b, package = books
+    refused = [xero_bookkeeper.pay(invoice_raised_in_xero(b, package), Decimal("20.00"), ON, "Part 1"),
+                    xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)]
+    svc = PaymentsImport(b.store, "xero")
+    svc.fetch(package)
+    with b.store.transaction() as s:   # the ledger's invoice gone from the links: refused like the other
+        for link in s.scalars(select(pi.RemoteLink).where(pi.RemoteLink.remote_id == b.remote["SI-0001"])):
+            s.delete(link)
+
+    made = svc.create_and_allocate([b.row(p).id for p in refused], batch=1)
+
+    assert (made.created, made.skipped, made.failed) == (0, 0, 2)
+    statuses = [b.status(p) for p in refused]
+    assert len(statuses) == 2 and all(text.startswith("Not created: invoice ") for text in statuses)
+    assert b.payments() == 0
+
+
+def test_a_payment_written_on_its_own_after_another_run_got_one_first_keeps_its_reference_and_source(
+        books, xero_bookkeeper):
+    b, package = books
+    mine = xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON, "BACS 77")
+    theirs = xero_bookkeeper.pay(b.remote["SI-0003"], b.gross["SI-0003"], ON)
+    svc = PaymentsImport(b.store, "xero")
+    svc.fetch(package)
+    other = PaymentsImport(b.store, "xero")
+    assert other.create_and_allocate([b.row(theirs).id]).created == 1   # another window, between fetch and ours
+    with b.store.transaction() as s:   # our window still has it as ready: its batch write meets the other's
+        s.get(pi.ImportedPayment, b.row(theirs).id).ledger_payment_id = None
+
+    made = svc.create_and_allocate([b.row(mine).id, b.row(theirs).id])
+
+    assert (made.created, made.skipped, made.failed) == (1, 1, 0)
+    with b.store.session() as s:
+        payment = s.scalar(select(Payment).where(Payment.remote_id == f"xero:{mine}"))
+        assert (payment.reference, payment.source, payment.amount) == ("BACS 77", "xero", b.gross["SI-0001"])
+    assert b.row(mine).ledger_payment_id == payment.id and b.status(mine) == "Payment created and allocated"
+    assert b.payments() == 2 and b.outstanding("SI-0001") == 0 and b.trial_balance_balances()
+
+
+def test_reverse_deleted_reverses_every_selected_payment_and_only_those(books, xero_bookkeeper, caplog):
+    b, package = books
+    paid = {n: xero_bookkeeper.pay(b.remote[n], b.gross[n], ON) for n in ("SI-0001", "SI-0002", "SI-0003")}
+    svc = PaymentsImport(b.store, "xero")
+    svc.fetch(package)
+    assert svc.create_and_allocate(svc.ready_ids()).created == 3
+    for payment_id in paid.values():
+        xero_bookkeeper.delete_payment(payment_id)
+    svc.fetch(package)
+    assert len(svc.deleted_imported_ids()) == 3
+
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        count = svc.reverse_deleted([b.row(paid["SI-0001"]).id, b.row(paid["SI-0003"]).id])
+
+    assert count == 2
+    assert b.outstanding("SI-0001") == b.gross["SI-0001"] and b.outstanding("SI-0003") == b.gross["SI-0003"]
+    assert b.outstanding("SI-0002") == 0                                   # not selected: still paid
+    assert b.status(paid["SI-0002"]).startswith("Deleted in Xero: use Reverse Deleted Payments")
+    assert svc.deleted_imported_ids() == [b.row(paid["SI-0002"]).id]
+    with b.store.session() as s:
+        reversed_ids = sorted(p.id for p in s.scalars(select(Payment).where(Payment.reversed_at.is_not(None))))
+    assert len(reversed_ids) == 2
+    assert [m for m in messages(caplog) if m.startswith("Reversed ")] == [
+        f"Reversed ledger payment {reversed_ids[0]} ({b.gross['SI-0001']} GBP, deleted in Xero)",
+        f"Reversed ledger payment {reversed_ids[1]} ({b.gross['SI-0003']} GBP, deleted in Xero)"]
+    assert b.trial_balance_balances()

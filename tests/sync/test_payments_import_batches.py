@@ -120,20 +120,24 @@ def test_a_payment_written_on_its_own_after_another_run_got_one_first_keeps_its_
 def test_reverse_deleted_reverses_every_selected_payment_and_only_those(books, xero_bookkeeper, caplog):
     b, package = books
     paid = {n: xero_bookkeeper.pay(b.remote[n], b.gross[n], ON) for n in ("SI-0001", "SI-0002", "SI-0003")}
+    kept = xero_bookkeeper.pay(b.remote["PI-0001"], b.gross["PI-0001"], ON)
     svc = PaymentsImport(b.store, "xero")
     svc.fetch(package)
-    assert svc.create_and_allocate(svc.ready_ids()).created == 3
+    assert svc.create_and_allocate(svc.ready_ids()).created == 4
     for payment_id in paid.values():
         xero_bookkeeper.delete_payment(payment_id)
     svc.fetch(package)
-    assert len(svc.deleted_imported_ids()) == 3
+    # the three deleted in Xero, in the order fetched; never the bill still paid there
+    assert svc.deleted_imported_ids() == [b.row(paid[n]).id for n in ("SI-0001", "SI-0002", "SI-0003")]
+    assert b.row(kept).id not in svc.deleted_imported_ids(svc.ready_ids() + [b.row(kept).id])
+    assert PaymentsImport(b.store, "quickbooks").deleted_imported_ids() == []   # Xero's, not QuickBooks'
 
     with caplog.at_level(logging.INFO, logger=LOGGER):
         count = svc.reverse_deleted([b.row(paid["SI-0001"]).id, b.row(paid["SI-0003"]).id])
 
     assert count == 2
     assert b.outstanding("SI-0001") == b.gross["SI-0001"] and b.outstanding("SI-0003") == b.gross["SI-0003"]
-    assert b.outstanding("SI-0002") == 0                                   # not selected: still paid
+    assert b.outstanding("SI-0002") == 0 and b.outstanding("PI-0001") == 0  # not selected / not deleted
     assert b.status(paid["SI-0002"]).startswith("Deleted in Xero: use Reverse Deleted Payments")
     assert svc.deleted_imported_ids() == [b.row(paid["SI-0002"]).id]
     with b.store.session() as s:

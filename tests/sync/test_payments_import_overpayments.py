@@ -124,3 +124,29 @@ def test_our_own_exported_prepayment_allocation_is_never_imported_back(xero_expo
         assert s.scalar(select(Payment.id).order_by(Payment.id.desc())) == payments   # no second payment
         assert (service.company_balance(s, ids[0]), service.bank_balance(s, ids[1]),
                 service.outstanding(s, ids[2])) == balances
+
+
+def test_two_allocations_to_one_invoice_before_the_import_are_not_news_and_a_later_one_is(books, xero_bookkeeper):
+    """An overpayment the bookkeeper allocated twice to the same invoice before the import is imported as it
+    stands; fetching again does not call either part "allocated after it was imported". A later allocation,
+    however small (0.50), is news, and only it is named."""
+    b, package = books
+    op = xero_bookkeeper.receive_overpayment(_contact(b, "ACME"), Decimal("40.00"), ON, "Over")
+    xero_bookkeeper.allocate_overpayment(op, b.remote["SI-0003"], Decimal("10.00"), ON)
+    xero_bookkeeper.allocate_overpayment(op, b.remote["SI-0003"], Decimal("5.00"), ON)
+    svc = PaymentsImport(b.store, "xero")
+    svc.fetch(package)
+    made = svc.create_and_allocate(svc.ready_ids())
+    assert made.created == 1 and b.outstanding("SI-0003") == b.gross["SI-0003"] - Decimal("15.00")
+    created = b.status(f"overpayment:{op}")
+    assert created.startswith("Payment created and allocated")
+
+    svc.fetch(package)
+    assert b.status(f"overpayment:{op}") == created
+
+    xero_bookkeeper.allocate_overpayment(op, b.remote["SI-0003"], Decimal("0.50"), ON)
+    svc.fetch(package)
+    assert b.status(f"overpayment:{op}") == ("Allocated in Xero after it was imported: 0.50 GBP more to "
+                                             "SI-0003. In the ledger, allocate that from what this payment "
+                                             "left on account")
+    assert b.payments() == 1 and b.trial_balance_balances()

@@ -147,3 +147,30 @@ def test_reverse_deleted_reverses_every_selected_payment_and_only_those(books, x
         f"Reversed ledger payment {reversed_ids[0]} ({b.gross['SI-0001']} GBP, deleted in Xero)",
         f"Reversed ledger payment {reversed_ids[1]} ({b.gross['SI-0003']} GBP, deleted in Xero)"]
     assert b.trial_balance_balances()
+
+
+def test_a_payment_into_a_bank_account_added_in_xero_later_names_it_once_its_accounts_are_fetched(
+        books, xero_bookkeeper):
+    """Organisations have several bank accounts. One opened in Xero after the accounts were last fetched is
+    named by its code only; once fetched, by code and name (its own, not another bank's)."""
+    from xero_python.accounting import Account, AccountType
+
+    from kcc_desktop.sandbox.testing import XeroBookkeeper
+    from kcc_desktop.sync.mapping import MappingService
+
+    b, package = books
+    api, tenant = xero_bookkeeper.client.accounting, xero_bookkeeper.client.tenant_id
+    api.create_account(tenant, Account(code="091", name="Deposit Account", type=AccountType.BANK,
+                                       bank_account_number="40112233445566"))
+    paid = XeroBookkeeper(xero_bookkeeper.client, bank_code="091").pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
+    svc = PaymentsImport(b.store, "xero")
+    svc.fetch(package)
+
+    assert svc.create_and_allocate([b.row(paid).id]).failed == 1
+    assert b.status(paid) == ("Not created: bank account 091 in Xero is not mapped to a ledger bank account. Map it "
+                              "on the Mapping tab, then run Create & Allocate Payments again.")
+    MappingService(b.store, "xero").fetch(package)
+    assert svc.create_and_allocate([b.row(paid).id]).failed == 1
+    assert b.status(paid) == ("Not created: bank account 091 (Deposit Account) in Xero is not mapped to a ledger "
+                              "bank account. Map it on the Mapping tab, then run Create & Allocate Payments again.")
+    assert b.payments() == 0 and b.outstanding("SI-0001") == b.gross["SI-0001"]

@@ -84,7 +84,7 @@ def _results(work: Path) -> dict[str, int | None]:
     return codes
 
 
-def run_group(name: str, keep: bool, rev: str | None) -> tuple[int, int]:
+def run_group(name: str, keep: bool, rev: str | None, children: int = 1) -> tuple[int, int]:
     files, tests = GROUPS[name]
     work = SCRATCH / name
     if work.exists() and not keep:
@@ -102,7 +102,7 @@ def run_group(name: str, keep: bool, rev: str | None) -> tuple[int, int]:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(work))
     mutmut = Path(sys.executable).with_name("mutmut")
     started = time.monotonic()
-    subprocess.run([str(mutmut), "run", "--max-children", "1"], cwd=work, env=env,
+    subprocess.run([str(mutmut), "run", "--max-children", str(children)], cwd=work, env=env,
                    stdout=subprocess.DEVNULL, check=False)
     took = time.monotonic() - started
     codes = _results(work)
@@ -131,13 +131,15 @@ def main() -> int:
     parser.add_argument("--list", action="store_true", help="list the groups and exit")
     parser.add_argument("--keep", action="store_true", help="reuse .mutation/GROUP (mutmut re-runs only what changed)")
     parser.add_argument("--rev", help="mutate a commit's files (e.g. HEAD) instead of the work tree's")
+    parser.add_argument("--children", type=int, default=1,
+                        help="mutants checked at once (1 on a shared machine; 2 when it is yours alone)")
     args = parser.parse_args()
     if args.list:
         for name, (files, tests) in GROUPS.items():
             print(f"{name}: {' '.join(files)}  <-  {' '.join(tests)}")
         return 0
     for name in args.groups or list(GROUPS):
-        run_group(name, args.keep, args.rev)
+        run_group(name, args.keep, args.rev, args.children)
     return 0
 
 

@@ -174,3 +174,26 @@ def test_a_payment_into_a_bank_account_added_in_xero_later_names_it_once_its_acc
     assert b.status(paid) == ("Not created: bank account 091 (Deposit Account) in Xero is not mapped to a ledger "
                               "bank account. Map it on the Mapping tab, then run Create & Allocate Payments again.")
     assert b.payments() == 0 and b.outstanding("SI-0001") == b.gross["SI-0001"]
+
+
+def test_with_two_ledger_banks_on_one_xero_account_the_one_the_user_chose_takes_the_money(books, xero_bookkeeper):
+    """Apply Default Setup maps every ledger bank it cannot tell apart to Xero's 090; the bookkeeper then picks
+    the one that really is 090 on the Mapping tab. Payments into 090 go to that one."""
+    from kcc_desktop.ledger import service
+    from kcc_desktop.sync.mapping import BANK, MappingService
+
+    b, package = books
+    mapping = MappingService(b.store, "xero")
+    banks = mapping.local_ids(BANK)
+    assert len(banks) == 2 and b.bank_id in banks
+    chosen = next(i for i in banks if i != b.bank_id)
+    assert all(mapping.row(BANK, i).remote_code == "090" for i in banks)   # both, by the default setup
+    mapping.set_mapping(BANK, chosen, "090")                                 # the user's own choice
+    paid = xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
+    svc = PaymentsImport(b.store, "xero")
+    svc.fetch(package)
+
+    assert svc.create_and_allocate([b.row(paid).id]).created == 1
+    with b.store.session() as s:
+        assert service.bank_balance(s, chosen) == b.gross["SI-0001"]
+    assert b.bank_balance() == 0 and b.trial_balance_balances()

@@ -58,6 +58,21 @@ class Books:
     def status(self, remote_id: str) -> str:
         return self.row(remote_id).status
 
+    def invoice_raised_in_package(self, package, on) -> str:
+        """XERO-ONLY-1, an invoice to Acme raised in the package itself (never exported from this ledger): a
+        payment of it cannot be allocated here. Returns its id in the package."""
+        from kcc_desktop.connectors.base import DocKind, DocumentIn, LineIn
+
+        with self.store.session() as s:
+            acme = s.scalar(select(RemoteLink.remote_id).where(RemoteLink.object_type == "company",
+                                                               RemoteLink.object_id == self.companies["ACME"]))
+        [made] = package.create_documents([DocumentIn(
+            "outside-1", DocKind.SALES_INVOICE, "XERO-ONLY-1", acme, "Acme Tools Ltd", on, None, "GBP",
+            [LineIn("Raised in Xero", Decimal("1"), Decimal("50.00"), "200", "OUTPUT2",
+                    line_amount=Decimal("50.00"), tax_amount=Decimal("10.00"))])], "outside-key-1")
+        assert made.ok, made.messages
+        return made.remote_id
+
 
 def export_books(store, package, provider: str, invoices: int = 4) -> Books:
     """Builds the small ledger and uploads all of it through the exporter, as a user's Upload Data would."""

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from kcc_desktop.cli import main as cli_main
-from kcc_desktop.connectors.base import DocKind, DocumentIn, LineIn
 from kcc_desktop.ledger import service
 from kcc_desktop.models import Company, Document, Payment
 from kcc_desktop.sync import payments_import as pi
@@ -151,15 +150,7 @@ def test_deleted_payments_reverse_only_after_confirmation(books, xero_bookkeeper
 
 def test_an_invoice_this_ledger_never_exported_writes_nothing(books, xero_bookkeeper, xero_sync_sandbox):
     b, package = books
-    with b.store.session() as s:
-        acme_remote = next(link.remote_id for link in s.scalars(select(pi.RemoteLink))
-                           if link.object_type == "company" and link.object_id == b.companies["ACME"])
-    [made] = package.create_documents([DocumentIn(
-        "outside-1", DocKind.SALES_INVOICE, "XERO-ONLY-1", acme_remote, "Acme Tools Ltd", ON, None, "GBP",
-        [LineIn("Raised in Xero", Decimal("1"), Decimal("50.00"), "200", "OUTPUT2", line_amount=Decimal("50.00"),
-                tax_amount=Decimal("10.00"))])], "outside-key-1")
-    assert made.ok, made.messages
-    paid = xero_bookkeeper.pay(made.remote_id, Decimal("60.00"), ON)
+    paid = xero_bookkeeper.pay(b.invoice_raised_in_package(package, ON), Decimal("60.00"), ON)
     before = b.company_balance("ACME")
 
     _, summary = run(b, package)

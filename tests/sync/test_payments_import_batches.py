@@ -12,7 +12,6 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from kcc_desktop.connectors.base import DocKind, DocumentIn, LineIn
 from kcc_desktop.models import Payment
 from kcc_desktop.sync import payments_import as pi
 from kcc_desktop.sync.payments_import import PaymentsImport
@@ -28,19 +27,6 @@ def books(xero_exporting) -> tuple[Books, object]:
     return export_books(store, package, "xero"), package
 
 
-def invoice_raised_in_xero(b: Books, package) -> str:
-    """An invoice the bookkeeper raised in Xero itself: its payment cannot be allocated in the ledger."""
-    with b.store.session() as s:
-        acme = next(link.remote_id for link in s.scalars(select(pi.RemoteLink))
-                    if link.object_type == "company" and link.object_id == b.companies["ACME"])
-    [made] = package.create_documents([DocumentIn(
-        "outside-1", DocKind.SALES_INVOICE, "XERO-ONLY-1", acme, "Acme Tools Ltd", ON, None, "GBP",
-        [LineIn("Raised in Xero", Decimal("1"), Decimal("50.00"), "200", "OUTPUT2", line_amount=Decimal("50.00"),
-                tax_amount=Decimal("10.00"))])], "outside-key-1")
-    assert made.ok, made.messages
-    return made.remote_id
-
-
 def messages(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == LOGGER]
 
@@ -49,7 +35,7 @@ def messages(caplog) -> list[str]:
 def test_a_payment_that_cannot_be_created_does_not_stop_the_rest_and_the_counts_add_up(books, xero_bookkeeper,
                                                                                        caplog, batch):
     b, package = books
-    outside = xero_bookkeeper.pay(invoice_raised_in_xero(b, package), Decimal("60.00"), ON, "Xero only")
+    outside = xero_bookkeeper.pay(b.invoice_raised_in_package(package, ON), Decimal("60.00"), ON, "Xero only")
     first = xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON, "BACS 1")
     second = xero_bookkeeper.pay(b.remote["SI-0003"], b.gross["SI-0003"], ON, "BACS 2")
     svc = PaymentsImport(b.store, "xero")
@@ -79,7 +65,7 @@ def test_a_payment_that_cannot_be_created_does_not_stop_the_rest_and_the_counts_
 
 def test_two_refusals_in_two_batches_count_two(books, xero_bookkeeper):
     b, package = books
-    refused = [xero_bookkeeper.pay(invoice_raised_in_xero(b, package), Decimal("20.00"), ON, "Part 1"),
+    refused = [xero_bookkeeper.pay(b.invoice_raised_in_package(package, ON), Decimal("20.00"), ON, "Part 1"),
                     xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)]
     svc = PaymentsImport(b.store, "xero")
     svc.fetch(package)

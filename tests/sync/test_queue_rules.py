@@ -343,17 +343,22 @@ def test_a_change_is_an_update_for_every_other_package_that_has_the_object(store
     assert [r for r in grid(store) if r[2] == "sales_invoice" and r[1] != "org-2"] == []
 
 
-def test_a_new_target_gets_everything_it_has_not_had_once(store):
-    connect(store, "xero", "org-1")
+def sent_to_xero_then_connected_to_quickbooks(store, org: str, realm: str) -> None:
+    """Small books all confirmed by Xero's ``org``; then QuickBooks' ``realm`` is connected and made ready:
+    every object is pending for it, once, with its own columns."""
+    connect(store, "xero", org)
     with store.transaction() as s:
         ids = small_books(s)
     mark_exported(store)
-    connect(store, "quickbooks", "realm-1")
+    connect(store, "quickbooks", realm)
     with store.transaction() as s:
-        assert prepare_target(s) == Target("quickbooks", "realm-1")
+        assert prepare_target(s) == Target("quickbooks", realm)
         assert pending_count(s) == 6
-    qbo = Target("quickbooks", "realm-1")
-    assert [r for r in all_columns(store) if r[0] == "quickbooks"] == expected_rows(ids, qbo)
+    assert [r for r in all_columns(store) if r[0] == "quickbooks"] == expected_rows(ids, Target("quickbooks", realm))
+
+
+def test_a_new_target_gets_everything_it_has_not_had_once(store):
+    sent_to_xero_then_connected_to_quickbooks(store, "org-1", "realm-1")
     with store.session() as s:
         assert s.get(AppSetting, QUEUED_TARGET_KEY).value == "quickbooks/realm-1"
     # Nothing changed since: preparing again is two reads, and an object written around the listener stays
@@ -504,16 +509,7 @@ def test_bulk_documents_bring_their_stock_items_with_only_stock_on_invoices(stor
 def test_what_one_package_has_is_not_taken_as_had_by_another_with_the_same_organisation_id(store):
     """Organisation ids are the packages' own strings: a Xero tenant and a QuickBooks realm may be spelt alike,
     and what the one has confirmed is still to be sent to the other."""
-    connect(store, "xero", "123145")
-    with store.transaction() as s:
-        ids = small_books(s)
-    mark_exported(store)
-    connect(store, "quickbooks", "123145")
-    with store.transaction() as s:
-        prepare_target(s)
-        assert pending_count(s) == 6
-    qbo = Target("quickbooks", "123145")
-    assert [r for r in all_columns(store) if r[0] == "quickbooks"] == expected_rows(ids, qbo)
+    sent_to_xero_then_connected_to_quickbooks(store, "123145", "123145")
 
 
 def test_bulk_documents_of_a_session_kept_out_of_the_queue_are_not_queued(store):

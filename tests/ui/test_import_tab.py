@@ -63,20 +63,7 @@ def context_action(tab: ImportTab, pos: QPoint, text: str):
 
 
 def invoice_raised_in_xero(b) -> str:
-    from sqlalchemy import select
-
-    from kcc_desktop.connectors.base import DocKind, DocumentIn, LineIn
-    from kcc_desktop.models import RemoteLink
-
-    with b.store.session() as s:
-        acme = s.scalar(select(RemoteLink.remote_id).where(RemoteLink.object_type == "company",
-                                                           RemoteLink.object_id == b.companies["ACME"]))
-    [made] = open_package(b.store).create_documents([DocumentIn(
-        "outside-1", DocKind.SALES_INVOICE, "XERO-ONLY-1", acme, "Acme Tools Ltd", ON, None, "GBP",
-        [LineIn("Raised in Xero", Decimal("1"), Decimal("50.00"), "200", "OUTPUT2", line_amount=Decimal("50.00"),
-                tax_amount=Decimal("10.00"))])], "outside-key-1")
-    assert made.ok, made.messages
-    return made.remote_id
+    return b.invoice_raised_in_package(open_package(b.store), ON)
 
 
 def open_tab(qtbot, store) -> ImportTab:

@@ -183,3 +183,26 @@ def test_with_two_ledger_banks_on_one_xero_account_the_one_the_user_chose_takes_
     with b.store.session() as s:
         assert service.bank_balance(s, chosen) == b.gross["SI-0001"]
     assert b.bank_balance() == 0 and b.trial_balance_balances()
+
+
+def test_ready_payments_are_this_packages_live_ones_oldest_first(books, xero_bookkeeper):
+    """What Create & Allocate takes when nothing is selected (the import command, a scheduled run): every
+    payment fetched from this package, not yet in the ledger and not deleted there, by date then as fetched."""
+    from datetime import timedelta
+
+    b, package = books
+    later = xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON + timedelta(days=2))
+    earlier = xero_bookkeeper.pay(b.remote["SI-0003"], b.gross["SI-0003"], ON)
+    same_day = xero_bookkeeper.pay(b.remote["SI-0002"], Decimal("5.00"), ON)
+    gone = xero_bookkeeper.pay(b.remote["PI-0001"], b.gross["PI-0001"], ON)
+    svc = PaymentsImport(b.store, "xero")
+    svc.fetch(package)
+    xero_bookkeeper.delete_payment(gone)
+    svc.fetch(package)
+
+    assert svc.ready_ids() == [b.row(earlier).id, b.row(same_day).id, b.row(later).id]
+    assert b.row(later).id < b.row(earlier).id < b.row(same_day).id   # fetched in another order than dated
+    assert PaymentsImport(b.store, "quickbooks").ready_ids() == []   # Xero's payments wait for Xero's import
+    made = svc.create_and_allocate(svc.ready_ids())
+    assert (made.created, made.failed) == (3, 0) and svc.ready_ids() == []
+    assert b.outstanding("PI-0001") == b.gross["PI-0001"]            # deleted before the import: never created

@@ -127,3 +127,23 @@ def test_a_payment_deleted_in_quickbooks_is_reversed_after_confirmation(qbo):
     assert svc.reverse_deleted(svc.deleted_imported_ids()) == 1
     assert b.status(paid) == "Deleted in QuickBooks; reversed in the ledger with its allocations"
     assert b.outstanding("SI-0001") == b.gross["SI-0001"] and b.bank_balance() == 0 and b.trial_balance_balances()
+
+
+def test_a_payment_voided_in_quickbooks_is_reversed_after_confirmation_and_says_voided(qbo):
+    """A QuickBooks void keeps the payment at zero; for the ledger it is gone, like a deletion, and the
+    status the bookkeeper reads says which of the two happened."""
+    from quickbooks.objects.payment import Payment as QboPayment
+
+    b, package, qb = qbo
+    bank, acme = bank_and_customer(b, package)
+    paid = receive(qb, acme, b.gross["SI-0001"], [(b.remote["SI-0001"], b.gross["SI-0001"])], bank)
+    run(b, package)
+    QboPayment.get(paid, qb=qb).void(qb=qb)
+
+    svc = PaymentsImport(b.store, "quickbooks")
+    assert svc.fetch(package).fetched == 0
+    assert b.status(paid) == "Voided in QuickBooks: use Reverse Deleted Payments to undo it in the ledger"
+    assert b.outstanding("SI-0001") == 0                            # not before the user confirms
+    assert svc.reverse_deleted(svc.deleted_imported_ids()) == 1
+    assert b.status(paid) == "Voided in QuickBooks; reversed in the ledger with its allocations"
+    assert b.outstanding("SI-0001") == b.gross["SI-0001"] and b.bank_balance() == 0 and b.trial_balance_balances()

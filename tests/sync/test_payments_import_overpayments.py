@@ -150,3 +150,61 @@ def test_two_allocations_to_one_invoice_before_the_import_are_not_news_and_a_lat
                                              "SI-0003. In the ledger, allocate that from what this payment "
                                              "left on account")
     assert b.payments() == 1 and b.trial_balance_balances()
+
+
+def test_money_received_with_nothing_allocated_goes_on_the_customers_account(books, xero_bookkeeper):
+    """A RECEIVE-OVERPAYMENT not yet allocated pays no invoice: the ledger takes it on the account of the
+    company its contact was exported from, to the penny (75p here)."""
+    b, package = books
+    op = xero_bookkeeper.receive_overpayment(_contact(b, "ACME"), Decimal("0.75"), ON, "Deposit")
+    before = b.company_balance("ACME")
+    svc = PaymentsImport(b.store, "xero")
+    svc.fetch(package)
+
+    made = svc.create_and_allocate(svc.ready_ids())
+
+    assert (made.created, made.failed) == (1, 0)
+    assert b.status(f"overpayment:{op}") == ("Payment created and allocated; 0.75 GBP more than was due, "
+                                             "left on account")
+    assert b.company_balance("ACME") == before - Decimal("0.75") and b.bank_balance() == Decimal("0.75")
+    with b.store.session() as s:
+        payment = s.scalar(select(Payment))
+        assert (payment.company_id, payment.amount, payment.reference) == (b.companies["ACME"], Decimal("0.75"),
+                                                                           "Deposit")
+    assert b.trial_balance_balances()
+
+
+def test_money_from_a_contact_only_xero_knows_is_not_created_and_says_why(books, xero_bookkeeper):
+    from xero_python.accounting import Contact, Contacts
+
+    b, package = books
+    api, tenant = xero_bookkeeper.client.accounting, xero_bookkeeper.client.tenant_id
+    [walk_in] = api.create_contacts(tenant, Contacts(contacts=[Contact(name="Walk-in Buyer")])).contacts
+    op = xero_bookkeeper.receive_overpayment(str(walk_in.contact_id), Decimal("12.00"), ON)
+    svc = PaymentsImport(b.store, "xero")
+    svc.fetch(package)
+
+    made = svc.create_and_allocate(svc.ready_ids())
+
+    assert (made.created, made.failed) == (0, 1)
+    assert b.status(f"overpayment:{op}") == ("Not created: Walk-in Buyer is not linked to a ledger company, so the "
+                                             "payment has no account to go on. Upload the company from the Export "
+                                             "tab first.")
+    assert b.payments() == 0 and b.bank_balance() == 0
+
+
+def test_pennies_count_a_part_payment_of_half_a_pound_and_half_a_pound_still_due(books, xero_bookkeeper):
+    b, package = books
+    short = xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"] - Decimal("0.50"), ON)
+    tiny = xero_bookkeeper.pay(b.remote["SI-0003"], Decimal("0.50"), ON)
+    svc = PaymentsImport(b.store, "xero")
+    svc.fetch(package)
+
+    assert svc.create_and_allocate(svc.ready_ids()).created == 2
+
+    assert b.status(short) == "Payment created and allocated; 0.50 GBP still outstanding on SI-0001"
+    assert b.outstanding("SI-0001") == Decimal("0.50")
+    assert b.outstanding("SI-0003") == b.gross["SI-0003"] - Decimal("0.50")
+    assert b.status(tiny) == (f"Payment created and allocated; {b.gross['SI-0003'] - Decimal('0.50'):,.2f} GBP "
+                              "still outstanding on SI-0003")
+    assert b.trial_balance_balances()

@@ -110,26 +110,8 @@ def test_an_overpayment_allocates_what_is_due_and_keeps_the_rest_on_account(qbo)
     assert (again_fetch.fetched, again.created, b.payments()) == (0, 0, 1)
 
 
-def test_a_payment_deleted_in_quickbooks_is_reversed_after_confirmation(qbo):
-    b, package, qb = qbo
-    bank, acme = bank_and_customer(b, package)
-    paid = receive(qb, acme, b.gross["SI-0001"], [(b.remote["SI-0001"], b.gross["SI-0001"])], bank)
-    run(b, package)
-    assert b.outstanding("SI-0001") == 0
-    row = qb.get_single_object("Payment", paid)["Payment"]
-    qb.delete_object("Payment", json.dumps({"Id": row["Id"], "SyncToken": row["SyncToken"]}))
-
-    svc = PaymentsImport(b.store, "quickbooks")
-    assert svc.fetch(package).fetched == 0
-
-    assert b.status(paid) == "Deleted in QuickBooks: use Reverse Deleted Payments to undo it in the ledger"
-    assert b.outstanding("SI-0001") == 0                            # not before the user confirms
-    assert svc.reverse_deleted(svc.deleted_imported_ids()) == 1
-    assert b.status(paid) == "Deleted in QuickBooks; reversed in the ledger with its allocations"
-    assert b.outstanding("SI-0001") == b.gross["SI-0001"] and b.bank_balance() == 0 and b.trial_balance_balances()
-
-
-def test_a_payment_voided_in_quickbooks_is_reversed_after_confirmation_and_says_voided(qbo):
+@pytest.mark.parametrize("how", ["Deleted", "Voided"])
+def test_a_payment_deleted_or_voided_in_quickbooks_is_reversed_after_confirmation(qbo, how):
     """A QuickBooks void keeps the payment at zero; for the ledger it is gone, like a deletion, and the
     status the bookkeeper reads says which of the two happened."""
     from quickbooks.objects.payment import Payment as QboPayment
@@ -138,12 +120,18 @@ def test_a_payment_voided_in_quickbooks_is_reversed_after_confirmation_and_says_
     bank, acme = bank_and_customer(b, package)
     paid = receive(qb, acme, b.gross["SI-0001"], [(b.remote["SI-0001"], b.gross["SI-0001"])], bank)
     run(b, package)
-    QboPayment.get(paid, qb=qb).void(qb=qb)
+    assert b.outstanding("SI-0001") == 0
+    if how == "Deleted":
+        row = qb.get_single_object("Payment", paid)["Payment"]
+        qb.delete_object("Payment", json.dumps({"Id": row["Id"], "SyncToken": row["SyncToken"]}))
+    else:
+        QboPayment.get(paid, qb=qb).void(qb=qb)
 
     svc = PaymentsImport(b.store, "quickbooks")
     assert svc.fetch(package).fetched == 0
-    assert b.status(paid) == "Voided in QuickBooks: use Reverse Deleted Payments to undo it in the ledger"
+
+    assert b.status(paid) == f"{how} in QuickBooks: use Reverse Deleted Payments to undo it in the ledger"
     assert b.outstanding("SI-0001") == 0                            # not before the user confirms
     assert svc.reverse_deleted(svc.deleted_imported_ids()) == 1
-    assert b.status(paid) == "Voided in QuickBooks; reversed in the ledger with its allocations"
+    assert b.status(paid) == f"{how} in QuickBooks; reversed in the ledger with its allocations"
     assert b.outstanding("SI-0001") == b.gross["SI-0001"] and b.bank_balance() == 0 and b.trial_balance_balances()

@@ -42,7 +42,7 @@ def gui_turn() -> Iterator[None]:
     if _gui_depth == 1:
         _gui_free.clear()
         interval = sys.getswitchinterval()
-        # A worker deep in a query does not reach yield_gil: make it hand the GIL over within 0.5 ms of
+        # A worker deep in a query does not reach yield_gil: make it hand the GIL over within 0.1 ms of
         # being asked (the default is 5 ms, paid on each of the paint's calls into Python).
         sys.setswitchinterval(GUI_SWITCH_INTERVAL)
     try:

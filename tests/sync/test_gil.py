@@ -58,7 +58,7 @@ def test_nested_turns_keep_workers_waiting_until_the_outer_one_ends_and_restore_
     thread = _worker(go, passed)
     with gil.gui_turn():
         # CPython keeps the interval in whole microseconds: 0.0001 reads back as 9.999...e-05
-        assert sys.getswitchinterval() == pytest.approx(gil.GUI_SWITCH_INTERVAL) and gil.GUI_SWITCH_INTERVAL < before
+        assert sys.getswitchinterval() == pytest.approx(gil.GUI_SWITCH_INTERVAL) and before > gil.GUI_SWITCH_INTERVAL
         with gil.gui_turn():   # a paint inside a paint
             pass
         go.set()

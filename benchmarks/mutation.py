@@ -53,7 +53,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "payments_import": (["kcc_desktop/sync/payments_import.py"],
                         ["tests/sync/test_payments_import.py", "tests/sync/test_payments_import_qbo.py",
                          "tests/sync/test_payments_import_overpayments.py",
-                         "tests/sync/test_payments_import_batches.py"]),
+                         "tests/sync/test_payments_import_batches.py",
+                         "tests/sync/test_payments_import_changes.py"]),
 }
 
 KILLED = {1, 3, 37}

@@ -504,8 +504,9 @@ def _fields(remote: RemotePayment) -> dict[str, Any]:
     return {
         "kind": remote.kind, "date": remote.date, "amount": remote.amount, "unapplied": remote.unapplied,
         "currency": remote.currency or "GBP", "contact_remote_id": remote.contact_remote_id,
-        "company_name": remote.contact_name, "bank_account_code": remote.bank_account_code,
-        "bank_account_id": remote.bank_account_id, "reference": remote.reference,
+        # Xero allows names of 255 characters and sets no length on a reference: both columns hold 200.
+        "company_name": _fit(remote.contact_name), "bank_account_code": remote.bank_account_code,
+        "bank_account_id": remote.bank_account_id, "reference": _fit(remote.reference),
         "invoices": ", ".join(a.document_number or a.document_remote_id for a in remote.allocations),
         "allocations_json": json.dumps([{"id": a.document_remote_id, "number": a.document_number,
                                          "amount": str(a.amount)} for a in remote.allocations]),

@@ -135,3 +135,81 @@ def test_a_payment_deleted_or_voided_in_quickbooks_is_reversed_after_confirmatio
     assert svc.reverse_deleted(svc.deleted_imported_ids()) == 1
     assert b.status(paid) == f"{how} in QuickBooks; reversed in the ledger with its allocations"
     assert b.outstanding("SI-0001") == b.gross["SI-0001"] and b.bank_balance() == 0 and b.trial_balance_balances()
+
+
+def _change(qb, payment_id: str, total: Decimal, lines: list[tuple[str, Decimal]]) -> None:
+    """The bookkeeper edits a received payment in QuickBooks: a new total and new amounts per invoice."""
+    row = qb.get_single_object("Payment", payment_id)["Payment"]
+    body = {"Id": row["Id"], "SyncToken": row["SyncToken"], "sparse": True, "TotalAmt": str(total),
+            "Line": [{"Amount": str(a), "LinkedTxn": [{"TxnId": i, "TxnType": "Invoice"}]} for i, a in lines]}
+    qb.update_object("Payment", json.dumps(body))
+
+
+def test_a_payment_changed_in_quickbooks_before_the_import_is_created_as_it_now_stands(qbo):
+    b, package, qb = qbo
+    bank, acme = bank_and_customer(b, package)
+    paid = receive(qb, acme, b.gross["SI-0001"], [(b.remote["SI-0001"], b.gross["SI-0001"])], bank)
+    svc = PaymentsImport(b.store, "quickbooks")
+    svc.fetch(package)
+    less = b.gross["SI-0001"] - Decimal("10.00")
+    _change(qb, paid, less, [(b.remote["SI-0001"], less)])
+
+    assert svc.fetch(package).fetched == 0   # the same payment, brought up to date
+    row = b.row(paid)
+    assert (row.amount, row.status) == (less, "Ready to create")
+    assert svc.create_and_allocate([row.id]).created == 1
+
+    assert b.status(paid) == "Payment created and allocated; 10.00 GBP still outstanding on SI-0001"
+    assert b.outstanding("SI-0001") == Decimal("10.00") and b.bank_balance() == less
+
+
+def test_a_payment_changed_in_quickbooks_after_the_import_says_so_and_leaves_the_ledger_alone(qbo):
+    b, package, qb = qbo
+    bank, acme = bank_and_customer(b, package)
+    big = Decimal("1234.50")
+    paid = receive(qb, acme, b.gross["SI-0001"] + big, [(b.remote["SI-0001"], b.gross["SI-0001"])], bank)
+    run(b, package)
+    before = b.status(paid)
+    _change(qb, paid, b.gross["SI-0001"] + big + 1, [(b.remote["SI-0001"], b.gross["SI-0001"])])
+
+    assert PaymentsImport(b.store, "quickbooks").fetch(package).fetched == 0
+
+    assert before == "Payment created and allocated; 1,234.50 GBP more than was due, left on account"
+    assert b.status(paid) == (f"Changed in QuickBooks after it was imported (now {b.gross['SI-0001'] + big + 1:,.2f} "
+                              "GBP): reverse and re-enter it by hand if the ledger must follow")
+    assert b.bank_balance() == b.gross["SI-0001"] + big and b.payments() == 1
+
+
+@pytest.mark.parametrize("how", ["Deleted", "Voided"])
+def test_a_payment_deleted_or_voided_in_quickbooks_before_the_import_is_never_created(qbo, how):
+    from quickbooks.objects.payment import Payment as QboPayment
+
+    b, package, qb = qbo
+    bank, acme = bank_and_customer(b, package)
+    paid = receive(qb, acme, b.gross["SI-0001"], [(b.remote["SI-0001"], b.gross["SI-0001"])], bank)
+    svc = PaymentsImport(b.store, "quickbooks")
+    svc.fetch(package)
+    if how == "Deleted":
+        row = qb.get_single_object("Payment", paid)["Payment"]
+        qb.delete_object("Payment", json.dumps({"Id": row["Id"], "SyncToken": row["SyncToken"]}))
+    else:
+        QboPayment.get(paid, qb=qb).void(qb=qb)
+
+    svc.fetch(package)
+
+    assert b.status(paid) == f"{how} in QuickBooks before it was imported; nothing to do"
+    assert svc.ready_ids() == [] and svc.deleted_imported_ids() == []
+    assert svc.create_and_allocate([b.row(paid).id]).skipped == 1
+    assert b.payments() == 0 and b.outstanding("SI-0001") == b.gross["SI-0001"]
+
+
+def test_a_part_payment_of_two_invoices_names_both_still_outstanding(qbo):
+    b, package, qb = qbo
+    bank, acme = bank_and_customer(b, package)
+    one, three = b.gross["SI-0001"] - Decimal("1.00"), b.gross["SI-0003"] - Decimal("2.00")
+    paid = receive(qb, acme, one + three, [(b.remote["SI-0001"], one), (b.remote["SI-0003"], three)], bank)
+
+    assert run(b, package)[1].created == 1
+
+    assert b.status(paid) == "Payment created and allocated; 3.00 GBP still outstanding on SI-0001, SI-0003"
+    assert b.outstanding("SI-0001") == Decimal("1.00") and b.outstanding("SI-0003") == Decimal("2.00")

@@ -241,7 +241,7 @@ class ImportTab(QWidget):
         return self.jobs.run(what, fn, on_done)
 
     def on_job_ended(self) -> None:
-        self.live_refresh.flush()
+        self.live_refresh.cancel()   # the repaint below reads the rows on screen once, not twice
         if self._new_rows:
             self.refresh()
         else:   # reloading (and re-sorting) 100,000 ids would stall the window for nothing

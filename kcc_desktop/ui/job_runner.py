@@ -103,6 +103,10 @@ class CoalescedRefresh(QObject):
             self._timer.stop()
             self._fn()
 
+    def cancel(self) -> None:
+        """Drop a waiting refresh (the caller is about to refresh everything itself)."""
+        self._timer.stop()
+
     @Slot()
     def _fire(self) -> None:
         self._fn()

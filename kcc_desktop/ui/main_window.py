@@ -309,6 +309,10 @@ class MainWindow(FileMenu):
         if not info.get("provider"):
             self.set_connection_status("Not connected — use Mapping → Connect", False)
             return
+        if info.get("connected"):   # the first job's modules load now, while the window is idle
+            from ..connectors.warm import warm
+
+            warm(str(info["provider"]))
         name = Provider.label_of(info["provider"], short=True, unknown=info["provider"])
         where = f"{name}{' sandbox' if info.get('sandbox') else ''}: {info.get('organisation') or ''}".strip()
         if info.get("connected"):

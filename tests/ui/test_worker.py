@@ -108,6 +108,19 @@ def test_coalesced_refresh_runs_once_for_many_requests(qtbot):
     qtbot.waitUntil(lambda: calls == [1])
 
 
+def test_a_cancelled_refresh_never_runs_and_the_next_request_does(qtbot):
+    """A job's end repaints everything itself: the live refresh then waiting is dropped, not run as well."""
+    calls = []
+    refresh = CoalescedRefresh(lambda: calls.append(len(calls)), interval_ms=20)
+    refresh.request()
+    refresh.cancel()
+    marker = CoalescedRefresh(lambda: calls.append("later"), interval_ms=40)
+    marker.request()   # due after the cancelled one would have been
+    qtbot.waitUntil(lambda: calls == ["later"])
+    refresh.request()
+    qtbot.waitUntil(lambda: calls == ["later", 1])
+
+
 def test_progress_meter_text():
     now = [0.0]
     meter = ProgressMeter(clock=lambda: now[0])

@@ -23,6 +23,7 @@ COLUMNS = ("type", "number", "date", "due_date", "company_code", "company_name",
            "nominal_code")
 REQUIRED = ("type", "number", "date", "company_code", "quantity", "unit_price")
 LINE_LIMIT = 4 * MB     # no line of a document-lines CSV comes near this; a binary file's "line" may
+TOO_LONG = f"is longer than {LINE_LIMIT // MB} MB; this does not look like a CSV file of document lines."
 UTF8_BOM = b"\xef\xbb\xbf"
 WORKBOOK = b"PK\x03\x04"  # .xlsx / .ods are zip files
 
@@ -120,9 +121,10 @@ class CsvRows:
         while (record := self._next_record()) is not None:
             row = self._row
             if cap and row - 1 > cap:
-                self.problems.add(0, f"has more than {cap:,} rows, the most one import takes; it was not read "
-                                     f"past row {row - 1:,}. Split it into smaller files, or raise the limit with "
-                                     "--max-rows (or KCC_IMPORT_MAX_ROWS).")
+                rows = f"{cap:,} row{'s' if cap != 1 else ''}"
+                self.problems.add(0, f"has more than {rows}, the most one import takes; it was not read past row "
+                                     f"{row - 1:,}. Split it into smaller files, or raise the limit with --max-rows "
+                                     "(or KCC_IMPORT_MAX_ROWS).")
                 self.stopped = True
                 return
             if not any(cell.strip() for cell in record):
@@ -159,9 +161,8 @@ class CsvRows:
             self._bytes += len(raw)
             if cap and self._bytes > cap:   # the file grew since it was measured
                 return self._stop(0, f"is more than the {self.limits.max_mb:g} MB one import takes.")
-            if len(raw) == LINE_LIMIT and not raw.endswith(b"\n"):
-                return self._stop(self._line, f"is longer than {LINE_LIMIT // MB} MB; this does not look like a "
-                                              "CSV file of document lines.")
+            if _cut(raw):
+                return self._stop(self._line, TOO_LONG)
             if self._line == 1:
                 raw = raw.removeprefix(UTF8_BOM)
             try:
@@ -189,6 +190,10 @@ class CsvRows:
                                     "file as 'CSV UTF-8' and import it again.")
             while raw := f.readline(LINE_LIMIT):
                 line += 1
+                if _cut(raw):   # the rest of it would be read as more lines, and every later row misnamed
+                    self.problems.add(line, TOO_LONG)
+                    self.stopped = True
+                    return
                 try:
                     raw.decode("utf-8")
                 except UnicodeDecodeError as later:
@@ -197,6 +202,11 @@ class CsvRows:
             else:
                 break
         self.stopped = True
+
+
+def _cut(raw: bytes) -> bool:
+    """A physical line longer than ``LINE_LIMIT``: ``readline`` gave only its first part."""
+    return len(raw) == LINE_LIMIT and not raw.endswith(b"\n")
 
 
 def _csv_reason(exc: csv.Error) -> str:

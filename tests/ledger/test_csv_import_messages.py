@@ -148,6 +148,17 @@ def test_every_line_that_is_not_utf8_is_named_then_the_reading_stops(ledger, tmp
         "  Row 6: is not UTF-8 text (byte 0xEF cannot be read). Save the file as 'CSV UTF-8' and import it again."]
 
 
+def test_a_line_over_4_mb_after_one_that_is_not_utf8_ends_the_list_at_its_own_row(ledger, tmp_path, digests):
+    """Read in 4 MB parts, its rest was counted as another line: the rows named after it were one too far."""
+    rows = [OK_ROW.replace("Widget", "Caf\xe9"), OK_ROW, "x" * (4 * 1024 * 1024 + 10), OK_ROW,
+            OK_ROW.replace("Widget", "\xa3 sign")]
+    path = tmp_path / "cp1252.csv"
+    path.write_bytes("\n".join([HEADER, *rows]).encode("cp1252"))
+    assert listed(ledger, digests, path) == [
+        "  Row 2: is not UTF-8 text (byte 0xE9 cannot be read). Save the file as 'CSV UTF-8' and import it again.",
+        "  Row 4: is longer than 4 MB; this does not look like a CSV file of document lines."]
+
+
 def test_a_nul_inside_an_open_quote_is_named_once(ledger, tmp_path, digests):
     text = f'{HEADER}\n{OK_ROW}\nsales_invoice,"INV-2\nstill quoted\x00\n'
     assert listed(ledger, digests, text, tmp_path=tmp_path) == [
@@ -423,14 +434,14 @@ def test_a_limit_in_the_environment_that_is_not_a_count_says_how_to_set_it(env, 
 def test_rows_before_the_row_cap_are_not_checked_against_the_ledger(ledger, tmp_path, digests):
     text = "\n".join([HEADER, OK_ROW.replace("INV-1", "INV-EXIST"), OK_ROW]) + "\n"
     assert listed(ledger, digests, text, ImportLimits(max_rows=1), tmp_path) == [
-        "  The file: has more than 1 rows, the most one import takes; it was not read past row 2. Split it into "
+        "  The file: has more than 1 row, the most one import takes; it was not read past row 2. Split it into "
         "smaller files, or raise the limit with --max-rows (or KCC_IMPORT_MAX_ROWS)."]
 
 
 def test_the_environment_is_read_when_no_limits_are_given(ledger, tmp_path, digests, monkeypatch):
     monkeypatch.setenv("KCC_IMPORT_MAX_ROWS", "1")
     text = "\n".join([HEADER, OK_ROW, OK_ROW.replace("INV-1", "INV-2")]) + "\n"
-    assert listed(ledger, digests, text, tmp_path=tmp_path)[0].startswith("  The file: has more than 1 rows")
+    assert listed(ledger, digests, text, tmp_path=tmp_path)[0].startswith("  The file: has more than 1 row")
 
 
 # --- what a good file posts -------------------------------------------------------------------------------------

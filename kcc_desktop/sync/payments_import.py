@@ -304,17 +304,11 @@ class PaymentsImport:
                 summary.skipped += 1
                 continue
             try:
-                status, spec = self._plan(s, row, cache, due)
-                bulk.validate(s, spec, due)
+                status, spec = self._check(s, row, cache, due)
             except _Refused as refused:
                 row.status = _fit(refused.status)
                 summary.failed += 1
                 log.info("Payment %s %s not created: %s", row.remote_id, row.invoices, refused.status)
-                continue
-            except LedgerError as exc:
-                row.status = _fit(f"Not created: {exc}")
-                summary.failed += 1
-                log.info("Payment %s %s not created: %s", row.remote_id, row.invoices, exc)
                 continue
             for doc, part in spec.allocations:
                 due.take(doc.id, part)
@@ -339,20 +333,14 @@ class PaymentsImport:
                  "; ".join(f"{row.amount} {row.currency} to {row.invoices or 'account'}" for row, _, _ in planned))
 
     def _create_one(self, s: Session, row: ImportedPayment, cache: _Cache) -> str:
-        """One payment through ``ledger.record_payment``, all-or-nothing in its own SAVEPOINT."""
+        """One payment, checked and written as a batch writes it, all-or-nothing in its own SAVEPOINT."""
         savepoint = s.begin_nested()
         try:
-            status, spec = self._plan(s, row, cache, Due(s))
-            payment = ledger.record_payment(s, spec.kind, spec.company, spec.bank, spec.amount, spec.when,
-                                            spec.allocations, reference=spec.reference, source=spec.source,
-                                            remote_id=spec.remote_id)
+            status, spec = self._check(s, row, cache, Due(s))
+            [payment_id] = bulk.write(s, [spec])
         except _Refused as refused:
             savepoint.rollback()
             row.status = _fit(refused.status)
-            return "failed"
-        except LedgerError as exc:
-            savepoint.rollback()
-            row.status = _fit(f"Not created: {exc}")
             return "failed"
         except IntegrityError:
             # Another run (or another window) imported it first: the database kept it to one payment.
@@ -362,12 +350,23 @@ class PaymentsImport:
                 row.ledger_payment_id, row.status = existing.id, ALREADY
             return "skipped"
         savepoint.commit()
-        row.ledger_payment_id = payment.id
+        row.ledger_payment_id = payment_id
         row.status = _fit(status)
         return "created"
 
     def _payment_key(self, row: ImportedPayment) -> str:
         return f"{self.provider}:{row.remote_id}"
+
+    def _check(self, s: Session, row: ImportedPayment, cache: _Cache, due: Due) -> tuple[str, bulk.PaymentSpec]:
+        """``_plan``, then the ledger's own checks of a payment (``record_payment``'s); either refusal is a
+        ``_Refused`` whose status says what to do. (``_plan`` refuses first for everything Xero or QuickBooks can
+        send; the ledger's checks stay as the last word, should its rules grow.)"""
+        status, spec = self._plan(s, row, cache, due)
+        try:
+            bulk.validate(s, spec, due)
+        except LedgerError as exc:
+            raise _Refused(f"Not created: {exc}") from exc
+        return status, spec
 
     def _plan(self, s: Session, row: ImportedPayment, cache: _Cache, due: Due) -> tuple[str, bulk.PaymentSpec]:
         """What the ledger payment will be, and the status it earns; ``_Refused`` says why not."""

@@ -203,3 +203,43 @@ def test_an_overpayment_allocated_later_to_two_invoices_names_both(books, xero_b
                                              "SI-0003. In the ledger, allocate that from what this payment left "
                                              "on account")
     assert b.payments() == 1 and b.outstanding("SI-0001") == b.gross["SI-0001"]
+
+
+def test_money_on_account_is_logged_as_going_to_the_account(books, xero_bookkeeper, caplog):
+    """What support reads in the log file for a receipt that pays no invoice."""
+    b, package = books
+    op = xero_bookkeeper.receive_overpayment(_contact(b, "ACME"), Decimal("7.25"), ON, "Deposit")
+    svc = PaymentsImport(b.store, "xero")
+    svc.fetch(package)
+
+    row = b.row(f"overpayment:{op}")
+
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        assert svc.create_and_allocate([row.id]).created == 1
+
+    assert row.amount == Decimal("7.25") and row.invoices == ""
+    assert f"Created and allocated 1 payments: {row.amount} GBP to account" in [r.getMessage() for r in caplog.records]
+
+
+def test_an_unmapped_bank_is_never_named_after_the_other_packages_account_of_that_code(books, xero_bookkeeper):
+    """The file was once connected to QuickBooks, whose chart had an account 091 too. A Xero payment into
+    Xero's own 091, not fetched or mapped yet, is refused naming only what Xero said."""
+    from xero_python.accounting import Account, AccountType
+
+    from kcc_desktop.models import PackageAccount
+
+    b, package = books
+    with b.store.transaction() as s:
+        s.add(PackageAccount(provider="quickbooks", category="bank", code="091", remote_id="41", name="QB Savings",
+                             type="", status="ACTIVE"))
+    api, tenant = xero_bookkeeper.client.accounting, xero_bookkeeper.client.tenant_id
+    api.create_account(tenant, Account(code="091", name="Deposit Account", type=AccountType.BANK,
+                                       bank_account_number="40112233445566"))
+    paid = XeroBookkeeper(xero_bookkeeper.client, bank_code="091").pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
+    svc = PaymentsImport(b.store, "xero")
+    svc.fetch(package)
+
+    assert svc.create_and_allocate([b.row(paid).id]).failed == 1
+
+    assert b.status(paid) == ("Not created: bank account 091 in Xero is not mapped to a ledger bank account. Map it "
+                              "on the Mapping tab, then run Create & Allocate Payments again.")

@@ -185,22 +185,21 @@ class CsvRows:
         f = self._file
         assert f is not None
         line = self._line
-        while True:
-            self.problems.add(line, f"is not UTF-8 text (byte 0x{raw[exc.start]:02X} cannot be read). Save the "
-                                    "file as 'CSV UTF-8' and import it again.")
+        bad: int | None = raw[exc.start]
+        while bad is not None:
+            self.problems.add(line, f"is not UTF-8 text (byte 0x{bad:02X} cannot be read). Save the file as "
+                                    "'CSV UTF-8' and import it again.")
+            bad = None
             while raw := f.readline(LINE_LIMIT):
                 line += 1
-                if _cut(raw):   # the rest of it would be read as more lines, and every later row misnamed
+                if _cut(raw):   # its rest would be read as more lines, and every row named after it misnamed
                     self.problems.add(line, TOO_LONG)
-                    self.stopped = True
-                    return
+                    break
                 try:
                     raw.decode("utf-8")
                 except UnicodeDecodeError as later:
-                    exc = later
+                    bad = raw[later.start]
                     break
-            else:
-                break
         self.stopped = True
 
 

@@ -131,6 +131,15 @@ def test_a_header_that_is_not_utf8_is_named_once(ledger, tmp_path, digests):
         "  Row 1: is not UTF-8 text (byte 0xE9 cannot be read). Save the file as 'CSV UTF-8' and import it again."]
 
 
+def test_a_header_that_is_not_utf8_then_a_line_over_4_mb_is_not_called_empty(ledger, tmp_path, digests):
+    path = tmp_path / "cp1252.csv"
+    long_line = "x" * (4 * 1024 * 1024 + 1)
+    path.write_bytes((HEADER.replace("number", "num\xe9ro") + f"\n{long_line}\n").encode("cp1252"))
+    assert listed(ledger, digests, path) == [
+        "  Row 1: is not UTF-8 text (byte 0xE9 cannot be read). Save the file as 'CSV UTF-8' and import it again.",
+        "  Row 2: is longer than 4 MB; this does not look like a CSV file of document lines."]
+
+
 def test_a_bom_is_taken_off_the_first_line_only(ledger, tmp_path, digests):
     text = f"\ufeff{HEADER}\n\ufeff{OK_ROW}\n"
     assert listed(ledger, digests, text, tmp_path=tmp_path) == [

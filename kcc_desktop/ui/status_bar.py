@@ -79,7 +79,8 @@ class SyncStatus(QObject):
         self.store = store
         self.notice: QMessageBox | None = None
         bar = window.statusBar()
-        self.connection_label = ElidedLabel("Not connected", 300)
+        # wide enough for "● Xero sandbox: Demo Company (UK) — connected", with room left for the message
+        self.connection_label = ElidedLabel("Not connected", 340)
         self.connection_label.setObjectName("connection_label")
         self.connection_label.setAccessibleName("Connection")
         self.last_sync_label = ElidedLabel("Last sync: never", 170)

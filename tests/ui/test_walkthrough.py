@@ -49,6 +49,21 @@ def test_status_bar_messages_are_not_cut_off_by_the_labels(qtbot, company):
     assert window.connection_label.toolTip().endswith("— connected")
 
 
+def test_a_usual_connection_is_shown_whole_beside_a_long_message(qtbot, company):
+    """The demo's connection, and an organisation name of that length, read in full at 1280x800."""
+    store, _ = company
+    window = open_window(qtbot, store, size=(1280, 800))
+    window.set_connection_status("Xero sandbox: Demo Company (UK) — connected", True)
+    message = "Recorded a part payment of 118.96 for INV100016. Fetch Payments on the Import tab to bring it in."
+    window.statusBar().showMessage(message)
+    # once the status bar has laid its labels out again (the next turn of the event loop)
+    qtbot.waitUntil(lambda: window.connection_label.text() == window.connection_label.full_text)
+    assert window.connection_label.text().endswith("Demo Company (UK) — connected")
+    labels = [window.connection_label, window.last_sync_label, window.company_label]
+    room = window.statusBar().width() - sum(label.width() for label in labels if label.isVisible())
+    assert room > QFontMetrics(window.statusBar().font()).horizontalAdvance(message)
+
+
 def test_record_payment_allocates_a_prepayment_to_the_selected_invoice_and_queues_it(qtbot, company):
     store, _ = company
     OptionsService(store).update(enabled=True)

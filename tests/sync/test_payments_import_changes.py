@@ -243,3 +243,29 @@ def test_an_unmapped_bank_is_never_named_after_the_other_packages_account_of_tha
 
     assert b.status(paid) == ("Not created: bank account 091 in Xero is not mapped to a ledger bank account. Map it "
                               "on the Mapping tab, then run Create & Allocate Payments again.")
+
+
+def test_a_payment_of_an_invoice_the_ledger_already_settled_goes_on_account_with_no_allocation(books, xero_bookkeeper):
+    """Bloggs (not an account customer) paid SI-0002 at the counter, recorded in the ledger; the bookkeeper
+    also records a payment of it in Xero. The ledger has nothing left due on it: the money goes on Bloggs's
+    account, and no allocation of nothing is written against the invoice."""
+    from kcc_desktop.models import Allocation, BankAccount, Company, Document, Payment
+
+    b, package = books
+    with b.store.transaction() as s:
+        invoice = s.get(Document, b.docs["SI-0002"])
+        service.record_payment(s, "receipt", s.get(Company, b.companies["BLOGGS"]), s.get(BankAccount, b.bank_id),
+                               invoice.gross_total, ON, [(invoice, invoice.gross_total)], reference="Counter")
+    assert b.outstanding("SI-0002") == 0
+    paid = xero_bookkeeper.pay(b.remote["SI-0002"], b.gross["SI-0002"], ON, "Xero too")
+    svc = PaymentsImport(b.store, "xero")
+    svc.fetch(package)
+
+    assert svc.create_and_allocate([b.row(paid).id]).created == 1
+
+    assert b.status(paid) == (f"Payment created and allocated; {b.gross['SI-0002']:,.2f} GBP more than was due, "
+                              "left on account")
+    with b.store.session() as s:
+        imported = s.scalar(select(Payment).where(Payment.reference == "Xero too"))
+        assert imported is not None and imported.amount == b.gross["SI-0002"]
+        assert s.scalars(select(Allocation).where(Allocation.payment_id == imported.id)).all() == []

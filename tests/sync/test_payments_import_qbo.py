@@ -213,3 +213,24 @@ def test_a_part_payment_of_two_invoices_names_both_still_outstanding(qbo):
 
     assert b.status(paid) == "Payment created and allocated; 3.00 GBP still outstanding on SI-0001, SI-0003"
     assert b.outstanding("SI-0001") == Decimal("1.00") and b.outstanding("SI-0003") == Decimal("2.00")
+
+
+def test_ids_of_another_quickbooks_company_never_take_a_payment(qbo):
+    """QuickBooks numbers its objects per company, so ids repeat across companies. This file was once
+    connected to another QuickBooks company, where SI-0003 became invoice and ACME customer under the same ids
+    as SI-0001 and another customer here: a payment of SI-0001 in this company pays SI-0001."""
+    from kcc_desktop.models import RemoteLink
+
+    b, package, qb = qbo
+    bank, acme = bank_and_customer(b, package)
+    with b.store.transaction() as s:
+        s.add_all([RemoteLink(provider="quickbooks", tenant_id="another-company", object_type="sales_invoice",
+                              object_id=b.docs["SI-0003"], remote_id=b.remote["SI-0001"]),
+                   RemoteLink(provider="quickbooks", tenant_id="another-company", object_type="company",
+                              object_id=b.companies["BLOGGS"], remote_id=acme)])
+    paid = receive(qb, acme, b.gross["SI-0001"], [(b.remote["SI-0001"], b.gross["SI-0001"])], bank)
+
+    assert run(b, package)[1].created == 1
+
+    assert b.status(paid) == "Payment created and allocated"
+    assert b.outstanding("SI-0001") == 0 and b.outstanding("SI-0003") == b.gross["SI-0003"]

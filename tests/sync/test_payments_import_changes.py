@@ -269,3 +269,24 @@ def test_a_payment_of_an_invoice_the_ledger_already_settled_goes_on_account_with
         imported = s.scalar(select(Payment).where(Payment.reference == "Xero too"))
         assert imported is not None and imported.amount == b.gross["SI-0002"]
         assert s.scalars(select(Allocation).where(Allocation.payment_id == imported.id)).all() == []
+
+
+def test_fetch_progress_counts_what_was_read_and_what_was_new(books, xero_bookkeeper, caplog):
+    """The window's progress line while Fetch Payments reads (the package never says how many there are),
+    and the log's line when it ends."""
+    b, package = books
+    xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
+    xero_bookkeeper.pay(b.remote["SI-0003"], Decimal("1.00"), ON)
+    svc = PaymentsImport(b.store, "xero")
+    seen: list[tuple[int, int, str]] = []
+
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        assert svc.fetch(package, progress=lambda done, total, text: seen.append((done, total, text))).fetched == 2
+        again = svc.fetch(package, progress=lambda done, total, text: seen.append((done, total, text)))
+
+    assert again.fetched == 0
+    # the second reads again what changed in the last second before the first ended (nothing new in it)
+    assert seen[0] == (2, 0, "2 payments read, 2 new") and seen[-1] == (seen[-1][0], 0,
+                                                                        f"{seen[-1][0]} payments read, 0 new")
+    ends = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Fetch Payments from Xero")]
+    assert len(ends) == 2 and ends[0] == "Fetch Payments from Xero: 2 read, 2 new or changed (since the start)"

@@ -273,20 +273,34 @@ def test_a_payment_of_an_invoice_the_ledger_already_settled_goes_on_account_with
 
 def test_fetch_progress_counts_what_was_read_and_what_was_new(books, xero_bookkeeper, caplog):
     """The window's progress line while Fetch Payments reads (the package never says how many there are),
-    and the log's line when it ends."""
+    page by page (Xero's payments, then its overpayments, then its prepayments), and the log's line at the end."""
     b, package = books
     xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
     xero_bookkeeper.pay(b.remote["SI-0003"], Decimal("1.00"), ON)
+    xero_bookkeeper.receive_overpayment(_contact(b, "ACME"), Decimal("3.00"), ON)
     svc = PaymentsImport(b.store, "xero")
     seen: list[tuple[int, int, str]] = []
 
     with caplog.at_level(logging.INFO, logger=LOGGER):
-        assert svc.fetch(package, progress=lambda done, total, text: seen.append((done, total, text))).fetched == 2
-        again = svc.fetch(package, progress=lambda done, total, text: seen.append((done, total, text)))
+        assert svc.fetch(package, progress=lambda done, total, text: seen.append((done, total, text))).fetched == 3
 
-    assert again.fetched == 0
-    # the second reads again what changed in the last second before the first ended (nothing new in it)
-    assert seen[0] == (2, 0, "2 payments read, 2 new") and seen[-1] == (seen[-1][0], 0,
-                                                                        f"{seen[-1][0]} payments read, 0 new")
+    assert seen == [(2, 0, "2 payments read, 2 new"), (3, 0, "3 payments read, 3 new"),
+                    (3, 0, "3 payments read, 3 new")]
     ends = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Fetch Payments from Xero")]
-    assert len(ends) == 2 and ends[0] == "Fetch Payments from Xero: 2 read, 2 new or changed (since the start)"
+    assert ends == ["Fetch Payments from Xero: 3 read, 3 new or changed (since the start)"]
+
+
+def test_a_cancelled_fetch_keeps_what_it_read_and_the_next_one_reads_the_rest(books, xero_bookkeeper):
+    b, package = books
+    paid = xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
+    op = xero_bookkeeper.receive_overpayment(_contact(b, "ACME"), Decimal("3.00"), ON)
+    svc = PaymentsImport(b.store, "xero")
+    stop = threading.Event()
+
+    cut = svc.fetch(package, cancel=stop, progress=lambda done, total, text: stop.set())
+
+    assert cut.cancelled and cut.fetched == 1 and cut.text == "1 new payment fetched (cancelled)."
+    assert [r.remote_id for r in b.rows()] == [paid]
+    rest = svc.fetch(package)
+    assert not rest.cancelled and rest.fetched == 1
+    assert sorted(r.remote_id for r in b.rows()) == sorted([paid, f"overpayment:{op}"])

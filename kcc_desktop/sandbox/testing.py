@@ -270,6 +270,14 @@ class XeroBookkeeper:
                             on: date | None = None) -> None:
         self._allocate("prepayment", prepayment_id, invoice_id, amount, on)
 
+    def open_bank_account(self, code: str, name: str, number: str = "40112233445566") -> XeroBookkeeper:
+        """A bank account opened in Xero (Accounting > Bank accounts); returns a bookkeeper paying into it."""
+        from xero_python.accounting import Account, AccountType
+
+        self._api.create_account(self.client.tenant_id, Account(code=code, name=name, type=AccountType.BANK,
+                                                                bank_account_number=number))
+        return XeroBookkeeper(self.client, bank_code=code)
+
     def add_contact(self, name: str, account_number: str = "", email: str = "") -> str:
         """A contact the organisation already had before KCC connected; returns the ContactID."""
         from xero_python.accounting import Contact, Contacts

@@ -58,6 +58,12 @@ class Books:
     def status(self, remote_id: str) -> str:
         return self.row(remote_id).status
 
+    def contact(self, code: str) -> str:
+        """The package's id of the company ``code`` (its contact or customer there)."""
+        with self.store.session() as s:
+            return s.scalar(select(RemoteLink.remote_id).where(RemoteLink.object_type == "company",
+                                                               RemoteLink.object_id == self.companies[code]))
+
     def invoice_raised_in_package(self, package, on) -> str:
         """XERO-ONLY-1, an invoice to Acme raised in the package itself (never exported from this ledger): a
         payment of it cannot be allocated here. Returns its id in the package."""

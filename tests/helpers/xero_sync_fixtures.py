@@ -4,7 +4,8 @@ working in the sandbox through the SDK.
 
 ``xero_sync_sandbox`` is the module's ``xero_sync_server`` reset for the test (its URLs as a dict, plus
 control helpers), ``xero_connected_store`` the ``store`` signed in to it, ``xero_bookkeeper`` a
-XeroBookkeeper, and ``xero_exporting`` (store, package) with accounts fetched and the default mapping applied.
+XeroBookkeeper, ``xero_exporting`` (store, package) with accounts fetched and the default mapping applied, and
+``books`` that company's small ledger exported.
 """
 
 from __future__ import annotations
@@ -64,3 +65,13 @@ def xero_exporting(xero_connected_store):
     mapping.fetch(package)
     mapping.apply_default_setup()
     return store, package
+
+
+@pytest.fixture
+def books(xero_exporting):
+    """(Books, package): the small ledger of ``build_ledger`` uploaded to the sandbox through the exporter, for
+    the payments-import tests (``tests.helpers.books``)."""
+    from tests.helpers.books import export_books
+
+    store, package = xero_exporting
+    return export_books(store, package, "xero"), package

@@ -20,15 +20,9 @@ from kcc_desktop.models import Company, Document, Payment
 from kcc_desktop.sync import payments_import as pi
 from kcc_desktop.sync.mapping import BANK, MappingService
 from kcc_desktop.sync.payments_import import PaymentsImport
-from tests.helpers.books import Books, export_books
+from tests.helpers.books import Books
 
 ON = date(2026, 2, 1)
-
-
-@pytest.fixture
-def books(xero_exporting) -> tuple[Books, object]:
-    store, package = xero_exporting
-    return export_books(store, package, "xero"), package
 
 
 def run(books: Books, package, create: bool = True) -> tuple[pi.ImportSummary, pi.ImportSummary | None]:

@@ -15,16 +15,9 @@ from sqlalchemy import select
 from kcc_desktop.models import Payment
 from kcc_desktop.sync import payments_import as pi
 from kcc_desktop.sync.payments_import import PaymentsImport
-from tests.helpers.books import Books, export_books
 
 ON = date(2026, 2, 1)
 LOGGER = "kcc_desktop.sync.payments_import"
-
-
-@pytest.fixture
-def books(xero_exporting) -> tuple[Books, object]:
-    store, package = xero_exporting
-    return export_books(store, package, "xero"), package
 
 
 def messages(caplog) -> list[str]:
@@ -138,17 +131,16 @@ def test_reverse_deleted_reverses_every_selected_payment_and_only_those(books, x
 def test_a_payment_into_a_bank_account_added_in_xero_later_names_it_once_its_accounts_are_fetched(
         books, xero_bookkeeper):
     """Organisations have several bank accounts. One opened in Xero after the accounts were last fetched is
-    named by its code only; once fetched, by code and name (its own, not another bank's)."""
-    from xero_python.accounting import Account, AccountType
-
-    from kcc_desktop.sandbox.testing import XeroBookkeeper
+    named by its code only; once fetched, by code and name (its own, not another bank's, nor the account of
+    that code in QuickBooks, to which the file was once connected)."""
+    from kcc_desktop.models import PackageAccount
     from kcc_desktop.sync.mapping import MappingService
 
     b, package = books
-    api, tenant = xero_bookkeeper.client.accounting, xero_bookkeeper.client.tenant_id
-    api.create_account(tenant, Account(code="091", name="Deposit Account", type=AccountType.BANK,
-                                       bank_account_number="40112233445566"))
-    paid = XeroBookkeeper(xero_bookkeeper.client, bank_code="091").pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
+    with b.store.transaction() as s:
+        s.add(PackageAccount(provider="quickbooks", category="bank", code="091", remote_id="41", name="QB Savings",
+                             type="", status="ACTIVE"))
+    paid = xero_bookkeeper.open_bank_account("091", "Deposit Account").pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
     svc = PaymentsImport(b.store, "xero")
     svc.fetch(package)
 

@@ -10,30 +10,16 @@ import threading
 from datetime import date
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import select
 
 from kcc_desktop.ledger import service
-from kcc_desktop.models import BankAccount, Mapping, NominalCode, RemoteLink
+from kcc_desktop.models import BankAccount, Mapping, NominalCode
 from kcc_desktop.sandbox.testing import XeroBookkeeper
 from kcc_desktop.sync import payments_import as pi
 from kcc_desktop.sync.payments_import import PaymentsImport
-from tests.helpers.books import Books, export_books
 
 ON = date(2026, 2, 1)
 LOGGER = "kcc_desktop.sync.payments_import"
-
-
-@pytest.fixture
-def books(xero_exporting) -> tuple[Books, object]:
-    store, package = xero_exporting
-    return export_books(store, package, "xero"), package
-
-
-def _contact(b: Books, code: str) -> str:
-    with b.store.session() as s:
-        return s.scalar(select(RemoteLink.remote_id).where(RemoteLink.object_type == "company",
-                                                           RemoteLink.object_id == b.companies[code]))
 
 
 def test_a_bank_account_renumbered_in_xero_after_it_was_mapped_still_takes_its_payments(books, xero_bookkeeper):
@@ -83,7 +69,7 @@ def test_money_on_account_in_another_currency_is_not_created_and_says_why(books,
     """Acme's account in the ledger is in pounds; the bookkeeper records a deposit from Acme in euros."""
     b, package = books
     xero_sync_sandbox.organisation(Currencies=["EUR"], Rates={"EUR": "1.2500"})
-    deposit = xero_bookkeeper.receive_prepayment(_contact(b, "ACME"), "50.00", ON, reference="EUR deposit",
+    deposit = xero_bookkeeper.receive_prepayment(b.contact("ACME"), "50.00", ON, reference="EUR deposit",
                                                  currency="EUR")
     svc = PaymentsImport(b.store, "xero")
     svc.fetch(package)
@@ -145,7 +131,7 @@ def test_a_bill_raised_in_xero_without_a_number_is_named_by_its_xero_id(books, x
 
     b, package = books
     api, tenant = xero_bookkeeper.client.accounting, xero_bookkeeper.client.tenant_id
-    bill = Invoice(type="ACCPAY", contact=Contact(contact_id=_contact(b, "SUPP")), date=ON, due_date=ON,
+    bill = Invoice(type="ACCPAY", contact=Contact(contact_id=b.contact("SUPP")), date=ON, due_date=ON,
                    status="AUTHORISED", line_items=[LineItem(description="Raised in Xero", quantity=Decimal(1),
                                                              unit_amount=Decimal("40.00"), account_code="429",
                                                              tax_type="INPUT2")])
@@ -190,7 +176,7 @@ def test_progress_says_how_many_were_created_and_a_cancelled_run_says_so_in_the_
 
 def test_an_overpayment_allocated_later_to_two_invoices_names_both(books, xero_bookkeeper):
     b, package = books
-    op = xero_bookkeeper.receive_overpayment(_contact(b, "ACME"), Decimal("30.00"), ON, "Over")
+    op = xero_bookkeeper.receive_overpayment(b.contact("ACME"), Decimal("30.00"), ON, "Over")
     svc = PaymentsImport(b.store, "xero")
     svc.fetch(package)
     assert svc.create_and_allocate(svc.ready_ids()).created == 1
@@ -208,7 +194,7 @@ def test_an_overpayment_allocated_later_to_two_invoices_names_both(books, xero_b
 def test_money_on_account_is_logged_as_going_to_the_account(books, xero_bookkeeper, caplog):
     """What support reads in the log file for a receipt that pays no invoice."""
     b, package = books
-    op = xero_bookkeeper.receive_overpayment(_contact(b, "ACME"), Decimal("7.25"), ON, "Deposit")
+    op = xero_bookkeeper.receive_overpayment(b.contact("ACME"), Decimal("7.25"), ON, "Deposit")
     svc = PaymentsImport(b.store, "xero")
     svc.fetch(package)
 
@@ -219,30 +205,6 @@ def test_money_on_account_is_logged_as_going_to_the_account(books, xero_bookkeep
 
     assert row.amount == Decimal("7.25") and row.invoices == ""
     assert f"Created and allocated 1 payments: {row.amount} GBP to account" in [r.getMessage() for r in caplog.records]
-
-
-def test_an_unmapped_bank_is_never_named_after_the_other_packages_account_of_that_code(books, xero_bookkeeper):
-    """The file was once connected to QuickBooks, whose chart had an account 091 too. A Xero payment into
-    Xero's own 091, not fetched or mapped yet, is refused naming only what Xero said."""
-    from xero_python.accounting import Account, AccountType
-
-    from kcc_desktop.models import PackageAccount
-
-    b, package = books
-    with b.store.transaction() as s:
-        s.add(PackageAccount(provider="quickbooks", category="bank", code="091", remote_id="41", name="QB Savings",
-                             type="", status="ACTIVE"))
-    api, tenant = xero_bookkeeper.client.accounting, xero_bookkeeper.client.tenant_id
-    api.create_account(tenant, Account(code="091", name="Deposit Account", type=AccountType.BANK,
-                                       bank_account_number="40112233445566"))
-    paid = XeroBookkeeper(xero_bookkeeper.client, bank_code="091").pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
-    svc = PaymentsImport(b.store, "xero")
-    svc.fetch(package)
-
-    assert svc.create_and_allocate([b.row(paid).id]).failed == 1
-
-    assert b.status(paid) == ("Not created: bank account 091 in Xero is not mapped to a ledger bank account. Map it "
-                              "on the Mapping tab, then run Create & Allocate Payments again.")
 
 
 def test_a_payment_of_an_invoice_the_ledger_already_settled_goes_on_account_with_no_allocation(books, xero_bookkeeper):
@@ -277,7 +239,7 @@ def test_fetch_progress_counts_what_was_read_and_what_was_new(books, xero_bookke
     b, package = books
     xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
     xero_bookkeeper.pay(b.remote["SI-0003"], Decimal("1.00"), ON)
-    xero_bookkeeper.receive_overpayment(_contact(b, "ACME"), Decimal("3.00"), ON)
+    xero_bookkeeper.receive_overpayment(b.contact("ACME"), Decimal("3.00"), ON)
     svc = PaymentsImport(b.store, "xero")
     seen: list[tuple[int, int, str]] = []
 
@@ -293,7 +255,7 @@ def test_fetch_progress_counts_what_was_read_and_what_was_new(books, xero_bookke
 def test_a_cancelled_fetch_keeps_what_it_read_and_the_next_one_reads_the_rest(books, xero_bookkeeper):
     b, package = books
     paid = xero_bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON)
-    op = xero_bookkeeper.receive_overpayment(_contact(b, "ACME"), Decimal("3.00"), ON)
+    op = xero_bookkeeper.receive_overpayment(b.contact("ACME"), Decimal("3.00"), ON)
     svc = PaymentsImport(b.store, "xero")
     stop = threading.Event()
 

@@ -8,31 +8,17 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import select
 
 from kcc_desktop.models import Payment, RemoteLink
 from kcc_desktop.sync.payments_import import PaymentsImport
-from tests.helpers.books import Books, export_books
 
 ON = date(2026, 2, 1)
 
 
-@pytest.fixture
-def books(xero_exporting) -> tuple[Books, object]:
-    store, package = xero_exporting
-    return export_books(store, package, "xero"), package
-
-
-def _contact(b: Books, code: str) -> str:
-    with b.store.session() as s:
-        return s.scalar(select(RemoteLink.remote_id).where(RemoteLink.object_type == "company",
-                                                           RemoteLink.object_id == b.companies[code]))
-
-
 def test_an_overpayment_pays_the_invoice_and_leaves_the_rest_on_account(books, xero_bookkeeper):
     b, package = books
-    op = xero_bookkeeper.receive_overpayment(_contact(b, "ACME"), b.gross["SI-0001"] + Decimal("25.00"), ON, "Over")
+    op = xero_bookkeeper.receive_overpayment(b.contact("ACME"), b.gross["SI-0001"] + Decimal("25.00"), ON, "Over")
     xero_bookkeeper.allocate_overpayment(op, b.remote["SI-0001"], b.gross["SI-0001"], ON)
     acme_before = b.company_balance("ACME")
     svc = PaymentsImport(b.store, "xero")
@@ -71,7 +57,7 @@ def test_a_refund_of_an_overpayment_is_not_a_receipt(books, xero_bookkeeper):
     from xero_python.accounting import Payment as XeroPayment
 
     b, package = books
-    op = xero_bookkeeper.receive_overpayment(_contact(b, "ACME"), Decimal("30.00"), ON)
+    op = xero_bookkeeper.receive_overpayment(b.contact("ACME"), Decimal("30.00"), ON)
     api, tenant = xero_bookkeeper.client.accounting, xero_bookkeeper.client.tenant_id
     [refund] = api.create_payments(tenant, Payments(payments=[XeroPayment(
         overpayment=Overpayment(overpayment_id=op), account=Account(code="090"), amount=Decimal("30.00"),
@@ -131,7 +117,7 @@ def test_two_allocations_to_one_invoice_before_the_import_are_not_news_and_a_lat
     stands; fetching again does not call either part "allocated after it was imported". A later allocation,
     however small (0.50), is news, and only it is named."""
     b, package = books
-    op = xero_bookkeeper.receive_overpayment(_contact(b, "ACME"), Decimal("40.00"), ON, "Over")
+    op = xero_bookkeeper.receive_overpayment(b.contact("ACME"), Decimal("40.00"), ON, "Over")
     xero_bookkeeper.allocate_overpayment(op, b.remote["SI-0003"], Decimal("10.00"), ON)
     xero_bookkeeper.allocate_overpayment(op, b.remote["SI-0003"], Decimal("5.00"), ON)
     svc = PaymentsImport(b.store, "xero")
@@ -156,7 +142,7 @@ def test_money_received_with_nothing_allocated_goes_on_the_customers_account(boo
     """A RECEIVE-OVERPAYMENT not yet allocated pays no invoice: the ledger takes it on the account of the
     company its contact was exported from, to the penny (75p here)."""
     b, package = books
-    op = xero_bookkeeper.receive_overpayment(_contact(b, "ACME"), Decimal("0.75"), ON, "Deposit")
+    op = xero_bookkeeper.receive_overpayment(b.contact("ACME"), Decimal("0.75"), ON, "Deposit")
     before = b.company_balance("ACME")
     svc = PaymentsImport(b.store, "xero")
     svc.fetch(package)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from kcc_desktop.ledger import service
 from kcc_desktop.models import BankAccount, Mapping, NominalCode
 from kcc_desktop.sandbox.testing import XeroBookkeeper
+from kcc_desktop.settings_db import DbSettingsStore
 from kcc_desktop.sync import payments_import as pi
 from kcc_desktop.sync.payments_import import PaymentsImport
 
@@ -250,6 +251,10 @@ def test_fetch_progress_counts_what_was_read_and_what_was_new(books, xero_bookke
                     (3, 0, "3 payments read, 3 new")]
     ends = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Fetch Payments from Xero")]
     assert ends == ["Fetch Payments from Xero: 3 read, 3 new or changed (since the start)"]
+    since = DbSettingsStore(b.store).get(pi.watermark_key("xero"))
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        svc.fetch(package)
+    assert since and caplog.records[-1].getMessage().endswith(f" new or changed (since {since})")
 
 
 def test_a_cancelled_fetch_keeps_what_it_read_and_the_next_one_reads_the_rest(books, xero_bookkeeper):

@@ -9,7 +9,6 @@ import sys
 from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:
-    from ..schedule import SyncLock
     from ..store import Store
 
 # What each command module's ``register`` receives (argparse's own type for it is private).
@@ -24,7 +23,7 @@ FAILED = 1             # something failed; the output says what
 BAD_ARGUMENTS = 2      # the arguments are wrong (argparse's own errors exit 2 too)
 NO_COMPANY_FILE = 2    # the company file could not be opened
 NO_SIGN_IN = 2         # no valid sign-in: none, revoked, or made for another address (Connect again)
-BUSY = 3               # export, import, scheduled-run: another sync holds the company file (schedule.BUSY_EXIT_CODE)
+# 3 (scheduled-run only): another sync holds the company file; see schedule.BUSY_EXIT_CODE.
 
 
 def open_company_file(db: str | None, *, create: bool = False, must_exist: bool = True) -> Store | None:
@@ -39,17 +38,3 @@ def open_company_file(db: str | None, *, create: bool = False, must_exist: bool 
     except StoreError as exc:
         print(exc, file=sys.stderr)
         return None
-
-
-def take_sync_lock(store: Store, what: str) -> SyncLock | None:
-    """The company file's sync lock for a command (the window and scheduled runs take the same one), or None
-    after saying on stderr who holds it and that nothing was done (the caller exits with ``BUSY``)."""
-    from ..schedule import SyncBusy, SyncLock
-
-    lock = SyncLock(store, what)
-    try:
-        lock.acquire()
-    except SyncBusy as busy:
-        print(busy, file=sys.stderr)
-        return None
-    return lock

@@ -3,8 +3,7 @@
 Runs the same ExportService as the Export tab (for scheduled sync) and prints
 ``{"exported", "failed", "pending"}``. Exit codes (README "Command line"): 0 when everything sent went
 through; 1 when anything failed or was held back; 2 when the company file could not be opened, an ``--ids``
-row is not pending export, or there is no valid sign-in (none, revoked, or made for another address); 3 when
-another sync (the window's Upload Data, a scheduled run) holds the company file: nothing is sent.
+row is not pending export, or there is no valid sign-in (none, revoked, or made for another address).
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ def run_export(args: argparse.Namespace) -> int:
     from ..connectors.base import ConnectorError
     from ..context import AppContext
     from ..sync.export import ExportService
-    from . import BAD_ARGUMENTS, BUSY, FAILED, NO_COMPANY_FILE, NO_SIGN_IN, OK, open_company_file, take_sync_lock
+    from . import BAD_ARGUMENTS, FAILED, NO_COMPANY_FILE, NO_SIGN_IN, OK, open_company_file
 
     store = open_company_file(args.db)
     if store is None:
@@ -54,13 +53,7 @@ def run_export(args: argparse.Namespace) -> int:
         if not args.json and sys.stderr.isatty():
             print(f"\r{done:,}/{total:,} {text}".ljust(79), end="", file=sys.stderr, flush=True)
 
-    lock = take_sync_lock(store, "the export command")   # not beside the window's Upload Data or a scheduled run
-    if lock is None:
-        return BUSY
-    try:
-        summary = service.upload(ids, package, progress=progress)
-    finally:
-        lock.release()
+    summary = service.upload(ids, package, progress=progress)
     if args.json:
         print(json.dumps(summary.as_dict()))
     else:

@@ -4,8 +4,7 @@ the Import tab without the window (for scheduled sync).
 With neither --fetch nor --create-allocate it does both. It prints {"fetched", "created", "skipped",
 "failed"} (and "reversed" with --reverse-deleted); the exit code is 0 when nothing failed, 1 when a
 payment could not be created (its status says why) or the package could not be reached, 2 when the
-company file could not be opened or the fetch needs a sign-in (none, revoked, or made for another address),
-3 when another sync (the window's Import or Upload Data, a scheduled run) holds the company file: nothing is done.
+company file could not be opened or the fetch needs a sign-in (none, revoked, or made for another address).
 """
 
 from __future__ import annotations
@@ -36,17 +35,13 @@ def run(args: argparse.Namespace) -> int:
     from ..context import AppContext
     from ..sync.options import OptionsService
     from ..sync.payments_import import ImportSummary, PaymentsImport
-    from . import BUSY, NO_COMPANY_FILE, open_company_file, take_sync_lock
+    from . import NO_COMPANY_FILE, open_company_file
 
     if not (args.fetch or args.create_allocate):
         args.fetch = args.create_allocate = True
     store = open_company_file(args.db)
     if store is None:
         return NO_COMPANY_FILE
-    lock = take_sync_lock(store, "the import command")
-    if lock is None:
-        store.close()
-        return BUSY
     try:
         service = PaymentsImport(store, OptionsService(store).provider)
         summary = ImportSummary()
@@ -80,5 +75,4 @@ def run(args: argparse.Namespace) -> int:
                   "--reverse-deleted to reverse them in the ledger.", file=sys.stderr)
         return code if code == 2 else 1 if summary.failed else code
     finally:
-        lock.release()
         store.close()

@@ -1,10 +1,10 @@
 """Loads the connected package's connector and the sync modules in the background once the window is up.
 
 The first Upload Data or Fetch of a process would otherwise import some 400 modules on its worker, the
-xero-python SDK among them; a few steps of an import (a large module's bytecode read in one call) hold the
-GIL for tens of milliseconds, so the window stalled up to 84 ms at the start of its first job
-(benchmarks/README.md). Done while the window sits idle after its first paint, nobody is waiting on it, and
-the cold start is not made longer.
+xero-python SDK among them (its accounting_api alone takes 86 ms to import here); a few steps of an import
+(a large module's bytecode read in one call) hold the GIL for tens of milliseconds, a stall of the window at
+the start of its first job. Done while the window sits idle after its first paint, nobody is waiting on it,
+and the cold start is not made longer.
 """
 
 from __future__ import annotations

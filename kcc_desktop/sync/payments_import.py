@@ -480,7 +480,7 @@ class PaymentsImport:
 
 
 def _fit(status: str, width: int = 200) -> str:
-    """The status column holds 200 characters; the full reason is rarely longer, but a long name could be."""
+    """The Status, Company and Reference columns hold 200 characters; a long name or reference may not fit."""
     return status if len(status) <= width else status[:width - 1] + "…"
 
 

@@ -13,6 +13,7 @@ import pytest
 pytest.register_assert_rewrite("tests.helpers")
 # Shared fixtures: pytest allows plugins to be named only here, in the top-level conftest.
 pytest_plugins = [
+    "tests.helpers.hangs",
     "tests.helpers.qbo_connector_fixtures",
     "tests.helpers.qbo_sandbox_fixtures",
     "tests.helpers.qbo_sync_fixtures",

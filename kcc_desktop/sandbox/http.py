@@ -187,7 +187,8 @@ class SandboxServer:
         return self
 
     def stop(self) -> None:
-        self.httpd.shutdown()
+        if self._thread is not None:   # shutdown() waits for serve_forever to end: forever, if it never began
+            self.httpd.shutdown()
         self.httpd.server_close()
         if self._thread:
             self._thread.join(timeout=5)

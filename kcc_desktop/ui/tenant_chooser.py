@@ -23,6 +23,7 @@ class TenantChooser(QObject):
         self.parent_widget = parent
         self.dialog: QInputDialog | None = None
         self._answers: queue.Queue[str | None] = queue.Queue()   # the chosen tenant id, or None: refused
+        self._refused = False
         self._asked.connect(self._on_asked, Qt.ConnectionType.QueuedConnection)
 
     def __call__(self, tenants: list[dict[str, str]]) -> str:
@@ -35,6 +36,9 @@ class TenantChooser(QObject):
         return answer
 
     def _on_asked(self, tenants: list[dict[str, str]]) -> None:
+        if self._refused:   # the window closed before the question reached it: "none", with no dialog
+            self._answers.put(None)
+            return
         names = [t["name"] for t in tenants]
         dialog = QInputDialog(self.parent_widget)
         dialog.setObjectName("choose_organisation_dialog")
@@ -54,6 +58,8 @@ class TenantChooser(QObject):
         self._answers.put(tenants[names.index(chosen)]["tenant_id"] if accepted else None)
 
     def refuse(self) -> None:
-        """Closing the window: answer a question still open with "none", so the waiting job can end."""
+        """Closing the window: answer a question still open with "none", so the waiting job can end; one asked
+        later (the sign-in was still under way) gets "none" at once, with no dialog on a closing window."""
+        self._refused = True
         if self.dialog is not None:
             self.dialog.reject()

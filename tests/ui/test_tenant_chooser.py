@@ -55,3 +55,30 @@ def test_cancelling_the_choice_connects_nothing(qtbot, two_organisations, store)
     assert failed.args[0].startswith("No organisation was chosen")
     saved = load_connection(DbSettingsStore(store))
     assert saved is None or not saved.tenant_id
+
+
+def test_a_question_asked_after_the_window_began_closing_gets_none_without_a_dialog(qtbot, store):
+    """Closing cancels the Connect job while the sign-in is still under way; when the sign-in then asks which
+    organisation, the job is told "none" at once instead of waiting on a dialog nobody will see."""
+    import threading
+
+    from kcc_desktop.connectors.base import ConnectorError
+
+    tab = make_tab(qtbot, store)
+    chooser = tab.tenant_chooser
+    chooser.refuse()                     # what the job's cancel_requested calls as the window closes
+    outcome: list[object] = []
+    asked = threading.Thread(target=lambda: outcome.append(_ask(chooser)), daemon=True)   # never outlives a failure
+    asked.start()
+    qtbot.waitUntil(lambda: not asked.is_alive())
+    assert chooser.dialog is None
+    assert isinstance(outcome[0], ConnectorError) and str(outcome[0]).startswith("No organisation was chosen")
+
+
+def _ask(chooser) -> object:
+    from kcc_desktop.connectors.base import ConnectorError
+
+    try:
+        return chooser([{"tenant_id": "t1", "name": "Demo Company (UK)"}, {"tenant_id": "t2", "name": "Other"}])
+    except ConnectorError as exc:
+        return exc

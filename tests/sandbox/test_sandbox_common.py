@@ -212,3 +212,20 @@ def test_state_and_limits_control_endpoints(xero, xero_urls):
     assert state["version"] == 1 and xero.tenant_id in state["tenants"]
     out = sandbox_call(xero_urls, "limits", {"per_minute": 7, "time_scale": 0.5})
     assert out["limits"]["minute"] == 7 and out["time_scale"] == 0.5
+
+
+def test_a_server_never_started_stops_at_once_and_frees_its_port():
+    """socketserver's shutdown() waits for serve_forever to end: on a server never started that was forever."""
+    import socket
+    import threading
+
+    from kcc_desktop.sandbox.http import SandboxServer
+
+    server = SandboxServer(make_provider("xero"))
+    host, port = server.httpd.server_address[:2]
+    stopping = threading.Thread(target=server.stop, daemon=True)   # daemon: a hang fails the test, not the run
+    stopping.start()
+    stopping.join(30)
+    assert not stopping.is_alive()
+    with socket.socket() as again:   # the port is free: the listening socket was closed
+        again.bind((host, port))

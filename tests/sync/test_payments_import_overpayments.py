@@ -194,3 +194,34 @@ def test_pennies_count_a_part_payment_of_half_a_pound_and_half_a_pound_still_due
     assert b.status(tiny) == (f"Payment created and allocated; {b.gross['SI-0003'] - Decimal('0.50'):,.2f} GBP "
                               "still outstanding on SI-0003")
     assert b.trial_balance_balances()
+
+
+def test_a_prepayment_allocation_sent_before_kcc_stamped_its_payments_is_known_by_its_link(books, xero_bookkeeper):
+    """A file from a version before KCC stamped its payments: the allocation went to Xero as a payment whose
+    Reference carries no stamp, and only the link the file stored says it is the ledger's own. Fetch Payments
+    leaves it out and still brings in the customer's own payment listed after it."""
+    from kcc_desktop.ledger import service
+    from kcc_desktop.models import BankAccount, Company, Document, ExportItem
+    from kcc_desktop.sync.target import read_target
+
+    b, package = books
+    with b.store.transaction() as s:
+        bloggs = s.scalar(select(Company).where(Company.code == "BLOGGS"))
+        invoice = s.scalar(select(Document).where(Document.number == "SI-0002"))
+        bank = s.scalar(select(BankAccount).where(BankAccount.code == "CUR"))
+        prepayment = service.record_payment(s, "prepayment", bloggs, bank, Decimal("50.00"), ON, reference="Deposit")
+        allocation = service.allocate_prepayment(s, prepayment, invoice, Decimal("30.00"), ON).id
+    ours = xero_bookkeeper.pay(b.remote["SI-0002"], Decimal("30.00"), ON, "Deposit")   # as the old version sent it
+    with b.store.transaction() as s:
+        s.add(RemoteLink(provider="xero", tenant_id=read_target(s).tenant_id, object_type="prepayment_allocation",
+                         object_id=allocation, remote_id=ours))
+        item = s.scalar(select(ExportItem).where(ExportItem.item_type == "prepayment_allocation"))
+        item.status, item.remote_id = "exported", ours
+    theirs = xero_bookkeeper.pay(b.remote["SI-0001"], Decimal("12.00"), ON, "BACS")
+    listed = [p.remote_id for page in package.list_payments(None) for p in page.payments]
+    assert listed.index(ours) < listed.index(theirs) and not any(p.stamp for page in package.list_payments(None)
+                                                                 for p in page.payments)
+
+    fetched = PaymentsImport(b.store, "xero").fetch(package)
+
+    assert fetched.fetched == 1 and [r.remote_id for r in b.rows()] == [theirs]

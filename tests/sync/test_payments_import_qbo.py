@@ -218,7 +218,8 @@ def test_a_part_payment_of_two_invoices_names_both_still_outstanding(qbo):
 def test_ids_of_another_quickbooks_company_never_take_a_payment(qbo):
     """QuickBooks numbers its objects per company, so ids repeat across companies. This file was once
     connected to another QuickBooks company, where SI-0003 became invoice and ACME customer under the same ids
-    as SI-0001 and another customer here: a payment of SI-0001 in this company pays SI-0001."""
+    as SI-0001 and another customer here, and a payment it sent for the ledger under this payment's id: a
+    payment of SI-0001 in this company is fetched (not taken for the file's own) and pays SI-0001."""
     from kcc_desktop.models import RemoteLink
 
     b, package, qb = qbo
@@ -229,8 +230,38 @@ def test_ids_of_another_quickbooks_company_never_take_a_payment(qbo):
                    RemoteLink(provider="quickbooks", tenant_id="another-company", object_type="company",
                               object_id=b.companies["BLOGGS"], remote_id=acme)])
     paid = receive(qb, acme, b.gross["SI-0001"], [(b.remote["SI-0001"], b.gross["SI-0001"])], bank)
+    with b.store.transaction() as s:   # and there, a prepayment allocation this file sent became that payment id
+        s.add(RemoteLink(provider="quickbooks", tenant_id="another-company", object_type="prepayment_allocation",
+                         object_id=1, remote_id=paid))
 
     assert run(b, package)[1].created == 1
 
     assert b.status(paid) == "Payment created and allocated"
     assert b.outstanding("SI-0001") == 0 and b.outstanding("SI-0003") == b.gross["SI-0003"]
+
+
+def test_a_customer_numbered_like_a_payment_never_hides_that_payment(qbo):
+    """QuickBooks numbers customers apart from transactions, so a customer this file exported can share its
+    Id with a payment. Only the file's own prepayment allocations are left out of Fetch Payments, never a
+    payment whose id some other kind of link happens to carry."""
+    from kcc_desktop.models import Company, RemoteLink
+    from kcc_desktop.sync.target import read_target
+
+    b, package, qb = qbo
+    bank, acme = bank_and_customer(b, package)
+    paid = receive(qb, acme, b.gross["SI-0001"], [(b.remote["SI-0001"], b.gross["SI-0001"])], bank)
+    customer = "0"
+    while int(customer) < int(paid):   # customers count on by themselves, up to the payment's Id
+        customer = qb.create_object("Customer", json.dumps({"DisplayName": f"Trade Customer {customer}"}))[
+            "Customer"]["Id"]
+    assert customer == paid
+    with b.store.transaction() as s:
+        trade = Company(code="TRADE", name="Trade Customer", kind="customer")
+        s.add(trade)
+        s.flush()
+        s.add(RemoteLink(provider="quickbooks", tenant_id=read_target(s).tenant_id, object_type="company",
+                         object_id=trade.id, remote_id=customer))
+
+    assert run(b, package)[1].created == 1
+
+    assert b.status(paid) == "Payment created and allocated"

@@ -43,6 +43,7 @@ from ..models import (
 )
 from ..settings_db import DbSettingsStore
 from ..store import Store
+from . import gil
 from .gil import yield_gil
 from .own_uploads import settle_own_uploads
 from .payment_batches import Due, prefetch
@@ -441,9 +442,10 @@ class PaymentsImport:
             remote_ids.update(a["id"] for a in json.loads(row.allocations_json or "[]"))
         remote_ids.discard("")
         wanted = sorted(remote_ids)
-        for start in range(0, len(wanted), 500):
+        size = gil.CHUNK   # ids per IN list (SQLite's limit on bound values); read now, so a test can make it small
+        for start in range(0, len(wanted), size):
             for link in s.scalars(select(RemoteLink).where(self._links(s),
-                                                           RemoteLink.remote_id.in_(wanted[start:start + 500]))):
+                                                           RemoteLink.remote_id.in_(wanted[start:start + size]))):
                 cache.links[(link.object_type, link.remote_id)] = link.object_id
         return cache
 

@@ -198,3 +198,27 @@ def test_ready_payments_are_this_packages_live_ones_oldest_first(books, xero_boo
     made = svc.create_and_allocate(svc.ready_ids())
     assert (made.created, made.failed) == (3, 0) and svc.ready_ids() == []
     assert b.outstanding("PI-0001") == b.gross["PI-0001"]            # deleted before the import: never created
+
+
+
+def test_a_batch_naming_more_ids_than_one_look_up_takes_finds_every_invoice_and_customer(books, xero_bookkeeper,
+                                                                                        monkeypatch):
+    """The ledger's links are read in IN lists of ``gil.CHUNK`` ids (SQLite's limit on bound values). Made one
+    here, a batch paying four invoices and putting money on both customers' accounts needs every one of its six
+    ids (each invoice, and each customer for the money on account) from a look-up of its own."""
+    from kcc_desktop.sync import gil
+
+    b, package = books
+    paid = [xero_bookkeeper.pay(b.remote[n], b.gross[n], ON, f"BACS {n}")
+            for n in ("SI-0001", "SI-0002", "SI-0003", "SI-0004")]
+    on_account = {code: f"overpayment:{xero_bookkeeper.receive_overpayment(b.contact(code), Decimal('5.00'), ON)}"
+                  for code in ("ACME", "BLOGGS")}
+    svc = PaymentsImport(b.store, "xero")
+    svc.fetch(package)
+    monkeypatch.setattr(gil, "CHUNK", 1)
+
+    made = svc.create_and_allocate([b.row(r).id for r in [*paid, *on_account.values()]], batch=10)
+
+    assert made.created == 6, [b.status(r) for r in [*paid, *on_account.values()]]
+    assert [b.outstanding(n) for n in ("SI-0001", "SI-0002", "SI-0003", "SI-0004")] == [0, 0, 0, 0]
+    assert b.bank_balance() == sum(b.gross[n] for n in ("SI-0001", "SI-0002", "SI-0003", "SI-0004")) + 10

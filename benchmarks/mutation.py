@@ -56,7 +56,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
                         ["tests/sync/test_payments_import.py", "tests/sync/test_payments_import_qbo.py",
                          "tests/sync/test_payments_import_overpayments.py",
                          "tests/sync/test_payments_import_batches.py",
-                         "tests/sync/test_payments_import_changes.py"]),
+                         "tests/sync/test_payments_import_changes.py", "tests/sync/test_own_uploads.py"]),
 }
 
 KILLED = {1, 3, 37}

@@ -10,6 +10,7 @@ import threading
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from kcc_desktop.ledger import service
@@ -271,3 +272,38 @@ def test_a_cancelled_fetch_keeps_what_it_read_and_the_next_one_reads_the_rest(bo
     rest = svc.fetch(package)
     assert not rest.cancelled and rest.fetched == 1
     assert sorted(r.remote_id for r in b.rows()) == sorted([paid, f"overpayment:{op}"])
+
+
+def test_a_company_file_locked_past_every_retry_says_so_keeps_nothing_and_the_next_fetch_gets_it_all(
+        books, xero_bookkeeper, monkeypatch):
+    """Another program holds the company file's write lock (PostgreSQL: the lock a desk takes to write a
+    fetched page) for longer than Fetch Payments waits: the user reads what could not be done and that
+    nothing was lost; once it is free, the same fetch brings in every payment."""
+    import contextlib
+
+    from sqlalchemy import text
+
+    from kcc_desktop import store as store_module
+    from kcc_desktop.store import StoreBusy
+
+    b, package = books
+    paid = xero_bookkeeper.pay(b.remote["SI-0001"], Decimal("5.00"), ON, "BACS 1")
+    monkeypatch.setattr(store_module, "BUSY_PATIENCE", 0.3)        # minutes in a desk, a moment here
+    monkeypatch.setattr(store_module, "SQLITE_BUSY_MS", 20)
+    monkeypatch.setattr(store_module, "PG_LOCK_TIMEOUT", "20ms")
+    b.store.engine.dispose()   # the connections made from now on wait that long for a lock
+    other = b.store.engine.connect()   # the other program, on a connection of its own
+    with contextlib.closing(other):
+        if b.store.is_postgres:
+            other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": pi._FETCH_LOCK})
+        else:
+            other.execute(text("UPDATE imported_payment SET id = id WHERE 1 = 0"))   # takes the write lock
+        with pytest.raises(StoreBusy) as busy:
+            PaymentsImport(b.store, "xero").fetch(package)
+        other.rollback()
+
+    assert str(busy.value) == (f"Could not save the payments read: the company file {b.store.label} stayed locked "
+                               "by another desk or program for over two minutes. Nothing was lost; try again when "
+                               "it is free.")
+    assert b.rows() == [] and DbSettingsStore(b.store).get(pi.watermark_key("xero")) in (None, "")
+    assert PaymentsImport(b.store, "xero").fetch(package).fetched == 1 and b.row(paid).amount == Decimal("5.00")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -97,8 +98,9 @@ def test_a_missing_file_cannot_be_read(ledger, tmp_path, digests):
                                  "Save As, 'CSV UTF-8', and import that file."),
     (b" , ,\n" + OK_ROW.encode(), "Row 1: the first row is empty. The header row (the column names) must come "
                                   "first, then one row per document line."),
-    (HEADER.replace(",", ";").encode(), "Row 1: the values are separated by semicolons; save the file as "
-                                        "comma-separated 'CSV UTF-8' and import it again."),
+    (f"{HEADER}\n{OK_ROW}\n".replace(",", ";").encode(),   # a data row too: only the header is named
+     "Row 1: the values are separated by semicolons; save the file as comma-separated 'CSV UTF-8' and import it "
+     "again."),
     (f"{HEADER}\n,,,\n\n".encode(), "Row 1: the file has a header but no rows to import."),
     (f"{HEADER}\n{OK_ROW}\n".replace("Widget", "Caf\xe9").encode("cp1252"),
      "Row 2: is not UTF-8 text (byte 0xE9 cannot be read). Save the file as 'CSV UTF-8' and import it again."),
@@ -178,6 +180,15 @@ def test_a_line_over_4_mb_is_not_read(ledger, tmp_path, digests):
     text = f"{HEADER}\n{OK_ROW}\n{'x' * 4 * 1024 * 1024}\n{OK_ROW}\n"
     assert listed(ledger, digests, text, tmp_path=tmp_path) == [
         "  Row 3: is longer than 4 MB; this does not look like a CSV file of document lines."]
+
+
+def test_a_line_of_exactly_4_mb_with_its_line_break_is_read_as_a_row(ledger, tmp_path, digests):
+    """4 MB is the longest line taken whole: read as CSV (its one value is then too long for a cell), not
+    refused as a line 'longer than 4 MB'."""
+    text = f"{HEADER}\n{OK_ROW}\n{'x' * (4 * 1024 * 1024 - 1)}\n"
+    assert listed(ledger, digests, text, tmp_path=tmp_path) == [
+        "  Row 3: is not valid CSV (a value is longer than 128 KB); check for a quote that is never closed (its "
+        "value then runs on over the rows after it), or shorten the value."]
 
 
 def test_the_header_names_every_column_problem(ledger, tmp_path, digests):
@@ -501,3 +512,34 @@ def test_codes_are_matched_whatever_their_case(ledger, tmp_path):
                          .join(TaxCode, TaxCode.id == DocumentLine.tax_code_id)
                          .join(Document, Document.id == DocumentLine.document_id)
                          .where(Document.number == "INV-CASE")).one() == ("WEB1", "T1")
+
+
+def test_a_free_line_and_a_discount_of_nothing_import_as_written(ledger, tmp_path):
+    """0 is inside every range but quantity's: a sample given away at a price of 0, a 0 % discount."""
+    text = (f"{HEADER}\n{OK_ROW.replace('Widget,1,10,,', 'Widget,2,10,0,')}\n"
+            f"{OK_ROW.replace('Widget,1,10,,', 'Free sample,1,0,,')}\n")
+    report = import_documents(ledger, write(tmp_path, text))
+    assert report.ok and report.imported == 1, report.text()
+    with ledger.session() as s:
+        lines = s.execute(select(DocumentLine.description, DocumentLine.net).order_by(DocumentLine.id)).all()
+    assert [(d, f"{n:.2f}") for d, n in lines][-2:] == [("Widget", "20.00"), ("Free sample", "0.00")]
+
+
+
+def test_a_file_that_grew_after_it_was_measured_is_stopped_at_the_cap_counting_every_line(tmp_path):
+    """Measured at 1 row, under the cap; 20 more rows (each far under it, together over it) are added before
+    the rows are read: the reading stops at the cap, which counts every line read, not the longest."""
+    from kcc_desktop.ledger.csv_reader import CsvRows
+
+    path = Path(write(tmp_path, f"{HEADER}\n{OK_ROW}\n"))
+    limits = ImportLimits(max_mb=0.001)   # 1,048 bytes
+    problems = Problems(limits.listed)
+    reader = CsvRows(path, limits, problems)
+    assert reader.open() and path.stat().st_size < limits.max_bytes
+    with path.open("a") as more:
+        more.writelines(OK_ROW.replace("INV-1", f"INV-{n + 2}") + "\n" for n in range(20))
+    assert path.stat().st_size > limits.max_bytes
+    read = list(reader)
+    reader.close()
+    assert [(e.row, e.message) for e in problems.first()] == [(0, "is more than the 0.001 MB one import takes.")]
+    assert 1 <= len(read) < 21

@@ -265,6 +265,11 @@ class LazyTableModel(QAbstractTableModel, Generic[RowT, ColT]):
             self._fill([id_])
         return self._cache.get(id_)
 
+    def cached_rows(self, ids: Sequence[int]) -> list[RowT | None] | None:
+        """The rows for ``ids`` (None for one gone) if every one is cached, reading nothing; else None."""
+        cache = self._cache
+        return [cache[i] for i in ids] if all(i in cache for i in ids) else None
+
     def rows_for(self, ids: Sequence[int]) -> list[RowT | None]:
         missing = [i for i in ids if i not in self._cache]
         for start in range(0, len(missing), self.CHUNK * 4):

@@ -16,6 +16,7 @@ from sqlalchemy import Integer, String, case, cast, func, select, type_coerce
 
 from ..models import ImportedPayment, PackageAccount, Payment
 from ..store import Store
+from ..sync.payments_import import GONE
 from .common import amount_text, chunked, like_patterns
 
 KIND_LABELS = {"receipt": "Receipt", "supplier_payment": "Supplier Payment"}
@@ -61,8 +62,8 @@ def payment_state(ledger_payment_id: int | None, remote_status: str, status: str
     if ledger_payment_id is not None:
         if reversed_at is not None:
             return "reversed"
-        return "to_reverse" if remote_status in ("DELETED", "VOIDED") else "created"
-    if remote_status in ("DELETED", "VOIDED"):   # a QuickBooks void is a deletion for the ledger
+        return "to_reverse" if remote_status in GONE else "created"
+    if remote_status in GONE:   # a QuickBooks void is a deletion for the ledger
         return "deleted"
     return "problem" if status.startswith("Not created") else "ready"
 
@@ -121,6 +122,17 @@ class ImportedPayments:
                                           payment_state(r.ledger_payment_id, r.remote_status, r.status,
                                                         r.reversed_at))
         return out
+
+    def any_can(self, ids: Sequence[int], flag: str) -> bool:
+        """Whether any of ``ids`` has ``flag`` (``can_create`` or ``can_reverse``, as ``payment_state`` decides),
+        asked in SQL: enabling an action after a job must not load every selected row on the GUI thread."""
+        p = ImportedPayment
+        gone = p.remote_status.in_(GONE)
+        where = {"can_create": p.ledger_payment_id.is_(None) & ~gone,
+                 "can_reverse": p.ledger_payment_id.is_not(None) & gone & Payment.reversed_at.is_(None)}[flag]
+        q = select(p.id).outerjoin(Payment, Payment.id == p.ledger_payment_id).where(where).limit(1)
+        with self.store.session() as s:
+            return any(s.scalar(q.where(p.id.in_(chunk))) is not None for chunk in chunked(ids))
 
     def sort_keys(self, column: ImportCol) -> dict[int, Any]:
         with self.store.session() as s:

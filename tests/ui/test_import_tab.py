@@ -217,3 +217,34 @@ def test_without_a_connection_the_tab_says_what_to_do(qtbot, store):
     assert "Valid Connection Required" in tab.status_label.text() and "Connect" in tab.status_label.text()
     assert tab.grid.proxy.rowCount() == 0 and tab.fetch_action.isEnabled()
     assert not tab.create_allocate_action.isEnabled() and not tab.reverse_action.isEnabled()
+
+
+
+def test_after_a_job_the_actions_follow_the_selected_rows_that_are_off_screen_too(qtbot, books):
+    """After a job only the rows on screen are read again; whether Create & Allocate or Reverse applies to a
+    selection comes from every selected row, those scrolled out of sight too (one query, not each row read)."""
+    b, bookkeeper = books
+    paid = [bookkeeper.pay(b.remote[n], b.gross[n], ON, f"BACS {n}") for n in ("SI-0001", "SI-0002", "SI-0003")]
+    bookkeeper.pay(invoice_raised_in_xero(b), Decimal("60.00"), ON, "Xero only")   # can never be created here
+    tab = open_tab(qtbot, b.store)
+    tab.grid.verticalHeader().setDefaultSectionSize(500)                 # a row or so on screen
+    tab.grid.selectAll()
+    idle(tab, qtbot, tab.create_allocate_action.trigger)                  # 3 created, the Xero-only one refused
+
+    def off_screen() -> bool:   # the case under test: some selected rows were not read again
+        return tab.model.cached_rows(tab.grid.selected_ids()) is None
+    assert tab.last_summary.created == 3 and off_screen()
+    assert tab.create_allocate_action.isEnabled() and not tab.reverse_action.isEnabled()   # it may be retried
+    created = [b.row(p).id for p in paid]
+    tab.grid.select_ids(created)
+    assert off_screen() and not tab.create_allocate_action.isEnabled()
+
+    bottom = tab.grid.rowAt(tab.grid.viewport().height() - 1)
+    bottom = tab.grid.proxy.rowCount() if bottom < 0 else bottom
+    deleted = next(p for p in paid if (tab.model.row_of(b.row(p).id) or 0) > bottom)   # out of sight
+    bookkeeper.delete_payment(deleted)
+    idle(tab, qtbot, tab.fetch_action.trigger)
+    tab.grid.selectAll()
+    idle(tab, qtbot, tab.create_allocate_action.trigger)                  # the refused one again: nothing made
+    assert tab.last_summary.created == 0 and off_screen()
+    assert tab.reverse_action.isEnabled()

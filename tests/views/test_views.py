@@ -118,3 +118,48 @@ def test_a_figure_typed_in_the_import_grids_filter_matches_the_payment_shown(sto
     assert grid.matching("1250.50") == {ids[Decimal("1250.50")]}
     assert grid.matching("0.05") == {ids[Decimal("0.05")]}
     assert grid.matching("12505000") == set()   # never the stored integer
+
+
+def test_whether_an_action_applies_to_a_selection_is_asked_in_sql_exactly_as_the_grid_decides(books):
+    """The Import tab enables Create & Allocate and Reverse for rows it has not read (after a job, off screen)
+    with one query: for every state a fetched payment can be in, it agrees with the row the grid shows."""
+    from kcc_desktop.ledger import service
+    from kcc_desktop.models import BankAccount, ImportedPayment, utcnow
+    from kcc_desktop.views.imports import ImportedPayments
+
+    store, _ = books
+    with store.transaction() as s:
+        acme = s.scalars(select(Company).where(Company.kind == "customer")).first()
+        bank = s.scalars(select(BankAccount)).first()
+
+        def ledger_payment(reversed_: bool) -> int:
+            payment = service.record_payment(s, "receipt", acme, bank, Decimal("1.00"), date(2026, 2, 1),
+                                             source="import", remote_id=None)
+            if reversed_:
+                payment.reversed_at = utcnow()
+            s.flush()
+            return payment.id
+
+        cases = {"ready": ("AUTHORISED", "Ready to create", None), "problem": ("AUTHORISED", "Not created: no", None),
+                 "deleted": ("DELETED", "Deleted in Xero before it was imported", None),
+                 "voided": ("VOIDED", "Voided in QuickBooks before it was imported", None),
+                 "created": ("AUTHORISED", "Payment created and allocated", ledger_payment(False)),
+                 "to_reverse": ("DELETED", "Deleted in Xero: use Reverse", ledger_payment(False)),
+                 "reversed": ("VOIDED", "Voided; reversed in the ledger", ledger_payment(True))}
+        made = {}
+        for name, (remote_status, status, ledger_id) in cases.items():
+            row = ImportedPayment(provider="xero", remote_id=f"p-{name}", kind="receipt", date=date(2026, 2, 1),
+                                  amount=Decimal("1.00"), remote_status=remote_status, status=status,
+                                  ledger_payment_id=ledger_id)
+            s.add(row)
+            s.flush()
+            made[name] = row.id
+    view = ImportedPayments(store, "xero")
+    shown = view.rows(list(made.values()))
+    assert {name: shown[i].state for name, i in made.items()} == {
+        "ready": "ready", "problem": "problem", "deleted": "deleted", "voided": "deleted", "created": "created",
+        "to_reverse": "to_reverse", "reversed": "reversed"}
+    for flag in ("can_create", "can_reverse"):
+        assert {name: view.any_can([i], flag) for name, i in made.items()} == \
+            {name: getattr(shown[i], flag) for name, i in made.items()}, flag
+    assert view.any_can(list(made.values()), "can_reverse") and not view.any_can([made["created"]], "can_create")

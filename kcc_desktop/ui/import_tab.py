@@ -155,13 +155,17 @@ class ImportTab(QWidget):
         self.status_label = QLabel("")
         self.status_label.setAccessibleName("Import status")
         self.status_label.setWordWrap(True)
-        for w in (fetch, create, cancel, actions, grid_actions):
-            bar.addWidget(w)
-        bar.addWidget(self.status_label, 1)
         self.progress = QProgressBar()
         self.progress.setAccessibleName("Import progress")
         self.progress.setTextVisible(True)
+        self.progress.setFixedWidth(380)
         self.progress.hide()
+        for w in (fetch, create, cancel, actions, grid_actions):
+            bar.addWidget(w)
+        # In the toolbar's row, as on the Export tab: showing it moves no grid (a grid pushed down repainted
+        # whole, and held the window 40-50 ms as each job began and ended), and leaves no band.
+        bar.addWidget(self.progress)
+        bar.addWidget(self.status_label, 1)
         self.jobs = JobRunner(self.progress, self.status_label, self.cancel_action,
                               cancelling_text="Cancelling after the batch in progress…", parent=self)
         self.jobs.busy_changed.connect(self.busy_changed)
@@ -171,7 +175,6 @@ class ImportTab(QWidget):
         self.panel = GridPanel(self.grid, title="Payments from the accounting package")
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
-        layout.addWidget(self.progress)
         layout.addWidget(self.panel, 1)
 
     # --- state ------------------------------------------------------------------------------------------

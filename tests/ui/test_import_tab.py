@@ -248,3 +248,22 @@ def test_after_a_job_the_actions_follow_the_selected_rows_that_are_off_screen_to
     idle(tab, qtbot, tab.create_allocate_action.trigger)                  # the refused one again: nothing made
     assert tab.last_summary.created == 0 and off_screen()
     assert tab.reverse_action.isEnabled()
+
+
+
+def test_a_job_shows_its_progress_in_the_toolbar_row_and_the_grid_stays_where_it_was(qtbot, books):
+    """Progress beside the buttons, as on the Export tab: the grid is not pushed down by a bar's height as a job
+    starts (a grid pushed down repaints whole, a stall as each job begins and ends), nor is a band left idle."""
+    b, bookkeeper = books
+    bookkeeper.pay(b.remote["SI-0001"], b.gross["SI-0001"], ON, "BACS 1")
+    tab = open_tab(qtbot, b.store)
+    top = tab.panel.y()
+    tab.grid.selectAll()
+    seen = []
+    tab.busy_changed.connect(lambda busy: busy and seen.append(
+        (tab.progress.isVisible(), tab.panel.y() - top,
+         abs(tab.progress.geometry().center().y() - tab.actions_button.geometry().center().y()))))
+    idle(tab, qtbot, tab.create_allocate_action.trigger)
+    [(shown, moved, off_row)] = seen
+    assert shown and off_row <= 2 and abs(moved) < tab.progress.height() / 2, seen
+    assert not tab.progress.isVisible() and tab.panel.y() - top < tab.progress.height() / 2
